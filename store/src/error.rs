@@ -1,0 +1,69 @@
+//! Errors of the store. Every error that comes from bytes on disk names the file and the
+//! byte offset, so an operator can look at the exact place with `xxd -s`.
+
+use std::path::PathBuf;
+
+/// Result alias for the store.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operating-system error on a file or directory.
+    #[error("{}: {op}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bytes on disk that do not follow `storage-layout.md`.
+    #[error("{}: offset {offset}: {what}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        what: String,
+    },
+    /// A file written by a newer (or unknown) format version.
+    #[error("{}: offset {offset}: unsupported {what} version {found} (this build reads up to {supported})", path.display())]
+    UnsupportedVersion {
+        path: PathBuf,
+        offset: u64,
+        what: &'static str,
+        found: u32,
+        supported: u32,
+    },
+    /// The directory is not a wiretape store (and was not asked to become one).
+    #[error("{}: not a wiretape data directory (no {marker} file)", path.display())]
+    NotAStore { path: PathBuf, marker: &'static str },
+    /// Another writer holds the stream.
+    #[error("{}: stream {stream} is being written by another process", path.display())]
+    StreamLocked { path: PathBuf, stream: u32 },
+    /// A packet that the format cannot hold.
+    #[error("packet rejected: {0}")]
+    BadPacket(String),
+    /// A packet id that names nothing in the store.
+    #[error("no packet {0} in the store")]
+    NoSuchPacket(String),
+    /// A value given by the user (size, age, time, packet id) that does not parse.
+    #[error("{0}")]
+    Parse(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            op,
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, offset: u64, what: impl Into<String>) -> Self {
+        Error::Corrupt {
+            path: path.into(),
+            offset,
+            what: what.into(),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Retention: keep the data directory within a byte budget and a maximum age, removing
+//! the oldest sealed segments first and never an open one. Every removal is recorded in
+//! the manifest before the file is unlinked, so `verify` can tell retention from loss.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::manifest::ManifestWriter;
+use crate::segment::SegmentInfo;
+use crate::store::{list_segments, LOCKS_DIR, SEGMENTS_DIR};
+
+/// What to keep. `None` means no limit of that kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Bytes the whole data directory may occupy on disk (allocated blocks).
+    pub max_bytes: Option<u64>,
+    /// Segments whose newest packet is older than this (relative to now) are removed.
+    pub max_age: Option<Duration>,
+}
+
+impl Policy {
+    pub fn is_unlimited(&self) -> bool {
+        self.max_bytes.is_none() && self.max_age.is_none()
+    }
+}
+
+/// One segment removed by retention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    pub path: PathBuf,
+    pub stream: u32,
+    pub segment: u64,
+    pub bytes: u64,
+    pub reason: &'static str,
+}
+
+/// Bytes allocated on disk by every file under `dir`.
+pub fn disk_usage(dir: &Path) -> Result<u64> {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let rd = match std::fs::read_dir(&d) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(&d, "list directory", e)),
+        };
+        for e in rd.flatten() {
+            let Ok(md) = e.metadata() else { continue };
+            if md.is_dir() {
+                stack.push(e.path());
+            } else {
+                total += md.blocks() * 512;
+            }
+        }
+    }
+    Ok(total)
+}
+
+fn allocated(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.blocks() * 512)
+}
+
+/// Applies `policy` to `dir` at time `now_ns`; returns what was removed, oldest first.
+pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
+    let mut removed = Vec::new();
+    if policy.is_unlimited() {
+        return Ok(removed);
+    }
+    let lock_path = dir.join(LOCKS_DIR).join("retention.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, "open retention lock", e))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::io(&lock_path, "lock retention", e.into()))?;
+
+    // Per stream, its sealed segments in order; removal always takes a stream's oldest.
+    let mut queues: Vec<std::collections::VecDeque<(u64, crate::store::SegmentFile)>> =
+        Vec::new();
+    for f in list_segments(dir)?.into_iter().filter(|f| f.sealed) {
+        let max_ts = match SegmentInfo::open(&f.path, true) {
+            Ok(i) => i.totals.ts_range.map_or(0, |r| r.1),
+            // Unreadable header: oldest possible, so a damaged file does not pin the budget.
+            Err(_) => 0,
+        };
+        match queues.last_mut() {
+            Some(q) if q.back().is_some_and(|(_, b)| b.stream == f.stream) => {
+                q.push_back((max_ts, f))
+            }
+            _ => queues.push([(max_ts, f)].into()),
+        }
+    }
+    let mut usage = disk_usage(dir)?;
+    let cutoff = policy
+        .max_age
+        .map(|a| now_ns.saturating_sub(u64::try_from(a.as_nanos()).unwrap_or(u64::MAX)));
+    let manifest = ManifestWriter::new(dir);
+    loop {
+        let Some(qi) = (0..queues.len())
+            .filter(|&i| !queues[i].is_empty())
+            .min_by_key(|&i| (queues[i][0].0, queues[i][0].1.stream))
+        else {
+            break;
+        };
+        let (max_ts, f) = &queues[qi][0];
+        let reason = if cutoff.is_some_and(|c| *max_ts < c) {
+            "age"
+        } else if policy.max_bytes.is_some_and(|b| usage > b) {
+            "bytes"
+        } else {
+            break;
+        };
+        let bytes = allocated(&f.path);
+        let name = f
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        manifest.append(
+            "remove",
+            &[
+                ("stream", f.stream.to_string()),
+                ("segment", f.segment.to_string()),
+                ("file", name),
+                ("reason", format!("retention-{reason}")),
+            ],
+        )?;
+        match std::fs::remove_file(&f.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&f.path, "remove segment", e)),
+        }
+        usage = usage.saturating_sub(bytes);
+        removed.push(Removed {
+            path: f.path.clone(),
+            stream: f.stream,
+            segment: f.segment,
+            bytes,
+            reason,
+        });
+        queues[qi].pop_front();
+    }
+    if !removed.is_empty() {
+        crate::io::sync_dir(&dir.join(SEGMENTS_DIR))?;
+    }
+    Ok(removed)
+}

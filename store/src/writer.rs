@@ -1,0 +1,948 @@
+//! Writing one capture stream: packets into blocks, blocks into segments, segments sealed
+//! and recorded in the manifest. Crash recovery of in-progress segments lives here too,
+//! because it runs whenever a writer opens the store.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::block::{BlockBuilder, DEFAULT_SPLIT};
+use crate::error::{Error, Result};
+use crate::format::{
+    blk, crc32c, ftr, seg, trl, BlockHeader, CaptureStats, ClockSource, DirEntry, Footer,
+    SegmentHeader, Trailer,
+};
+use crate::io::{sync_dir, IoMode, SegmentFile};
+use crate::manifest::{Manifest, ManifestWriter};
+use crate::record::Packet;
+use crate::segment::{payload_ok, scan_headers, ReadContext, ScanEnd};
+use crate::store::{
+    init_dir, list_segments, sealed_name_of, segment_file_name, LOCKS_DIR, SEGMENTS_DIR,
+};
+
+/// How a stream writer lays out and compresses its data.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Bytes preallocated per segment; a segment is sealed when the next block would not
+    /// fit.
+    pub segment_size: u64,
+    /// Seal a segment once it has been open this long (wall clock), whatever its size.
+    pub segment_max_age: Option<Duration>,
+    /// Target raw (uncompressed) size of a block.
+    pub block_size: usize,
+    /// zstd compression level.
+    pub zstd_level: i32,
+    /// Threads compressing blocks; 0 compresses on the writing thread.
+    pub compress_threads: usize,
+    /// How bytes reach the segment file.
+    pub io: IoMode,
+    /// Which clock stamped the packets (recorded in each segment header).
+    pub clock: ClockSource,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            segment_max_age: None,
+            block_size: DEFAULT_BLOCK_SIZE,
+            zstd_level: DEFAULT_ZSTD_LEVEL,
+            compress_threads: 0,
+            io: IoMode::Mmap,
+            clock: ClockSource::Unspecified,
+        }
+    }
+}
+
+/// Default segment capacity: 128 MiB.
+pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
+/// Default raw block size: 1 MiB (see BENCHMARKS.md).
+pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
+/// Default zstd level (see BENCHMARKS.md).
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+/// What recovery did to one segment left in progress by a crash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    pub path: PathBuf,
+    pub stream: u32,
+    pub segment: u64,
+    pub blocks_kept: u64,
+    pub packets_kept: u64,
+    pub blocks_lost: u32,
+    pub bytes_lost: u64,
+    /// Why the scan stopped where it did.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Recovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "recovered {}: kept {} blocks ({} packets); discarded {} bytes ({} torn block(s)){}",
+            self.path.display(),
+            self.blocks_kept,
+            self.packets_kept,
+            self.bytes_lost,
+            self.blocks_lost,
+            if self.bytes_lost > 0 {
+                format!(" — {}", self.reason)
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+/// A segment sealed by a writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub path: PathBuf,
+    pub stream: u32,
+    pub segment: u64,
+    pub bytes: u64,
+    pub packets: u64,
+    pub sha256: String,
+}
+
+/// Totals of what a writer wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterTotals {
+    pub packets: u64,
+    pub wire_bytes: u64,
+    pub cap_bytes: u64,
+    pub blocks: u64,
+    pub bytes_written: u64,
+    pub segments_sealed: u64,
+}
+
+struct Job {
+    n: u64,
+    header: BlockHeader,
+    raw: Vec<u8>,
+}
+
+struct Done {
+    n: u64,
+    header: BlockHeader,
+    raw: Vec<u8>,
+    comp: Result<Vec<u8>>,
+}
+
+enum Compress {
+    Inline(zstd::bulk::Compressor<'static>),
+    Pool {
+        jobs: Option<SyncSender<Job>>,
+        done: Receiver<Done>,
+        workers: Vec<std::thread::JoinHandle<()>>,
+        in_flight: usize,
+        max_in_flight: usize,
+        next_submit: u64,
+        next_write: u64,
+        ready: BTreeMap<u64, Done>,
+    },
+}
+
+fn compress_one(c: &mut zstd::bulk::Compressor<'static>, raw: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(raw.len()));
+    c.compress_to_buffer(raw, &mut out)
+        .map_err(|e| Error::io(PathBuf::new(), "zstd compress", e))?;
+    Ok(out)
+}
+
+impl Compress {
+    fn new(threads: usize, level: i32) -> Result<Self> {
+        let mk = || {
+            zstd::bulk::Compressor::new(level)
+                .map_err(|e| Error::io(PathBuf::new(), "zstd compressor", e))
+        };
+        if threads == 0 {
+            return Ok(Compress::Inline(mk()?));
+        }
+        let (jtx, jrx) = mpsc::sync_channel::<Job>(threads * 2);
+        let (dtx, drx) = mpsc::channel::<Done>();
+        let jrx = Arc::new(Mutex::new(jrx));
+        let mut workers = Vec::new();
+        for i in 0..threads {
+            let mut c = mk()?;
+            let jrx = Arc::clone(&jrx);
+            let dtx = dtx.clone();
+            let h = std::thread::Builder::new()
+                .name(format!("wt-compress-{i}"))
+                .spawn(move || loop {
+                    let job = {
+                        let Ok(rx) = jrx.lock() else { return };
+                        rx.recv()
+                    };
+                    let Ok(job) = job else { return };
+                    let comp = compress_one(&mut c, &job.raw);
+                    if dtx
+                        .send(Done {
+                            n: job.n,
+                            header: job.header,
+                            raw: job.raw,
+                            comp,
+                        })
+                        .is_err()
+                    {
+                        return;
+                    }
+                })
+                .map_err(|e| Error::io(PathBuf::new(), "spawn compressor", e))?;
+            workers.push(h);
+        }
+        Ok(Compress::Pool {
+            jobs: Some(jtx),
+            done: drx,
+            workers,
+            in_flight: 0,
+            max_in_flight: threads * 2 + 1,
+            next_submit: 0,
+            next_write: 0,
+            ready: BTreeMap::new(),
+        })
+    }
+}
+
+impl Drop for Compress {
+    fn drop(&mut self) {
+        if let Compress::Pool { jobs, workers, .. } = self {
+            jobs.take();
+            for w in workers.drain(..) {
+                let _ = w.join();
+            }
+        }
+    }
+}
+
+struct OpenSegment {
+    file: SegmentFile,
+    header: SegmentHeader,
+    write_off: u64,
+    flushed_off: u64,
+    footer: Footer,
+    opened: Instant,
+    hasher: Sha256,
+}
+
+/// Writes one capture stream into the store. Not shared between threads: each capture
+/// core owns its own writer (and stream), so the write path shares nothing.
+pub struct StreamWriter {
+    dir: PathBuf,
+    stream: u32,
+    _lock: File,
+    cfg: WriterConfig,
+    builder: BlockBuilder,
+    raw_spare: Vec<Vec<u8>>,
+    compress: Compress,
+    seg: Option<OpenSegment>,
+    next_segment: u64,
+    next_block_seq: u64,
+    manifest: ManifestWriter,
+    totals: WriterTotals,
+    sealed: Vec<Sealed>,
+    recovered: Vec<Recovery>,
+}
+
+/// Takes the writer lock of `stream` without waiting; `None` if someone holds it.
+fn try_lock_stream(dir: &Path, stream: u32) -> Result<Option<File>> {
+    let p = dir.join(LOCKS_DIR).join(format!("stream-{stream}.lock"));
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .map_err(|e| Error::io(&p, "open stream lock", e))?;
+    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(f)),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(e) => Err(Error::io(&p, "lock stream", e.into())),
+    }
+}
+
+fn known_streams(dir: &Path) -> Result<Vec<u32>> {
+    let mut ids: Vec<u32> = list_segments(dir)?.iter().map(|s| s.stream).collect();
+    let ld = dir.join(LOCKS_DIR);
+    if let Ok(rd) = std::fs::read_dir(&ld) {
+        for e in rd.flatten() {
+            if let Some(id) = e
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("stream-")?.strip_suffix(".lock")?.parse().ok())
+            {
+                ids.push(id);
+            }
+        }
+    }
+    for e in Manifest::load(dir)?.entries {
+        if let Some(s) = e.get_u64("stream").and_then(|s| u32::try_from(s).ok()) {
+            ids.push(s);
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+impl StreamWriter {
+    /// Opens `dir` for writing (creating it if needed) and takes stream `stream`, or a new
+    /// stream id when `None`. Segments left in progress by a crash are recovered first, for
+    /// every stream no live writer holds; see [`Self::recovered`].
+    pub fn open(dir: &Path, stream: Option<u32>, cfg: WriterConfig) -> Result<Self> {
+        init_dir(dir)?;
+        let (stream, lock) = match stream {
+            Some(s) => match try_lock_stream(dir, s)? {
+                Some(l) => (s, l),
+                None => {
+                    return Err(Error::StreamLocked {
+                        path: dir.to_path_buf(),
+                        stream: s,
+                    })
+                }
+            },
+            None => {
+                let mut s = known_streams(dir)?.last().map_or(1, |m| m + 1);
+                loop {
+                    if let Some(l) = try_lock_stream(dir, s)? {
+                        break (s, l);
+                    }
+                    s += 1;
+                }
+            }
+        };
+        let manifest = ManifestWriter::new(dir);
+        let recovered = recover_dir(dir, stream)?;
+        // Continue numbering after everything this stream ever had (files and manifest).
+        let mut next_segment = 1;
+        let mut next_block_seq = 0;
+        for f in list_segments(dir)?.iter().filter(|f| f.stream == stream) {
+            next_segment = next_segment.max(f.segment + 1);
+            if let Ok(info) = crate::segment::SegmentInfo::open(&f.path, f.sealed) {
+                if let Some(ft) = &info.footer {
+                    next_block_seq =
+                        next_block_seq.max(ft.first_block_seq + ft.blocks.len() as u64);
+                }
+            }
+        }
+        for e in Manifest::load(dir)?.entries {
+            if e.get_u64("stream") == Some(u64::from(stream)) {
+                if let Some(sg) = e.get_u64("segment") {
+                    next_segment = next_segment.max(sg + 1);
+                }
+                if let Some(b) = e.get_u64("next_block") {
+                    next_block_seq = next_block_seq.max(b);
+                }
+            }
+        }
+        Ok(StreamWriter {
+            dir: dir.to_path_buf(),
+            stream,
+            _lock: lock,
+            builder: BlockBuilder::new(DEFAULT_SPLIT, cfg.block_size),
+            raw_spare: Vec::new(),
+            compress: Compress::new(cfg.compress_threads, cfg.zstd_level)?,
+            cfg,
+            seg: None,
+            next_segment,
+            next_block_seq,
+            manifest,
+            totals: WriterTotals::default(),
+            sealed: Vec::new(),
+            recovered,
+        })
+    }
+
+    pub fn stream(&self) -> u32 {
+        self.stream
+    }
+
+    /// Segments recovered when this writer opened the store.
+    pub fn recovered(&self) -> &[Recovery] {
+        &self.recovered
+    }
+
+    /// Segments sealed by this writer so far.
+    pub fn sealed(&self) -> &[Sealed] {
+        &self.sealed
+    }
+
+    pub fn totals(&self) -> WriterTotals {
+        self.totals
+    }
+
+    /// Appends one packet. Lengths beyond what the format holds are refused.
+    pub fn append(&mut self, p: &Packet<'_>) -> Result<()> {
+        if p.data.len() > (crate::format::MAX_BLOCK_RAW as usize) / 2 {
+            return Err(Error::BadPacket(format!(
+                "captured length {} exceeds the store's limit of {} bytes",
+                p.data.len(),
+                crate::format::MAX_BLOCK_RAW / 2
+            )));
+        }
+        if !self.builder.fits(p.data.len()) {
+            self.submit()?;
+        }
+        self.builder.push(p);
+        self.totals.packets += 1;
+        self.totals.wire_bytes += u64::from(p.orig_len);
+        self.totals.cap_bytes += p.data.len() as u64;
+        if self.builder.raw_len() >= self.cfg.block_size {
+            self.submit()?;
+        }
+        Ok(())
+    }
+
+    /// Records capture statistics (received/dropped since the last call) with the data:
+    /// they travel in the header of the block being built.
+    pub fn add_stats(&mut self, s: &CaptureStats) {
+        self.builder.add_stats(s);
+    }
+
+    /// Makes everything appended so far durable and visible to readers.
+    pub fn flush(&mut self) -> Result<()> {
+        self.submit()?;
+        self.drain()?;
+        if let Some(s) = &mut self.seg {
+            if s.write_off > s.flushed_off {
+                s.file.flush(s.flushed_off, s.write_off)?;
+                s.flushed_off = s.write_off;
+            }
+        }
+        if let (Some(max), Some(s)) = (self.cfg.segment_max_age, &self.seg) {
+            if s.opened.elapsed() >= max {
+                self.seal()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes and seals the open segment; the writer stays usable (the next packet opens
+    /// a new segment).
+    pub fn seal(&mut self) -> Result<()> {
+        self.submit()?;
+        self.drain()?;
+        if let Some(s) = self.seg.take() {
+            let sealed = self.seal_segment(s)?;
+            self.sealed.push(sealed);
+        }
+        Ok(())
+    }
+
+    /// Simulates a crash, for crash-recovery tests: releases the stream and the open
+    /// segment without flushing the block being built and without sealing — what a
+    /// `kill -9` right after the last flush leaves on disk.
+    #[doc(hidden)]
+    pub fn crash(mut self) {
+        if let Some(s) = self.seg.take() {
+            drop(s.file);
+        }
+        self.builder = BlockBuilder::new(DEFAULT_SPLIT, 0);
+    }
+
+    /// Flushes, seals and releases the stream.
+    pub fn close(mut self) -> Result<WriterTotals> {
+        self.seal()?;
+        Ok(self.totals)
+    }
+
+    fn submit(&mut self) -> Result<()> {
+        if self.builder.is_empty() {
+            return Ok(());
+        }
+        let mut raw = self.raw_spare.pop().unwrap_or_default();
+        let mut header = self.builder.finish(&mut raw);
+        header.seq = self.next_block_seq;
+        self.next_block_seq += 1;
+        match &mut self.compress {
+            Compress::Inline(c) => {
+                let comp = compress_one(c, &raw)?;
+                self.write_block(header, &comp)?;
+                self.raw_spare.push(raw);
+            }
+            Compress::Pool {
+                jobs,
+                in_flight,
+                max_in_flight,
+                next_submit,
+                ..
+            } => {
+                let n = *next_submit;
+                *next_submit += 1;
+                *in_flight += 1;
+                let full = *in_flight >= *max_in_flight;
+                let tx = jobs.as_ref().ok_or_else(|| {
+                    Error::io(PathBuf::new(), "compress", std::io::ErrorKind::BrokenPipe.into())
+                })?;
+                tx.send(Job { n, header, raw }).map_err(|_| {
+                    Error::io(PathBuf::new(), "compress", std::io::ErrorKind::BrokenPipe.into())
+                })?;
+                self.collect(full)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes finished blocks in order; waits for at least one result when `wait`.
+    fn collect(&mut self, mut wait: bool) -> Result<()> {
+        loop {
+            let (received, next) = {
+                let Compress::Pool {
+                    done,
+                    in_flight,
+                    next_write,
+                    ready,
+                    ..
+                } = &mut self.compress
+                else {
+                    return Ok(());
+                };
+                let got = if wait {
+                    Some(done.recv().map_err(|_| {
+                        Error::io(
+                            PathBuf::new(),
+                            "compress",
+                            std::io::Error::other("compression thread exited"),
+                        )
+                    })?)
+                } else {
+                    done.try_recv().ok()
+                };
+                wait = false;
+                let received = got.is_some();
+                if let Some(d) = got {
+                    *in_flight -= 1;
+                    ready.insert(d.n, d);
+                }
+                let next = ready.remove(next_write);
+                if next.is_some() {
+                    *next_write += 1;
+                }
+                (received, next)
+            };
+            match next {
+                Some(d) => {
+                    let comp = d.comp?;
+                    self.write_block(d.header, &comp)?;
+                    self.raw_spare.push(d.raw);
+                }
+                None if received => continue,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Waits until every submitted block is written.
+    fn drain(&mut self) -> Result<()> {
+        while let Compress::Pool { in_flight, ready, .. } = &self.compress {
+            if *in_flight == 0 && ready.is_empty() {
+                break;
+            }
+            let wait = *in_flight > 0;
+            self.collect(wait)?;
+        }
+        Ok(())
+    }
+
+    fn write_block(&mut self, mut header: BlockHeader, payload: &[u8]) -> Result<()> {
+        header.comp_len = u32::try_from(payload.len())
+            .map_err(|_| Error::BadPacket("compressed block over 4 GiB".into()))?;
+        header.payload_crc = crc32c(payload);
+        let need = blk::LEN as u64 + payload.len() as u64;
+        let fits = |s: &OpenSegment| {
+            s.write_off + need + Footer::encoded_len(s.footer.blocks.len() + 1) as u64 + trl::LEN as u64
+                <= s.file.capacity()
+        };
+        if let Some(s) = &self.seg {
+            let too_old = self
+                .cfg
+                .segment_max_age
+                .is_some_and(|m| s.opened.elapsed() >= m);
+            if !fits(s) || too_old {
+                let s = self.seg.take().expect("checked");
+                let sealed = self.seal_segment(s)?;
+                self.sealed.push(sealed);
+            }
+        }
+        if self.seg.is_none() {
+            let min = seg::LEN as u64 + need + Footer::encoded_len(1) as u64 + trl::LEN as u64;
+            let cap = self.cfg.segment_size.max(min.next_multiple_of(4096));
+            self.seg = Some(self.create_segment(cap)?);
+        }
+        let s = self.seg.as_mut().expect("just opened");
+        let hb = header.encode();
+        // Payload first, header last: a block whose header is readable was fully written.
+        s.file.write_at(s.write_off + blk::LEN as u64, payload)?;
+        s.file.write_at(s.write_off, &hb)?;
+        s.hasher.update(hb);
+        s.hasher.update(payload);
+        let f = &mut s.footer;
+        if f.blocks.is_empty() {
+            f.first_block_seq = header.seq;
+            f.first_ts = header.first_ts;
+            f.min_ts = header.min_ts;
+            f.max_ts = header.max_ts;
+        }
+        f.blocks.push(DirEntry {
+            offset: s.write_off,
+            total_len: need as u32,
+            count: header.count,
+            min_ts: header.min_ts,
+            max_ts: header.max_ts,
+        });
+        f.packets += u64::from(header.count);
+        f.wire_bytes += header.wire_bytes;
+        f.cap_bytes += header.cap_bytes;
+        f.last_ts = header.last_ts;
+        f.min_ts = f.min_ts.min(header.min_ts);
+        f.max_ts = f.max_ts.max(header.max_ts);
+        f.stats.add(&header.stats);
+        s.write_off += need;
+        self.totals.blocks += 1;
+        self.totals.bytes_written += need;
+        Ok(())
+    }
+
+    fn create_segment(&mut self, capacity: u64) -> Result<OpenSegment> {
+        let segment = self.next_segment;
+        self.next_segment += 1;
+        let path = self
+            .dir
+            .join(SEGMENTS_DIR)
+            .join(segment_file_name(self.stream, segment, false));
+        let header = SegmentHeader {
+            stream: self.stream,
+            segment,
+            created_ns: crate::units::now_ns(),
+            capacity,
+            zstd_level: self.cfg.zstd_level,
+            clock: self.cfg.clock,
+        };
+        let mut file = SegmentFile::create(&path, capacity, self.cfg.io)?;
+        let hb = header.encode();
+        file.write_at(0, &hb)?;
+        file.flush(0, hb.len() as u64)?;
+        sync_dir(&self.dir.join(SEGMENTS_DIR))?;
+        let mut hasher = Sha256::new();
+        hasher.update(hb);
+        Ok(OpenSegment {
+            file,
+            header,
+            write_off: seg::LEN as u64,
+            flushed_off: seg::LEN as u64,
+            footer: Footer::default(),
+            opened: Instant::now(),
+            hasher,
+        })
+    }
+
+    fn seal_segment(&mut self, s: OpenSegment) -> Result<Sealed> {
+        let OpenSegment {
+            mut file,
+            header,
+            write_off,
+            mut footer,
+            mut hasher,
+            ..
+        } = s;
+        footer.sealed_ns = crate::units::now_ns();
+        let fb = footer.encode();
+        let trailer = Trailer {
+            footer_offset: write_off,
+            footer_len: fb.len() as u32,
+            footer_crc: crc32c(&fb),
+        }
+        .encode();
+        file.write_at(write_off, &fb)?;
+        file.write_at(write_off + fb.len() as u64, &trailer)?;
+        hasher.update(&fb);
+        hasher.update(trailer);
+        let len = write_off + fb.len() as u64 + trailer.len() as u64;
+        let open_path = file.path().to_path_buf();
+        drop(file.finish(len)?);
+        let sha256 = hex::encode(hasher.finalize());
+        publish_sealed(
+            &self.dir,
+            &self.manifest,
+            &open_path,
+            &header,
+            &footer,
+            len,
+            &sha256,
+            &[],
+        )?;
+        self.totals.segments_sealed += 1;
+        Ok(Sealed {
+            path: sealed_name_of(&open_path),
+            stream: header.stream,
+            segment: header.segment,
+            bytes: len,
+            packets: footer.packets,
+            sha256,
+        })
+    }
+}
+
+impl Drop for StreamWriter {
+    fn drop(&mut self) {
+        // Best effort: a writer dropped without close() still seals what it has, so an
+        // error path in the caller does not leave work for crash recovery.
+        if self.seg.is_some() || !self.builder.is_empty() {
+            let _ = self.seal();
+        }
+    }
+}
+
+/// Renames an in-progress segment to its sealed name and records it in the manifest.
+#[allow(clippy::too_many_arguments)]
+fn publish_sealed(
+    dir: &Path,
+    manifest: &ManifestWriter,
+    open_path: &Path,
+    header: &SegmentHeader,
+    footer: &Footer,
+    len: u64,
+    sha256: &str,
+    extra: &[(&str, String)],
+) -> Result<()> {
+    let sealed_path = sealed_name_of(open_path);
+    std::fs::rename(open_path, &sealed_path)
+        .map_err(|e| Error::io(open_path, "rename sealed segment", e))?;
+    sync_dir(&dir.join(SEGMENTS_DIR))?;
+    let name = sealed_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut fields: Vec<(&str, String)> = vec![
+        ("stream", header.stream.to_string()),
+        ("segment", header.segment.to_string()),
+        ("file", name),
+        ("bytes", len.to_string()),
+        ("sha256", sha256.to_string()),
+        ("packets", footer.packets.to_string()),
+        ("min_ts", footer.min_ts.to_string()),
+        ("max_ts", footer.max_ts.to_string()),
+        (
+            "next_block",
+            (footer.first_block_seq + footer.blocks.len() as u64).to_string(),
+        ),
+    ];
+    fields.extend(extra.iter().cloned());
+    manifest.append("seal", &fields)
+}
+
+/// Recovers every in-progress segment of `dir` that no live writer holds (`own` is the
+/// stream whose lock the caller already holds), and records sealed segments that a crash
+/// kept out of the manifest.
+pub fn recover_dir(dir: &Path, own: u32) -> Result<Vec<Recovery>> {
+    let mut out = Vec::new();
+    let manifest = ManifestWriter::new(dir);
+    let files = list_segments(dir)?;
+    let m = Manifest::load(dir)?;
+    let recorded: std::collections::HashSet<&str> = m
+        .entries
+        .iter()
+        .filter(|e| e.kind == "seal")
+        .filter_map(|e| e.get("file"))
+        .collect();
+    let mut streams: Vec<u32> = files.iter().map(|f| f.stream).collect();
+    streams.dedup();
+    for stream in streams {
+        let _lock = if stream == own {
+            None
+        } else {
+            match try_lock_stream(dir, stream)? {
+                Some(l) => Some(l),
+                None => continue, // a live writer owns it
+            }
+        };
+        for f in files.iter().filter(|f| f.stream == stream) {
+            if !f.sealed {
+                out.push(recover_segment(dir, &manifest, &f.path)?);
+            } else {
+                let name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if !recorded.contains(name) {
+                    record_unlisted(dir, &manifest, &f.path)?;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A sealed segment without a manifest entry: the writer crashed between the rename and
+/// the append. Hash it and record it.
+fn record_unlisted(_dir: &Path, manifest: &ManifestWriter, path: &Path) -> Result<()> {
+    let info = crate::segment::SegmentInfo::open(path, true)?;
+    let Some(footer) = &info.footer else {
+        // Damaged: leave it for `verify` to report rather than vouch for it.
+        return Ok(());
+    };
+    let sha = sha256_file(path)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    manifest.append(
+        "seal",
+        &[
+            ("stream", info.header.stream.to_string()),
+            ("segment", info.header.segment.to_string()),
+            ("file", name),
+            ("bytes", info.file_len.to_string()),
+            ("sha256", sha),
+            ("packets", footer.packets.to_string()),
+            ("min_ts", footer.min_ts.to_string()),
+            ("max_ts", footer.max_ts.to_string()),
+            (
+                "next_block",
+                (footer.first_block_seq + footer.blocks.len() as u64).to_string(),
+            ),
+            ("late", "1".into()),
+        ],
+    )
+}
+
+/// SHA-256 of a whole file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, "read", e))?;
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Recovers one in-progress segment: keeps every block whose header and payload checksums
+/// verify, cuts the rest, writes a footer, seals and records it.
+fn recover_segment(dir: &Path, manifest: &ManifestWriter, path: &Path) -> Result<Recovery> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path, "open segment for recovery", e))?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat segment", e))?
+        .len();
+    let mut hb = [0u8; seg::LEN];
+    crate::io::read_exact_at(&file, path, &mut hb, 0)?;
+    let header = SegmentHeader::decode(path, &hb)?;
+    let scan = scan_headers(&file, path, file_len)?;
+    let mut ctx = ReadContext::new()?;
+    let mut kept = 0usize;
+    let mut reason = match &scan.stop {
+        ScanEnd::Invalid { offset, why } => format!("offset {offset}: {why}"),
+        ScanEnd::Unwritten => "end of written data".into(),
+        ScanEnd::EndOfFile => "end of file".into(),
+        ScanEnd::Footer => "footer of an interrupted seal".into(),
+    };
+    for b in &scan.blocks {
+        if !payload_ok(&file, path, *b, &mut ctx) {
+            reason = format!(
+                "offset {}: block payload checksum mismatch (torn write)",
+                b.offset
+            );
+            break;
+        }
+        kept += 1;
+    }
+    let end = scan
+        .blocks
+        .get(kept)
+        .map_or(scan.end, |b| b.offset);
+    // What lies beyond the kept blocks: an interrupted seal's footer (no loss), zeros
+    // (no loss), or a torn tail (counted).
+    let mut lost_bytes = 0u64;
+    let mut lost_blocks = 0u32;
+    if !(kept == scan.blocks.len() && scan.stop == ScanEnd::Footer) {
+        let mut buf = vec![0u8; 1 << 20];
+        let mut off = end;
+        let mut last_nonzero = None;
+        while off < file_len {
+            let n = buf.len().min((file_len - off) as usize);
+            file.read_exact_at(&mut buf[..n], off)
+                .map_err(|e| Error::io(path, "read segment", e))?;
+            if let Some(p) = buf[..n].iter().rposition(|&b| b != 0) {
+                last_nonzero = Some(off + p as u64);
+            }
+            off += n as u64;
+        }
+        if let Some(l) = last_nonzero {
+            lost_bytes = l + 1 - end;
+            lost_blocks = (scan.blocks.len() - kept) as u32
+                + u32::from(matches!(scan.stop, ScanEnd::Invalid { .. }));
+            lost_blocks = lost_blocks.max(1);
+        }
+    }
+    let mut footer = Footer::default();
+    for (b, h) in scan.blocks.iter().zip(&scan.headers).take(kept) {
+        if footer.blocks.is_empty() {
+            footer.first_block_seq = h.seq;
+            footer.first_ts = h.first_ts;
+            footer.min_ts = h.min_ts;
+            footer.max_ts = h.max_ts;
+        }
+        footer.blocks.push(DirEntry {
+            offset: b.offset,
+            total_len: b.total_len,
+            count: b.count,
+            min_ts: b.min_ts,
+            max_ts: b.max_ts,
+        });
+        footer.packets += u64::from(h.count);
+        footer.wire_bytes += h.wire_bytes;
+        footer.cap_bytes += h.cap_bytes;
+        footer.last_ts = h.last_ts;
+        footer.min_ts = footer.min_ts.min(h.min_ts);
+        footer.max_ts = footer.max_ts.max(h.max_ts);
+        footer.stats.add(&h.stats);
+    }
+    footer.sealed_ns = crate::units::now_ns();
+    footer.recovered_bytes_lost = lost_bytes;
+    footer.recovered_blocks_lost = lost_blocks;
+    footer.flags = ftr::FLAG_RECOVERED;
+    let fb = footer.encode();
+    let trailer = Trailer {
+        footer_offset: end,
+        footer_len: fb.len() as u32,
+        footer_crc: crc32c(&fb),
+    }
+    .encode();
+    let len = end + fb.len() as u64 + trailer.len() as u64;
+    file.set_len(len.max(file_len))
+        .and_then(|_| file.write_all_at(&fb, end))
+        .and_then(|_| file.write_all_at(&trailer, end + fb.len() as u64))
+        .and_then(|_| file.set_len(len))
+        .and_then(|_| file.sync_all())
+        .map_err(|e| Error::io(path, "write recovered footer", e))?;
+    drop(file);
+    let sha = sha256_file(path)?;
+    publish_sealed(
+        dir,
+        manifest,
+        path,
+        &header,
+        &footer,
+        len,
+        &sha,
+        &[
+            ("recovered", "1".into()),
+            ("lost_bytes", lost_bytes.to_string()),
+            ("lost_blocks", lost_blocks.to_string()),
+        ],
+    )?;
+    Ok(Recovery {
+        path: sealed_name_of(path),
+        stream: header.stream,
+        segment: header.segment,
+        blocks_kept: kept as u64,
+        packets_kept: footer.packets,
+        blocks_lost: lost_blocks,
+        bytes_lost: lost_bytes,
+        reason,
+    })
+}
