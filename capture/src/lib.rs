@@ -1,1 +1,19 @@
 //! Packet sources for wiretape.
+//!
+//! This crate owns everything that produces packets for the recorder, as
+//! [`wiretape_store::Packet`] records (timestamp in ns since the epoch, original length, link
+//! type, interface, flags, captured bytes):
+//! - capture files ([`file`]): reading pcap and pcapng with [`CaptureReader`], streaming and
+//!   with bounded memory, robust to hostile files; writing them back with [`PcapWriter`] and
+//!   [`PcapNgWriter`] for export;
+//! - later, live sources: AF_PACKET rings and DPDK ports.
+//!
+//! It does not store, index or interpret packets: that is `wiretape-store`,
+//! `wiretape-index` and `wiretape-wire`.
+
+pub mod file;
+
+pub use file::{
+    ByteOrder, CaptureFormat, CaptureReader, PcapNgWriter, PcapWriter, ReadError, ReadErrorKind,
+    WriteError, DEFAULT_SNAPLEN, MAX_BLOCK_LEN, MAX_CAPTURED_LEN,
+};

@@ -1,0 +1,201 @@
+//! Command-line definitions. Each `--help` is written to teach: what the command does, what
+//! its output means, and an example.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wiretape",
+    version,
+    about = "Packet-capture recorder and forensic replay appliance for trading networks",
+    long_about = "wiretape records packets with nanosecond timestamps into a data directory of \
+compressed, checksummed segment files, and gets them back out for Wireshark.\n\n\
+A data directory (--data DIR) holds segments (one sequence per capture stream), a \
+hash-chained MANIFEST that makes tampering evident, and nothing else you need to manage. \
+`storage-layout.md` documents every byte.",
+    after_help = "EXAMPLES:\n  \
+wiretape import --data /var/lib/wiretape capture.pcapng\n  \
+wiretape stats --data /var/lib/wiretape\n  \
+wiretape export --data /var/lib/wiretape --from 2026-11-24T14:30:00Z --to -5m -o incident.pcap\n  \
+wiretape verify --data /var/lib/wiretape\n\n\
+EXIT CODES:\n  0 success   1 error (the message names the file and offset)   2 bad command line\n  \
+3 damaged data found (verify) or skipped (export)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Import(ImportArgs),
+    Export(ExportArgs),
+    Stats(StatsArgs),
+    Verify(VerifyArgs),
+    Prune(PruneArgs),
+}
+
+/// How segment bytes reach the disk.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoArg {
+    /// Copy into a shared memory map of the preallocated segment (default).
+    Mmap,
+    /// Plain pwrite(2) at the offset.
+    Pwrite,
+}
+
+/// Settings for writing segments, shared by the commands that write.
+#[derive(Args, Debug, Clone)]
+pub struct WriteArgs {
+    /// zstd level for blocks (1 = fastest; higher = smaller and slower; negative = faster
+    /// still).
+    #[arg(long, default_value_t = wiretape_store::DEFAULT_ZSTD_LEVEL, allow_hyphen_values = true)]
+    pub zstd_level: i32,
+    /// Preallocated size of a segment file (e.g. 128MiB, 1GiB).
+    #[arg(long, default_value = "128MiB")]
+    pub segment_size: String,
+    /// Uncompressed size of a block: the unit of compression and of random access.
+    #[arg(long, default_value = "1MiB")]
+    pub block_size: String,
+    /// Threads compressing blocks (default: the number of CPUs).
+    #[arg(long)]
+    pub compress_threads: Option<usize>,
+    /// How bytes reach the segment file.
+    #[arg(long, value_enum, default_value_t = IoArg::Mmap)]
+    pub io: IoArg,
+    /// Keep the data directory under this many bytes on disk, removing the oldest sealed
+    /// segments (e.g. 500GB, 2TiB).
+    #[arg(long)]
+    pub retain_bytes: Option<String>,
+    /// Remove sealed segments whose newest packet is older than this (e.g. 36h, 14d).
+    #[arg(long)]
+    pub retain_age: Option<String>,
+}
+
+/// Import capture files (pcap, pcapng) into a data directory.
+///
+/// Reads pcap (microsecond or nanosecond, either byte order) and pcapng (any number of
+/// interfaces, each with its own link type and timestamp resolution). Timestamps keep
+/// their full precision in nanoseconds; original lengths, captured bytes, link types,
+/// interface ids and pcapng packet flags are stored unchanged, in file order.
+///
+/// Each file becomes its own capture stream, so files captured at the same time on
+/// different taps come back out merged by time. A file that is damaged part-way is imported
+/// up to the damage: the message names the byte offset and how many packets went in, and
+/// the exit code is 1.
+#[derive(Args, Debug)]
+#[command(after_help = "EXAMPLE:\n  wiretape import --data /var/lib/wiretape a.pcap b.pcapng")]
+pub struct ImportArgs {
+    /// Data directory (created if missing).
+    #[arg(long, short = 'd')]
+    pub data: PathBuf,
+    /// Capture files to import.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub write: WriteArgs,
+    /// Print one JSON object per file instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Export packets to a pcap or pcapng file for Wireshark.
+///
+/// Packets come out byte-identical with their original timestamps (nanoseconds) and
+/// lengths; within one capture stream in capture order, across streams merged by time.
+/// The format follows the output name: `.pcap` writes nanosecond pcap (one link type per
+/// file, as pcap allows), `.pcapng` writes pcapng with one interface per link type. With
+/// `-o -` the capture goes to standard output (pcap unless --format says otherwise).
+///
+/// Damaged blocks are skipped and named on standard error; the exit code is then 3.
+#[derive(Args, Debug)]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape export --data /var/lib/wiretape -o all.pcapng\n  \
+wiretape export --data /var/lib/wiretape --from 2026-11-24T14:30:00.250Z --to 2026-11-24T14:30:01Z -o burst.pcap\n  \
+wiretape export --data /var/lib/wiretape --from -5m -o - | tshark -r -")]
+pub struct ExportArgs {
+    /// Data directory.
+    #[arg(long, short = 'd')]
+    pub data: PathBuf,
+    /// First instant to export (inclusive): RFC 3339 to the nanosecond, `now`, or relative
+    /// like -5m, -2h, -1d.
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// Last instant to export (inclusive); same forms as --from.
+    #[arg(long, allow_hyphen_values = true)]
+    pub to: Option<String>,
+    /// Output file (.pcap or .pcapng), or - for standard output.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Output format; by default taken from the output file name.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatArg {
+    Pcap,
+    Pcapng,
+}
+
+/// Show what a data directory holds.
+///
+/// Segments and streams, packets, bytes on the wire against bytes on disk (the compression
+/// ratio), the time range, capture drops (by the source and by wiretape) and the retention
+/// horizon: the oldest packet still kept, and how many segments retention removed.
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Data directory.
+    #[arg(long, short = 'd')]
+    pub data: PathBuf,
+    /// Print JSON (one object) for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Check every checksum, every segment hash and the manifest chain.
+///
+/// Proves that nothing sealed was altered since it was sealed and that only the oldest
+/// segments were removed (by retention). Every problem is reported with its file, block
+/// and byte offset. Exit code 0 when clean, 3 when damage was found.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Data directory.
+    #[arg(long, short = 'd')]
+    pub data: PathBuf,
+    /// Print JSON (one object) for scripts.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Apply retention now: remove the oldest sealed segments until the limits hold.
+///
+/// Writers (import, record) apply the same limits as they go; this command is for a data
+/// directory whose limits changed, or that is filled by another host.
+#[derive(Args, Debug)]
+#[command(after_help = "EXAMPLE:\n  wiretape prune --data /var/lib/wiretape --retain-bytes 2TiB --retain-age 14d")]
+pub struct PruneArgs {
+    /// Data directory.
+    #[arg(long, short = 'd')]
+    pub data: PathBuf,
+    /// Byte budget for the whole directory (e.g. 500GB, 2TiB).
+    #[arg(long)]
+    pub retain_bytes: Option<String>,
+    /// Maximum age of the newest packet of a segment (e.g. 36h, 14d).
+    #[arg(long)]
+    pub retain_age: Option<String>,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+}

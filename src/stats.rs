@@ -1,0 +1,153 @@
+//! `wiretape stats` and `wiretape prune`.
+
+use std::collections::BTreeSet;
+
+use anyhow::Result;
+use serde_json::json;
+use wiretape_store::manifest::Manifest;
+use wiretape_store::units::{format_bytes, format_time, now_ns};
+use wiretape_store::{retention, CaptureStats, Store};
+
+use crate::cli::{PruneArgs, StatsArgs};
+use crate::exit;
+use crate::output::line;
+
+pub fn run(a: StatsArgs) -> Result<u8> {
+    let store = Store::open(&a.data)?;
+    let mut streams = BTreeSet::new();
+    let (mut sealed, mut open) = (0u64, 0u64);
+    let (mut packets, mut wire, mut cap, mut blocks, mut used) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut range: Option<(u64, u64)> = None;
+    let mut drops = CaptureStats::default();
+    for s in store.segments() {
+        streams.insert(s.header.stream);
+        if s.sealed {
+            sealed += 1;
+        } else {
+            open += 1;
+        }
+        let t = &s.totals;
+        packets += t.packets;
+        wire += t.wire_bytes;
+        cap += t.cap_bytes;
+        blocks += t.blocks;
+        used += t.used_bytes;
+        drops.add(&t.stats);
+        if let Some((a, b)) = t.ts_range {
+            range = Some(range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+        }
+    }
+    let disk = retention::disk_usage(&a.data)?;
+    let manifest = Manifest::load(&a.data)?;
+    let removed: Vec<_> = manifest
+        .entries
+        .iter()
+        .filter(|e| e.kind == "remove")
+        .collect();
+    let ratio = if used > 0 { cap as f64 / used as f64 } else { 0.0 };
+    let damage: Vec<String> = store.damage().iter().map(|d| d.to_string()).collect();
+    if a.json {
+        line(
+            &json!({
+                "data": a.data,
+                "segments": sealed + open,
+                "segments_sealed": sealed,
+                "segments_open": open,
+                "streams": streams.len(),
+                "blocks": blocks,
+                "packets": packets,
+                "wire_bytes": wire,
+                "captured_bytes": cap,
+                "stored_bytes": used,
+                "disk_bytes": disk,
+                "compression_ratio": ratio,
+                "first_ts_ns": range.map(|r| r.0),
+                "last_ts_ns": range.map(|r| r.1),
+                "first_time": range.map(|r| format_time(r.0)),
+                "last_time": range.map(|r| format_time(r.1)),
+                "source_received": drops.source_received,
+                "source_dropped": drops.source_dropped,
+                "store_dropped": drops.store_dropped,
+                "retention_horizon": range.map(|r| format_time(r.0)),
+                "retention_removed_segments": removed.len(),
+                "damage": damage,
+            })
+            .to_string(),
+        )?;
+        return Ok(exit::OK);
+    }
+    line(&format!("data directory   {}", a.data.display()))?;
+    line(&format!(
+        "segments         {} ({sealed} sealed, {open} open) in {} stream(s), {blocks} blocks",
+        sealed + open,
+        streams.len()
+    ))?;
+    line(&format!("packets          {packets}"))?;
+    line(&format!(
+        "bytes            {} on the wire, {} captured, {} stored ({ratio:.2}x), {} on disk",
+        format_bytes(wire),
+        format_bytes(cap),
+        format_bytes(used),
+        format_bytes(disk)
+    ))?;
+    match range {
+        Some((a, b)) => line(&format!(
+            "time range       {} .. {} ({:.3} s)",
+            format_time(a),
+            format_time(b),
+            (b - a) as f64 / 1e9
+        ))?,
+        None => line("time range       (empty)")?,
+    }
+    line(&format!(
+        "drops            {} by the source, {} by wiretape ({} received by the source)",
+        drops.source_dropped, drops.store_dropped, drops.source_received
+    ))?;
+    line(&format!(
+        "retention        oldest packet kept {}; {} segment(s) removed by retention",
+        range.map_or("-".into(), |r| format_time(r.0)),
+        removed.len()
+    ))?;
+    for d in &damage {
+        line(&format!("damage           {d}"))?;
+    }
+    Ok(exit::OK)
+}
+
+pub fn prune(a: PruneArgs) -> Result<u8> {
+    let policy = crate::import::policy(&a.retain_bytes, &a.retain_age)?;
+    anyhow::ensure!(
+        !policy.is_unlimited(),
+        "give --retain-bytes and/or --retain-age"
+    );
+    wiretape_store::check_marker(&a.data)?;
+    let removed = retention::apply(&a.data, &policy, now_ns())?;
+    let bytes: u64 = removed.iter().map(|r| r.bytes).sum();
+    if a.json {
+        line(
+            &json!({
+                "removed_segments": removed.len(),
+                "removed_bytes": bytes,
+                "files": removed.iter().map(|r| r.path.display().to_string()).collect::<Vec<_>>(),
+                "disk_bytes": retention::disk_usage(&a.data)?,
+            })
+            .to_string(),
+        )?;
+    } else {
+        for r in &removed {
+            line(&format!(
+                "removed {} ({}, {})",
+                r.path.display(),
+                format_bytes(r.bytes),
+                r.reason
+            ))?;
+        }
+        line(&format!(
+            "{} segment(s), {} removed; {} on disk now",
+            removed.len(),
+            format_bytes(bytes),
+            format_bytes(retention::disk_usage(&a.data)?)
+        ))?;
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,18 @@
+//! End-to-end tests: the real `wiretape` binary against real files.
+
+mod cli;
+mod corpus;
+mod fixture;
+
+use std::path::Path;
+use std::time::Duration;
+
+use wiretape_tests::Run;
+
+pub fn wiretape(args: &[&str]) -> Run {
+    wiretape_tests::run(
+        Path::new(env!("CARGO_BIN_EXE_wiretape")),
+        args,
+        Duration::from_secs(120),
+    )
+}
