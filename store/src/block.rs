@@ -1,9 +1,11 @@
 //! Blocks: many packet records, laid out by column and compressed as one zstd frame.
 //!
-//! Columns group bytes that look alike: timestamps as deltas, lengths, metadata, the first
-//! `split` bytes of every packet (the headers: Ethernet, IP, UDP/TCP and the start of the
-//! trading protocol), then the rest of every packet. zstd finds far more repetition in that
-//! order than in pcap's interleaving of record headers and frames.
+//! Columns group bytes that look alike: timestamps as deltas, lengths, metadata, the
+//! protocol headers of every packet (Ethernet, VLAN tags, IP, UDP/TCP), then the transport
+//! payloads. A payload identical to one earlier in the same block — the B copy of an A/B
+//! market-data feed, a retransmission — is stored as a back-reference instead of again.
+//! zstd finds far more repetition in that order than in pcap's interleaving of record
+//! headers and frames, and has less to chew through.
 
 use crate::format::{BlockHeader, CaptureStats, CODEC_ZSTD_COLUMNS_V1, MAX_BLOCK_RAW};
 use crate::record::Packet;
@@ -11,15 +13,77 @@ use crate::record::Packet;
 /// Byte layout of the raw (decompressed) block; see `storage-layout.md`.
 mod raw {
     pub const COUNT: usize = 0; // u32
-    pub const SPLIT: usize = 4; // u16
-    // 6..8 reserved
-    pub const COLUMN_LENS: usize = 8; // 6 × u32: ts, cap_len, orig_delta, meta, head, tail
-    pub const COLUMNS: usize = 6;
-    pub const DATA: usize = 32;
+    // 4..8 reserved, zero
+    pub const COLUMN_LENS: usize = 8; // 8 × u32: ts, cap_len, orig_delta, meta, hlen, dup, head, tail
+    pub const COLUMNS: usize = 8;
+    pub const DATA: usize = 40;
 }
 
-/// Default split between the "head" and "tail" columns.
-pub const DEFAULT_SPLIT: u16 = 64;
+/// Head length used when a frame's headers cannot be walked.
+const FALLBACK_HEAD: usize = 64;
+/// Payloads shorter than this are not worth a dedup lookup.
+const MIN_DEDUP: usize = 16;
+const DEDUP_SLOTS: usize = 4096;
+
+/// Length of the protocol headers of a frame: the offset of its transport payload for
+/// Ethernet (any number of VLAN tags), Linux cooked (SLL, SLL2) and raw IP frames carrying
+/// IPv4/IPv6 and UDP/TCP; otherwise the first 64 bytes. Only a layout hint for the
+/// columns: any value round-trips.
+pub fn head_len(link_type: u16, d: &[u8]) -> usize {
+    fn ip(d: &[u8], off: usize, version_hint: Option<u8>) -> Option<usize> {
+        let b0 = *d.get(off)?;
+        match version_hint.unwrap_or(b0 >> 4) {
+            4 => {
+                let ihl = usize::from(b0 & 0x0f) * 4;
+                let frag = u16::from_be_bytes([*d.get(off + 6)?, *d.get(off + 7)?]) & 0x1fff;
+                let proto = *d.get(off + 9)?;
+                if ihl < 20 || frag != 0 {
+                    return Some(off + ihl.max(20));
+                }
+                l4(d, off + ihl, proto)
+            }
+            6 => l4(d, off + 40, *d.get(off + 6)?),
+            _ => None,
+        }
+    }
+    fn l4(d: &[u8], off: usize, proto: u8) -> Option<usize> {
+        match proto {
+            17 => Some(off + 8),
+            6 => Some(off + usize::from(*d.get(off + 12)? >> 4) * 4),
+            _ => Some(off),
+        }
+    }
+    fn ether(d: &[u8], mut off: usize, mut ethertype: u16) -> Option<usize> {
+        for _ in 0..4 {
+            if !matches!(ethertype, 0x8100 | 0x88a8 | 0x9100) {
+                break;
+            }
+            ethertype = u16::from_be_bytes([*d.get(off + 2)?, *d.get(off + 3)?]);
+            off += 4;
+        }
+        match ethertype {
+            0x0800 => ip(d, off, Some(4)),
+            0x86dd => ip(d, off, Some(6)),
+            _ => Some(off),
+        }
+    }
+    let off = match link_type {
+        1 => d
+            .get(12..14)
+            .and_then(|t| ether(d, 14, u16::from_be_bytes([t[0], t[1]]))),
+        113 => d
+            .get(14..16)
+            .and_then(|t| ether(d, 16, u16::from_be_bytes([t[0], t[1]]))),
+        276 => d
+            .get(0..2)
+            .and_then(|t| ether(d, 20, u16::from_be_bytes([t[0], t[1]]))),
+        12 | 14 | 101 => ip(d, 0, None),
+        228 => ip(d, 0, Some(4)),
+        229 => ip(d, 0, Some(6)),
+        _ => None,
+    };
+    off.unwrap_or(FALLBACK_HEAD).min(d.len())
+}
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -57,16 +121,34 @@ impl VarintReader<'_> {
     }
 }
 
+fn hash_bytes(b: &[u8]) -> u64 {
+    // FxHash-style over 8-byte words: fast, and only a hint (matches are compared).
+    let mut h: u64 = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    for &x in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(x)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    h
+}
+
 /// Accumulates packets into the columns of one block.
-#[derive(Debug)]
 pub struct BlockBuilder {
-    split: u16,
     ts: Vec<u8>,
     cap: Vec<u8>,
     orig: Vec<u8>,
     meta: Vec<u8>,
+    hlen: Vec<u8>,
+    dup: Vec<u8>,
     head: Vec<u8>,
     tail: Vec<u8>,
+    /// For each packet: where its payload lies in `tail` (for dedup comparisons).
+    tails: Vec<(u32, u32)>,
+    /// Hash of a payload -> 1 + index of the packet that stored it.
+    slots: Box<[u32; DEDUP_SLOTS]>,
     count: u32,
     prev_ts: u64,
     first_ts: u64,
@@ -78,16 +160,28 @@ pub struct BlockBuilder {
     stats: CaptureStats,
 }
 
+impl std::fmt::Debug for BlockBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockBuilder")
+            .field("count", &self.count)
+            .field("raw_len", &self.raw_len())
+            .finish()
+    }
+}
+
 impl BlockBuilder {
-    pub fn new(split: u16, capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         BlockBuilder {
-            split,
             ts: Vec::with_capacity(capacity / 32),
             cap: Vec::with_capacity(capacity / 64),
             orig: Vec::with_capacity(capacity / 128),
             meta: Vec::with_capacity(capacity / 64),
+            hlen: Vec::with_capacity(capacity / 128),
+            dup: Vec::with_capacity(capacity / 128),
             head: Vec::with_capacity(capacity / 2),
             tail: Vec::with_capacity(capacity),
+            tails: Vec::with_capacity(capacity / 64),
+            slots: Box::new([0; DEDUP_SLOTS]),
             count: 0,
             prev_ts: 0,
             first_ts: 0,
@@ -111,13 +205,15 @@ impl BlockBuilder {
             + self.cap.len()
             + self.orig.len()
             + self.meta.len()
+            + self.hlen.len()
+            + self.dup.len()
             + self.head.len()
             + self.tail.len()
     }
 
     /// Whether `data_len` more bytes (plus record overhead) still fit under the format limit.
     pub fn fits(&self, data_len: usize) -> bool {
-        self.raw_len() + data_len + 40 <= MAX_BLOCK_RAW as usize && self.count < u32::MAX
+        self.raw_len() + data_len + 60 <= MAX_BLOCK_RAW as usize && self.count < u32::MAX - 1
     }
 
     pub fn add_stats(&mut self, s: &CaptureStats) {
@@ -143,9 +239,33 @@ impl BlockBuilder {
         put_varint(&mut self.meta, u64::from(p.link_type));
         put_varint(&mut self.meta, u64::from(p.iface));
         put_varint(&mut self.meta, u64::from(p.flags));
-        let h = p.data.len().min(usize::from(self.split));
+        let h = head_len(p.link_type, p.data);
+        put_varint(&mut self.hlen, h as u64);
         self.head.extend_from_slice(&p.data[..h]);
-        self.tail.extend_from_slice(&p.data[h..]);
+        let payload = &p.data[h..];
+        let mut dup = 0u64;
+        if payload.len() >= MIN_DEDUP {
+            let slot = (hash_bytes(payload) as usize) & (DEDUP_SLOTS - 1);
+            let prev = self.slots[slot];
+            if prev != 0 {
+                let (off, len) = self.tails[(prev - 1) as usize];
+                if self.tail[off as usize..(off + len) as usize] == *payload {
+                    dup = u64::from(self.count - (prev - 1));
+                }
+            }
+            if dup == 0 {
+                self.slots[slot] = self.count + 1;
+            }
+        }
+        put_varint(&mut self.dup, dup);
+        if dup == 0 {
+            self.tails
+                .push((self.tail.len() as u32, payload.len() as u32));
+            self.tail.extend_from_slice(payload);
+        } else {
+            let r = self.tails[(self.count as u64 - dup) as usize];
+            self.tails.push(r);
+        }
         self.count += 1;
         self.wire_bytes += u64::from(p.orig_len);
         self.cap_bytes += cap_len;
@@ -158,13 +278,14 @@ impl BlockBuilder {
         raw_out.clear();
         raw_out.reserve(self.raw_len());
         raw_out.extend_from_slice(&self.count.to_le_bytes());
-        raw_out.extend_from_slice(&self.split.to_le_bytes());
-        raw_out.extend_from_slice(&[0, 0]);
+        raw_out.extend_from_slice(&[0, 0, 0, 0]);
         let cols = [
             &self.ts,
             &self.cap,
             &self.orig,
             &self.meta,
+            &self.hlen,
+            &self.dup,
             &self.head,
             &self.tail,
         ];
@@ -189,12 +310,20 @@ impl BlockBuilder {
             cap_bytes: self.cap_bytes,
             stats: self.stats,
         };
-        self.ts.clear();
-        self.cap.clear();
-        self.orig.clear();
-        self.meta.clear();
-        self.head.clear();
-        self.tail.clear();
+        for c in [
+            &mut self.ts,
+            &mut self.cap,
+            &mut self.orig,
+            &mut self.meta,
+            &mut self.hlen,
+            &mut self.dup,
+            &mut self.head,
+            &mut self.tail,
+        ] {
+            c.clear();
+        }
+        self.tails.clear();
+        self.slots.fill(0);
         self.count = 0;
         self.min_ts = u64::MAX;
         self.max_ts = 0;
@@ -215,6 +344,7 @@ pub struct RecordMeta {
     pub flags: u32,
     off: u32,
     len: u32,
+    head: u32,
 }
 
 /// A decompressed, decoded block: contiguous packet bytes and per-record metadata.
@@ -260,16 +390,15 @@ impl DecodedBlock {
         if rawb.len() < raw::DATA {
             return Err(format!("raw block of {} bytes is too short", rawb.len()));
         }
-        let n = u32::from_le_bytes(rawb[raw::COUNT..raw::COUNT + 4].try_into().unwrap_or([0; 4]));
+        let le32 = |o: usize| u32::from_le_bytes([rawb[o], rawb[o + 1], rawb[o + 2], rawb[o + 3]]);
+        let n = le32(raw::COUNT);
         if n != count {
             return Err(format!("block holds {n} records, header says {count}"));
         }
-        let split = u16::from_le_bytes([rawb[raw::SPLIT], rawb[raw::SPLIT + 1]]) as usize;
         let mut cols: [&[u8]; raw::COLUMNS] = [&[]; raw::COLUMNS];
         let mut at = raw::DATA;
         for (i, col) in cols.iter_mut().enumerate() {
-            let o = raw::COLUMN_LENS + 4 * i;
-            let len = u32::from_le_bytes(rawb[o..o + 4].try_into().unwrap_or([0; 4])) as usize;
+            let len = le32(raw::COLUMN_LENS + 4 * i) as usize;
             let end = at
                 .checked_add(len)
                 .filter(|&e| e <= rawb.len())
@@ -280,13 +409,10 @@ impl DecodedBlock {
         if at != rawb.len() {
             return Err(format!("{} stray bytes after the columns", rawb.len() - at));
         }
-        let [ts, cap, orig, meta, head, tail] = cols;
-        let (mut ts, mut cap, mut orig, mut meta) = (
-            VarintReader { b: ts, pos: 0 },
-            VarintReader { b: cap, pos: 0 },
-            VarintReader { b: orig, pos: 0 },
-            VarintReader { b: meta, pos: 0 },
-        );
+        let [ts, cap, orig, meta, hlen, dup, head, tail] = cols;
+        let rd = |b| VarintReader { b, pos: 0 };
+        let (mut ts, mut cap, mut orig, mut meta, mut hlen, mut dup) =
+            (rd(ts), rd(cap), rd(orig), rd(meta), rd(hlen), rd(dup));
         // Every record takes at least one byte in each varint column: bound the allocation.
         if (n as usize) > ts.b.len() {
             return Err(format!("{n} records but only {} timestamp bytes", ts.b.len()));
@@ -308,18 +434,40 @@ impl DecodedBlock {
             let ifc = meta.next().ok_or_else(|| bad("metadata column ends early", i))?;
             let fl = meta.next().ok_or_else(|| bad("metadata column ends early", i))?;
             let c = usize::try_from(c).map_err(|_| bad("captured length out of range", i))?;
-            let h = c.min(split);
+            let h = hlen.next().ok_or_else(|| bad("head-length column ends early", i))?;
+            let h = usize::try_from(h)
+                .ok()
+                .filter(|&h| h <= c)
+                .ok_or_else(|| bad("head length beyond the packet", i))?;
+            let dp = dup.next().ok_or_else(|| bad("dedup column ends early", i))?;
             let hs = head
                 .get(hpos..hpos.saturating_add(h))
                 .ok_or_else(|| bad("head column too short", i))?;
-            let tl = tail
-                .get(tpos..tpos.saturating_add(c - h))
-                .ok_or_else(|| bad("tail column too short", i))?;
             hpos += h;
-            tpos += c - h;
             let off = self.data.len();
+            if off + c > u32::MAX as usize {
+                return Err(bad("block data over 4 GiB", i));
+            }
             self.data.extend_from_slice(hs);
-            self.data.extend_from_slice(tl);
+            if dp == 0 {
+                let tl = tail
+                    .get(tpos..tpos.saturating_add(c - h))
+                    .ok_or_else(|| bad("tail column too short", i))?;
+                tpos += c - h;
+                self.data.extend_from_slice(tl);
+            } else {
+                let j = u64::from(i)
+                    .checked_sub(dp)
+                    .ok_or_else(|| bad("payload reference before the block", i))?
+                    as usize;
+                let r = self.recs[j];
+                let rh = r.head as usize;
+                let (from, to) = (r.off as usize + rh, (r.off + r.len) as usize);
+                if to - from != c - h {
+                    return Err(bad("referenced payload has another length", i));
+                }
+                self.data.extend_from_within(from..to);
+            }
             self.recs.push(RecordMeta {
                 ts_ns: t,
                 orig_len,
@@ -328,6 +476,7 @@ impl DecodedBlock {
                 flags: u32::try_from(fl).map_err(|_| bad("flags out of range", i))?,
                 off: off as u32,
                 len: c as u32,
+                head: h as u32,
             });
         }
         if hpos != head.len() || tpos != tail.len() || ts.pos != ts.b.len() {
@@ -363,8 +512,19 @@ mod tests {
 
     proptest! {
         #[test]
-        fn columns_round_trip(pkts in proptest::collection::vec(arb_packet(), 1..60), split in 0u16..200) {
-            let mut b = BlockBuilder::new(split, 4096);
+        fn columns_round_trip(pkts in proptest::collection::vec(arb_packet(), 1..60), repeat in proptest::collection::vec(any::<bool>(), 60)) {
+            let mut b = BlockBuilder::new(4096);
+            // Repeat some packets whole, so payload back-references are exercised.
+            let mut all = Vec::new();
+            for (p, r) in pkts.iter().zip(&repeat) {
+                all.push(p.clone());
+                if *r {
+                    let mut q = p.clone();
+                    q.ts_ns = q.ts_ns.wrapping_add(1);
+                    all.push(q);
+                }
+            }
+            let pkts = all;
             for p in &pkts {
                 b.push(&p.as_packet());
             }

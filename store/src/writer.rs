@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::block::{BlockBuilder, DEFAULT_SPLIT};
+use crate::block::BlockBuilder;
 use crate::error::{Error, Result};
 use crate::format::{
     blk, crc32c, ftr, seg, trl, BlockHeader, CaptureStats, ClockSource, DirEntry, Footer,
@@ -344,7 +344,7 @@ impl StreamWriter {
             dir: dir.to_path_buf(),
             stream,
             _lock: lock,
-            builder: BlockBuilder::new(DEFAULT_SPLIT, cfg.block_size),
+            builder: BlockBuilder::new(cfg.block_size),
             raw_spare: Vec::new(),
             compress: Compress::new(cfg.compress_threads, cfg.zstd_level)?,
             cfg,
@@ -442,7 +442,7 @@ impl StreamWriter {
         if let Some(s) = self.seg.take() {
             drop(s.file);
         }
-        self.builder = BlockBuilder::new(DEFAULT_SPLIT, 0);
+        self.builder = BlockBuilder::new(0);
     }
 
     /// Flushes, seals and releases the stream.
