@@ -184,7 +184,9 @@ pub struct VerifyArgs {
 /// Writers (import, record) apply the same limits as they go; this command is for a data
 /// directory whose limits changed, or that is filled by another host.
 #[derive(Args, Debug)]
-#[command(after_help = "EXAMPLE:\n  wiretape prune --data /var/lib/wiretape --retain-bytes 2TiB --retain-age 14d")]
+#[command(
+    after_help = "EXAMPLE:\n  wiretape prune --data /var/lib/wiretape --retain-bytes 2TiB --retain-age 14d"
+)]
 pub struct PruneArgs {
     /// Data directory.
     #[arg(long, short = 'd')]

@@ -104,8 +104,8 @@ pub fn run(a: ExportArgs) -> Result<u8> {
     // Write under a temporary name and rename when complete, so a failed export never
     // leaves a plausible-looking partial capture behind.
     let tmp = partial_name(&a.output);
-    let file = std::fs::File::create(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let result = export(
         &store,
         sel,
@@ -159,7 +159,7 @@ fn export<W: Write>(
     while let Some((_, p)) = cursor.next() {
         sink.write(&p)?;
         n += 1;
-        if n % 65536 == 0 {
+        if n.is_multiple_of(65536) {
             pb.set_position(n);
         }
         if cursor.damage().len() > reported {

@@ -24,9 +24,9 @@ pub fn writer_config(w: &WriteArgs) -> Result<WriterConfig> {
         segment_size >= 64 << 10,
         "--segment-size must be at least 64KiB"
     );
-    let threads = w.compress_threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    });
+    let threads = w
+        .compress_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     Ok(WriterConfig {
         segment_size,
         block_size: block_size as usize,
@@ -164,7 +164,11 @@ fn import_one(
         .with_context(|| format!("opening {} for writing", a.data.display()))?;
     let recovered = w.recovered().iter().map(|r| r.to_string()).collect();
     let reader = reader.as_mut().expect("opened");
-    let pb = progress(reader.file_len().unwrap_or(0), true, !a.no_progress && !a.json);
+    let pb = progress(
+        reader.file_len().unwrap_or(0),
+        true,
+        !a.no_progress && !a.json,
+    );
     pb.set_message(file.display().to_string());
     let mut error = None;
     let mut n: u64 = 0;
@@ -180,7 +184,7 @@ fn import_one(
                     break;
                 }
                 n += 1;
-                if n % 65536 == 0 {
+                if n.is_multiple_of(65536) {
                     pb.set_position(reader.bytes_read());
                 }
             }

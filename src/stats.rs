@@ -44,7 +44,11 @@ pub fn run(a: StatsArgs) -> Result<u8> {
         .iter()
         .filter(|e| e.kind == "remove")
         .collect();
-    let ratio = if used > 0 { cap as f64 / used as f64 } else { 0.0 };
+    let ratio = if used > 0 {
+        cap as f64 / used as f64
+    } else {
+        0.0
+    };
     let damage: Vec<String> = store.damage().iter().map(|d| d.to_string()).collect();
     if a.json {
         line(

@@ -3,7 +3,7 @@
 //! This crate owns everything that produces packets for the recorder, as
 //! [`wiretape_store::Packet`] records (timestamp in ns since the epoch, original length, link
 //! type, interface, flags, captured bytes):
-//! - capture files ([`file`]): reading pcap and pcapng with [`CaptureReader`], streaming and
+//! - capture files ([`file`](mod@file)): reading pcap and pcapng with [`CaptureReader`], streaming and
 //!   with bounded memory, robust to hostile files; writing them back with [`PcapWriter`] and
 //!   [`PcapNgWriter`] for export;
 //! - later, live sources: AF_PACKET rings and DPDK ports.

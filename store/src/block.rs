@@ -13,7 +13,7 @@ use crate::record::Packet;
 /// Byte layout of the raw (decompressed) block; see `storage-layout.md`.
 mod raw {
     pub const COUNT: usize = 0; // u32
-    // 4..8 reserved, zero
+                                // 4..8 reserved, zero
     pub const COLUMN_LENS: usize = 8; // 8 × u32: ts, cap_len, orig_delta, meta, hlen, dup, head, tail
     pub const COLUMNS: usize = 8;
     pub const DATA: usize = 40;
@@ -225,7 +225,10 @@ impl BlockBuilder {
             self.first_ts = p.ts_ns;
             self.prev_ts = p.ts_ns;
         }
-        put_varint(&mut self.ts, zigzag(p.ts_ns.wrapping_sub(self.prev_ts) as i64));
+        put_varint(
+            &mut self.ts,
+            zigzag(p.ts_ns.wrapping_sub(self.prev_ts) as i64),
+        );
         self.prev_ts = p.ts_ns;
         self.last_ts = p.ts_ns;
         self.min_ts = self.min_ts.min(p.ts_ns);
@@ -280,13 +283,7 @@ impl BlockBuilder {
         raw_out.extend_from_slice(&self.count.to_le_bytes());
         raw_out.extend_from_slice(&[0, 0, 0, 0]);
         let cols = [
-            &self.ts,
-            &self.cap,
-            &self.orig,
-            &self.meta,
-            &self.hlen,
-            &self.dup,
-            &self.head,
+            &self.ts, &self.cap, &self.orig, &self.meta, &self.hlen, &self.dup, &self.head,
             &self.tail,
         ];
         for c in cols {
@@ -415,7 +412,10 @@ impl DecodedBlock {
             (rd(ts), rd(cap), rd(orig), rd(meta), rd(hlen), rd(dup));
         // Every record takes at least one byte in each varint column: bound the allocation.
         if (n as usize) > ts.b.len() {
-            return Err(format!("{n} records but only {} timestamp bytes", ts.b.len()));
+            return Err(format!(
+                "{n} records but only {} timestamp bytes",
+                ts.b.len()
+            ));
         }
         self.recs.reserve(n as usize);
         self.data.reserve(head.len() + tail.len());
@@ -423,23 +423,39 @@ impl DecodedBlock {
         let mut prev = first_ts;
         let bad = |what: &str, i: u32| format!("record {i}: {what}");
         for i in 0..n {
-            let d = ts.next().ok_or_else(|| bad("timestamp column ends early", i))?;
+            let d = ts
+                .next()
+                .ok_or_else(|| bad("timestamp column ends early", i))?;
             let t = prev.wrapping_add(unzigzag(d) as u64);
             prev = t;
-            let c = cap.next().ok_or_else(|| bad("length column ends early", i))?;
-            let od = orig.next().ok_or_else(|| bad("length column ends early", i))?;
+            let c = cap
+                .next()
+                .ok_or_else(|| bad("length column ends early", i))?;
+            let od = orig
+                .next()
+                .ok_or_else(|| bad("length column ends early", i))?;
             let o = (c as i64).wrapping_add(unzigzag(od));
             let orig_len = u32::try_from(o).map_err(|_| bad("original length out of range", i))?;
-            let lt = meta.next().ok_or_else(|| bad("metadata column ends early", i))?;
-            let ifc = meta.next().ok_or_else(|| bad("metadata column ends early", i))?;
-            let fl = meta.next().ok_or_else(|| bad("metadata column ends early", i))?;
+            let lt = meta
+                .next()
+                .ok_or_else(|| bad("metadata column ends early", i))?;
+            let ifc = meta
+                .next()
+                .ok_or_else(|| bad("metadata column ends early", i))?;
+            let fl = meta
+                .next()
+                .ok_or_else(|| bad("metadata column ends early", i))?;
             let c = usize::try_from(c).map_err(|_| bad("captured length out of range", i))?;
-            let h = hlen.next().ok_or_else(|| bad("head-length column ends early", i))?;
+            let h = hlen
+                .next()
+                .ok_or_else(|| bad("head-length column ends early", i))?;
             let h = usize::try_from(h)
                 .ok()
                 .filter(|&h| h <= c)
                 .ok_or_else(|| bad("head length beyond the packet", i))?;
-            let dp = dup.next().ok_or_else(|| bad("dedup column ends early", i))?;
+            let dp = dup
+                .next()
+                .ok_or_else(|| bad("dedup column ends early", i))?;
             let hs = head
                 .get(hpos..hpos.saturating_add(h))
                 .ok_or_else(|| bad("head column too short", i))?;
@@ -500,13 +516,15 @@ mod tests {
             any::<u32>(),
             proptest::collection::vec(any::<u8>(), 0..300),
         )
-            .prop_map(|(ts_ns, orig_len, link_type, iface, flags, data)| crate::OwnedPacket {
-                ts_ns,
-                orig_len,
-                link_type,
-                iface,
-                flags,
-                data,
+            .prop_map(|(ts_ns, orig_len, link_type, iface, flags, data)| {
+                crate::OwnedPacket {
+                    ts_ns,
+                    orig_len,
+                    link_type,
+                    iface,
+                    flags,
+                    data,
+                }
             })
     }
 

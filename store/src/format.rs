@@ -22,7 +22,7 @@ pub mod seg {
     pub const CAPACITY: usize = 32; // u64
     pub const ZSTD_LEVEL: usize = 40; // i32
     pub const CLOCK: usize = 44; // u8
-    // 45..60 reserved, zero
+                                 // 45..60 reserved, zero
     pub const CRC: usize = 60; // u32 CRC32C of bytes 0..60
 }
 
@@ -47,7 +47,7 @@ pub mod blk {
     pub const SRC_RECEIVED: usize = 80; // u64
     pub const SRC_DROPPED: usize = 88; // u64
     pub const STORE_DROPPED: usize = 96; // u64
-    // 104..108 reserved, zero
+                                         // 104..108 reserved, zero
     pub const CRC: usize = 108; // u32 CRC32C of bytes 0..108
 }
 
@@ -72,7 +72,7 @@ pub mod ftr {
     pub const RECOVERED_BYTES_LOST: usize = 104; // u64
     pub const RECOVERED_BLOCKS_LOST: usize = 112; // u32
     pub const FLAGS: usize = 116; // u32, bit 0: sealed by crash recovery
-    // 120..128 reserved, zero
+                                  // 120..128 reserved, zero
     /// Directory entry: offset u64, total length (header + payload) u32, count u32,
     /// min_ts u64, max_ts u64.
     pub const ENTRY_LEN: usize = 32;
@@ -87,7 +87,7 @@ pub mod trl {
     pub const FOOTER_LEN: usize = 8; // u32
     pub const FOOTER_CRC: usize = 12; // u32 CRC32C of the footer bytes
     pub const VERSION: usize = 16; // u16
-    // 18..20 reserved
+                                   // 18..20 reserved
     pub const CRC: usize = 20; // u32 CRC32C of trailer bytes 0..20
     pub const MAGIC_AT: usize = 24; // [u8; 8]
 }
@@ -201,7 +201,11 @@ impl SegmentHeader {
             ));
         }
         if b[..8] != seg::MAGIC {
-            return Err(Error::corrupt(path, 0, "not a wiretape segment (bad magic)"));
+            return Err(Error::corrupt(
+                path,
+                0,
+                "not a wiretape segment (bad magic)",
+            ));
         }
         let version = get_u16(b, seg::VERSION);
         if version == 0 || version > FORMAT_VERSION {
@@ -418,7 +422,11 @@ impl Footer {
         put_u64(&mut b, ftr::FIRST_BLOCK_SEQ, self.first_block_seq);
         put_u64(&mut b, ftr::SEALED_NS, self.sealed_ns);
         put_u64(&mut b, ftr::RECOVERED_BYTES_LOST, self.recovered_bytes_lost);
-        put_u32(&mut b, ftr::RECOVERED_BLOCKS_LOST, self.recovered_blocks_lost);
+        put_u32(
+            &mut b,
+            ftr::RECOVERED_BLOCKS_LOST,
+            self.recovered_blocks_lost,
+        );
         put_u32(&mut b, ftr::FLAGS, self.flags);
         for (i, e) in self.blocks.iter().enumerate() {
             let at = ftr::FIXED_LEN + i * ftr::ENTRY_LEN;
@@ -565,7 +573,10 @@ mod tests {
         let mut b = h.encode();
         assert_eq!(BlockHeader::decode(&b), Ok(h));
         b[20] ^= 1;
-        assert_eq!(BlockHeader::decode(&b), Err(BlockHeaderProblem::BadChecksum));
+        assert_eq!(
+            BlockHeader::decode(&b),
+            Err(BlockHeaderProblem::BadChecksum)
+        );
         assert_eq!(
             BlockHeader::decode(&[0u8; blk::LEN]),
             Err(BlockHeaderProblem::Empty)

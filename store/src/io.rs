@@ -109,7 +109,11 @@ impl SegmentFile {
             return Err(Error::corrupt(
                 &self.path,
                 offset,
-                format!("write of {} bytes past capacity {}", bytes.len(), self.capacity),
+                format!(
+                    "write of {} bytes past capacity {}",
+                    bytes.len(),
+                    self.capacity
+                ),
             ));
         }
         match &mut self.backend {

@@ -79,8 +79,7 @@ pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
         .map_err(|e| Error::io(&lock_path, "lock retention", e.into()))?;
 
     // Per stream, its sealed segments in order; removal always takes a stream's oldest.
-    let mut queues: Vec<std::collections::VecDeque<(u64, crate::store::SegmentFile)>> =
-        Vec::new();
+    let mut queues: Vec<std::collections::VecDeque<(u64, crate::store::SegmentFile)>> = Vec::new();
     for f in list_segments(dir)?.into_iter().filter(|f| f.sealed) {
         let max_ts = match SegmentInfo::open(&f.path, true) {
             Ok(i) => i.totals.ts_range.map_or(0, |r| r.1),
@@ -99,13 +98,10 @@ pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
         .max_age
         .map(|a| now_ns.saturating_sub(u64::try_from(a.as_nanos()).unwrap_or(u64::MAX)));
     let manifest = ManifestWriter::new(dir);
-    loop {
-        let Some(qi) = (0..queues.len())
-            .filter(|&i| !queues[i].is_empty())
-            .min_by_key(|&i| (queues[i][0].0, queues[i][0].1.stream))
-        else {
-            break;
-        };
+    while let Some(qi) = (0..queues.len())
+        .filter(|&i| !queues[i].is_empty())
+        .min_by_key(|&i| (queues[i][0].0, queues[i][0].1.stream))
+    {
         let (max_ts, f) = &queues[qi][0];
         let reason = if cutoff.is_some_and(|c| *max_ts < c) {
             "age"

@@ -55,7 +55,13 @@ pub struct Damage {
 
 impl std::fmt::Display for Damage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: offset {}: {}", self.path.display(), self.offset, self.what)
+        write!(
+            f,
+            "{}: offset {}: {}",
+            self.path.display(),
+            self.offset,
+            self.what
+        )
     }
 }
 

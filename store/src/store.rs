@@ -84,8 +84,7 @@ pub fn parse_segment_name(name: &str) -> Option<(u32, u64, bool)> {
         (rest.strip_suffix(".wts")?, true)
     };
     let (st, sg) = ids.split_once('-')?;
-    if st.is_empty() || sg.is_empty() || !st.bytes().chain(sg.bytes()).all(|b| b.is_ascii_digit())
-    {
+    if st.is_empty() || sg.is_empty() || !st.bytes().chain(sg.bytes()).all(|b| b.is_ascii_digit()) {
         return None;
     }
     Some((st.parse().ok()?, sg.parse().ok()?, sealed))
@@ -110,7 +109,11 @@ pub fn init_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true).mode(0o750);
-    for d in [dir.to_path_buf(), dir.join(SEGMENTS_DIR), dir.join(LOCKS_DIR)] {
+    for d in [
+        dir.to_path_buf(),
+        dir.join(SEGMENTS_DIR),
+        dir.join(LOCKS_DIR),
+    ] {
         b.create(&d)
             .map_err(|e| Error::io(&d, "create directory", e))?;
     }

@@ -46,12 +46,16 @@ pub fn parse_size(s: &str) -> Result<u64> {
 pub fn parse_age(s: &str) -> Result<Duration> {
     let t = s.trim();
     if t.is_empty() {
-        return Err(Error::Parse("empty age (use e.g. 30s, 15m, 12h, 7d)".into()));
+        return Err(Error::Parse(
+            "empty age (use e.g. 30s, 15m, 12h, 7d)".into(),
+        ));
     }
     let mut total: u64 = 0;
     let mut rest = t;
     while !rest.is_empty() {
-        let n_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let n_end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if n_end == 0 {
             return Err(Error::Parse(format!(
                 "age {s:?}: expected a number at {:?}",
@@ -61,9 +65,10 @@ pub fn parse_age(s: &str) -> Result<Duration> {
         let n: u64 = rest[..n_end]
             .parse()
             .map_err(|_| Error::Parse(format!("age {s:?} is out of range")))?;
-        let unit = rest[n_end..].chars().next().ok_or_else(|| {
-            Error::Parse(format!("age {s:?}: a unit is needed (s, m, h or d)"))
-        })?;
+        let unit = rest[n_end..]
+            .chars()
+            .next()
+            .ok_or_else(|| Error::Parse(format!("age {s:?}: a unit is needed (s, m, h or d)")))?;
         let secs: u64 = match unit {
             's' => 1,
             'm' => 60,

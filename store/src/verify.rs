@@ -116,16 +116,14 @@ pub fn verify(dir: &Path, mut progress: impl FnMut(u64)) -> Result<Report> {
     for e in &m.entries {
         let Some(file) = e.get("file") else { continue };
         match e.kind.as_str() {
-            "seal" => {
-                if seals.insert(file.to_string(), (e, false)).is_some() {
-                    r.push(
-                        Severity::Warning,
-                        &mpath,
-                        None,
-                        None,
-                        format!("line {}: {file} recorded twice", e.line),
-                    );
-                }
+            "seal" if seals.insert(file.to_string(), (e, false)).is_some() => {
+                r.push(
+                    Severity::Warning,
+                    &mpath,
+                    None,
+                    None,
+                    format!("line {}: {file} recorded twice", e.line),
+                );
             }
             "remove" => {
                 r.removed_by_retention += 1;
@@ -202,7 +200,13 @@ pub fn verify(dir: &Path, mut progress: impl FnMut(u64)) -> Result<Report> {
             );
         }
         for d in &info.damage {
-            r.push(Severity::Error, &f.path, Some(d.offset), None, d.what.clone());
+            r.push(
+                Severity::Error,
+                &f.path,
+                Some(d.offset),
+                None,
+                d.what.clone(),
+            );
         }
         let file = match info.file() {
             Ok(x) => x,
@@ -278,7 +282,9 @@ pub fn verify(dir: &Path, mut progress: impl FnMut(u64)) -> Result<Report> {
         } else {
             let live = stream_locked(dir, f.stream);
             let tail = match &info.scan_end {
-                Some(ScanEnd::Invalid { offset, why }) => format!("; torn tail at offset {offset}: {why}"),
+                Some(ScanEnd::Invalid { offset, why }) => {
+                    format!("; torn tail at offset {offset}: {why}")
+                }
                 _ => String::new(),
             };
             if live {

@@ -271,11 +271,12 @@ fn known_streams(dir: &Path) -> Result<Vec<u32>> {
     let ld = dir.join(LOCKS_DIR);
     if let Ok(rd) = std::fs::read_dir(&ld) {
         for e in rd.flatten() {
-            if let Some(id) = e
-                .file_name()
-                .to_str()
-                .and_then(|n| n.strip_prefix("stream-")?.strip_suffix(".lock")?.parse().ok())
-            {
+            if let Some(id) = e.file_name().to_str().and_then(|n| {
+                n.strip_prefix("stream-")?
+                    .strip_suffix(".lock")?
+                    .parse()
+                    .ok()
+            }) {
                 ids.push(id);
             }
         }
@@ -477,10 +478,18 @@ impl StreamWriter {
                 *in_flight += 1;
                 let full = *in_flight >= *max_in_flight;
                 let tx = jobs.as_ref().ok_or_else(|| {
-                    Error::io(PathBuf::new(), "compress", std::io::ErrorKind::BrokenPipe.into())
+                    Error::io(
+                        PathBuf::new(),
+                        "compress",
+                        std::io::ErrorKind::BrokenPipe.into(),
+                    )
                 })?;
                 tx.send(Job { n, header, raw }).map_err(|_| {
-                    Error::io(PathBuf::new(), "compress", std::io::ErrorKind::BrokenPipe.into())
+                    Error::io(
+                        PathBuf::new(),
+                        "compress",
+                        std::io::ErrorKind::BrokenPipe.into(),
+                    )
                 })?;
                 self.collect(full)?;
             }
@@ -539,7 +548,10 @@ impl StreamWriter {
 
     /// Waits until every submitted block is written.
     fn drain(&mut self) -> Result<()> {
-        while let Compress::Pool { in_flight, ready, .. } = &self.compress {
+        while let Compress::Pool {
+            in_flight, ready, ..
+        } = &self.compress
+        {
             if *in_flight == 0 && ready.is_empty() {
                 break;
             }
@@ -555,7 +567,10 @@ impl StreamWriter {
         header.payload_crc = crc32c(payload);
         let need = blk::LEN as u64 + payload.len() as u64;
         let fits = |s: &OpenSegment| {
-            s.write_off + need + Footer::encoded_len(s.footer.blocks.len() + 1) as u64 + trl::LEN as u64
+            s.write_off
+                + need
+                + Footer::encoded_len(s.footer.blocks.len() + 1) as u64
+                + trl::LEN as u64
                 <= s.file.capacity()
         };
         if let Some(s) = &self.seg {
@@ -850,10 +865,7 @@ fn recover_segment(dir: &Path, manifest: &ManifestWriter, path: &Path) -> Result
         }
         kept += 1;
     }
-    let end = scan
-        .blocks
-        .get(kept)
-        .map_or(scan.end, |b| b.offset);
+    let end = scan.blocks.get(kept).map_or(scan.end, |b| b.offset);
     // What lies beyond the kept blocks: an interrupted seal's footer (no loss), zeros
     // (no loss), or a torn tail (counted).
     let mut lost_bytes = 0u64;

@@ -4,8 +4,7 @@
 use std::path::Path;
 
 use wiretape_store::{
-    retention, verify, IoMode, OwnedPacket, PacketId, Store, StreamWriter, TimeRange,
-    WriterConfig,
+    retention, verify, IoMode, OwnedPacket, PacketId, Store, StreamWriter, TimeRange, WriterConfig,
 };
 
 /// A deterministic packet: varied lengths and bytes, timestamps 1 µs apart from `t0`.
@@ -74,7 +73,11 @@ fn round_trip_across_segments_with_both_io_modes_and_threads() {
         let got = read_all(&store, TimeRange::ALL);
         assert_eq!(got.len(), 3000);
         for (i, (id, p)) in got.iter().enumerate() {
-            assert_eq!(*p, packet(i as u64, 1_000_000), "packet {i} ({io:?}, {threads})");
+            assert_eq!(
+                *p,
+                packet(i as u64, 1_000_000),
+                "packet {i} ({io:?}, {threads})"
+            );
             assert_eq!(store.get(*id).unwrap(), *p);
         }
         let report = verify::verify(dir.path(), |_| {}).unwrap();
@@ -288,7 +291,11 @@ fn truncated_segment_missing_footer_and_deleted_segment_are_reported() {
         .unwrap();
     // Segment 1: footer missing, blocks intact.
     let s1 = &segs[1];
-    let end = s1.blocks.last().map(|b| b.offset + u64::from(b.total_len)).unwrap();
+    let end = s1
+        .blocks
+        .last()
+        .map(|b| b.offset + u64::from(b.total_len))
+        .unwrap();
     std::fs::OpenOptions::new()
         .write(true)
         .open(&s1.path)
@@ -337,7 +344,11 @@ fn retention_removes_oldest_first_within_budget_and_verify_accepts_it() {
     assert!(!removed.is_empty());
     assert!(retention::disk_usage(dir.path()).unwrap() <= budget);
     let segs: Vec<u64> = removed.iter().map(|r| r.segment).collect();
-    assert_eq!(segs, (1..=removed.len() as u64).collect::<Vec<_>>(), "oldest first");
+    assert_eq!(
+        segs,
+        (1..=removed.len() as u64).collect::<Vec<_>>(),
+        "oldest first"
+    );
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.segments().len(), before - removed.len());
     let report = verify::verify(dir.path(), |_| {}).unwrap();
@@ -377,7 +388,12 @@ fn removing_a_newer_segment_by_hand_is_not_retention() {
                 ("segment", segs[1].header.segment.to_string()),
                 (
                     "file",
-                    segs[1].path.file_name().unwrap().to_string_lossy().into_owned(),
+                    segs[1]
+                        .path
+                        .file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
                 ),
                 ("reason", "retention-bytes".into()),
             ],

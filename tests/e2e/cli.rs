@@ -50,7 +50,13 @@ fn two_files_come_back_merged_by_time_and_ranges_cut_to_the_nanosecond() {
     // a: even microseconds (Ethernet); b: odd microseconds, two link types.
     let pa: Vec<_> = (0..2000).map(|i| pkt(i, T0 + i * 2_000, 1)).collect();
     let pb: Vec<_> = (0..2000)
-        .map(|i| pkt(i + 7, T0 + i * 2_000 + 1_000 + 1, if i % 3 == 0 { 113 } else { 1 }))
+        .map(|i| {
+            pkt(
+                i + 7,
+                T0 + i * 2_000 + 1_000 + 1,
+                if i % 3 == 0 { 113 } else { 1 },
+            )
+        })
         .collect();
     write_pcap(&a, &pa);
     write_pcapng(&b, &pb);
@@ -68,21 +74,44 @@ fn two_files_come_back_merged_by_time_and_ranges_cut_to_the_nanosecond() {
     expected.sort_by_key(|p| p.ts_ns);
     assert_eq!(back.len(), 4000);
     for (x, y) in back.iter().zip(&expected) {
-        assert_eq!((x.ts_ns, &x.data, x.link_type), (y.ts_ns, &y.data, y.link_type));
+        assert_eq!(
+            (x.ts_ns, &x.data, x.link_type),
+            (y.ts_ns, &y.data, y.link_type)
+        );
     }
 
     // A range that starts 1 ns after a packet and ends exactly on one.
     let from = "2026-11-24T14:30:00.000099001Z"; // exactly on an odd packet: included
     let to = "2026-11-24T14:30:00.000200000Z"; // the even packet at 200 µs is last
     let cut = tmp.path().join("cut.pcapng");
-    let r = wiretape(&["export", "--data", s(&data), "--from", from, "--to", to, "-o", s(&cut)]);
+    let r = wiretape(&[
+        "export",
+        "--data",
+        s(&data),
+        "--from",
+        from,
+        "--to",
+        to,
+        "-o",
+        s(&cut),
+    ]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let (cutp, _) = read_capture(&cut);
     assert_eq!(cutp.first().unwrap().ts_ns, T0 + 99_001);
     assert_eq!(cutp.last().unwrap().ts_ns, T0 + 200_000);
     assert_eq!(cutp.len(), 102);
     // One nanosecond later excludes it.
-    let r = wiretape(&["export", "--data", s(&data), "--from", "2026-11-24T14:30:00.000099002Z", "--to", to, "-o", s(&cut)]);
+    let r = wiretape(&[
+        "export",
+        "--data",
+        s(&data),
+        "--from",
+        "2026-11-24T14:30:00.000099002Z",
+        "--to",
+        to,
+        "-o",
+        s(&cut),
+    ]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(read_capture(&cut).0.first().unwrap().ts_ns, T0 + 100_000);
 
@@ -100,7 +129,11 @@ fn two_files_come_back_merged_by_time_and_ranges_cut_to_the_nanosecond() {
     assert_eq!(v["streams"], 2);
     assert_eq!(v["first_ts_ns"], T0);
     let text = wiretape(&["stats", "--data", s(&data)]);
-    assert!(text.stdout.contains("2026-11-24T14:30:00.000000000Z"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("2026-11-24T14:30:00.000000000Z"),
+        "{}",
+        text.stdout
+    );
 }
 
 #[test]
@@ -109,7 +142,10 @@ fn export_to_stdout_writes_a_pcap() {
     let a = tmp.path().join("a.pcap");
     write_pcap(&a, &(0..10).map(|i| pkt(i, T0 + i, 1)).collect::<Vec<_>>());
     let data = tmp.path().join("data");
-    assert_eq!(wiretape(&["import", "--data", s(&data), s(&a)]).code, Some(0));
+    assert_eq!(
+        wiretape(&["import", "--data", s(&data), s(&a)]).code,
+        Some(0)
+    );
     let r = wiretape(&["export", "--data", s(&data), "-o", "-"]);
     assert_eq!(r.code, Some(0));
     // The nanosecond pcap magic, little-endian.
@@ -125,13 +161,21 @@ fn a_file_that_is_not_a_capture_is_refused_and_the_store_stays_empty() {
     let data = tmp.path().join("data");
     let r = wiretape(&["import", "--data", s(&data), s(&junk)]);
     assert_eq!(r.code, Some(1));
-    assert!(r.stderr.contains("notes.pcap") && r.stderr.contains("offset 0"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("notes.pcap") && r.stderr.contains("offset 0"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("0 packets of"), "{}", r.stderr);
     // Nothing went in, so nothing was created.
     assert!(!data.exists());
     let st = wiretape(&["stats", "--data", s(&data)]);
     assert_eq!(st.code, Some(1));
-    assert!(st.stderr.contains("not a wiretape data directory"), "{}", st.stderr);
+    assert!(
+        st.stderr.contains("not a wiretape data directory"),
+        "{}",
+        st.stderr
+    );
 }
 
 #[test]
@@ -153,7 +197,10 @@ fn a_truncated_capture_imports_up_to_the_damage_and_says_exactly_how_many() {
     assert!(r.stderr.contains(&format!("offset {off}")), "{}", r.stderr);
     assert!(r.stderr.contains("60 packets of"), "{}", r.stderr);
     let out = tmp.path().join("back.pcap");
-    assert_eq!(wiretape(&["export", "--data", s(&data), "-o", s(&out)]).code, Some(0));
+    assert_eq!(
+        wiretape(&["export", "--data", s(&data), "-o", s(&out)]).code,
+        Some(0)
+    );
     let (back, _) = read_capture(&out);
     assert_eq!(back, pkts[..60].to_vec());
 }
@@ -187,7 +234,11 @@ fn verify_and_export_report_a_flipped_bit_with_file_block_and_offset() {
     let victim = seg.blocks[3];
     {
         use std::os::unix::fs::FileExt;
-        let f = std::fs::OpenOptions::new().read(true).write(true).open(&seg.path).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&seg.path)
+            .unwrap();
         let mut b = [0u8];
         f.read_exact_at(&mut b, victim.offset + 500).unwrap();
         f.write_all_at(&[b[0] ^ 4], victim.offset + 500).unwrap();
@@ -221,26 +272,45 @@ fn prune_keeps_the_directory_within_budget() {
         let pkts: Vec<_> = (0..500u64)
             .map(|i| {
                 let mut p = pkt(i, T0 + k * 1_000_000_000 + i * 1000, 1);
-                p.data.iter_mut().enumerate().for_each(|(j, b)| {
-                    *b = (j as u64 ^ i.wrapping_mul(2_654_435_761) ^ k) as u8
-                });
+                p.data
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(j, b)| *b = (j as u64 ^ i.wrapping_mul(2_654_435_761) ^ k) as u8);
                 p
             })
             .collect();
         write_pcap(&f, &pkts);
-        assert_eq!(wiretape(&["import", "--data", s(&data), s(&f)]).code, Some(0));
+        assert_eq!(
+            wiretape(&["import", "--data", s(&data), s(&f)]).code,
+            Some(0)
+        );
     }
-    let before: serde_json::Value =
-        serde_json::from_str(wiretape(&["stats", "--json", "--data", s(&data)]).stdout.trim()).unwrap();
+    let before: serde_json::Value = serde_json::from_str(
+        wiretape(&["stats", "--json", "--data", s(&data)])
+            .stdout
+            .trim(),
+    )
+    .unwrap();
     let disk = before["disk_bytes"].as_u64().unwrap();
     let budget = (disk / 2).to_string();
-    let r = wiretape(&["prune", "--json", "--data", s(&data), "--retain-bytes", &budget]);
+    let r = wiretape(&[
+        "prune",
+        "--json",
+        "--data",
+        s(&data),
+        "--retain-bytes",
+        &budget,
+    ]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert!(v["removed_segments"].as_u64().unwrap() >= 1);
     assert!(v["disk_bytes"].as_u64().unwrap() <= disk / 2);
-    let after: serde_json::Value =
-        serde_json::from_str(wiretape(&["stats", "--json", "--data", s(&data)]).stdout.trim()).unwrap();
+    let after: serde_json::Value = serde_json::from_str(
+        wiretape(&["stats", "--json", "--data", s(&data)])
+            .stdout
+            .trim(),
+    )
+    .unwrap();
     // The oldest went first: the horizon moved forward.
     assert!(after["first_ts_ns"].as_u64() > before["first_ts_ns"].as_u64());
     assert_eq!(wiretape(&["verify", "--data", s(&data)]).code, Some(0));

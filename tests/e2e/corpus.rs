@@ -64,9 +64,15 @@ fn check_file(file: &Path) -> Outcome {
             "{name}: must say how many packets went in: {}",
             r.stderr
         );
-        assert!(orig_err.is_some(), "{name}: refused but our reader reads it whole");
+        assert!(
+            orig_err.is_some(),
+            "{name}: refused but our reader reads it whole"
+        );
     } else {
-        assert!(orig_err.is_none(), "{name}: imported cleanly but the reader says {orig_err:?}");
+        assert!(
+            orig_err.is_none(),
+            "{name}: imported cleanly but the reader says {orig_err:?}"
+        );
     }
     assert_eq!(imported as usize, orig.len(), "{name}: packets imported");
     if imported == 0 {
@@ -85,7 +91,10 @@ fn check_file(file: &Path) -> Outcome {
     ]);
     assert_eq!(e.code, Some(0), "{name}: export failed: {}", e.stderr);
     let (back, back_err) = read_capture(&out);
-    assert!(back_err.is_none(), "{name}: exported file unreadable: {back_err:?}");
+    assert!(
+        back_err.is_none(),
+        "{name}: exported file unreadable: {back_err:?}"
+    );
     assert_eq!(back.len(), orig.len(), "{name}: packet count after export");
     for (i, (a, b)) in orig.iter().zip(&back).enumerate() {
         assert_eq!(a.ts_ns, b.ts_ns, "{name}: packet {i} timestamp");
@@ -138,7 +147,11 @@ fn tshark_sees_the_same_packets_after_export() {
         return;
     }
     let files = corpus_files();
-    let every = if std::env::var_os("WIRETAPE_TSHARK_ALL").is_some() { 1 } else { 25 };
+    let every = if std::env::var_os("WIRETAPE_TSHARK_ALL").is_some() {
+        1
+    } else {
+        25
+    };
     let tshark = Path::new("/usr/bin/tshark");
     let fields = |f: &Path| {
         let r = run(
@@ -170,16 +183,34 @@ fn tshark_sees_the_same_packets_after_export() {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("d");
         let out = tmp.path().join("o.pcapng");
-        let i = wiretape(&["import", "--no-progress", "--data", data.to_str().unwrap(), f.to_str().unwrap()]);
+        let i = wiretape(&[
+            "import",
+            "--no-progress",
+            "--data",
+            data.to_str().unwrap(),
+            f.to_str().unwrap(),
+        ]);
         assert_eq!(i.code, Some(0));
-        let e = wiretape(&["export", "--no-progress", "--data", data.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        let e = wiretape(&[
+            "export",
+            "--no-progress",
+            "--data",
+            data.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
         assert_eq!(e.code, Some(0));
         let (ca, a) = fields(f);
         let (cb, b) = fields(&out);
         if ca != Some(0) {
             continue; // tshark cannot read the original: nothing to compare
         }
-        assert_eq!(cb, Some(0), "tshark cannot read our export of {}", f.display());
+        assert_eq!(
+            cb,
+            Some(0),
+            "tshark cannot read our export of {}",
+            f.display()
+        );
         assert_eq!(a, b, "tshark differs on {}", f.display());
         compared += 1;
     }

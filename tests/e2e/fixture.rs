@@ -38,14 +38,23 @@ fn format_v1_store_fixture_still_reads() {
     let v = wiretape(&["verify", "--data", copy.to_str().unwrap()]);
     assert_eq!(v.code, Some(0), "{}", v.stdout);
     let out = tmp.path().join("out.pcapng");
-    let e = wiretape(&["export", "--data", copy.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let e = wiretape(&[
+        "export",
+        "--data",
+        copy.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(e.code, Some(0), "{}", e.stderr);
     let (orig, _) = read_capture(&source);
     let (back, _) = read_capture(&out);
     assert!(!orig.is_empty());
     assert_eq!(orig.len(), back.len());
     for (a, b) in orig.iter().zip(&back) {
-        assert_eq!((a.ts_ns, a.orig_len, a.link_type, &a.data), (b.ts_ns, b.orig_len, b.link_type, &b.data));
+        assert_eq!(
+            (a.ts_ns, a.orig_len, a.link_type, &a.data),
+            (b.ts_ns, b.orig_len, b.link_type, &b.data)
+        );
     }
 }
 

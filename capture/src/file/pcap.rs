@@ -104,10 +104,7 @@ impl PcapDecoder {
                 left: avail as u64,
             }));
         }
-        let caplen = self
-            .order
-            .u32(input.peek(), field::REC_CAPLEN)
-            .unwrap_or(0);
+        let caplen = self.order.u32(input.peek(), field::REC_CAPLEN).unwrap_or(0);
         if caplen > MAX_CAPTURED_LEN {
             return Err(input.error(ReadErrorKind::CapturedLengthTooLarge {
                 len: u64::from(caplen),

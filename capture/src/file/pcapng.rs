@@ -187,7 +187,7 @@ pub(crate) struct PcapNgDecoder {
 
 impl PcapNgDecoder {
     /// A decoder positioned before the first section header block.
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         PcapNgDecoder {
             order: ByteOrder::Little,
             interfaces: Vec::new(),
@@ -222,90 +222,86 @@ impl PcapNgDecoder {
 
     /// Decodes one block.
     fn block<R: Read>(&mut self, input: &mut Input<R>) -> Result<Step, ReadError> {
-        {
-            let avail = input.fill(field::BLOCK_OVERHEAD)?;
-            if avail == 0 {
-                return Ok(Step::End);
-            }
-            let head = input.peek();
-            let mut order = self.order;
-            let btype = order.u32(head, field::BLOCK_TYPE).unwrap_or(0);
-            if avail < field::BLOCK_OVERHEAD {
-                return Err(input.error(ReadErrorKind::Truncated {
-                    what: if avail >= 4 { block_name(btype) } else { "block header" },
-                    need: field::BLOCK_OVERHEAD as u64,
-                    left: avail as u64,
-                }));
-            }
-            let name = block_name(btype);
-            if btype == block_type::SECTION_HEADER {
-                // The type reads the same in both byte orders; the magic says which follows.
-                let magic: [u8; 4] = head
-                    .get(field::SHB_MAGIC)
-                    .and_then(|m| m.try_into().ok())
-                    .unwrap_or_default();
-                order = match magic {
-                    SHB_MAGIC_BE => ByteOrder::Big,
-                    SHB_MAGIC_LE => ByteOrder::Little,
-                    _ => return Err(input.error(ReadErrorKind::BadByteOrderMagic { magic })),
-                };
-            }
-            let len = order.u32(head, field::BLOCK_LEN).unwrap_or(0);
-            check_block_len(name, len).map_err(|k| input.error(k))?;
-            let len_usize = len as usize;
-            let avail = input.fill(len_usize)?;
-            if avail < len_usize {
-                return Err(input.error(ReadErrorKind::Truncated {
-                    what: name,
-                    need: u64::from(len),
-                    left: avail as u64,
-                }));
-            }
-            let bytes = &input.peek()[..len_usize];
-            let trailer = order.u32(bytes, len_usize - 4..len_usize).unwrap_or(0);
-            if trailer != len {
-                return Err(input.error(ReadErrorKind::BlockLengthMismatch {
-                    block: name,
-                    len,
-                    trailer,
-                }));
-            }
-            let raw = match order {
-                ByteOrder::Big => RawBlock::from_slice::<byteorder_slice::BigEndian>(bytes),
-                ByteOrder::Little => RawBlock::from_slice::<byteorder_slice::LittleEndian>(bytes),
-            };
-            let body = match raw {
-                Ok((_, raw)) => match raw.body {
-                    std::borrow::Cow::Borrowed(body) => body,
-                    std::borrow::Cow::Owned(_) => &bytes[field::BODY_START..len_usize - 4],
+        let avail = input.fill(field::BLOCK_OVERHEAD)?;
+        if avail == 0 {
+            return Ok(Step::End);
+        }
+        let head = input.peek();
+        let mut order = self.order;
+        let btype = order.u32(head, field::BLOCK_TYPE).unwrap_or(0);
+        if avail < field::BLOCK_OVERHEAD {
+            return Err(input.error(ReadErrorKind::Truncated {
+                what: if avail >= 4 {
+                    block_name(btype)
+                } else {
+                    "block header"
                 },
-                Err(e) => {
-                    return Err(input.error(ReadErrorKind::Malformed {
-                        block: name,
-                        why: e.to_string(),
-                    }))
-                }
+                need: field::BLOCK_OVERHEAD as u64,
+                left: avail as u64,
+            }));
+        }
+        let name = block_name(btype);
+        if btype == block_type::SECTION_HEADER {
+            // The type reads the same in both byte orders; the magic says which follows.
+            let magic: [u8; 4] = head
+                .get(field::SHB_MAGIC)
+                .and_then(|m| m.try_into().ok())
+                .unwrap_or_default();
+            order = match magic {
+                SHB_MAGIC_BE => ByteOrder::Big,
+                SHB_MAGIC_LE => ByteOrder::Little,
+                _ => return Err(input.error(ReadErrorKind::BadByteOrderMagic { magic })),
             };
-            let decoded = match btype {
-                block_type::SECTION_HEADER => self.section_header(order, body).map(|()| None),
-                block_type::INTERFACE_DESCRIPTION => self.interface(body).map(|()| None),
-                block_type::ENHANCED_PACKET | block_type::PACKET => {
-                    self.packet(btype, body).map(Some)
-                }
-                block_type::SIMPLE_PACKET => self.simple_packet(body).map(Some),
-                _ => Ok(None),
-            };
-            let packet = decoded.map_err(|k| input.error(k))?;
-            let block = input.consume(len_usize);
-            match packet {
-                Some(mut packet) => {
-                    let start = block.start + field::BODY_START + packet.data.start;
-                    packet.data = start..start + packet.data.len();
-                    self.last_ts_ns = packet.ts_ns;
-                    Ok(Step::Packet(packet))
-                }
-                None => Ok(Step::Block(btype)),
+        }
+        let len = order.u32(head, field::BLOCK_LEN).unwrap_or(0);
+        check_block_len(name, len).map_err(|k| input.error(k))?;
+        let len_usize = len as usize;
+        let avail = input.fill(len_usize)?;
+        if avail < len_usize {
+            return Err(input.error(ReadErrorKind::Truncated {
+                what: name,
+                need: u64::from(len),
+                left: avail as u64,
+            }));
+        }
+        let bytes = &input.peek()[..len_usize];
+        let trailer = order.u32(bytes, len_usize - 4..len_usize).unwrap_or(0);
+        if trailer != len {
+            return Err(input.error(ReadErrorKind::BlockLengthMismatch {
+                block: name,
+                len,
+                trailer,
+            }));
+        }
+        // The framing is valid, so pcap_file cannot fail nor ask for more bytes here.
+        let raw = match order {
+            ByteOrder::Big => RawBlock::from_slice::<byteorder_slice::BigEndian>(bytes),
+            ByteOrder::Little => RawBlock::from_slice::<byteorder_slice::LittleEndian>(bytes),
+        };
+        let (_, raw) = raw.map_err(|e| {
+            input.error(ReadErrorKind::Malformed {
+                block: name,
+                why: e.to_string(),
+            })
+        })?;
+        let body: &[u8] = &raw.body;
+        let decoded = match btype {
+            block_type::SECTION_HEADER => self.section_header(order, body).map(|()| None),
+            block_type::INTERFACE_DESCRIPTION => self.interface(body).map(|()| None),
+            block_type::ENHANCED_PACKET | block_type::PACKET => self.packet(btype, body).map(Some),
+            block_type::SIMPLE_PACKET => self.simple_packet(body).map(Some),
+            _ => Ok(None),
+        };
+        let packet = decoded.map_err(|k| input.error(k))?;
+        let block = input.consume(len_usize);
+        match packet {
+            Some(mut packet) => {
+                let start = block.start + field::BODY_START + packet.data.start;
+                packet.data = start..start + packet.data.len();
+                self.last_ts_ns = packet.ts_ns;
+                Ok(Step::Packet(packet))
             }
+            None => Ok(Step::Block(btype)),
         }
     }
 
@@ -435,7 +431,10 @@ impl PcapNgDecoder {
         let ts_ns = iface
             .ts
             .to_ns(raw_ts)
-            .ok_or(ReadErrorKind::TimestampOverflow { raw: raw_ts, iface: id })?;
+            .ok_or(ReadErrorKind::TimestampOverflow {
+                raw: raw_ts,
+                iface: id,
+            })?;
         Ok(RawPacket {
             ts_ns,
             orig_len,
@@ -477,7 +476,7 @@ impl PcapNgDecoder {
 }
 
 fn check_block_len(name: &'static str, len: u32) -> Result<(), ReadErrorKind> {
-    let why = if len % 4 != 0 {
+    let why = if !len.is_multiple_of(4) {
         "not a multiple of 4"
     } else if (len as usize) < field::BLOCK_OVERHEAD {
         "shorter than the 12-byte minimum"
@@ -494,7 +493,11 @@ fn check_block_len(name: &'static str, len: u32) -> Result<(), ReadErrorKind> {
 }
 
 /// The data range `0..caplen`, once checked against the limit and the room in the block.
-fn check_caplen(name: &'static str, caplen: u32, room: usize) -> Result<Range<usize>, ReadErrorKind> {
+fn check_caplen(
+    name: &'static str,
+    caplen: u32,
+    room: usize,
+) -> Result<Range<usize>, ReadErrorKind> {
     if caplen > MAX_CAPTURED_LEN {
         return Err(ReadErrorKind::CapturedLengthTooLarge {
             len: u64::from(caplen),
@@ -593,9 +596,15 @@ mod tests {
         let s = TsScale::from_tsresol(0).unwrap();
         assert_eq!(s.to_ns(18_446_744_073), Some(18_446_744_073_000_000_000));
         assert_eq!(s.to_ns(18_446_744_074), None);
-        assert_eq!(TsScale::from_tsresol(19).map(|s| s.units_per_sec), Some(10u64.pow(19)));
+        assert_eq!(
+            TsScale::from_tsresol(19).map(|s| s.units_per_sec),
+            Some(10u64.pow(19))
+        );
         assert_eq!(TsScale::from_tsresol(20), None);
-        assert_eq!(TsScale::from_tsresol(0x80 | 63).map(|s| s.units_per_sec), Some(1 << 63));
+        assert_eq!(
+            TsScale::from_tsresol(0x80 | 63).map(|s| s.units_per_sec),
+            Some(1 << 63)
+        );
         assert_eq!(TsScale::from_tsresol(0x80 | 64), None);
         let mut off = us;
         off.offset_s = 10;
@@ -652,9 +661,30 @@ mod tests {
         f.extend(ng_idb(order, 1, 0, &[(2, b"eth0")]));
         f.extend(ng_idb(order, SLL, 0, &[(9, &[9]), (1, &[0xC3, 0x28])]));
         f.extend(ng_idb(order, RAW, 96, &[(9, &[0x80 | 20]), (14, &offset)]));
-        f.extend(ng_epb(order, 0, T0 * 1_000_000 + 1, 60, &[1; 60], &[(2, &flags)]));
-        f.extend(ng_epb(order, 1, T0 * 1_000_000_000 + 2, 1514, &[2; 61], &[]));
-        f.extend(ng_epb(order, 2, (T0 << 20) + (1 << 19), 20, &[3; 20], &[(1, b"hi")]));
+        f.extend(ng_epb(
+            order,
+            0,
+            T0 * 1_000_000 + 1,
+            60,
+            &[1; 60],
+            &[(2, &flags)],
+        ));
+        f.extend(ng_epb(
+            order,
+            1,
+            T0 * 1_000_000_000 + 2,
+            1514,
+            &[2; 61],
+            &[],
+        ));
+        f.extend(ng_epb(
+            order,
+            2,
+            (T0 << 20) + (1 << 19),
+            20,
+            &[3; 20],
+            &[(1, b"hi")],
+        ));
         f.extend(ng_spb(order, 7, &[4; 7]));
         f.extend(ng_pb(order, 1, T0 * 1_000_000_000 + 5, 64, &[5; 62]));
         f
@@ -712,7 +742,10 @@ mod tests {
         let p = read_ok(&f);
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].ts_ns, 0x17a0_0000_dead_beef);
-        assert_eq!((p[0].link_type, p[0].iface, p[0].flags, p[0].orig_len), (1, 0, 0, 42));
+        assert_eq!(
+            (p[0].link_type, p[0].iface, p[0].flags, p[0].orig_len),
+            (1, 0, 0, 42)
+        );
         assert_eq!(p[0].data, &f[44 + 40 + 28..44 + 40 + 28 + 42]);
     }
 
@@ -744,7 +777,11 @@ mod tests {
     fn pcapng_other_blocks_are_skipped() {
         let order = Little;
         let mut f = ng_shb(order);
-        f.extend(ng_block(order, 4, &[1, 0, 8, 0, 10, 0, 0, 1, b'h', b'o', b's', b't', 0, 0, 0, 0]));
+        f.extend(ng_block(
+            order,
+            4,
+            &[1, 0, 8, 0, 10, 0, 0, 1, b'h', b'o', b's', b't', 0, 0, 0, 0],
+        ));
         f.extend(ng_idb(order, 1, 0, &[]));
         f.extend(ng_block(order, 5, &[0; 12])); // interface statistics
         f.extend(ng_block(order, 0x0BAD, &[1, 2, 3, 4, 5])); // custom
@@ -764,7 +801,11 @@ mod tests {
         f.extend(ng_spb(order, 4, &[1; 4]));
         let (_, e) = read_err(&f);
         assert_eq!(e.offset(), at as u64);
-        assert!(e.to_string().contains("simple packet block names interface 0"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("simple packet block names interface 0"),
+            "{e}"
+        );
 
         // Captured length = min(orig_len, snaplen); the padding is not data.
         let mut f = ng_shb(order);
@@ -773,7 +814,10 @@ mod tests {
         f.extend(ng_spb(order, 1514, &[8; 5]));
         assert_eq!(
             read_ok(&f),
-            vec![owned(0, 3, 1, 0, 0, &[7; 3]), owned(0, 1514, 1, 0, 0, &[8; 5])]
+            vec![
+                owned(0, 3, 1, 0, 0, &[7; 3]),
+                owned(0, 1514, 1, 0, 0, &[8; 5])
+            ]
         );
 
         // Without a snaplen, the whole original length must be there.
@@ -781,7 +825,12 @@ mod tests {
         f.extend(ng_idb(order, 1, 0, &[]));
         f.extend(ng_spb(order, 1514, &[8; 60]));
         let (_, e) = read_err(&f);
-        assert!(e.to_string().ends_with("simple packet block: captured length 1514 runs past the block (60 bytes of room)"), "{e}");
+        assert!(
+            e.to_string().ends_with(
+                "simple packet block: captured length 1514 runs past the block (60 bytes of room)"
+            ),
+            "{e}"
+        );
     }
 
     /// Corrupt blocks: each is an error naming the block's offset, after the good packets.
@@ -803,27 +852,54 @@ mod tests {
 
             let mut b = epb.clone();
             set_u32(&mut b, 4, 90);
-            cases.push((b, "enhanced packet block: invalid block length 90 (not a multiple of 4)"));
+            cases.push((
+                b,
+                "enhanced packet block: invalid block length 90 (not a multiple of 4)",
+            ));
             let mut b = epb.clone();
             set_u32(&mut b, 4, 8);
-            cases.push((b, "invalid block length 8 (shorter than the 12-byte minimum)"));
+            cases.push((
+                b,
+                "invalid block length 8 (shorter than the 12-byte minimum)",
+            ));
             let mut b = epb.clone();
             set_u32(&mut b, 4, 0xFFFF_FFF0);
-            cases.push((b, "invalid block length 4294967280 (larger than the 257 MiB limit)"));
+            cases.push((
+                b,
+                "invalid block length 4294967280 (larger than the 257 MiB limit)",
+            ));
             let mut b = epb.clone();
             let last = b.len() - 4;
             set_u32(&mut b, last, 88);
             cases.push((b, "trailing block length 88 differs from leading length 92"));
             let mut b = epb.clone();
             set_u32(&mut b, 20, 61);
-            cases.push((b, "captured length 61 runs past the block (60 bytes of room)"));
+            cases.push((
+                b,
+                "captured length 61 runs past the block (60 bytes of room)",
+            ));
             let mut b = epb.clone();
             set_u32(&mut b, 20, 0x7FFF_FFFF);
-            cases.push((b, "impossible captured length 2147483647 (more than 268435456 bytes)"));
-            cases.push((ng_block(order, 6, &[0; 16]), "invalid block length 28 (shorter than the 32-byte minimum)"));
-            cases.push((epb[..50].to_vec(), "truncated enhanced packet block (need 92 bytes, 50 left)"));
-            cases.push((epb[..6].to_vec(), "truncated enhanced packet block (need 12 bytes, 6 left)"));
-            cases.push((epb[..3].to_vec(), "truncated block header (need 12 bytes, 3 left)"));
+            cases.push((
+                b,
+                "impossible captured length 2147483647 (more than 268435456 bytes)",
+            ));
+            cases.push((
+                ng_block(order, 6, &[0; 16]),
+                "invalid block length 28 (shorter than the 32-byte minimum)",
+            ));
+            cases.push((
+                epb[..50].to_vec(),
+                "truncated enhanced packet block (need 92 bytes, 50 left)",
+            ));
+            cases.push((
+                epb[..6].to_vec(),
+                "truncated enhanced packet block (need 12 bytes, 6 left)",
+            ));
+            cases.push((
+                epb[..3].to_vec(),
+                "truncated block header (need 12 bytes, 3 left)",
+            ));
             // An option running past the block.
             let mut b = epb.clone();
             let opt_at = 8 + 20 + 60;
@@ -836,7 +912,10 @@ mod tests {
                 Big => [0, 1, 0, 40],
                 Little => [1, 0, 40, 0],
             });
-            cases.push((b, "enhanced packet block: option 1 of length 40 runs past the block (4 bytes left)"));
+            cases.push((
+                b,
+                "enhanced packet block: option 1 of length 40 runs past the block (4 bytes left)",
+            ));
             // epb_flags of the wrong size.
             cases.push((
                 ng_epb(order, 0, 1, 1, &[1], &[(2, &[1, 2])]),
@@ -848,11 +927,20 @@ mod tests {
                 "enhanced packet block names interface 70000, but the section declares 3 interface(s)",
             ));
             // An IDB with an impossible resolution.
-            cases.push((ng_idb(order, 1, 0, &[(9, &[20])]), "unsupported if_tsresol 0x14 (more than 2^64 units per second)"));
-            cases.push((ng_idb(order, 1, 0, &[(9, &[6, 6])]), "if_tsresol option has length 2, expected 1"));
+            cases.push((
+                ng_idb(order, 1, 0, &[(9, &[20])]),
+                "unsupported if_tsresol 0x14 (more than 2^64 units per second)",
+            ));
+            cases.push((
+                ng_idb(order, 1, 0, &[(9, &[6, 6])]),
+                "if_tsresol option has length 2, expected 1",
+            ));
             // A section header of another version, or with a bad magic.
             let mut b = ng_shb(order);
-            b[12..14].copy_from_slice(&match order { Big => [0, 2], Little => [2, 0] });
+            b[12..14].copy_from_slice(&match order {
+                Big => [0, 2],
+                Little => [2, 0],
+            });
             cases.push((b, "unsupported pcapng version 2.0"));
             let mut b = ng_shb(order);
             b[8..12].copy_from_slice(b"abcd");
@@ -864,8 +952,15 @@ mod tests {
                 let (p, e) = read_err(&f);
                 assert_eq!(p.len(), n, "{want}");
                 assert_eq!(e.offset(), at, "{e}");
-                assert!(e.to_string().starts_with(&format!("test.cap: offset {at}: ")), "{e}");
-                assert!(e.to_string().ends_with(want), "{order:?}: got {e}, want {want}");
+                assert!(
+                    e.to_string()
+                        .starts_with(&format!("test.cap: offset {at}: ")),
+                    "{e}"
+                );
+                assert!(
+                    e.to_string().ends_with(want),
+                    "{order:?}: got {e}, want {want}"
+                );
             }
         }
     }
@@ -881,7 +976,10 @@ mod tests {
         f.extend(ng_epb(order, 1, T0 * 1_000_000, 1, &[1], &[]));
         assert_eq!(
             read_ok(&f),
-            vec![owned(18_446_744_073_000_000_000, 1, 1, 0, 0, &[1]), owned(0, 1, 1, 1, 0, &[1])]
+            vec![
+                owned(18_446_744_073_000_000_000, 1, 1, 0, 0, &[1]),
+                owned(0, 1, 1, 1, 0, &[1])
+            ]
         );
         let at = f.len();
         f.extend(ng_epb(order, 1, T0 * 1_000_000 - 1, 1, &[1], &[]));
@@ -893,7 +991,10 @@ mod tests {
         let mut f = ng_shb(order);
         f.extend(ng_idb(order, 1, 0, &[(9, &[0])]));
         f.extend(ng_epb(order, 0, 18_446_744_074, 1, &[1], &[]));
-        assert!(read_err(&f).1.to_string().contains("timestamp out of range"));
+        assert!(read_err(&f)
+            .1
+            .to_string()
+            .contains("timestamp out of range"));
     }
 
     #[test]
@@ -908,7 +1009,10 @@ mod tests {
         let p = read_ok(&f);
         assert_eq!(p[0].iface, 65535);
         f.extend(&idb);
-        assert!(read_err(&f).1.to_string().ends_with("more than 65536 interfaces in one section"));
+        assert!(read_err(&f)
+            .1
+            .to_string()
+            .ends_with("more than 65536 interfaces in one section"));
     }
 
     #[test]

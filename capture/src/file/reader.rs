@@ -215,7 +215,7 @@ impl<R> fmt::Debug for CaptureReader<R> {
 mod tests {
     use super::*;
     use crate::file::testutil::*;
-    use crate::file::{MAX_CAPTURED_LEN, ReadErrorKind};
+    use crate::file::{ReadErrorKind, MAX_CAPTURED_LEN};
     use ByteOrder::{Big, Little};
 
     /// An Ethernet/IPv4/UDP frame, as captured.
@@ -228,7 +228,13 @@ mod tests {
     fn two_packet_pcap(order: ByteOrder, nanos: bool) -> Vec<u8> {
         let mut f = pcap_header(order, nanos, 65535, 1);
         f.extend(pcap_record(order, 1_700_000_000, 123_456, 42, &FRAME));
-        f.extend(pcap_record(order, 1_700_000_001, 999_999, 1514, &FRAME[..14]));
+        f.extend(pcap_record(
+            order,
+            1_700_000_001,
+            999_999,
+            1514,
+            &FRAME[..14],
+        ));
         f
     }
 
@@ -248,12 +254,29 @@ mod tests {
                 assert_eq!(r.offset(), 24);
                 let unit = if nanos { 1 } else { 1000 };
                 let p = r.next_packet().unwrap().unwrap().to_owned();
-                assert_eq!(p, owned(1_700_000_000_000_000_000 + 123_456 * unit, 42, 1, 0, 0, &FRAME));
+                assert_eq!(
+                    p,
+                    owned(
+                        1_700_000_000_000_000_000 + 123_456 * unit,
+                        42,
+                        1,
+                        0,
+                        0,
+                        &FRAME
+                    )
+                );
                 assert_eq!(r.offset(), 24 + 16 + 42);
                 let p = r.next_packet().unwrap().unwrap().to_owned();
                 assert_eq!(
                     p,
-                    owned(1_700_000_001_000_000_000 + 999_999 * unit, 1514, 1, 0, 0, &FRAME[..14])
+                    owned(
+                        1_700_000_001_000_000_000 + 999_999 * unit,
+                        1514,
+                        1,
+                        0,
+                        0,
+                        &FRAME[..14]
+                    )
                 );
                 assert!(r.next_packet().unwrap().is_none());
                 assert!(r.next_packet().unwrap().is_none());
@@ -323,7 +346,10 @@ mod tests {
         f.extend(pcap_record(Little, u32::MAX, u32::MAX, 42, &FRAME));
         let p = read_ok(&f);
         assert_eq!(p[0].ts_ns, 6_500_000_000);
-        assert_eq!(p[1].ts_ns, u64::from(u32::MAX) * 1_000_000_000 + u64::from(u32::MAX) * 1000);
+        assert_eq!(
+            p[1].ts_ns,
+            u64::from(u32::MAX) * 1_000_000_000 + u64::from(u32::MAX) * 1000
+        );
     }
 
     #[test]
@@ -350,7 +376,8 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert!(e.is_truncation());
         assert!(
-            e.to_string().ends_with("truncated packet record header (need 16 bytes, 5 left)"),
+            e.to_string()
+                .ends_with("truncated packet record header (need 16 bytes, 5 left)"),
             "{e}"
         );
 
@@ -367,21 +394,41 @@ mod tests {
         let mut f = pcap_header(Little, false, 65535, 1);
         f.extend(pcap_record(Little, 1, 0, 42, &FRAME));
         let at = f.len() as u64;
-        f.extend(Bytes::new(Little).u32(1).u32(0).u32(MAX_CAPTURED_LEN + 1).u32(60).done());
+        f.extend(
+            Bytes::new(Little)
+                .u32(1)
+                .u32(0)
+                .u32(MAX_CAPTURED_LEN + 1)
+                .u32(60)
+                .done(),
+        );
         f.extend([0u8; 100]);
         let (p, e) = read_err(&f);
         assert_eq!(p.len(), 1);
         assert_eq!(e.offset(), at);
-        assert!(matches!(e.kind(), ReadErrorKind::CapturedLengthTooLarge { .. }), "{e}");
+        assert!(
+            matches!(e.kind(), ReadErrorKind::CapturedLengthTooLarge { .. }),
+            "{e}"
+        );
         assert!(!e.is_truncation());
 
         // Just under the limit, in a short file: a truncation, found without reserving
         // 256 MiB first.
         let mut f = pcap_header(Little, false, 65535, 1);
-        f.extend(Bytes::new(Little).u32(1).u32(0).u32(MAX_CAPTURED_LEN).u32(60).done());
+        f.extend(
+            Bytes::new(Little)
+                .u32(1)
+                .u32(0)
+                .u32(MAX_CAPTURED_LEN)
+                .u32(60)
+                .done(),
+        );
         f.extend([0u8; 100]);
         let (_, e) = read_err(&f);
-        assert!(e.to_string().ends_with("(need 268435456 bytes, 100 left)"), "{e}");
+        assert!(
+            e.to_string().ends_with("(need 268435456 bytes, 100 left)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -389,13 +436,19 @@ mod tests {
         let mut f = pcap_header(Little, false, 65535, 1);
         f[4] = 1;
         let (_, e) = read_err(&f);
-        assert_eq!(e.to_string(), "test.cap: offset 0: unsupported pcap version 1.4");
+        assert_eq!(
+            e.to_string(),
+            "test.cap: offset 0: unsupported pcap version 1.4"
+        );
     }
 
     #[test]
     fn not_a_capture() {
         let (_, e) = read_err(b"");
-        assert_eq!(e.to_string(), "test.cap: offset 0: empty file, not a capture");
+        assert_eq!(
+            e.to_string(),
+            "test.cap: offset 0: empty file, not a capture"
+        );
         let (_, e) = read_err(b"GET / HTTP/1.1\r\n");
         assert_eq!(
             e.to_string(),
@@ -413,7 +466,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gone.pcap");
         let e = CaptureReader::open(&path).unwrap_err();
-        assert!(e.to_string().starts_with(&format!("{}: offset 0: I/O error", path.display())));
+        assert!(e
+            .to_string()
+            .starts_with(&format!("{}: offset 0: I/O error", path.display())));
 
         let path = dir.path().join("two.pcap");
         let f = two_packet_pcap(Little, true);
@@ -454,7 +509,13 @@ mod tests {
     fn mutations_never_panic() {
         let mut f = two_packet_pcap(Little, false);
         for i in 0..20 {
-            f.extend(pcap_record(Little, i, i, 60, &FRAME[..(i as usize * 2) % 42]));
+            f.extend(pcap_record(
+                Little,
+                i,
+                i,
+                60,
+                &FRAME[..(i as usize * 2) % 42],
+            ));
         }
         let mut rng = Rng(0x5EED);
         for _ in 0..3000 {

@@ -47,7 +47,7 @@ impl Bytes {
         self
     }
     pub fn pad4(mut self) -> Self {
-        while self.buf.len() % 4 != 0 {
+        while !self.buf.len().is_multiple_of(4) {
             self.buf.push(0);
         }
         self
@@ -71,7 +71,13 @@ pub(crate) fn pcap_header(order: ByteOrder, nanos: bool, snaplen: u32, link: u32
 }
 
 /// A pcap record; `caplen` is `data.len()`.
-pub(crate) fn pcap_record(order: ByteOrder, sec: u32, frac: u32, orig: u32, data: &[u8]) -> Vec<u8> {
+pub(crate) fn pcap_record(
+    order: ByteOrder,
+    sec: u32,
+    frac: u32,
+    orig: u32,
+    data: &[u8],
+) -> Vec<u8> {
     Bytes::new(order)
         .u32(sec)
         .u32(frac)
@@ -180,7 +186,11 @@ pub(crate) fn read_all_from<R: Read>(
             Ok(Some(p)) => packets.push(p.to_owned()),
             Ok(None) => return (packets, None),
             Err(e) => {
-                assert_eq!(reader.next_packet().ok().flatten(), None, "reader not fused");
+                assert_eq!(
+                    reader.next_packet().ok().flatten(),
+                    None,
+                    "reader not fused"
+                );
                 return (packets, Some(e));
             }
         }
@@ -209,7 +219,14 @@ pub(crate) fn read_err(bytes: &[u8]) -> (Vec<OwnedPacket>, ReadError) {
     }
 }
 
-pub(crate) fn owned(ts_ns: u64, orig_len: u32, link_type: u16, iface: u16, flags: u32, data: &[u8]) -> OwnedPacket {
+pub(crate) fn owned(
+    ts_ns: u64,
+    orig_len: u32,
+    link_type: u16,
+    iface: u16,
+    flags: u32,
+    data: &[u8],
+) -> OwnedPacket {
     OwnedPacket {
         ts_ns,
         orig_len,

@@ -3,7 +3,9 @@
 //! Both write little-endian files with nanosecond timestamps, the packet's original length
 //! and captured bytes exactly, and nothing else of the packet. Output is written in several
 //! small `write_all` calls per packet: give them a `BufWriter`. Call `finish` at the end, to
-//! write the header of an empty capture and to flush.
+//! write the header of an empty capture and to flush. Errors other than I/O are detected
+//! before anything of the packet is written, so the output stays a valid capture; after an
+//! I/O error the output is unusable.
 //!
 //! ```text
 //! pcap (PcapWriter):
@@ -259,7 +261,8 @@ impl<W: Write> PcapNgWriter<W> {
         header[24..28].copy_from_slice(&packet.orig_len.to_le_bytes());
         self.out.write_all(&header)?;
         self.out.write_all(packet.data)?;
-        self.out.write_all(&[0u8; 3][..padded - packet.data.len()])?;
+        self.out
+            .write_all(&[0u8; 3][..padded - packet.data.len()])?;
         if packet.flags != 0 {
             let mut opts = [0u8; 12];
             opts[0..2].copy_from_slice(&ng::EPB_FLAGS.to_le_bytes());
@@ -377,7 +380,10 @@ mod tests {
         let mut late = ps[0].clone();
         late.ts_ns = (u64::from(u32::MAX) + 1) * 1_000_000_000;
         let e = w.write_packet(&late.as_packet()).unwrap_err();
-        assert!(matches!(e, WriteError::TimestampOutOfRange { index: 1, .. }), "{e}");
+        assert!(
+            matches!(e, WriteError::TimestampOutOfRange { index: 1, .. }),
+            "{e}"
+        );
         // Nothing was written by the refused packets.
         let f = w.finish().unwrap();
         assert_eq!(read_ok(&f), ps[..1]);
@@ -396,7 +402,11 @@ mod tests {
     fn pcapng_round_trip_several_link_types() {
         let mut ps = packets(&[1, 113, 127, 0xFFFF, 1]);
         for (i, p) in ps.iter_mut().enumerate() {
-            p.flags = if i % 3 == 0 { 0 } else { 0x8000_0000 | i as u32 };
+            p.flags = if i % 3 == 0 {
+                0
+            } else {
+                0x8000_0000 | i as u32
+            };
         }
         ps[3].ts_ns = u64::MAX;
         ps[4].ts_ns = 0;
@@ -443,7 +453,10 @@ mod tests {
         // A packet larger than the reader accepts is refused by the writers too; use a
         // length check without allocating 256 MiB: the limit is on data.len().
         assert!(caplen(3, &[0; 10]).is_ok());
-        let e = WriteError::PacketTooLarge { index: 3, len: usize::MAX };
+        let e = WriteError::PacketTooLarge {
+            index: 3,
+            len: usize::MAX,
+        };
         assert!(e.to_string().starts_with("packet 3:"));
     }
 
