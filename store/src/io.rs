@@ -47,7 +47,12 @@ pub struct SegmentFile {
     capacity: u64,
     /// Bytes below this offset were flushed and released from the mapping.
     released: u64,
+    /// Bytes below this offset were handed to the kernel for writeback.
+    kicked: u64,
 }
+
+/// Writeback is started every this many bytes, so the final sync has little left to do.
+const WRITEBACK_STEP: u64 = 8 << 20;
 
 impl SegmentFile {
     /// Creates `path` (which must not exist), allocates `capacity` bytes and maps it.
@@ -91,6 +96,7 @@ impl SegmentFile {
             backend,
             capacity,
             released: 0,
+            kicked: 0,
         })
     }
 
@@ -102,9 +108,15 @@ impl SegmentFile {
         &self.path
     }
 
-    /// Writes `bytes` at `offset`; the range must lie within the capacity.
+    /// Writes `bytes` at `offset`; the range must lie within the capacity. Writes are
+    /// expected to move forward through the file (block after block).
     pub fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
         let end = offset + bytes.len() as u64;
+        if end >= self.kicked + 2 * WRITEBACK_STEP {
+            let to = (end - WRITEBACK_STEP) & !4095;
+            self.start_writeback(self.kicked, to);
+            self.kicked = to;
+        }
         if end > self.capacity {
             return Err(Error::corrupt(
                 &self.path,
@@ -125,6 +137,22 @@ impl SegmentFile {
                 .file
                 .write_all_at(bytes, offset)
                 .map_err(|e| Error::io(&self.path, "write segment", e)),
+        }
+    }
+
+    /// Asks the kernel to start writing `[from, to)` to disk without waiting for it. Only a
+    /// hint: errors are ignored here and surface at the next sync.
+    fn start_writeback(&self, from: u64, to: u64) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: sync_file_range reads no memory of ours; it takes a file descriptor we own
+        // (valid for the duration of the call) and a byte range, and only schedules I/O.
+        unsafe {
+            libc::sync_file_range(
+                self.file.as_raw_fd(),
+                from as libc::off64_t,
+                (to - from) as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
         }
     }
 
