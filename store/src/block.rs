@@ -107,11 +107,16 @@ struct VarintReader<'a> {
 }
 
 impl VarintReader<'_> {
+    /// The next LEB128 value; `None` at the end of the column or for an encoding that does
+    /// not fit in 64 bits.
     fn next(&mut self) -> Option<u64> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let byte = *self.b.get(self.pos)?;
             self.pos += 1;
+            if shift == 63 && byte > 1 {
+                return None;
+            }
             v |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return Some(v);
@@ -119,7 +124,15 @@ impl VarintReader<'_> {
         }
         None
     }
+
+    fn done(&self) -> bool {
+        self.pos == self.b.len()
+    }
 }
+
+/// Most packet bytes one block may decode to (payload back-references make a block's
+/// decoded size larger than its raw size; this bounds what a hostile block can allocate).
+pub const MAX_BLOCK_DATA: u64 = 256 << 20;
 
 fn hash_bytes(b: &[u8]) -> u64 {
     // FxHash-style over 8-byte words: fast, and only a hint (matches are compared).
@@ -211,9 +224,16 @@ impl BlockBuilder {
             + self.tail.len()
     }
 
-    /// Whether `data_len` more bytes (plus record overhead) still fit under the format limit.
+    /// Whether `data_len` more bytes (plus record overhead) still fit under the format limits.
     pub fn fits(&self, data_len: usize) -> bool {
-        self.raw_len() + data_len + 60 <= MAX_BLOCK_RAW as usize && self.count < u32::MAX - 1
+        self.raw_len() + data_len + 60 <= MAX_BLOCK_RAW as usize
+            && self.cap_bytes + data_len as u64 <= MAX_BLOCK_DATA
+            && self.count < u32::MAX - 1
+    }
+
+    /// Packet bytes the block decodes to.
+    pub fn data_len(&self) -> u64 {
+        self.cap_bytes
     }
 
     pub fn add_stats(&mut self, s: &CaptureStats) {
@@ -382,6 +402,24 @@ impl DecodedBlock {
     /// Decodes raw block bytes (already decompressed) into `self`, checking every length.
     /// `first_ts` and `count` come from the (checksummed) block header.
     pub fn decode_raw(&mut self, rawb: &[u8], first_ts: u64, count: u32) -> Result<(), String> {
+        self.decode_raw_bounded(rawb, first_ts, count, MAX_BLOCK_DATA)
+    }
+
+    /// As [`Self::decode_raw`], with the packet bytes the block must decode to exactly
+    /// (`cap_bytes` of its header), which also bounds the allocation.
+    pub fn decode_raw_bounded(
+        &mut self,
+        rawb: &[u8],
+        first_ts: u64,
+        count: u32,
+        data_len: u64,
+    ) -> Result<(), String> {
+        if data_len > MAX_BLOCK_DATA {
+            return Err(format!(
+                "block claims {data_len} packet bytes, more than the {MAX_BLOCK_DATA} limit"
+            ));
+        }
+        let exact = data_len != MAX_BLOCK_DATA;
         self.data.clear();
         self.recs.clear();
         if rawb.len() < raw::DATA {
@@ -418,7 +456,8 @@ impl DecodedBlock {
             ));
         }
         self.recs.reserve(n as usize);
-        self.data.reserve(head.len() + tail.len());
+        self.data
+            .reserve((head.len() + tail.len()).min(data_len as usize));
         let (mut hpos, mut tpos) = (0usize, 0usize);
         let mut prev = first_ts;
         let bad = |what: &str, i: u32| format!("record {i}: {what}");
@@ -461,8 +500,8 @@ impl DecodedBlock {
                 .ok_or_else(|| bad("head column too short", i))?;
             hpos += h;
             let off = self.data.len();
-            if off + c > u32::MAX as usize {
-                return Err(bad("block data over 4 GiB", i));
+            if (off + c) as u64 > data_len {
+                return Err(bad("packets exceed the block's byte count", i));
             }
             self.data.extend_from_slice(hs);
             if dp == 0 {
@@ -495,8 +534,17 @@ impl DecodedBlock {
                 head: h as u32,
             });
         }
-        if hpos != head.len() || tpos != tail.len() || ts.pos != ts.b.len() {
+        let all_read = [&ts, &cap, &orig, &meta, &hlen, &dup]
+            .iter()
+            .all(|c| c.done());
+        if hpos != head.len() || tpos != tail.len() || !all_read {
             return Err("columns hold bytes beyond the last record".into());
+        }
+        if exact && self.data.len() as u64 != data_len {
+            return Err(format!(
+                "block decodes to {} packet bytes, its header says {data_len}",
+                self.data.len()
+            ));
         }
         Ok(())
     }

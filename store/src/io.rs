@@ -57,10 +57,12 @@ const WRITEBACK_STEP: u64 = 8 << 20;
 impl SegmentFile {
     /// Creates `path` (which must not exist), allocates `capacity` bytes and maps it.
     pub fn create(path: &Path, capacity: u64, mode: IoMode) -> Result<Self> {
+        use std::os::unix::fs::OpenOptionsExt;
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
+            .mode(0o640)
             .open(path)
             .map_err(|e| Error::io(path, "create segment", e))?;
         match rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, capacity) {
@@ -84,8 +86,13 @@ impl SegmentFile {
                 // its stream, and allocated to `capacity` bytes; no other process maps or
                 // truncates it while we write (module docs), so the mapping stays valid for
                 // its lifetime.
-                let map = unsafe { MmapOptions::new().len(len).map_mut(&file) }
-                    .map_err(|e| Error::io(path, "map segment", e))?;
+                let map = match unsafe { MmapOptions::new().len(len).map_mut(&file) } {
+                    Ok(m) => m,
+                    Err(e) => {
+                        let _ = std::fs::remove_file(path);
+                        return Err(Error::io(path, "map segment", e));
+                    }
+                };
                 Backend::Mmap(map)
             }
             IoMode::Pwrite => Backend::Pwrite,

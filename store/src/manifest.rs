@@ -196,14 +196,22 @@ impl ManifestWriter {
     /// Appends one entry of `kind` with `fields` (keys and values without spaces or `=` in
     /// keys). The file is locked for the append and synced before returning.
     pub fn append(&self, kind: &str, fields: &[(&str, String)]) -> Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
         let path = &self.path;
+        let created = !path.exists();
         let mut f = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o640)
             .open(path)
             .map_err(|e| Error::io(path, "open manifest", e))?;
+        if created {
+            if let Some(dir) = path.parent() {
+                crate::io::sync_dir(dir)?;
+            }
+        }
         rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)
             .map_err(|e| Error::io(path, "lock manifest", e.into()))?;
         let (index, prev, keep) = last_entry(&mut f, path)?;

@@ -93,6 +93,12 @@ pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
             _ => queues.push([(max_ts, f)].into()),
         }
     }
+    let recorded: std::collections::HashSet<String> = crate::manifest::Manifest::load(dir)?
+        .entries
+        .into_iter()
+        .filter(|e| e.kind == "seal")
+        .filter_map(|e| e.get("file").map(str::to_string))
+        .collect();
     let mut usage = disk_usage(dir)?;
     let cutoff = policy
         .max_age
@@ -116,6 +122,11 @@ pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if !recorded.contains(&name) {
+            // Sealed but not yet recorded (its writer crashed between the two, or is about
+            // to record it): record it first, so the removal names a known segment.
+            crate::writer::record_unlisted(dir, &manifest, &f.path)?;
+        }
         manifest.append(
             "remove",
             &[

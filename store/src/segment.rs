@@ -403,7 +403,7 @@ fn read_block_at(
             format!("block decompressed to {n} bytes, header says {}", h.raw_len),
         ));
     }
-    out.decode_raw(raw, h.first_ts, h.count)
+    out.decode_raw_bounded(raw, h.first_ts, h.count, h.cap_bytes)
         .map_err(|e| Error::corrupt(path, payload_at, format!("block {}: {e}", h.seq)))
 }
 

@@ -124,7 +124,10 @@ pub fn init_dir(dir: &Path) -> Result<()> {
             .filter_map(|e| e.ok())
             .any(|e| {
                 let n = e.file_name();
-                n != SEGMENTS_DIR && n != LOCKS_DIR && n != crate::manifest::FILE_NAME
+                n != SEGMENTS_DIR
+                    && n != LOCKS_DIR
+                    && n != crate::manifest::FILE_NAME
+                    && n.to_str() != Some(&format!("{MARKER}.tmp"))
             });
         if has_other {
             return Err(Error::NotAStore {
@@ -134,6 +137,7 @@ pub fn init_dir(dir: &Path) -> Result<()> {
         }
         let tmp = dir.join(format!("{MARKER}.tmp"));
         std::fs::write(&tmp, MARKER_TEXT)
+            .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
             .and_then(|_| std::fs::rename(&tmp, &marker))
             .map_err(|e| Error::io(&marker, "write store marker", e))?;
         crate::io::sync_dir(dir)?;
@@ -193,8 +197,9 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>> {
             path: e.path(),
         });
     }
-    out.sort_by_key(|s| (s.stream, s.segment, s.sealed));
-    // A segment sealed between two readdir calls can be listed under both names.
+    out.sort_by_key(|s| (s.stream, s.segment, !s.sealed));
+    // A segment sealed between two readdir calls can be listed under both names: keep the
+    // sealed one.
     out.dedup_by(|b, a| a.stream == b.stream && a.segment == b.segment);
     Ok(out)
 }

@@ -1,7 +1,7 @@
 //! `verify`: proves that nothing sealed was altered and that only the oldest segments were
 //! removed (by retention), and checks every block checksum.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
@@ -111,8 +111,6 @@ pub fn verify(dir: &Path, mut progress: impl FnMut(u64)) -> Result<Report> {
     }
     // file name -> (seal entry, removed?)
     let mut seals: BTreeMap<String, (&crate::manifest::Entry, bool)> = BTreeMap::new();
-    // stream -> segments sealed, in manifest order
-    let mut removed_per_stream: HashMap<u64, Vec<u64>> = HashMap::new();
     for e in &m.entries {
         let Some(file) = e.get("file") else { continue };
         match e.kind.as_str() {
@@ -162,7 +160,6 @@ pub fn verify(dir: &Path, mut progress: impl FnMut(u64)) -> Result<Report> {
                             ),
                         );
                     }
-                    removed_per_stream.entry(st).or_default().push(sg);
                 }
             }
             _ => {}
@@ -171,6 +168,7 @@ pub fn verify(dir: &Path, mut progress: impl FnMut(u64)) -> Result<Report> {
 
     let files = list_segments(dir)?;
     let mut ctx = ReadContext::new()?;
+    let mut decoded = crate::block::DecodedBlock::default();
     let mut present = std::collections::HashSet::new();
     for f in &files {
         r.segments += 1;
@@ -218,7 +216,10 @@ pub fn verify(dir: &Path, mut progress: impl FnMut(u64)) -> Result<Report> {
         for (i, b) in info.blocks.iter().enumerate() {
             r.blocks += 1;
             r.bytes += u64::from(b.total_len);
-            if let Err(e) = info.check_block(&file, i, &mut ctx) {
+            let checked = info
+                .check_block(&file, i, &mut ctx)
+                .and_then(|_| info.read_block(&file, i, &mut ctx, &mut decoded));
+            if let Err(e) = checked {
                 let d = crate::segment::Damage::from(e);
                 r.push(
                     Severity::Error,

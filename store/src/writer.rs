@@ -393,7 +393,11 @@ impl StreamWriter {
         self.totals.packets += 1;
         self.totals.wire_bytes += u64::from(p.orig_len);
         self.totals.cap_bytes += p.data.len() as u64;
-        if self.builder.raw_len() >= self.cfg.block_size {
+        // A block ends at its raw size, or at 8× that in packet bytes (payload
+        // back-references make raw bytes cheap; this keeps one block's decode bounded).
+        if self.builder.raw_len() >= self.cfg.block_size
+            || self.builder.data_len() >= 8 * self.cfg.block_size as u64
+        {
             self.submit()?;
         }
         Ok(())
@@ -792,7 +796,7 @@ pub fn recover_dir(dir: &Path, own: u32) -> Result<Vec<Recovery>> {
 
 /// A sealed segment without a manifest entry: the writer crashed between the rename and
 /// the append. Hash it and record it.
-fn record_unlisted(_dir: &Path, manifest: &ManifestWriter, path: &Path) -> Result<()> {
+pub(crate) fn record_unlisted(_dir: &Path, manifest: &ManifestWriter, path: &Path) -> Result<()> {
     let info = crate::segment::SegmentInfo::open(path, true)?;
     let Some(footer) = &info.footer else {
         // Damaged: leave it for `verify` to report rather than vouch for it.
@@ -831,6 +835,25 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// Bytes from `from` up to and including the last non-zero byte before `to` (0 when the
+/// range is all zero: preallocated space never written).
+fn count_nonzero_tail(path: &Path, from: u64, to: u64) -> Result<u64> {
+    let file = File::open(path).map_err(|e| Error::io(path, "open segment", e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut off = from;
+    let mut last_nonzero = None;
+    while off < to {
+        let n = buf.len().min((to - off) as usize);
+        file.read_exact_at(&mut buf[..n], off)
+            .map_err(|e| Error::io(path, "read segment", e))?;
+        if let Some(p) = buf[..n].iter().rposition(|&b| b != 0) {
+            last_nonzero = Some(off + p as u64);
+        }
+        off += n as u64;
+    }
+    Ok(last_nonzero.map_or(0, |l| l + 1 - from))
+}
+
 /// Recovers one in-progress segment: keeps every block whose header and payload checksums
 /// verify, cuts the rest, writes a footer, seals and records it.
 fn recover_segment(dir: &Path, manifest: &ManifestWriter, path: &Path) -> Result<Recovery> {
@@ -844,8 +867,45 @@ fn recover_segment(dir: &Path, manifest: &ManifestWriter, path: &Path) -> Result
         .map_err(|e| Error::io(path, "stat segment", e))?
         .len();
     let mut hb = [0u8; seg::LEN];
-    crate::io::read_exact_at(&file, path, &mut hb, 0)?;
-    let header = SegmentHeader::decode(path, &hb)?;
+    let header_read = if file_len >= seg::LEN as u64 {
+        crate::io::read_exact_at(&file, path, &mut hb, 0).map(|_| true)?
+    } else {
+        false
+    };
+    let never_written = !header_read || hb.iter().all(|&b| b == 0);
+    let header = match (!never_written).then(|| SegmentHeader::decode(path, &hb)) {
+        Some(Ok(h)) => h,
+        other => {
+            // A crash while the segment was being created (before its header was synced,
+            // so before any block could be written), or a header destroyed since. Nothing in
+            // it can be trusted to belong anywhere: set it aside, report it, keep going.
+            drop(file);
+            let nonzero = count_nonzero_tail(path, 0, file_len)?;
+            let aside = PathBuf::from(format!("{}.unreadable", path.display()));
+            std::fs::rename(path, &aside)
+                .map_err(|e| Error::io(path, "set aside unreadable segment", e))?;
+            sync_dir(&dir.join(SEGMENTS_DIR))?;
+            let (stream, segment) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(crate::store::parse_segment_name)
+                .map_or((0, 0), |(s, g, _)| (s, g));
+            return Ok(Recovery {
+                path: aside,
+                stream,
+                segment,
+                blocks_kept: 0,
+                packets_kept: 0,
+                blocks_lost: u32::from(nonzero > 0),
+                bytes_lost: nonzero,
+                reason: match other {
+                    Some(Err(e)) => format!("segment header unreadable ({e}); file set aside"),
+                    _ => "segment header never written (crash while creating it); file set aside"
+                        .into(),
+                },
+            });
+        }
+    };
     let scan = scan_headers(&file, path, file_len)?;
     let mut ctx = ReadContext::new()?;
     let mut kept = 0usize;
@@ -871,20 +931,8 @@ fn recover_segment(dir: &Path, manifest: &ManifestWriter, path: &Path) -> Result
     let mut lost_bytes = 0u64;
     let mut lost_blocks = 0u32;
     if !(kept == scan.blocks.len() && scan.stop == ScanEnd::Footer) {
-        let mut buf = vec![0u8; 1 << 20];
-        let mut off = end;
-        let mut last_nonzero = None;
-        while off < file_len {
-            let n = buf.len().min((file_len - off) as usize);
-            file.read_exact_at(&mut buf[..n], off)
-                .map_err(|e| Error::io(path, "read segment", e))?;
-            if let Some(p) = buf[..n].iter().rposition(|&b| b != 0) {
-                last_nonzero = Some(off + p as u64);
-            }
-            off += n as u64;
-        }
-        if let Some(l) = last_nonzero {
-            lost_bytes = l + 1 - end;
+        lost_bytes = count_nonzero_tail(path, end, file_len)?;
+        if lost_bytes > 0 {
             lost_blocks = (scan.blocks.len() - kept) as u32
                 + u32::from(matches!(scan.stop, ScanEnd::Invalid { .. }));
             lost_blocks = lost_blocks.max(1);

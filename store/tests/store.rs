@@ -424,3 +424,28 @@ fn sealed_segment_kept_out_of_the_manifest_by_a_crash_is_recorded_late() {
     let report = verify::verify(dir.path(), |_| {}).unwrap();
     assert!(report.ok(), "{:?}", report.findings);
 }
+
+#[test]
+fn a_segment_whose_header_never_reached_the_disk_is_set_aside_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    write_stream(dir.path(), 100, 0, small_cfg());
+    // A crash right after creating (and preallocating) the next segment file.
+    let seg = dir
+        .path()
+        .join("segments")
+        .join(wiretape_store::segment_file_name(1, 2, false));
+    std::fs::write(&seg, vec![0u8; 65536]).unwrap();
+    let w = StreamWriter::open(dir.path(), None, small_cfg()).unwrap();
+    let rec = w.recovered().to_vec();
+    w.close().unwrap();
+    assert_eq!(rec.len(), 1);
+    assert_eq!(rec[0].bytes_lost, 0);
+    assert!(rec[0].reason.contains("never written"), "{}", rec[0].reason);
+    assert!(!seg.exists());
+    let report = verify::verify(dir.path(), |_| {}).unwrap();
+    assert!(report.ok(), "{:?}", report.findings);
+    assert_eq!(
+        read_all(&Store::open(dir.path()).unwrap(), TimeRange::ALL).len(),
+        100
+    );
+}
