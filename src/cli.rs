@@ -35,6 +35,7 @@ pub enum Command {
     Stats(StatsArgs),
     Verify(VerifyArgs),
     Prune(PruneArgs),
+    Show(ShowArgs),
 }
 
 /// How segment bytes reach the disk.
@@ -65,6 +66,9 @@ pub struct WriteArgs {
     /// How bytes reach the segment file.
     #[arg(long, value_enum, default_value_t = IoArg::Mmap)]
     pub io: IoArg,
+    /// Seal a segment once it has been open this long, however full (e.g. 10m, 1h).
+    #[arg(long)]
+    pub segment_max_age: Option<String>,
     /// Keep the data directory under this many bytes on disk, removing the oldest sealed
     /// segments (e.g. 500GB, 2TiB).
     #[arg(long)]
@@ -198,6 +202,38 @@ pub struct PruneArgs {
     #[arg(long)]
     pub retain_age: Option<String>,
     /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Show packets: by id, or the first ones of a time range, with their ids.
+///
+/// A packet id is `STREAM:SEGMENT:BLOCK:INDEX`, stable for as long as its segment is kept.
+/// Reading one packet by id decompresses only its block. Without ids, lists the packets of
+/// the range (`--from`/`--to`, like export) with their ids, up to --limit.
+#[derive(Args, Debug)]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape show --data /var/lib/wiretape --from 2026-11-24T14:30:00Z --limit 5\n  \
+wiretape show --data /var/lib/wiretape --hex 1:3:17:204")]
+pub struct ShowArgs {
+    /// Data directory.
+    #[arg(long, short = 'd')]
+    pub data: PathBuf,
+    /// Packet ids (STREAM:SEGMENT:BLOCK:INDEX).
+    pub ids: Vec<String>,
+    /// First instant (inclusive) when listing; RFC 3339, `now`, or -5m / -2h / -1d.
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// Last instant (inclusive) when listing.
+    #[arg(long, allow_hyphen_values = true)]
+    pub to: Option<String>,
+    /// Most packets to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u64,
+    /// Also print the captured bytes (hex dump; in JSON as a hex string).
+    #[arg(long)]
+    pub hex: bool,
+    /// One JSON object per packet.
     #[arg(long)]
     pub json: bool,
 }

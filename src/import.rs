@@ -32,6 +32,12 @@ pub fn writer_config(w: &WriteArgs) -> Result<WriterConfig> {
         block_size: block_size as usize,
         zstd_level: w.zstd_level,
         compress_threads: threads,
+        segment_max_age: w
+            .segment_max_age
+            .as_deref()
+            .map(parse_age)
+            .transpose()
+            .context("--segment-max-age")?,
         io: match w.io {
             IoArg::Mmap => IoMode::Mmap,
             IoArg::Pwrite => IoMode::Pwrite,

@@ -4,6 +4,7 @@ mod cli;
 mod export;
 mod import;
 mod output;
+mod show;
 mod stats;
 mod verify;
 
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         cli::Command::Stats(a) => stats::run(a),
         cli::Command::Verify(a) => verify::run(a),
         cli::Command::Prune(a) => stats::prune(a),
+        cli::Command::Show(a) => show::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

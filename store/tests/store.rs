@@ -449,3 +449,32 @@ fn a_segment_whose_header_never_reached_the_disk_is_set_aside_not_fatal() {
         100
     );
 }
+
+#[test]
+fn readers_see_flushed_blocks_of_an_open_segment_and_get_them_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = StreamWriter::open(dir.path(), None, small_cfg()).unwrap();
+    for i in 0..200 {
+        w.append(&packet(i, 0).as_packet()).unwrap();
+    }
+    w.flush().unwrap();
+    for i in 200..210 {
+        w.append(&packet(i, 0).as_packet()).unwrap(); // built, not flushed
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert!(
+        store.segments().iter().any(|s| !s.sealed),
+        "an open segment"
+    );
+    let got = read_all(&store, TimeRange::ALL);
+    assert_eq!(got.len(), 200);
+    let (id, p) = &got[150];
+    assert_eq!(store.get(*id).unwrap(), *p);
+    assert_eq!(*p, packet(150, 0));
+    let text = id.to_string();
+    assert_eq!(text.parse::<PacketId>().unwrap(), *id);
+    w.close().unwrap();
+    // Sealing does not change ids.
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.get(*id).unwrap(), packet(150, 0));
+}

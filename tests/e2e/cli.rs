@@ -319,3 +319,50 @@ fn prune_keeps_the_directory_within_budget() {
         Some(1)
     );
 }
+
+#[test]
+fn show_lists_packets_with_ids_and_reads_one_back_by_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a.pcap");
+    let pkts: Vec<_> = (0..50).map(|i| pkt(i, T0 + i * 1000, 1)).collect();
+    write_pcap(&a, &pkts);
+    let data = tmp.path().join("data");
+    assert_eq!(
+        wiretape(&["import", "--data", s(&data), s(&a)]).code,
+        Some(0)
+    );
+    let r = wiretape(&[
+        "show",
+        "--json",
+        "--data",
+        s(&data),
+        "--from",
+        "2026-11-24T14:30:00.000010000Z",
+        "--limit",
+        "3",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let rows: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["ts_ns"], T0 + 10_000);
+    let id = rows[1]["id"].as_str().unwrap();
+    let one = wiretape(&["show", "--json", "--hex", "--data", s(&data), id]);
+    let v: serde_json::Value = serde_json::from_str(one.stdout.trim()).unwrap();
+    let hex: String = pkts[11].data.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(v["data"], hex);
+    assert_eq!(v["ts_ns"], T0 + 11_000);
+    let bad = wiretape(&["show", "--data", s(&data), "9:9:9:9"]);
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("no packet 9:9:9:9"), "{}", bad.stderr);
+    let garbage = wiretape(&["show", "--data", s(&data), "banana"]);
+    assert_eq!(garbage.code, Some(1));
+    assert!(
+        garbage.stderr.contains("STREAM:SEGMENT:BLOCK:INDEX"),
+        "{}",
+        garbage.stderr
+    );
+}
