@@ -128,27 +128,6 @@ struct Job {
     raw: Vec<u8>,
 }
 
-struct Done {
-    n: u64,
-    header: BlockHeader,
-    raw: Vec<u8>,
-    comp: Result<Vec<u8>>,
-}
-
-enum Compress {
-    Inline(zstd::bulk::Compressor<'static>),
-    Pool {
-        jobs: Option<SyncSender<Job>>,
-        done: Receiver<Done>,
-        workers: Vec<std::thread::JoinHandle<()>>,
-        in_flight: usize,
-        max_in_flight: usize,
-        next_submit: u64,
-        next_write: u64,
-        ready: BTreeMap<u64, Done>,
-    },
-}
-
 fn compress_one(c: &mut zstd::bulk::Compressor<'static>, raw: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(raw.len()));
     c.compress_to_buffer(raw, &mut out)
@@ -156,69 +135,8 @@ fn compress_one(c: &mut zstd::bulk::Compressor<'static>, raw: &[u8]) -> Result<V
     Ok(out)
 }
 
-impl Compress {
-    fn new(threads: usize, level: i32) -> Result<Self> {
-        let mk = || {
-            zstd::bulk::Compressor::new(level)
-                .map_err(|e| Error::io(PathBuf::new(), "zstd compressor", e))
-        };
-        if threads == 0 {
-            return Ok(Compress::Inline(mk()?));
-        }
-        let (jtx, jrx) = mpsc::sync_channel::<Job>(threads * 2);
-        let (dtx, drx) = mpsc::channel::<Done>();
-        let jrx = Arc::new(Mutex::new(jrx));
-        let mut workers = Vec::new();
-        for i in 0..threads {
-            let mut c = mk()?;
-            let jrx = Arc::clone(&jrx);
-            let dtx = dtx.clone();
-            let h = std::thread::Builder::new()
-                .name(format!("wt-compress-{i}"))
-                .spawn(move || loop {
-                    let job = {
-                        let Ok(rx) = jrx.lock() else { return };
-                        rx.recv()
-                    };
-                    let Ok(job) = job else { return };
-                    let comp = compress_one(&mut c, &job.raw);
-                    if dtx
-                        .send(Done {
-                            n: job.n,
-                            header: job.header,
-                            raw: job.raw,
-                            comp,
-                        })
-                        .is_err()
-                    {
-                        return;
-                    }
-                })
-                .map_err(|e| Error::io(PathBuf::new(), "spawn compressor", e))?;
-            workers.push(h);
-        }
-        Ok(Compress::Pool {
-            jobs: Some(jtx),
-            done: drx,
-            workers,
-            in_flight: 0,
-            max_in_flight: threads * 2 + 1,
-            next_submit: 0,
-            next_write: 0,
-            ready: BTreeMap::new(),
-        })
-    }
-}
-
-impl Drop for Compress {
-    fn drop(&mut self) {
-        if let Compress::Pool { jobs, workers, .. } = self {
-            jobs.take();
-            for w in workers.drain(..) {
-                let _ = w.join();
-            }
-        }
-    }
+fn compressor(level: i32) -> Result<zstd::bulk::Compressor<'static>> {
+    zstd::bulk::Compressor::new(level).map_err(|e| Error::io(PathBuf::new(), "zstd compressor", e))
 }
 
 struct OpenSegment {
@@ -231,23 +149,470 @@ struct OpenSegment {
     hasher: Sha256,
 }
 
-/// Writes one capture stream into the store. Not shared between threads: each capture
-/// core owns its own writer (and stream), so the write path shares nothing.
-pub struct StreamWriter {
+/// What the segment side reports back to the writer.
+#[derive(Debug, Clone, Default)]
+struct SinkReport {
+    blocks: u64,
+    bytes_written: u64,
+    segments_sealed: u64,
+    sealed: Vec<Sealed>,
+}
+
+/// The segment side of a stream: writes compressed blocks in order into the open segment,
+/// flushes, seals and records. It runs on the writer's thread, or on its own thread when
+/// blocks are compressed in parallel, so the capturing thread never waits for the disk or
+/// the hash.
+struct SegmentSink {
     dir: PathBuf,
+    stream: u32,
+    cfg: WriterConfig,
+    seg: Option<OpenSegment>,
+    next_segment: u64,
+    manifest: ManifestWriter,
+    report: SinkReport,
+}
+
+impl SegmentSink {
+    fn flush(&mut self) -> Result<()> {
+        if let Some(s) = &mut self.seg {
+            if s.write_off > s.flushed_off {
+                s.file.flush(s.flushed_off, s.write_off)?;
+                s.flushed_off = s.write_off;
+            }
+        }
+        if let (Some(max), Some(s)) = (self.cfg.segment_max_age, &self.seg) {
+            if s.opened.elapsed() >= max {
+                self.seal()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn seal(&mut self) -> Result<()> {
+        if let Some(s) = self.seg.take() {
+            let sealed = self.seal_segment(s)?;
+            self.report.segments_sealed += 1;
+            self.report.sealed.push(sealed);
+        }
+        Ok(())
+    }
+
+    /// Drops the open segment without flushing or sealing (crash simulation).
+    fn crash(&mut self) {
+        if let Some(s) = self.seg.take() {
+            drop(s.file);
+        }
+    }
+
+    fn write_block(&mut self, mut header: BlockHeader, payload: &[u8]) -> Result<()> {
+        header.comp_len = u32::try_from(payload.len())
+            .map_err(|_| Error::BadPacket("compressed block over 4 GiB".into()))?;
+        header.payload_crc = crc32c(payload);
+        let need = blk::LEN as u64 + payload.len() as u64;
+        let fits = |s: &OpenSegment| {
+            s.write_off
+                + need
+                + Footer::encoded_len(s.footer.blocks.len() + 1) as u64
+                + trl::LEN as u64
+                <= s.file.capacity()
+        };
+        if let Some(s) = &self.seg {
+            let too_old = self
+                .cfg
+                .segment_max_age
+                .is_some_and(|m| s.opened.elapsed() >= m);
+            if !fits(s) || too_old {
+                self.seal()?;
+            }
+        }
+        if self.seg.is_none() {
+            let min = seg::LEN as u64 + need + Footer::encoded_len(1) as u64 + trl::LEN as u64;
+            let cap = self.cfg.segment_size.max(min.next_multiple_of(4096));
+            self.seg = Some(self.create_segment(cap)?);
+        }
+        let s = self.seg.as_mut().expect("just opened");
+        let hb = header.encode();
+        // Payload first, header last: a block whose header is readable was fully written.
+        s.file.write_at(s.write_off + blk::LEN as u64, payload)?;
+        s.file.write_at(s.write_off, &hb)?;
+        s.hasher.update(hb);
+        s.hasher.update(payload);
+        let f = &mut s.footer;
+        if f.blocks.is_empty() {
+            f.first_block_seq = header.seq;
+            f.first_ts = header.first_ts;
+            f.min_ts = header.min_ts;
+            f.max_ts = header.max_ts;
+        }
+        f.blocks.push(DirEntry {
+            offset: s.write_off,
+            total_len: need as u32,
+            count: header.count,
+            min_ts: header.min_ts,
+            max_ts: header.max_ts,
+        });
+        f.packets += u64::from(header.count);
+        f.wire_bytes += header.wire_bytes;
+        f.cap_bytes += header.cap_bytes;
+        f.last_ts = header.last_ts;
+        f.min_ts = f.min_ts.min(header.min_ts);
+        f.max_ts = f.max_ts.max(header.max_ts);
+        f.stats.add(&header.stats);
+        s.write_off += need;
+        self.report.blocks += 1;
+        self.report.bytes_written += need;
+        Ok(())
+    }
+
+    fn create_segment(&mut self, capacity: u64) -> Result<OpenSegment> {
+        let segment = self.next_segment;
+        self.next_segment += 1;
+        let path = self
+            .dir
+            .join(SEGMENTS_DIR)
+            .join(segment_file_name(self.stream, segment, false));
+        let header = SegmentHeader {
+            stream: self.stream,
+            segment,
+            created_ns: crate::units::now_ns(),
+            capacity,
+            zstd_level: self.cfg.zstd_level,
+            clock: self.cfg.clock,
+        };
+        let mut file = SegmentFile::create(&path, capacity, self.cfg.io)?;
+        let hb = header.encode();
+        file.write_at(0, &hb)?;
+        file.flush(0, hb.len() as u64)?;
+        sync_dir(&self.dir.join(SEGMENTS_DIR))?;
+        let mut hasher = Sha256::new();
+        hasher.update(hb);
+        Ok(OpenSegment {
+            file,
+            header,
+            write_off: seg::LEN as u64,
+            flushed_off: seg::LEN as u64,
+            footer: Footer::default(),
+            opened: Instant::now(),
+            hasher,
+        })
+    }
+
+    fn seal_segment(&mut self, s: OpenSegment) -> Result<Sealed> {
+        let OpenSegment {
+            mut file,
+            header,
+            write_off,
+            mut footer,
+            mut hasher,
+            ..
+        } = s;
+        footer.sealed_ns = crate::units::now_ns();
+        let fb = footer.encode();
+        let trailer = Trailer {
+            footer_offset: write_off,
+            footer_len: fb.len() as u32,
+            footer_crc: crc32c(&fb),
+        }
+        .encode();
+        file.write_at(write_off, &fb)?;
+        file.write_at(write_off + fb.len() as u64, &trailer)?;
+        hasher.update(&fb);
+        hasher.update(trailer);
+        let len = write_off + fb.len() as u64 + trailer.len() as u64;
+        let open_path = file.path().to_path_buf();
+        drop(file.finish(len)?);
+        let sha256 = hex::encode(hasher.finalize());
+        publish_sealed(
+            &self.dir,
+            &self.manifest,
+            &open_path,
+            &header,
+            &footer,
+            len,
+            &sha256,
+            &[],
+        )?;
+        Ok(Sealed {
+            path: sealed_name_of(&open_path),
+            stream: header.stream,
+            segment: header.segment,
+            bytes: len,
+            packets: footer.packets,
+            sha256,
+        })
+    }
+}
+
+/// A message to the sink thread.
+enum SinkMsg {
+    /// A compressed block (from a compression thread), `n` in submission order.
+    Block {
+        n: u64,
+        header: BlockHeader,
+        raw: Vec<u8>,
+        comp: Result<Vec<u8>>,
+    },
+    /// Once blocks `0..upto` are written: flush (and seal when `seal`), then answer.
+    Sync {
+        upto: u64,
+        seal: bool,
+        ack: mpsc::Sender<Result<SinkReport>>,
+    },
+    /// Drop the open segment unsealed and stop (crash simulation).
+    Crash { ack: mpsc::Sender<()> },
+}
+
+/// The sink thread: writes blocks in submission order, answers syncs, hands raw buffers
+/// back to the writer (they are its in-flight budget).
+fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<Vec<u8>>) {
+    let mut next = 0u64;
+    let mut ready: BTreeMap<u64, (BlockHeader, Vec<u8>, Result<Vec<u8>>)> = BTreeMap::new();
+    let mut pending_syncs: Vec<(u64, bool, mpsc::Sender<Result<SinkReport>>)> = Vec::new();
+    let mut failed: Option<String> = None;
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            SinkMsg::Block {
+                n,
+                header,
+                raw,
+                comp,
+            } => {
+                ready.insert(n, (header, raw, comp));
+            }
+            SinkMsg::Sync { upto, seal, ack } => pending_syncs.push((upto, seal, ack)),
+            SinkMsg::Crash { ack } => {
+                sink.crash();
+                let _ = ack.send(());
+                return;
+            }
+        }
+        while let Some((header, raw, comp)) = ready.remove(&next) {
+            next += 1;
+            if failed.is_none() {
+                if let Err(e) = comp.and_then(|c| sink.write_block(header, &c)) {
+                    failed = Some(e.to_string());
+                }
+            }
+            let _ = spare.try_send(raw);
+        }
+        let mut i = 0;
+        while i < pending_syncs.len() {
+            if pending_syncs[i].0 > next {
+                i += 1;
+                continue;
+            }
+            let (_, seal, ack) = pending_syncs.swap_remove(i);
+            let r = match &failed {
+                Some(e) => Err(Error::io(
+                    sink.dir.clone(),
+                    "write segment",
+                    std::io::Error::other(e.clone()),
+                )),
+                None => sink
+                    .flush()
+                    .and_then(|_| if seal { sink.seal() } else { Ok(()) }),
+            };
+            if let Err(e) = &r {
+                failed.get_or_insert_with(|| e.to_string());
+            }
+            let _ = ack.send(r.map(|_| sink.report.clone()));
+        }
+    }
+}
+
+enum Pipeline {
+    /// Compress and write on the writer's thread.
+    Inline {
+        comp: zstd::bulk::Compressor<'static>,
+        sink: Box<SegmentSink>,
+        spare: Vec<u8>,
+    },
+    /// Compression threads, then a sink thread that writes in order.
+    Threaded {
+        jobs: Option<SyncSender<Job>>,
+        sink_tx: mpsc::Sender<SinkMsg>,
+        spare: Receiver<Vec<u8>>,
+        workers: Vec<std::thread::JoinHandle<()>>,
+        sink_thread: Option<std::thread::JoinHandle<()>>,
+        next_submit: u64,
+    },
+}
+
+impl Pipeline {
+    fn new(sink: SegmentSink, threads: usize, level: i32) -> Result<Self> {
+        if threads == 0 {
+            return Ok(Pipeline::Inline {
+                comp: compressor(level)?,
+                sink: Box::new(sink),
+                spare: Vec::new(),
+            });
+        }
+        let in_flight = threads * 2 + 2;
+        let (jtx, jrx) = mpsc::sync_channel::<Job>(in_flight);
+        let (stx, srx) = mpsc::channel::<SinkMsg>();
+        let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<u8>>(in_flight);
+        for _ in 0..in_flight {
+            let _ = spare_tx.try_send(Vec::new());
+        }
+        let jrx = Arc::new(Mutex::new(jrx));
+        let mut workers = Vec::new();
+        for i in 0..threads {
+            let mut c = compressor(level)?;
+            let jrx = Arc::clone(&jrx);
+            let stx = stx.clone();
+            let h = std::thread::Builder::new()
+                .name(format!("wt-compress-{i}"))
+                .spawn(move || loop {
+                    let job = {
+                        let Ok(rx) = jrx.lock() else { return };
+                        rx.recv()
+                    };
+                    let Ok(job) = job else { return };
+                    let comp = compress_one(&mut c, &job.raw);
+                    let msg = SinkMsg::Block {
+                        n: job.n,
+                        header: job.header,
+                        raw: job.raw,
+                        comp,
+                    };
+                    if stx.send(msg).is_err() {
+                        return;
+                    }
+                })
+                .map_err(|e| Error::io(PathBuf::new(), "spawn compressor", e))?;
+            workers.push(h);
+        }
+        let sink_thread = std::thread::Builder::new()
+            .name("wt-segment".into())
+            .spawn(move || sink_thread(sink, srx, spare_tx))
+            .map_err(|e| Error::io(PathBuf::new(), "spawn segment writer", e))?;
+        Ok(Pipeline::Threaded {
+            jobs: Some(jtx),
+            sink_tx: stx,
+            spare: spare_rx,
+            workers,
+            sink_thread: Some(sink_thread),
+            next_submit: 0,
+        })
+    }
+
+    fn broken() -> Error {
+        Error::io(
+            PathBuf::new(),
+            "write pipeline",
+            std::io::Error::other("a writer thread exited"),
+        )
+    }
+
+    /// A buffer for the next raw block; with threads, waits while too many blocks are in
+    /// flight (the bound on the writer's memory).
+    fn take_buffer(&mut self) -> Result<Vec<u8>> {
+        match self {
+            Pipeline::Inline { spare, .. } => Ok(std::mem::take(spare)),
+            Pipeline::Threaded { spare, .. } => spare.recv().map_err(|_| Self::broken()),
+        }
+    }
+
+    fn submit(&mut self, header: BlockHeader, raw: Vec<u8>) -> Result<()> {
+        match self {
+            Pipeline::Inline { comp, sink, spare } => {
+                let c = compress_one(comp, &raw)?;
+                *spare = raw;
+                sink.write_block(header, &c)
+            }
+            Pipeline::Threaded {
+                jobs, next_submit, ..
+            } => {
+                let n = *next_submit;
+                *next_submit += 1;
+                jobs.as_ref()
+                    .ok_or_else(Self::broken)?
+                    .send(Job { n, header, raw })
+                    .map_err(|_| Self::broken())
+            }
+        }
+    }
+
+    /// Waits until every submitted block is written, then flushes (and seals).
+    fn sync(&mut self, seal: bool) -> Result<SinkReport> {
+        match self {
+            Pipeline::Inline { sink, .. } => {
+                sink.flush()?;
+                if seal {
+                    sink.seal()?;
+                }
+                Ok(sink.report.clone())
+            }
+            Pipeline::Threaded {
+                sink_tx,
+                next_submit,
+                ..
+            } => {
+                let (ack, rx) = mpsc::channel();
+                sink_tx
+                    .send(SinkMsg::Sync {
+                        upto: *next_submit,
+                        seal,
+                        ack,
+                    })
+                    .map_err(|_| Self::broken())?;
+                rx.recv().map_err(|_| Self::broken())?
+            }
+        }
+    }
+
+    fn crash(&mut self) {
+        match self {
+            Pipeline::Inline { sink, .. } => sink.crash(),
+            Pipeline::Threaded { sink_tx, .. } => {
+                let (ack, rx) = mpsc::channel();
+                if sink_tx.send(SinkMsg::Crash { ack }).is_ok() {
+                    let _ = rx.recv();
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        if let Pipeline::Threaded {
+            jobs,
+            sink_tx,
+            workers,
+            sink_thread,
+            ..
+        } = self
+        {
+            jobs.take();
+            for w in workers.drain(..) {
+                let _ = w.join();
+            }
+            // The workers held the other senders; dropping ours ends the sink loop.
+            let (dead_tx, _) = mpsc::channel();
+            drop(std::mem::replace(sink_tx, dead_tx));
+            if let Some(t) = sink_thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+/// Writes one capture stream into the store. Not shared between threads: each capture
+/// core owns its own writer (and stream), so the write path shares nothing with other
+/// streams. With `compress_threads > 0` blocks are compressed in parallel and written by a
+/// segment thread, so `append` never waits for the disk.
+pub struct StreamWriter {
     stream: u32,
     _lock: File,
     cfg: WriterConfig,
     builder: BlockBuilder,
-    raw_spare: Vec<Vec<u8>>,
-    compress: Compress,
-    seg: Option<OpenSegment>,
-    next_segment: u64,
+    pipeline: Pipeline,
     next_block_seq: u64,
-    manifest: ManifestWriter,
     totals: WriterTotals,
     sealed: Vec<Sealed>,
     recovered: Vec<Recovery>,
+    closed: bool,
 }
 
 /// Takes the writer lock of `stream` without waiting; `None` if someone holds it.
@@ -341,21 +706,26 @@ impl StreamWriter {
                 }
             }
         }
-        Ok(StreamWriter {
+        let sink = SegmentSink {
             dir: dir.to_path_buf(),
+            stream,
+            cfg: cfg.clone(),
+            seg: None,
+            next_segment,
+            manifest,
+            report: SinkReport::default(),
+        };
+        Ok(StreamWriter {
             stream,
             _lock: lock,
             builder: BlockBuilder::new(cfg.block_size),
-            raw_spare: Vec::new(),
-            compress: Compress::new(cfg.compress_threads, cfg.zstd_level)?,
+            pipeline: Pipeline::new(sink, cfg.compress_threads, cfg.zstd_level)?,
             cfg,
-            seg: None,
-            next_segment,
             next_block_seq,
-            manifest,
             totals: WriterTotals::default(),
             sealed: Vec::new(),
             recovered,
+            closed: false,
         })
     }
 
@@ -368,11 +738,12 @@ impl StreamWriter {
         &self.recovered
     }
 
-    /// Segments sealed by this writer so far.
+    /// Segments sealed by this writer, as of the last flush or seal.
     pub fn sealed(&self) -> &[Sealed] {
         &self.sealed
     }
 
+    /// What was written, as of the last flush or seal for the on-disk figures.
     pub fn totals(&self) -> WriterTotals {
         self.totals
     }
@@ -411,48 +782,39 @@ impl StreamWriter {
 
     /// Makes everything appended so far durable and visible to readers.
     pub fn flush(&mut self) -> Result<()> {
-        self.submit()?;
-        self.drain()?;
-        if let Some(s) = &mut self.seg {
-            if s.write_off > s.flushed_off {
-                s.file.flush(s.flushed_off, s.write_off)?;
-                s.flushed_off = s.write_off;
-            }
-        }
-        if let (Some(max), Some(s)) = (self.cfg.segment_max_age, &self.seg) {
-            if s.opened.elapsed() >= max {
-                self.seal()?;
-            }
-        }
-        Ok(())
+        self.sync(false)
     }
 
     /// Flushes and seals the open segment; the writer stays usable (the next packet opens
     /// a new segment).
     pub fn seal(&mut self) -> Result<()> {
+        self.sync(true)
+    }
+
+    fn sync(&mut self, seal: bool) -> Result<()> {
         self.submit()?;
-        self.drain()?;
-        if let Some(s) = self.seg.take() {
-            let sealed = self.seal_segment(s)?;
-            self.sealed.push(sealed);
-        }
+        let r = self.pipeline.sync(seal)?;
+        self.totals.blocks = r.blocks;
+        self.totals.bytes_written = r.bytes_written;
+        self.totals.segments_sealed = r.segments_sealed;
+        self.sealed = r.sealed;
         Ok(())
     }
 
     /// Simulates a crash, for crash-recovery tests: releases the stream and the open
     /// segment without flushing the block being built and without sealing — what a
-    /// `kill -9` right after the last flush leaves on disk.
+    /// `kill -9` right after the last flush leaves on disk (blocks already handed to the
+    /// segment may or may not be written, as in a real crash).
     #[doc(hidden)]
     pub fn crash(mut self) {
-        if let Some(s) = self.seg.take() {
-            drop(s.file);
-        }
-        self.builder = BlockBuilder::new(0);
+        self.pipeline.crash();
+        self.closed = true;
     }
 
     /// Flushes, seals and releases the stream.
     pub fn close(mut self) -> Result<WriterTotals> {
         self.seal()?;
+        self.closed = true;
         Ok(self.totals)
     }
 
@@ -460,250 +822,11 @@ impl StreamWriter {
         if self.builder.is_empty() {
             return Ok(());
         }
-        let mut raw = self.raw_spare.pop().unwrap_or_default();
+        let mut raw = self.pipeline.take_buffer()?;
         let mut header = self.builder.finish(&mut raw);
         header.seq = self.next_block_seq;
         self.next_block_seq += 1;
-        match &mut self.compress {
-            Compress::Inline(c) => {
-                let comp = compress_one(c, &raw)?;
-                self.write_block(header, &comp)?;
-                self.raw_spare.push(raw);
-            }
-            Compress::Pool {
-                jobs,
-                in_flight,
-                max_in_flight,
-                next_submit,
-                ..
-            } => {
-                let n = *next_submit;
-                *next_submit += 1;
-                *in_flight += 1;
-                let full = *in_flight >= *max_in_flight;
-                let tx = jobs.as_ref().ok_or_else(|| {
-                    Error::io(
-                        PathBuf::new(),
-                        "compress",
-                        std::io::ErrorKind::BrokenPipe.into(),
-                    )
-                })?;
-                tx.send(Job { n, header, raw }).map_err(|_| {
-                    Error::io(
-                        PathBuf::new(),
-                        "compress",
-                        std::io::ErrorKind::BrokenPipe.into(),
-                    )
-                })?;
-                self.collect(full)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes finished blocks in order; waits for at least one result when `wait`.
-    fn collect(&mut self, mut wait: bool) -> Result<()> {
-        loop {
-            let (received, next) = {
-                let Compress::Pool {
-                    done,
-                    in_flight,
-                    next_write,
-                    ready,
-                    ..
-                } = &mut self.compress
-                else {
-                    return Ok(());
-                };
-                let got = if wait {
-                    Some(done.recv().map_err(|_| {
-                        Error::io(
-                            PathBuf::new(),
-                            "compress",
-                            std::io::Error::other("compression thread exited"),
-                        )
-                    })?)
-                } else {
-                    done.try_recv().ok()
-                };
-                wait = false;
-                let received = got.is_some();
-                if let Some(d) = got {
-                    *in_flight -= 1;
-                    ready.insert(d.n, d);
-                }
-                let next = ready.remove(next_write);
-                if next.is_some() {
-                    *next_write += 1;
-                }
-                (received, next)
-            };
-            match next {
-                Some(d) => {
-                    let comp = d.comp?;
-                    self.write_block(d.header, &comp)?;
-                    self.raw_spare.push(d.raw);
-                }
-                None if received => continue,
-                None => return Ok(()),
-            }
-        }
-    }
-
-    /// Waits until every submitted block is written.
-    fn drain(&mut self) -> Result<()> {
-        while let Compress::Pool {
-            in_flight, ready, ..
-        } = &self.compress
-        {
-            if *in_flight == 0 && ready.is_empty() {
-                break;
-            }
-            let wait = *in_flight > 0;
-            self.collect(wait)?;
-        }
-        Ok(())
-    }
-
-    fn write_block(&mut self, mut header: BlockHeader, payload: &[u8]) -> Result<()> {
-        header.comp_len = u32::try_from(payload.len())
-            .map_err(|_| Error::BadPacket("compressed block over 4 GiB".into()))?;
-        header.payload_crc = crc32c(payload);
-        let need = blk::LEN as u64 + payload.len() as u64;
-        let fits = |s: &OpenSegment| {
-            s.write_off
-                + need
-                + Footer::encoded_len(s.footer.blocks.len() + 1) as u64
-                + trl::LEN as u64
-                <= s.file.capacity()
-        };
-        if let Some(s) = &self.seg {
-            let too_old = self
-                .cfg
-                .segment_max_age
-                .is_some_and(|m| s.opened.elapsed() >= m);
-            if !fits(s) || too_old {
-                let s = self.seg.take().expect("checked");
-                let sealed = self.seal_segment(s)?;
-                self.sealed.push(sealed);
-            }
-        }
-        if self.seg.is_none() {
-            let min = seg::LEN as u64 + need + Footer::encoded_len(1) as u64 + trl::LEN as u64;
-            let cap = self.cfg.segment_size.max(min.next_multiple_of(4096));
-            self.seg = Some(self.create_segment(cap)?);
-        }
-        let s = self.seg.as_mut().expect("just opened");
-        let hb = header.encode();
-        // Payload first, header last: a block whose header is readable was fully written.
-        s.file.write_at(s.write_off + blk::LEN as u64, payload)?;
-        s.file.write_at(s.write_off, &hb)?;
-        s.hasher.update(hb);
-        s.hasher.update(payload);
-        let f = &mut s.footer;
-        if f.blocks.is_empty() {
-            f.first_block_seq = header.seq;
-            f.first_ts = header.first_ts;
-            f.min_ts = header.min_ts;
-            f.max_ts = header.max_ts;
-        }
-        f.blocks.push(DirEntry {
-            offset: s.write_off,
-            total_len: need as u32,
-            count: header.count,
-            min_ts: header.min_ts,
-            max_ts: header.max_ts,
-        });
-        f.packets += u64::from(header.count);
-        f.wire_bytes += header.wire_bytes;
-        f.cap_bytes += header.cap_bytes;
-        f.last_ts = header.last_ts;
-        f.min_ts = f.min_ts.min(header.min_ts);
-        f.max_ts = f.max_ts.max(header.max_ts);
-        f.stats.add(&header.stats);
-        s.write_off += need;
-        self.totals.blocks += 1;
-        self.totals.bytes_written += need;
-        Ok(())
-    }
-
-    fn create_segment(&mut self, capacity: u64) -> Result<OpenSegment> {
-        let segment = self.next_segment;
-        self.next_segment += 1;
-        let path = self
-            .dir
-            .join(SEGMENTS_DIR)
-            .join(segment_file_name(self.stream, segment, false));
-        let header = SegmentHeader {
-            stream: self.stream,
-            segment,
-            created_ns: crate::units::now_ns(),
-            capacity,
-            zstd_level: self.cfg.zstd_level,
-            clock: self.cfg.clock,
-        };
-        let mut file = SegmentFile::create(&path, capacity, self.cfg.io)?;
-        let hb = header.encode();
-        file.write_at(0, &hb)?;
-        file.flush(0, hb.len() as u64)?;
-        sync_dir(&self.dir.join(SEGMENTS_DIR))?;
-        let mut hasher = Sha256::new();
-        hasher.update(hb);
-        Ok(OpenSegment {
-            file,
-            header,
-            write_off: seg::LEN as u64,
-            flushed_off: seg::LEN as u64,
-            footer: Footer::default(),
-            opened: Instant::now(),
-            hasher,
-        })
-    }
-
-    fn seal_segment(&mut self, s: OpenSegment) -> Result<Sealed> {
-        let OpenSegment {
-            mut file,
-            header,
-            write_off,
-            mut footer,
-            mut hasher,
-            ..
-        } = s;
-        footer.sealed_ns = crate::units::now_ns();
-        let fb = footer.encode();
-        let trailer = Trailer {
-            footer_offset: write_off,
-            footer_len: fb.len() as u32,
-            footer_crc: crc32c(&fb),
-        }
-        .encode();
-        file.write_at(write_off, &fb)?;
-        file.write_at(write_off + fb.len() as u64, &trailer)?;
-        hasher.update(&fb);
-        hasher.update(trailer);
-        let len = write_off + fb.len() as u64 + trailer.len() as u64;
-        let open_path = file.path().to_path_buf();
-        drop(file.finish(len)?);
-        let sha256 = hex::encode(hasher.finalize());
-        publish_sealed(
-            &self.dir,
-            &self.manifest,
-            &open_path,
-            &header,
-            &footer,
-            len,
-            &sha256,
-            &[],
-        )?;
-        self.totals.segments_sealed += 1;
-        Ok(Sealed {
-            path: sealed_name_of(&open_path),
-            stream: header.stream,
-            segment: header.segment,
-            bytes: len,
-            packets: footer.packets,
-            sha256,
-        })
+        self.pipeline.submit(header, raw)
     }
 }
 
@@ -711,7 +834,7 @@ impl Drop for StreamWriter {
     fn drop(&mut self) {
         // Best effort: a writer dropped without close() still seals what it has, so an
         // error path in the caller does not leave work for crash recovery.
-        if self.seg.is_some() || !self.builder.is_empty() {
+        if !self.closed {
             let _ = self.seal();
         }
     }

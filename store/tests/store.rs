@@ -210,8 +210,18 @@ fn recovery_keeps_flushed_blocks_and_reports_the_torn_tail() {
 
 #[test]
 fn recovery_of_a_clean_crash_loses_nothing_flushed() {
+    for threads in [0, 2] {
+        clean_crash(threads);
+    }
+}
+
+fn clean_crash(threads: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = StreamWriter::open(dir.path(), Some(7), small_cfg()).unwrap();
+    let cfg = WriterConfig {
+        compress_threads: threads,
+        ..small_cfg()
+    };
+    let mut w = StreamWriter::open(dir.path(), Some(7), cfg).unwrap();
     for i in 0..300 {
         w.append(&packet(i, 0).as_packet()).unwrap();
     }
@@ -452,8 +462,18 @@ fn a_segment_whose_header_never_reached_the_disk_is_set_aside_not_fatal() {
 
 #[test]
 fn readers_see_flushed_blocks_of_an_open_segment_and_get_them_by_id() {
+    for threads in [0, 2] {
+        readers_see_flushed_blocks(threads);
+    }
+}
+
+fn readers_see_flushed_blocks(threads: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = StreamWriter::open(dir.path(), None, small_cfg()).unwrap();
+    let cfg = WriterConfig {
+        compress_threads: threads,
+        ..small_cfg()
+    };
+    let mut w = StreamWriter::open(dir.path(), None, cfg).unwrap();
     for i in 0..200 {
         w.append(&packet(i, 0).as_packet()).unwrap();
     }
