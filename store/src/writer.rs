@@ -362,11 +362,14 @@ enum SinkMsg {
     Crash { ack: mpsc::Sender<()> },
 }
 
+/// A block back from compression: header, the raw buffer to recycle, the zstd frame.
+type CompressedBlock = (BlockHeader, Vec<u8>, Result<Vec<u8>>);
+
 /// The sink thread: writes blocks in submission order, answers syncs, hands raw buffers
 /// back to the writer (they are its in-flight budget).
 fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<Vec<u8>>) {
     let mut next = 0u64;
-    let mut ready: BTreeMap<u64, (BlockHeader, Vec<u8>, Result<Vec<u8>>)> = BTreeMap::new();
+    let mut ready: BTreeMap<u64, CompressedBlock> = BTreeMap::new();
     let mut pending_syncs: Vec<(u64, bool, mpsc::Sender<Result<SinkReport>>)> = Vec::new();
     let mut failed: Option<String> = None;
     while let Ok(msg) = rx.recv() {
