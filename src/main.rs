@@ -2,6 +2,7 @@
 
 mod cli;
 mod export;
+mod gen;
 mod import;
 mod output;
 mod show;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Stats(a) => stats::run(a),
         cli::Command::Verify(a) => verify::run(a),
         cli::Command::Prune(a) => stats::prune(a),
+        cli::Command::Gen(a) => gen::run(a),
         cli::Command::Show(a) => show::run(a),
     };
     match result {

@@ -12,6 +12,7 @@
 //! `wiretape-index` and `wiretape-wire`.
 
 pub mod file;
+pub mod synth;
 
 pub use file::{
     ByteOrder, CaptureFormat, CaptureReader, PcapNgWriter, PcapWriter, ReadError, ReadErrorKind,

@@ -2,3 +2,6 @@
 //!
 //! This crate is filled by the index issue (#4): per-segment tantivy shards, the query
 //! language shared by `search`, `export`, `replay` and the TUI. It is empty until then.
+
+pub mod decode;
+pub mod reassembly;

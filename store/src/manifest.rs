@@ -161,7 +161,10 @@ impl Manifest {
                     "chain broken: entry {index} names previous hash {entry_prev}, the previous entry's hash is {prev}"
                 ));
             }
-            let expected_index = m.entries.last().map_or(1, |e: &Entry| e.index + 1);
+            let expected_index = m
+                .entries
+                .last()
+                .map_or(1, |e: &Entry| e.index.saturating_add(1));
             if index != expected_index {
                 problem(format!(
                     "entry index {index}, expected {expected_index} (entries removed or inserted)"
@@ -220,7 +223,7 @@ impl ManifestWriter {
             f.set_len(len)
                 .map_err(|e| Error::io(path, "cut torn manifest line", e))?;
         }
-        let mut body = format!("{TAG} {} {kind}", index + 1);
+        let mut body = format!("{TAG} {} {kind}", index.saturating_add(1));
         for (k, v) in fields {
             debug_assert!(valid_token(k) && valid_value(v), "{k}={v}");
             if !valid_token(k) || !valid_value(v) {

@@ -197,9 +197,10 @@ impl SegmentInfo {
             ..SegmentTotals::default()
         };
         for h in &scan.headers {
-            t.packets += u64::from(h.count);
-            t.wire_bytes += h.wire_bytes;
-            t.cap_bytes += h.cap_bytes;
+            // Saturating: header values are checksummed but can still be hostile.
+            t.packets = t.packets.saturating_add(u64::from(h.count));
+            t.wire_bytes = t.wire_bytes.saturating_add(h.wire_bytes);
+            t.cap_bytes = t.cap_bytes.saturating_add(h.cap_bytes);
             t.stats.add(&h.stats);
             if h.count > 0 {
                 t.ts_range = Some(match t.ts_range {
@@ -380,6 +381,13 @@ fn read_block_at(
     out: &mut DecodedBlock,
 ) -> Result<()> {
     let (h, _) = read_checked(file, path, b.offset, b.total_len, ctx)?;
+    if h.count != b.count || h.min_ts != b.min_ts || h.max_ts != b.max_ts {
+        return Err(Error::corrupt(
+            path,
+            b.offset,
+            "block header disagrees with the segment's block list",
+        ));
+    }
     if h.codec != CODEC_ZSTD_COLUMNS_V1 {
         return Err(Error::UnsupportedVersion {
             path: path.into(),

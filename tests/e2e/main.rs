@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod fixture;
+mod gen;
 
 use std::path::Path;
 use std::time::Duration;

@@ -335,7 +335,13 @@ impl<'a> Iterator for Fields<'a> {
         let Some(eq) = rest.iter().take(11).position(|&b| b == b'=') else {
             return self.fail(start, "field without '=' after its tag");
         };
-        let Some(tag) = parse_decimal(&rest[..eq]).and_then(|t| u32::try_from(t).ok()) else {
+        // A tag is a positive number without leading zeros (`05=` is not tag 5: reading it
+        // as 5 would change how a following length-prefixed field is framed on re-encode).
+        let tag_bytes = &rest[..eq];
+        if tag_bytes.first() == Some(&b'0') {
+            return self.fail(start, "tag with a leading zero");
+        }
+        let Some(tag) = parse_decimal(tag_bytes).and_then(|t| u32::try_from(t).ok()) else {
             return self.fail(start, "non-numeric tag");
         };
         let vstart = start + eq + 1;

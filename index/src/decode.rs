@@ -1,0 +1,292 @@
+//! The message layer: packets in capture order in, one uniform [`MessageRecord`] per trading
+//! message out.
+//!
+//! ```text
+//! frame ─▶ Dissected::parse ─┬─ UDP ─▶ MoldUDP64 ─▶ ITCH ───────────────┐
+//!                            │        (per-session locate/order maps)   ├─▶ MessageRecord
+//!                            └─ TCP ─▶ reassembler ─▶ per-direction ────┘    (Message, Error,
+//!                                     (Event)        StreamBuf ─▶ SoupBin/OUCH, FIX   Resolution)
+//! ```
+//!
+//! * [`Decoder::packet`] takes one captured frame; [`Decoder::finish`] ends the capture
+//!   (buffered TCP bytes are delivered, still-unresolved ITCH locates are looked up in the
+//!   other half of an A/B pair). Records go to the caller's vector in the order they are
+//!   decoded.
+//! * Which protocol a flow carries comes from the [`FeedMap`] or, failing that, from the
+//!   structure of its bytes (see [`detect`](self#detection)); a flow once recognised keeps
+//!   its protocol.
+//! * Malformed messages become [`ErrorRecord`]s and decoding goes on with the next one; no
+//!   input makes the decoder panic or stall.
+//! * TCP segments go through [`crate::reassembly::Reassembler`] (bounded memory, idle
+//!   timeouts driven by capture time, every 100 ms of it) behind the [`Reassemble`] trait;
+//!   [`Decoder::with_reassembler`] takes another implementation or other [`Limits`].
+//!
+//! # Symbol resolution
+//!
+//! Records carry their symbol when the decoder knows it at the time: the message names it,
+//! or the session's maps resolve it (ITCH: locate → symbol per MoldUDP64 session, order
+//! reference → locate; OUCH: token / UserRefNum → symbol per connection; FIX: ClOrdID /
+//! OrigClOrdID / OrderID → symbol per connection). An ITCH message whose locate is not known
+//! yet goes out at once with `symbol: None` and its `stock_locate`; when the locate is later
+//! learned (an R directory message, or any message naming the stock with that locate), a
+//! [`Resolution`] record names the symbol for every earlier unresolved record of that session
+//! and locate, with their count. Records are never held back, so memory stays bounded on
+//! captures that never see the directory; a consumer that wants filled-in records applies
+//! the resolutions ([`apply_resolutions`] does it for records held in memory), and exact
+//! per-symbol counts are the messages' symbols plus each resolution's `count`.
+//!
+//! # Detection
+//!
+//! * UDP: [`wiretape_wire::moldudp64::looks_like_moldudp64`] on each datagram of a flow not
+//!   yet recognised: a consistent count and lengths, every message a known ITCH type of
+//!   exactly its length. It needs no address, port or session name, so sanitised captures
+//!   (all zeroed) are recognised.
+//! * TCP, per connection, on the first bytes of each direction: frame-aligned (after the
+//!   SYN) SoupBinTCP by [`wiretape_wire::soupbin::looks_like_soupbin`], FIX by `8=FIX` and a
+//!   whole header; from the middle of a stream, an offset where several SoupBin frames chain
+//!   consistently, or the next `8=FIX` starting a whole message. The OUCH version comes from
+//!   the lengths of the S/U payloads (each must be a known type of exactly its length in one
+//!   version and not the other). A connection that is neither after 64 KiB (or whose aligned
+//!   start is neither) is left alone and counted in [`FlowStats::unknown`].
+
+mod config;
+mod detect;
+mod fix;
+mod hash;
+mod itch;
+mod record;
+mod seam;
+mod soupbin;
+mod stream;
+mod tcp;
+
+pub use config::{AddrPrefix, Feed, FeedMap, FeedMapError, FeedProtocol};
+pub use fix::{price_4dp, utc_timestamp_ns};
+pub use record::{
+    apply_resolutions, ErrorKind, ErrorRecord, ExchangeTime, Flags, Message, MessageRecord,
+    MsgType, OrderIds, Protocol, Resolution, Session, Symbol, TypeCode,
+};
+pub use seam::{EndReason, Event, FlowKey, Limits, Reassemble, Reassembler};
+
+use wiretape_store::PacketId;
+use wiretape_wire::ip::IpProtocol;
+use wiretape_wire::packet::Dissected;
+
+/// A counter per [`Protocol`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProtocolCounts(pub [u64; 6]);
+
+impl ProtocolCounts {
+    /// The count of one protocol.
+    pub fn get(&self, p: Protocol) -> u64 {
+        self.0[p.index()]
+    }
+
+    /// The sum over every protocol.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    fn add(&mut self, p: Protocol) {
+        self.0[p.index()] += 1;
+    }
+}
+
+/// Flows (UDP) and connections (TCP) by protocol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    /// UDP flows carrying MoldUDP64.
+    pub moldudp64: u64,
+    /// TCP connections carrying SoupBinTCP with OUCH 4.2.
+    pub soupbin_ouch42: u64,
+    /// TCP connections carrying SoupBinTCP with OUCH 5.0.
+    pub soupbin_ouch50: u64,
+    /// TCP connections carrying SoupBinTCP whose payload is neither OUCH version.
+    pub soupbin_other: u64,
+    /// TCP connections carrying FIX.
+    pub fix: u64,
+    /// Flows with payload that is nothing known (UDP flows never recognised are counted at
+    /// [`Decoder::finish`]).
+    pub unknown: u64,
+    /// TCP connections that ended without payload.
+    pub empty: u64,
+    /// Flows configured `ignore`.
+    pub ignored: u64,
+    /// Of all the above, those whose protocol came from the feed map.
+    pub configured: u64,
+}
+
+/// What the decoder did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames given to [`Decoder::packet`].
+    pub packets: u64,
+    /// UDP datagrams.
+    pub udp_packets: u64,
+    /// UDP datagrams not decoded (flow not recognised, or not MoldUDP64-framed).
+    pub udp_undecoded: u64,
+    /// TCP segments.
+    pub tcp_segments: u64,
+    /// Frames that are neither (ARP, ICMP, IP fragments, unparsable).
+    pub other_packets: u64,
+    /// Message records, per protocol.
+    pub messages: ProtocolCounts,
+    /// Error records, per protocol.
+    pub errors: ProtocolCounts,
+    /// FIX messages with a wrong CheckSum (decoded and flagged, not errors).
+    pub bad_checksums: u64,
+    /// Messages concerning one instrument that are, so far, without a symbol (goes down
+    /// when a [`Resolution`] resolves them).
+    pub unresolved_symbols: u64,
+    /// Messages resolved by [`Resolution`] records.
+    pub late_resolutions: u64,
+    /// TCP gaps reported by the reassembler.
+    pub tcp_gaps: u64,
+    /// Bytes missing in them.
+    pub tcp_gap_bytes: u64,
+    /// TCP bytes skipped while resynchronising (included in error records).
+    pub tcp_bytes_skipped: u64,
+    /// TCP bytes of connections not decoded (unknown, ignored, lost before detection).
+    pub tcp_bytes_undecoded: u64,
+    /// Flows by protocol.
+    pub flows: FlowStats,
+}
+
+/// The message decoder: packets in capture order, records out. See the [module
+/// documentation](self).
+#[derive(Debug)]
+pub struct Decoder<R: Reassemble = Reassembler> {
+    feeds: FeedMap,
+    reassembler: R,
+    events: Vec<Event>,
+    udp: itch::UdpSide,
+    tcp: tcp::TcpSide,
+    stats: Stats,
+    finished: bool,
+    /// Capture time last passed to [`Reassemble::advance`].
+    advanced_to: u64,
+}
+
+/// How far capture time moves before the reassembler is told (idle timeouts are seconds).
+const ADVANCE_EVERY_NS: u64 = 100_000_000;
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder with no feed map: every flow goes to the heuristics.
+    pub fn new() -> Self {
+        Self::with_feed_map(FeedMap::new())
+    }
+
+    /// A decoder that takes configured protocols from `feeds`.
+    pub fn with_feed_map(feeds: FeedMap) -> Self {
+        Self::with_reassembler(feeds, Reassembler::new(Limits::default()))
+    }
+}
+
+impl<R: Reassemble> Decoder<R> {
+    /// A decoder driving its own TCP reassembler.
+    pub fn with_reassembler(feeds: FeedMap, reassembler: R) -> Self {
+        Self {
+            feeds,
+            reassembler,
+            events: Vec::new(),
+            udp: itch::UdpSide::default(),
+            tcp: tcp::TcpSide::new(),
+            stats: Stats::default(),
+            finished: false,
+            advanced_to: 0,
+        }
+    }
+
+    /// Decodes one captured frame (`link_type` is the pcap LINKTYPE, `ts_ns` the capture
+    /// time). Records of the messages it completes are appended to `out`.
+    pub fn packet(
+        &mut self,
+        id: PacketId,
+        ts_ns: u64,
+        link_type: u16,
+        frame: &[u8],
+        out: &mut Vec<MessageRecord>,
+    ) {
+        self.stats.packets += 1;
+        if ts_ns >= self.advanced_to.saturating_add(ADVANCE_EVERY_NS) {
+            self.advanced_to = ts_ns;
+            self.reassembler.advance(ts_ns, &mut self.events);
+            self.drain_events(out);
+        }
+        let d = Dissected::parse(link_type, frame);
+        let Some(key) = seam::flow_key(&d) else {
+            self.stats.other_packets += 1;
+            return;
+        };
+        if d.is_fragment() {
+            self.stats.other_packets += 1;
+            return;
+        }
+        match (d.ip_protocol, d.tcp) {
+            (Some(IpProtocol::Udp), _) => {
+                self.stats.udp_packets += 1;
+                self.udp.datagram(
+                    id,
+                    ts_ns,
+                    key,
+                    d.payload(frame),
+                    &self.feeds,
+                    &mut self.stats,
+                    out,
+                );
+            }
+            (Some(IpProtocol::Tcp), Some(tcp)) => {
+                self.stats.tcp_segments += 1;
+                if d.payload_len > 0 {
+                    self.tcp.ts.insert(id, ts_ns);
+                }
+                if tcp.flags.syn() && !tcp.flags.ack() {
+                    self.tcp.note_client(&key, &self.feeds, &mut self.stats);
+                }
+                self.reassembler
+                    .segment(id, ts_ns, &d, frame, &mut self.events);
+                self.drain_events(out);
+            }
+            _ => self.stats.other_packets += 1,
+        }
+    }
+
+    fn drain_events(&mut self, out: &mut Vec<MessageRecord>) {
+        for ev in self.events.drain(..) {
+            self.tcp.event(ev, &self.feeds, &mut self.stats, out);
+        }
+    }
+
+    /// Ends the capture: buffered TCP bytes are delivered (holes become gaps), streams end
+    /// (a message cut by the end is an error record), and ITCH locates still unresolved are
+    /// looked up in the other sessions of the same name. Further calls do nothing.
+    pub fn finish(&mut self, out: &mut Vec<MessageRecord>) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        self.reassembler.finish(&mut self.events);
+        self.drain_events(out);
+        self.tcp.finish(&mut self.stats, out);
+        self.udp.finish(&mut self.stats, out);
+    }
+
+    /// What the decoder did so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The feed map in use.
+    pub fn feed_map(&self) -> &FeedMap {
+        &self.feeds
+    }
+}
+
+#[cfg(test)]
+mod tests;

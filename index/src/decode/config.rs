@@ -1,0 +1,437 @@
+//! The feed map: which flows carry which protocol, from a TOML file.
+//!
+//! ```toml
+//! [[feed]]
+//! addr = "233.54.12.0/24"     # optional: an address or a CIDR prefix (IPv4 or IPv6)
+//! port = 26477                # optional
+//! protocol = "moldudp64"
+//!
+//! [[feed]]
+//! addr = "10.1.2.3"
+//! port = 15000
+//! protocol = "soupbin-ouch42" # or "soupbin-ouch50", "soupbin" (OUCH version detected), "fix"
+//!
+//! [[feed]]
+//! port = 53
+//! protocol = "ignore"         # never decode, never run the heuristics
+//! ```
+//!
+//! A feed matches a flow when one endpoint of the flow (source or destination) matches both
+//! its address and its port (each optional; an entry with neither matches every flow of its
+//! transport). `moldudp64` applies to UDP, the others to TCP, `ignore` to both. The first
+//! matching entry wins. Flows no entry matches go to the structural heuristics.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// A protocol a feed can be configured as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeedProtocol {
+    /// MoldUDP64 carrying ITCH 5.0 (UDP).
+    #[serde(rename = "moldudp64")]
+    MoldUdp64,
+    /// SoupBinTCP carrying OUCH 4.2.
+    #[serde(rename = "soupbin-ouch42")]
+    SoupBinOuch42,
+    /// SoupBinTCP carrying OUCH 5.0.
+    #[serde(rename = "soupbin-ouch50")]
+    SoupBinOuch50,
+    /// SoupBinTCP, OUCH version detected from message lengths.
+    #[serde(rename = "soupbin")]
+    SoupBin,
+    /// FIX over TCP.
+    #[serde(rename = "fix")]
+    Fix,
+    /// Neither decoded nor detected.
+    #[serde(rename = "ignore")]
+    Ignore,
+}
+
+impl FeedProtocol {
+    fn applies_to_udp(self) -> bool {
+        matches!(self, FeedProtocol::MoldUdp64 | FeedProtocol::Ignore)
+    }
+
+    fn applies_to_tcp(self) -> bool {
+        !matches!(self, FeedProtocol::MoldUdp64)
+    }
+}
+
+/// An address prefix: `233.54.12.0/24`, `10.0.0.1` (a /32), `ff02::/16`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddrPrefix {
+    /// Network address (host bits cleared).
+    pub addr: IpAddr,
+    /// Prefix length in bits.
+    pub len: u8,
+}
+
+impl AddrPrefix {
+    /// Whether `ip` is inside the prefix (never across address families).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => mask32(u32::from(ip), self.len) == u32::from(net),
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                mask128(u128::from(ip), self.len) == u128::from(net)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn mask32(v: u32, len: u8) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        v & (u32::MAX << (32 - u32::from(len)))
+    }
+}
+
+fn mask128(v: u128, len: u8) -> u128 {
+    if len == 0 {
+        0
+    } else {
+        v & (u128::MAX << (128 - u32::from(len)))
+    }
+}
+
+impl FromStr for AddrPrefix {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (addr, len) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("{addr:?} is not an IPv4 or IPv6 address"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = match len {
+            None => max,
+            Some(l) => l
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|&n| n <= max)
+                .ok_or_else(|| format!("prefix length {l:?} is not a number from 0 to {max}"))?,
+        };
+        let addr = match addr {
+            IpAddr::V4(a) => IpAddr::V4(mask32(u32::from(a), len).into()),
+            IpAddr::V6(a) => IpAddr::V6(mask128(u128::from(a), len).into()),
+        };
+        Ok(AddrPrefix { addr, len })
+    }
+}
+
+/// One `[[feed]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feed {
+    /// Address or prefix an endpoint must be in.
+    pub addr: Option<AddrPrefix>,
+    /// Port an endpoint must have.
+    pub port: Option<u16>,
+    /// Protocol of matching flows.
+    pub protocol: FeedProtocol,
+}
+
+impl Feed {
+    fn matches_endpoint(&self, ip: IpAddr, port: u16) -> bool {
+        self.addr.is_none_or(|p| p.contains(ip)) && self.port.is_none_or(|p| p == port)
+    }
+}
+
+/// The feed map: configured protocols by address and port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedMap {
+    /// Entries, in file order (the first match wins).
+    pub feeds: Vec<Feed>,
+}
+
+/// Why a feed map could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedMapError {
+    /// The file could not be read.
+    #[error("reading feed map {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or not the feed map's shape (unknown key, unknown protocol, a port
+    /// out of range); the message names the line.
+    #[error("feed map{}: {source}", path_suffix(.path))]
+    Syntax {
+        /// The file, when loaded from one.
+        path: Option<PathBuf>,
+        /// The TOML error.
+        source: toml::de::Error,
+    },
+    /// An `addr` that is not an address or prefix.
+    #[error("feed map{}: feed #{index}: addr {value:?}: {reason}", path_suffix(.path))]
+    BadAddr {
+        /// The file, when loaded from one.
+        path: Option<PathBuf>,
+        /// Index of the `[[feed]]` entry, from 1.
+        index: usize,
+        /// The value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn path_suffix(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map(|p| format!(" {}", p.display()))
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRepr {
+    #[serde(default)]
+    feed: Vec<FeedRepr>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedRepr {
+    addr: Option<String>,
+    port: Option<u16>,
+    protocol: FeedProtocol,
+}
+
+impl FeedMap {
+    /// An empty map: every flow goes to the heuristics.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses the TOML text of a feed map.
+    pub fn from_toml_str(text: &str) -> Result<Self, FeedMapError> {
+        Self::parse(text, None)
+    }
+
+    /// Reads and parses a feed map file.
+    pub fn load(path: &Path) -> Result<Self, FeedMapError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FeedMapError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, Some(path))
+    }
+
+    fn parse(text: &str, path: Option<&Path>) -> Result<Self, FeedMapError> {
+        let file: FileRepr = toml::from_str(text).map_err(|source| FeedMapError::Syntax {
+            path: path.map(Path::to_owned),
+            source,
+        })?;
+        let mut feeds = Vec::with_capacity(file.feed.len());
+        for (i, f) in file.feed.into_iter().enumerate() {
+            let addr =
+                match f.addr {
+                    None => None,
+                    Some(value) => Some(value.parse::<AddrPrefix>().map_err(|reason| {
+                        FeedMapError::BadAddr {
+                            path: path.map(Path::to_owned),
+                            index: i + 1,
+                            value: value.clone(),
+                            reason,
+                        }
+                    })?),
+                };
+            feeds.push(Feed {
+                addr,
+                port: f.port,
+                protocol: f.protocol,
+            });
+        }
+        Ok(FeedMap { feeds })
+    }
+
+    /// The configured protocol of a UDP flow.
+    pub fn udp(&self, src: (IpAddr, u16), dst: (IpAddr, u16)) -> Option<FeedProtocol> {
+        self.lookup(src, dst, FeedProtocol::applies_to_udp)
+    }
+
+    /// The configured protocol of a TCP connection (either endpoint may match).
+    pub fn tcp(&self, a: (IpAddr, u16), b: (IpAddr, u16)) -> Option<FeedProtocol> {
+        self.lookup(a, b, FeedProtocol::applies_to_tcp)
+    }
+
+    fn lookup(
+        &self,
+        a: (IpAddr, u16),
+        b: (IpAddr, u16),
+        applies: fn(FeedProtocol) -> bool,
+    ) -> Option<FeedProtocol> {
+        self.feeds
+            .iter()
+            .filter(|f| applies(f.protocol))
+            .find(|f| f.matches_endpoint(b.0, b.1) || f.matches_endpoint(a.0, a.1))
+            .map(|f| f.protocol)
+    }
+
+    /// Whether the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.feeds.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_the_documented_example() {
+        let map = FeedMap::from_toml_str(
+            r#"
+            [[feed]]
+            addr = "233.54.12.0/24"
+            port = 26477
+            protocol = "moldudp64"
+
+            [[feed]]
+            addr = "10.1.2.3"
+            port = 15000
+            protocol = "soupbin-ouch42"
+
+            [[feed]]
+            port = 15001
+            protocol = "soupbin-ouch50"
+
+            [[feed]]
+            addr = "10.9.0.0/16"
+            protocol = "fix"
+
+            [[feed]]
+            addr = "2001:db8::/32"
+            protocol = "soupbin"
+
+            [[feed]]
+            port = 53
+            protocol = "ignore"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(map.feeds.len(), 6);
+        assert_eq!(
+            map.feeds[0].addr,
+            Some(AddrPrefix {
+                addr: ip("233.54.12.0"),
+                len: 24
+            })
+        );
+        let mold = Some(FeedProtocol::MoldUdp64);
+        assert_eq!(
+            map.udp((ip("10.0.0.1"), 40000), (ip("233.54.12.77"), 26477)),
+            mold
+        );
+        // Wrong port, wrong prefix, wrong transport.
+        assert_eq!(
+            map.udp((ip("10.0.0.1"), 40000), (ip("233.54.12.77"), 26478)),
+            None
+        );
+        assert_eq!(
+            map.udp((ip("10.0.0.1"), 40000), (ip("233.54.13.1"), 26477)),
+            None
+        );
+        assert_eq!(
+            map.tcp((ip("10.0.0.1"), 40000), (ip("233.54.12.77"), 26477)),
+            None
+        );
+        // Either endpoint of a TCP connection.
+        assert_eq!(
+            map.tcp((ip("10.1.2.3"), 15000), (ip("10.0.0.9"), 51000)),
+            Some(FeedProtocol::SoupBinOuch42)
+        );
+        assert_eq!(
+            map.tcp((ip("10.0.0.9"), 51000), (ip("10.7.7.7"), 15001)),
+            Some(FeedProtocol::SoupBinOuch50)
+        );
+        assert_eq!(
+            map.tcp((ip("10.9.200.1"), 9878), (ip("10.0.0.9"), 51000)),
+            Some(FeedProtocol::Fix)
+        );
+        assert_eq!(
+            map.tcp((ip("2001:db8::1"), 1), (ip("::1"), 2)),
+            Some(FeedProtocol::SoupBin)
+        );
+        assert_eq!(
+            map.udp((ip("10.0.0.1"), 5353), (ip("10.0.0.2"), 53)),
+            Some(FeedProtocol::Ignore)
+        );
+        assert_eq!(
+            map.tcp((ip("10.0.0.1"), 5353), (ip("10.0.0.2"), 53)),
+            Some(FeedProtocol::Ignore)
+        );
+    }
+
+    #[test]
+    fn empty_and_catch_all() {
+        assert!(FeedMap::from_toml_str("").unwrap().is_empty());
+        let map = FeedMap::from_toml_str("[[feed]]\nprotocol = \"moldudp64\"\n").unwrap();
+        assert_eq!(
+            map.udp((ip("0.0.0.0"), 0), (ip("0.0.0.0"), 0)),
+            Some(FeedProtocol::MoldUdp64)
+        );
+    }
+
+    #[test]
+    fn prefix_host_bits_are_cleared_and_families_do_not_mix() {
+        let p: AddrPrefix = "233.54.12.99/24".parse().unwrap();
+        assert_eq!(p.addr, ip("233.54.12.0"));
+        assert!(p.contains(ip("233.54.12.1")));
+        assert!(!p.contains(ip("::ffff:233.54.12.1")));
+        let all: AddrPrefix = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains(ip("1.2.3.4")));
+        let v6: AddrPrefix = "ff02::1:2/112".parse().unwrap();
+        assert!(v6.contains(ip("ff02::1:ffff")));
+        assert!(!v6.contains(ip("ff02::2:0")));
+    }
+
+    #[test]
+    fn bad_config_is_a_clear_error() {
+        let e = FeedMap::from_toml_str("[[feed]]\nport = 1\nprotocol = \"itch\"\n").unwrap_err();
+        assert!(matches!(e, FeedMapError::Syntax { .. }));
+        let text = e.to_string();
+        assert!(
+            text.contains("unknown variant") && text.contains("line 3"),
+            "{text}"
+        );
+
+        let e = FeedMap::from_toml_str("[[feed]]\nport = 70000\nprotocol = \"fix\"\n").unwrap_err();
+        assert!(matches!(e, FeedMapError::Syntax { .. }), "{e}");
+
+        let e = FeedMap::from_toml_str("[[feed]]\nprot = \"fix\"\n").unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+
+        let e = FeedMap::from_toml_str(
+            "[[feed]]\nport = 1\nprotocol = \"fix\"\n[[feed]]\naddr = \"10.0.0.0/33\"\nprotocol = \"fix\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "feed map: feed #2: addr \"10.0.0.0/33\": prefix length \"33\" is not a number from 0 to 32"
+        );
+        let e =
+            FeedMap::from_toml_str("[[feed]]\naddr = \"nope\"\nprotocol = \"fix\"\n").unwrap_err();
+        assert!(matches!(e, FeedMapError::BadAddr { index: 1, .. }), "{e}");
+
+        let e = FeedMap::load(Path::new("/nonexistent/feeds.toml")).unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("reading feed map /nonexistent/feeds.toml"));
+    }
+}

@@ -1,0 +1,163 @@
+//! A small, fast, non-cryptographic hasher for the decoder's hot maps (flow keys, order
+//! references, tokens). The inputs are packet fields, not attacker-chosen keys of a
+//! long-lived service, and the maps are bounded; SipHash's DoS resistance would cost a
+//! third of the per-message budget.
+
+use std::borrow::Borrow;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// The Firefox/rustc "Fx" hash: rotate, xor, multiply per word.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// `BuildHasher` for [`FxHasher`].
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// A `HashMap` with [`FxHasher`].
+pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
+
+/// A map bounded by generations: when the current generation reaches `cap` entries it becomes
+/// the old one (the previous old one is dropped). Lookups see both, so an entry lives for at
+/// least `cap` insertions after its last write; memory stays under `2 * cap` entries.
+#[derive(Debug)]
+pub struct BoundedMap<K, V> {
+    cur: FxHashMap<K, V>,
+    old: FxHashMap<K, V>,
+    cap: usize,
+    /// Entries dropped with an old generation.
+    pub evicted: u64,
+}
+
+impl<K: Hash + Eq, V> BoundedMap<K, V> {
+    /// An empty map holding up to about `2 * cap` entries.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            cur: FxHashMap::default(),
+            old: FxHashMap::default(),
+            cap: cap.max(1),
+            evicted: 0,
+        }
+    }
+
+    /// Inserts or replaces.
+    pub fn insert(&mut self, k: K, v: V) {
+        if self.cur.len() >= self.cap && !self.cur.contains_key(&k) {
+            self.evicted += self.old.len() as u64;
+            self.old = std::mem::take(&mut self.cur);
+        }
+        self.old.remove(&k);
+        self.cur.insert(k, v);
+    }
+
+    /// The value, if present.
+    pub fn get<Q>(&self, k: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.cur.get(k).or_else(|| self.old.get(k))
+    }
+
+    /// The value for update, if present.
+    pub fn get_mut<Q>(&mut self, k: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        match self.cur.get_mut(k) {
+            Some(v) => Some(v),
+            None => self.old.get_mut(k),
+        }
+    }
+
+    /// Removes and returns the value.
+    pub fn remove<Q>(&mut self, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.cur.remove(k).or_else(|| self.old.remove(k))
+    }
+
+    /// Entries held.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.cur.len() + self.old.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_map_keeps_recent_entries_and_counts_evictions() {
+        let mut m = BoundedMap::new(2);
+        m.insert(1, 'a');
+        m.insert(2, 'b');
+        m.insert(3, 'c'); // 1 and 2 move to the old generation
+        assert_eq!(m.get(&1), Some(&'a'));
+        m.insert(4, 'd');
+        m.insert(5, 'e'); // the generation {1, 2} is dropped
+        assert_eq!(m.get(&1), None);
+        assert_eq!(m.get(&3), Some(&'c'));
+        assert_eq!(m.evicted, 2);
+        assert!(m.len() <= 4);
+        *m.get_mut(&3).unwrap() = 'C';
+        assert_eq!(m.remove(&3), Some('C'));
+        assert_eq!(m.get(&3), None);
+    }
+}

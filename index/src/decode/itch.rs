@@ -1,0 +1,562 @@
+//! UDP: MoldUDP64 packets carrying ITCH 5.0, and the per-session symbol state.
+//!
+//! A session is a MoldUDP64 session name on one destination address, port and VLAN (two
+//! feeds may number locates differently, and sanitised captures zero the names). Per
+//! session:
+//! * locate → symbol, learned from the R stock directory (authoritative) and from every other
+//!   message that names its stock next to its locate (A, F, P, Q, H, Y, L, J, h, K, I, N, O);
+//! * order reference → (locate, shares left), from A/F, decremented by E/C/X, removed by D
+//!   and by a full execution or cancel, moved by U to the new reference;
+//! * per locate, how many records went out without a symbol: when the locate is learned, a
+//!   [`Resolution`] names the symbol for all of them.
+//!
+//! A message without a stock field takes the symbol of its own locate, else of its order's
+//! locate.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use wiretape_store::PacketId;
+use wiretape_wire::itch::{ItchView, MessageType, Stock, Summary};
+use wiretape_wire::moldudp64::{self, Packet};
+use wiretape_wire::trading::{Alpha, ProtoError};
+
+use super::config::{FeedMap, FeedProtocol};
+use super::hash::{BoundedMap, FxHashMap};
+use super::record::{
+    ErrorKind, ErrorRecord, ExchangeTime, Message, MessageRecord, MsgType, OrderIds, Protocol,
+    Resolution, Session, Symbol, TypeCode,
+};
+use super::seam::FlowKey;
+use super::Stats;
+
+/// Live orders kept per session before the oldest generation is dropped (see
+/// [`BoundedMap`]).
+const ORDERS_PER_SESSION: usize = 2_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SessionKey {
+    name: Alpha<10>,
+    dst: IpAddr,
+    dport: u16,
+    vlan: Option<u16>,
+}
+
+impl SessionKey {
+    fn session(&self) -> Session {
+        Session::MoldUdp64 {
+            name: self.name,
+            dst: self.dst,
+            dport: self.dport,
+            vlan: self.vlan,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct LocateEntry {
+    stock: Stock,
+    symbol: Symbol,
+    from_directory: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Order {
+    locate: u16,
+    shares: u32,
+}
+
+#[derive(Debug)]
+struct ItchSession {
+    key: SessionKey,
+    session: Session,
+    locates: Vec<Option<LocateEntry>>,
+    /// Records emitted without a symbol, per locate.
+    unresolved: Vec<u32>,
+    orders: BoundedMap<u64, Order>,
+}
+
+fn symbol_of(stock: &Stock) -> Symbol {
+    match stock.as_str() {
+        Some(s) => Arc::from(s),
+        None => Arc::from(stock.to_string().as_str()),
+    }
+}
+
+impl ItchSession {
+    fn new(key: SessionKey) -> Self {
+        Self {
+            key,
+            session: key.session(),
+            locates: Vec::new(),
+            unresolved: Vec::new(),
+            orders: BoundedMap::new(ORDERS_PER_SESSION),
+        }
+    }
+
+    fn symbol(&self, locate: u16) -> Option<&Symbol> {
+        self.locates
+            .get(usize::from(locate))
+            .and_then(Option::as_ref)
+            .map(|e| &e.symbol)
+    }
+
+    /// The symbol a message names, learning locate → symbol from it. Emits a resolution when
+    /// earlier records of the locate went out without one.
+    fn learn(
+        &mut self,
+        locate: u16,
+        stock: &Stock,
+        directory: bool,
+        stats: &mut Stats,
+        out: &mut Vec<MessageRecord>,
+    ) -> Symbol {
+        let i = usize::from(locate);
+        if let Some(Some(e)) = self.locates.get_mut(i) {
+            if e.stock == *stock {
+                e.from_directory |= directory;
+                return e.symbol.clone();
+            }
+            let symbol = symbol_of(stock);
+            if directory || !e.from_directory {
+                *e = LocateEntry {
+                    stock: *stock,
+                    symbol: symbol.clone(),
+                    from_directory: directory,
+                };
+            }
+            return symbol;
+        }
+        if self.locates.len() <= i {
+            self.locates.resize(i + 1, None);
+        }
+        let symbol = symbol_of(stock);
+        self.locates[i] = Some(LocateEntry {
+            stock: *stock,
+            symbol: symbol.clone(),
+            from_directory: directory,
+        });
+        if let Some(n) = self.unresolved.get_mut(i).filter(|n| **n > 0) {
+            let count = u64::from(std::mem::take(n));
+            stats.unresolved_symbols -= count;
+            stats.late_resolutions += count;
+            out.push(MessageRecord::Resolution(Resolution {
+                protocol: Protocol::Itch,
+                session: self.session.clone(),
+                stock_locate: locate,
+                symbol: symbol.clone(),
+                count,
+            }));
+        }
+        symbol
+    }
+
+    fn note_unresolved(&mut self, locate: u16, stats: &mut Stats) {
+        let i = usize::from(locate);
+        if self.unresolved.len() <= i {
+            self.unresolved.resize(i + 1, 0);
+        }
+        self.unresolved[i] += 1;
+        stats.unresolved_symbols += 1;
+    }
+
+    /// Applies an order message to the order book of references; returns the locate of the
+    /// order it concerns, when known.
+    fn track_order(&mut self, code: u8, s: &Summary) -> Option<u16> {
+        let order_ref = s.order_ref?;
+        match code {
+            b'A' | b'F' => {
+                let shares = s.shares.unwrap_or(0).min(u64::from(u32::MAX)) as u32;
+                self.orders.insert(
+                    order_ref,
+                    Order {
+                        locate: s.stock_locate,
+                        shares,
+                    },
+                );
+                Some(s.stock_locate)
+            }
+            b'E' | b'C' | b'X' => {
+                let removed = s.shares.unwrap_or(0).min(u64::from(u32::MAX)) as u32;
+                let o = self.orders.get_mut(&order_ref)?;
+                let locate = o.locate;
+                o.shares = o.shares.saturating_sub(removed);
+                if o.shares == 0 {
+                    self.orders.remove(&order_ref);
+                }
+                Some(locate)
+            }
+            b'D' => self.orders.remove(&order_ref).map(|o| o.locate),
+            b'U' => {
+                let old = self.orders.remove(&order_ref);
+                let locate = old.map_or(s.stock_locate, |o| o.locate);
+                if let Some(new_ref) = s.new_order_ref {
+                    let shares = s.shares.unwrap_or(0).min(u64::from(u32::MAX)) as u32;
+                    self.orders.insert(new_ref, Order { locate, shares });
+                }
+                old.map(|o| o.locate)
+            }
+            _ => None,
+        }
+    }
+
+    /// Decodes one ITCH message into a record.
+    fn message(
+        &mut self,
+        seq: u64,
+        bytes: &[u8],
+        id: PacketId,
+        ts_ns: u64,
+        stats: &mut Stats,
+        out: &mut Vec<MessageRecord>,
+    ) {
+        // One check of type and length: the typed view (the summary reads from it).
+        let summary = ItchView::new_checked(bytes).and_then(|v| {
+            Summary::of(&v).ok_or(ProtoError::Truncated {
+                needed: wiretape_wire::itch::HEADER_LEN,
+                available: bytes.len(),
+            })
+        });
+        let s = match summary {
+            Ok(s) => s,
+            Err(e) => {
+                stats.errors.add(Protocol::Itch);
+                let code = bytes.first().map_or(0, |&b| b);
+                out.push(MessageRecord::Error(ErrorRecord {
+                    protocol: Protocol::Itch,
+                    kind: ErrorKind::Malformed,
+                    reason: format!(
+                        "ITCH message {} (sequence {seq}): {e}",
+                        TypeCode::byte(code)
+                    ),
+                    session: Some(self.session.clone()),
+                    len: bytes.len() as u64,
+                    capture_ts_ns: ts_ns,
+                    packets: vec![id],
+                }));
+                return;
+            }
+        };
+        let code = s.message_type.code();
+        let locate = s.stock_locate;
+        let order_locate = self.track_order(code, &s);
+        let symbol = match s.stock {
+            Some(ref stock) if !stock.trimmed().is_empty() => {
+                Some(self.learn(locate, stock, code == b'R', stats, out))
+            }
+            _ => self
+                .symbol(locate)
+                .or_else(|| order_locate.and_then(|l| self.symbol(l)))
+                .cloned(),
+        };
+        let wants = locate != 0
+            && !matches!(s.message_type, MessageType::SystemEvent)
+            && !matches!(
+                s.message_type,
+                MessageType::MwcbDeclineLevel | MessageType::MwcbStatus
+            );
+        if symbol.is_none() && wants {
+            self.note_unresolved(locate, stats);
+        }
+        stats.messages.add(Protocol::Itch);
+        out.push(MessageRecord::Message(Message {
+            protocol: Protocol::Itch,
+            msg_type: MsgType {
+                code: TypeCode::byte(code),
+                name: s.message_type.name(),
+            },
+            direction: None,
+            session: self.session.clone(),
+            sequence: Some(seq),
+            symbol,
+            stock_locate: Some(locate),
+            ids: OrderIds {
+                order_ref: s.order_ref,
+                new_order_ref: s.new_order_ref,
+                match_number: s.match_number,
+                ..OrderIds::default()
+            },
+            side: s.side,
+            price: s.price.map(i64::from),
+            quantity: s.shares,
+            exchange_time: Some(ExchangeTime::SinceMidnightNs(s.timestamp)),
+            capture_ts_ns: ts_ns,
+            flags: Default::default(),
+            packets: vec![id],
+        }));
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UdpProto {
+    /// Not configured, not recognised yet.
+    Undecided,
+    MoldUdp64,
+    Ignored,
+}
+
+#[derive(Debug)]
+struct UdpFlow {
+    proto: UdpProto,
+    configured: bool,
+    /// The session the flow's last packet belonged to.
+    last_session: Option<(Alpha<10>, usize)>,
+}
+
+/// Every UDP flow and every MoldUDP64 session.
+#[derive(Debug, Default)]
+pub(crate) struct UdpSide {
+    flow_index: FxHashMap<FlowKey, usize>,
+    flows: Vec<UdpFlow>,
+    last_flow: Option<(FlowKey, usize)>,
+    session_index: FxHashMap<SessionKey, usize>,
+    sessions: Vec<ItchSession>,
+}
+
+impl UdpSide {
+    fn flow(&mut self, key: FlowKey, feeds: &FeedMap, stats: &mut Stats) -> usize {
+        if let Some((k, i)) = self.last_flow {
+            if k == key {
+                return i;
+            }
+        }
+        let i = match self.flow_index.get(&key) {
+            Some(&i) => i,
+            None => {
+                let configured = feeds.udp((key.src, key.sport), (key.dst, key.dport));
+                let proto = match configured {
+                    Some(FeedProtocol::MoldUdp64) => {
+                        stats.flows.moldudp64 += 1;
+                        stats.flows.configured += 1;
+                        UdpProto::MoldUdp64
+                    }
+                    Some(_) => {
+                        stats.flows.ignored += 1;
+                        stats.flows.configured += 1;
+                        UdpProto::Ignored
+                    }
+                    None => UdpProto::Undecided,
+                };
+                let i = self.flows.len();
+                self.flows.push(UdpFlow {
+                    proto,
+                    configured: configured.is_some(),
+                    last_session: None,
+                });
+                self.flow_index.insert(key, i);
+                i
+            }
+        };
+        self.last_flow = Some((key, i));
+        i
+    }
+
+    fn session(&mut self, flow: usize, key: &FlowKey, name: Alpha<10>) -> usize {
+        if let Some((n, i)) = self.flows[flow].last_session {
+            if n == name {
+                return i;
+            }
+        }
+        let skey = SessionKey {
+            name,
+            dst: key.dst,
+            dport: key.dport,
+            vlan: key.vlan,
+        };
+        let i = match self.session_index.get(&skey) {
+            Some(&i) => i,
+            None => {
+                let i = self.sessions.len();
+                self.sessions.push(ItchSession::new(skey));
+                self.session_index.insert(skey, i);
+                i
+            }
+        };
+        self.flows[flow].last_session = Some((name, i));
+        i
+    }
+
+    /// One UDP datagram.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn datagram(
+        &mut self,
+        id: PacketId,
+        ts_ns: u64,
+        key: FlowKey,
+        payload: &[u8],
+        feeds: &FeedMap,
+        stats: &mut Stats,
+        out: &mut Vec<MessageRecord>,
+    ) {
+        let f = self.flow(key, feeds, stats);
+        let flow = &mut self.flows[f];
+        match flow.proto {
+            UdpProto::Ignored => return,
+            UdpProto::Undecided => {
+                if !moldudp64::looks_like_moldudp64(payload) {
+                    stats.udp_undecoded += 1;
+                    return;
+                }
+                flow.proto = UdpProto::MoldUdp64;
+                stats.flows.moldudp64 += 1;
+            }
+            UdpProto::MoldUdp64 => {
+                if !flow.configured && !moldudp64::framing_is_consistent(payload) {
+                    // A detected flow keeps its protocol, but a datagram that is not even
+                    // MoldUDP64-framed (another sender behind zeroed addresses) is left alone.
+                    stats.udp_undecoded += 1;
+                    return;
+                }
+            }
+        }
+        let configured = flow.configured;
+        let packet = match Packet::new_checked(payload) {
+            Ok(p) => p,
+            Err(e) => {
+                stats.errors.add(Protocol::MoldUdp64);
+                out.push(MessageRecord::Error(ErrorRecord {
+                    protocol: Protocol::MoldUdp64,
+                    kind: ErrorKind::Malformed,
+                    reason: format!("MoldUDP64 header: {e}"),
+                    session: None,
+                    len: payload.len() as u64,
+                    capture_ts_ns: ts_ns,
+                    packets: vec![id],
+                }));
+                return;
+            }
+        };
+        let s = self.session(f, &key, packet.session());
+        let session = &mut self.sessions[s];
+        if packet.message_count() == 0 {
+            let (code, name) = if packet.is_end_of_session() {
+                (b'E', "End of Session")
+            } else {
+                (b'H', "Heartbeat")
+            };
+            if configured && payload.len() != moldudp64::HEADER_LEN {
+                stats.errors.add(Protocol::MoldUdp64);
+                out.push(MessageRecord::Error(ErrorRecord {
+                    protocol: Protocol::MoldUdp64,
+                    kind: ErrorKind::Malformed,
+                    reason: format!(
+                        "MoldUDP64 {name} with {} bytes after the header",
+                        payload.len() - moldudp64::HEADER_LEN
+                    ),
+                    session: Some(session.session.clone()),
+                    len: payload.len() as u64,
+                    capture_ts_ns: ts_ns,
+                    packets: vec![id],
+                }));
+                return;
+            }
+            stats.messages.add(Protocol::MoldUdp64);
+            out.push(MessageRecord::Message(Message {
+                protocol: Protocol::MoldUdp64,
+                msg_type: MsgType {
+                    code: TypeCode::byte(code),
+                    name,
+                },
+                direction: None,
+                session: session.session.clone(),
+                sequence: Some(packet.sequence()),
+                symbol: None,
+                stock_locate: None,
+                ids: OrderIds::default(),
+                side: None,
+                price: None,
+                quantity: None,
+                exchange_time: None,
+                capture_ts_ns: ts_ns,
+                flags: Default::default(),
+                packets: vec![id],
+            }));
+            return;
+        }
+        let mut used = moldudp64::HEADER_LEN;
+        for m in packet.messages() {
+            match m {
+                Ok((seq, bytes)) => {
+                    used += 2 + bytes.len();
+                    session.message(seq, bytes, id, ts_ns, stats, out);
+                }
+                Err(e) => {
+                    stats.errors.add(Protocol::MoldUdp64);
+                    out.push(MessageRecord::Error(ErrorRecord {
+                        protocol: Protocol::MoldUdp64,
+                        kind: ErrorKind::Malformed,
+                        reason: format!(
+                            "MoldUDP64 packet (sequence {}, count {}): {e}",
+                            packet.sequence(),
+                            packet.count()
+                        ),
+                        session: Some(session.session.clone()),
+                        len: (payload.len() - used) as u64,
+                        capture_ts_ns: ts_ns,
+                        packets: vec![id],
+                    }));
+                    return;
+                }
+            }
+        }
+        if used != payload.len() {
+            stats.errors.add(Protocol::MoldUdp64);
+            out.push(MessageRecord::Error(ErrorRecord {
+                protocol: Protocol::MoldUdp64,
+                kind: ErrorKind::Malformed,
+                reason: format!(
+                    "MoldUDP64 packet (sequence {}): {} bytes after the {} announced messages",
+                    packet.sequence(),
+                    payload.len() - used,
+                    packet.count()
+                ),
+                session: Some(session.session.clone()),
+                len: (payload.len() - used) as u64,
+                capture_ts_ns: ts_ns,
+                packets: vec![id],
+            }));
+        }
+    }
+
+    /// End of capture: locates still unresolved in a session are resolved from another
+    /// session with the same (non-blank) name on another address, port or VLAN, the other
+    /// half of an A/B feed pair, when that one knows them. Counts flows never recognised.
+    pub(crate) fn finish(&mut self, stats: &mut Stats, out: &mut Vec<MessageRecord>) {
+        for i in 0..self.sessions.len() {
+            if self.sessions[i].key.name.trimmed().is_empty() {
+                continue;
+            }
+            for locate in 0..self.sessions[i].unresolved.len() {
+                let n = self.sessions[i].unresolved[locate];
+                if n == 0 {
+                    continue;
+                }
+                let name = self.sessions[i].key.name;
+                let found = self.sessions.iter().enumerate().find_map(|(j, other)| {
+                    (j != i && other.key.name == name)
+                        .then(|| other.locates.get(locate).cloned().flatten())
+                        .flatten()
+                });
+                if let Some(entry) = found {
+                    let s = &mut self.sessions[i];
+                    s.unresolved[locate] = 0;
+                    let count = u64::from(n);
+                    stats.unresolved_symbols -= count;
+                    stats.late_resolutions += count;
+                    out.push(MessageRecord::Resolution(Resolution {
+                        protocol: Protocol::Itch,
+                        session: s.session.clone(),
+                        stock_locate: locate as u16,
+                        symbol: entry.symbol,
+                        count,
+                    }));
+                }
+            }
+        }
+        stats.flows.unknown += self
+            .flows
+            .iter()
+            .filter(|f| f.proto == UdpProto::Undecided)
+            .count() as u64;
+    }
+}

@@ -1,0 +1,467 @@
+//! The uniform record every decoded message becomes.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use wiretape_store::PacketId;
+use wiretape_wire::trading::{Alpha, Direction, Side};
+
+use super::seam::FlowKey;
+
+/// A resolved instrument symbol, shared between the records that name it.
+pub type Symbol = Arc<str>;
+
+/// Which protocol a record comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    /// Nasdaq TotalView-ITCH 5.0 messages (inside MoldUDP64).
+    Itch,
+    /// MoldUDP64 packets that carry no message: heartbeats and end of session.
+    MoldUdp64,
+    /// SoupBinTCP session-level frames (login, heartbeats, end of session, debug, and
+    /// sequenced/unsequenced data whose payload is not OUCH).
+    SoupBin,
+    /// OUCH 4.2 (inside SoupBinTCP).
+    Ouch42,
+    /// OUCH 5.0 (inside SoupBinTCP).
+    Ouch50,
+    /// FIX tag=value.
+    Fix,
+}
+
+impl Protocol {
+    /// Every protocol, in the order of [`Protocol::index`].
+    pub const ALL: [Protocol; 6] = [
+        Protocol::Itch,
+        Protocol::MoldUdp64,
+        Protocol::SoupBin,
+        Protocol::Ouch42,
+        Protocol::Ouch50,
+        Protocol::Fix,
+    ];
+
+    /// Position in [`Protocol::ALL`] (for per-protocol counters).
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Short lowercase name (`itch`, `moldudp64`, `soupbin`, `ouch42`, `ouch50`, `fix`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Protocol::Itch => "itch",
+            Protocol::MoldUdp64 => "moldudp64",
+            Protocol::SoupBin => "soupbin",
+            Protocol::Ouch42 => "ouch42",
+            Protocol::Ouch50 => "ouch50",
+            Protocol::Fix => "fix",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A message type code as on the wire: one byte for ITCH/OUCH/SoupBin/MoldUDP64 markers, the
+/// MsgType (35) value for FIX. Held inline (up to 15 bytes; longer FIX values are cut).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TypeCode {
+    len: u8,
+    bytes: [u8; 15],
+}
+
+impl TypeCode {
+    /// Longest code kept.
+    pub const MAX_LEN: usize = 15;
+
+    /// A one-byte code.
+    pub const fn byte(code: u8) -> Self {
+        let mut bytes = [0u8; 15];
+        bytes[0] = code;
+        Self { len: 1, bytes }
+    }
+
+    /// A code of up to [`Self::MAX_LEN`] bytes (longer input is cut).
+    pub fn new(code: &[u8]) -> Self {
+        let n = code.len().min(Self::MAX_LEN);
+        let mut bytes = [0u8; 15];
+        bytes[..n].copy_from_slice(&code[..n]);
+        Self {
+            len: n as u8,
+            bytes,
+        }
+    }
+
+    /// The code's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The code as text, when it is ASCII.
+    pub fn as_str(&self) -> Option<&str> {
+        let b = self.as_bytes();
+        if b.is_ascii() {
+            std::str::from_utf8(b).ok()
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Debug for TypeCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TypeCode(\"{}\")", self.as_bytes().escape_ascii())
+    }
+}
+
+impl fmt::Display for TypeCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_bytes().escape_ascii())
+    }
+}
+
+/// Message type: the code and the specification's name (`"Unknown"` when the code has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MsgType {
+    /// Code as on the wire.
+    pub code: TypeCode,
+    /// Name from the specification.
+    pub name: &'static str,
+}
+
+/// Which session a record belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Session {
+    /// A MoldUDP64 session: its 10-byte name (all zero in sanitised captures) on one
+    /// destination (the multicast group and port) and VLAN. Locate maps are kept per value
+    /// of this key, since two feeds may number locates differently.
+    MoldUdp64 {
+        /// Session name as on the wire.
+        name: Alpha<10>,
+        /// Destination address of the datagrams.
+        dst: IpAddr,
+        /// Destination port.
+        dport: u16,
+        /// Outermost VLAN id.
+        vlan: Option<u16>,
+    },
+    /// A SoupBinTCP connection: the direction the record travelled (source = sender; the
+    /// connection is `{flow, flow.reverse()}`) and the SoupBin session from the login, once
+    /// known.
+    SoupBin {
+        /// Direction of travel.
+        flow: FlowKey,
+        /// Session from Login Accepted (or a non-blank Login Request).
+        session: Option<Alpha<10>>,
+    },
+    /// A FIX connection: the direction the record travelled and the message's comp ids.
+    Fix {
+        /// Direction of travel.
+        flow: FlowKey,
+        /// SenderCompID (49).
+        sender_comp_id: Option<Arc<str>>,
+        /// TargetCompID (56).
+        target_comp_id: Option<Arc<str>>,
+    },
+}
+
+impl Session {
+    /// The TCP direction the record travelled (`None` for MoldUDP64).
+    pub fn flow(&self) -> Option<&FlowKey> {
+        match self {
+            Session::MoldUdp64 { .. } => None,
+            Session::SoupBin { flow, .. } | Session::Fix { flow, .. } => Some(flow),
+        }
+    }
+}
+
+/// Order identifiers, filled according to the protocol.
+///
+/// | field | ITCH | OUCH 4.2 | OUCH 5.0 | FIX |
+/// |---|---|---|---|---|
+/// | `order_ref` | order ref (A F E C X D P), original ref (U) | exchange order ref (A U T) | exchange order ref | — |
+/// | `new_order_ref` | new ref (U) | — | — | — |
+/// | `match_number` | E C P Q B | E G F B K | E B | — |
+/// | `token` | — | order token (new token for U) | — | — |
+/// | `previous_token` | — | replaced token (U) | — | — |
+/// | `user_ref_num` | — | — | UserRefNum (new one for U) | — |
+/// | `orig_user_ref_num` | — | — | replaced UserRefNum (U) | — |
+/// | `cl_ord_id` | — | — | ClOrdID | ClOrdID (11) |
+/// | `orig_cl_ord_id` | — | — | — | OrigClOrdID (41) |
+/// | `order_id` | — | — | — | OrderID (37) |
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct OrderIds {
+    pub order_ref: Option<u64>,
+    pub new_order_ref: Option<u64>,
+    pub match_number: Option<u64>,
+    pub token: Option<Alpha<14>>,
+    pub previous_token: Option<Alpha<14>>,
+    pub user_ref_num: Option<u32>,
+    pub orig_user_ref_num: Option<u32>,
+    pub cl_ord_id: Option<Box<str>>,
+    pub orig_cl_ord_id: Option<Box<str>>,
+    pub order_id: Option<Box<str>>,
+}
+
+/// The exchange's timestamp of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExchangeTime {
+    /// Nanoseconds since midnight (ITCH; OUCH outbound messages).
+    SinceMidnightNs(u64),
+    /// FIX SendingTime (52) as written, and as nanoseconds since the Unix epoch (UTC) when it
+    /// has the `YYYYMMDD-HH:MM:SS[.fraction]` form.
+    Fix {
+        /// The raw value.
+        raw: Box<str>,
+        /// Parsed, when it parses.
+        unix_ns: Option<i64>,
+    },
+}
+
+/// Per-record flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Flags(pub u8);
+
+impl Flags {
+    /// FIX: the CheckSum (10) does not match the bytes. The message is decoded anyway.
+    pub const BAD_CHECKSUM: Flags = Flags(1);
+    /// The first message decoded after a gap or a resynchronisation in its byte stream.
+    pub const AFTER_RESYNC: Flags = Flags(2);
+
+    /// Whether every bit of `other` is set.
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Sets the bits of `other`.
+    pub fn insert(&mut self, other: Flags) {
+        self.0 |= other.0;
+    }
+}
+
+/// One decoded message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Type code and name.
+    pub msg_type: MsgType,
+    /// Client → exchange ([`Direction::Inbound`]) or back, where it applies (OUCH, SoupBin,
+    /// FIX when the client side is known); `None` for market data.
+    pub direction: Option<Direction>,
+    /// Session.
+    pub session: Session,
+    /// Sequence number: MoldUDP64 sequence of the message; SoupBin's implicit number of an
+    /// `S` packet (the number in Login Accepted for `A`, the requested one for `L`); FIX
+    /// MsgSeqNum (34).
+    pub sequence: Option<u64>,
+    /// Symbol: named by the message, or resolved (ITCH locate of the session, ITCH order
+    /// reference, OUCH token / UserRefNum of the connection, FIX ClOrdID / OrigClOrdID /
+    /// OrderID chains of the connection). `None` when unresolved; see [`Resolution`].
+    pub symbol: Option<Symbol>,
+    /// ITCH stock locate.
+    pub stock_locate: Option<u16>,
+    /// Order identifiers.
+    pub ids: OrderIds,
+    /// Side (FIX 54: `1` buy, `2` sell, `5` sell short, `6` sell short exempt; other values
+    /// kept as [`Side::Unknown`]).
+    pub side: Option<Side>,
+    /// Price, fixed point with 4 decimals (FIX decimal strings converted exactly; a price with
+    /// more non-zero decimals is `None`). FIX execution reports give LastPx (31) when they
+    /// carry a fill, else Price (44).
+    pub price: Option<i64>,
+    /// Quantity: order shares, or shares executed / canceled. FIX execution reports give
+    /// LastQty (32) when they carry a fill, else OrderQty (38).
+    pub quantity: Option<u64>,
+    /// Exchange timestamp.
+    pub exchange_time: Option<ExchangeTime>,
+    /// Capture time of the earliest packet that carried the message, ns.
+    pub capture_ts_ns: u64,
+    /// Flags.
+    pub flags: Flags,
+    /// Every packet that carried bytes of the message, in stream order, each once.
+    pub packets: Vec<PacketId>,
+}
+
+impl Message {
+    /// Whether the message concerns one instrument, so that a missing symbol counts as
+    /// unresolved: ITCH messages with a non-zero locate other than S/V/W; OUCH and FIX
+    /// messages naming an order or a symbol.
+    pub fn wants_symbol(&self) -> bool {
+        match self.protocol {
+            Protocol::Itch => {
+                self.stock_locate.is_some_and(|l| l != 0)
+                    && !matches!(self.msg_type.code.as_bytes(), b"S" | b"V" | b"W")
+            }
+            Protocol::Ouch42 => self.ids.token.is_some(),
+            Protocol::Ouch50 => {
+                // Requests and responses about the account (mass cancel, enable/disable
+                // order entry, account query) carry a UserRefNum but name no order.
+                let code = self.msg_type.code.as_bytes();
+                self.ids.user_ref_num.is_some()
+                    && match self.direction {
+                        Some(Direction::Inbound) => matches!(code, b"O" | b"U" | b"X" | b"M"),
+                        _ => !matches!(code, b"S" | b"G" | b"K" | b"X" | b"Q"),
+                    }
+            }
+            Protocol::Fix => {
+                self.ids.cl_ord_id.is_some()
+                    || self.ids.orig_cl_ord_id.is_some()
+                    || self.ids.order_id.is_some()
+            }
+            Protocol::MoldUdp64 | Protocol::SoupBin => false,
+        }
+    }
+}
+
+/// What went wrong, for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A message that does not parse (wrong length for its type, broken fields, bad framing).
+    Malformed,
+    /// A TCP gap cut a message: its bytes before the gap are dropped.
+    Gap,
+    /// Bytes skipped while resynchronising on the next plausible frame.
+    Skipped,
+    /// The stream ended inside a message.
+    Truncated,
+}
+
+/// A malformed message or lost bytes; decoding continues after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorRecord {
+    /// Protocol being decoded.
+    pub protocol: Protocol,
+    /// Kind.
+    pub kind: ErrorKind,
+    /// What, in words.
+    pub reason: String,
+    /// Session, when known.
+    pub session: Option<Session>,
+    /// Bytes concerned.
+    pub len: u64,
+    /// Capture time of the earliest packet concerned, ns.
+    pub capture_ts_ns: u64,
+    /// The packets that carried the bytes.
+    pub packets: Vec<PacketId>,
+}
+
+/// Late symbol resolution: an ITCH stock locate met before any message that names its
+/// symbol (the R directory, or an add order) is resolved once that message appears. Every
+/// earlier [`Message`] of `protocol` with this `session` and `stock_locate` and no symbol
+/// has `symbol`; `count` says how many there were. [`apply_resolutions`] fills them in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// Protocol of the records resolved ([`Protocol::Itch`]).
+    pub protocol: Protocol,
+    /// Their session, exactly as in the records.
+    pub session: Session,
+    /// Their stock locate.
+    pub stock_locate: u16,
+    /// The symbol.
+    pub symbol: Symbol,
+    /// How many earlier records this resolves.
+    pub count: u64,
+}
+
+/// What the decoder emits.
+// Messages are nearly every record: boxing them would add an allocation per message and
+// save no memory.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageRecord {
+    /// A decoded message.
+    Message(Message),
+    /// A malformed message or lost bytes.
+    Error(ErrorRecord),
+    /// Symbol of earlier unresolved messages.
+    Resolution(Resolution),
+}
+
+impl MessageRecord {
+    /// The message, if this is one.
+    pub fn as_message(&self) -> Option<&Message> {
+        match self {
+            MessageRecord::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The error, if this is one.
+    pub fn as_error(&self) -> Option<&ErrorRecord> {
+        match self {
+            MessageRecord::Error(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The packets the record concerns (empty for a resolution).
+    pub fn packets(&self) -> &[PacketId] {
+        match self {
+            MessageRecord::Message(m) => &m.packets,
+            MessageRecord::Error(e) => &e.packets,
+            MessageRecord::Resolution(_) => &[],
+        }
+    }
+}
+
+/// Fills in the symbols that [`Resolution`] records announce, for a consumer holding the
+/// records in memory: each resolution applies to the unresolved messages before it. Returns
+/// how many messages were filled in.
+pub fn apply_resolutions(records: &mut [MessageRecord]) -> u64 {
+    use std::collections::HashMap;
+    // (session, locate) → indices of unresolved ITCH messages seen so far.
+    let mut pending: HashMap<(Session, u16), Vec<usize>> = HashMap::new();
+    let mut filled = 0;
+    for i in 0..records.len() {
+        match &records[i] {
+            MessageRecord::Message(m) if m.symbol.is_none() && m.protocol == Protocol::Itch => {
+                if let Some(locate) = m.stock_locate {
+                    pending
+                        .entry((m.session.clone(), locate))
+                        .or_default()
+                        .push(i);
+                }
+            }
+            MessageRecord::Resolution(r) => {
+                let symbol = r.symbol.clone();
+                if let Some(list) = pending.remove(&(r.session.clone(), r.stock_locate)) {
+                    for j in list {
+                        if let MessageRecord::Message(m) = &mut records[j] {
+                            m.symbol = Some(symbol.clone());
+                            filled += 1;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    filled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_codes() {
+        assert_eq!(TypeCode::byte(b'A').as_bytes(), b"A");
+        assert_eq!(TypeCode::new(b"AE").as_str(), Some("AE"));
+        assert_eq!(
+            TypeCode::new(&[b'x'; 20]).as_bytes().len(),
+            TypeCode::MAX_LEN
+        );
+        assert_eq!(TypeCode::byte(1).to_string(), "\\x01");
+    }
+
+    #[test]
+    fn protocol_indices_follow_all() {
+        for (i, p) in Protocol::ALL.iter().enumerate() {
+            assert_eq!(p.index(), i);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! `wiretape gen`: synthetic trading traffic to a pcap file, and its truth as JSON.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use wiretape_capture::synth::{Config, Generator};
+use wiretape_capture::PcapWriter;
+use wiretape_store::units::{format_bytes, now_ns, parse_time};
+
+use crate::cli::GenArgs;
+use crate::exit;
+use crate::output::line;
+
+/// Packets written when neither --packets nor --seconds is given.
+const DEFAULT_PACKETS: u64 = 100_000;
+
+fn partial_name(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".partial");
+    PathBuf::from(s)
+}
+
+/// Writes `bytes` to `path` under a temporary name, then renames it.
+fn publish(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
+    let tmp = partial_name(path);
+    let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let result = write(&mut out).and_then(|()| {
+        out.flush()?;
+        Ok(())
+    });
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context(format!("writing {}", path.display())));
+    }
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+/// Runs the generator to the end into `out`; returns the packets written.
+fn generate<W: Write>(g: &mut Generator, out: W) -> Result<u64> {
+    let mut w = PcapWriter::new(out);
+    while let Some(p) = g.next_packet() {
+        w.write_packet(&p)?;
+    }
+    let n = w.packets_written();
+    w.finish()?;
+    Ok(n)
+}
+
+pub fn run(a: GenArgs) -> Result<u8> {
+    let max_duration_ns = match a.seconds {
+        Some(s) if !(s.is_finite() && s > 0.0 && s <= 86_400.0) => {
+            bail!("--seconds must be more than 0 and at most 86400, not {s}")
+        }
+        Some(s) => Some((s * 1e9).round() as u64),
+        None => None,
+    };
+    let max_packets = match (a.packets, max_duration_ns) {
+        (Some(0), _) => bail!("--packets must be at least 1"),
+        (Some(n), _) => Some(n),
+        (None, None) => Some(DEFAULT_PACKETS),
+        (None, Some(_)) => None,
+    };
+    let start_ns = parse_time(&a.start, now_ns()).context("--start")?;
+    let cfg = Config {
+        seed: a.seed,
+        symbols: a.symbols,
+        max_packets,
+        max_duration_ns,
+        start_ns,
+    };
+    let mut g = Generator::new(cfg).context("--symbols or --start")?;
+
+    let started = Instant::now();
+    let to_stdout = a.out == Path::new("-");
+    let packets = if to_stdout {
+        let out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        generate(&mut g, out)?
+    } else {
+        let mut n = 0;
+        publish(&a.out, |out| {
+            n = generate(&mut g, out)?;
+            Ok(())
+        })?;
+        n
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let truth = g.truth();
+    if let Some(path) = &a.truth {
+        publish(path, |out| {
+            serde_json::to_writer_pretty(&mut *out, &truth)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })?;
+    }
+
+    let simulated = match (truth.first_ts_ns, truth.last_ts_ns) {
+        (Some(a), Some(b)) => (b - a) as f64 / 1e9,
+        _ => 0.0,
+    };
+    let rate = packets as f64 / elapsed.max(1e-9);
+    let msgs = |p: &str| truth.protocols.get(p).map_or(0, |c| c.messages);
+    let summary = if a.json {
+        json!({
+            "out": a.out,
+            "truth": a.truth,
+            "packets": packets,
+            "bytes": truth.bytes,
+            "simulated_seconds": simulated,
+            "elapsed_seconds": elapsed,
+            "packets_per_second": rate,
+            "messages": {
+                "itch": msgs("itch"),
+                "ouch42": msgs("ouch42"),
+                "ouch50": msgs("ouch50"),
+                "fix": msgs("fix"),
+            },
+            "gaps": truth.gaps.len(),
+            "retransmissions": truth.retransmissions.len(),
+            "clean_end": truth.clean_end,
+        })
+        .to_string()
+    } else {
+        format!(
+            "wrote {packets} packets ({}, {simulated:.3} s of traffic) to {} in {elapsed:.2} s \
+             ({:.2} M packets/s): {} ITCH, {} OUCH 4.2, {} OUCH 5.0, {} FIX messages, \
+             {} gaps, {} retransmissions{}",
+            format_bytes(truth.bytes),
+            a.out.display(),
+            rate / 1e6,
+            msgs("itch"),
+            msgs("ouch42"),
+            msgs("ouch50"),
+            msgs("fix"),
+            truth.gaps.len(),
+            truth.retransmissions.len(),
+            a.truth
+                .as_ref()
+                .map(|p| format!("; truth in {}", p.display()))
+                .unwrap_or_default(),
+        )
+    };
+    if to_stdout {
+        eprintln!("wiretape: {summary}");
+    } else {
+        line(&summary)?;
+    }
+    Ok(exit::OK)
+}
