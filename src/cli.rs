@@ -42,9 +42,9 @@ pub enum Command {
 /// How segment bytes reach the disk.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IoArg {
-    /// Copy into a shared memory map of the preallocated segment (default).
+    /// Copy into a shared memory map of the preallocated segment.
     Mmap,
-    /// Plain pwrite(2) at the offset.
+    /// Plain pwrite(2) at the offset (default: faster here, see BENCHMARKS.md).
     Pwrite,
 }
 
@@ -65,7 +65,7 @@ pub struct WriteArgs {
     #[arg(long)]
     pub compress_threads: Option<usize>,
     /// How bytes reach the segment file.
-    #[arg(long, value_enum, default_value_t = IoArg::Mmap)]
+    #[arg(long, value_enum, default_value_t = IoArg::Pwrite)]
     pub io: IoArg,
     /// Seal a segment once it has been open this long, however full (e.g. 10m, 1h).
     #[arg(long)]

@@ -54,7 +54,7 @@ impl Default for WriterConfig {
             block_size: DEFAULT_BLOCK_SIZE,
             zstd_level: DEFAULT_ZSTD_LEVEL,
             compress_threads: 0,
-            io: IoMode::Mmap,
+            io: IoMode::Pwrite,
             clock: ClockSource::Unspecified,
         }
     }
