@@ -16,9 +16,11 @@ const READ_CHUNK: usize = 256 * 1024;
 pub(crate) struct Input<R> {
     reader: R,
     path: PathBuf,
-    /// `buf[pos..]` is read but not consumed.
+    /// `buf[pos..end]` is read but not consumed; `buf[end..]` is spare room (kept, so a
+    /// refill does not zero memory again).
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
     /// File offset of `buf[0]`.
     base: u64,
     eof: bool,
@@ -37,6 +39,7 @@ impl<R: Read> Input<R> {
             path,
             buf: Vec::new(),
             pos: 0,
+            end: 0,
             base: 0,
             eof: false,
         }
@@ -49,7 +52,7 @@ impl<R: Read> Input<R> {
 
     /// Bytes taken from the reader so far.
     pub(crate) fn bytes_read(&self) -> u64 {
-        self.base + self.buf.len() as u64
+        self.base + self.end as u64
     }
 
     /// An error at the current offset.
@@ -59,41 +62,44 @@ impl<R: Read> Input<R> {
 
     /// The unconsumed bytes.
     pub(crate) fn peek(&self) -> &[u8] {
-        &self.buf[self.pos..]
+        &self.buf[self.pos..self.end]
     }
 
     /// The whole buffer, for turning ranges from [`consume`](Self::consume) into slices.
     pub(crate) fn buffer(&self) -> &[u8] {
-        &self.buf
+        &self.buf[..self.end]
     }
 
     /// Marks `n` bytes consumed and returns their range in [`buffer`](Self::buffer), valid
     /// until the next [`fill`](Self::fill).
     pub(crate) fn consume(&mut self, n: usize) -> std::ops::Range<usize> {
         let start = self.pos;
-        self.pos = (self.pos + n).min(self.buf.len());
+        self.pos = (self.pos + n).min(self.end);
         start..self.pos
     }
 
     /// Reads until at least `need` bytes are unconsumed or the reader is exhausted; returns
     /// how many are unconsumed (less than `need` only at end of file).
     pub(crate) fn fill(&mut self, need: usize) -> Result<usize, ReadError> {
-        let avail = self.buf.len() - self.pos;
+        let avail = self.end - self.pos;
         if avail >= need || self.eof {
             return Ok(avail);
         }
         if self.pos > 0 {
-            self.buf.drain(..self.pos);
+            self.buf.copy_within(self.pos..self.end, 0);
             self.base += self.pos as u64;
+            self.end -= self.pos;
             self.pos = 0;
         }
-        while self.buf.len() < need && !self.eof {
-            let have = self.buf.len();
+        while self.end < need && !self.eof {
+            let have = self.end;
             // Grow with what has arrived, not with what was announced.
             let chunk = (need - have).min(have).max(READ_CHUNK);
-            self.buf.resize(have + chunk, 0);
+            if self.buf.len() < have + chunk {
+                self.buf.resize(have + chunk, 0);
+            }
             let got = loop {
-                match self.reader.read(&mut self.buf[have..]) {
+                match self.reader.read(&mut self.buf[have..have + chunk]) {
                     Ok(n) => break Ok(n),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => break Err(e),
@@ -101,16 +107,13 @@ impl<R: Read> Input<R> {
             };
             match got {
                 Ok(n) => {
-                    self.buf.truncate(have + n);
+                    self.end = have + n;
                     self.eof = n == 0;
                 }
-                Err(e) => {
-                    self.buf.truncate(have);
-                    return Err(self.error(ReadErrorKind::Io(e)));
-                }
+                Err(e) => return Err(self.error(ReadErrorKind::Io(e))),
             }
         }
-        Ok(self.buf.len())
+        Ok(self.end)
     }
 }
 
