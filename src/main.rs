@@ -1,6 +1,7 @@
 //! `wiretape`: packet-capture recorder and forensic replay appliance for trading networks.
 
 mod cli;
+mod decode;
 mod export;
 mod gen;
 mod import;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         cli::Command::Prune(a) => stats::prune(a),
         cli::Command::Gen(a) => gen::run(a),
         cli::Command::Show(a) => show::run(a),
+        cli::Command::Decode(a) => decode::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

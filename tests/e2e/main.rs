@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod decode;
 mod fixture;
 mod gen;
 

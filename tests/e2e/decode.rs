@@ -1,0 +1,414 @@
+//! `wiretape decode` against the generator's truth: a synthetic capture is generated,
+//! imported, decoded by the real binary (`--format json`), and every count the truth file
+//! gives is recomputed from the decoded lines.
+//!
+//! Conventions, and where the decoder's records are mapped onto the truth's:
+//!
+//! * The truth counts a message once and its `packets` are the distinct packets holding its
+//!   bytes, first transmissions only. The decoder gives each message the packets that
+//!   carried its bytes (after TCP reassembly, which drops retransmitted copies), so the
+//!   per-protocol and per-symbol packet counts are unions of the decoded `packets` lists.
+//! * The truth's `soupbintcp` counts every SoupBinTCP frame, including the `U`/`S` frames
+//!   that carry OUCH. The decoder emits the OUCH message for those frames (protocol `ouch42`
+//!   / `ouch50`) and a `soupbin` record only for session-level frames (login, heartbeats,
+//!   end of session). So `soupbintcp` = `soupbin` + `ouch42` + `ouch50`, both in messages and
+//!   in packets; its per-type keys (`in:U`, `out:S`) have no decoder counterpart and are not
+//!   compared, except the session-level ones.
+//! * MoldUDP64 heartbeats are not ITCH messages in the truth (they are `feeds[].heartbeats`);
+//!   the decoder emits them as `moldudp64` records. A feed's `packets` counts heartbeat
+//!   packets too, so it is compared with the packets of both.
+//! * Type keys: ITCH and FIX keys are the bare code; OUCH and SoupBinTCP keys are
+//!   `in:X`/`out:X`, built here from the record's direction.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use wiretape_capture::synth::{ProtocolCounts, Truth};
+use wiretape_store::{Store, TimeRange};
+
+use crate::wiretape;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// What the decoded messages of one selection add up to.
+#[derive(Default, Debug)]
+struct Tally {
+    messages: u64,
+    packets: BTreeSet<String>,
+    types: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn add(&mut self, m: &Value, key: String) {
+        self.messages += 1;
+        for p in m["packets"].as_array().unwrap() {
+            self.packets.insert(p.as_str().unwrap().to_owned());
+        }
+        *self.types.entry(key).or_default() += 1;
+    }
+
+    fn check(&self, what: &str, t: &ProtocolCounts, types: bool) {
+        assert_eq!(self.messages, t.messages, "{what}: messages");
+        assert_eq!(self.packets.len() as u64, t.packets, "{what}: packets");
+        if types {
+            assert_eq!(self.types, t.types, "{what}: types");
+        }
+    }
+}
+
+fn str_of<'a>(m: &'a Value, k: &str) -> Option<&'a str> {
+    m[k].as_str()
+}
+
+#[test]
+fn decode_matches_the_generators_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("g.pcap");
+    let truth = tmp.path().join("g.json");
+    let data = tmp.path().join("data");
+    let r = wiretape(&[
+        "gen",
+        "--out",
+        s(&pcap),
+        "--truth",
+        s(&truth),
+        "--packets",
+        "30000",
+        "--seed",
+        "7",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let t: Truth = serde_json::from_slice(&std::fs::read(&truth).unwrap()).unwrap();
+    let r = wiretape(&["import", "--data", s(&data), "--no-progress", s(&pcap)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+
+    // Packet ids in capture order (one stream, so store order is file order): the truth
+    // names packets by their index in the file.
+    let store = Store::open(&data).unwrap();
+    let mut ids = Vec::new();
+    let mut cursor = store.cursor(TimeRange::ALL).unwrap();
+    while let Some((id, _)) = cursor.next() {
+        ids.push(id.to_string());
+    }
+    assert_eq!(ids.len() as u64, t.packets);
+    assert_eq!(t.packets, 30_000);
+
+    // The decoder's own counts.
+    let r = wiretape(&["decode", "--data", s(&data), "--format", "json", "--stats"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let st: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(st["packets"], t.packets, "{st}");
+    assert_eq!(st["errors_total"], 0, "{st}");
+    assert_eq!(st["unresolved_symbols"], 0, "{st}");
+    assert_eq!(st["tcp_gaps"], 0, "{st}");
+    assert_eq!(st["flows"]["moldudp64"], t.feeds.len(), "{st}");
+    for p in ["ouch42", "ouch50", "fix"] {
+        // The truth names FIX sessions' protocol `fix44`.
+        let n = t
+            .tcp_sessions
+            .iter()
+            .filter(|x| x.protocol.starts_with(p))
+            .count();
+        let key = if p == "fix" {
+            p.to_owned()
+        } else {
+            format!("soupbin_{p}")
+        };
+        assert_eq!(st["flows"][&key], n, "{p}: {st}");
+    }
+
+    // Every message.
+    let r = wiretape(&["decode", "--data", s(&data), "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let records: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        records.iter().all(|m| m.get("error").is_none()),
+        "error records"
+    );
+    let total: u64 = st["messages_total"].as_u64().unwrap();
+    assert_eq!(records.len() as u64, total);
+
+    let mut by_proto: HashMap<&str, Tally> = HashMap::new();
+    let mut by_symbol: HashMap<(&str, &str), Tally> = HashMap::new();
+    // (session name, protocol) → tally; locates learned per session.
+    let mut by_session: HashMap<(&str, &str), Tally> = HashMap::new();
+    let mut by_session_symbol: HashMap<(&str, &str), Tally> = HashMap::new();
+    let mut locates: HashMap<&str, BTreeMap<String, u16>> = HashMap::new();
+    let mut itch_seqs: HashMap<&str, BTreeSet<u64>> = HashMap::new();
+    for m in &records {
+        let proto = str_of(m, "protocol").unwrap();
+        let code = str_of(m, "type").unwrap();
+        let key = match (proto, str_of(m, "direction")) {
+            ("soupbin" | "ouch42" | "ouch50", Some(d)) => format!("{d}:{code}"),
+            _ => code.to_owned(),
+        };
+        by_proto.entry(proto).or_default().add(m, key.clone());
+        if let Some(sym) = str_of(m, "symbol") {
+            by_symbol
+                .entry((proto, sym))
+                .or_default()
+                .add(m, key.clone());
+        }
+        if matches!(proto, "itch" | "moldudp64") {
+            // "NAME@group:port[/vlanN]"
+            let session = str_of(m, "session").unwrap().split('@').next().unwrap();
+            by_session
+                .entry((session, proto))
+                .or_default()
+                .add(m, key.clone());
+            if proto == "itch" {
+                itch_seqs
+                    .entry(session)
+                    .or_default()
+                    .insert(m["seq"].as_u64().unwrap());
+                if let Some(sym) = str_of(m, "symbol") {
+                    by_session_symbol
+                        .entry((session, sym))
+                        .or_default()
+                        .add(m, key);
+                    let locate = m["stock_locate"].as_u64().unwrap() as u16;
+                    let known = locates
+                        .entry(session)
+                        .or_default()
+                        .insert(sym.to_owned(), locate);
+                    assert!(known.is_none_or(|l| l == locate), "{sym}: two locates");
+                }
+            }
+        }
+    }
+    let empty = Tally::default();
+    let tally = |p: &str| by_proto.get(p).unwrap_or(&empty);
+
+    // Messages (and packets, and types) per protocol.
+    for p in ["itch", "ouch42", "ouch50", "fix"] {
+        tally(p).check(p, &t.protocols[p], true);
+    }
+    // SoupBinTCP: the truth counts every frame, the decoder the OUCH message of a data frame
+    // and a `soupbin` record of the others (see the module documentation).
+    let soup = &t.protocols["soupbintcp"];
+    assert_eq!(
+        tally("soupbin").messages + tally("ouch42").messages + tally("ouch50").messages,
+        soup.messages
+    );
+    let soup_packets: BTreeSet<&String> = ["soupbin", "ouch42", "ouch50"]
+        .iter()
+        .flat_map(|p| tally(p).packets.iter())
+        .collect();
+    assert_eq!(soup_packets.len() as u64, soup.packets);
+    for (k, n) in &tally("soupbin").types {
+        assert_eq!(soup.types.get(k), Some(n), "soupbintcp type {k}");
+    }
+    let data_frames = soup.types.get("in:U").unwrap_or(&0) + soup.types.get("out:S").unwrap_or(&0);
+    assert_eq!(
+        data_frames,
+        tally("ouch42").messages + tally("ouch50").messages
+    );
+
+    // Per symbol, per protocol: messages and packets (and ITCH types).
+    let mut symbols_seen = 0;
+    for sym in &t.symbols {
+        for (p, counts) in [
+            ("itch", &sym.itch),
+            ("ouch42", &sym.ouch42),
+            ("ouch50", &sym.ouch50),
+            ("fix", &sym.fix),
+        ] {
+            let got = by_symbol.get(&(p, sym.symbol.as_str())).unwrap_or(&empty);
+            got.check(&format!("{} {p}", sym.symbol), counts, true);
+            symbols_seen += usize::from(got.messages > 0);
+        }
+    }
+    assert!(symbols_seen > 100, "{symbols_seen}");
+    // No decoded symbol that the truth does not know.
+    let known: BTreeSet<&str> = t.symbols.iter().map(|x| x.symbol.as_str()).collect();
+    for (p, sym) in by_symbol.keys() {
+        assert!(known.contains(sym), "{p}: unknown symbol {sym:?}");
+    }
+
+    // ITCH per feed: messages, types, heartbeats, packets (heartbeat packets included),
+    // locates, per-symbol counts, and the injected sequence gaps really missing.
+    for f in &t.feeds {
+        let name = f.session.as_str();
+        let itch = by_session.get(&(name, "itch")).unwrap_or(&empty);
+        let hb = by_session.get(&(name, "moldudp64")).unwrap_or(&empty);
+        assert_eq!(itch.messages, f.messages, "{}", f.name);
+        assert_eq!(itch.types, f.types, "{}", f.name);
+        assert_eq!(hb.messages, f.heartbeats, "{}", f.name);
+        let packets: BTreeSet<&String> = itch.packets.iter().chain(&hb.packets).collect();
+        assert_eq!(packets.len() as u64, f.packets, "{}", f.name);
+        assert_eq!(locates.get(name), Some(&f.locates), "{}", f.name);
+        for sym in &t.symbols {
+            let Some(fc) = sym.itch_feeds.iter().find(|x| x.feed == f.name) else {
+                continue;
+            };
+            let got = by_session_symbol
+                .get(&(name, sym.symbol.as_str()))
+                .unwrap_or(&empty);
+            assert_eq!(got.messages, fc.messages, "{} {}", f.name, sym.symbol);
+            assert_eq!(
+                got.packets.len() as u64,
+                fc.packets,
+                "{} {}",
+                f.name,
+                sym.symbol
+            );
+            assert_eq!(f.locates.get(&sym.symbol), Some(&fc.locate));
+        }
+        let seqs = &itch_seqs[name];
+        assert_eq!(
+            seqs.len() as u64,
+            f.messages,
+            "{}: sequence repeated",
+            f.name
+        );
+        let missing: u64 = t
+            .gaps
+            .iter()
+            .filter(|g| g.feed == f.name)
+            .map(|g| {
+                assert!(
+                    seqs.range(g.first_missing_seq..g.first_missing_seq + g.count)
+                        .next()
+                        .is_none(),
+                    "{g:?}"
+                );
+                g.count
+            })
+            .sum();
+        assert_eq!(
+            f.first_sequence + f.messages + missing,
+            f.next_sequence,
+            "{}",
+            f.name
+        );
+    }
+    assert!(!t.gaps.is_empty());
+
+    // The retransmitted segments: the copy carries no message, the original does, and no
+    // message was counted twice (the per-protocol counts above already equal the truth).
+    assert_eq!(t.retransmissions.len(), t.tcp_sessions.len());
+    let carried: BTreeSet<&str> = records
+        .iter()
+        .flat_map(|m| m["packets"].as_array().unwrap())
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    for rt in &t.retransmissions {
+        let copy = ids[rt.packet as usize].as_str();
+        let original = ids[rt.original_packet as usize].as_str();
+        assert!(
+            !carried.contains(copy),
+            "retransmitted copy decoded: {rt:?}"
+        );
+        assert!(carried.contains(original), "original not decoded: {rt:?}");
+    }
+    // The packets carrying messages are packets of the store (the decoder saw each of the
+    // store's packets once: `packets` in its stats equals the truth's total above).
+    let all: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(all.len(), ids.len());
+    assert!(carried.is_subset(&all));
+}
+
+#[test]
+fn decode_table_limit_range_and_broken_pipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("g.pcap");
+    let data = tmp.path().join("data");
+    let r = wiretape(&["gen", "--out", s(&pcap), "--packets", "5000", "--seed", "3"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["import", "--data", s(&data), "--no-progress", s(&pcap)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+
+    let r = wiretape(&["decode", "--data", s(&data), "--limit", "5"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", r.stdout);
+    assert!(lines[0].starts_with("2026-11-24T14:30:00."), "{}", lines[0]);
+    assert!(lines.iter().all(|l| l.contains(" itch ")), "{}", r.stdout);
+
+    // A time range: every line inside it.
+    let (from, to) = ("2026-11-24T14:30:00.01Z", "2026-11-24T14:30:00.02Z");
+    let r = wiretape(&[
+        "decode",
+        "--data",
+        s(&data),
+        "--format",
+        "json",
+        "--from",
+        from,
+        "--to",
+        to,
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(!r.stdout.is_empty());
+    for l in r.stdout.lines() {
+        let v: Value = serde_json::from_str(l).unwrap();
+        let ts = v["ts_ns"].as_u64().unwrap();
+        assert!(
+            (1_795_530_600_010_000_000..=1_795_530_600_020_000_000).contains(&ts),
+            "{l}"
+        );
+    }
+
+    let r = wiretape(&["decode", "--data", s(&data), "--stats"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("messages"), "{}", r.stdout);
+    assert!(r.stdout.contains("flows"), "{}", r.stdout);
+
+    // A feed map that ignores the FIX ports: no FIX message, the rest unchanged.
+    let map = tmp.path().join("feeds.toml");
+    std::fs::write(
+        &map,
+        "[[feed]]\nport = 9878\nprotocol = \"ignore\"\n\n[[feed]]\nport = 9879\nprotocol = \"ignore\"\n",
+    )
+    .unwrap();
+    let stats = |extra: &[&str]| -> Value {
+        let mut a = vec!["decode", "--data", s(&data), "--stats", "--format", "json"];
+        a.extend_from_slice(extra);
+        let r = wiretape(&a);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        serde_json::from_str(r.stdout.trim()).unwrap()
+    };
+    let (plain, mapped) = (stats(&[]), stats(&["--feed-map", s(&map)]));
+    assert!(plain["messages"]["fix"].as_u64().unwrap() > 0, "{plain}");
+    assert_eq!(mapped["messages"]["fix"], 0, "{mapped}");
+    assert_eq!(mapped["messages"]["itch"], plain["messages"]["itch"]);
+    assert_eq!(mapped["flows"]["ignored"], 2, "{mapped}");
+    let r = wiretape(&[
+        "decode",
+        "--data",
+        s(&data),
+        "--feed-map",
+        "/nonexistent.toml",
+    ]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("--feed-map"), "{}", r.stderr);
+
+    // The reader goes away after one line: a clean exit, nothing on standard error.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wiretape"))
+        .args(["decode", "--data", s(&data)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
