@@ -135,7 +135,11 @@ pub fn utc_timestamp_ns(v: &[u8]) -> Option<i64> {
         nanos = f * 10i64.pow(9 - frac.len() as u32);
     }
     let days = days_from_civil(y, mo, d);
-    Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000) + nanos)
+    // Checked: nanoseconds since 1970 fit an i64 only from 1677 to 2262, and the year is
+    // whatever four digits the sender wrote.
+    (days * 86_400 + h * 3600 + mi * 60 + s)
+        .checked_mul(1_000_000_000)?
+        .checked_add(nanos)
 }
 
 /// Who sends a message type: `Inbound` for the client's orders and requests, `Outbound` for
@@ -366,5 +370,17 @@ mod tests {
         assert_eq!(utc_timestamp_ns(b"20240102-14:30"), None);
         assert_eq!(utc_timestamp_ns(b"20240102-14:30:00."), None);
         assert_eq!(utc_timestamp_ns(b"20241302-14:30:00"), None);
+    }
+}
+
+#[cfg(test)]
+mod sending_time_tests {
+    #[test]
+    fn a_sending_time_beyond_what_i64_nanoseconds_hold_is_none_not_a_wrap() {
+        assert_eq!(super::utc_timestamp_ns(b"30261124-14:30:00.009"), None);
+        assert_eq!(
+            super::utc_timestamp_ns(b"20261124-14:30:00.5"),
+            Some(1_795_530_600_500_000_000)
+        );
     }
 }
