@@ -29,7 +29,12 @@ fuzz_target!(|data: &[u8]| {
         }
         let frame = &rest[2..2 + len];
         rest = &rest[2 + len..];
-        let id = PacketId { stream: 0, segment: 0, block: index / 64, index: index % 64 };
+        let id = PacketId {
+            stream: 0,
+            segment: 0,
+            block: index / 64,
+            index: index % 64,
+        };
         dec.packet(id, ts, 1, frame, &mut out);
         index += 1;
         if out.len() > 4096 {

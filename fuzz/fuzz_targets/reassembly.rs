@@ -49,12 +49,27 @@ fn keys() -> [FlowKey; 8] {
     let b = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
     let c = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1));
     let d = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2));
-    let k = |src, dst, sport, dport, vlan| FlowKey { src, dst, sport, dport, vlan };
+    let k = |src, dst, sport, dport, vlan| FlowKey {
+        src,
+        dst,
+        sport,
+        dport,
+        vlan,
+    };
     let k0 = k(a, b, 40000, 9000, None);
     let k2 = k(a, b, 40001, 9000, None);
     let k4 = k(c, d, 5000, 6000, None);
     let k6 = k(a, b, 40000, 9000, Some(7));
-    [k0, k0.reverse(), k2, k2.reverse(), k4, k4.reverse(), k6, k6.reverse()]
+    [
+        k0,
+        k0.reverse(),
+        k2,
+        k2.reverse(),
+        k4,
+        k4.reverse(),
+        k6,
+        k6.reverse(),
+    ]
 }
 
 /// The byte sent at sequence number `seq`.
@@ -87,7 +102,10 @@ struct Model {
 
 impl Model {
     fn key_index(&self, key: &FlowKey) -> usize {
-        self.keys.iter().position(|k| k == key).expect("event for an unknown key")
+        self.keys
+            .iter()
+            .position(|k| k == key)
+            .expect("event for an unknown key")
     }
 
     /// Checks the events of one call. `cur` is the segment of this call, if any.
@@ -102,7 +120,11 @@ impl Model {
                     assert_eq!(*s, syn, "Start syn flag");
                     let d = &mut self.dirs[k];
                     assert!(!d.live, "Start of direction {k} while it is live");
-                    *d = Dir { live: true, base: cur.1, next: 0 };
+                    *d = Dir {
+                        live: true,
+                        base: cur.1,
+                        next: 0,
+                    };
                     self.open += 1;
                 }
                 Event::End { .. } => {
@@ -120,7 +142,12 @@ impl Model {
                     self.gaps += 1;
                     self.gap_bytes += len;
                 }
-                Event::Data { offset, bytes, pieces, .. } => {
+                Event::Data {
+                    offset,
+                    bytes,
+                    pieces,
+                    ..
+                } => {
                     let d = self.dirs[k].clone();
                     assert!(d.live, "Data on direction {k} while it is not live");
                     assert_eq!(*offset, d.next, "Data not contiguous on direction {k}");
@@ -147,7 +174,12 @@ impl Model {
                     assert_eq!(at, bytes.len(), "pieces do not cover the bytes: {pieces:?}");
                     for (i, &b) in bytes.iter().enumerate() {
                         let seq = d.base.wrapping_add((offset + i as u64) as u32);
-                        assert_eq!(b, byte_at(seq), "wrong byte at offset {}", offset + i as u64);
+                        assert_eq!(
+                            b,
+                            byte_at(seq),
+                            "wrong byte at offset {}",
+                            offset + i as u64
+                        );
                     }
                     self.dirs[k].next += bytes.len() as u64;
                     self.delivered += bytes.len() as u64;
@@ -213,8 +245,17 @@ fuzz_target!(|data: &[u8]| {
             let data_seq = if syn { seq.wrapping_add(1) } else { seq };
             payload.clear();
             payload.extend((0..len).map(|i| byte_at(data_seq.wrapping_add(i as u32))));
-            let pkt = PacketId { stream: 0, segment: 0, block: 0, index: m.segs.len() as u32 };
-            m.segs.push(Seg { key: k, data_seq, len });
+            let pkt = PacketId {
+                stream: 0,
+                segment: 0,
+                block: 0,
+                index: m.segs.len() as u32,
+            };
+            m.segs.push(Seg {
+                key: k,
+                data_seq,
+                len,
+            });
             r.segment(m.keys[k], seq, fl, &payload, pkt, ts, &mut out);
             m.check(&out, Some(m.segs.len() - 1), syn);
         }
@@ -225,10 +266,18 @@ fuzz_target!(|data: &[u8]| {
             s.buffered,
             limits.max_buffered_total
         );
-        assert!(r.tracked() <= limits.max_flows, "{} directions tracked", r.tracked());
+        assert!(
+            r.tracked() <= limits.max_flows,
+            "{} directions tracked",
+            r.tracked()
+        );
         assert_eq!(s.flows_open, m.open, "flows_open");
         assert_eq!(s.bytes_delivered, m.delivered, "bytes_delivered");
-        assert_eq!((s.gaps, s.gap_bytes), (m.gaps, m.gap_bytes), "gaps, gap_bytes");
+        assert_eq!(
+            (s.gaps, s.gap_bytes),
+            (m.gaps, m.gap_bytes),
+            "gaps, gap_bytes"
+        );
     }
     out.clear();
     r.finish(&mut out);
@@ -236,7 +285,15 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(m.open, 0, "directions left live after finish");
     assert!(m.dirs.iter().all(|d| !d.live));
     let s = r.stats();
-    assert_eq!((s.flows_open, s.buffered, r.tracked()), (0, 0, 0), "state left after finish");
+    assert_eq!(
+        (s.flows_open, s.buffered, r.tracked()),
+        (0, 0, 0),
+        "state left after finish"
+    );
     assert_eq!(s.bytes_delivered, m.delivered, "bytes_delivered");
-    assert_eq!((s.gaps, s.gap_bytes), (m.gaps, m.gap_bytes), "gaps, gap_bytes");
+    assert_eq!(
+        (s.gaps, s.gap_bytes),
+        (m.gaps, m.gap_bytes),
+        "gaps, gap_bytes"
+    );
 });
