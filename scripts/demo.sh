@@ -2,7 +2,7 @@
 # The main job on the embedded default: `wiretape gen` generates synthetic trading traffic
 # (two ITCH 5.0 feeds over MoldUDP64, OUCH 4.2/5.0 and FIX order entry over TCP, noise), it is
 # recorded into a data directory, and we show what an operator and an analyst see: stats, a
-# verified store, a time-range export for Wireshark. Everything stays under
+# verified store, a time-range export for Wireshark, decoded messages. Everything stays under
 # ${WIRETAPE_DEMO_DIR:-/tmp/wiretape-demo}.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,5 +24,8 @@ echo "== wiretape stats"
 echo "== wiretape verify"
 "$wiretape" verify --data "$dir/data"
 echo "== wiretape export (100 ms of traffic, for Wireshark)"
-"$wiretape" export --data "$dir/data" --from 2026-11-24T14:30:00.5Z --to 2026-11-24T14:30:00.6Z -o "$dir/one-second.pcapng"
+"$wiretape" export --data "$dir/data" --from 2026-11-24T14:30:00.5Z --to 2026-11-24T14:30:00.6Z -o "$dir/slice.pcapng"
+echo "== wiretape decode (the first decoded messages, then the counts)"
+"$wiretape" decode --data "$dir/data" --limit 8
+"$wiretape" decode --data "$dir/data" --stats
 echo "demo data in $dir"
