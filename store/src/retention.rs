@@ -141,12 +141,21 @@ pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(&f.path, "remove segment", e)),
         }
-        usage = usage.saturating_sub(bytes);
+        // Its index shard goes with it (a shard left behind by a crash here is removed by
+        // the next `wiretape index`, which drops shards without a segment).
+        let shard = crate::store::shard_dir(dir, f.stream, f.segment);
+        let shard_bytes = disk_usage(&shard)?;
+        match std::fs::remove_dir_all(&shard) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&shard, "remove index shard", e)),
+        }
+        usage = usage.saturating_sub(bytes + shard_bytes);
         removed.push(Removed {
             path: f.path.clone(),
             stream: f.stream,
             segment: f.segment,
-            bytes,
+            bytes: bytes + shard_bytes,
             reason,
         });
         queues[qi].pop_front();

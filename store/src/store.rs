@@ -22,6 +22,34 @@ pub const MARKER: &str = "wiretape.store";
 const MARKER_TEXT: &str = "wiretape data directory\nformat 1\n";
 pub const SEGMENTS_DIR: &str = "segments";
 pub const LOCKS_DIR: &str = "locks";
+/// Directory of the index shards (one per segment, written by `wiretape-index`).
+pub const INDEX_DIR: &str = "index";
+
+/// Directory of the index shard that belongs to a segment: `DIR/index/s<stream>-<segment>`.
+/// Retention removes it with its segment.
+pub fn shard_dir(dir: &Path, stream: u32, segment: u64) -> PathBuf {
+    dir.join(INDEX_DIR)
+        .join(format!("s{stream:06}-{segment:010}"))
+}
+
+/// Parses a shard directory name into (stream, segment).
+pub fn parse_shard_name(name: &str) -> Option<(u32, u64)> {
+    let (st, sg) = name.strip_prefix('s')?.split_once('-')?;
+    if st.len() != 6 || sg.len() != 10 || !st.bytes().chain(sg.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    Some((st.parse().ok()?, sg.parse().ok()?))
+}
+
+/// Whether a writer currently holds stream `stream` (its lock is taken).
+pub fn stream_active(dir: &Path, stream: u32) -> bool {
+    let p = dir.join(LOCKS_DIR).join(format!("stream-{stream}.lock"));
+    let Ok(f) = std::fs::OpenOptions::new().write(true).open(&p) else {
+        return false;
+    };
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockShared).is_err()
+}
 const SEALED_EXT: &str = "wts";
 const OPEN_EXT: &str = "wts.open";
 
@@ -126,6 +154,7 @@ pub fn init_dir(dir: &Path) -> Result<()> {
                 let n = e.file_name();
                 n != SEGMENTS_DIR
                     && n != LOCKS_DIR
+                    && n != INDEX_DIR
                     && n != crate::manifest::FILE_NAME
                     && n.to_str() != Some(&format!("{MARKER}.tmp"))
             });
@@ -329,6 +358,7 @@ impl Store {
             damage: Vec::new(),
             blocks_read: 0,
             blocks_skipped: 0,
+            only: None,
         })
     }
 }
@@ -388,9 +418,19 @@ pub struct Cursor<'s> {
     damage: Vec<Damage>,
     blocks_read: u64,
     blocks_skipped: u64,
+    /// When set, only these blocks (stream, segment, block) are read.
+    only: Option<std::collections::HashSet<(u32, u64, u32)>>,
 }
 
 impl Cursor<'_> {
+    /// Restricts the cursor to the given blocks, `(stream, segment, block index)`; every
+    /// other block is passed over without being read (the index knows which blocks hold
+    /// the packets it wants).
+    pub fn only_blocks(mut self, blocks: std::collections::HashSet<(u32, u64, u32)>) -> Self {
+        self.only = Some(blocks);
+        self
+    }
+
     /// Blocks skipped because they were damaged or unreadable, with the reason.
     pub fn damage(&self) -> &[Damage] {
         &self.damage
@@ -468,7 +508,13 @@ impl Cursor<'_> {
             };
             let bi = sc.block_pos;
             sc.block_pos += 1;
-            if b.count == 0 || !range.overlaps(b.min_ts, b.max_ts) {
+            if b.count == 0
+                || !range.overlaps(b.min_ts, b.max_ts)
+                || self
+                    .only
+                    .as_ref()
+                    .is_some_and(|only| !only.contains(&(sc.stream, seg.header.segment, bi as u32)))
+            {
                 self.blocks_skipped += 1;
                 continue;
             }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Result;
 use crate::manifest::{Manifest, FILE_NAME};
 use crate::segment::{ReadContext, ScanEnd, SegmentInfo};
-use crate::store::{check_marker, list_segments, LOCKS_DIR};
+use crate::store::{check_marker, list_segments};
 use crate::writer::sha256_file;
 
 /// How bad a finding is. Only errors make verification fail.
@@ -83,14 +83,7 @@ impl Report {
 }
 
 fn stream_locked(dir: &Path, stream: u32) -> bool {
-    let p = dir.join(LOCKS_DIR).join(format!("stream-{stream}.lock"));
-    let Ok(f) = std::fs::OpenOptions::new().write(true).open(&p) else {
-        return false;
-    };
-    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockShared) {
-        Ok(()) => false,
-        Err(_) => true,
-    }
+    crate::store::stream_active(dir, stream)
 }
 
 /// Verifies `dir`; `progress` is called with the bytes checked so far.
