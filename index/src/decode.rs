@@ -277,6 +277,19 @@ impl<R: Reassemble> Decoder<R> {
         self.udp.finish(&mut self.stats, out);
     }
 
+    /// Treats the UDP flow `key` as MoldUDP64 already recognised (see
+    /// [`detect`](self#detection)), so that a slice of a capture decodes as it did within
+    /// the whole: the index decodes candidate blocks on their own this way.
+    pub fn assume_moldudp64(&mut self, key: FlowKey) {
+        self.udp.assume_moldudp64(key, &mut self.stats, &self.feeds);
+    }
+
+    /// The ITCH locate maps: every MoldUDP64 session seen so far with the symbols of the
+    /// locates it knows.
+    pub fn itch_locates(&self) -> Vec<(Session, Vec<(u16, Symbol)>)> {
+        self.udp.locates()
+    }
+
     /// What the decoder did so far.
     pub fn stats(&self) -> &Stats {
         &self.stats

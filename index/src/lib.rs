@@ -1,7 +1,16 @@
 //! Flow, message, symbol, order and sequence indices over the segment store.
 //!
-//! This crate is filled by the index issue (#4): per-segment tantivy shards, the query
-//! language shared by `search`, `export`, `replay` and the TUI. It is empty until then.
+//! * [`decode`]: packets in, one uniform record per trading message out.
+//! * [`reassembly`]: the TCP reassembler under it.
+//! * [`query`]: the query language shared by `search`, `export`, and later `replay` and the
+//!   TUI.
+//! * [`shard`], [`indexer`], [`search`]: per-segment tantivy shards, how they are built,
+//!   and how a query is answered from them, exactly.
 
 pub mod decode;
+pub mod indexer;
+pub mod query;
 pub mod reassembly;
+pub mod search;
+pub mod shard;
+pub mod stored;

@@ -293,6 +293,7 @@ impl FixState {
             capture_ts_ns: ctx.ts_ns,
             flags,
             packets: std::mem::take(&mut ctx.packets),
+            len: ctx.len,
         };
         if message.symbol.is_none() && message.wants_symbol() {
             ctx.stats.unresolved_symbols += 1;

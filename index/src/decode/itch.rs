@@ -283,6 +283,7 @@ impl ItchSession {
             capture_ts_ns: ts_ns,
             flags: Default::default(),
             packets: vec![id],
+            len: bytes.len() as u32,
         }));
     }
 }
@@ -374,6 +375,33 @@ impl UdpSide {
         };
         self.flows[flow].last_session = Some((name, i));
         i
+    }
+
+    /// Treats `key` as a MoldUDP64 flow already recognised by its structure, as a decoder
+    /// that had seen the flow's earlier datagrams would (used to decode a slice of a
+    /// capture on its own).
+    pub(crate) fn assume_moldudp64(&mut self, key: FlowKey, stats: &mut Stats, feeds: &FeedMap) {
+        let f = self.flow(key, feeds, stats);
+        if self.flows[f].proto == UdpProto::Undecided {
+            self.flows[f].proto = UdpProto::MoldUdp64;
+            stats.flows.moldudp64 += 1;
+        }
+    }
+
+    /// Every MoldUDP64 session seen, with the locates it knows.
+    pub(crate) fn locates(&self) -> Vec<(Session, Vec<(u16, Symbol)>)> {
+        self.sessions
+            .iter()
+            .map(|s| {
+                let known = s
+                    .locates
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, e)| Some((i as u16, e.as_ref()?.symbol.clone())))
+                    .collect();
+                (s.session.clone(), known)
+            })
+            .collect()
     }
 
     /// One UDP datagram.
@@ -470,6 +498,7 @@ impl UdpSide {
                 capture_ts_ns: ts_ns,
                 flags: Default::default(),
                 packets: vec![id],
+                len: payload.len() as u32,
             }));
             return;
         }

@@ -284,6 +284,10 @@ pub struct Message {
     pub flags: Flags,
     /// Every packet that carried bytes of the message, in stream order, each once.
     pub packets: Vec<PacketId>,
+    /// Length of the message as framed on the wire: the ITCH message (without MoldUDP64's
+    /// length prefix), the MoldUDP64 header of a heartbeat, the whole SoupBinTCP frame
+    /// (length prefix included), the whole FIX message.
+    pub len: u32,
 }
 
 impl Message {

@@ -128,6 +128,7 @@ impl SoupState {
             capture_ts_ns: ctx.ts_ns,
             flags: ctx.flags,
             packets: std::mem::take(&mut ctx.packets),
+            len: ctx.len,
         }
     }
 

@@ -48,6 +48,8 @@ pub(crate) struct Ctx<'a> {
     pub ts_ns: u64,
     /// Flags to set.
     pub flags: Flags,
+    /// Length of the message's framing on the wire.
+    pub len: u32,
     pub stats: &'a mut Stats,
     pub out: &'a mut Vec<MessageRecord>,
 }
@@ -505,6 +507,7 @@ impl Conn {
             packets,
             ts_ns,
             flags,
+            len: n as u32,
             stats,
             out,
         };
@@ -560,6 +563,7 @@ impl Conn {
                     packets,
                     ts_ns,
                     flags,
+                    len: n as u32,
                     stats,
                     out,
                 };

@@ -1,0 +1,579 @@
+//! Building the shards: every stream decoded in capture order, its documents written into
+//! the shard of the segment they were found in.
+//!
+//! * **State spans segments.** One [`Decoder`] per stream runs from the stream's first
+//!   segment to its last, so ITCH locate maps, OUCH token maps and TCP streams carry across
+//!   segment boundaries and results never depend on where a segment ended. Bringing a
+//!   stream up to date (a new stream, a shard missing or damaged, blocks appended to an open
+//!   segment after a restart) therefore decodes it from its first segment again, writing
+//!   documents only for the blocks not yet indexed; the decoder is deterministic, so what it
+//!   writes is what an uninterrupted run would have written.
+//! * **Parallelism.** Streams are decoded in parallel (rayon), and within a stream each
+//!   segment's documents are handed to a rayon task that writes and commits its shard while
+//!   the stream's decoder goes on with the next segment. Decoding itself is sequential per
+//!   stream: that is what carrying state across segments means.
+//! * **Following.** An [`Indexer`] keeps each stream's decoder between calls to
+//!   [`Indexer::run`], so `wiretape index --follow` (and the recorder) index the flushed
+//!   blocks of open segments as they appear, without decoding anything twice.
+//! * **End of a stream.** When no writer holds a stream and all its segments are sealed,
+//!   the decoder is finished (TCP bytes still buffered are delivered) into the last shard.
+//! * A shard is committed with its [`ShardMeta`] as payload; see [`crate::shard`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use tantivy::{IndexWriter, TantivyDocument};
+use wiretape_store::{
+    parse_shard_name, shard_dir, stream_active, DecodedBlock, PacketId, ReadContext, SegmentInfo,
+    Store, INDEX_DIR,
+};
+use wiretape_wire::packet::Dissected;
+
+use crate::decode::{Decoder, FeedMap, MessageRecord, Protocol, Session};
+use crate::query::NetFields;
+use crate::shard::{
+    self, message_doc, open_index, session_id, FlowAgg, GroupAgg, ItchSessionMap, NetKey,
+    ShardError, ShardMeta,
+};
+
+/// Indexing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(transparent)]
+    Store(#[from] wiretape_store::Error),
+    #[error(transparent)]
+    Shard(#[from] ShardError),
+    #[error("{path}: {what}: {source}")]
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{0}: another indexer is running on this data directory (the recorder indexes as it records)")]
+    Busy(PathBuf),
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IndexReport {
+    /// Streams that had something to index.
+    pub streams: u64,
+    /// Blocks decoded (including blocks decoded again only to rebuild the decoder's state).
+    pub blocks_decoded: u64,
+    /// Blocks whose documents were written.
+    pub blocks_indexed: u64,
+    /// Packets decoded.
+    pub packets: u64,
+    /// Messages decoded (message records, every protocol).
+    pub messages: u64,
+    /// Documents written.
+    pub docs: u64,
+    /// Shards committed.
+    pub shards_written: u64,
+    /// Shards found missing, damaged or of another format, and rebuilt.
+    pub shards_rebuilt: u64,
+    /// Shards removed because their segment no longer exists.
+    pub orphans_removed: u64,
+    /// Streams whose decoder was finished into their last shard.
+    pub streams_finished: u64,
+    /// Blocks that could not be read (damaged), with the reason; they are skipped.
+    pub damage: Vec<String>,
+}
+
+impl IndexReport {
+    fn add(&mut self, o: &IndexReport) {
+        self.streams += o.streams;
+        self.blocks_decoded += o.blocks_decoded;
+        self.blocks_indexed += o.blocks_indexed;
+        self.packets += o.packets;
+        self.messages += o.messages;
+        self.docs += o.docs;
+        self.shards_written += o.shards_written;
+        self.shards_rebuilt += o.shards_rebuilt;
+        self.orphans_removed += o.orphans_removed;
+        self.streams_finished += o.streams_finished;
+        self.damage.extend(o.damage.iter().cloned());
+    }
+}
+
+/// Memory for one shard writer (tantivy's minimum is 15 MB).
+const WRITER_MEMORY: usize = 32 << 20;
+
+/// A stream's decoder and how far it got.
+struct StreamState {
+    decoder: Decoder,
+    /// Next (segment, block) to decode.
+    segment: u64,
+    block: usize,
+    finished: bool,
+}
+
+/// Builds and updates the shards of one data directory. Holds `DIR/locks/index.lock` while
+/// it lives, so one indexer runs per directory.
+pub struct Indexer {
+    dir: PathBuf,
+    feeds: FeedMap,
+    states: HashMap<u32, StreamState>,
+    _lock: std::fs::File,
+}
+
+impl Indexer {
+    /// An indexer for `dir`; fails with [`IndexError::Busy`] when another one runs.
+    pub fn new(dir: &Path, feeds: FeedMap) -> Result<Indexer, IndexError> {
+        wiretape_store::check_marker(dir)?;
+        let p = dir.join(wiretape_store::LOCKS_DIR).join("index.lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(|e| IndexError::Io {
+                path: p.clone(),
+                what: "open index lock",
+                source: e,
+            })?;
+        if rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+            return Err(IndexError::Busy(dir.to_path_buf()));
+        }
+        Ok(Indexer {
+            dir: dir.to_path_buf(),
+            feeds,
+            states: HashMap::new(),
+            _lock: f,
+        })
+    }
+
+    /// Removes every shard (for `--rebuild`); the next [`Indexer::run`] builds them all.
+    pub fn remove_all(&mut self) -> Result<u64, IndexError> {
+        self.states.clear();
+        let root = self.dir.join(INDEX_DIR);
+        let mut n = 0;
+        for (_, _, path) in list_shards(&root)? {
+            remove_shard(&path)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Brings every shard up to date with the store. `progress` gets the number of blocks
+    /// decoded so far in this run.
+    pub fn run(&mut self, progress: &(dyn Fn(u64) + Sync)) -> Result<IndexReport, IndexError> {
+        let store = Store::open(&self.dir)?;
+        let mut report = IndexReport::default();
+        for d in store.damage() {
+            report.damage.push(d.to_string());
+        }
+        // Shards whose segment is gone (retention crashed between the two removals).
+        let present: std::collections::HashSet<(u32, u64)> = store
+            .segments()
+            .iter()
+            .map(|s| (s.header.stream, s.header.segment))
+            .collect();
+        for (stream, segment, path) in list_shards(&self.dir.join(INDEX_DIR))? {
+            if !present.contains(&(stream, segment)) {
+                remove_shard(&path)?;
+                report.orphans_removed += 1;
+                self.states.remove(&stream);
+            }
+        }
+        let mut by_stream: BTreeMap<u32, Vec<&SegmentInfo>> = BTreeMap::new();
+        for s in store.segments() {
+            by_stream.entry(s.header.stream).or_default().push(s);
+        }
+        // Streams whose decoder is not in memory and whose shards are all current need
+        // nothing; the others get a decoder (new ones from the first segment).
+        let mut work = Vec::new();
+        for (&stream, segs) in &by_stream {
+            let active = stream_active(&self.dir, stream);
+            let state = match self.states.remove(&stream) {
+                Some(st) => Some(st),
+                None if stream_is_current(&self.dir, stream, segs, active) => None,
+                None => Some(StreamState {
+                    decoder: Decoder::with_feed_map(self.feeds.clone()),
+                    segment: 0,
+                    block: 0,
+                    finished: false,
+                }),
+            };
+            if let Some(st) = state {
+                work.push((stream, segs.clone(), active, st));
+            }
+        }
+        let decoded = AtomicU64::new(0);
+        let results: Vec<(u32, StreamState, Result<IndexReport, IndexError>)> = {
+            use rayon::prelude::*;
+            work.into_par_iter()
+                .map(|(stream, segs, active, mut st)| {
+                    let r = index_stream(
+                        &self.dir, stream, &segs, active, &mut st, &decoded, progress,
+                    );
+                    (stream, st, r)
+                })
+                .collect()
+        };
+        let mut first_err = None;
+        for (stream, st, r) in results {
+            match r {
+                Ok(r) => {
+                    report.streams += 1;
+                    report.add(&r);
+                    if !st.finished {
+                        self.states.insert(stream, st);
+                    }
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+}
+
+fn list_shards(root: &Path) -> Result<Vec<(u32, u64, PathBuf)>, IndexError> {
+    let rd = match std::fs::read_dir(root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(IndexError::Io {
+                path: root.to_path_buf(),
+                what: "list index directory",
+                source: e,
+            })
+        }
+    };
+    let mut v = Vec::new();
+    for e in rd.flatten() {
+        if let Some((st, sg)) = e.file_name().to_str().and_then(parse_shard_name) {
+            v.push((st, sg, e.path()));
+        }
+    }
+    v.sort();
+    Ok(v)
+}
+
+fn remove_shard(path: &Path) -> Result<(), IndexError> {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(IndexError::Io {
+            path: path.to_path_buf(),
+            what: "remove shard",
+            source: e,
+        }),
+    }
+}
+
+/// The metadata of a shard that opens, if it does.
+fn shard_meta(path: &Path) -> Option<ShardMeta> {
+    if !path.join("meta.json").exists() {
+        return None;
+    }
+    let index = open_index(path, false).ok()?;
+    ShardMeta::load(&index, path).ok()
+}
+
+fn stream_is_current(dir: &Path, stream: u32, segs: &[&SegmentInfo], active: bool) -> bool {
+    let all_sealed = segs.iter().all(|s| s.sealed);
+    segs.iter().enumerate().all(|(i, s)| {
+        let Some(m) = shard_meta(&shard_dir(dir, stream, s.header.segment)) else {
+            return false;
+        };
+        let last = i + 1 == segs.len();
+        m.blocks == s.blocks.len() as u64
+            && m.sealed == s.sealed
+            && (!last || m.finished || active || !all_sealed)
+    })
+}
+
+/// A shard being brought up to date in this run.
+struct Pending {
+    path: PathBuf,
+    meta: ShardMeta,
+    /// Blocks already indexed before this run (documents are written from there on).
+    done: u64,
+    rebuilt: bool,
+    docs: Vec<TantivyDocument>,
+}
+
+fn open_pending(dir: &Path, stream: u32, segment: u64) -> Result<Pending, IndexError> {
+    let path = shard_dir(dir, stream, segment);
+    let (meta, rebuilt) = match shard_meta(&path) {
+        Some(m) if m.stream == stream && m.segment == segment => (m, false),
+        other => {
+            // Missing, damaged, another format or another segment's: start it again.
+            let existed = other.is_some() || path.exists();
+            remove_shard(&path)?;
+            (ShardMeta::new(stream, segment), existed)
+        }
+    };
+    Ok(Pending {
+        path,
+        done: meta.blocks,
+        meta,
+        rebuilt,
+        docs: Vec::new(),
+    })
+}
+
+fn commit(p: Pending) -> Result<(u64, bool), IndexError> {
+    let index = open_index(&p.path, true)?;
+    let tv = |e| ShardError::tantivy(&p.path, e);
+    let mut w: IndexWriter = index
+        .writer_with_num_threads(1, WRITER_MEMORY)
+        .map_err(tv)?;
+    let n = p.docs.len() as u64;
+    for d in p.docs {
+        w.add_document(d).map_err(tv)?;
+    }
+    let mut meta = p.meta;
+    meta.docs += n;
+    let sealed = meta.sealed;
+    let mut prepared = w.prepare_commit().map_err(tv)?;
+    prepared.set_payload(&meta.to_payload());
+    prepared.commit().map_err(tv)?;
+    if sealed {
+        // A sealed segment's shard is final: one tantivy segment is smaller and faster to
+        // search than the several that indexing (and following) leave.
+        let ids = index.searchable_segment_ids().map_err(tv)?;
+        if ids.len() > 1 {
+            w.merge(&ids).wait().map_err(tv)?;
+        }
+    }
+    w.wait_merging_threads().map_err(tv)?;
+    Ok((n, p.rebuilt))
+}
+
+fn locate_maps(decoder: &Decoder) -> Vec<ItchSessionMap> {
+    decoder
+        .itch_locates()
+        .into_iter()
+        .filter_map(|(session, locates)| {
+            let sid = session_id(&session)?;
+            let Session::MoldUdp64 {
+                name,
+                dst,
+                dport,
+                vlan,
+            } = session
+            else {
+                return None;
+            };
+            Some(ItchSessionMap {
+                name: String::from_utf8_lossy(name.trimmed()).into_owned(),
+                dst,
+                dport,
+                vlan,
+                sid,
+                locates: locates
+                    .into_iter()
+                    .map(|(l, s)| (l, s.to_string()))
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Per-block aggregation.
+#[derive(Default)]
+struct BlockDocs {
+    flows: HashMap<NetKey, FlowAgg>,
+    groups: HashMap<(NetKey, u64), GroupAgg>,
+}
+
+/// Routes decoder output: MoldUDP64 messages to the block's groups, TCP-borne messages to
+/// documents of their own.
+fn route(
+    f: &shard::Fields,
+    out: &mut Vec<MessageRecord>,
+    current: &NetKey,
+    bd: &mut BlockDocs,
+    docs: Option<&mut Vec<TantivyDocument>>,
+    block: u32,
+    report: &mut IndexReport,
+) {
+    let mut docs = docs;
+    for rec in out.drain(..) {
+        let MessageRecord::Message(m) = rec else {
+            continue;
+        };
+        report.messages += 1;
+        match m.protocol {
+            Protocol::Itch | Protocol::MoldUdp64 => {
+                let sid = session_id(&m.session).unwrap_or(0);
+                let g = bd.groups.entry((*current, sid)).or_default();
+                if g.session.is_none() {
+                    g.session = shard::session_names(&m.session)[0].clone();
+                }
+                g.add(&m);
+            }
+            _ => {
+                if let Some(d) = docs.as_deref_mut() {
+                    d.push(message_doc(f, &m, block));
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn index_stream(
+    dir: &Path,
+    stream: u32,
+    segs: &[&SegmentInfo],
+    active: bool,
+    st: &mut StreamState,
+    decoded: &AtomicU64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<IndexReport, IndexError> {
+    let report = Mutex::new(IndexReport::default());
+    let errors: Mutex<Option<IndexError>> = Mutex::new(None);
+    let f = shard::fields();
+    let mut ctx = ReadContext::new()?;
+    let mut block = DecodedBlock::default();
+    let mut out = Vec::new();
+    let all_sealed = segs.iter().all(|s| s.sealed);
+    rayon::scope(|scope| -> Result<(), IndexError> {
+        let mut local = IndexReport::default();
+        let n_segs = segs.len();
+        for (si, seg) in segs.iter().enumerate() {
+            let segment = seg.header.segment;
+            if segment < st.segment {
+                continue;
+            }
+            if segment > st.segment {
+                st.segment = segment;
+                st.block = 0;
+            }
+            let mut p = open_pending(dir, stream, segment)?;
+            if p.done > seg.blocks.len() as u64 {
+                // More blocks indexed than the segment has: not this segment's shard.
+                remove_shard(&p.path)?;
+                p = open_pending(dir, stream, segment)?;
+                p.rebuilt = true;
+                p.done = 0;
+                p.meta = ShardMeta::new(stream, segment);
+            }
+            let file = seg.file();
+            for bi in st.block..seg.blocks.len() {
+                let emit = bi as u64 >= p.done;
+                st.block = bi + 1;
+                let read = file.as_ref().map_err(|e| e.to_string()).and_then(|file| {
+                    seg.read_block(file, bi, &mut ctx, &mut block)
+                        .map_err(|e| e.to_string())
+                });
+                if let Err(e) = read {
+                    local.damage.push(format!(
+                        "{}: block {bi} not indexed: {e}",
+                        seg.path.display()
+                    ));
+                    continue;
+                }
+                local.blocks_decoded += 1;
+                if emit {
+                    local.blocks_indexed += 1;
+                }
+                let mut bd = BlockDocs::default();
+                for idx in 0..block.len() {
+                    let Some(pk) = block.packet(idx) else { break };
+                    let id = PacketId {
+                        stream,
+                        segment,
+                        block: bi as u32,
+                        index: idx as u32,
+                    };
+                    local.packets += 1;
+                    let d = Dissected::parse(pk.link_type, pk.data);
+                    let key = NetKey::of(&NetFields::from_dissected(pk.ts_ns, &d));
+                    if emit {
+                        bd.flows
+                            .entry(key)
+                            .or_insert_with(|| FlowAgg::new(pk.ts_ns))
+                            .add(pk.ts_ns, u64::from(pk.orig_len));
+                    }
+                    st.decoder
+                        .packet(id, pk.ts_ns, pk.link_type, pk.data, &mut out);
+                    if !out.is_empty() {
+                        route(
+                            &f,
+                            &mut out,
+                            &key,
+                            &mut bd,
+                            emit.then_some(&mut p.docs),
+                            bi as u32,
+                            &mut local,
+                        );
+                    }
+                }
+                if emit {
+                    for (key, agg) in &bd.flows {
+                        p.docs.push(agg.doc(&f, bi as u32, key));
+                    }
+                    for ((key, sid), g) in bd.groups.iter_mut() {
+                        p.docs.push(g.doc(&f, bi as u32, key, *sid));
+                    }
+                }
+                let n = decoded.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(n);
+            }
+            let last = si + 1 == n_segs;
+            // End of the stream: finish the decoder into the last shard.
+            let mut finished_now = false;
+            if last && seg.sealed && all_sealed && !active && !st.finished {
+                st.decoder.finish(&mut out);
+                let mut bd = BlockDocs::default();
+                let blk = seg.blocks.len().saturating_sub(1) as u32;
+                finished_now = !p.meta.finished;
+                route(
+                    &f,
+                    &mut out,
+                    &NetKey::default(),
+                    &mut bd,
+                    finished_now.then_some(&mut p.docs),
+                    blk,
+                    &mut local,
+                );
+                st.finished = true;
+                if finished_now {
+                    p.meta.finished = true;
+                    local.streams_finished += 1;
+                }
+            }
+            let sealed_now = seg.sealed && st.block == seg.blocks.len();
+            let changed = st.block as u64 > p.meta.blocks
+                || p.meta.sealed != sealed_now
+                || !p.docs.is_empty()
+                || finished_now
+                || p.rebuilt;
+            p.meta.blocks = p.meta.blocks.max(st.block as u64);
+            p.meta.sealed = sealed_now;
+            if changed {
+                p.meta.itch = locate_maps(&st.decoder);
+                local.shards_written += 1;
+                let report = &report;
+                let errors = &errors;
+                scope.spawn(move |_| match commit(p) {
+                    Ok((docs, rebuilt)) => {
+                        let mut r = report.lock().expect("report lock");
+                        r.docs += docs;
+                        r.shards_rebuilt += u64::from(rebuilt);
+                    }
+                    Err(e) => {
+                        errors.lock().expect("error lock").get_or_insert(e);
+                    }
+                });
+            }
+        }
+        report.lock().expect("report lock").add(&local);
+        Ok(())
+    })?;
+    if let Some(e) = errors.into_inner().expect("error lock") {
+        return Err(e);
+    }
+    Ok(report.into_inner().expect("report lock"))
+}

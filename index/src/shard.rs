@@ -1,0 +1,665 @@
+//! One index shard: the tantivy index of one segment, in `DIR/index/s<stream>-<segment>/`.
+//!
+//! # Documents
+//!
+//! A shard holds three kinds of documents (field `kind`):
+//!
+//! | kind | one per | exact? | used by |
+//! |---|---|---|---|
+//! | [`KIND_FLOW`] | block × flow (VLAN, addresses, ports, L3/L4 protocol) | per block | network-only queries |
+//! | [`KIND_GROUP`] | block × MoldUDP64 flow × session | per block | ITCH / MoldUDP64 messages |
+//! | [`KIND_MESSAGE`] | message carried by TCP (SoupBinTCP, OUCH, FIX) | yes | those messages |
+//!
+//! Market data is far too plentiful for one document per message (millions per second of
+//! capture), so its documents summarise a block: the set of stock locates (as `loc` terms,
+//! session id × locate, so a symbol learned late resolves through the locate maps in
+//! the shard metadata without rewriting anything), type codes and names, order
+//! references, the sequence and time range. A query on them yields candidate blocks,
+//! which the searcher decodes to finish the query exactly. Order entry (TCP) is rarer and
+//! needs the connection's state to decode, so each message is its own document and carries
+//! the decoded message itself (field `rec`, see [`crate::stored`]).
+//!
+//! Every kind carries the network fields of its flow (`src`, `dst`, `ip` (either),
+//! `sport`, `dport`, `port` (either), `vlan`, `l4`) and its time range (`t_lo`, `t_hi`),
+//! so network terms and `time:` narrow every kind.
+//!
+//! # Shard metadata
+//!
+//! Every tantivy commit carries, as its payload, a [`ShardMeta`] (JSON): the number of the
+//! segment's blocks indexed, whether the segment was sealed then, whether the stream's
+//! decoder was finished into this shard, and the ITCH locate maps the stream's decoder knew
+//! at that point. Documents and metadata are committed together, so a crash leaves the
+//! previous commit, never documents the metadata does not count. A shard whose metadata is
+//! missing or unreadable, or whose tantivy index does not open, is damaged: `wiretape index`
+//! rebuilds it from its segment.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tantivy::schema::{
+    BytesOptions, Field, IpAddrOptions, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::{Index, TantivyDocument};
+
+use crate::decode::{Message, Protocol, Session};
+use crate::query::{NetFields, L4};
+
+/// Document kind: a flow within a block.
+pub const KIND_FLOW: u64 = 0;
+/// Document kind: MoldUDP64 messages of one session and flow within a block.
+pub const KIND_GROUP: u64 = 1;
+/// Document kind: one message carried by TCP.
+pub const KIND_MESSAGE: u64 = 2;
+
+/// Format name in [`ShardMeta::format`]; a shard of another format is rebuilt.
+pub const META_FORMAT: &str = "wiretape.shard/1";
+
+/// Shard problems.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardError {
+    #[error("{path}: {what}: {source}")]
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{path}: {what}")]
+    Damaged { path: PathBuf, what: String },
+    #[error("{path}: tantivy: {source}")]
+    Tantivy {
+        path: PathBuf,
+        source: tantivy::TantivyError,
+    },
+}
+
+impl ShardError {
+    pub(crate) fn tantivy(path: &Path, source: tantivy::TantivyError) -> Self {
+        ShardError::Tantivy {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The fields of the shard schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    pub kind: Field,
+    pub block: Field,
+    pub proto: Field,
+    pub code: Field,
+    pub mname: Field,
+    pub session: Field,
+    pub symbol: Field,
+    pub ord: Field,
+    pub loc: Field,
+    pub oref: Field,
+    pub seq_lo: Field,
+    pub seq_hi: Field,
+    pub t_lo: Field,
+    pub t_hi: Field,
+    pub src: Field,
+    pub dst: Field,
+    pub ip: Field,
+    pub sport: Field,
+    pub dport: Field,
+    pub port: Field,
+    pub vlan: Field,
+    pub l4: Field,
+    pub sid: Field,
+    pub npkt: Field,
+    pub nbytes: Field,
+    pub nmsg: Field,
+    pub rec: Field,
+}
+
+/// The shard schema.
+pub fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let raw = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(tantivy::schema::IndexRecordOption::Basic)
+            .set_fieldnorms(false),
+    );
+    let fast = NumericOptions::default().set_fast();
+    let indexed = NumericOptions::default().set_indexed();
+    let both = NumericOptions::default().set_indexed().set_fast();
+    let ip = IpAddrOptions::default().set_fast();
+    let f = Fields {
+        kind: b.add_u64_field("kind", both.clone()),
+        block: b.add_u64_field("block", fast.clone()),
+        proto: b.add_text_field("proto", raw.clone()),
+        code: b.add_text_field("code", raw.clone()),
+        mname: b.add_text_field("mname", raw.clone()),
+        session: b.add_text_field("session", raw.clone()),
+        symbol: b.add_text_field("symbol", raw.clone()),
+        ord: b.add_text_field("ord", raw),
+        loc: b.add_u64_field("loc", indexed.clone()),
+        oref: b.add_u64_field("oref", indexed),
+        seq_lo: b.add_u64_field("seq_lo", fast.clone()),
+        seq_hi: b.add_u64_field("seq_hi", fast.clone()),
+        t_lo: b.add_u64_field("t_lo", fast.clone()),
+        t_hi: b.add_u64_field("t_hi", fast.clone()),
+        src: b.add_ip_addr_field("src", ip.clone()),
+        dst: b.add_ip_addr_field("dst", ip.clone()),
+        ip: b.add_ip_addr_field("ip", ip),
+        sport: b.add_u64_field("sport", fast.clone()),
+        dport: b.add_u64_field("dport", fast.clone()),
+        port: b.add_u64_field("port", fast.clone()),
+        vlan: b.add_u64_field("vlan", fast.clone()),
+        l4: b.add_u64_field("l4", fast.clone()),
+        sid: b.add_u64_field("sid", fast.clone()),
+        npkt: b.add_u64_field("npkt", fast.clone()),
+        nbytes: b.add_u64_field("nbytes", fast.clone()),
+        nmsg: b.add_u64_field("nmsg", fast),
+        rec: b.add_bytes_field("rec", BytesOptions::default().set_stored()),
+    };
+    (b.build(), f)
+}
+
+/// Maps an address into tantivy's IPv6 space (IPv4 as `::ffff:a.b.c.d`).
+pub fn ip6(a: IpAddr) -> Ipv6Addr {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
+}
+
+/// The network identity of a flow: what [`NetFields`] holds besides the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NetKey {
+    pub vlan: Option<u16>,
+    pub src: Option<IpAddr>,
+    pub dst: Option<IpAddr>,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    pub l4: u8,
+}
+
+impl NetKey {
+    /// The key of a packet's network fields.
+    pub fn of(n: &NetFields) -> NetKey {
+        NetKey {
+            vlan: n.vlan,
+            src: n.src,
+            dst: n.dst,
+            sport: n.sport,
+            dport: n.dport,
+            l4: n.l4.0,
+        }
+    }
+
+    /// The network fields at time `ts_ns`.
+    pub fn fields(&self, ts_ns: u64) -> NetFields {
+        NetFields {
+            ts_ns,
+            vlan: self.vlan,
+            src: self.src,
+            dst: self.dst,
+            sport: self.sport,
+            dport: self.dport,
+            l4: L4(self.l4),
+        }
+    }
+
+    /// The key of a TCP direction.
+    pub fn of_tcp(f: &crate::decode::FlowKey) -> NetKey {
+        let mut l4 = L4::TCP;
+        l4.insert(if f.src.is_ipv4() { L4::IPV4 } else { L4::IPV6 });
+        NetKey {
+            vlan: f.vlan,
+            src: Some(f.src),
+            dst: Some(f.dst),
+            sport: Some(f.sport),
+            dport: Some(f.dport),
+            l4: l4.0,
+        }
+    }
+
+    /// Adds the network fields to a document.
+    pub fn add_to(&self, doc: &mut TantivyDocument, f: &Fields) {
+        if let Some(a) = self.src {
+            doc.add_ip_addr(f.src, ip6(a));
+            doc.add_ip_addr(f.ip, ip6(a));
+        }
+        if let Some(a) = self.dst {
+            doc.add_ip_addr(f.dst, ip6(a));
+            if Some(a) != self.src {
+                doc.add_ip_addr(f.ip, ip6(a));
+            }
+        }
+        if let Some(p) = self.sport {
+            doc.add_u64(f.sport, p.into());
+            doc.add_u64(f.port, p.into());
+        }
+        if let Some(p) = self.dport {
+            doc.add_u64(f.dport, p.into());
+            if Some(p) != self.sport {
+                doc.add_u64(f.port, p.into());
+            }
+        }
+        if let Some(v) = self.vlan {
+            doc.add_u64(f.vlan, v.into());
+        }
+        doc.add_u64(f.l4, self.l4.into());
+        let l4 = L4(self.l4);
+        for (bit, name) in [
+            (L4::TCP, "tcp"),
+            (L4::UDP, "udp"),
+            (L4::ICMP, "icmp"),
+            (L4::ARP, "arp"),
+            (L4::IPV4, "ipv4"),
+            (L4::IPV6, "ipv6"),
+        ] {
+            if l4.contains(bit) {
+                doc.add_text(f.proto, name);
+            }
+        }
+    }
+}
+
+/// Message names as the index keeps them: lowercase ASCII letters and digits only, so
+/// `AddOrder`, `add_order` and `"Add Order"` are one term.
+pub fn norm_name(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Symbols and sessions as the index keeps them: trimmed, uppercase.
+pub fn norm_upper(s: &str) -> String {
+    s.trim().to_ascii_uppercase()
+}
+
+/// A type code as a term (ASCII as is; other bytes escaped).
+pub fn code_term(code: &[u8]) -> String {
+    code.escape_ascii().to_string()
+}
+
+/// The `proto` terms of a message protocol: its own name, the framing it rides in, and
+/// `ouch` for both OUCH versions.
+pub fn proto_terms(p: Protocol) -> &'static [&'static str] {
+    match p {
+        Protocol::Itch => &["itch", "moldudp64"],
+        Protocol::MoldUdp64 => &["moldudp64"],
+        Protocol::SoupBin => &["soupbin"],
+        Protocol::Ouch42 => &["ouch42", "ouch", "soupbin"],
+        Protocol::Ouch50 => &["ouch50", "ouch", "soupbin"],
+        Protocol::Fix => &["fix"],
+    }
+}
+
+/// The session names of a message, as [`crate::query::MsgFields::sessions`] wants them.
+pub fn session_names(s: &Session) -> [Option<String>; 2] {
+    let text = |b: &[u8]| {
+        let t = String::from_utf8_lossy(b).trim().to_string();
+        (!t.is_empty()).then_some(t)
+    };
+    match s {
+        Session::MoldUdp64 { name, .. } => [text(name.as_bytes()), None],
+        Session::SoupBin { session, .. } => [session.and_then(|a| text(a.as_bytes())), None],
+        Session::Fix {
+            sender_comp_id,
+            target_comp_id,
+            ..
+        } => [
+            sender_comp_id.as_deref().and_then(|s| text(s.as_bytes())),
+            target_comp_id.as_deref().and_then(|s| text(s.as_bytes())),
+        ],
+    }
+}
+
+/// The text order identifiers of a message (tokens and FIX ids, trimmed), and the numeric
+/// ones (order references, UserRefNums).
+pub fn order_terms(m: &Message) -> (Vec<String>, Vec<u64>) {
+    let i = &m.ids;
+    let mut text = Vec::new();
+    for t in [i.token, i.previous_token].into_iter().flatten() {
+        let s = String::from_utf8_lossy(t.trimmed()).into_owned();
+        if !s.is_empty() {
+            text.push(s);
+        }
+    }
+    for s in [&i.cl_ord_id, &i.orig_cl_ord_id, &i.order_id]
+        .into_iter()
+        .flatten()
+    {
+        let s = s.trim();
+        if !s.is_empty() {
+            text.push(s.to_owned());
+        }
+    }
+    let nums = [
+        i.order_ref,
+        i.new_order_ref,
+        i.user_ref_num.map(u64::from),
+        i.orig_user_ref_num.map(u64::from),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (text, nums)
+}
+
+/// The 48-bit id of a MoldUDP64 session (name, destination, port, VLAN): FNV-1a of its
+/// canonical text. Stable across versions: it is stored in shards.
+pub fn session_id(s: &Session) -> Option<u64> {
+    let Session::MoldUdp64 {
+        name,
+        dst,
+        dport,
+        vlan,
+    } = s
+    else {
+        return None;
+    };
+    let text = format!(
+        "{}|{}|{}|{}",
+        name.as_bytes().escape_ascii(),
+        dst,
+        dport,
+        vlan.map_or(-1, i32::from)
+    );
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Some(h & 0xFFFF_FFFF_FFFF)
+}
+
+/// Numeric order ids (ITCH order references, OUCH UserRefNums) are indexed by bucket: the
+/// number shifted right by this many bits. Exchanges hand out order references in
+/// increasing order, so a bucket's orders were entered together and their messages sit in
+/// few blocks; the term dictionary is 2^ORDER_BUCKET_BITS times smaller than one term per
+/// order, which is what keeps the index small (BENCHMARKS.md). The searcher decodes the
+/// candidate blocks and keeps only the exact order.
+pub const ORDER_BUCKET_BITS: u32 = 6;
+
+/// The `oref` term of a numeric order id.
+pub fn order_bucket(n: u64) -> u64 {
+    n >> ORDER_BUCKET_BITS
+}
+
+/// A `loc` term: session id and stock locate.
+pub fn loc_term(sid: u64, locate: u16) -> u64 {
+    (sid << 16) | u64::from(locate)
+}
+
+/// The per-message document of a TCP-borne message.
+pub fn message_doc(f: &Fields, m: &Message, block: u32) -> TantivyDocument {
+    let mut d = TantivyDocument::default();
+    d.add_u64(f.kind, KIND_MESSAGE);
+    d.add_u64(f.block, block.into());
+    for p in proto_terms(m.protocol) {
+        d.add_text(f.proto, p);
+    }
+    d.add_text(f.code, code_term(m.msg_type.code.as_bytes()));
+    d.add_text(f.mname, norm_name(m.msg_type.name));
+    for s in session_names(&m.session).into_iter().flatten() {
+        d.add_text(f.session, norm_upper(&s));
+    }
+    if let Some(s) = &m.symbol {
+        d.add_text(f.symbol, norm_upper(s));
+    }
+    let (text, nums) = order_terms(m);
+    for t in text {
+        d.add_text(f.ord, t);
+    }
+    for n in nums {
+        d.add_u64(f.oref, order_bucket(n));
+    }
+    if let Some(q) = m.sequence {
+        d.add_u64(f.seq_lo, q);
+        d.add_u64(f.seq_hi, q);
+    }
+    d.add_u64(f.t_lo, m.capture_ts_ns);
+    d.add_u64(f.t_hi, m.capture_ts_ns);
+    if let Some(flow) = m.session.flow() {
+        NetKey::of_tcp(flow).add_to(&mut d, f);
+    }
+    d.add_u64(f.npkt, m.packets.len() as u64);
+    d.add_bytes(f.rec, &crate::stored::encode(m));
+    d
+}
+
+/// What a block says about one flow.
+#[derive(Debug, Clone)]
+pub struct FlowAgg {
+    pub packets: u64,
+    pub bytes: u64,
+    pub t_lo: u64,
+    pub t_hi: u64,
+}
+
+impl FlowAgg {
+    pub fn new(ts: u64) -> Self {
+        FlowAgg {
+            packets: 0,
+            bytes: 0,
+            t_lo: ts,
+            t_hi: ts,
+        }
+    }
+
+    pub fn add(&mut self, ts: u64, len: u64) {
+        self.packets += 1;
+        self.bytes += len;
+        self.t_lo = self.t_lo.min(ts);
+        self.t_hi = self.t_hi.max(ts);
+    }
+
+    pub fn doc(&self, f: &Fields, block: u32, key: &NetKey) -> TantivyDocument {
+        let mut d = TantivyDocument::default();
+        d.add_u64(f.kind, KIND_FLOW);
+        d.add_u64(f.block, block.into());
+        key.add_to(&mut d, f);
+        d.add_u64(f.t_lo, self.t_lo);
+        d.add_u64(f.t_hi, self.t_hi);
+        d.add_u64(f.npkt, self.packets);
+        d.add_u64(f.nbytes, self.bytes);
+        d
+    }
+}
+
+/// What a block says about one MoldUDP64 session on one flow.
+#[derive(Debug, Clone, Default)]
+pub struct GroupAgg {
+    pub session: Option<String>,
+    pub protos: BTreeSet<&'static str>,
+    pub codes: BTreeSet<Vec<u8>>,
+    pub names: BTreeSet<&'static str>,
+    pub locates: BTreeSet<u16>,
+    pub orders: Vec<u64>,
+    pub seq: Option<(u64, u64)>,
+    pub t: Option<(u64, u64)>,
+    pub messages: u64,
+}
+
+fn widen(r: &mut Option<(u64, u64)>, v: u64) {
+    *r = Some(match *r {
+        None => (v, v),
+        Some((a, b)) => (a.min(v), b.max(v)),
+    });
+}
+
+impl GroupAgg {
+    pub fn add(&mut self, m: &Message) {
+        self.messages += 1;
+        for p in proto_terms(m.protocol) {
+            self.protos.insert(p);
+        }
+        self.codes.insert(m.msg_type.code.as_bytes().to_vec());
+        self.names.insert(m.msg_type.name);
+        if let Some(l) = m.stock_locate {
+            self.locates.insert(l);
+        }
+        let (_, nums) = order_terms(m);
+        self.orders.extend(nums);
+        if let Some(q) = m.sequence {
+            widen(&mut self.seq, q);
+        }
+        widen(&mut self.t, m.capture_ts_ns);
+    }
+
+    pub fn doc(&mut self, f: &Fields, block: u32, key: &NetKey, sid: u64) -> TantivyDocument {
+        let mut d = TantivyDocument::default();
+        d.add_u64(f.kind, KIND_GROUP);
+        d.add_u64(f.block, block.into());
+        d.add_u64(f.sid, sid);
+        for p in &self.protos {
+            d.add_text(f.proto, p);
+        }
+        for c in &self.codes {
+            d.add_text(f.code, code_term(c));
+        }
+        for n in &self.names {
+            d.add_text(f.mname, norm_name(n));
+        }
+        if let Some(s) = &self.session {
+            d.add_text(f.session, norm_upper(s));
+        }
+        for l in &self.locates {
+            d.add_u64(f.loc, loc_term(sid, *l));
+        }
+        for o in self.orders.iter_mut() {
+            *o = order_bucket(*o);
+        }
+        self.orders.sort_unstable();
+        self.orders.dedup();
+        for o in &self.orders {
+            d.add_u64(f.oref, *o);
+        }
+        if let Some((a, b)) = self.seq {
+            d.add_u64(f.seq_lo, a);
+            d.add_u64(f.seq_hi, b);
+        }
+        if let Some((a, b)) = self.t {
+            d.add_u64(f.t_lo, a);
+            d.add_u64(f.t_hi, b);
+        }
+        key.add_to(&mut d, f);
+        d.add_u64(f.nmsg, self.messages);
+        d
+    }
+}
+
+/// The locates of one MoldUDP64 session, as stored in [`ShardMeta`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ItchSessionMap {
+    /// Session name (trimmed).
+    pub name: String,
+    /// Destination address, port and VLAN of the session.
+    pub dst: IpAddr,
+    pub dport: u16,
+    pub vlan: Option<u16>,
+    /// [`session_id`].
+    pub sid: u64,
+    /// Locate → symbol.
+    pub locates: BTreeMap<u16, String>,
+}
+
+/// The metadata committed with a shard's documents.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShardMeta {
+    /// [`META_FORMAT`].
+    pub format: String,
+    pub stream: u32,
+    pub segment: u64,
+    /// Blocks of the segment indexed (blocks `0..blocks`).
+    pub blocks: u64,
+    /// Whether the segment was sealed when these blocks were indexed (its block list is
+    /// then final).
+    pub sealed: bool,
+    /// Whether the stream's decoder was finished into this shard (the stream had ended).
+    pub finished: bool,
+    /// Documents in the shard.
+    pub docs: u64,
+    /// The stream decoder's ITCH locate maps at that point.
+    pub itch: Vec<ItchSessionMap>,
+}
+
+impl ShardMeta {
+    pub fn new(stream: u32, segment: u64) -> Self {
+        ShardMeta {
+            format: META_FORMAT.to_owned(),
+            stream,
+            segment,
+            blocks: 0,
+            sealed: false,
+            finished: false,
+            docs: 0,
+            itch: Vec::new(),
+        }
+    }
+
+    /// Reads a shard's metadata from its last commit.
+    pub fn load(index: &Index, shard: &Path) -> Result<ShardMeta, ShardError> {
+        let metas = index
+            .load_metas()
+            .map_err(|e| ShardError::tantivy(shard, e))?;
+        let payload = metas.payload.ok_or_else(|| ShardError::Damaged {
+            path: shard.to_path_buf(),
+            what: "no wiretape metadata in the last commit".to_owned(),
+        })?;
+        let m: ShardMeta = serde_json::from_str(&payload).map_err(|e| ShardError::Damaged {
+            path: shard.to_path_buf(),
+            what: format!("shard metadata: {e}"),
+        })?;
+        if m.format != META_FORMAT {
+            return Err(ShardError::Damaged {
+                path: shard.to_path_buf(),
+                what: format!(
+                    "shard format {:?}, this build reads {META_FORMAT}",
+                    m.format
+                ),
+            });
+        }
+        Ok(m)
+    }
+
+    /// The JSON committed with the documents.
+    pub fn to_payload(&self) -> String {
+        serde_json::to_string(self).expect("plain data serialises")
+    }
+}
+
+/// Opens the tantivy index of a shard, creating it when `create` and it does not exist.
+pub fn open_index(shard: &Path, create: bool) -> Result<Index, ShardError> {
+    let (schema, _) = schema();
+    if create && !shard.join("meta.json").exists() {
+        std::fs::create_dir_all(shard).map_err(|e| ShardError::Io {
+            path: shard.to_path_buf(),
+            what: "create shard directory",
+            source: e,
+        })?;
+        let settings = tantivy::IndexSettings {
+            docstore_compression: tantivy::store::Compressor::Zstd(
+                tantivy::store::ZstdCompressor::default(),
+            ),
+            ..Default::default()
+        };
+        return Index::builder()
+            .schema(schema)
+            .settings(settings)
+            .create_in_dir(shard)
+            .map_err(|e| ShardError::tantivy(shard, e));
+    }
+    let index = Index::open_in_dir(shard).map_err(|e| ShardError::tantivy(shard, e))?;
+    if index.schema() != schema {
+        return Err(ShardError::Damaged {
+            path: shard.to_path_buf(),
+            what: "shard schema differs from this build's".to_owned(),
+        });
+    }
+    Ok(index)
+}
+
+/// The fields of the schema (for an index opened with [`open_index`]).
+pub fn fields() -> Fields {
+    schema().1
+}
