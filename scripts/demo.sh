@@ -2,7 +2,8 @@
 # The main job on the embedded default: `wiretape gen` generates synthetic trading traffic
 # (two ITCH 5.0 feeds over MoldUDP64, OUCH 4.2/5.0 and FIX order entry over TCP, noise), it is
 # recorded into a data directory, and we show what an operator and an analyst see: stats, a
-# verified store, a time-range export for Wireshark, decoded messages. Everything stays under
+# verified store, a time-range export for Wireshark, decoded messages, searches of the index
+# and a query export. Everything stays under
 # ${WIRETAPE_DEMO_DIR:-/tmp/wiretape-demo}.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,4 +29,13 @@ echo "== wiretape export (100 ms of traffic, for Wireshark)"
 echo "== wiretape decode (the first decoded messages, then the counts)"
 "$wiretape" decode --data "$dir/data" --limit 8
 "$wiretape" decode --data "$dir/data" --stats
+echo "== wiretape search (the index import built: one symbol's order entry, an ITCH sequence range)"
+"$wiretape" search --data "$dir/data" 'symbol:AAPL AND (proto:ouch OR proto:fix)' --limit 6
+"$wiretape" search --data "$dir/data" 'session:NQTVITCH01 AND seq:[1000 TO 1004]'
+echo "== wiretape search --count (messages per protocol for NVDA)"
+for p in itch ouch42 ouch50 fix; do
+    printf '%-7s %s\n' "$p" "$("$wiretape" search --data "$dir/data" "symbol:NVDA AND proto:$p" --count)"
+done
+echo "== wiretape export QUERY (every packet of AAPL's FIX messages, for Wireshark)"
+"$wiretape" export --data "$dir/data" 'symbol:AAPL AND proto:fix' -o "$dir/aapl-fix.pcap"
 echo "demo data in $dir"

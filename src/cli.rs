@@ -5,6 +5,32 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The query language, taught once for `search` and `export`.
+macro_rules! query_help {
+    () => {
+        "QUERY LANGUAGE:\n  \
+Terms are field:value; combine them with AND, OR, NOT and parentheses (NOT binds tightest,\n  \
+then AND, then OR; terms side by side mean AND). Values with spaces go in double quotes;\n  \
+a|b|c means any of them.\n\n  \
+Message terms (select messages):\n    \
+symbol:AAPL             the instrument (ITCH through each feed's locate map, OUCH through\n                            \
+tokens, FIX by tag 55 and ClOrdID chains); case-insensitive\n    \
+proto:itch|moldudp64|soupbin|ouch|ouch42|ouch50|fix\n    \
+msg:A  msg:AddOrder     type code (exact, case-sensitive) or the message's name\n    \
+session:NQTVITCH01      MoldUDP64 session, SoupBin session, FIX SenderCompID/TargetCompID\n    \
+seq:12345  seq:[100 TO 200]   MoldUDP64, SoupBin or FIX MsgSeqNum sequence number\n    \
+order:4711  order:ABC123      ITCH order ref, OUCH token or UserRefNum, FIX ClOrdID/OrigClOrdID/OrderID\n  \
+Network terms (alone they select packets; with message terms they narrow the messages):\n    \
+ip:10.1.0.5  src:10.1.0.0/16  dst:233.54.12.111   address or CIDR, IPv4 or IPv6\n    \
+port:26477  sport:  dport:  vlan:201              single values or [a TO b]\n    \
+proto:tcp|udp|icmp|arp|ipv4|ipv6\n    \
+time:[2026-11-24T14:30:00Z TO 2026-11-24T14:31:00.5Z]  RFC 3339 to the ns, or relative:\n    \
+time:[-5m TO now]  time:>=-1h\n  \
+Ranges: [a TO b] inclusive, {a TO b} exclusive, * open; >N >=N <N <=N also work.\n\n  \
+Results are exact: the index narrows the search to candidate blocks, which are decoded again."
+    };
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "wiretape",
@@ -19,6 +45,8 @@ hash-chained MANIFEST that makes tampering evident, and nothing else you need to
 wiretape import --data /var/lib/wiretape capture.pcapng\n  \
 wiretape stats --data /var/lib/wiretape\n  \
 wiretape decode --data /var/lib/wiretape --from 2026-11-24T14:30:00Z --limit 20\n  \
+wiretape search --data /var/lib/wiretape 'symbol:AAPL AND msg:E AND time:[-1h TO now]'\n  \
+wiretape export --data /var/lib/wiretape 'order:ABC123' -o order.pcap\n  \
 wiretape export --data /var/lib/wiretape --from 2026-11-24T14:30:00Z --to -5m -o incident.pcap\n  \
 wiretape verify --data /var/lib/wiretape\n\n\
 EXIT CODES:\n  0 success   1 error (the message names the file and offset)   2 bad command line\n  \
@@ -39,6 +67,8 @@ pub enum Command {
     Gen(GenArgs),
     Show(ShowArgs),
     Decode(DecodeArgs),
+    Search(SearchArgs),
+    Index(IndexArgs),
 }
 
 /// How segment bytes reach the disk.
@@ -109,6 +139,13 @@ pub struct ImportArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Do not index the imported streams (`wiretape index` does it later; search needs it).
+    #[arg(long)]
+    pub no_index: bool,
+    /// Feed map (TOML) naming the protocol of flows by address and port, for the index
+    /// (kept in DIR/index/feeds.toml; see `wiretape index --help`).
+    #[arg(long)]
+    pub feed_map: Option<PathBuf>,
 }
 
 /// Export packets to a pcap or pcapng file for Wireshark.
@@ -121,14 +158,21 @@ pub struct ImportArgs {
 ///
 /// Damaged blocks are skipped and named on standard error; the exit code is then 3.
 #[derive(Args, Debug)]
-#[command(after_help = "EXAMPLES:\n  \
+#[command(after_help = concat!("EXAMPLES:\n  \
 wiretape export --data /var/lib/wiretape -o all.pcapng\n  \
+wiretape export --data /var/lib/wiretape 'symbol:NVDA AND proto:itch AND time:[2026-11-24T14:30:00Z TO 2026-11-24T14:30:01Z]' -o nvda.pcap\n  \
+wiretape export --data /var/lib/wiretape 'ip:10.9.0.0/16 AND NOT port:443' -o net.pcapng\n  \
 wiretape export --data /var/lib/wiretape --from 2026-11-24T14:30:00.250Z --to 2026-11-24T14:30:01Z -o burst.pcap\n  \
-wiretape export --data /var/lib/wiretape --from -5m -o - | tshark -r -")]
+wiretape export --data /var/lib/wiretape --from -5m -o - | tshark -r -\n\n", query_help!()))]
 pub struct ExportArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
     pub data: PathBuf,
+    /// Which packets: a query (see `wiretape search --help`). For a message query, every
+    /// packet that carries bytes of a matching message (all the TCP segments of a split
+    /// message); for a network-only query, every matching packet. Without a query, every
+    /// packet in --from/--to.
+    pub query: Option<String>,
     /// First instant to export (inclusive): RFC 3339 to the nanosecond, `now`, or relative
     /// like -5m, -2h, -1d.
     #[arg(long, allow_hyphen_values = true)]
@@ -355,4 +399,87 @@ pub enum DecodeFormat {
     Table,
     /// One JSON object per line.
     Json,
+}
+
+/// Search the index: messages of a symbol, an order, a session, a sequence range, or packets
+/// of a flow.
+///
+/// A query with a message term (symbol, proto of a trading protocol, msg, session, seq,
+/// order) lists messages: capture time to the nanosecond, protocol, type, symbol, sequence
+/// number, source → destination and length. A query with only network terms lists packets.
+/// Results come in capture-time order. The data directory must be indexed (`import` does it;
+/// `wiretape index` catches up); blocks not indexed yet are named on standard error.
+#[derive(Args, Debug)]
+#[command(after_help = concat!(
+    "EXAMPLES:\n  ",
+    "wiretape search --data /var/lib/wiretape symbol:NVDA --limit 20\n  ",
+    "wiretape search --data /var/lib/wiretape 'proto:fix AND symbol:AAPL AND msg:ExecutionReport'\n  ",
+    "wiretape search --data /var/lib/wiretape 'session:NQTVITCH01 AND seq:[1000 TO 1010]'\n  ",
+    "wiretape search --data /var/lib/wiretape 'order:WTAPE0000001' --format json\n  ",
+    "wiretape search --data /var/lib/wiretape 'ip:10.9.0.2 AND NOT proto:tcp' --count\n\n",
+    "A LINE:\n  ",
+    "2026-11-24T14:30:00.000251300Z itch   A    Add Order        NVDA     seq=112       ",
+    "206.200.230.11:26400 > 233.54.12.111:26477  len=1042  pkts=1:1:0:12\n\n",
+    query_help!()
+))]
+pub struct SearchArgs {
+    /// Data directory.
+    #[arg(long, short = 'd')]
+    pub data: PathBuf,
+    /// The query (see QUERY LANGUAGE below).
+    pub query: String,
+    /// Show at most this many results, the earliest (0 = all).
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
+    /// Output: aligned text, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = DecodeFormat::Table)]
+    pub format: DecodeFormat,
+    /// Print only the number of matching messages (or packets, for a network-only query).
+    #[arg(long)]
+    pub count: bool,
+    /// Print what the search did (shards, candidates, blocks decoded) on standard error.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// Build or update the index of a data directory.
+///
+/// The index has one shard per segment (in DIR/index/), built by decoding every stream in
+/// capture order: flows, MoldUDP64/ITCH messages summarised per block (symbols through the
+/// locate maps, types, order references, sequence ranges) and one document per OUCH,
+/// SoupBinTCP and FIX message. `import` indexes what it imports; run this after importing
+/// with --no-index, after an upgrade, or to repair: a shard that is missing or damaged is
+/// rebuilt from its segment, and shards whose segment is gone are removed.
+///
+/// --follow keeps running and indexes the flushed blocks of open segments as a writer adds
+/// them, so recent traffic is searchable within seconds. Stop it with Ctrl-C.
+#[derive(Args, Debug)]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape index --data /var/lib/wiretape\n  \
+wiretape index --data /var/lib/wiretape --rebuild --feed-map feeds.toml\n  \
+wiretape index --data /var/lib/wiretape --follow")]
+pub struct IndexArgs {
+    /// Data directory.
+    #[arg(long, short = 'd')]
+    pub data: PathBuf,
+    /// Remove every shard and build the index again.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Keep indexing new blocks as they are written, until interrupted.
+    #[arg(long)]
+    pub follow: bool,
+    /// How often --follow looks for new blocks (e.g. 1s, 500ms).
+    #[arg(long, default_value = "1s")]
+    pub interval: String,
+    /// Feed map (TOML) naming the protocol of flows by address and port. It is kept in
+    /// DIR/index/feeds.toml and used by every later index and search; a different one
+    /// needs --rebuild.
+    #[arg(long)]
+    pub feed_map: Option<PathBuf>,
+    /// Print one JSON object (the run's counts) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
 }

@@ -339,7 +339,7 @@ fn message_line(m: &Message) -> String {
     )
 }
 
-fn message_json(m: &Message) -> Value {
+pub fn message_json(m: &Message) -> Value {
     let mut ids = Map::new();
     for (k, v) in order_ids(m) {
         ids.insert(k.to_owned(), Value::String(v));
@@ -360,7 +360,27 @@ fn message_json(m: &Message) -> Value {
         "price": m.price.map(price),
         "ids": ids,
         "packets": m.packets.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        "len": m.len,
     })
+}
+
+/// The short form `search` prints: time, protocol, direction, type, name, symbol, sequence.
+pub fn message_summary(m: &Message) -> String {
+    let symbol = match (&m.symbol, m.stock_locate) {
+        (Some(s), _) => s.to_string(),
+        (None, Some(l)) if m.wants_symbol() => format!("locate:{l}"),
+        (None, _) => "-".to_owned(),
+    };
+    format!(
+        "{} {:<9} {:<3} {:<4} {:<24} {:<8} seq={:<10}",
+        format_time(m.capture_ts_ns),
+        m.protocol.name(),
+        direction(m.direction),
+        m.msg_type.code.to_string(),
+        m.msg_type.name,
+        symbol,
+        opt(m.sequence),
+    )
 }
 
 fn error_line(e: &ErrorRecord) -> String {

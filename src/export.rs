@@ -4,28 +4,52 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use std::collections::HashSet;
 use wiretape_capture::{PcapNgWriter, PcapWriter};
 use wiretape_store::units::{now_ns, parse_time};
-use wiretape_store::{Packet, Store, TimeRange};
+
+use wiretape_index::query::Query;
+use wiretape_index::search::{Hit, Searcher};
+use wiretape_store::{Packet, PacketId, Store, TimeRange};
 
 use crate::cli::{ExportArgs, FormatArg};
 use crate::exit;
 use crate::output::progress;
 
-/// Which packets to export. The query language (index issue) adds a variant here; the
-/// writing side below does not change.
-#[derive(Debug, Clone, Copy)]
+/// Which packets to export.
+#[derive(Debug, Clone)]
 pub enum Selection {
     /// Every packet in a time range.
     Time(TimeRange),
+    /// The packets the index found for a query (all the packets of each matching message,
+    /// or the matching packets of a network-only query), within a time range.
+    Packets(TimeRange, HashSet<PacketId>),
 }
 
 impl Selection {
     fn time_range(&self) -> TimeRange {
         match self {
-            Selection::Time(r) => *r,
+            Selection::Time(r) | Selection::Packets(r, _) => *r,
         }
     }
+}
+
+/// Runs the query and collects the ids of the packets to export.
+fn select(
+    searcher: &mut Searcher,
+    q: &Query,
+    range: TimeRange,
+    dir: &Path,
+) -> Result<(Selection, bool)> {
+    let mut ids = HashSet::new();
+    let stats = searcher.search(q, |h| match h {
+        Hit::Message { message, .. } => ids.extend(message.packets.iter().copied()),
+        Hit::Packet { id, .. } => {
+            ids.insert(id);
+        }
+    })?;
+    let damaged = crate::search::warn(&stats, dir);
+    Ok((Selection::Packets(range, ids), damaged))
 }
 
 /// Parses `--from` / `--to` into a range (inclusive at both ends).
@@ -89,9 +113,20 @@ fn format_of(out: &Path, explicit: Option<FormatArg>) -> Result<FormatArg> {
 }
 
 pub fn run(a: ExportArgs) -> Result<u8> {
-    let sel = Selection::Time(time_range(&a.from, &a.to)?);
+    let range = time_range(&a.from, &a.to)?;
     let format = format_of(&a.output, a.format)?;
-    let store = Store::open(&a.data)?;
+    let (store, sel, search_damaged) = match &a.query {
+        None => (Store::open(&a.data)?, Selection::Time(range), false),
+        Some(text) => {
+            let q = match crate::search::parse_query(text) {
+                Ok(q) => q,
+                Err(code) => return Ok(code),
+            };
+            let mut searcher = crate::search::open(&a.data)?;
+            let (sel, damaged) = select(&mut searcher, &q, range, &a.data)?;
+            (searcher.into_store(), sel, damaged)
+        }
+    };
     for d in store.damage() {
         eprintln!("wiretape: warning: {d}");
     }
@@ -99,7 +134,11 @@ pub fn run(a: ExportArgs) -> Result<u8> {
         let out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
         let (n, damaged) = export(&store, sel, format, out, false)?;
         eprintln!("wiretape: exported {n} packets to standard output");
-        return Ok(if damaged { exit::DAMAGE } else { exit::OK });
+        return Ok(if damaged || search_damaged {
+            exit::DAMAGE
+        } else {
+            exit::OK
+        });
     }
     // Write under a temporary name and rename when complete, so a failed export never
     // leaves a plausible-looking partial capture behind.
@@ -123,7 +162,11 @@ pub fn run(a: ExportArgs) -> Result<u8> {
     std::fs::rename(&tmp, &a.output)
         .with_context(|| format!("renaming {} to {}", tmp.display(), a.output.display()))?;
     eprintln!("wiretape: exported {n} packets to {}", a.output.display());
-    Ok(if damaged { exit::DAMAGE } else { exit::OK })
+    Ok(if damaged || search_damaged {
+        exit::DAMAGE
+    } else {
+        exit::OK
+    })
 }
 
 fn partial_name(out: &Path) -> PathBuf {
@@ -141,12 +184,15 @@ fn export<W: Write>(
     show_progress: bool,
 ) -> Result<(u64, bool)> {
     let range = sel.time_range();
-    let total: u64 = store
-        .segments()
-        .iter()
-        .filter(|s| s.totals.ts_range.is_some_and(|(a, b)| range.overlaps(a, b)))
-        .map(|s| s.totals.packets)
-        .sum();
+    let total: u64 = match &sel {
+        Selection::Packets(_, ids) => ids.len() as u64,
+        Selection::Time(_) => store
+            .segments()
+            .iter()
+            .filter(|s| s.totals.ts_range.is_some_and(|(a, b)| range.overlaps(a, b)))
+            .map(|s| s.totals.packets)
+            .sum(),
+    };
     let pb = progress(total, false, show_progress);
     pb.set_message("export");
     let mut sink = match format {
@@ -154,9 +200,23 @@ fn export<W: Write>(
         FormatArg::Pcapng => Sink::PcapNg(PcapNgWriter::new(out)),
     };
     let mut cursor = store.cursor(range)?;
+    let wanted = match &sel {
+        Selection::Packets(_, ids) => {
+            cursor = cursor.only_blocks(
+                ids.iter()
+                    .map(|id| (id.stream, id.segment, id.block))
+                    .collect(),
+            );
+            Some(ids)
+        }
+        Selection::Time(_) => None,
+    };
     let mut n = 0u64;
     let mut reported = 0;
-    while let Some((_, p)) = cursor.next() {
+    while let Some((id, p)) = cursor.next() {
+        if wanted.is_some_and(|w| !w.contains(&id)) {
+            continue;
+        }
         sink.write(&p)?;
         n += 1;
         if n.is_multiple_of(65536) {

@@ -130,6 +130,17 @@ pub fn run(a: ImportArgs) -> Result<u8> {
             );
         }
     }
+    if !a.no_index && wiretape_store::check_marker(&a.data).is_ok() {
+        let started = Instant::now();
+        let feeds = crate::index::feeds_for(&a.data, a.feed_map.as_deref(), false)?;
+        let r = crate::index::after_write(&a.data, feeds, !a.no_progress && !a.json)?;
+        let secs = started.elapsed().as_secs_f64();
+        if a.json {
+            line(&json!({ "index": r, "seconds": secs }).to_string())?;
+        } else {
+            line(&crate::index::summary(&r, secs))?;
+        }
+    }
     Ok(if failed > 0 { exit::ERROR } else { exit::OK })
 }
 

@@ -5,7 +5,9 @@ mod decode;
 mod export;
 mod gen;
 mod import;
+mod index;
 mod output;
+mod search;
 mod show;
 mod stats;
 mod verify;
@@ -37,6 +39,8 @@ fn main() -> ExitCode {
         cli::Command::Gen(a) => gen::run(a),
         cli::Command::Show(a) => show::run(a),
         cli::Command::Decode(a) => decode::run(a),
+        cli::Command::Search(a) => search::run(a),
+        cli::Command::Index(a) => index::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
