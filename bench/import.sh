@@ -12,7 +12,7 @@
 #   RESULTS_DIR   where the markdown table and the hyperfine JSON go (default bench/results)
 #   TMPDIR        where the input capture and outputs are written (needs ~4x the pcap size)
 #   WIRETAPE      binary to benchmark instead of <target>/release/wiretape; only meant for
-#                 testing this script with a stand-in. Must accept `import --data DIR FILE`.
+#                 testing this script with a stand-in. Must accept `import --no-index --data DIR FILE`.
 #
 # Needs: cargo, hyperfine, tcpdump, zstd, jq, GNU time (/usr/bin/time).
 # Everything runs with a warm page cache (the input was just generated); timings are wall-clock
@@ -76,7 +76,7 @@ in_bytes=$(stat -c %s "$in")
 # One real import up front: fails fast with the tool's own message if the command line is
 # wrong, and checks it actually writes a data directory before we time it.
 rm -rf -- "$store"
-"$wiretape" import --data "$store" "$in" >"$work/import.log" 2>&1 || {
+"$wiretape" import --no-index --data "$store" "$in" >"$work/import.log" 2>&1 || {
     cat "$work/import.log" >&2
     die "'wiretape import' failed"
 }
@@ -89,7 +89,7 @@ tcpdump_z=()
 
 q() { printf '%q' "$1"; }
 cmd_tcpdump="tcpdump ${tcpdump_z[*]} -r $(q "$in") -w $(q "$out")"
-cmd_wiretape="$(q "$wiretape") import --data $(q "$store") $(q "$in")"
+cmd_wiretape="$(q "$wiretape") import --no-index --data $(q "$store") $(q "$in")"
 cmd_zstd="zstd -3 -q -f -o $(q "$zst") $(q "$in")"
 
 # --- timing ------------------------------------------------------------------------------------
@@ -122,7 +122,7 @@ peak_rss_kib() { # command... -> prints max RSS in KiB
 rm -f -- "$out" "$zst"
 rm -rf -- "$store"
 rss_tcpdump=$(peak_rss_kib tcpdump "${tcpdump_z[@]}" -r "$in" -w "$out")
-rss_wiretape=$(peak_rss_kib "$wiretape" import --data "$store" "$in")
+rss_wiretape=$(peak_rss_kib "$wiretape" import --no-index --data "$store" "$in")
 rss_zstd=$(peak_rss_kib zstd -3 -q -f -o "$zst" "$in")
 
 out_bytes=$(stat -c %s "$out")
@@ -150,7 +150,7 @@ rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
         print  "|---|---:|---:|---:|---:|---:|"
         printf "| `tcpdump -r in.pcap -w out.pcap` | %s | %s | %s | %s | %s |\n", \
             ms(tt), pm(st), rate(tt), mb(ob), mib(rt)
-        printf "| `wiretape import --data DIR in.pcap` | %s | %s | %s | %s (%.2fx smaller than input) | %s |\n", \
+        printf "| `wiretape import --no-index --data DIR in.pcap` | %s | %s | %s | %s (%.2fx smaller than input) | %s |\n", \
             ms(tw), pm(sw), rate(tw), mb(wb), inb / wb, mib(rw)
         printf "| `zstd -3 -o in.pcap.zst in.pcap` | %s | %s | %s | %s (%.2fx smaller than input) | %s |\n", \
             ms(tz), pm(sz), rate(tz), mb(zb), inb / zb, mib(rz)

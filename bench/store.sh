@@ -26,7 +26,7 @@ zsize=$(stat -c %s "$work/in.zst")
 in_bytes=$(stat -c %s "$in")
 
 median_ms() { jq -r ".results[$2].median * 1000 | floor" "$1"; }
-store_size() { rm -rf "$work/s"; "$w" import --no-progress "$@" --data "$work/s" "$in" >/dev/null; du -sb "$work/s" | cut -f1; }
+store_size() { rm -rf "$work/s"; "$w" import --no-progress --no-index "$@" --data "$work/s" "$in" >/dev/null; du -sb "$work/s" | cut -f1; }
 
 echo "### zstd level ($packets packets, $(( in_bytes / 1000000 )) MB pcap; zstd -3 of the pcap: $(( zsize / 1000 )) kB)"
 echo
@@ -34,7 +34,7 @@ echo "| level | import median | store size | size / zstd -3 |"
 echo "|---:|---:|---:|---:|"
 levels=(-3 -1 1 2 3 5)
 hyperfine -N --warmup 1 --runs 5 --export-json "$work/lv.json" --prepare "rm -rf $work/s" \
-    -L level "$(IFS=,; echo "${levels[*]}")" "$w import --no-progress --zstd-level={level} --data $work/s $in" >/dev/null 2>&1
+    -L level "$(IFS=,; echo "${levels[*]}")" "$w import --no-progress --no-index --zstd-level={level} --data $work/s $in" >/dev/null 2>&1
 for i in "${!levels[@]}"; do
     l=${levels[$i]}
     sz=$(store_size --zstd-level="$l")
@@ -45,7 +45,7 @@ echo
 echo "### mmap against pwrite (default level)"
 echo
 hyperfine -N --warmup 1 --runs 7 --export-json "$work/io.json" --prepare "rm -rf $work/s" \
-    -L io mmap,pwrite "$w import --no-progress --io {io} --data $work/s $in" >/dev/null 2>&1
+    -L io mmap,pwrite "$w import --no-progress --no-index --io {io} --data $work/s $in" >/dev/null 2>&1
 echo "| io | import median |"
 echo "|---|---:|"
 echo "| mmap | $(median_ms "$work/io.json" 0) ms |"

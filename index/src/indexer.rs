@@ -35,7 +35,7 @@ use crate::decode::{Decoder, FeedMap, MessageRecord, Protocol, Session};
 use crate::query::NetFields;
 use crate::shard::{
     self, message_doc, open_index, session_id, FlowAgg, GroupAgg, ItchSessionMap, NetKey,
-    ShardError, ShardMeta,
+    ShardError, ShardMeta, StreamMaps, MAPS_DIR, MAPS_FORMAT,
 };
 
 /// Indexing failed.
@@ -178,6 +178,18 @@ impl Indexer {
                 self.states.remove(&stream);
             }
         }
+        let streams: std::collections::HashSet<u32> = present.iter().map(|p| p.0).collect();
+        if let Ok(rd) = std::fs::read_dir(self.dir.join(INDEX_DIR).join(MAPS_DIR)) {
+            for e in rd.flatten() {
+                let name = e.file_name();
+                let stream = name
+                    .to_str()
+                    .and_then(|n| n.strip_prefix('s')?.strip_suffix(".json.zst")?.parse().ok());
+                if stream.is_some_and(|s: u32| !streams.contains(&s)) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         let mut by_stream: BTreeMap<u32, Vec<&SegmentInfo>> = BTreeMap::new();
         for s in store.segments() {
             by_stream.entry(s.header.stream).or_default().push(s);
@@ -280,6 +292,13 @@ fn shard_meta(path: &Path) -> Option<ShardMeta> {
 
 fn stream_is_current(dir: &Path, stream: u32, segs: &[&SegmentInfo], active: bool) -> bool {
     let all_sealed = segs.iter().all(|s| s.sealed);
+    let last = segs
+        .last()
+        .map(|s| (s.header.segment, s.blocks.len() as u64));
+    let maps = StreamMaps::load(dir, stream).map(|m| (m.segment, m.blocks));
+    if last.is_some() && maps != last {
+        return false;
+    }
     segs.iter().enumerate().all(|(i, s)| {
         let Some(m) = shard_meta(&shard_dir(dir, stream, s.header.segment)) else {
             return false;
@@ -301,13 +320,21 @@ struct Pending {
     docs: Vec<TantivyDocument>,
 }
 
-fn open_pending(dir: &Path, stream: u32, segment: u64) -> Result<Pending, IndexError> {
+/// `indexed_to`: the last segment the stream's locate maps say was indexed before this run
+/// (a shard missing up to there was lost, not new).
+fn open_pending(
+    dir: &Path,
+    stream: u32,
+    segment: u64,
+    indexed_to: Option<u64>,
+) -> Result<Pending, IndexError> {
     let path = shard_dir(dir, stream, segment);
     let (meta, rebuilt) = match shard_meta(&path) {
         Some(m) if m.stream == stream && m.segment == segment => (m, false),
         other => {
             // Missing, damaged, another format or another segment's: start it again.
-            let existed = other.is_some() || path.exists();
+            let existed =
+                other.is_some() || path.exists() || indexed_to.is_some_and(|s| s >= segment);
             remove_shard(&path)?;
             (ShardMeta::new(stream, segment), existed)
         }
@@ -438,6 +465,7 @@ fn index_stream(
     let mut block = DecodedBlock::default();
     let mut out = Vec::new();
     let all_sealed = segs.iter().all(|s| s.sealed);
+    let indexed_to = StreamMaps::load(dir, stream).map(|m| m.segment);
     rayon::scope(|scope| -> Result<(), IndexError> {
         let mut local = IndexReport::default();
         let n_segs = segs.len();
@@ -450,11 +478,11 @@ fn index_stream(
                 st.segment = segment;
                 st.block = 0;
             }
-            let mut p = open_pending(dir, stream, segment)?;
+            let mut p = open_pending(dir, stream, segment, indexed_to)?;
             if p.done > seg.blocks.len() as u64 {
                 // More blocks indexed than the segment has: not this segment's shard.
                 remove_shard(&p.path)?;
-                p = open_pending(dir, stream, segment)?;
+                p = open_pending(dir, stream, segment, indexed_to)?;
                 p.rebuilt = true;
                 p.done = 0;
                 p.meta = ShardMeta::new(stream, segment);
@@ -552,8 +580,19 @@ fn index_stream(
                 || p.rebuilt;
             p.meta.blocks = p.meta.blocks.max(st.block as u64);
             p.meta.sealed = sealed_now;
+            let maps_current = StreamMaps::load(dir, stream)
+                .is_some_and(|m| m.segment == segment && m.blocks == st.block as u64);
+            if changed || !maps_current {
+                StreamMaps {
+                    format: MAPS_FORMAT.to_owned(),
+                    stream,
+                    segment,
+                    blocks: st.block as u64,
+                    sessions: locate_maps(&st.decoder),
+                }
+                .store(dir)?;
+            }
             if changed {
-                p.meta.itch = locate_maps(&st.decoder);
                 local.shards_written += 1;
                 let report = &report;
                 let errors = &errors;

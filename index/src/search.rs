@@ -32,7 +32,7 @@ use crate::decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol}
 use crate::query::{Expr, IpNet, MsgFields, NetFields, ProtoSel, Query, QueryKind, Term};
 use crate::shard::{
     self, code_term, ip6, loc_term, norm_name, norm_upper, open_index, session_id, Fields, NetKey,
-    ShardError, ShardMeta, KIND_FLOW, KIND_GROUP, KIND_MESSAGE,
+    ShardError, ShardMeta, StreamMaps, KIND_FLOW, KIND_GROUP, KIND_MESSAGE,
 };
 
 /// Searching failed.
@@ -111,8 +111,8 @@ pub struct LocateMaps {
 }
 
 impl LocateMaps {
-    fn add(&mut self, meta: &ShardMeta) {
-        for s in &meta.itch {
+    fn add(&mut self, maps: &StreamMaps) {
+        for s in &maps.sessions {
             let e = self
                 .sessions
                 .entry(s.sid)
@@ -207,25 +207,19 @@ impl Searcher {
         shard_dir(self.store.dir(), seg.header.stream, seg.header.segment)
     }
 
-    /// Loads the locate maps (latest shard of each stream).
+    /// Loads the locate maps of every stream.
     fn load_maps(&mut self) -> &LocateMaps {
         if self.maps.is_none() {
             let mut maps = LocateMaps::default();
-            let mut all: BTreeMap<u32, Vec<&SegmentInfo>> = BTreeMap::new();
-            for s in self.store.segments() {
-                all.entry(s.header.stream).or_default().push(s);
-            }
-            for (stream, segs) in all {
-                // The newest shard that opens.
-                for s in segs.iter().rev() {
-                    let p = shard_dir(self.store.dir(), stream, s.header.segment);
-                    let meta = open_index(&p, false)
-                        .ok()
-                        .and_then(|i| ShardMeta::load(&i, &p).ok());
-                    if let Some(m) = meta {
-                        maps.add(&m);
-                        break;
-                    }
+            let streams: std::collections::BTreeSet<u32> = self
+                .store
+                .segments()
+                .iter()
+                .map(|s| s.header.stream)
+                .collect();
+            for stream in streams {
+                if let Some(m) = StreamMaps::load(self.store.dir(), stream) {
+                    maps.add(&m);
                 }
             }
             self.maps = Some(maps);

@@ -12,8 +12,8 @@
 //!
 //! Market data is far too plentiful for one document per message (millions per second of
 //! capture), so its documents summarise a block: the set of stock locates (as `loc` terms,
-//! session id × locate, so a symbol learned late resolves through the locate maps in
-//! the shard metadata without rewriting anything), type codes and names, order
+//! session id × locate, so a symbol learned late resolves through the stream's locate
+//! maps without rewriting anything), type codes and names, order
 //! references, the sequence and time range. A query on them yields candidate blocks,
 //! which the searcher decodes to finish the query exactly. Order entry (TCP) is rarer and
 //! needs the connection's state to decode, so each message is its own document and carries
@@ -26,9 +26,9 @@
 //! # Shard metadata
 //!
 //! Every tantivy commit carries, as its payload, a [`ShardMeta`] (JSON): the number of the
-//! segment's blocks indexed, whether the segment was sealed then, whether the stream's
-//! decoder was finished into this shard, and the ITCH locate maps the stream's decoder knew
-//! at that point. Documents and metadata are committed together, so a crash leaves the
+//! segment's blocks indexed, whether the segment was sealed then, and whether the stream's
+//! decoder was finished into this shard. The ITCH locate maps live beside the shards, one
+//! file per stream ([`StreamMaps`]). Documents and metadata are committed together, so a crash leaves the
 //! previous commit, never documents the metadata does not count. A shard whose metadata is
 //! missing or unreadable, or whose tantivy index does not open, is damaged: `wiretape index`
 //! rebuilds it from its segment.
@@ -563,6 +563,66 @@ pub struct ItchSessionMap {
     pub locates: BTreeMap<u16, String>,
 }
 
+/// Format name in [`StreamMaps::format`].
+pub const MAPS_FORMAT: &str = "wiretape.locates/1";
+/// Directory of the per-stream locate maps, under `DIR/index/`.
+pub const MAPS_DIR: &str = "locates";
+
+/// The ITCH locate maps of one stream's decoder, as of the end of block `blocks` of segment
+/// `segment`: `DIR/index/locates/s<stream>.json.zst` (JSON, zstd-compressed), rewritten
+/// atomically whenever the indexer has decoded more of the stream. One file per stream, not
+/// per shard: the maps are cumulative, searches need only the latest, and retention removing
+/// a stream's first segments (where the directory messages were) must not lose them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StreamMaps {
+    /// [`MAPS_FORMAT`].
+    pub format: String,
+    pub stream: u32,
+    pub segment: u64,
+    pub blocks: u64,
+    pub sessions: Vec<ItchSessionMap>,
+}
+
+impl StreamMaps {
+    /// The file of stream `stream`'s maps.
+    pub fn path(dir: &Path, stream: u32) -> PathBuf {
+        dir.join(wiretape_store::INDEX_DIR)
+            .join(MAPS_DIR)
+            .join(format!("s{stream:06}.json.zst"))
+    }
+
+    /// Reads a stream's maps; `None` when the file is missing, damaged or of another format
+    /// (the indexer then rebuilds it).
+    pub fn load(dir: &Path, stream: u32) -> Option<StreamMaps> {
+        let bytes = std::fs::read(Self::path(dir, stream)).ok()?;
+        // Bounded: a hostile file cannot make us allocate more than this.
+        let json = zstd::bulk::decompress(&bytes, 256 << 20).ok()?;
+        let m: StreamMaps = serde_json::from_slice(&json).ok()?;
+        (m.format == MAPS_FORMAT && m.stream == stream).then_some(m)
+    }
+
+    /// Writes them atomically (temporary file, fsync, rename).
+    pub fn store(&self, dir: &Path) -> Result<(), ShardError> {
+        let p = Self::path(dir, self.stream);
+        let io = |what, source| ShardError::Io {
+            path: p.clone(),
+            what,
+            source,
+        };
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io("create locate map directory", e))?;
+        }
+        let json = serde_json::to_vec(self).expect("plain data serialises");
+        let bytes = zstd::bulk::compress(&json, 3).map_err(|e| io("compress locate maps", e))?;
+        let tmp = p.with_extension("zst.tmp");
+        std::fs::write(&tmp, bytes).map_err(|e| io("write locate maps", e))?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io("sync locate maps", e))?;
+        std::fs::rename(&tmp, &p).map_err(|e| io("rename locate maps", e))
+    }
+}
+
 /// The metadata committed with a shard's documents.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ShardMeta {
@@ -579,8 +639,6 @@ pub struct ShardMeta {
     pub finished: bool,
     /// Documents in the shard.
     pub docs: u64,
-    /// The stream decoder's ITCH locate maps at that point.
-    pub itch: Vec<ItchSessionMap>,
 }
 
 impl ShardMeta {
@@ -593,7 +651,6 @@ impl ShardMeta {
             sealed: false,
             finished: false,
             docs: 0,
-            itch: Vec::new(),
         }
     }
 

@@ -4,7 +4,9 @@ mod cli;
 mod corpus;
 mod decode;
 mod fixture;
+mod follow;
 mod gen;
+mod search;
 
 use std::path::Path;
 use std::time::Duration;
