@@ -133,12 +133,28 @@ pub fn run(a: ImportArgs) -> Result<u8> {
     if !a.no_index && wiretape_store::check_marker(&a.data).is_ok() {
         let started = Instant::now();
         let feeds = crate::index::feeds_for(&a.data, a.feed_map.as_deref(), false)?;
-        let r = crate::index::after_write(&a.data, feeds, !a.no_progress && !a.json)?;
-        let secs = started.elapsed().as_secs_f64();
-        if a.json {
-            line(&json!({ "index": r, "seconds": secs }).to_string())?;
-        } else {
-            line(&crate::index::summary(&r, secs))?;
+        match crate::index::after_write(&a.data, feeds, !a.no_progress && !a.json) {
+            Ok(r) => {
+                let secs = started.elapsed().as_secs_f64();
+                if a.json {
+                    line(&json!({ "index": r, "seconds": secs }).to_string())?;
+                } else {
+                    line(&crate::index::summary(&r, secs))?;
+                }
+            }
+            // An indexer already runs here (`index --follow`, the recorder): it picks the
+            // new streams up itself.
+            Err(e)
+                if e.downcast_ref::<wiretape_index::indexer::IndexError>()
+                    .is_some_and(|e| matches!(e, wiretape_index::indexer::IndexError::Busy(_))) =>
+            {
+                eprintln!("wiretape: {e}; it will index the imported streams");
+            }
+            Err(e) => {
+                return Err(
+                    e.context("indexing (the packets are imported; `wiretape index` retries)")
+                )
+            }
         }
     }
     Ok(if failed > 0 { exit::ERROR } else { exit::OK })

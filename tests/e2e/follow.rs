@@ -76,15 +76,16 @@ fn a_following_indexer_makes_new_imports_searchable() {
             .spawn()
             .unwrap(),
     );
-    // The second import runs while it follows (import's own indexing is off: the follower
-    // holds the index lock, and a second indexer would be refused).
-    let r = wiretape(&[
-        "import",
-        "--no-index",
-        "--data",
-        d,
-        files[1].to_str().unwrap(),
-    ]);
+    // Wait until the follower has indexed the first file (so it holds the index lock).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(&dir, q).1.contains("not indexed") {
+        assert!(Instant::now() < deadline, "the follower never indexed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The second import runs while it follows: its own indexing finds the follower holding
+    // the index and leaves the new stream to it.
+    let r = wiretape(&["import", "--data", d, files[1].to_str().unwrap()]);
+    assert!(r.stderr.contains("another indexer"), "{}", r.stderr);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     // Poll until the follower has caught up (or give up after a deadline).
     let deadline = Instant::now() + Duration::from_secs(60);
