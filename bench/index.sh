@@ -54,7 +54,7 @@ for i in 1 2 3; do
     builds+=("$(cat "$work/time.$i") $(jq -r .messages "$work/index.$i.json")")
 done
 read -r wall user sys rss messages < <(printf '%s\n' "${builds[@]}" | sort -n | sed -n 2p)
-cpu=$(python3 -c "print($user + $sys)")
+cpu=$(python3 -c "print(round($user + $sys, 2))")
 rate_wall=$(python3 -c "print(round($messages / $wall))")
 rate_cpu=$(python3 -c "print(round($messages / $cpu))")
 seg_bytes=$(du -sb "$work/store/segments" | cut -f1)
