@@ -50,6 +50,7 @@ pub fn run(a: StatsArgs) -> Result<u8> {
         0.0
     };
     let damage: Vec<String> = store.damage().iter().map(|d| d.to_string()).collect();
+    let index = wiretape_index::indexer::status(&store);
     if a.json {
         line(
             &json!({
@@ -75,6 +76,7 @@ pub fn run(a: StatsArgs) -> Result<u8> {
                 "retention_horizon": range.map(|r| format_time(r.0)),
                 "retention_removed_segments": removed.len(),
                 "damage": damage,
+                "index": index,
             })
             .to_string(),
         )?;
@@ -111,6 +113,26 @@ pub fn run(a: StatsArgs) -> Result<u8> {
         "retention        oldest packet kept {}; {} segment(s) removed by retention",
         range.map_or("-".into(), |r| format_time(r.0)),
         removed.len()
+    ))?;
+    line(&format!(
+        "index            {} of {} blocks indexed, {} shard(s){}, {} ({:.1}% of the segments)",
+        index.blocks_indexed,
+        index.blocks,
+        index.shards,
+        if index.shards_missing > 0 {
+            format!(
+                ", {} segment(s) without one: run `wiretape index`",
+                index.shards_missing
+            )
+        } else {
+            String::new()
+        },
+        format_bytes(index.bytes),
+        if used > 0 {
+            100.0 * index.bytes as f64 / used as f64
+        } else {
+            0.0
+        }
     ))?;
     for d in &damage {
         line(&format!("damage           {d}"))?;

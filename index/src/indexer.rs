@@ -247,6 +247,38 @@ impl Indexer {
     }
 }
 
+/// How far the index is: what `wiretape stats` shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IndexStatus {
+    /// Shards that open.
+    pub shards: u64,
+    /// Shards missing or damaged (their segment is not searchable until `wiretape index`).
+    pub shards_missing: u64,
+    /// Blocks of the store that are indexed, and all blocks.
+    pub blocks_indexed: u64,
+    pub blocks: u64,
+    /// Bytes on disk under `DIR/index`.
+    pub bytes: u64,
+}
+
+/// The index status of `store`: which segments have shards and how many of their blocks.
+pub fn status(store: &Store) -> IndexStatus {
+    let mut st = IndexStatus::default();
+    for s in store.segments() {
+        let n = s.blocks.len() as u64;
+        st.blocks += n;
+        match shard_meta(&shard_dir(store.dir(), s.header.stream, s.header.segment)) {
+            Some(m) => {
+                st.shards += 1;
+                st.blocks_indexed += m.blocks.min(n);
+            }
+            None => st.shards_missing += 1,
+        }
+    }
+    st.bytes = wiretape_store::retention::disk_usage(&store.dir().join(INDEX_DIR)).unwrap_or(0);
+    st
+}
+
 fn list_shards(root: &Path) -> Result<Vec<(u32, u64, PathBuf)>, IndexError> {
     let rd = match std::fs::read_dir(root) {
         Ok(rd) => rd,

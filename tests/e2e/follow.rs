@@ -76,6 +76,13 @@ fn a_following_indexer_makes_new_imports_searchable() {
             .spawn()
             .unwrap(),
     );
+    let stats = |d: &str| -> serde_json::Value {
+        let r = wiretape(&["stats", "--data", d, "--json"]);
+        serde_json::from_str(r.stdout.trim()).unwrap()
+    };
+    let s = stats(d);
+    assert_eq!(s["index"]["blocks_indexed"], 0, "{s}");
+    assert!(s["index"]["blocks"].as_u64().unwrap() > 0, "{s}");
     // Wait until the follower has indexed the first file (so it holds the index lock).
     let deadline = Instant::now() + Duration::from_secs(60);
     while count(&dir, q).1.contains("not indexed") {
@@ -100,6 +107,9 @@ fn a_following_indexer_makes_new_imports_searchable() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    let s = stats(d);
+    assert_eq!(s["index"]["blocks_indexed"], s["index"]["blocks"], "{s}");
+    assert_eq!(s["index"]["shards_missing"], 0, "{s}");
     // While it runs, another indexer is refused with a clear message.
     let r = wiretape(&["index", "--data", d]);
     assert_eq!(r.code, Some(1));
