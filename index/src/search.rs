@@ -463,8 +463,15 @@ fn doc_columns(s: &TSearcher, addr: DocAddress) -> tantivy::Result<Columns> {
     let ff = s.segment_reader(addr.segment_ord).fast_fields();
     let doc = addr.doc_id;
     let u = |name: &str| -> tantivy::Result<Option<u64>> { Ok(ff.u64(name)?.first(doc)) };
+    // IPv4 addresses are stored IPv4-mapped; an IPv6 packet's own `::ffff:a.b.c.d` address
+    // stays IPv6 (its `l4` says IPv6).
+    let l4 = u("l4")?.unwrap_or(0) as u8;
+    let v6 = crate::query::L4(l4).contains(crate::query::L4::IPV6);
     let ip = |name: &str| -> tantivy::Result<Option<IpAddr>> {
-        Ok(ff.ip_addr(name)?.first(doc).map(unmap))
+        Ok(ff
+            .ip_addr(name)?
+            .first(doc)
+            .map(|a| if v6 { IpAddr::V6(a) } else { unmap(a) }))
     };
     Ok(Columns {
         kind: u("kind")?.unwrap_or(u64::MAX),
@@ -476,7 +483,7 @@ fn doc_columns(s: &TSearcher, addr: DocAddress) -> tantivy::Result<Columns> {
             dst: ip("dst")?,
             sport: u("sport")?.map(|v| v as u16),
             dport: u("dport")?.map(|v| v as u16),
-            l4: u("l4")?.unwrap_or(0) as u8,
+            l4,
         },
     })
 }

@@ -278,3 +278,60 @@ fn following_a_writer_gives_the_same_index() {
     let r = again.run(&|_| {}).unwrap();
     assert_eq!((r.streams, r.docs, r.blocks_decoded), (0, 0, 0));
 }
+
+/// An Ethernet + IPv6 + UDP frame.
+fn udp6(src: std::net::Ipv6Addr, dst: std::net::Ipv6Addr, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x86, 0xdd];
+    let len = (8 + payload.len()) as u16;
+    f.extend_from_slice(&[0x60, 0, 0, 0]);
+    f.extend_from_slice(&len.to_be_bytes());
+    f.extend_from_slice(&[17, 64]);
+    f.extend_from_slice(&src.octets());
+    f.extend_from_slice(&dst.octets());
+    f.extend_from_slice(&5000u16.to_be_bytes());
+    f.extend_from_slice(&6000u16.to_be_bytes());
+    f.extend_from_slice(&len.to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn ipv4_mapped_addresses_of_ipv6_packets_stay_ipv6() {
+    // The index stores IPv4 addresses IPv4-mapped; an IPv6 packet whose own addresses are
+    // `::ffff:a.b.c.d` must still be found.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let mapped: std::net::Ipv6Addr = "::ffff:10.0.0.1".parse().unwrap();
+    let plain: std::net::Ipv6Addr = "2001:db8::1".parse().unwrap();
+    let mut w = StreamWriter::open(&dir, None, WriterConfig::default()).unwrap();
+    for i in 0..10u64 {
+        let frame = udp6(if i % 2 == 0 { mapped } else { plain }, plain, b"hello");
+        w.append(&wiretape_store::Packet {
+            ts_ns: 1_000 + i,
+            orig_len: frame.len() as u32,
+            link_type: 1,
+            iface: 0,
+            flags: 0,
+            data: &frame,
+        })
+        .unwrap();
+    }
+    w.close().unwrap();
+    Indexer::new(&dir, FeedMap::new())
+        .unwrap()
+        .run(&|_| {})
+        .unwrap();
+    let all = decode_all(&dir);
+    for text in [
+        "proto:ipv6",
+        "src:::ffff:10.0.0.1",
+        "ip:2001:db8::/32",
+        "NOT src:2001:db8::1",
+    ] {
+        let q = Query::parse(text, 0).unwrap();
+        let want = brute(&all, &q);
+        assert!(!want.is_empty(), "{text}");
+        assert_eq!(search(&dir, &q), want, "{text}");
+    }
+}
