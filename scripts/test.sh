@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh Debian 12 machine with Rust: installs the
 # system packages the end-to-end tests compare against (tcpdump, tshark, capinfos, zstd),
-# then `cargo test --workspace`. Safe to run again: installs only what is missing.
+# libpcap-dev (linked for BPF filters), ip and tcpreplay (the AF_PACKET tests, which run
+# only as root), then `cargo test --workspace`. Safe to run again: installs only what is missing.
+# `--install-only` stops after the packages.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -10,6 +12,10 @@ command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v tshark >/dev/null || need+=(tshark)
 command -v capinfos >/dev/null || need+=(wireshark-common)
 command -v zstd >/dev/null || need+=(zstd)
+# The AF_PACKET source links libpcap (filter compiler); its tests use veths and tcpreplay.
+[[ -e /usr/include/pcap/pcap.h ]] || need+=(libpcap-dev)
+command -v ip >/dev/null || need+=(iproute2)
+command -v tcpreplay >/dev/null || need+=(tcpreplay)
 if ((${#need[@]})); then
     sudo=()
     [[ $EUID -eq 0 ]] || sudo=(sudo)
@@ -18,6 +24,9 @@ if ((${#need[@]})); then
     "${sudo[@]}" apt-get update -q >/dev/null
     "${sudo[@]}" apt-get install -y -q "${need[@]}" >/dev/null
 fi
+
+# `.ci/run` installs the packages first (its builds link libpcap), then runs the tests last.
+[[ ${1:-} == --install-only ]] && exit 0
 
 if [[ ! -d ../shared/corpus/tcpdump ]]; then
     echo "test.sh: warning: ../shared/corpus/tcpdump not found; the corpus tests will skip" >&2
