@@ -41,16 +41,16 @@ pub fn parse_size(s: &str) -> Result<u64> {
     Ok(bytes.round() as u64)
 }
 
-/// Parses an age: a number with a unit `s`, `m`, `h` or `d` (e.g. `90s`, `36h`, `7d`);
-/// units may be combined (`1h30m`).
+/// Parses an age: a number with a unit `ms`, `s`, `m`, `h` or `d` (e.g. `500ms`, `90s`,
+/// `36h`, `7d`); units may be combined (`1h30m`).
 pub fn parse_age(s: &str) -> Result<Duration> {
     let t = s.trim();
     if t.is_empty() {
         return Err(Error::Parse(
-            "empty age (use e.g. 30s, 15m, 12h, 7d)".into(),
+            "empty age (use e.g. 500ms, 30s, 15m, 12h, 7d)".into(),
         ));
     }
-    let mut total: u64 = 0;
+    let mut total_ms: u64 = 0;
     let mut rest = t;
     while !rest.is_empty() {
         let n_end = rest
@@ -65,28 +65,34 @@ pub fn parse_age(s: &str) -> Result<Duration> {
         let n: u64 = rest[..n_end]
             .parse()
             .map_err(|_| Error::Parse(format!("age {s:?} is out of range")))?;
-        let unit = rest[n_end..]
-            .chars()
-            .next()
-            .ok_or_else(|| Error::Parse(format!("age {s:?}: a unit is needed (s, m, h or d)")))?;
-        let secs: u64 = match unit {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            other => {
-                return Err(Error::Parse(format!(
-                    "age {s:?}: unknown unit {other:?} (use s, m, h or d)"
-                )))
+        let after = &rest[n_end..];
+        let (ms, unit_len): (u64, usize) = if after.starts_with("ms") {
+            (1, 2)
+        } else {
+            match after.chars().next() {
+                Some('s') => (1_000, 1),
+                Some('m') => (60_000, 1),
+                Some('h') => (3_600_000, 1),
+                Some('d') => (86_400_000, 1),
+                Some(other) => {
+                    return Err(Error::Parse(format!(
+                        "age {s:?}: unknown unit {other:?} (use ms, s, m, h or d)"
+                    )))
+                }
+                None => {
+                    return Err(Error::Parse(format!(
+                        "age {s:?}: a unit is needed (ms, s, m, h or d)"
+                    )))
+                }
             }
         };
-        total = n
-            .checked_mul(secs)
-            .and_then(|v| total.checked_add(v))
+        total_ms = n
+            .checked_mul(ms)
+            .and_then(|v| total_ms.checked_add(v))
             .ok_or_else(|| Error::Parse(format!("age {s:?} is out of range")))?;
-        rest = &rest[n_end + 1..];
+        rest = &after[unit_len..];
     }
-    Ok(Duration::from_secs(total))
+    Ok(Duration::from_millis(total_ms))
 }
 
 /// Parses a point in time: RFC 3339 with up to nanoseconds (`2026-11-24T14:30:00.123456789Z`,
@@ -174,6 +180,9 @@ mod tests {
         assert_eq!(parse_age("7d").unwrap().as_secs(), 7 * 86400);
         assert!(parse_age("7").is_err());
         assert!(parse_age("7w").is_err());
+        assert_eq!(parse_age("500ms").unwrap().as_millis(), 500);
+        assert_eq!(parse_age("1s250ms").unwrap().as_millis(), 1250);
+        assert!(parse_age("5mss").is_err());
     }
 
     #[test]
