@@ -67,6 +67,7 @@ pub enum Command {
     Gen(GenArgs),
     Show(ShowArgs),
     Decode(DecodeArgs),
+    Record(RecordArgs),
     Search(SearchArgs),
     Index(IndexArgs),
 }
@@ -482,4 +483,109 @@ pub struct IndexArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// Record live traffic into a data directory: the job the appliance runs 24/7.
+///
+/// Each source is read by its own capture thread(s) into its own segment stream (no locking
+/// on the packet path); new data is flushed every --flush-interval (so a crash loses at most
+/// that much), indexed as it arrives by a thread on the other cores (capture never waits for
+/// it), and kept within --retain-bytes / --retain-age with its index shards. Drops are counted
+/// at every stage (kernel ring, our own) and stored with the data.
+///
+/// SOURCES:
+///   synth[:rate=PPS|max][,seed=N][,symbols=N]   the synthetic trading feed of `wiretape gen`,
+///                                               generated live (the default source)
+///   pcap:FILE                                   a capture file (--pace: at its original pace)
+///   afpacket:IFACE[,threads=N][,block-size=B][,blocks=N]
+///                                               a Linux interface: TPACKET_V3 ring, PACKET_FANOUT
+///                                               across N threads, VLAN tags put back, --filter
+///                                               compiled into the socket
+///
+/// SIGINT or SIGTERM: flush, seal, finish indexing, exit 0 (a second SIGINT exits at once).
+/// Metrics for Prometheus at http://ADDR/metrics (--metrics; loopback by default).
+#[derive(Args, Debug, Default)]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape record --data /var/lib/wiretape                       # the synthetic feed, until Ctrl-C\n  \
+wiretape record --data /var/lib/wiretape --source afpacket:eth1,threads=2 --source afpacket:eth2 \\\n      \
+--filter 'udp or tcp' --retain-bytes 2TiB --retain-age 14d\n  \
+wiretape record --data /tmp/d --source pcap:incident.pcap --pace\n  \
+wiretape record --config /etc/wiretape/record.toml\n\n\
+CONFIG FILE (TOML; every key optional, the command line wins):\n  \
+data = \"/var/lib/wiretape\"\n  \
+sources = [\"afpacket:eth1,threads=2\"]\n  \
+filter = \"udp\"\n  snaplen = 65535\n  retain_bytes = \"2TiB\"\n  retain_age = \"14d\"\n  \
+segment_size = \"128MiB\"\n  block_size = \"1MiB\"\n  zstd_level = 3\n  flush_interval = \"1s\"\n  \
+metrics = \"127.0.0.1:9187\"\n  user = \"wiretape\"\n  feed_map = \"/etc/wiretape/feeds.toml\"")]
+pub struct RecordArgs {
+    /// Data directory (created 0750 if missing).
+    #[arg(long, short = 'd')]
+    pub data: Option<PathBuf>,
+    /// A source (repeat for several); default: synth.
+    #[arg(long = "source", short = 's')]
+    pub sources: Vec<String>,
+    /// Capture threads per afpacket source (one fanout member each), unless the source says.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Stop after this long (e.g. 30s, 10m, 8h).
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Stop after this many packets (over all sources).
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Capture filter in tcpdump syntax, compiled to BPF and attached to afpacket sockets.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Bytes kept of each packet (afpacket); the original length is recorded anyway.
+    #[arg(long)]
+    pub snaplen: Option<u32>,
+    /// Replay pcap sources at their original pace instead of as fast as possible.
+    #[arg(long)]
+    pub pace: bool,
+    /// How often new data is made durable and visible (the most a crash can lose).
+    #[arg(long)]
+    pub flush_interval: Option<String>,
+    /// Keep the data directory under this many bytes, removing the oldest segments and
+    /// their index shards (e.g. 500GB, 2TiB).
+    #[arg(long)]
+    pub retain_bytes: Option<String>,
+    /// Remove segments whose newest packet is older than this (e.g. 36h, 14d).
+    #[arg(long)]
+    pub retain_age: Option<String>,
+    /// Preallocated size of a segment file.
+    #[arg(long)]
+    pub segment_size: Option<String>,
+    /// Uncompressed size of a block.
+    #[arg(long)]
+    pub block_size: Option<String>,
+    /// zstd level for blocks.
+    #[arg(long, allow_hyphen_values = true)]
+    pub zstd_level: Option<i32>,
+    /// Seal a segment once it has been open this long (default 1m for live sources, so
+    /// retention and searches see sealed data regularly).
+    #[arg(long)]
+    pub segment_max_age: Option<String>,
+    /// Prometheus endpoint address, or `off` (default 127.0.0.1:9187; port 0 picks one and
+    /// logs it).
+    #[arg(long)]
+    pub metrics: Option<String>,
+    /// After opening the sources, switch to this user (and its group); the data directory is
+    /// given to it.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Feed map (TOML) for the index (see `wiretape index --help`).
+    #[arg(long)]
+    pub feed_map: Option<PathBuf>,
+    /// Do not index while recording.
+    #[arg(long)]
+    pub no_index: bool,
+    /// TOML file with the same settings (see below).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// No live status line.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the final summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }

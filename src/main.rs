@@ -7,6 +7,8 @@ mod gen;
 mod import;
 mod index;
 mod output;
+mod record;
+mod record_afpacket;
 mod search;
 mod show;
 mod stats;
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         cli::Command::Gen(a) => gen::run(a),
         cli::Command::Show(a) => show::run(a),
         cli::Command::Decode(a) => decode::run(a),
+        cli::Command::Record(a) => record::run(a),
         cli::Command::Search(a) => search::run(a),
         cli::Command::Index(a) => index::run(a),
     };

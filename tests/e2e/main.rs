@@ -6,6 +6,7 @@ mod decode;
 mod fixture;
 mod follow;
 mod gen;
+mod record;
 mod search;
 
 use std::path::Path;

@@ -1,0 +1,839 @@
+//! `wiretape record`: live sources into the store, indexed as they arrive, within budget.
+//!
+//! ```text
+//!  source ─▶ capture thread ─▶ StreamWriter (stream k)      one per source instance
+//!  source ─▶ capture thread ─▶ StreamWriter (stream k+1)    (afpacket: one per fanout member)
+//!                                   │ flush every --flush-interval
+//!  indexer thread:   Indexer::run every second (capture never waits for it)
+//!  retention thread: retention::apply every few seconds (segments and shards together)
+//!  metrics thread:   GET /metrics (Prometheus text)        status line: once a second
+//! ```
+//!
+//! Stopping (SIGINT/SIGTERM, --duration, --count, every source at its end): capture threads
+//! record their last statistics and close their writers (the open segments are sealed), the
+//! indexer runs once more so everything recorded is searchable, and the process exits 0.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use serde_json::json;
+use wiretape_capture::live::{PcapSource, SourceSpec, SynthSource};
+use wiretape_capture::source::{Poll, Source, SourceError, SourceStats};
+use wiretape_index::indexer::Indexer;
+use wiretape_store::units::{format_bytes, now_ns, parse_age};
+use wiretape_store::{retention, StreamWriter, WriterConfig};
+
+use crate::cli::{RecordArgs, WriteArgs};
+use crate::exit;
+
+/// The settings of a recording, from the config file and the command line.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data: Option<PathBuf>,
+    sources: Option<Vec<String>>,
+    threads: Option<usize>,
+    duration: Option<String>,
+    count: Option<u64>,
+    filter: Option<String>,
+    snaplen: Option<u32>,
+    pace: Option<bool>,
+    flush_interval: Option<String>,
+    retain_bytes: Option<String>,
+    retain_age: Option<String>,
+    segment_size: Option<String>,
+    block_size: Option<String>,
+    zstd_level: Option<i32>,
+    segment_max_age: Option<String>,
+    metrics: Option<String>,
+    user: Option<String>,
+    feed_map: Option<PathBuf>,
+    index: Option<bool>,
+}
+
+/// Settings after merging.
+struct Settings {
+    data: PathBuf,
+    sources: Vec<String>,
+    threads: Option<usize>,
+    duration: Option<Duration>,
+    count: Option<u64>,
+    filter: Option<String>,
+    snaplen: u32,
+    pace: bool,
+    flush_interval: Duration,
+    policy: retention::Policy,
+    writer: WriterConfig,
+    metrics: Option<String>,
+    user: Option<String>,
+    feed_map: Option<PathBuf>,
+    index: bool,
+}
+
+fn settings(a: &RecordArgs) -> Result<Settings> {
+    let file: FileConfig = match &a.config {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("config {}", p.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let data = a
+        .data
+        .clone()
+        .or(file.data)
+        .context("give the data directory: --data DIR (or `data` in the config file)")?;
+    let mut sources = a.sources.clone();
+    if sources.is_empty() {
+        sources = file.sources.unwrap_or_default();
+    }
+    if sources.is_empty() {
+        sources.push("synth".to_owned());
+    }
+    let pick = |cli: &Option<String>, f: Option<String>| cli.clone().or(f);
+    let w = WriteArgs {
+        zstd_level: a
+            .zstd_level
+            .or(file.zstd_level)
+            .unwrap_or(wiretape_store::DEFAULT_ZSTD_LEVEL),
+        segment_size: pick(&a.segment_size, file.segment_size).unwrap_or("128MiB".into()),
+        block_size: pick(&a.block_size, file.block_size).unwrap_or("1MiB".into()),
+        compress_threads: None,
+        io: crate::cli::IoArg::Pwrite,
+        segment_max_age: Some(
+            pick(&a.segment_max_age, file.segment_max_age).unwrap_or("1m".into()),
+        ),
+        retain_bytes: pick(&a.retain_bytes, file.retain_bytes),
+        retain_age: pick(&a.retain_age, file.retain_age),
+    };
+    let mut writer = crate::import::writer_config(&w)?;
+    // Compression threads are shared by all streams' writers: one each is plenty, the
+    // capture threads and the indexer need the other cores.
+    writer.compress_threads = 1;
+    let policy = crate::import::policy(&w.retain_bytes, &w.retain_age)?;
+    let flush_interval =
+        parse_age(&pick(&a.flush_interval, file.flush_interval).unwrap_or("1s".into()))
+            .context("--flush-interval")?;
+    anyhow::ensure!(
+        flush_interval >= Duration::from_millis(10),
+        "--flush-interval must be at least 10ms"
+    );
+    let metrics = pick(&a.metrics, file.metrics).unwrap_or("127.0.0.1:9187".into());
+    Ok(Settings {
+        data,
+        sources,
+        threads: a.threads.or(file.threads),
+        duration: pick(&a.duration, file.duration)
+            .as_deref()
+            .map(parse_age)
+            .transpose()
+            .context("--duration")?,
+        count: a.count.or(file.count),
+        filter: pick(&a.filter, file.filter),
+        snaplen: a.snaplen.or(file.snaplen).unwrap_or(65535),
+        pace: a.pace || file.pace.unwrap_or(false),
+        flush_interval,
+        policy,
+        writer,
+        metrics: (metrics != "off").then_some(metrics),
+        user: pick(&a.user, file.user),
+        feed_map: a.feed_map.clone().or(file.feed_map),
+        index: !a.no_index && file.index.unwrap_or(true),
+    })
+}
+
+/// A log line in logfmt (`ts=… level=… msg="…" key=value …`) on standard error.
+pub fn log(level: &str, msg: &str, fields: &[(&str, String)]) {
+    let mut s = format!(
+        "ts={} level={level} msg={:?}",
+        wiretape_store::units::format_time(now_ns()),
+        msg
+    );
+    for (k, v) in fields {
+        if v.contains([' ', '"', '=']) || v.is_empty() {
+            s.push_str(&format!(" {k}={v:?}"));
+        } else {
+            s.push_str(&format!(" {k}={v}"));
+        }
+    }
+    eprintln!("{s}");
+}
+
+/// Counters of one capture thread, shared with the metrics and the status line.
+#[derive(Default)]
+struct ThreadCounters {
+    name: String,
+    packets: AtomicU64,
+    bytes: AtomicU64,
+    source_received: AtomicU64,
+    source_dropped: AtomicU64,
+    store_dropped: AtomicU64,
+    segments_sealed: AtomicU64,
+}
+
+/// Everything the metrics endpoint shows.
+#[derive(Default)]
+struct Shared {
+    threads: Mutex<Vec<Arc<ThreadCounters>>>,
+    disk_bytes: AtomicU64,
+    retention_horizon_ns: AtomicU64,
+    retention_removed: AtomicU64,
+    index_blocks: AtomicU64,
+    index_blocks_indexed: AtomicU64,
+    index_runs: AtomicU64,
+    index_seconds_behind: AtomicU64,
+    started_ns: AtomicU64,
+}
+
+impl Shared {
+    fn totals(&self) -> (u64, u64, u64, u64) {
+        let t = self.threads.lock().expect("metrics lock");
+        t.iter().fold((0, 0, 0, 0), |(p, b, sd, wd), c| {
+            (
+                p + c.packets.load(Ordering::Relaxed),
+                b + c.bytes.load(Ordering::Relaxed),
+                sd + c.source_dropped.load(Ordering::Relaxed),
+                wd + c.store_dropped.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// The Prometheus text exposition.
+    fn render(&self) -> String {
+        let mut s = String::new();
+        let threads = self.threads.lock().expect("metrics lock").clone();
+        let mut metric = |name: &str, help: &str, kind: &str, rows: Vec<(String, u64)>| {
+            s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for (labels, v) in rows {
+                s.push_str(&format!("{name}{labels} {v}\n"));
+            }
+        };
+        let per = |f: &dyn Fn(&ThreadCounters) -> u64| -> Vec<(String, u64)> {
+            threads
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    (
+                        format!("{{source=\"{}\",thread=\"{i}\"}}", c.name.replace('"', "'")),
+                        f(c),
+                    )
+                })
+                .collect()
+        };
+        metric(
+            "wiretape_packets_total",
+            "Packets written to the store, per capture thread.",
+            "counter",
+            per(&|c| c.packets.load(Ordering::Relaxed)),
+        );
+        metric(
+            "wiretape_bytes_total",
+            "Wire bytes of those packets.",
+            "counter",
+            per(&|c| c.bytes.load(Ordering::Relaxed)),
+        );
+        metric(
+            "wiretape_source_received_total",
+            "Packets the source (kernel ring) says it received.",
+            "counter",
+            per(&|c| c.source_received.load(Ordering::Relaxed)),
+        );
+        metric(
+            "wiretape_source_dropped_total",
+            "Packets the source dropped before wiretape saw them (kernel ring full).",
+            "counter",
+            per(&|c| c.source_dropped.load(Ordering::Relaxed)),
+        );
+        metric(
+            "wiretape_store_dropped_total",
+            "Packets wiretape itself dropped (write errors).",
+            "counter",
+            per(&|c| c.store_dropped.load(Ordering::Relaxed)),
+        );
+        metric(
+            "wiretape_segments_sealed_total",
+            "Segments sealed by the writers.",
+            "counter",
+            per(&|c| c.segments_sealed.load(Ordering::Relaxed)),
+        );
+        let one = |v: u64| vec![(String::new(), v)];
+        metric(
+            "wiretape_disk_bytes",
+            "Bytes on disk under the data directory (segments and index).",
+            "gauge",
+            one(self.disk_bytes.load(Ordering::Relaxed)),
+        );
+        metric(
+            "wiretape_retention_horizon_seconds",
+            "Capture time of the oldest packet kept (Unix seconds).",
+            "gauge",
+            one(self.retention_horizon_ns.load(Ordering::Relaxed) / 1_000_000_000),
+        );
+        metric(
+            "wiretape_retention_removed_segments_total",
+            "Segments removed by retention since start.",
+            "counter",
+            one(self.retention_removed.load(Ordering::Relaxed)),
+        );
+        let (b, bi) = (
+            self.index_blocks.load(Ordering::Relaxed),
+            self.index_blocks_indexed.load(Ordering::Relaxed),
+        );
+        metric(
+            "wiretape_index_lag_blocks",
+            "Blocks written but not indexed yet.",
+            "gauge",
+            one(b.saturating_sub(bi)),
+        );
+        metric(
+            "wiretape_index_lag_seconds",
+            "How far behind the capture the index was at its last pass.",
+            "gauge",
+            one(self.index_seconds_behind.load(Ordering::Relaxed)),
+        );
+        metric(
+            "wiretape_index_runs_total",
+            "Indexing passes.",
+            "counter",
+            one(self.index_runs.load(Ordering::Relaxed)),
+        );
+        metric(
+            "wiretape_start_time_seconds",
+            "When the recorder started (Unix seconds).",
+            "gauge",
+            one(self.started_ns.load(Ordering::Relaxed) / 1_000_000_000),
+        );
+        s
+    }
+}
+
+/// Serves GET /metrics until `stop`.
+fn serve_metrics(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBool>) {
+    let _ = listener.set_nonblocking(true);
+    while !stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((mut conn, _)) => {
+                let _ = conn.set_nonblocking(false);
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut req = [0u8; 2048];
+                let n = conn.read(&mut req).unwrap_or(0);
+                let line = String::from_utf8_lossy(&req[..n]);
+                let (status, body, ctype) = if line.starts_with("GET /metrics ") {
+                    ("200 OK", shared.render(), "text/plain; version=0.0.4")
+                } else if line.starts_with("GET / ") {
+                    (
+                        "200 OK",
+                        "wiretape recorder: /metrics\n".to_owned(),
+                        "text/plain",
+                    )
+                } else {
+                    ("404 Not Found", "not found\n".to_owned(), "text/plain")
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// The sources named by the settings, one per capture thread.
+fn open_sources(s: &Settings) -> Result<Vec<Box<dyn Source>>> {
+    let mut out: Vec<Box<dyn Source>> = Vec::new();
+    for spec in &s.sources {
+        let parsed = SourceSpec::parse(spec).with_context(|| format!("--source {spec}"))?;
+        match parsed {
+            SourceSpec::Synth(o) => out.push(Box::new(SynthSource::new(&o)?)),
+            SourceSpec::Pcap(p) => out.push(Box::new(
+                PcapSource::open(p.clone(), s.pace).with_context(|| format!("--source {spec}"))?,
+            )),
+            SourceSpec::AfPacket {
+                interface,
+                threads,
+                block_size,
+                block_count,
+            } => {
+                for src in crate::record_afpacket::open(
+                    &interface,
+                    threads.or(s.threads).unwrap_or(1),
+                    block_size,
+                    block_count,
+                    s.snaplen,
+                    s.filter.as_deref(),
+                )
+                .with_context(|| format!("--source {spec}"))?
+                {
+                    out.push(src);
+                }
+            }
+        }
+    }
+    if s.filter.is_some() && !s.sources.iter().any(|x| x.starts_with("afpacket:")) {
+        bail!("--filter applies to afpacket sources only");
+    }
+    Ok(out)
+}
+
+/// Gives the data directory to `user` and becomes that user (and its primary group).
+fn drop_privileges(dir: &Path, user: &str) -> Result<()> {
+    use nix::unistd::{chown, setgid, setgroups, setuid, User};
+    let u = User::from_name(user)
+        .with_context(|| format!("--user {user}"))?
+        .with_context(|| format!("--user {user}: no such user"))?;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        chown(&p, Some(u.uid), Some(u.gid)).with_context(|| format!("chown {}", p.display()))?;
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p)?.flatten() {
+                stack.push(e.path());
+            }
+        }
+    }
+    setgroups(&[u.gid]).context("setgroups")?;
+    setgid(u.gid).context("setgid")?;
+    setuid(u.uid).context("setuid")?;
+    log(
+        "info",
+        "privileges dropped",
+        &[("user", user.to_owned()), ("uid", u.uid.to_string())],
+    );
+    Ok(())
+}
+
+struct ThreadResult {
+    name: String,
+    stream: u32,
+    packets: u64,
+    stats: SourceStats,
+    segments: u64,
+    error: Option<String>,
+}
+
+/// One capture thread: polls its source, writes its stream.
+#[allow(clippy::too_many_arguments)]
+fn capture(
+    mut source: Box<dyn Source>,
+    dir: PathBuf,
+    mut cfg: WriterConfig,
+    flush_interval: Duration,
+    stop: Arc<AtomicBool>,
+    budget: Arc<AtomicU64>,
+    counters: Arc<ThreadCounters>,
+    cpu: Option<usize>,
+) -> ThreadResult {
+    let name = source.name().to_owned();
+    if let Some(cpu) = cpu {
+        if let Err(e) = crate::record_afpacket::pin(cpu) {
+            log(
+                "warn",
+                "could not pin capture thread",
+                &[("error", e.to_string())],
+            );
+        }
+    }
+    cfg.clock = source.clock();
+    let mut w = match StreamWriter::open(&dir, None, cfg) {
+        Ok(w) => w,
+        Err(e) => {
+            return ThreadResult {
+                name,
+                stream: 0,
+                packets: 0,
+                stats: SourceStats::default(),
+                segments: 0,
+                error: Some(format!("opening a writer: {e}")),
+            }
+        }
+    };
+    for r in w.recovered() {
+        log(
+            "warn",
+            "recovered after a crash",
+            &[("what", r.to_string())],
+        );
+    }
+    let stream = w.stream();
+    log(
+        "info",
+        "capture started",
+        &[("source", name.clone()), ("stream", stream.to_string())],
+    );
+    let mut last = SourceStats::default();
+    let mut last_flush = Instant::now();
+    let mut error = None;
+    let mut write_err: Option<wiretape_store::Error> = None;
+    let mut sealed = 0;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        // Claim up to a burst from the packet budget (--count).
+        let want = 256u64;
+        let claimed = loop {
+            let left = budget.load(Ordering::Relaxed);
+            if left == 0 {
+                break 0;
+            }
+            let k = left.min(want);
+            if budget
+                .compare_exchange(left, left - k, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                break k;
+            }
+        };
+        if claimed == 0 {
+            stop.store(true, Ordering::Relaxed);
+            break;
+        }
+        let mut room = claimed;
+        let mut n = 0u64;
+        let mut bytes = 0u64;
+        let r = source.poll(claimed as usize, &mut |p| {
+            if room == 0 {
+                // Past --count (a ring hands over whole blocks): not recorded.
+                return Ok(());
+            }
+            if let Err(e) = w.append(p) {
+                write_err = Some(e);
+                return Err(SourceError::Config("write failed".into()));
+            }
+            room -= 1;
+            n += 1;
+            bytes += u64::from(p.orig_len);
+            Ok(())
+        });
+        budget.fetch_add(room, Ordering::Relaxed);
+        counters.packets.fetch_add(n, Ordering::Relaxed);
+        counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if let Some(e) = write_err.take() {
+            error = Some(format!("writing stream {stream}: {e}"));
+            break;
+        }
+        let end = match r {
+            Ok(Poll::End) => true,
+            Ok(_) => false,
+            Err(e) => {
+                error = Some(e.to_string());
+                true
+            }
+        };
+        if last_flush.elapsed() >= flush_interval || end {
+            let now = source.stats();
+            let delta = now.delta_since(&last);
+            counters
+                .source_received
+                .fetch_add(delta.source_received, Ordering::Relaxed);
+            counters
+                .source_dropped
+                .fetch_add(delta.source_dropped, Ordering::Relaxed);
+            w.add_stats(&delta);
+            last = now;
+            if let Err(e) = w.flush() {
+                error = Some(format!("flushing stream {stream}: {e}"));
+                break;
+            }
+            let s = w.sealed().len() as u64;
+            if s > sealed {
+                counters
+                    .segments_sealed
+                    .fetch_add(s - sealed, Ordering::Relaxed);
+                sealed = s;
+            }
+            last_flush = Instant::now();
+        }
+        if end {
+            break;
+        }
+    }
+    let now = source.stats();
+    w.add_stats(&now.delta_since(&last));
+    let segments;
+    match w.close() {
+        Ok(t) => segments = t.segments_sealed,
+        Err(e) => {
+            segments = sealed;
+            error.get_or_insert(format!("closing stream {stream}: {e}"));
+        }
+    }
+    log(
+        if error.is_some() { "error" } else { "info" },
+        "capture stopped",
+        &[
+            ("source", name.clone()),
+            ("stream", stream.to_string()),
+            ("packets", now.packets.to_string()),
+            ("dropped", now.dropped.to_string()),
+            ("error", error.clone().unwrap_or_default()),
+        ],
+    );
+    ThreadResult {
+        name,
+        stream,
+        packets: counters.packets.load(Ordering::Relaxed),
+        stats: now,
+        segments,
+        error,
+    }
+}
+
+fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared) {
+    match ix.run(&|_| {}) {
+        Ok(r) => {
+            shared.index_runs.fetch_add(1, Ordering::Relaxed);
+            for d in &r.damage {
+                log(
+                    "warn",
+                    "index: damaged block skipped",
+                    &[("what", d.clone())],
+                );
+            }
+        }
+        Err(e) => log("error", "indexing failed", &[("error", e.to_string())]),
+    }
+    if let Ok(store) = wiretape_store::Store::open(dir) {
+        let st = wiretape_index::indexer::status(&store);
+        shared.index_blocks.store(st.blocks, Ordering::Relaxed);
+        shared
+            .index_blocks_indexed
+            .store(st.blocks_indexed, Ordering::Relaxed);
+        // Lag in time: the newest packet written against the newest indexed one is not
+        // known cheaply; the blocks not indexed, times the flush interval, bound it.
+        shared.index_seconds_behind.store(
+            if st.blocks_indexed < st.blocks { 1 } else { 0 },
+            Ordering::Relaxed,
+        );
+    }
+}
+
+fn retention_pass(dir: &Path, policy: &retention::Policy, shared: &Shared) {
+    if !policy.is_unlimited() {
+        match retention::apply(dir, policy, now_ns()) {
+            Ok(removed) => {
+                for r in &removed {
+                    log(
+                        "info",
+                        "retention removed a segment",
+                        &[
+                            ("file", r.path.display().to_string()),
+                            ("reason", r.reason.to_owned()),
+                            ("bytes", r.bytes.to_string()),
+                        ],
+                    );
+                }
+                shared
+                    .retention_removed
+                    .fetch_add(removed.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => log("error", "retention failed", &[("error", e.to_string())]),
+        }
+    }
+    shared
+        .disk_bytes
+        .store(retention::disk_usage(dir).unwrap_or(0), Ordering::Relaxed);
+    if let Ok(store) = wiretape_store::Store::open(dir) {
+        let oldest = store
+            .segments()
+            .iter()
+            .filter_map(|s| s.totals.ts_range.map(|r| r.0))
+            .min()
+            .unwrap_or(0);
+        shared.retention_horizon_ns.store(oldest, Ordering::Relaxed);
+    }
+}
+
+pub fn run(a: RecordArgs) -> Result<u8> {
+    let s = settings(&a)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal while stopping exits at once.
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+    wiretape_store::init_dir(&s.data).with_context(|| format!("creating {}", s.data.display()))?;
+    let feeds = crate::index::feeds_for(&s.data, s.feed_map.as_deref(), false)?;
+    // Sockets first (they need the privileges), then become the unprivileged user.
+    let sources = open_sources(&s)?;
+    let metrics = match &s.metrics {
+        Some(addr) => {
+            let addr: SocketAddr = addr
+                .parse()
+                .with_context(|| format!("--metrics {addr}: not an address:port"))?;
+            Some(TcpListener::bind(addr).with_context(|| format!("--metrics {addr}"))?)
+        }
+        None => None,
+    };
+    if let Some(user) = &s.user {
+        drop_privileges(&s.data, user)?;
+    }
+    let mut indexer = if s.index {
+        Some(Indexer::new(&s.data, feeds).context("starting the indexer")?)
+    } else {
+        None
+    };
+    let shared = Arc::new(Shared::default());
+    shared.started_ns.store(now_ns(), Ordering::Relaxed);
+    let aux_stop = Arc::new(AtomicBool::new(false));
+    if let Some(l) = metrics {
+        let addr = l.local_addr()?;
+        log(
+            "info",
+            "metrics endpoint",
+            &[("url", format!("http://{addr}/metrics"))],
+        );
+        let (sh, st) = (Arc::clone(&shared), Arc::clone(&aux_stop));
+        std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || serve_metrics(l, sh, st))?;
+    }
+    let budget = Arc::new(AtomicU64::new(s.count.unwrap_or(u64::MAX)));
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let finite = sources.iter().all(|x| x.name().starts_with("pcap:"));
+    let mut handles = Vec::new();
+    for (i, src) in sources.into_iter().enumerate() {
+        let counters = Arc::new(ThreadCounters {
+            name: src.name().to_owned(),
+            ..Default::default()
+        });
+        shared
+            .threads
+            .lock()
+            .expect("metrics lock")
+            .push(Arc::clone(&counters));
+        // Capture threads on the first cores; the last core stays for the indexer (on a
+        // machine with more than two).
+        let pin = (src.name().starts_with("afpacket:") && cpus > 2).then_some(i % (cpus - 1));
+        let (dir, cfg, st, b) = (
+            s.data.clone(),
+            s.writer.clone(),
+            Arc::clone(&stop),
+            Arc::clone(&budget),
+        );
+        let fi = s.flush_interval;
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("capture-{i}"))
+                .spawn(move || capture(src, dir, cfg, fi, st, b, counters, pin))?,
+        );
+    }
+    let started = Instant::now();
+    let mut last_index = Instant::now();
+    let mut last_retention = Instant::now() - Duration::from_secs(60);
+    let mut last_status = Instant::now();
+    let status = !a.quiet && std::io::stderr().is_terminal();
+    let mut prev_packets = 0u64;
+    loop {
+        if handles.iter().all(|h| h.is_finished()) {
+            break;
+        }
+        if s.duration.is_some_and(|d| started.elapsed() >= d) {
+            stop.store(true, Ordering::Relaxed);
+        }
+        if last_retention.elapsed() >= Duration::from_secs(5) {
+            retention_pass(&s.data, &s.policy, &shared);
+            last_retention = Instant::now();
+        }
+        if let Some(ix) = indexer.as_mut() {
+            if last_index.elapsed() >= Duration::from_secs(1) {
+                index_pass(ix, &s.data, &shared);
+                last_index = Instant::now();
+            }
+        }
+        if status && last_status.elapsed() >= Duration::from_secs(1) {
+            let (p, b, sd, wd) = shared.totals();
+            let secs = last_status.elapsed().as_secs_f64();
+            eprint!(
+                "\r\x1b[2K{} {:>9.0} pkt/s  {} packets  {}  drops {}/{}  disk {}  index lag {} blocks",
+                if finite { "replay" } else { "record" },
+                (p - prev_packets) as f64 / secs,
+                p,
+                format_bytes(b),
+                sd,
+                wd,
+                format_bytes(shared.disk_bytes.load(Ordering::Relaxed)),
+                shared
+                    .index_blocks
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(shared.index_blocks_indexed.load(Ordering::Relaxed)),
+            );
+            let _ = std::io::stderr().flush();
+            prev_packets = p;
+            last_status = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if status {
+        eprintln!();
+    }
+    let results: Vec<ThreadResult> = handles
+        .into_iter()
+        .map(|h| h.join().expect("capture thread panicked"))
+        .collect();
+    log("info", "capture stopped; finishing", &[]);
+    if let Some(ix) = indexer.as_mut() {
+        index_pass(ix, &s.data, &shared);
+    }
+    retention_pass(&s.data, &s.policy, &shared);
+    aux_stop.store(true, Ordering::Relaxed);
+    let secs = started.elapsed().as_secs_f64();
+    let failed = results.iter().any(|r| r.error.is_some());
+    let mut per: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    for r in &results {
+        per.insert(
+            format!("{}#{}", r.name, r.stream),
+            json!({
+                "source": r.name,
+                "stream": r.stream,
+                "packets": r.packets,
+                "source_received": r.stats.received,
+                "source_dropped": r.stats.dropped,
+                "segments_sealed": r.segments,
+                "error": r.error,
+            }),
+        );
+    }
+    let (p, b, sd, wd) = shared.totals();
+    if a.json {
+        crate::output::line(
+            &json!({
+                "packets": p,
+                "bytes": b,
+                "source_dropped": sd,
+                "store_dropped": wd,
+                "seconds": secs,
+                "threads": per.values().collect::<Vec<_>>(),
+                "index_lag_blocks": shared.index_blocks.load(Ordering::Relaxed)
+                    .saturating_sub(shared.index_blocks_indexed.load(Ordering::Relaxed)),
+            })
+            .to_string(),
+        )?;
+    } else {
+        crate::output::line(&format!(
+            "recorded {p} packets ({}) in {secs:.1}s from {} capture thread(s); {sd} dropped by the source(s), {wd} by wiretape",
+            format_bytes(b),
+            results.len()
+        ))?;
+        for r in &results {
+            if let Some(e) = &r.error {
+                eprintln!("wiretape: error: {}: {e}", r.name);
+            }
+        }
+    }
+    Ok(if failed { exit::ERROR } else { exit::OK })
+}

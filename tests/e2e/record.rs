@@ -1,0 +1,640 @@
+//! `wiretape record`: live sources into the store, with signals, crashes, retention and the
+//! metrics endpoint, against the real binary.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::wiretape;
+
+/// A recorder running in the background; killed if the test ends early.
+struct Recorder {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Recorder {
+    fn start(args: &[&str]) -> Recorder {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wiretape"))
+            .arg("record")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Recorder { child, lines }
+    }
+
+    /// The first log line containing `what`, within `timeout`.
+    fn wait_line(&self, what: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.contains(what) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("no log line with {what:?} within {timeout:?}"),
+            }
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let st = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    /// Waits for the exit (deadline), returning the code and standard output.
+    fn wait(mut self, timeout: Duration) -> (Option<i32>, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                let mut out = String::new();
+                if let Some(mut o) = self.child.stdout.take() {
+                    let _ = o.read_to_string(&mut out);
+                }
+                return (st.code(), out);
+            }
+            assert!(Instant::now() < deadline, "the recorder did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let r = wiretape(args);
+    assert!(
+        matches!(r.code, Some(0) | Some(3)),
+        "{args:?}: {}",
+        r.stderr
+    );
+    serde_json::from_str(r.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", r.stdout))
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut c = TcpStream::connect(addr).unwrap();
+    write!(c, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut s = String::new();
+    c.read_to_string(&mut s).unwrap();
+    s
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+fn open_segments(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("segments"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".open"))
+        .count()
+}
+
+#[test]
+fn a_counted_synthetic_recording_is_stored_indexed_and_verified() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let ds = d.to_str().unwrap();
+    let r = wiretape(&[
+        "record",
+        "--data",
+        ds,
+        "--source",
+        "synth:rate=max",
+        "--count",
+        "20000",
+        "--metrics",
+        "off",
+        "--json",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["packets"], 20000, "{v}");
+    assert_eq!(v["index_lag_blocks"], 0, "{v}");
+    let s = json(&["stats", "--data", ds, "--json"]);
+    assert_eq!(s["packets"], 20000);
+    assert_eq!(s["segments_open"], 0, "sealed on exit: {s}");
+    assert_eq!(s["index"]["blocks_indexed"], s["index"]["blocks"], "{s}");
+    // The data directory is 0750.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & 0o007, 0, "{mode:o}");
+    let r = wiretape(&["verify", "--data", ds]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let r = wiretape(&["search", "--data", ds, "proto:itch", "--count"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stdout.trim().parse::<u64>().unwrap() > 10_000,
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stderr.contains("not indexed"), "{}", r.stderr);
+}
+
+#[test]
+fn a_pcap_source_records_the_file_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("g.pcap");
+    let r = wiretape(&["gen", "--packets", "5000", "-o", f.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let d = tmp.path().join("d");
+    let src = format!("pcap:{}", f.display());
+    let r = wiretape(&[
+        "record",
+        "--data",
+        d.to_str().unwrap(),
+        "--source",
+        &src,
+        "--metrics",
+        "off",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let out = tmp.path().join("out.pcap");
+    let r = wiretape(&[
+        "export",
+        "--data",
+        d.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let (a, ea) = wiretape_tests::read_capture(&f);
+    let (b, eb) = wiretape_tests::read_capture(&out);
+    assert!(ea.is_none() && eb.is_none());
+    assert_eq!(a.len(), 5000);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn sigterm_flushes_seals_indexes_and_exits_0_and_metrics_are_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let ds = d.to_str().unwrap();
+    let rec = Recorder::start(&[
+        "--data",
+        ds,
+        "--source",
+        "synth:rate=20000",
+        "--metrics",
+        "127.0.0.1:0",
+        "--flush-interval",
+        "200ms",
+    ]);
+    let line = rec.wait_line("metrics endpoint", Duration::from_secs(30));
+    let url = line.split("url=").nth(1).unwrap();
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_owned();
+    // Poll the endpoint until packets are counted and the index has run.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let resp = http_get(&addr, "/metrics");
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+        let body = resp.split("\r\n\r\n").nth(1).unwrap().to_owned();
+        if metric(&body, "wiretape_packets_total") > 5_000
+            && metric(&body, "wiretape_index_runs_total") > 0
+        {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "no progress: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    for name in [
+        "wiretape_bytes_total",
+        "wiretape_source_dropped_total",
+        "wiretape_store_dropped_total",
+        "wiretape_disk_bytes",
+        "wiretape_retention_horizon_seconds",
+        "wiretape_index_lag_blocks",
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} ")), "{name}: {text}");
+    }
+    assert!(text.contains("source=\"synth\",thread=\"0\""), "{text}");
+    assert!(http_get(&addr, "/nope").starts_with("HTTP/1.1 404"));
+    rec.signal("TERM");
+    let (code, _) = rec.wait(Duration::from_secs(60));
+    assert_eq!(code, Some(0));
+    assert_eq!(open_segments(&d), 0);
+    let r = wiretape(&["verify", "--data", ds]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let s = json(&["stats", "--data", ds, "--json"]);
+    assert!(s["packets"].as_u64().unwrap() > 5_000);
+    assert_eq!(s["index"]["blocks_indexed"], s["index"]["blocks"], "{s}");
+}
+
+#[test]
+fn after_sigkill_the_next_recorder_recovers_everything_flushed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let ds = d.to_str().unwrap();
+    let rec = Recorder::start(&[
+        "--data",
+        ds,
+        "--source",
+        "synth:rate=20000",
+        "--metrics",
+        "off",
+        "--flush-interval",
+        "100ms",
+    ]);
+    rec.wait_line("capture started", Duration::from_secs(30));
+    // Wait until a few flushes are visible to a reader.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let seen = loop {
+        let s = json(&["stats", "--data", ds, "--json"]);
+        let n = s["packets"].as_u64().unwrap();
+        if n > 3_000 {
+            break n;
+        }
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    rec.signal("KILL");
+    let (code, _) = rec.wait(Duration::from_secs(10));
+    assert_eq!(code, None, "killed by a signal");
+    assert!(open_segments(&d) > 0);
+    // Any writer recovers: another short recording.
+    let r = wiretape(&[
+        "record",
+        "--data",
+        ds,
+        "--source",
+        "synth:rate=max",
+        "--count",
+        "100",
+        "--metrics",
+        "off",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains("recovered"), "{}", r.stderr);
+    assert_eq!(open_segments(&d), 0);
+    let r = wiretape(&["verify", "--data", ds]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let s = json(&["stats", "--data", ds, "--json"]);
+    // Everything a reader saw before the kill is there, plus the second recording.
+    assert!(
+        s["packets"].as_u64().unwrap() >= seen + 100,
+        "{s} vs {seen}"
+    );
+    // And it is all searchable.
+    assert_eq!(s["index"]["blocks_indexed"], s["index"]["blocks"], "{s}");
+}
+
+#[test]
+fn retention_keeps_a_recording_within_its_budget_with_its_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let ds = d.to_str().unwrap();
+    let r = wiretape(&[
+        "record",
+        "--data",
+        ds,
+        "--source",
+        "synth:rate=max",
+        "--count",
+        "150000",
+        "--segment-size",
+        "1MiB",
+        "--block-size",
+        "256KiB",
+        "--retain-bytes",
+        "6MiB",
+        "--metrics",
+        "off",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains("retention removed"), "{}", r.stderr);
+    let s = json(&["stats", "--data", ds, "--json"]);
+    assert!(s["disk_bytes"].as_u64().unwrap() <= 6 << 20, "{s}");
+    assert!(s["retention_removed_segments"].as_u64().unwrap() > 0, "{s}");
+    // Every shard has its segment.
+    let shards: Vec<_> = std::fs::read_dir(d.join("index"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('s') && !n.contains('.'))
+        .collect();
+    for sh in &shards {
+        assert!(
+            d.join("segments").join(format!("{sh}.wts")).exists(),
+            "shard {sh} without its segment"
+        );
+    }
+    let r = wiretape(&["verify", "--data", ds]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+}
+
+#[test]
+fn bad_sources_and_settings_are_refused_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("d");
+    let ds = ds.to_str().unwrap();
+    for (args, want) in [
+        (vec!["--source", "nic:eth0"], "unknown source"),
+        (vec!["--source", "synth:rate=fast"], "rate=fast"),
+        (vec!["--source", "pcap:/nonexistent.pcap"], "nonexistent"),
+        (vec!["--source", "afpacket:wtnosuch0"], "wtnosuch0"),
+        (vec!["--flush-interval", "0s"], "flush-interval"),
+        (vec!["--metrics", "not-an-address"], "--metrics"),
+        (vec!["--user", "wtnosuchuser"], "wtnosuchuser"),
+    ] {
+        let mut a = vec!["record", "--data", ds, "--count", "10"];
+        a.extend(args.iter().copied());
+        if !args.contains(&"--metrics") {
+            a.extend(["--metrics", "off"]);
+        }
+        let r = wiretape(&a);
+        assert_eq!(r.code, Some(1), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+    }
+    // A config file with an unknown key names it.
+    let cfg = tmp.path().join("r.toml");
+    std::fs::write(&cfg, "data = \"x\"\nsorces = [\"synth\"]\n").unwrap();
+    let r = wiretape(&["record", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("sorces"), "{}", r.stderr);
+}
+
+#[test]
+fn a_config_file_drives_the_recorder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let cfg = tmp.path().join("r.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data = {:?}\nsources = [\"synth:rate=max,seed=3\"]\ncount = 3000\nmetrics = \"off\"\nzstd_level = 1\nflush_interval = \"100ms\"\n",
+            d.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let r = wiretape(&["record", "--config", cfg.to_str().unwrap(), "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["packets"], 3000);
+}
+
+// ---------------------------------------------------------------------------------------
+// Live capture from a veth pair (root only).
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let l = s.lines().find(|l| l.starts_with("Uid:"))?;
+            l.split_whitespace().nth(2).map(|u| u == "0")
+        })
+        .unwrap_or(false)
+}
+
+fn sh(program: &str, args: &[&str]) -> Result<String, String> {
+    match Command::new(program).args(args).output() {
+        Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Ok(o) => Err(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Err(format!("{program}: {e}")),
+    }
+}
+
+/// A veth pair, `host` here and `peer` in its own namespace, IPv6 off on both (so the kernel
+/// sends nothing of its own). Removed on drop.
+struct Veth {
+    ns: String,
+    host: String,
+    peer: String,
+}
+
+impl Veth {
+    fn new(tag: &str) -> Option<Veth> {
+        if !is_root() || sh("tcpreplay", &["--version"]).is_err() {
+            println!("skipped: needs root and tcpreplay");
+            return None;
+        }
+        let id = std::process::id() % 100_000;
+        let v = Veth {
+            ns: format!("wtrecns{tag}{id}"),
+            host: format!("wtrec{tag}{id}a"),
+            peer: format!("wtrec{tag}{id}b"),
+        };
+        if let Err(e) = sh("ip", &["netns", "add", &v.ns]) {
+            println!("skipped: {e}");
+            return None;
+        }
+        let ok = sh(
+            "ip",
+            &[
+                "link", "add", &v.host, "type", "veth", "peer", "name", &v.peer, "netns", &v.ns,
+            ],
+        )
+        .and_then(|_| {
+            sh(
+                "sysctl",
+                &["-qw", &format!("net.ipv6.conf.{}.disable_ipv6=1", v.host)],
+            )
+        })
+        .and_then(|_| {
+            sh(
+                "ip",
+                &[
+                    "netns",
+                    "exec",
+                    &v.ns,
+                    "sysctl",
+                    "-qw",
+                    &format!("net.ipv6.conf.{}.disable_ipv6=1", v.peer),
+                ],
+            )
+        })
+        .and_then(|_| sh("ip", &["link", "set", &v.host, "up"]))
+        .and_then(|_| sh("ip", &["-n", &v.ns, "link", "set", &v.peer, "up"]));
+        if let Err(e) = ok {
+            panic!("setting up the veth pair: {e}");
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !sh("ip", &["-o", "link", "show", "dev", &v.host])
+            .unwrap_or_default()
+            .contains("LOWER_UP")
+        {
+            assert!(Instant::now() < deadline, "veth did not come up");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Some(v)
+    }
+
+    /// Sends a capture file out of the peer end with tcpreplay, at `pps` packets per second.
+    fn replay(&self, file: &Path, pps: u32) {
+        let out = sh(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.ns,
+                "tcpreplay",
+                "-q",
+                &format!("--pps={pps}"),
+                "-i",
+                &self.peer,
+                file.to_str().unwrap(),
+            ],
+        )
+        .unwrap();
+        let failed = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Failed packets:"))
+            .map(|n| n.trim().to_owned());
+        assert!(matches!(failed.as_deref(), None | Some("0")), "{out}");
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        let _ = sh("ip", &["link", "del", &self.host]);
+        let _ = sh("ip", &["netns", "del", &self.ns]);
+    }
+}
+
+#[test]
+fn recording_a_veth_keeps_every_frame_and_its_vlan_tag() {
+    let Some(veth) = Veth::new("v") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("g.pcap");
+    // The generated feed has 802.1Q-tagged frames (the second ITCH feed, VLAN 201).
+    let r = wiretape(&["gen", "--packets", "4000", "-o", f.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let (sent, _) = wiretape_tests::read_capture(&f);
+    let tagged = sent
+        .iter()
+        .filter(|p| p.data.len() > 14 && p.data[12..14] == [0x81, 0x00])
+        .count();
+    assert!(tagged > 100, "{tagged}");
+    let d = tmp.path().join("d");
+    let src = format!("afpacket:{},threads=1", veth.host);
+    let rec = Recorder::start(&[
+        "--data",
+        d.to_str().unwrap(),
+        "--source",
+        &src,
+        "--count",
+        "4000",
+        "--duration",
+        "60s",
+        "--metrics",
+        "off",
+    ]);
+    rec.wait_line("capture started", Duration::from_secs(30));
+    veth.replay(&f, 20_000);
+    let (code, _) = rec.wait(Duration::from_secs(90));
+    assert_eq!(code, Some(0));
+    let out = tmp.path().join("out.pcap");
+    let r = wiretape(&[
+        "export",
+        "--data",
+        d.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let (got, _) = wiretape_tests::read_capture(&out);
+    assert_eq!(got.len(), sent.len());
+    for (i, (a, b)) in sent.iter().zip(&got).enumerate() {
+        assert_eq!(a.data, b.data, "frame {i}: not the frame that was sent");
+        assert_eq!(a.orig_len, b.orig_len, "frame {i}");
+    }
+    // Live timestamps, from the kernel clock.
+    assert!(got.windows(2).all(|w| w[0].ts_ns <= w[1].ts_ns));
+    let s = json(&["stats", "--data", d.to_str().unwrap(), "--json"]);
+    assert_eq!(s["source_dropped"], 0, "{s}");
+    assert_eq!(s["index"]["blocks_indexed"], s["index"]["blocks"], "{s}");
+    // And the tagged feed is found by its VLAN.
+    let r = wiretape(&[
+        "search",
+        "--data",
+        d.to_str().unwrap(),
+        "vlan:201",
+        "--count",
+    ]);
+    assert_eq!(r.stdout.trim(), tagged.to_string(), "{}", r.stderr);
+}
+
+#[test]
+fn a_capture_filter_keeps_only_what_it_matches() {
+    let Some(veth) = Veth::new("f") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("g.pcap");
+    let r = wiretape(&["gen", "--packets", "3000", "-o", f.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    // tcpdump's reading of the same filter on the file: the frames that should pass.
+    let want = sh("tcpdump", &["-nr", f.to_str().unwrap(), "tcp and not vlan"])
+        .map(|o| o.lines().count())
+        .unwrap_or(0);
+    assert!(want > 100, "{want}");
+    let d = tmp.path().join("d");
+    let src = format!("afpacket:{}", veth.host);
+    let rec = Recorder::start(&[
+        "--data",
+        d.to_str().unwrap(),
+        "--source",
+        &src,
+        "--filter",
+        "tcp",
+        "--metrics",
+        "off",
+        "--flush-interval",
+        "100ms",
+    ]);
+    rec.wait_line("capture started", Duration::from_secs(30));
+    veth.replay(&f, 20_000);
+    // Everything sent has arrived once the count stops growing at `want`.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = json(&["stats", "--data", d.to_str().unwrap(), "--json"]);
+        if s["packets"].as_u64().unwrap() as usize >= want {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    rec.signal("TERM");
+    let (code, _) = rec.wait(Duration::from_secs(60));
+    assert_eq!(code, Some(0));
+    let r = wiretape(&[
+        "search",
+        "--data",
+        d.to_str().unwrap(),
+        "NOT proto:tcp",
+        "--count",
+    ]);
+    assert_eq!(r.stdout.trim(), "0", "{}", r.stderr);
+    let s = json(&["stats", "--data", d.to_str().unwrap(), "--json"]);
+    assert_eq!(s["packets"].as_u64().unwrap() as usize, want, "{s}");
+}
