@@ -598,6 +598,10 @@ fn a_capture_filter_keeps_only_what_it_matches() {
         .map(|o| o.lines().count())
         .unwrap_or(0);
     assert!(want > 100, "{want}");
+    // The capture keeps going after the switch to an unprivileged user (the socket was
+    // opened before); the data directory is given to that user.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let d = tmp.path().join("d");
     let src = format!("afpacket:{}", veth.host);
     let rec = Recorder::start(&[
@@ -605,6 +609,8 @@ fn a_capture_filter_keeps_only_what_it_matches() {
         d.to_str().unwrap(),
         "--source",
         &src,
+        "--user",
+        "nobody",
         "--filter",
         "tcp",
         "--metrics",
@@ -637,4 +643,79 @@ fn a_capture_filter_keeps_only_what_it_matches() {
     assert_eq!(r.stdout.trim(), "0", "{}", r.stderr);
     let s = json(&["stats", "--data", d.to_str().unwrap(), "--json"]);
     assert_eq!(s["packets"].as_u64().unwrap() as usize, want, "{s}");
+    use std::os::unix::fs::MetadataExt;
+    let nobody = sh("id", &["-u", "nobody"])
+        .unwrap()
+        .trim()
+        .parse::<u32>()
+        .unwrap();
+    for e in std::fs::read_dir(d.join("segments")).unwrap().flatten() {
+        assert_eq!(
+            e.metadata().unwrap().uid(),
+            nobody,
+            "{}",
+            e.path().display()
+        );
+    }
+}
+
+#[test]
+fn drops_in_an_overrun_ring_are_counted_and_stored() {
+    let Some(veth) = Veth::new("d") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("g.pcap");
+    let r = wiretape(&["gen", "--packets", "30000", "-o", f.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let d = tmp.path().join("d");
+    // Two 4 KiB blocks: a couple of dozen frames of room, overrun at full speed.
+    let src = format!("afpacket:{},block-size=4096,blocks=2", veth.host);
+    let rec = Recorder::start(&[
+        "--data",
+        d.to_str().unwrap(),
+        "--source",
+        &src,
+        "--metrics",
+        "off",
+        "--flush-interval",
+        "100ms",
+    ]);
+    rec.wait_line("capture started", Duration::from_secs(30));
+    let out = sh(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &veth.ns,
+            "tcpreplay",
+            "-q",
+            "--topspeed",
+            "-i",
+            &veth.peer,
+            f.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    assert!(out.contains("Successful packets:        30000"), "{out}");
+    // Every frame sent is accounted for: stored, or counted dropped by the kernel ring.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let s = loop {
+        let s = json(&["stats", "--data", d.to_str().unwrap(), "--json"]);
+        let got = s["packets"].as_u64().unwrap() + s["source_dropped"].as_u64().unwrap();
+        if got >= 30_000 {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "{s}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    rec.signal("TERM");
+    let (code, _) = rec.wait(Duration::from_secs(60));
+    assert_eq!(code, Some(0));
+    let s2 = json(&["stats", "--data", d.to_str().unwrap(), "--json"]);
+    let (stored, dropped) = (
+        s2["packets"].as_u64().unwrap(),
+        s2["source_dropped"].as_u64().unwrap(),
+    );
+    assert!(dropped > 0, "the ring was never overrun: {s2}");
+    assert_eq!(stored + dropped, 30_000, "{s} {s2}");
+    assert_eq!(s2["source_received"].as_u64().unwrap(), 30_000, "{s2}");
 }
