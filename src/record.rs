@@ -177,6 +177,9 @@ struct ThreadCounters {
     source_dropped: AtomicU64,
     store_dropped: AtomicU64,
     segments_sealed: AtomicU64,
+    /// Finite sources: bytes read and bytes in all (for the progress bar).
+    progress_done: AtomicU64,
+    progress_total: AtomicU64,
 }
 
 /// Everything the metrics endpoint shows.
@@ -518,6 +521,10 @@ fn capture(
             Ok(())
         });
         budget.fetch_add(room, Ordering::Relaxed);
+        if let Some((done, total)) = source.progress() {
+            counters.progress_done.store(done, Ordering::Relaxed);
+            counters.progress_total.store(total, Ordering::Relaxed);
+        }
         counters.packets.fetch_add(n, Ordering::Relaxed);
         counters.bytes.fetch_add(bytes, Ordering::Relaxed);
         if let Some(e) = write_err.take() {
@@ -738,6 +745,14 @@ pub fn run(a: RecordArgs) -> Result<u8> {
     let mut last_status = Instant::now();
     let status = !a.quiet && std::io::stderr().is_terminal();
     let mut prev_packets = 0u64;
+    // Finite sources (capture files): a progress bar over their bytes instead of the line.
+    let bar = if finite && status {
+        let pb = crate::output::progress(0, true, true);
+        pb.set_message("record");
+        Some(pb)
+    } else {
+        None
+    };
     loop {
         if handles.iter().all(|h| h.is_finished()) {
             break;
@@ -755,7 +770,22 @@ pub fn run(a: RecordArgs) -> Result<u8> {
                 last_index = Instant::now();
             }
         }
-        if status && last_status.elapsed() >= Duration::from_secs(1) {
+        if let Some(pb) = &bar {
+            let (done, total) =
+                shared
+                    .threads
+                    .lock()
+                    .expect("metrics lock")
+                    .iter()
+                    .fold((0, 0), |(d, t), c| {
+                        (
+                            d + c.progress_done.load(Ordering::Relaxed),
+                            t + c.progress_total.load(Ordering::Relaxed),
+                        )
+                    });
+            pb.set_length(total);
+            pb.set_position(done);
+        } else if status && last_status.elapsed() >= Duration::from_secs(1) {
             let (p, b, sd, wd) = shared.totals();
             let secs = last_status.elapsed().as_secs_f64();
             eprint!(
@@ -778,7 +808,9 @@ pub fn run(a: RecordArgs) -> Result<u8> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    if status {
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    } else if status {
         eprintln!();
     }
     let results: Vec<ThreadResult> = handles

@@ -262,6 +262,10 @@ impl Source for PcapSource {
     fn name(&self) -> &str {
         &self.name
     }
+
+    fn progress(&self) -> Option<(u64, u64)> {
+        Some((self.reader.offset(), self.file_len?))
+    }
 }
 
 /// What `--source` names.

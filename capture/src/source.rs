@@ -94,4 +94,9 @@ pub trait Source: Send {
 
     /// A short description for logs and metrics labels (`afpacket:eth1#2`, `synth`).
     fn name(&self) -> &str;
+
+    /// For a finite source, how far it is: (bytes read, bytes in all), for a progress bar.
+    fn progress(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
