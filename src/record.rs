@@ -486,19 +486,7 @@ fn capture(
         }
         // Claim up to a burst from the packet budget (--count).
         let want = 256u64;
-        let claimed = loop {
-            let left = budget.load(Ordering::Relaxed);
-            if left == 0 {
-                break 0;
-            }
-            let k = left.min(want);
-            if budget
-                .compare_exchange(left, left - k, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-            {
-                break k;
-            }
-        };
+        let claimed = claim(&budget, want);
         if claimed == 0 {
             stop.store(true, Ordering::Relaxed);
             break;
@@ -508,8 +496,12 @@ fn capture(
         let mut bytes = 0u64;
         let r = source.poll(claimed as usize, &mut |p| {
             if room == 0 {
-                // Past --count (a ring hands over whole blocks): not recorded.
-                return Ok(());
+                // A ring hands over whole blocks, more than asked: claim more of the budget.
+                room = claim(&budget, want);
+                if room == 0 {
+                    // Past --count: not recorded.
+                    return Ok(());
+                }
             }
             if let Err(e) = w.append(p) {
                 write_err = Some(e);
@@ -595,6 +587,23 @@ fn capture(
         stats: now,
         segments,
         error,
+    }
+}
+
+/// Takes up to `want` packets from the shared budget (--count); 0 when it is spent.
+fn claim(budget: &AtomicU64, want: u64) -> u64 {
+    loop {
+        let left = budget.load(Ordering::Relaxed);
+        if left == 0 {
+            return 0;
+        }
+        let k = left.min(want);
+        if budget
+            .compare_exchange(left, left - k, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            return k;
+        }
     }
 }
 
