@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Live capture benchmark: `wiretape record --source afpacket:IF` against `tcpdump -i IF -w FILE`
+# on a veth pair, the sender (tcpreplay) in its own network namespace. For each send rate, each
+# receiver captures the same generated trading capture; the figure is the highest rate each
+# sustains with zero drops (every packet sent is in its output and the kernel counted no drop),
+# and the CPU it spent per million packets.
+#
+#   sudo bench/capture.sh
+#
+# Environment:
+#   PACKETS     packets in the capture sent at each rate (default 300000)
+#   RATES       send rates to try, packets/s, space-separated; "max" = tcpreplay --topspeed
+#               (default "100000 200000 300000 400000 600000 max")
+#   INDEX       1 (default) records with indexing on, as the appliance runs; 0 adds --no-index
+#   RESULTS_DIR where the markdown table goes (default bench/results)
+#
+# Needs root, iproute2, tcpreplay, tcpdump, jq, GNU time. Both receivers get the same kernel
+# ring memory (256 MiB: wiretape's default 64 blocks of 4 MiB, tcpdump -B 262144).
+set -euo pipefail
+
+die() {
+    echo "capture.sh: $*" >&2
+    exit 1
+}
+[[ $EUID -eq 0 ]] || die "needs root (network namespaces, AF_PACKET)"
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+packets=${PACKETS:-300000}
+rates=${RATES:-"100000 200000 300000 400000 600000 max"}
+index=${INDEX:-1}
+results_dir=${RESULTS_DIR:-$root/bench/results}
+for tool in ip tcpreplay tcpdump jq cargo; do
+    command -v "$tool" >/dev/null || die "$tool not found"
+done
+[[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) not found: apt-get install time"
+
+(cd "$root" && cargo build --release --locked -q)
+target=$(cd "$root" && cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
+wt=$target/release/wiretape
+work=$(mktemp -d "${TMPDIR:-/tmp}/wiretape-capture-bench.XXXXXX")
+ns=wtbench$$
+host=wtb$$a
+peer=wtb$$b
+cleanup() {
+    ip link del "$host" 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$results_dir"
+
+ip netns add "$ns"
+ip link add "$host" type veth peer name "$peer" netns "$ns"
+sysctl -qw "net.ipv6.conf.$host.disable_ipv6=1"
+ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$peer.disable_ipv6=1"
+ip link set "$host" up
+ip -n "$ns" link set "$peer" up
+sleep 0.5
+
+"$wt" gen --packets "$packets" --seed 1 -o "$work/in.pcap" >&2
+
+send() { # rate → the rate tcpreplay achieved (packets/s)
+    local args=(--pps="$1")
+    [[ $1 == max ]] && args=(--topspeed)
+    ip netns exec "$ns" tcpreplay -q "${args[@]}" -i "$peer" "$work/in.pcap" 2>&1 |
+        awk '/Rated:/ { for (i = 1; i <= NF; i++) if ($i == "pps") print $(i-1) }' | head -1
+}
+
+wiretape_run() { # rate → "achieved stored dropped cpu_seconds"
+    rm -rf "$work/d"
+    local extra=()
+    [[ $index == 0 ]] && extra=(--no-index)
+    /usr/bin/time -f '%U %S' -o "$work/wt.time" \
+        "$wt" record --data "$work/d" --source "afpacket:$host" --metrics off --quiet \
+        "${extra[@]}" >/dev/null 2>"$work/wt.log" &
+    local pid=$!
+    for _ in $(seq 100); do grep -q "capture started" "$work/wt.log" && break; sleep 0.1; done
+    local achieved
+    achieved=$(send "$1")
+    sleep 1
+    kill -TERM "$(pgrep -P $pid)" 2>/dev/null || kill -TERM $pid
+    wait $pid || true
+    local s
+    s=$("$wt" stats --data "$work/d" --json)
+    echo "$achieved $(jq .packets <<<"$s") $(jq .source_dropped <<<"$s") $(awk '{print $1 + $2}' "$work/wt.time")"
+}
+
+tcpdump_run() {
+    rm -f "$work/td.pcap"
+    /usr/bin/time -f '%U %S' -o "$work/td.time" \
+        tcpdump -i "$host" -w "$work/td.pcap" -B 262144 -s 0 -n 2>"$work/td.log" &
+    local pid=$!
+    for _ in $(seq 100); do grep -q "listening on" "$work/td.log" && break; sleep 0.1; done
+    local achieved
+    achieved=$(send "$1")
+    sleep 1
+    kill -INT "$(pgrep -P $pid)" 2>/dev/null || kill -INT $pid
+    wait $pid || true
+    local stored dropped
+    stored=$(awk '/packets captured/ {print $1}' "$work/td.log")
+    dropped=$(awk '/dropped by kernel/ {print $1}' "$work/td.log")
+    echo "$achieved ${stored:-0} ${dropped:-0} $(awk '{print $1 + $2}' "$work/td.time")"
+}
+
+out="$results_dir/capture.md"
+{
+    echo "### capture.sh: $(date -u +%FT%TZ), $packets packets per run, index=$index"
+    echo
+    echo "| receiver | asked pps | achieved pps | stored | kernel drops | CPU s | CPU s per M packets |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+} | tee -a "$out"
+best_wt=0
+best_td=0
+for r in $rates; do
+    for who in wiretape tcpdump; do
+        read -r achieved stored dropped cpu < <("${who}_run" "$r")
+        per=$(awk -v c="$cpu" -v n="$stored" 'BEGIN { if (n > 0) printf "%.2f", c / n * 1e6; else print "-" }')
+        echo "| $who | $r | $achieved | $stored | $dropped | $cpu | $per |" | tee -a "$out"
+        if [[ $stored == "$packets" && $dropped == 0 ]]; then
+            a=${achieved%.*}
+            if [[ $who == wiretape && $a -gt $best_wt ]]; then best_wt=$a; fi
+            if [[ $who == tcpdump && $a -gt $best_td ]]; then best_td=$a; fi
+        fi
+    done
+done
+{
+    echo
+    echo "Highest rate with zero drops: wiretape $best_wt pps, tcpdump $best_td pps" \
+        "(ratio $(awk -v a="$best_wt" -v b="$best_td" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'))."
+} | tee -a "$out"
