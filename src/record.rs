@@ -192,7 +192,7 @@ struct Shared {
     index_blocks: AtomicU64,
     index_blocks_indexed: AtomicU64,
     index_runs: AtomicU64,
-    index_seconds_behind: AtomicU64,
+    index_lag_ms: AtomicU64,
     started_ns: AtomicU64,
 }
 
@@ -297,12 +297,6 @@ impl Shared {
             one(b.saturating_sub(bi)),
         );
         metric(
-            "wiretape_index_lag_seconds",
-            "How far behind the capture the index was at its last pass.",
-            "gauge",
-            one(self.index_seconds_behind.load(Ordering::Relaxed)),
-        );
-        metric(
             "wiretape_index_runs_total",
             "Indexing passes.",
             "counter",
@@ -314,6 +308,10 @@ impl Shared {
             "gauge",
             one(self.started_ns.load(Ordering::Relaxed) / 1_000_000_000),
         );
+        s.push_str(&format!(
+            "# HELP wiretape_index_lag_seconds Capture time between the newest packet stored and the newest indexed, at the last index pass.\n# TYPE wiretape_index_lag_seconds gauge\nwiretape_index_lag_seconds {:.3}\n",
+            self.index_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0
+        ));
         s
     }
 }
@@ -627,12 +625,9 @@ fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared) {
         shared
             .index_blocks_indexed
             .store(st.blocks_indexed, Ordering::Relaxed);
-        // Lag in time: the newest packet written against the newest indexed one is not
-        // known cheaply; the blocks not indexed, times the flush interval, bound it.
-        shared.index_seconds_behind.store(
-            if st.blocks_indexed < st.blocks { 1 } else { 0 },
-            Ordering::Relaxed,
-        );
+        shared
+            .index_lag_ms
+            .store(st.lag_ns() / 1_000_000, Ordering::Relaxed);
     }
 }
 

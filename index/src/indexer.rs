@@ -259,6 +259,17 @@ pub struct IndexStatus {
     pub blocks: u64,
     /// Bytes on disk under `DIR/index`.
     pub bytes: u64,
+    /// Capture time of the newest packet in the store, and of the newest packet in an
+    /// indexed block (ns; 0 when none): their difference is how far the index lags.
+    pub newest_ns: u64,
+    pub indexed_until_ns: u64,
+}
+
+impl IndexStatus {
+    /// How far behind the capture the index is, in capture time.
+    pub fn lag_ns(&self) -> u64 {
+        self.newest_ns.saturating_sub(self.indexed_until_ns)
+    }
 }
 
 /// The index status of `store`: which segments have shards and how many of their blocks.
@@ -267,10 +278,17 @@ pub fn status(store: &Store) -> IndexStatus {
     for s in store.segments() {
         let n = s.blocks.len() as u64;
         st.blocks += n;
+        if let Some(b) = s.blocks.iter().map(|b| b.max_ts).max() {
+            st.newest_ns = st.newest_ns.max(b);
+        }
         match shard_meta(&shard_dir(store.dir(), s.header.stream, s.header.segment)) {
             Some(m) => {
                 st.shards += 1;
-                st.blocks_indexed += m.blocks.min(n);
+                let k = m.blocks.min(n) as usize;
+                st.blocks_indexed += k as u64;
+                if let Some(b) = s.blocks[..k].iter().map(|b| b.max_ts).max() {
+                    st.indexed_until_ns = st.indexed_until_ns.max(b);
+                }
             }
             None => st.shards_missing += 1,
         }

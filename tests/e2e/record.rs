@@ -233,6 +233,7 @@ fn sigterm_flushes_seals_indexes_and_exits_0_and_metrics_are_served() {
         "wiretape_disk_bytes",
         "wiretape_retention_horizon_seconds",
         "wiretape_index_lag_blocks",
+        "wiretape_index_lag_seconds",
     ] {
         assert!(text.contains(&format!("# TYPE {name} ")), "{name}: {text}");
     }
