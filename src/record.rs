@@ -177,6 +177,10 @@ struct ThreadCounters {
     source_dropped: AtomicU64,
     store_dropped: AtomicU64,
     segments_sealed: AtomicU64,
+    /// The stream this thread writes (u64::MAX until its writer is open).
+    stream: AtomicU64,
+    /// Packets of this thread's stream in segments that retention removed.
+    pruned_packets: AtomicU64,
     /// Finite sources: bytes read and bytes in all (for the progress bar).
     progress_done: AtomicU64,
     progress_total: AtomicU64,
@@ -324,9 +328,16 @@ fn serve_metrics(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBoo
             Ok((mut conn, _)) => {
                 let _ = conn.set_nonblocking(false);
                 let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-                let mut req = [0u8; 2048];
-                let n = conn.read(&mut req).unwrap_or(0);
-                let line = String::from_utf8_lossy(&req[..n]);
+                // Read the request head (up to 2 KiB, 2 s).
+                let mut req = Vec::with_capacity(512);
+                let mut buf = [0u8; 512];
+                while req.len() < 2048 && !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&req);
                 let (status, body, ctype) = if line.starts_with("GET /metrics ") {
                     ("200 OK", shared.render(), "text/plain; version=0.0.4")
                 } else if line.starts_with("GET / ") {
@@ -435,6 +446,7 @@ fn capture(
     budget: Arc<AtomicU64>,
     counters: Arc<ThreadCounters>,
     cpu: Option<usize>,
+    shared: Arc<Shared>,
 ) -> ThreadResult {
     let name = source.name().to_owned();
     if let Some(cpu) = cpu {
@@ -447,7 +459,7 @@ fn capture(
         }
     }
     cfg.clock = source.clock();
-    let mut w = match StreamWriter::open(&dir, None, cfg) {
+    let mut w = match StreamWriter::open(&dir, None, cfg.clone()) {
         Ok(w) => w,
         Err(e) => {
             return ThreadResult {
@@ -468,6 +480,7 @@ fn capture(
         );
     }
     let stream = w.stream();
+    counters.stream.store(u64::from(stream), Ordering::Relaxed);
     log(
         "info",
         "capture started",
@@ -518,8 +531,29 @@ fn capture(
         counters.packets.fetch_add(n, Ordering::Relaxed);
         counters.bytes.fetch_add(bytes, Ordering::Relaxed);
         if let Some(e) = write_err.take() {
-            error = Some(format!("writing stream {stream}: {e}"));
-            break;
+            if !no_space(&e) {
+                error = Some(format!("writing stream {stream}: {e}"));
+                break;
+            }
+            // The packet being appended (and the block in flight) are lost.
+            counters.store_dropped.fetch_add(1, Ordering::Relaxed);
+            match disk_full(
+                w,
+                &dir,
+                &cfg,
+                stream,
+                &mut *source,
+                &stop,
+                &counters,
+                &shared,
+                &e,
+            ) {
+                Some(nw) => {
+                    w = nw;
+                    continue;
+                }
+                None => return stopped_while_full(name, stream, &counters, source.stats()),
+            }
         }
         let end = match r {
             Ok(Poll::End) => true,
@@ -541,8 +575,27 @@ fn capture(
             w.add_stats(&delta);
             last = now;
             if let Err(e) = w.flush() {
-                error = Some(format!("flushing stream {stream}: {e}"));
-                break;
+                if !no_space(&e) {
+                    error = Some(format!("flushing stream {stream}: {e}"));
+                    break;
+                }
+                match disk_full(
+                    w,
+                    &dir,
+                    &cfg,
+                    stream,
+                    &mut *source,
+                    &stop,
+                    &counters,
+                    &shared,
+                    &e,
+                ) {
+                    Some(nw) => {
+                        w = nw;
+                        continue;
+                    }
+                    None => return stopped_while_full(name, stream, &counters, source.stats()),
+                }
             }
             let s = w.sealed().len() as u64;
             if s > sealed {
@@ -562,6 +615,35 @@ fn capture(
     let segments;
     match w.close() {
         Ok(t) => segments = t.segments_sealed,
+        Err(e) if no_space(&e) => {
+            // The last blocks could not be written: make room, let recovery seal what
+            // reached the disk, and count what did not.
+            segments = sealed;
+            log(
+                "error",
+                "disk full while closing: pruning the oldest segments",
+                &[("stream", stream.to_string()), ("error", e.to_string())],
+            );
+            emergency_prune(&dir, &cfg, &shared);
+            match StreamWriter::open(&dir, Some(stream), cfg.clone()) {
+                Ok(nw) => {
+                    let lost = account_losses(&dir, stream, &counters);
+                    if let Err(e) = nw.close() {
+                        error.get_or_insert(format!("closing stream {stream}: {e}"));
+                    }
+                    log(
+                        "warn",
+                        "stream recovered after the disk filled",
+                        &[("stream", stream.to_string()), ("lost", lost.to_string())],
+                    );
+                }
+                Err(e) => {
+                    error.get_or_insert(format!(
+                        "closing stream {stream}: the disk is full and it could not be recovered: {e}"
+                    ));
+                }
+            }
+        }
         Err(e) => {
             segments = sealed;
             error.get_or_insert(format!("closing stream {stream}: {e}"));
@@ -588,6 +670,187 @@ fn capture(
     }
 }
 
+/// Whether a store error is the disk (or the file system quota) being full.
+fn no_space(e: &wiretape_store::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.raw_os_error() == Some(28) || io.kind() == std::io::ErrorKind::StorageFull {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// The disk is full. The writer is abandoned as a crash would leave it (what it had flushed
+/// stays; recovery seals it when the stream is opened again), room is made by removing the
+/// oldest sealed segments (and their shards) — whatever the retention policy says, since
+/// capture must go on — and the stream is opened again. Packets that arrive until then are
+/// read from the source and counted as dropped by wiretape, and that count is stored with the
+/// next block. `None` when asked to stop meanwhile.
+#[allow(clippy::too_many_arguments)]
+fn disk_full(
+    w: StreamWriter,
+    dir: &Path,
+    cfg: &WriterConfig,
+    stream: u32,
+    source: &mut dyn Source,
+    stop: &AtomicBool,
+    counters: &ThreadCounters,
+    shared: &Shared,
+    cause: &wiretape_store::Error,
+) -> Option<StreamWriter> {
+    log(
+        "error",
+        "disk full: pruning the oldest segments to keep capturing",
+        &[("stream", stream.to_string()), ("error", cause.to_string())],
+    );
+    w.crash();
+    let mut dropped = 0u64;
+    let mut backoff = Instant::now() - Duration::from_secs(1);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        if backoff.elapsed() >= Duration::from_millis(200) {
+            backoff = Instant::now();
+            emergency_prune(dir, cfg, shared);
+            match StreamWriter::open(dir, Some(stream), cfg.clone()) {
+                Ok(mut nw) => {
+                    for r in nw.recovered() {
+                        log(
+                            "warn",
+                            "recovered after the disk filled",
+                            &[("what", r.to_string())],
+                        );
+                    }
+                    // Blocks that were in flight when the disk filled never reached it.
+                    dropped += account_losses(dir, stream, counters);
+                    nw.add_stats(&wiretape_store::CaptureStats {
+                        store_dropped: dropped,
+                        ..Default::default()
+                    });
+                    log(
+                        "info",
+                        "capturing again after the disk filled",
+                        &[
+                            ("stream", stream.to_string()),
+                            ("dropped", dropped.to_string()),
+                        ],
+                    );
+                    return Some(nw);
+                }
+                Err(e) => {
+                    if !no_space(&e) {
+                        log(
+                            "error",
+                            "cannot reopen the stream",
+                            &[("error", e.to_string())],
+                        );
+                    }
+                }
+            }
+        }
+        // Keep the source drained (a ring that fills would drop anyway, but its counters
+        // would blame the kernel): what is read now is dropped by us, and counted.
+        let mut n = 0u64;
+        let _ = source.poll(4096, &mut |_| {
+            n += 1;
+            Ok(())
+        });
+        dropped += n;
+        counters.store_dropped.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Counts removed segments' packets against the threads that wrote them.
+fn note_removed(shared: &Shared, removed: &[retention::Removed]) {
+    let threads = shared.threads.lock().expect("metrics lock");
+    for r in removed {
+        for t in threads.iter() {
+            if t.stream.load(Ordering::Relaxed) == u64::from(r.stream) {
+                t.pruned_packets.fetch_add(r.packets, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Removes the oldest sealed segments (with their shards) until two segments' worth (or a
+/// tenth of the directory, if more) is free, whatever the retention policy says.
+fn emergency_prune(dir: &Path, cfg: &WriterConfig, shared: &Shared) {
+    let usage = retention::disk_usage(dir).unwrap_or(0);
+    let room = cfg.segment_size.saturating_mul(2).max(usage / 10);
+    let policy = retention::Policy {
+        max_bytes: Some(usage.saturating_sub(room)),
+        max_age: None,
+    };
+    match retention::apply(dir, &policy, now_ns()) {
+        Ok(removed) => {
+            for r in &removed {
+                log(
+                    "warn",
+                    "disk full: removed a segment",
+                    &[("file", r.path.display().to_string())],
+                );
+            }
+            note_removed(shared, &removed);
+            shared
+                .retention_removed
+                .fetch_add(removed.len() as u64, Ordering::Relaxed);
+        }
+        Err(e) => log(
+            "error",
+            "disk full: pruning failed",
+            &[("error", e.to_string())],
+        ),
+    }
+}
+
+/// After a stream was recovered, the packets handed to its writer that did not reach the
+/// disk: counted as dropped by wiretape (and no longer as written). Segments removed by the
+/// emergency pruning count as written: they were, before retention took them.
+fn account_losses(dir: &Path, stream: u32, counters: &ThreadCounters) -> u64 {
+    let Ok(store) = wiretape_store::Store::open(dir) else {
+        return 0;
+    };
+    let on_disk: u64 = store
+        .segments()
+        .iter()
+        .filter(|s| s.header.stream == stream)
+        .map(|s| s.totals.packets)
+        .sum();
+    let removed: u64 = counters.pruned_packets.load(Ordering::Relaxed);
+    let written = on_disk + removed;
+    let handed = counters.packets.load(Ordering::Relaxed);
+    let lost = handed.saturating_sub(written);
+    counters.packets.fetch_sub(lost, Ordering::Relaxed);
+    counters.store_dropped.fetch_add(lost, Ordering::Relaxed);
+    lost
+}
+
+fn stopped_while_full(
+    name: String,
+    stream: u32,
+    counters: &ThreadCounters,
+    stats: SourceStats,
+) -> ThreadResult {
+    log(
+        "error",
+        "capture stopped while the disk was full",
+        &[("source", name.clone()), ("stream", stream.to_string())],
+    );
+    ThreadResult {
+        name,
+        stream,
+        packets: counters.packets.load(Ordering::Relaxed),
+        stats,
+        segments: counters.segments_sealed.load(Ordering::Relaxed),
+        error: Some("stopped while the disk was full (the next writer recovers the stream)".into()),
+    }
+}
+
 /// Takes up to `want` packets from the shared budget (--count); 0 when it is spent.
 fn claim(budget: &AtomicU64, want: u64) -> u64 {
     loop {
@@ -605,8 +868,9 @@ fn claim(budget: &AtomicU64, want: u64) -> u64 {
     }
 }
 
-fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared) {
-    match ix.run(&|_| {}) {
+/// One indexing pass; false when it failed.
+fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared) -> bool {
+    let ok = match ix.run(&|_| {}) {
         Ok(r) => {
             shared.index_runs.fetch_add(1, Ordering::Relaxed);
             for d in &r.damage {
@@ -616,9 +880,13 @@ fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared) {
                     &[("what", d.clone())],
                 );
             }
+            true
         }
-        Err(e) => log("error", "indexing failed", &[("error", e.to_string())]),
-    }
+        Err(e) => {
+            log("error", "indexing failed", &[("error", e.to_string())]);
+            false
+        }
+    };
     if let Ok(store) = wiretape_store::Store::open(dir) {
         let st = wiretape_index::indexer::status(&store);
         shared.index_blocks.store(st.blocks, Ordering::Relaxed);
@@ -629,6 +897,7 @@ fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared) {
             .index_lag_ms
             .store(st.lag_ns() / 1_000_000, Ordering::Relaxed);
     }
+    ok
 }
 
 fn retention_pass(dir: &Path, policy: &retention::Policy, shared: &Shared) {
@@ -646,6 +915,7 @@ fn retention_pass(dir: &Path, policy: &retention::Policy, shared: &Shared) {
                         ],
                     );
                 }
+                note_removed(shared, &removed);
                 shared
                     .retention_removed
                     .fetch_add(removed.len() as u64, Ordering::Relaxed);
@@ -720,6 +990,7 @@ pub fn run(a: RecordArgs) -> Result<u8> {
     for (i, src) in sources.into_iter().enumerate() {
         let counters = Arc::new(ThreadCounters {
             name: src.name().to_owned(),
+            stream: AtomicU64::new(u64::MAX),
             ..Default::default()
         });
         shared
@@ -737,10 +1008,11 @@ pub fn run(a: RecordArgs) -> Result<u8> {
             Arc::clone(&budget),
         );
         let fi = s.flush_interval;
+        let sh = Arc::clone(&shared);
         handles.push(
             std::thread::Builder::new()
                 .name(format!("capture-{i}"))
-                .spawn(move || capture(src, dir, cfg, fi, st, b, counters, pin))?,
+                .spawn(move || capture(src, dir, cfg, fi, st, b, counters, pin, sh))?,
         );
     }
     let started = Instant::now();
@@ -823,7 +1095,11 @@ pub fn run(a: RecordArgs) -> Result<u8> {
         .collect();
     log("info", "capture stopped; finishing", &[]);
     if let Some(ix) = indexer.as_mut() {
-        index_pass(ix, &s.data, &shared);
+        if !index_pass(ix, &s.data, &shared) {
+            // The disk may be full: make room as capture would, and try once more.
+            emergency_prune(&s.data, &s.writer, &shared);
+            index_pass(ix, &s.data, &shared);
+        }
     }
     retention_pass(&s.data, &s.policy, &shared);
     aux_stop.store(true, Ordering::Relaxed);

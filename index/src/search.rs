@@ -270,7 +270,11 @@ impl Searcher {
                 }
                 Err(e) => {
                     stats.unindexed_blocks += seg.blocks.len() as u64;
-                    if !matches!(&e, ShardError::Damaged { what, .. } if what == "no shard") {
+                    // A shard never committed (its indexer stopped before the first commit)
+                    // is not indexed yet, not damaged.
+                    let pending = matches!(&e, ShardError::Damaged { what, .. }
+                        if what == "no shard" || what == crate::shard::NO_METADATA);
+                    if !pending {
                         stats.damage.push(e.to_string());
                     }
                 }

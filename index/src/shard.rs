@@ -563,6 +563,9 @@ pub struct ItchSessionMap {
     pub locates: BTreeMap<u16, String>,
 }
 
+/// What a shard created but never committed says (tantivy wrote its empty `meta.json`).
+pub const NO_METADATA: &str = "no wiretape metadata in the last commit (never committed)";
+
 /// Format name in [`StreamMaps::format`].
 pub const MAPS_FORMAT: &str = "wiretape.locates/1";
 /// Directory of the per-stream locate maps, under `DIR/index/`.
@@ -661,7 +664,7 @@ impl ShardMeta {
             .map_err(|e| ShardError::tantivy(shard, e))?;
         let payload = metas.payload.ok_or_else(|| ShardError::Damaged {
             path: shard.to_path_buf(),
-            what: "no wiretape metadata in the last commit".to_owned(),
+            what: NO_METADATA.to_owned(),
         })?;
         let m: ShardMeta = serde_json::from_str(&payload).map_err(|e| ShardError::Damaged {
             path: shard.to_path_buf(),

@@ -33,6 +33,8 @@ pub struct Removed {
     pub stream: u32,
     pub segment: u64,
     pub bytes: u64,
+    /// Packets the segment held.
+    pub packets: u64,
     pub reason: &'static str,
 }
 
@@ -79,18 +81,19 @@ pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
         .map_err(|e| Error::io(&lock_path, "lock retention", e.into()))?;
 
     // Per stream, its sealed segments in order; removal always takes a stream's oldest.
-    let mut queues: Vec<std::collections::VecDeque<(u64, crate::store::SegmentFile)>> = Vec::new();
+    let mut queues: Vec<std::collections::VecDeque<(u64, crate::store::SegmentFile, u64)>> =
+        Vec::new();
     for f in list_segments(dir)?.into_iter().filter(|f| f.sealed) {
-        let max_ts = match SegmentInfo::open(&f.path, true) {
-            Ok(i) => i.totals.ts_range.map_or(0, |r| r.1),
+        let (max_ts, packets) = match SegmentInfo::open(&f.path, true) {
+            Ok(i) => (i.totals.ts_range.map_or(0, |r| r.1), i.totals.packets),
             // Unreadable header: oldest possible, so a damaged file does not pin the budget.
-            Err(_) => 0,
+            Err(_) => (0, 0),
         };
         match queues.last_mut() {
-            Some(q) if q.back().is_some_and(|(_, b)| b.stream == f.stream) => {
-                q.push_back((max_ts, f))
+            Some(q) if q.back().is_some_and(|(_, b, _)| b.stream == f.stream) => {
+                q.push_back((max_ts, f, packets))
             }
-            _ => queues.push([(max_ts, f)].into()),
+            _ => queues.push([(max_ts, f, packets)].into()),
         }
     }
     let recorded: std::collections::HashSet<String> = crate::manifest::Manifest::load(dir)?
@@ -108,7 +111,7 @@ pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
         .filter(|&i| !queues[i].is_empty())
         .min_by_key(|&i| (queues[i][0].0, queues[i][0].1.stream))
     {
-        let (max_ts, f) = &queues[qi][0];
+        let (max_ts, f, packets) = &queues[qi][0];
         let reason = if cutoff.is_some_and(|c| *max_ts < c) {
             "age"
         } else if policy.max_bytes.is_some_and(|b| usage > b) {
@@ -156,6 +159,7 @@ pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
             stream: f.stream,
             segment: f.segment,
             bytes: bytes + shard_bytes,
+            packets: *packets,
             reason,
         });
         queues[qi].pop_front();

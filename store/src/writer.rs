@@ -60,6 +60,18 @@ impl Default for WriterConfig {
     }
 }
 
+/// The kind of the I/O error behind `e` (`Other` when it is not an I/O error).
+fn io_kind(e: &Error) -> std::io::ErrorKind {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return io.kind();
+        }
+        cur = err.source();
+    }
+    std::io::ErrorKind::Other
+}
+
 /// Default segment capacity: 128 MiB.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
 /// Default raw block size: 1 MiB (see BENCHMARKS.md).
@@ -371,7 +383,9 @@ fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<V
     let mut next = 0u64;
     let mut ready: BTreeMap<u64, CompressedBlock> = BTreeMap::new();
     let mut pending_syncs: Vec<(u64, bool, mpsc::Sender<Result<SinkReport>>)> = Vec::new();
-    let mut failed: Option<String> = None;
+    // The first failure, with the kind of its I/O error (so that a full disk stays
+    // recognisable as one when it surfaces at the next flush).
+    let mut failed: Option<(String, std::io::ErrorKind)> = None;
     while let Ok(msg) = rx.recv() {
         match msg {
             SinkMsg::Block {
@@ -393,7 +407,7 @@ fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<V
             next += 1;
             if failed.is_none() {
                 if let Err(e) = comp.and_then(|c| sink.write_block(header, &c)) {
-                    failed = Some(e.to_string());
+                    failed = Some((e.to_string(), io_kind(&e)));
                 }
             }
             let _ = spare.try_send(raw);
@@ -406,17 +420,17 @@ fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<V
             }
             let (_, seal, ack) = pending_syncs.swap_remove(i);
             let r = match &failed {
-                Some(e) => Err(Error::io(
+                Some((e, kind)) => Err(Error::io(
                     sink.dir.clone(),
                     "write segment",
-                    std::io::Error::other(e.clone()),
+                    std::io::Error::new(*kind, e.clone()),
                 )),
                 None => sink
                     .flush()
                     .and_then(|_| if seal { sink.seal() } else { Ok(()) }),
             };
             if let Err(e) = &r {
-                failed.get_or_insert_with(|| e.to_string());
+                failed.get_or_insert_with(|| (e.to_string(), io_kind(e)));
             }
             let _ = ack.send(r.map(|_| sink.report.clone()));
         }
