@@ -802,3 +802,54 @@ fn a_full_disk_is_pruned_and_capture_goes_on_counting_drops() {
     let r = wiretape(&["search", "--data", ds, "proto:itch", "--count"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
 }
+
+#[test]
+fn several_sources_record_into_one_store_each_its_own_stream() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("g.pcap");
+    let r = wiretape(&[
+        "gen",
+        "--packets",
+        "3000",
+        "--seed",
+        "9",
+        "-o",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let d = tmp.path().join("d");
+    let ds = d.to_str().unwrap();
+    let src = format!("pcap:{}", f.display());
+    let r = wiretape(&[
+        "record",
+        "--data",
+        ds,
+        "--source",
+        &src,
+        "--source",
+        "synth:rate=5000",
+        "--duration",
+        "2s",
+        "--metrics",
+        "off",
+        "--json",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let threads = v["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 2, "{v}");
+    let pcap = threads
+        .iter()
+        .find(|t| t["source"].as_str().unwrap().starts_with("pcap:"))
+        .unwrap();
+    assert_eq!(pcap["packets"], 3000, "{v}");
+    let synth = threads.iter().find(|t| t["source"] == "synth").unwrap();
+    assert!(synth["packets"].as_u64().unwrap() >= 5000, "{v}");
+    assert_ne!(pcap["stream"], synth["stream"]);
+    let s = json(&["stats", "--data", ds, "--json"]);
+    assert_eq!(s["streams"], 2, "{s}");
+    assert_eq!(
+        s["packets"].as_u64().unwrap(),
+        3000 + synth["packets"].as_u64().unwrap()
+    );
+}
