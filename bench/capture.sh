@@ -58,10 +58,10 @@ sleep 0.5
 
 "$wt" gen --packets "$packets" --seed 1 -o "$work/in.pcap" >&2
 
-send() { # rate → the rate tcpreplay achieved (packets/s)
+send() { # rate → the rate tcpreplay achieved (packets/s); -K: the capture preloaded in memory
     local args=(--pps="$1")
     [[ $1 == max ]] && args=(--topspeed)
-    ip netns exec "$ns" tcpreplay -q "${args[@]}" -i "$peer" "$work/in.pcap" 2>&1 |
+    ip netns exec "$ns" tcpreplay -q -K "${args[@]}" -i "$peer" "$work/in.pcap" 2>&1 |
         awk '/Rated:/ { for (i = 1; i <= NF; i++) if ($i == "pps") print $(i-1) }' | head -1
 }
 
