@@ -197,6 +197,8 @@ struct Shared {
     index_blocks_indexed: AtomicU64,
     index_runs: AtomicU64,
     index_lag_ms: AtomicU64,
+    /// When the index status was last computed (ms since the epoch).
+    index_status_at_ms: AtomicU64,
     started_ns: AtomicU64,
 }
 
@@ -869,7 +871,7 @@ fn claim(budget: &AtomicU64, want: u64) -> u64 {
 }
 
 /// One indexing pass; false when it failed.
-fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared) -> bool {
+fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared, force_status: bool) -> bool {
     let ok = match ix.run(&|_| {}) {
         Ok(r) => {
             shared.index_runs.fetch_add(1, Ordering::Relaxed);
@@ -887,6 +889,14 @@ fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared) -> bool {
             false
         }
     };
+    // The index status opens every shard: at most every 10 s (and at the end), not on every
+    // pass, so a store of many segments does not cost a second of work per second.
+    let last = shared.index_status_at_ms.load(Ordering::Relaxed);
+    let now_ms = now_ns() / 1_000_000;
+    if !force_status && now_ms.saturating_sub(last) < 10_000 {
+        return ok;
+    }
+    shared.index_status_at_ms.store(now_ms, Ordering::Relaxed);
     if let Ok(store) = wiretape_store::Store::open(dir) {
         let st = wiretape_index::indexer::status(&store);
         shared.index_blocks.store(st.blocks, Ordering::Relaxed);
@@ -1042,7 +1052,7 @@ pub fn run(a: RecordArgs) -> Result<u8> {
         }
         if let Some(ix) = indexer.as_mut() {
             if last_index.elapsed() >= Duration::from_secs(1) {
-                index_pass(ix, &s.data, &shared);
+                index_pass(ix, &s.data, &shared, false);
                 last_index = Instant::now();
             }
         }
@@ -1095,10 +1105,10 @@ pub fn run(a: RecordArgs) -> Result<u8> {
         .collect();
     log("info", "capture stopped; finishing", &[]);
     if let Some(ix) = indexer.as_mut() {
-        if !index_pass(ix, &s.data, &shared) {
+        if !index_pass(ix, &s.data, &shared, true) {
             // The disk may be full: make room as capture would, and try once more.
             emergency_prune(&s.data, &s.writer, &shared);
-            index_pass(ix, &s.data, &shared);
+            index_pass(ix, &s.data, &shared, true);
         }
     }
     retention_pass(&s.data, &s.policy, &shared);
