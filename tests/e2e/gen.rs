@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use wiretape_capture::synth::Truth;
-use wiretape_tests::{have, read_capture};
+use wiretape_tests::{have, read_capture, tshark};
 
 use crate::wiretape;
 
@@ -78,26 +77,6 @@ fn gen_bounded_in_time_and_refusals() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(r.stderr.contains("wrote 100 packets"), "{}", r.stderr);
     assert_eq!(&r.stdout_bytes[..4], &0xA1B2_3C4Du32.to_le_bytes());
-}
-
-/// `tshark -n -r FILE ARGS -T fields -e F...`, one Vec of columns per line.
-fn tshark(file: &Path, args: &[&str], fields: &[&str]) -> Vec<Vec<String>> {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-n").arg("-r").arg(file).args(args);
-    cmd.args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
-    for f in fields {
-        cmd.arg("-e").arg(f);
-    }
-    let out = cmd.output().expect("run tshark");
-    assert!(
-        out.status.success(),
-        "tshark {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect()
 }
 
 /// The values of a column (aggregated with `,`), character fields unquoted.

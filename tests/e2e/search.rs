@@ -20,7 +20,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
@@ -29,7 +28,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use wiretape_capture::synth::Truth;
 use wiretape_store::{OwnedPacket, Store, TimeRange};
-use wiretape_tests::{have, read_capture, Run};
+use wiretape_tests::{have, read_capture, tshark, Run};
 
 use crate::wiretape;
 
@@ -1407,26 +1406,6 @@ fn results_do_not_depend_on_segment_boundaries() {
 
 // ---------------------------------------------------------------------------------------
 // 12. Wireshark's dissectors agree.
-
-/// `tshark -n -r FILE ARGS -T fields -e F...`, one Vec of columns per line.
-fn tshark(file: &Path, args: &[&str], fields: &[&str]) -> Vec<Vec<String>> {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-n").arg("-r").arg(file).args(args);
-    cmd.args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
-    for f in fields {
-        cmd.arg("-e").arg(f);
-    }
-    let out = cmd.output().expect("run tshark");
-    assert!(
-        out.status.success(),
-        "tshark {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect()
-}
 
 /// The file indices (0-based) named in some columns of frame numbers (1-based, `,`-joined).
 fn frames(lines: &[Vec<String>], cols: &[usize]) -> Vec<usize> {
