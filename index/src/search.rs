@@ -193,11 +193,6 @@ impl Searcher {
         })
     }
 
-    /// The store.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// The store, for reading what was found.
     pub fn into_store(self) -> Store {
         self.store
@@ -295,8 +290,16 @@ impl Searcher {
             let mut flows: BTreeMap<u32, HashSet<NetKey>> = BTreeMap::new();
             let mut sorted: Vec<DocAddress> = docs.into_iter().collect();
             sorted.sort();
+            let mut columns: Option<(u32, SegmentColumns)> = None;
             for addr in sorted {
-                let c = doc_columns(&searcher, addr).map_err(tv)?;
+                if columns
+                    .as_ref()
+                    .is_none_or(|(ord, _)| *ord != addr.segment_ord)
+                {
+                    let c = SegmentColumns::open(&searcher, addr.segment_ord).map_err(tv)?;
+                    columns = Some((addr.segment_ord, c));
+                }
+                let c = columns.as_ref().expect("just opened").1.read(addr.doc_id);
                 match c.kind {
                     KIND_MESSAGE => {
                         let doc: TantivyDocument = searcher.doc(addr).map_err(tv)?;
@@ -463,33 +466,59 @@ fn unmap(a: Ipv6Addr) -> IpAddr {
     }
 }
 
-fn doc_columns(s: &TSearcher, addr: DocAddress) -> tantivy::Result<Columns> {
-    let ff = s.segment_reader(addr.segment_ord).fast_fields();
-    let doc = addr.doc_id;
-    let u = |name: &str| -> tantivy::Result<Option<u64>> { Ok(ff.u64(name)?.first(doc)) };
-    // IPv4 addresses are stored IPv4-mapped; an IPv6 packet's own `::ffff:a.b.c.d` address
-    // stays IPv6 (its `l4` says IPv6).
-    let l4 = u("l4")?.unwrap_or(0) as u8;
-    let v6 = crate::query::L4(l4).contains(crate::query::L4::IPV6);
-    let ip = |name: &str| -> tantivy::Result<Option<IpAddr>> {
-        Ok(ff
-            .ip_addr(name)?
-            .first(doc)
-            .map(|a| if v6 { IpAddr::V6(a) } else { unmap(a) }))
-    };
-    Ok(Columns {
-        kind: u("kind")?.unwrap_or(u64::MAX),
-        block: u("block")?.unwrap_or(0) as u32,
-        sid: u("sid")?.unwrap_or(0),
-        key: NetKey {
-            vlan: u("vlan")?.map(|v| v as u16),
-            src: ip("src")?,
-            dst: ip("dst")?,
-            sport: u("sport")?.map(|v| v as u16),
-            dport: u("dport")?.map(|v| v as u16),
-            l4,
-        },
-    })
+/// The fast-field columns of one tantivy segment that candidate documents are read from,
+/// opened once per segment rather than once per document.
+struct SegmentColumns {
+    kind: tantivy::columnar::Column<u64>,
+    block: tantivy::columnar::Column<u64>,
+    sid: tantivy::columnar::Column<u64>,
+    vlan: tantivy::columnar::Column<u64>,
+    sport: tantivy::columnar::Column<u64>,
+    dport: tantivy::columnar::Column<u64>,
+    l4: tantivy::columnar::Column<u64>,
+    src: tantivy::columnar::Column<Ipv6Addr>,
+    dst: tantivy::columnar::Column<Ipv6Addr>,
+}
+
+impl SegmentColumns {
+    fn open(s: &TSearcher, segment_ord: u32) -> tantivy::Result<SegmentColumns> {
+        let ff = s.segment_reader(segment_ord).fast_fields();
+        Ok(SegmentColumns {
+            kind: ff.u64("kind")?,
+            block: ff.u64("block")?,
+            sid: ff.u64("sid")?,
+            vlan: ff.u64("vlan")?,
+            sport: ff.u64("sport")?,
+            dport: ff.u64("dport")?,
+            l4: ff.u64("l4")?,
+            src: ff.ip_addr("src")?,
+            dst: ff.ip_addr("dst")?,
+        })
+    }
+
+    fn read(&self, doc: tantivy::DocId) -> Columns {
+        // IPv4 addresses are stored IPv4-mapped; an IPv6 packet's own `::ffff:a.b.c.d`
+        // address stays IPv6 (its `l4` says IPv6).
+        let l4 = self.l4.first(doc).unwrap_or(0) as u8;
+        let v6 = crate::query::L4(l4).contains(crate::query::L4::IPV6);
+        let ip = |c: &tantivy::columnar::Column<Ipv6Addr>| {
+            c.first(doc)
+                .map(|a| if v6 { IpAddr::V6(a) } else { unmap(a) })
+        };
+        Columns {
+            kind: self.kind.first(doc).unwrap_or(u64::MAX),
+            block: self.block.first(doc).unwrap_or(0) as u32,
+            sid: self.sid.first(doc).unwrap_or(0),
+            key: NetKey {
+                vlan: self.vlan.first(doc).map(|v| v as u16),
+                src: ip(&self.src),
+                dst: ip(&self.dst),
+                sport: self.sport.first(doc).map(|v| v as u16),
+                dport: self.dport.first(doc).map(|v| v as u16),
+                l4,
+            },
+        }
+    }
 }
 
 fn expr_has(e: &Expr, pred: &dyn Fn(&Term) -> bool) -> bool {
@@ -651,11 +680,6 @@ fn compile(q: &Query, f: &Fields, maps: &LocateMaps) -> Box<dyn TQuery> {
         QueryKind::Packets => u64_term(f.kind, KIND_FLOW),
     };
     all_of(vec![kinds, compile_expr(q.expr(), f, maps)])
-}
-
-/// The index of a data directory, for callers that only need to know if shards exist.
-pub fn has_index(dir: &Path) -> bool {
-    dir.join(wiretape_store::INDEX_DIR).is_dir()
 }
 
 #[cfg(test)]
