@@ -19,7 +19,7 @@
 //!   encoders of `wiretape-wire`, every message type of every protocol;
 //! - `store_segment`, `store_block`, `store_manifest`: a store written by `StreamWriter`
 //!   from some of those packets (sealed and crashed-open segments, each block's raw bytes,
-//!   the manifest), and the committed v1 fixture store.
+//!   the manifest), and the committed v1 and v2 fixture stores.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -878,9 +878,13 @@ fn store_seeds(seeds: &mut Seeds, captures: &[PathBuf], trading: &[(String, Fram
         }
     }
     let fixture = here.join("../tests/fixtures/store-v1");
-    let fixture_seg = fixture.join("segments/s000001-0000000001.wts");
-    if fixture_seg.exists() {
-        segs.push(("fixture-v1".into(), fixture_seg, true));
+    for v in [1, 2] {
+        let seg = here.join(format!(
+            "../tests/fixtures/store-v{v}/segments/s000001-0000000001.wts"
+        ));
+        if seg.exists() {
+            segs.push((format!("fixture-v{v}"), seg, true));
+        }
     }
     let mut blocks = 0;
     for (name, path, sealed) in &segs {
@@ -909,7 +913,7 @@ fn store_seeds(seeds: &mut Seeds, captures: &[PathBuf], trading: &[(String, Fram
         }
         // Raw blocks, decompressed, for the block decoder.
         for (i, b) in info.blocks.iter().enumerate() {
-            if blocks >= 24 || i >= 6 {
+            if blocks >= 32 || i >= 6 {
                 break;
             }
             let at = b.offset as usize;

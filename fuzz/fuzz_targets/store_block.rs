@@ -1,4 +1,5 @@
-//! Raw (decompressed) block bytes → `DecodedBlock::decode_raw`.
+//! Raw (decompressed) block bytes → `DecodedBlock::decode_raw`, as block codec 1 and as
+//! block codec 2.
 //!
 //! Input: `first_ts` (u64 LE, 8 bytes), `count` (u32 LE, 4 bytes), then the raw block. In a
 //! segment both come from the checksummed block header; here they are as hostile as the rest.
@@ -17,8 +18,14 @@ fuzz_target!(|data: &[u8]| {
     let first_ts = u64::from_le_bytes(data[..8].try_into().unwrap());
     let count = u32::from_le_bytes(data[8..12].try_into().unwrap());
     let raw = &data[12..];
+    for codec in [1, 2] {
+        check(codec, raw, first_ts, count);
+    }
+});
+
+fn check(codec: u16, raw: &[u8], first_ts: u64, count: u32) {
     let mut block = DecodedBlock::default();
-    match block.decode_raw(raw, first_ts, count) {
+    match block.decode_raw(codec, raw, first_ts, count) {
         Ok(()) => {
             assert_eq!(block.len(), count as usize);
             assert_eq!(block.is_empty(), count == 0);
@@ -43,8 +50,8 @@ fuzz_target!(|data: &[u8]| {
     }
     // The decoder is reused across blocks by the store: a second decode into the same value
     // must give the same answer as into a fresh one.
-    let again = block.decode_raw(raw, first_ts, count);
+    let again = block.decode_raw(codec, raw, first_ts, count);
     let mut fresh = DecodedBlock::default();
-    assert_eq!(again, fresh.decode_raw(raw, first_ts, count));
+    assert_eq!(again, fresh.decode_raw(codec, raw, first_ts, count));
     assert_eq!(block.len(), fresh.len());
-});
+}

@@ -94,6 +94,9 @@ pub mod trl {
 
 /// Codec of a block payload: zstd frame over the columnar record layout v1.
 pub const CODEC_ZSTD_COLUMNS_V1: u16 = 1;
+/// Codec of a block payload: zstd frame over the columnar record layout v2 (v1 plus
+/// predicted headers); what this build writes.
+pub const CODEC_ZSTD_COLUMNS_V2: u16 = 2;
 
 /// Largest raw (decompressed) block this build writes or accepts.
 pub const MAX_BLOCK_RAW: u32 = 64 << 20;

@@ -8,7 +8,7 @@ use crate::block::DecodedBlock;
 use crate::error::{Error, Result};
 use crate::format::{
     blk, crc32c, ftr, seg, trl, BlockHeader, BlockHeaderProblem, Footer, SegmentHeader, Trailer,
-    CODEC_ZSTD_COLUMNS_V1,
+    CODEC_ZSTD_COLUMNS_V1, CODEC_ZSTD_COLUMNS_V2,
 };
 use crate::io::read_exact_at;
 
@@ -388,13 +388,13 @@ fn read_block_at(
             "block header disagrees with the segment's block list",
         ));
     }
-    if h.codec != CODEC_ZSTD_COLUMNS_V1 {
+    if !matches!(h.codec, CODEC_ZSTD_COLUMNS_V1 | CODEC_ZSTD_COLUMNS_V2) {
         return Err(Error::UnsupportedVersion {
             path: path.into(),
             offset: b.offset + blk::CODEC as u64,
             what: "block codec",
             found: h.codec.into(),
-            supported: CODEC_ZSTD_COLUMNS_V1.into(),
+            supported: CODEC_ZSTD_COLUMNS_V2.into(),
         });
     }
     let payload_at = b.offset + blk::LEN as u64;
@@ -411,7 +411,7 @@ fn read_block_at(
             format!("block decompressed to {n} bytes, header says {}", h.raw_len),
         ));
     }
-    out.decode_raw_bounded(raw, h.first_ts, h.count, h.cap_bytes)
+    out.decode_raw_bounded(h.codec, raw, h.first_ts, h.count, h.cap_bytes)
         .map_err(|e| Error::corrupt(path, payload_at, format!("block {}: {e}", h.seq)))
 }
 
