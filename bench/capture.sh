@@ -9,13 +9,19 @@
 #
 # Environment:
 #   PACKETS     packets in the capture sent at each rate (default 300000)
+#   LOOPS       times tcpreplay sends the capture in each run (default 1); a run sends
+#               PACKETS × LOOPS packets
+#   RING_MIB    kernel ring memory each receiver gets, MiB (default 256, a multiple of 4):
+#               wiretape blocks=RING_MIB/4,block-size=4MiB; tcpdump -B RING_MIB×1024.
+#               A run that sends more than the ring holds measures a sustained rate, not
+#               how big a burst the ring absorbs: e.g. RING_MIB=16 LOOPS=5 PACKETS=200000
 #   RATES       send rates to try, packets/s, space-separated; "max" = tcpreplay --topspeed
 #               (default "100000 200000 300000 400000 600000 max")
 #   INDEX       1 (default) records with indexing on, as the appliance runs; 0 adds --no-index
 #   RESULTS_DIR where the markdown table goes (default bench/results)
 #
 # Needs root, iproute2, tcpreplay, tcpdump, jq, GNU time. Both receivers get the same kernel
-# ring memory (256 MiB: wiretape's default 64 blocks of 4 MiB, tcpdump -B 262144).
+# ring memory (by default 256 MiB: wiretape's default 64 blocks of 4 MiB, tcpdump -B 262144).
 set -euo pipefail
 
 die() {
@@ -25,6 +31,11 @@ die() {
 [[ $EUID -eq 0 ]] || die "needs root (network namespaces, AF_PACKET)"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packets=${PACKETS:-300000}
+loops=${LOOPS:-1}
+ring_mib=${RING_MIB:-256}
+[[ $loops =~ ^[1-9][0-9]*$ ]] || die "LOOPS must be a positive integer"
+[[ $ring_mib =~ ^[1-9][0-9]*$ && $((ring_mib % 4)) == 0 ]] || die "RING_MIB must be a multiple of 4"
+total=$((packets * loops))
 rates=${RATES:-"100000 200000 300000 400000 600000 max"}
 index=${INDEX:-1}
 results_dir=${RESULTS_DIR:-$root/bench/results}
@@ -61,7 +72,7 @@ sleep 0.5
 send() { # rate → the rate tcpreplay achieved (packets/s); -K: the capture preloaded in memory
     local args=(--pps="$1")
     [[ $1 == max ]] && args=(--topspeed)
-    ip netns exec "$ns" tcpreplay -q -K "${args[@]}" -i "$peer" "$work/in.pcap" 2>&1 |
+    ip netns exec "$ns" tcpreplay -q -K --loop="$loops" "${args[@]}" -i "$peer" "$work/in.pcap" 2>&1 |
         awk '/Rated:/ { for (i = 1; i <= NF; i++) if ($i == "pps") print $(i-1) }' | head -1
 }
 
@@ -70,7 +81,8 @@ wiretape_run() { # rate → "achieved stored dropped cpu_seconds"
     local extra=()
     [[ $index == 0 ]] && extra=(--no-index)
     /usr/bin/time -f '%U %S' -o "$work/wt.time" \
-        "$wt" record --data "$work/d" --source "afpacket:$host" --metrics off --quiet \
+        "$wt" record --data "$work/d" --source "afpacket:$host,blocks=$((ring_mib / 4)),block-size=4MiB" \
+        --metrics off --quiet \
         "${extra[@]}" >/dev/null 2>"$work/wt.log" &
     local pid=$!
     for _ in $(seq 100); do grep -q "capture started" "$work/wt.log" && break; sleep 0.1; done
@@ -87,7 +99,7 @@ wiretape_run() { # rate → "achieved stored dropped cpu_seconds"
 tcpdump_run() {
     rm -f "$work/td.pcap"
     /usr/bin/time -f '%U %S' -o "$work/td.time" \
-        tcpdump -i "$host" -w "$work/td.pcap" -B 262144 -s 0 -n 2>"$work/td.log" &
+        tcpdump -i "$host" -w "$work/td.pcap" -B $((ring_mib * 1024)) -s 0 -n 2>"$work/td.log" &
     local pid=$!
     for _ in $(seq 100); do grep -q "listening on" "$work/td.log" && break; sleep 0.1; done
     local achieved
@@ -103,7 +115,7 @@ tcpdump_run() {
 
 out="$results_dir/capture.md"
 {
-    echo "### capture.sh: $(date -u +%FT%TZ), $packets packets per run, index=$index"
+    echo "### capture.sh: $(date -u +%FT%TZ), $packets packets × $loops per run, ring $ring_mib MiB, index=$index, rev $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
     echo
     echo "| receiver | asked pps | achieved pps | stored | kernel drops | CPU s | CPU s per M packets |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -115,7 +127,7 @@ for r in $rates; do
         read -r achieved stored dropped cpu < <("${who}_run" "$r")
         per=$(awk -v c="$cpu" -v n="$stored" 'BEGIN { if (n > 0) printf "%.2f", c / n * 1e6; else print "-" }')
         echo "| $who | $r | $achieved | $stored | $dropped | $cpu | $per |" | tee -a "$out"
-        if [[ $stored == "$packets" && $dropped == 0 ]]; then
+        if [[ $stored == "$total" && $dropped == 0 ]]; then
             a=${achieved%.*}
             if [[ $who == wiretape && $a -gt $best_wt ]]; then best_wt=$a; fi
             if [[ $who == tcpdump && $a -gt $best_td ]]; then best_td=$a; fi
