@@ -77,7 +77,7 @@ pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
 /// Default raw block size: 1 MiB (see BENCHMARKS.md).
 pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
 /// Default zstd level (see BENCHMARKS.md).
-pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
 
 /// What recovery did to one segment left in progress by a crash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -550,6 +550,33 @@ impl Pipeline {
         }
     }
 
+    /// Starts a flush of every block submitted so far without waiting for it: the answer
+    /// comes on the returned channel. `None` when there is no sink thread (the flush was
+    /// done inline, and its result is returned at once).
+    fn sync_start(&mut self) -> Result<Option<Receiver<Result<SinkReport>>>> {
+        match self {
+            Pipeline::Inline { sink, .. } => {
+                sink.flush()?;
+                Ok(None)
+            }
+            Pipeline::Threaded {
+                sink_tx,
+                next_submit,
+                ..
+            } => {
+                let (ack, rx) = mpsc::channel();
+                sink_tx
+                    .send(SinkMsg::Sync {
+                        upto: *next_submit,
+                        seal: false,
+                        ack,
+                    })
+                    .map_err(|_| Self::broken())?;
+                Ok(Some(rx))
+            }
+        }
+    }
+
     /// Waits until every submitted block is written, then flushes (and seals).
     fn sync(&mut self, seal: bool) -> Result<SinkReport> {
         match self {
@@ -630,7 +657,12 @@ pub struct StreamWriter {
     sealed: Vec<Sealed>,
     recovered: Vec<Recovery>,
     closed: bool,
+    /// Flushes started by [`StreamWriter::flush_nowait`] whose answer has not been read.
+    pending: std::collections::VecDeque<Receiver<Result<SinkReport>>>,
 }
+
+/// Most [`StreamWriter::flush_nowait`] flushes in flight; one more waits for the oldest.
+const MAX_PENDING_FLUSHES: usize = 2;
 
 /// Takes the writer lock of `stream` without waiting; `None` if someone holds it.
 fn try_lock_stream(dir: &Path, stream: u32) -> Result<Option<File>> {
@@ -743,6 +775,7 @@ impl StreamWriter {
             sealed: Vec::new(),
             recovered,
             closed: false,
+            pending: std::collections::VecDeque::new(),
         })
     }
 
@@ -802,6 +835,58 @@ impl StreamWriter {
         self.sync(false)
     }
 
+    /// As [`flush`](Self::flush), without waiting for the disk: the blocks are handed to
+    /// the segment thread, which writes them and makes them durable (`fdatasync`) behind
+    /// the caller, so a capture thread never stalls on a slow disk. An error of an earlier
+    /// flush is returned by a later call (or by `flush`, `seal`, `close`). At most two
+    /// flushes are in flight; a third waits for the oldest. With inline compression
+    /// (`compress_threads = 0`) this is `flush`.
+    pub fn flush_nowait(&mut self) -> Result<()> {
+        self.reap(false)?;
+        while self.pending.len() >= MAX_PENDING_FLUSHES {
+            self.reap_one(true)?;
+        }
+        self.submit()?;
+        if let Some(rx) = self.pipeline.sync_start()? {
+            self.pending.push_back(rx);
+        }
+        Ok(())
+    }
+
+    /// Reads the answers of finished background flushes (all of them, waiting, if `wait`).
+    fn reap(&mut self, wait: bool) -> Result<()> {
+        while !self.pending.is_empty() {
+            if !self.reap_one(wait)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the oldest background flush's answer; `false` if it is not there yet (and
+    /// `wait` is false).
+    fn reap_one(&mut self, wait: bool) -> Result<bool> {
+        let Some(rx) = self.pending.front() else {
+            return Ok(false);
+        };
+        let r = if wait {
+            rx.recv().map_err(|_| Pipeline::broken())?
+        } else {
+            match rx.try_recv() {
+                Ok(r) => r,
+                Err(mpsc::TryRecvError::Empty) => return Ok(false),
+                Err(mpsc::TryRecvError::Disconnected) => return Err(Pipeline::broken()),
+            }
+        };
+        self.pending.pop_front();
+        let r = r?;
+        self.totals.blocks = r.blocks;
+        self.totals.bytes_written = r.bytes_written;
+        self.totals.segments_sealed = r.segments_sealed;
+        self.sealed = r.sealed;
+        Ok(true)
+    }
+
     /// Flushes and seals the open segment; the writer stays usable (the next packet opens
     /// a new segment).
     pub fn seal(&mut self) -> Result<()> {
@@ -809,8 +894,10 @@ impl StreamWriter {
     }
 
     fn sync(&mut self, seal: bool) -> Result<()> {
+        let earlier = self.reap(true);
         self.submit()?;
         let r = self.pipeline.sync(seal)?;
+        earlier?;
         self.totals.blocks = r.blocks;
         self.totals.bytes_written = r.bytes_written;
         self.totals.segments_sealed = r.segments_sealed;

@@ -498,3 +498,38 @@ fn readers_see_flushed_blocks(threads: usize) {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.get(*id).unwrap(), packet(150, 0));
 }
+
+#[test]
+fn flushes_that_do_not_wait_lose_nothing_and_report_into_the_totals() {
+    for threads in [0, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = WriterConfig {
+            compress_threads: threads,
+            ..small_cfg()
+        };
+        let mut w = StreamWriter::open(dir.path(), None, cfg).unwrap();
+        let t0 = 1_700_000_000_000_000_000;
+        for i in 0..3000 {
+            w.append(&packet(i, t0).as_packet()).unwrap();
+            if i % 100 == 99 {
+                // Many more than MAX_PENDING_FLUSHES in a row: the oldest is waited for.
+                w.flush_nowait().unwrap();
+            }
+        }
+        // A waiting flush also collects every earlier answer.
+        w.flush().unwrap();
+        let flushed = w.totals();
+        assert!(
+            flushed.blocks > 0 && flushed.segments_sealed > 0,
+            "{flushed:?}"
+        );
+        let totals = w.close().unwrap();
+        assert!(totals.blocks >= flushed.blocks);
+        let store = Store::open(dir.path()).unwrap();
+        let all = read_all(&store, TimeRange::ALL);
+        assert_eq!(all.len(), 3000, "threads {threads}");
+        for (i, (_, p)) in all.iter().enumerate() {
+            assert_eq!(*p, packet(i as u64, t0), "threads {threads}, packet {i}");
+        }
+    }
+}
