@@ -294,7 +294,8 @@ fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, SourceError> {
 }
 
 impl SourceSpec {
-    /// Parses `synth[:opts]`, `pcap:FILE`, `afpacket:IFACE[,threads=N][,block-size=B][,blocks=N]`.
+    /// Parses `synth[:opts]`, `pcap:FILE`, `afpacket:IFACE[,threads=N][,block-size=B][,blocks=N]`
+    /// (`B` a byte count or a size with its unit, `4MiB`).
     pub fn parse(s: &str) -> Result<SourceSpec, SourceError> {
         let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
         match kind {
@@ -338,7 +339,15 @@ impl SourceSpec {
                     let (k, v) = kv?;
                     match k {
                         "threads" => threads = Some(num(k, v)?),
-                        "block-size" => block_size = Some(num(k, v)?),
+                        "block-size" => {
+                            // A size with its unit (4MiB) or a byte count.
+                            let b = wiretape_store::units::parse_size(v).map_err(|e| {
+                                SourceError::Config(format!("afpacket: block-size={v}: {e}"))
+                            })?;
+                            block_size = Some(usize::try_from(b).map_err(|_| {
+                                SourceError::Config(format!("afpacket: block-size={v}: too large"))
+                            })?);
+                        }
                         "blocks" => block_count = Some(num(k, v)?),
                         _ => {
                             return Err(SourceError::Config(format!(
@@ -384,6 +393,17 @@ mod tests {
                 block_count: None
             }
         );
+        for (spec, bytes) in [("4MiB", 4 << 20), ("65536", 65536)] {
+            assert_eq!(
+                SourceSpec::parse(&format!("afpacket:eth1,block-size={spec},blocks=8")).unwrap(),
+                SourceSpec::AfPacket {
+                    interface: "eth1".into(),
+                    threads: None,
+                    block_size: Some(bytes),
+                    block_count: Some(8)
+                }
+            );
+        }
         assert_eq!(
             SourceSpec::parse("pcap:/tmp/x.pcap").unwrap(),
             SourceSpec::Pcap("/tmp/x.pcap".into())
@@ -395,6 +415,7 @@ mod tests {
             "synth:colour=red",
             "afpacket:",
             "afpacket:eth0,threads=x",
+            "afpacket:eth0,block-size=lots",
             "pcap:",
             "synth:rate",
         ] {

@@ -1009,6 +1009,35 @@ unsafe fn get_option<T>(fd: &OwnedFd, level: c_int, name: c_int, value: &mut T) 
     }
 }
 
+/// Sets the calling thread's nice value to `nice` (`setpriority(PRIO_PROCESS, 0, nice)`;
+/// on Linux the nice value belongs to the thread, and threads it creates inherit it). The
+/// recorder runs its indexer so, below the capture threads: when the two compete for CPU,
+/// the scheduler gives capture the larger share and indexing falls behind instead. Raising
+/// the value needs no privilege.
+pub fn set_current_thread_nice(nice: i32) -> Result<(), SourceError> {
+    // SAFETY: setpriority takes plain integers; who = 0 names the calling thread.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+    if rc != 0 {
+        return Err(SourceError::Os {
+            source_name: "recorder".to_owned(),
+            what: format!("setpriority(nice {nice})"),
+            err: io::Error::last_os_error(),
+        });
+    }
+    Ok(())
+}
+
+/// The calling thread's nice value (`getpriority`), or `None` if it cannot be read.
+pub fn current_thread_nice() -> Option<i32> {
+    // SAFETY: getpriority takes plain integers. It may legitimately return -1, so errno is
+    // cleared first and checked after.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let v = libc::getpriority(libc::PRIO_PROCESS, 0);
+        (*libc::__errno_location() == 0).then_some(v)
+    }
+}
+
 /// Pins the calling thread to CPU `cpu` (`sched_setaffinity`), for capture threads.
 pub fn pin_current_thread(cpu: usize) -> Result<(), SourceError> {
     if cpu >= libc::CPU_SETSIZE as usize {
@@ -1039,4 +1068,30 @@ pub fn pin_current_thread(cpu: usize) -> Result<(), SourceError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_is_per_thread_and_inherited() {
+        let before = current_thread_nice().expect("own nice value");
+        let (mine, child) = std::thread::spawn(move || {
+            let target = (before + 3).min(19);
+            set_current_thread_nice(target).expect("raising nice needs no privilege");
+            let child = std::thread::spawn(current_thread_nice).join().unwrap();
+            (current_thread_nice(), child)
+        })
+        .join()
+        .unwrap();
+        let target = (before + 3).min(19);
+        assert_eq!(mine, Some(target), "the thread that asked");
+        assert_eq!(child, Some(target), "a thread it created inherits it");
+        assert_eq!(
+            current_thread_nice(),
+            Some(before),
+            "other threads keep theirs"
+        );
+    }
 }
