@@ -477,6 +477,9 @@ pub struct IndexArgs {
     /// needs --rebuild.
     #[arg(long)]
     pub feed_map: Option<PathBuf>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
+          help = MAX_ORDERS_HELP, long_help = MAX_ORDERS_LONG_HELP)]
+    pub max_orders: Option<u64>,
     /// Print one JSON object (the run's counts) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -485,12 +488,38 @@ pub struct IndexArgs {
     pub no_progress: bool,
 }
 
+/// `--max-orders` of `record` and `index`, short.
+const MAX_ORDERS_HELP: &str = "Orders the indexer remembers for symbols, per ITCH session and per \
+OUCH/FIX connection (default 2000000 / 1000000); see --help for the memory it costs";
+
+/// `--max-orders`, long: the trade-off and what it costs (measured with the
+/// `state_memory` example of wiretape-index; BENCHMARKS.md).
+const MAX_ORDERS_LONG_HELP: &str = "\
+How many orders the indexer remembers, so that messages that do not name their symbol \
+(executions, cancels, reports) still get it: live orders per ITCH (MoldUDP64) session \
+(deleted and fully executed orders are removed), and order ids per OUCH or FIX connection \
+(OUCH tokens or UserRefNums; FIX ClOrdIDs, and OrderIDs in a second map), which are never \
+removed, so these fill with every order entered. Each map keeps two generations of up to N \
+entries: past N the older generation is forgotten. A later execution, cancel or report of a \
+forgotten OUCH/FIX order is indexed without its symbol (`symbol:` no longer finds it; \
+`order:` still does); an ITCH message keeps its symbol, from its stock locate.
+
+Default: 2000000 per ITCH session, 1000000 per connection (--max-orders N sets both to N).
+
+Memory, measured with the maps full (resident bytes per entry, both generations): about 36 \
+per ITCH order, 80-90 per OUCH id, 100 per FIX id (ClOrdIDs and OrderIDs together hold 4 \
+x N). With the defaults: up to 136 MiB per ITCH session, 170 MiB per OUCH connection and \
+400 MiB per FIX connection; the synthetic feed (2 ITCH sessions, 2 OUCH and 2 FIX \
+connections) reaches about 1.2 GiB after 6-8 hours at its natural pace. The caps are per \
+session and per connection: with many connections, lower N. What is held: `record`'s \
+metrics (wiretape_index_decoder_entries, _evicted), `index --json` (decoder_state).";
+
 /// Record live traffic into a data directory: the job the appliance runs 24/7.
 ///
 /// Each source is read by its own capture thread(s) into its own segment stream (no locking
-/// on the packet path); new data is flushed every --flush-interval (so a crash loses at most
-/// that much), indexed as it arrives by a thread on the other cores (capture never waits for
-/// it), and kept within --retain-bytes / --retain-age with its index shards. Drops are counted
+/// on the packet path); new data is flushed every --flush-interval (so a crash loses about
+/// that much: the disk syncs behind the capture, which never waits for them), indexed as it
+/// arrives by a lower-priority thread (capture never waits for it either), and kept within --retain-bytes / --retain-age with its index shards. Drops are counted
 /// at every stage (kernel ring, our own) and stored with the data.
 ///
 /// SOURCES:
@@ -515,8 +544,9 @@ CONFIG FILE (TOML; every key optional, the command line wins):\n  \
 data = \"/var/lib/wiretape\"\n  \
 sources = [\"afpacket:eth1,threads=2\"]\n  \
 filter = \"udp\"\n  snaplen = 65535\n  retain_bytes = \"2TiB\"\n  retain_age = \"14d\"\n  \
-segment_size = \"128MiB\"\n  block_size = \"1MiB\"\n  zstd_level = 3\n  flush_interval = \"1s\"\n  \
-metrics = \"127.0.0.1:9187\"\n  user = \"wiretape\"\n  feed_map = \"/etc/wiretape/feeds.toml\"")]
+segment_size = \"128MiB\"\n  block_size = \"1MiB\"\n  zstd_level = 1\n  flush_interval = \"1s\"\n  \
+metrics = \"127.0.0.1:9187\"\n  user = \"wiretape\"\n  feed_map = \"/etc/wiretape/feeds.toml\"\n  \
+max_orders = 1000000")]
 pub struct RecordArgs {
     /// Data directory (created 0750 if missing).
     #[arg(long, short = 'd')]
@@ -542,7 +572,8 @@ pub struct RecordArgs {
     /// Replay pcap sources at their original pace instead of as fast as possible.
     #[arg(long)]
     pub pace: bool,
-    /// How often new data is made durable and visible (the most a crash can lose).
+    /// How often new data is handed to the disk and made visible (about the most a crash can
+    /// lose: the sync itself runs behind the capture, at most two in flight).
     #[arg(long)]
     pub flush_interval: Option<String>,
     /// Keep the data directory under this many bytes, removing the oldest segments and
@@ -576,6 +607,9 @@ pub struct RecordArgs {
     /// Feed map (TOML) for the index (see `wiretape index --help`).
     #[arg(long)]
     pub feed_map: Option<PathBuf>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
+          help = MAX_ORDERS_HELP, long_help = MAX_ORDERS_LONG_HELP)]
+    pub max_orders: Option<u64>,
     /// Do not index while recording.
     #[arg(long)]
     pub no_index: bool,

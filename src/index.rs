@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use wiretape_index::decode::FeedMap;
+use wiretape_index::decode::{FeedMap, StateLimits};
 use wiretape_index::indexer::{IndexReport, Indexer};
 use wiretape_store::units::parse_age;
 use wiretape_store::INDEX_DIR;
@@ -61,6 +61,17 @@ pub fn feeds_for(dir: &Path, explicit: Option<&Path>, rebuilding: bool) -> Resul
             .with_context(|| format!("writing {}", saved.display()))?;
     }
     Ok(feeds)
+}
+
+/// The caps on the decoders' order state for `--max-orders N` (the defaults without it).
+pub fn state_limits(max_orders: Option<u64>) -> Result<StateLimits> {
+    match max_orders {
+        None => Ok(StateLimits::default()),
+        Some(0) => bail!("--max-orders must be at least 1"),
+        Some(n) => Ok(StateLimits::max_orders(
+            usize::try_from(n).context("--max-orders: too large")?,
+        )),
+    }
 }
 
 /// One indexing pass with a progress bar over the blocks of the store.
@@ -127,7 +138,7 @@ pub fn run(a: IndexArgs) -> Result<u8> {
     wiretape_store::check_marker(&a.data)
         .with_context(|| format!("opening {}", a.data.display()))?;
     let feeds = feeds_for(&a.data, a.feed_map.as_deref(), a.rebuild)?;
-    let mut ix = Indexer::new(&a.data, feeds)?;
+    let mut ix = Indexer::new(&a.data, feeds)?.with_state_limits(state_limits(a.max_orders)?);
     if a.rebuild {
         let n = ix.remove_all()?;
         if !a.json {

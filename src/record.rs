@@ -26,12 +26,17 @@ use serde::Deserialize;
 use serde_json::json;
 use wiretape_capture::live::{PcapSource, SourceSpec, SynthSource};
 use wiretape_capture::source::{Poll, Source, SourceError, SourceStats};
+use wiretape_index::decode::{StateLimits, StateSize};
 use wiretape_index::indexer::Indexer;
 use wiretape_store::units::{format_bytes, now_ns, parse_age};
 use wiretape_store::{retention, StreamWriter, WriterConfig};
 
 use crate::cli::{RecordArgs, WriteArgs};
 use crate::exit;
+
+/// How much lower the indexer runs (the supervising thread and the threads it starts) than
+/// the capture threads, in nice steps; see `run`.
+const INDEX_NICE: i32 = 10;
 
 /// The settings of a recording, from the config file and the command line.
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +60,7 @@ struct FileConfig {
     metrics: Option<String>,
     user: Option<String>,
     feed_map: Option<PathBuf>,
+    max_orders: Option<u64>,
     index: Option<bool>,
 }
 
@@ -74,6 +80,7 @@ struct Settings {
     metrics: Option<String>,
     user: Option<String>,
     feed_map: Option<PathBuf>,
+    state_limits: StateLimits,
     index: bool,
 }
 
@@ -146,6 +153,7 @@ fn settings(a: &RecordArgs) -> Result<Settings> {
         metrics: (metrics != "off").then_some(metrics),
         user: pick(&a.user, file.user),
         feed_map: a.feed_map.clone().or(file.feed_map),
+        state_limits: crate::index::state_limits(a.max_orders.or(file.max_orders))?,
         index: !a.no_index && file.index.unwrap_or(true),
     })
 }
@@ -200,6 +208,10 @@ struct Shared {
     /// When the index status was last computed (ms since the epoch).
     index_status_at_ms: AtomicU64,
     started_ns: AtomicU64,
+    /// The indexer's decoder state at the last pass, the most of each over the run, and
+    /// the caps.
+    decoder: Mutex<(StateSize, StateSize)>,
+    state_limits: Mutex<StateLimits>,
 }
 
 impl Shared {
@@ -314,12 +326,64 @@ impl Shared {
             "gauge",
             one(self.started_ns.load(Ordering::Relaxed) / 1_000_000_000),
         );
+        let (state, _) = *self.decoder.lock().expect("metrics lock");
+        metric(
+            "wiretape_index_decoder_entries",
+            "Order state held by the indexer's decoders at the last pass, in entries: live ITCH orders (all MoldUDP64 sessions), OUCH/FIX order ids (all connections).",
+            "gauge",
+            vec![
+                ("{map=\"itch_orders\"}".into(), state.itch_orders),
+                ("{map=\"order_ids\"}".into(), state.order_ids),
+            ],
+        );
+        let limits = *self.state_limits.lock().expect("metrics lock");
+        metric(
+            "wiretape_index_decoder_max_entries",
+            "Cap per map and generation (--max-orders): per MoldUDP64 session for itch_orders, per connection and map for order_ids; a map holds at most twice this.",
+            "gauge",
+            vec![
+                ("{map=\"itch_orders\"}".into(), limits.itch_orders as u64),
+                ("{map=\"order_ids\"}".into(), limits.order_ids as u64),
+            ],
+        );
+        metric(
+            "wiretape_index_decoder_sessions",
+            "MoldUDP64 sessions and TCP connections the indexer's decoders hold state for.",
+            "gauge",
+            vec![
+                ("{kind=\"moldudp64\"}".into(), state.itch_sessions),
+                ("{kind=\"tcp\"}".into(), state.connections),
+            ],
+        );
+        metric(
+            "wiretape_index_decoder_evicted",
+            "Orders and order ids the running decoders forgot because a map reached its cap (a later message about one is indexed without its symbol).",
+            "gauge",
+            one(state.evicted),
+        );
+        metric(
+            "process_resident_memory_bytes",
+            "Resident set size of the recorder (VmRSS).",
+            "gauge",
+            one(resident_bytes()),
+        );
         s.push_str(&format!(
             "# HELP wiretape_index_lag_seconds Capture time between the newest packet stored and the newest indexed, at the last index pass.\n# TYPE wiretape_index_lag_seconds gauge\nwiretape_index_lag_seconds {:.3}\n",
             self.index_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0
         ));
         s
     }
+}
+
+/// The resident set size of this process (0 if /proc is not there).
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            let l = t.lines().find(|l| l.starts_with("VmRSS:"))?;
+            l.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
 }
 
 /// Serves GET /metrics until `stop`.
@@ -576,7 +640,7 @@ fn capture(
                 .fetch_add(delta.source_dropped, Ordering::Relaxed);
             w.add_stats(&delta);
             last = now;
-            if let Err(e) = w.flush() {
+            if let Err(e) = if end { w.flush() } else { w.flush_nowait() } {
                 if !no_space(&e) {
                     error = Some(format!("flushing stream {stream}: {e}"));
                     break;
@@ -875,6 +939,12 @@ fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared, force_status: bool)
     let ok = match ix.run(&|_| {}) {
         Ok(r) => {
             shared.index_runs.fetch_add(1, Ordering::Relaxed);
+            {
+                let mut d = shared.decoder.lock().expect("metrics lock");
+                let (now, peak) = &mut *d;
+                *now = r.decoder_state;
+                peak.raise_to(now);
+            }
             for d in &r.damage {
                 log(
                     "warn",
@@ -974,12 +1044,17 @@ pub fn run(a: RecordArgs) -> Result<u8> {
         drop_privileges(&s.data, user)?;
     }
     let mut indexer = if s.index {
-        Some(Indexer::new(&s.data, feeds).context("starting the indexer")?)
+        Some(
+            Indexer::new(&s.data, feeds)
+                .context("starting the indexer")?
+                .with_state_limits(s.state_limits),
+        )
     } else {
         None
     };
     let shared = Arc::new(Shared::default());
     shared.started_ns.store(now_ns(), Ordering::Relaxed);
+    *shared.state_limits.lock().expect("metrics lock") = s.state_limits;
     let aux_stop = Arc::new(AtomicBool::new(false));
     if let Some(l) = metrics {
         let addr = l.local_addr()?;
@@ -1024,6 +1099,19 @@ pub fn run(a: RecordArgs) -> Result<u8> {
                 .name(format!("capture-{i}"))
                 .spawn(move || capture(src, dir, cfg, fi, st, b, counters, pin, sh))?,
         );
+    }
+    // Capture first: this thread runs the index passes, and the threads they start (rayon's
+    // pool, tantivy's writers) inherit its nice value, so under CPU contention the scheduler
+    // favours the capture and compression threads (started above, at the default priority)
+    // and the index falls behind instead. Status, retention and metrics are light.
+    if indexer.is_some() {
+        if let Err(e) = crate::record_afpacket::lower_priority(INDEX_NICE) {
+            log(
+                "warn",
+                "could not lower the indexer's priority",
+                &[("error", e.to_string())],
+            );
+        }
     }
     let started = Instant::now();
     let mut last_index = Instant::now();
@@ -1142,6 +1230,7 @@ pub fn run(a: RecordArgs) -> Result<u8> {
                 "threads": per.values().collect::<Vec<_>>(),
                 "index_lag_blocks": shared.index_blocks.load(Ordering::Relaxed)
                     .saturating_sub(shared.index_blocks_indexed.load(Ordering::Relaxed)),
+                "index_decoder_peak": shared.decoder.lock().expect("metrics lock").1,
             })
             .to_string(),
         )?;

@@ -35,6 +35,18 @@
 //! the resolutions ([`apply_resolutions`] does it for records held in memory), and exact
 //! per-symbol counts are the messages' symbols plus each resolution's `count`.
 //!
+//! # Memory
+//!
+//! The order maps are capped ([`StateLimits`], two generations each, so a map holds at most
+//! twice its cap): ITCH live orders per session (emptied at the session's End of Session),
+//! OUCH/FIX order ids per connection (these are never removed, so they fill with every
+//! order entered). UDP flows that are nothing
+//! known are remembered only to count them, in a bounded map; TCP connections are dropped
+//! when they end (FIN, RST, or the reassembler's idle timeout) and the reassembler bounds
+//! its buffers ([`Limits`]). [`Decoder::state_size`] says how much is held. Not bounded: one
+//! entry per MoldUDP64 session (with its locate map, which serves searches of its data) and
+//! per UDP flow configured or recognised as MoldUDP64, kept for the life of the decoder.
+//!
 //! # Detection
 //!
 //! * UDP: [`wiretape_wire::moldudp64::looks_like_moldudp64`] on each datagram of a flow not
@@ -106,7 +118,8 @@ pub struct FlowStats {
     /// TCP connections carrying FIX.
     pub fix: u64,
     /// Flows with payload that is nothing known (UDP flows never recognised are counted at
-    /// [`Decoder::finish`]).
+    /// [`Decoder::finish`]; only the last 32768 to 65536 of them are remembered, so one
+    /// forgotten under a flood of new flows is counted again when it comes back).
     pub unknown: u64,
     /// TCP connections that ended without payload.
     pub empty: u64,
@@ -152,6 +165,87 @@ pub struct Stats {
     pub flows: FlowStats,
 }
 
+/// Caps on the order state a [`Decoder`] keeps, so that its memory is bounded whatever the
+/// traffic. Each map keeps two generations: when the current one reaches its cap it becomes
+/// the old one and the previous old one is forgotten, so a map holds at most twice its cap,
+/// and an entry is remembered for at least a cap's worth of later insertions. A later
+/// execution, cancel or report about a forgotten order is decoded without its symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateLimits {
+    /// Live orders (order reference → locate and shares) per ITCH (MoldUDP64) session.
+    /// Deleted and fully executed orders are removed, so this bounds the live order book.
+    pub itch_orders: usize,
+    /// Order ids per OUCH / FIX connection, per map (OUCH 4.2 tokens, OUCH 5.0 UserRefNums,
+    /// FIX ClOrdIDs, FIX OrderIDs). These are never removed (a late report may name any
+    /// order of the day), so they fill with every order entered until the cap.
+    pub order_ids: usize,
+}
+
+/// Default of [`StateLimits::itch_orders`].
+pub const DEFAULT_ITCH_ORDERS: usize = 2_000_000;
+/// Default of [`StateLimits::order_ids`].
+pub const DEFAULT_ORDER_IDS: usize = 1_000_000;
+
+impl Default for StateLimits {
+    fn default() -> Self {
+        Self {
+            itch_orders: DEFAULT_ITCH_ORDERS,
+            order_ids: DEFAULT_ORDER_IDS,
+        }
+    }
+}
+
+impl StateLimits {
+    /// The same cap `n` for ITCH orders and for order ids.
+    pub fn max_orders(n: usize) -> Self {
+        Self {
+            itch_orders: n,
+            order_ids: n,
+        }
+    }
+}
+
+/// The session state a [`Decoder`] holds, in entries: what its memory grows with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StateSize {
+    /// UDP flows remembered: configured or recognised, and the recent unknown ones.
+    pub udp_flows: u64,
+    /// MoldUDP64 sessions seen (each with its locate map and order map).
+    pub itch_sessions: u64,
+    /// Live orders remembered, over every ITCH session.
+    pub itch_orders: u64,
+    /// TCP connections open (each with its OUCH and FIX maps).
+    pub connections: u64,
+    /// OUCH tokens and UserRefNums, FIX ClOrdIDs and OrderIDs remembered, over every
+    /// connection open.
+    pub order_ids: u64,
+    /// Orders and order ids forgotten with an old generation since the start (see
+    /// [`StateLimits`]); zero unless a cap was reached.
+    pub evicted: u64,
+}
+
+impl StateSize {
+    /// Adds `o` to `self`.
+    pub fn add(&mut self, o: &StateSize) {
+        self.udp_flows += o.udp_flows;
+        self.itch_sessions += o.itch_sessions;
+        self.itch_orders += o.itch_orders;
+        self.connections += o.connections;
+        self.order_ids += o.order_ids;
+        self.evicted += o.evicted;
+    }
+
+    /// Raises each count of `self` to `o`'s where that is more (a running peak).
+    pub fn raise_to(&mut self, o: &StateSize) {
+        self.udp_flows = self.udp_flows.max(o.udp_flows);
+        self.itch_sessions = self.itch_sessions.max(o.itch_sessions);
+        self.itch_orders = self.itch_orders.max(o.itch_orders);
+        self.connections = self.connections.max(o.connections);
+        self.order_ids = self.order_ids.max(o.order_ids);
+        self.evicted = self.evicted.max(o.evicted);
+    }
+}
+
 /// The message decoder: packets in capture order, records out. See the [module
 /// documentation](self).
 #[derive(Debug)]
@@ -195,12 +289,32 @@ impl<R: Reassemble> Decoder<R> {
             feeds,
             reassembler,
             events: Vec::new(),
-            udp: itch::UdpSide::default(),
-            tcp: tcp::TcpSide::new(),
+            udp: itch::UdpSide::new(DEFAULT_ITCH_ORDERS),
+            tcp: tcp::TcpSide::new(DEFAULT_ORDER_IDS),
             stats: Stats::default(),
             finished: false,
             advanced_to: 0,
         }
+    }
+
+    /// The same decoder with other caps on its order state (before any packet: sessions and
+    /// connections take the caps in force when they are first seen).
+    pub fn with_state_limits(mut self, limits: StateLimits) -> Self {
+        debug_assert_eq!(
+            self.stats.packets, 0,
+            "state limits set after decoding began"
+        );
+        self.udp = itch::UdpSide::new(limits.itch_orders);
+        self.tcp = tcp::TcpSide::new(limits.order_ids);
+        self
+    }
+
+    /// The session state held now (see [`StateLimits`]).
+    pub fn state_size(&self) -> StateSize {
+        let mut size = StateSize::default();
+        self.udp.size(&mut size);
+        self.tcp.size(&mut size);
+        size
     }
 
     /// Decodes one captured frame (`link_type` is the pcap LINKTYPE, `ts_ns` the capture

@@ -31,7 +31,7 @@ use wiretape_store::{
 };
 use wiretape_wire::packet::Dissected;
 
-use crate::decode::{Decoder, FeedMap, MessageRecord, Protocol, Session};
+use crate::decode::{Decoder, FeedMap, MessageRecord, Protocol, Session, StateLimits, StateSize};
 use crate::query::NetFields;
 use crate::shard::{
     self, message_doc, open_index, session_id, FlowAgg, GroupAgg, ItchSessionMap, NetKey,
@@ -80,6 +80,9 @@ pub struct IndexReport {
     pub streams_finished: u64,
     /// Blocks that could not be read (damaged), with the reason; they are skipped.
     pub damage: Vec<String>,
+    /// The session state of the decoders of the streams this run decoded, summed, at the
+    /// end of the run (for a stream that ended, just before its decoder was finished).
+    pub decoder_state: StateSize,
 }
 
 impl IndexReport {
@@ -95,6 +98,7 @@ impl IndexReport {
         self.orphans_removed += o.orphans_removed;
         self.streams_finished += o.streams_finished;
         self.damage.extend(o.damage.iter().cloned());
+        self.decoder_state.add(&o.decoder_state);
     }
 }
 
@@ -115,6 +119,7 @@ struct StreamState {
 pub struct Indexer {
     dir: PathBuf,
     feeds: FeedMap,
+    limits: StateLimits,
     states: HashMap<u32, StreamState>,
     _lock: std::fs::File,
 }
@@ -140,9 +145,32 @@ impl Indexer {
         Ok(Indexer {
             dir: dir.to_path_buf(),
             feeds,
+            limits: StateLimits::default(),
             states: HashMap::new(),
             _lock: f,
         })
+    }
+
+    /// The same indexer with other caps on each stream decoder's order state (before the
+    /// first [`Indexer::run`]).
+    pub fn with_state_limits(mut self, limits: StateLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The caps on each stream decoder's order state.
+    pub fn state_limits(&self) -> StateLimits {
+        self.limits
+    }
+
+    /// The session state the stream decoders kept between runs hold, summed (streams whose
+    /// decoder finished hold none).
+    pub fn state_size(&self) -> StateSize {
+        let mut size = StateSize::default();
+        for st in self.states.values() {
+            size.add(&st.decoder.state_size());
+        }
+        size
     }
 
     /// Removes every shard (for `--rebuild`); the next [`Indexer::run`] builds them all.
@@ -203,7 +231,8 @@ impl Indexer {
                 Some(st) => Some(st),
                 None if stream_is_current(&self.dir, stream, segs, active) => None,
                 None => Some(StreamState {
-                    decoder: Decoder::with_feed_map(self.feeds.clone()),
+                    decoder: Decoder::with_feed_map(self.feeds.clone())
+                        .with_state_limits(self.limits),
                     segment: 0,
                     block: 0,
                     finished: false,
@@ -404,6 +433,12 @@ fn commit(p: Pending) -> Result<(u64, bool), IndexError> {
     let mut w: IndexWriter = index
         .writer_with_num_threads(1, WRITER_MEMORY)
         .map_err(tv)?;
+    if p.meta.sealed {
+        // The explicit merge below takes every segment: the writer's merge policy must not
+        // start merging some of them after the commit, or one of the two merges finds its
+        // segments gone and fails.
+        w.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+    }
     let n = p.docs.len() as u64;
     for d in p.docs {
         w.add_document(d).map_err(tv)?;
@@ -518,6 +553,7 @@ fn index_stream(
     let indexed_to = StreamMaps::load(dir, stream).map(|m| m.segment);
     rayon::scope(|scope| -> Result<(), IndexError> {
         let mut local = IndexReport::default();
+        let mut state_at_end = None;
         let n_segs = segs.len();
         for (si, seg) in segs.iter().enumerate() {
             let segment = seg.header.segment;
@@ -603,6 +639,7 @@ fn index_stream(
             // End of the stream: finish the decoder into the last shard.
             let mut finished_now = false;
             if last && seg.sealed && all_sealed && !active && !st.finished {
+                state_at_end = Some(st.decoder.state_size());
                 st.decoder.finish(&mut out);
                 let mut bd = BlockDocs::default();
                 let blk = seg.blocks.len().saturating_sub(1) as u32;
@@ -658,6 +695,7 @@ fn index_stream(
                 });
             }
         }
+        local.decoder_state = state_at_end.unwrap_or_else(|| st.decoder.state_size());
         report.lock().expect("report lock").add(&local);
         Ok(())
     })?;
@@ -665,4 +703,46 @@ fn index_stream(
         return Err(e);
     }
     Ok(report.into_inner().expect("report lock"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A commit of `n` documents into the shard at `path`, as the indexer makes one.
+    fn commit_docs(path: &Path, meta: &mut ShardMeta, n: usize, sealed: bool) {
+        meta.blocks += 1;
+        meta.sealed = sealed;
+        let p = Pending {
+            path: path.to_path_buf(),
+            meta: meta.clone(),
+            done: 0,
+            rebuilt: false,
+            docs: vec![TantivyDocument::default(); n],
+        };
+        let (docs, _) = commit(p).expect("commit");
+        meta.docs += docs;
+    }
+
+    #[test]
+    fn sealing_a_shard_of_many_commits_merges_it_without_racing_the_merge_policy() {
+        // Following an open segment leaves one tantivy segment per commit; the commit that
+        // seals the shard merges them all. The writer's own merge policy must not merge some
+        // of them at the same time (the explicit merge then fails, the indexing pass fails,
+        // and the stream's decoder is rebuilt from its first segment).
+        let tmp = tempfile::tempdir().unwrap();
+        for round in 0..12 {
+            let path = tmp.path().join(format!("s{round}"));
+            let mut meta = ShardMeta::new(1, round);
+            for _ in 0..7 {
+                commit_docs(&path, &mut meta, 3, false);
+            }
+            commit_docs(&path, &mut meta, 3, true);
+            let index = open_index(&path, false).unwrap();
+            assert_eq!(index.searchable_segment_ids().unwrap().len(), 1);
+            let loaded = ShardMeta::load(&index, &path).unwrap();
+            assert!(loaded.sealed);
+            assert_eq!(loaded.docs, meta.docs);
+        }
+    }
 }

@@ -246,9 +246,22 @@ fn sigterm_flushes_seals_indexes_and_exits_0_and_metrics_are_served() {
         "wiretape_retention_horizon_seconds",
         "wiretape_index_lag_blocks",
         "wiretape_index_lag_seconds",
+        "wiretape_index_decoder_entries",
+        "wiretape_index_decoder_max_entries",
+        "wiretape_index_decoder_sessions",
+        "wiretape_index_decoder_evicted",
+        "process_resident_memory_bytes",
     ] {
         assert!(text.contains(&format!("# TYPE {name} ")), "{name}: {text}");
     }
+    assert!(
+        text.contains("wiretape_index_decoder_max_entries{map=\"order_ids\"} 1000000"),
+        "{text}"
+    );
+    assert!(
+        metric(&text, "process_resident_memory_bytes") > 1 << 20,
+        "{text}"
+    );
     assert!(text.contains("source=\"synth\",thread=\"0\""), "{text}");
     assert!(http_get(&addr, "/nope").starts_with("HTTP/1.1 404"));
     rec.signal("TERM");
@@ -260,6 +273,93 @@ fn sigterm_flushes_seals_indexes_and_exits_0_and_metrics_are_served() {
     let s = json(&["stats", "--data", ds, "--json"]);
     assert!(s["packets"].as_u64().unwrap() > 5_000);
     assert_eq!(s["index"]["blocks_indexed"], s["index"]["blocks"], "{s}");
+}
+
+/// (name, nice value) of every thread of process `pid`, from `/proc/PID/task/*/stat`.
+fn thread_nices(pid: u32) -> Vec<(String, i32)> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        // "tid (comm) state ppid …": the comm may hold spaces; nice is field 19, the 17th
+        // after the closing parenthesis.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        if let Some(n) = stat[close + 1..]
+            .split_whitespace()
+            .nth(16)
+            .and_then(|v| v.parse().ok())
+        {
+            out.push((name, n));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_indexer_runs_below_the_capture_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let rec = Recorder::start(&[
+        "--data",
+        d.to_str().unwrap(),
+        "--source",
+        "synth:rate=20000",
+        "--metrics",
+        "off",
+    ]);
+    rec.wait_line("capture started", Duration::from_secs(30));
+    let pid = rec.child.id();
+    let main_name = thread_nices(pid)
+        .into_iter()
+        .next()
+        .map(|t| t.0)
+        .unwrap_or_default();
+    // The main thread (tid = pid) lowers itself right after starting the capture threads.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let threads = loop {
+        let t = thread_nices(pid);
+        let main = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/stat")).unwrap();
+        let main_nice: i32 = main[main.rfind(')').unwrap() + 1..]
+            .split_whitespace()
+            .nth(16)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let capture = t
+            .iter()
+            .find(|(n, _)| n.starts_with("capture-"))
+            .map(|x| x.1);
+        if let Some(c) = capture {
+            if main_nice == (c + 10).min(19) && t.iter().any(|(n, _)| n.starts_with("wt-compress"))
+            {
+                break (t, main_nice, c);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "main thread ({main_name}) nice {main_nice}, threads {t:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (t, main_nice, capture_nice) = threads;
+    // Compression belongs to the capture path: it keeps the capture threads' priority.
+    for (n, v) in &t {
+        if n.starts_with("wt-compress") || n.starts_with("wt-segment") || n.starts_with("capture-")
+        {
+            assert_eq!(*v, capture_nice, "{n}: {t:?}");
+        }
+    }
+    assert!(main_nice > capture_nice);
+    rec.signal("TERM");
+    let (code, _) = rec.wait(Duration::from_secs(60));
+    assert_eq!(code, Some(0));
 }
 
 #[test]
@@ -412,6 +512,118 @@ fn a_config_file_drives_the_recorder() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(v["packets"], 3000);
+}
+
+/// The indexer's decoder state at its largest over a recording (`index_decoder_peak`).
+fn decoder_peak(v: &serde_json::Value) -> (u64, u64, u64, u64, u64) {
+    let p = &v["index_decoder_peak"];
+    let n = |k: &str| p[k].as_u64().unwrap_or_else(|| panic!("{k}: {v}"));
+    (
+        n("itch_sessions"),
+        n("itch_orders"),
+        n("connections"),
+        n("order_ids"),
+        n("evicted"),
+    )
+}
+
+#[test]
+fn max_orders_caps_the_order_state_of_the_recorders_indexer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let record = |dir: &str, extra: &[&str]| {
+        let d = tmp.path().join(dir);
+        let mut a = vec![
+            "record",
+            "--data",
+            d.to_str().unwrap(),
+            "--source",
+            "synth:rate=max",
+            "--count",
+            "150000",
+            "--metrics",
+            "off",
+            "--json",
+        ];
+        a.extend_from_slice(extra);
+        let r = wiretape(&a);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        serde_json::from_str::<serde_json::Value>(r.stdout.trim()).unwrap()
+    };
+    // The defaults are far above what 150k packets of the synthetic feed leave live.
+    let v = record("default", &[]);
+    let (sessions, itch, conns, ids, evicted) = decoder_peak(&v);
+    assert_eq!((sessions, conns, evicted), (2, 4, 0), "{v}");
+    assert!(itch > 4 * 500 && ids > 4 * 500, "{v}");
+    // --max-orders 500: every map holds at most two generations of 500 (a FIX connection
+    // has two maps), and what went beyond is counted.
+    let v = record("capped", &["--max-orders", "500"]);
+    let (sessions, itch, conns, ids, evicted) = decoder_peak(&v);
+    assert_eq!((sessions, conns), (2, 4), "{v}");
+    assert!(itch <= 2 * 500 * sessions, "{v}");
+    assert!(ids <= 2 * 500 * 2 * conns, "{v}");
+    assert!(evicted > 0, "{v}");
+    // The same key in the config file.
+    let cfg = tmp.path().join("r.toml");
+    std::fs::write(&cfg, "max_orders = 500\n").unwrap();
+    let v = record("config", &["--config", cfg.to_str().unwrap()]);
+    let (_, itch, _, ids, evicted) = decoder_peak(&v);
+    assert!(
+        itch <= 2 * 500 * sessions && ids <= 2 * 500 * 2 * conns,
+        "{v}"
+    );
+    assert!(evicted > 0, "{v}");
+    // Zero is refused.
+    let r = wiretape(&[
+        "record",
+        "--data",
+        "x",
+        "--max-orders",
+        "0",
+        "--metrics",
+        "off",
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--max-orders"), "{}", r.stderr);
+}
+
+#[test]
+fn index_max_orders_caps_the_order_state_of_its_decoders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("g.pcap");
+    let r = wiretape(&["gen", "--packets", "150000", "-o", f.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let d = tmp.path().join("d");
+    let ds = d.to_str().unwrap();
+    let r = wiretape(&[
+        "import",
+        "--data",
+        ds,
+        "--no-index",
+        "--no-progress",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let state = |extra: &[&str]| {
+        let mut a = vec!["index", "--data", ds, "--json", "--rebuild"];
+        a.extend_from_slice(extra);
+        let v = json(&a);
+        let s = v["decoder_state"].clone();
+        let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k}: {v}"));
+        (
+            n("itch_sessions"),
+            n("itch_orders"),
+            n("order_ids"),
+            n("evicted"),
+        )
+    };
+    // The capture ends with every connection closed: their maps are gone by then, and
+    // only the ITCH sessions' live orders remain (with what was forgotten, counted).
+    let (sessions, itch, ids, evicted) = state(&[]);
+    assert_eq!((sessions, ids, evicted), (2, 0, 0));
+    assert!(itch > 2 * 2 * 300, "{itch}");
+    let (sessions, itch, _, evicted) = state(&["--max-orders", "300"]);
+    assert!(itch <= 2 * 300 * sessions, "{itch}");
+    assert!(evicted > 0);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -16,9 +16,6 @@ use super::record::{
 };
 use super::tcp::Ctx;
 
-/// Identifiers remembered per connection before the oldest generation is dropped.
-const IDS_PER_CONNECTION: usize = 1_000_000;
-
 /// FIX state of one connection.
 #[derive(Debug)]
 pub(crate) struct FixState {
@@ -173,12 +170,22 @@ struct Picked<'a> {
 }
 
 impl FixState {
-    pub fn new() -> Self {
+    /// `max_ids`: ClOrdIDs (and OrderIDs) remembered before the oldest generation is
+    /// dropped (see [`BoundedMap`]).
+    pub fn new(max_ids: usize) -> Self {
         Self {
-            by_cl_ord_id: BoundedMap::new(IDS_PER_CONNECTION),
-            by_order_id: BoundedMap::new(IDS_PER_CONNECTION),
+            by_cl_ord_id: BoundedMap::new(max_ids),
+            by_order_id: BoundedMap::new(max_ids),
             strings: BoundedMap::new(1 << 16),
         }
+    }
+
+    /// Order ids held, and how many were forgotten with an old generation.
+    pub fn ids(&self) -> (u64, u64) {
+        (
+            (self.by_cl_ord_id.len() + self.by_order_id.len()) as u64,
+            self.by_cl_ord_id.evicted + self.by_order_id.evicted,
+        )
     }
 
     fn intern(&mut self, v: &[u8]) -> Arc<str> {

@@ -132,8 +132,13 @@ impl<K: Hash + Eq, V> BoundedMap<K, V> {
         self.cur.remove(k).or_else(|| self.old.remove(k))
     }
 
-    /// Entries held.
-    #[cfg(test)]
+    /// Forgets every entry and frees the memory (not counted in [`Self::evicted`]).
+    pub fn clear(&mut self) {
+        self.cur = FxHashMap::default();
+        self.old = FxHashMap::default();
+    }
+
+    /// Entries held (both generations).
     pub fn len(&self) -> usize {
         self.cur.len() + self.old.len()
     }
@@ -159,5 +164,36 @@ mod tests {
         *m.get_mut(&3).unwrap() = 'C';
         assert_eq!(m.remove(&3), Some('C'));
         assert_eq!(m.get(&3), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever is inserted and removed, the map never holds more than twice its cap,
+        /// and of the last `cap` distinct keys written, those not removed since are there.
+        #[test]
+        fn bounded_map_never_holds_more_than_twice_its_cap(
+            cap in 1usize..20,
+            ops in proptest::collection::vec((proptest::bool::weighted(0.8), 0u16..200), 0..400),
+        ) {
+            let mut m = BoundedMap::new(cap);
+            // Keys by last write, oldest first, with whether they were removed since.
+            let mut written: Vec<(u16, bool)> = Vec::new();
+            for (insert, k) in ops {
+                if insert {
+                    m.insert(k, ());
+                    written.retain(|&(w, _)| w != k);
+                    written.push((k, false));
+                } else {
+                    m.remove(&k);
+                    if let Some(w) = written.iter_mut().find(|w| w.0 == k) {
+                        w.1 = true;
+                    }
+                }
+                proptest::prop_assert!(m.len() <= 2 * cap, "{} > 2 × {}", m.len(), cap);
+                let start = written.len().saturating_sub(cap);
+                for &(w, removed) in &written[start..] {
+                    proptest::prop_assert!(removed || m.get(&w).is_some(), "{} forgotten", w);
+                }
+            }
+        }
     }
 }

@@ -6,7 +6,9 @@
 //! * locate → symbol, learned from the R stock directory (authoritative) and from every other
 //!   message that names its stock next to its locate (A, F, P, Q, H, Y, L, J, h, K, I, N, O);
 //! * order reference → (locate, shares left), from A/F, decremented by E/C/X, removed by D
-//!   and by a full execution or cancel, moved by U to the new reference;
+//!   and by a full execution or cancel, moved by U to the new reference; capped (two
+//!   generations of [`StateLimits::itch_orders`](super::StateLimits)), and emptied by the
+//!   MoldUDP64 End of Session;
 //! * per locate, how many records went out without a symbol: when the locate is learned, a
 //!   [`Resolution`] names the symbol for all of them.
 //!
@@ -23,16 +25,17 @@ use wiretape_wire::trading::{Alpha, ProtoError};
 
 use super::config::{FeedMap, FeedProtocol};
 use super::hash::{BoundedMap, FxHashMap};
+
+/// UDP flows that are nothing known (not configured, not recognised as MoldUDP64) are
+/// remembered only to count them, in a map of two generations of this many: a LAN's DNS or
+/// NTP queries, each from a new port, must not grow the decoder without bound.
+const UNKNOWN_UDP_FLOWS: usize = 1 << 15;
 use super::record::{
     ErrorKind, ErrorRecord, ExchangeTime, Message, MessageRecord, MsgType, OrderIds, Protocol,
     Resolution, Session, Symbol, TypeCode,
 };
 use super::seam::FlowKey;
-use super::Stats;
-
-/// Live orders kept per session before the oldest generation is dropped (see
-/// [`BoundedMap`]).
-const ORDERS_PER_SESSION: usize = 2_000_000;
+use super::{StateSize, Stats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct SessionKey {
@@ -84,13 +87,15 @@ fn symbol_of(stock: &Stock) -> Symbol {
 }
 
 impl ItchSession {
-    fn new(key: SessionKey) -> Self {
+    /// `max_orders`: live orders kept before the oldest generation is dropped (see
+    /// [`BoundedMap`]).
+    fn new(key: SessionKey, max_orders: usize) -> Self {
         Self {
             key,
             session: key.session(),
             locates: Vec::new(),
             unresolved: Vec::new(),
-            orders: BoundedMap::new(ORDERS_PER_SESSION),
+            orders: BoundedMap::new(max_orders),
         }
     }
 
@@ -290,8 +295,6 @@ impl ItchSession {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UdpProto {
-    /// Not configured, not recognised yet.
-    Undecided,
     MoldUdp64,
     Ignored,
 }
@@ -304,25 +307,56 @@ struct UdpFlow {
     last_session: Option<(Alpha<10>, usize)>,
 }
 
-/// Every UDP flow and every MoldUDP64 session.
-#[derive(Debug, Default)]
+/// Every UDP flow configured or recognised, the recent others, and every MoldUDP64 session.
+#[derive(Debug)]
 pub(crate) struct UdpSide {
+    /// Flows configured or recognised as MoldUDP64.
     flow_index: FxHashMap<FlowKey, usize>,
     flows: Vec<UdpFlow>,
     last_flow: Option<(FlowKey, usize)>,
+    /// Flows not configured and not recognised (yet), to count them.
+    unknown: BoundedMap<FlowKey, ()>,
     session_index: FxHashMap<SessionKey, usize>,
     sessions: Vec<ItchSession>,
+    /// Live orders kept per session (per generation).
+    max_orders: usize,
 }
 
 impl UdpSide {
-    fn flow(&mut self, key: FlowKey, feeds: &FeedMap, stats: &mut Stats) -> usize {
+    /// No flow yet; each session will keep up to `max_orders` live orders per generation.
+    pub(crate) fn new(max_orders: usize) -> Self {
+        Self {
+            flow_index: FxHashMap::default(),
+            flows: Vec::new(),
+            last_flow: None,
+            unknown: BoundedMap::new(UNKNOWN_UDP_FLOWS),
+            session_index: FxHashMap::default(),
+            sessions: Vec::new(),
+            max_orders,
+        }
+    }
+
+    /// Adds the UDP side's state to `size`.
+    pub(crate) fn size(&self, size: &mut StateSize) {
+        size.udp_flows += (self.flows.len() + self.unknown.len()) as u64;
+        size.itch_sessions += self.sessions.len() as u64;
+        for s in &self.sessions {
+            size.itch_orders += s.orders.len() as u64;
+            size.evicted += s.orders.evicted;
+        }
+    }
+
+    /// The flow `key` if it is configured or recognised; `None` (and the flow remembered as
+    /// unknown) otherwise.
+    fn flow(&mut self, key: FlowKey, feeds: &FeedMap, stats: &mut Stats) -> Option<usize> {
         if let Some((k, i)) = self.last_flow {
             if k == key {
-                return i;
+                return Some(i);
             }
         }
         let i = match self.flow_index.get(&key) {
             Some(&i) => i,
+            None if self.unknown.get(&key).is_some() => return None,
             None => {
                 let configured = feeds.udp((key.src, key.sport), (key.dst, key.dport));
                 let proto = match configured {
@@ -336,18 +370,34 @@ impl UdpSide {
                         stats.flows.configured += 1;
                         UdpProto::Ignored
                     }
-                    None => UdpProto::Undecided,
+                    None => {
+                        self.unknown.insert(key, ());
+                        return None;
+                    }
                 };
-                let i = self.flows.len();
-                self.flows.push(UdpFlow {
-                    proto,
-                    configured: configured.is_some(),
-                    last_session: None,
-                });
-                self.flow_index.insert(key, i);
-                i
+                self.add_flow(key, proto, true)
             }
         };
+        self.last_flow = Some((key, i));
+        Some(i)
+    }
+
+    fn add_flow(&mut self, key: FlowKey, proto: UdpProto, configured: bool) -> usize {
+        let i = self.flows.len();
+        self.flows.push(UdpFlow {
+            proto,
+            configured,
+            last_session: None,
+        });
+        self.flow_index.insert(key, i);
+        i
+    }
+
+    /// An unknown flow recognised as MoldUDP64 by its structure.
+    fn recognised(&mut self, key: FlowKey, stats: &mut Stats) -> usize {
+        self.unknown.remove(&key);
+        stats.flows.moldudp64 += 1;
+        let i = self.add_flow(key, UdpProto::MoldUdp64, false);
         self.last_flow = Some((key, i));
         i
     }
@@ -368,7 +418,7 @@ impl UdpSide {
             Some(&i) => i,
             None => {
                 let i = self.sessions.len();
-                self.sessions.push(ItchSession::new(skey));
+                self.sessions.push(ItchSession::new(skey, self.max_orders));
                 self.session_index.insert(skey, i);
                 i
             }
@@ -381,10 +431,8 @@ impl UdpSide {
     /// that had seen the flow's earlier datagrams would (used to decode a slice of a
     /// capture on its own).
     pub(crate) fn assume_moldudp64(&mut self, key: FlowKey, stats: &mut Stats, feeds: &FeedMap) {
-        let f = self.flow(key, feeds, stats);
-        if self.flows[f].proto == UdpProto::Undecided {
-            self.flows[f].proto = UdpProto::MoldUdp64;
-            stats.flows.moldudp64 += 1;
+        if self.flow(key, feeds, stats).is_none() {
+            self.recognised(key, stats);
         }
     }
 
@@ -416,18 +464,19 @@ impl UdpSide {
         stats: &mut Stats,
         out: &mut Vec<MessageRecord>,
     ) {
-        let f = self.flow(key, feeds, stats);
-        let flow = &mut self.flows[f];
-        match flow.proto {
-            UdpProto::Ignored => return,
-            UdpProto::Undecided => {
+        let f = match self.flow(key, feeds, stats) {
+            Some(f) => f,
+            None => {
                 if !moldudp64::looks_like_moldudp64(payload) {
                     stats.udp_undecoded += 1;
                     return;
                 }
-                flow.proto = UdpProto::MoldUdp64;
-                stats.flows.moldudp64 += 1;
+                self.recognised(key, stats)
             }
+        };
+        let flow = &self.flows[f];
+        match flow.proto {
+            UdpProto::Ignored => return,
             UdpProto::MoldUdp64 => {
                 if !flow.configured && !moldudp64::framing_is_consistent(payload) {
                     // A detected flow keeps its protocol, but a datagram that is not even
@@ -458,6 +507,10 @@ impl UdpSide {
         let session = &mut self.sessions[s];
         if packet.message_count() == 0 {
             let (code, name) = if packet.is_end_of_session() {
+                // No message of this session follows: its orders will never be named
+                // again (a day's session ends with orders never deleted, and the next
+                // day's is another session). Its locates stay, for searches of its data.
+                session.orders.clear();
                 (b'E', "End of Session")
             } else {
                 (b'H', "Heartbeat")
@@ -582,10 +635,8 @@ impl UdpSide {
                 }
             }
         }
-        stats.flows.unknown += self
-            .flows
-            .iter()
-            .filter(|f| f.proto == UdpProto::Undecided)
-            .count() as u64;
+        // Unknown flows forgotten under a flood of new ones are counted again if they come
+        // back.
+        stats.flows.unknown += self.unknown.len() as u64 + self.unknown.evicted;
     }
 }

@@ -22,9 +22,6 @@ use super::record::{
 use super::seam::FlowKey;
 use super::tcp::Ctx;
 
-/// Orders remembered per connection before the oldest generation is dropped.
-const ORDERS_PER_CONNECTION: usize = 1_000_000;
-
 /// SoupBin and OUCH state of one connection.
 #[derive(Debug)]
 pub(crate) struct SoupState {
@@ -46,16 +43,26 @@ fn text(bytes: &[u8]) -> Box<str> {
 }
 
 impl SoupState {
-    pub fn new(payload: Payload) -> Self {
+    /// `max_ids`: tokens (and UserRefNums) remembered before the oldest generation is
+    /// dropped (see [`BoundedMap`]).
+    pub fn new(payload: Payload, max_ids: usize) -> Self {
         Self {
             payload,
             session: None,
             next_seq: None,
             seq_flow: None,
-            tokens: BoundedMap::new(ORDERS_PER_CONNECTION),
-            refs: BoundedMap::new(ORDERS_PER_CONNECTION),
+            tokens: BoundedMap::new(max_ids),
+            refs: BoundedMap::new(max_ids),
             symbols: BoundedMap::new(1 << 16),
         }
+    }
+
+    /// Order ids held, and how many were forgotten with an old generation.
+    pub fn ids(&self) -> (u64, u64) {
+        (
+            (self.tokens.len() + self.refs.len()) as u64,
+            self.tokens.evicted + self.refs.evicted,
+        )
     }
 
     /// The session of records travelling on `ctx.flow`.

@@ -31,7 +31,7 @@ use super::record::{ErrorKind, ErrorRecord, Flags, MessageRecord, Protocol, Sess
 use super::seam::{EndReason, Event, FlowKey};
 use super::soupbin::SoupState;
 use super::stream::{StreamBuf, TsCache};
-use super::Stats;
+use super::{StateSize, Stats};
 
 /// Which packet carried which bytes of an [`Event::Data`].
 type Piece = (PacketId, Range<usize>);
@@ -281,7 +281,7 @@ fn count_flow(stats: &mut Stats, proto: Proto, had_bytes: bool) {
 }
 
 impl Conn {
-    fn new(ck: &ConnKey, feeds: &FeedMap, stats: &mut Stats) -> Conn {
+    fn new(ck: &ConnKey, feeds: &FeedMap, max_ids: usize, stats: &mut Stats) -> Conn {
         let k0 = FlowKey {
             src: ck.a.0,
             dst: ck.b.0,
@@ -319,10 +319,17 @@ impl Conn {
             client,
             proto,
             dirs: Default::default(),
-            soup: SoupState::new(payload),
-            fix: FixState::new(),
+            soup: SoupState::new(payload, max_ids),
+            fix: FixState::new(max_ids),
             detect_mark: 0,
         }
+    }
+
+    /// Order ids held (OUCH and FIX maps), and how many were forgotten.
+    fn ids(&self) -> (u64, u64) {
+        let (a, ae) = self.soup.ids();
+        let (b, be) = self.fix.ids();
+        (a + b, ae + be)
     }
 
     fn session(&self, side: usize) -> Session {
@@ -774,13 +781,31 @@ pub(crate) struct TcpSide {
     conns: FxHashMap<ConnKey, Conn>,
     /// Capture times of recent TCP packets, by id.
     pub ts: TsCache,
+    /// Order ids kept per connection and map (per generation).
+    max_ids: usize,
+    /// Order ids forgotten by connections since removed.
+    evicted_closed: u64,
 }
 
 impl TcpSide {
-    pub fn new() -> Self {
+    /// No connection yet; each will keep up to `max_ids` order ids per map and generation.
+    pub fn new(max_ids: usize) -> Self {
         Self {
             conns: FxHashMap::default(),
             ts: TsCache::new(1 << 16),
+            max_ids,
+            evicted_closed: 0,
+        }
+    }
+
+    /// Adds the TCP side's state to `size`.
+    pub fn size(&self, size: &mut StateSize) {
+        size.connections += self.conns.len() as u64;
+        size.evicted += self.evicted_closed;
+        for c in self.conns.values() {
+            let (ids, evicted) = c.ids();
+            size.order_ids += ids;
+            size.evicted += evicted;
         }
     }
 
@@ -788,18 +813,19 @@ impl TcpSide {
         conns: &'a mut FxHashMap<ConnKey, Conn>,
         key: &FlowKey,
         feeds: &FeedMap,
+        max_ids: usize,
         stats: &mut Stats,
     ) -> (&'a mut Conn, usize) {
         let (ck, side) = conn_key(key);
         let conn = conns
             .entry(ck)
-            .or_insert_with(|| Conn::new(&ck, feeds, stats));
+            .or_insert_with(|| Conn::new(&ck, feeds, max_ids, stats));
         (conn, side)
     }
 
     /// A SYN without ACK: `key.src` is the client.
     pub fn note_client(&mut self, key: &FlowKey, feeds: &FeedMap, stats: &mut Stats) {
-        let (conn, side) = Self::conn(&mut self.conns, key, feeds, stats);
+        let (conn, side) = Self::conn(&mut self.conns, key, feeds, self.max_ids, stats);
         conn.client = Some((side, RoleSource::Syn));
     }
 
@@ -813,7 +839,7 @@ impl TcpSide {
     ) {
         match ev {
             Event::Start { key, syn } => {
-                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, stats);
+                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, self.max_ids, stats);
                 let d = &mut conn.dirs[side];
                 if !d.seen {
                     d.syn = syn;
@@ -825,11 +851,11 @@ impl TcpSide {
                 bytes,
                 pieces,
             } => {
-                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, stats);
+                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, self.max_ids, stats);
                 conn.data(side, (offset, &bytes, &pieces), &self.ts, stats, out);
             }
             Event::Gap { key, offset, len } => {
-                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, stats);
+                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, self.max_ids, stats);
                 if conn.dirs[side].seen {
                     conn.gap(side, offset, len, stats, out);
                 } else {
@@ -850,10 +876,12 @@ impl TcpSide {
             }
             Event::End { key, reason } => {
                 let (ck, _) = conn_key(&key);
-                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, stats);
+                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, self.max_ids, stats);
                 Self::end(conn, side, reason, stats, out);
                 if conn.dirs.iter().all(|d| d.ended) {
-                    self.conns.remove(&ck);
+                    if let Some(c) = self.conns.remove(&ck) {
+                        self.evicted_closed += c.ids().1;
+                    }
                 }
             }
         }
@@ -891,6 +919,7 @@ impl TcpSide {
             let Some(mut conn) = self.conns.remove(&ck) else {
                 continue;
             };
+            self.evicted_closed += conn.ids().1;
             for s in 0..2 {
                 if !conn.dirs[s].ended {
                     Self::end(&mut conn, s, EndReason::Finish, stats, out);

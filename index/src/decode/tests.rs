@@ -1547,3 +1547,275 @@ fn itch_locate_is_also_resolved_late_by_an_add_order_naming_the_stock() {
     apply_resolutions(&mut out);
     assert!(messages(&out).iter().all(|m| sym(m) == Some("XYZ")));
 }
+
+// ---------------------------------------------------------------- state limits
+
+impl Capture {
+    /// Decodes every frame with `dec` (not finished), calling `check` after each one.
+    fn decode_each(
+        &self,
+        dec: &mut Decoder,
+        mut check: impl FnMut(&Decoder),
+    ) -> Vec<MessageRecord> {
+        let mut out = Vec::new();
+        for (i, f) in self.frames.iter().enumerate() {
+            let n = i as u32 + 1;
+            dec.packet(
+                pid(n),
+                u64::from(n) * 1000,
+                link_type::ETHERNET,
+                f,
+                &mut out,
+            );
+            check(dec);
+        }
+        out
+    }
+}
+
+/// A decoder whose order maps keep `n` entries per generation.
+fn capped(n: usize) -> Decoder {
+    Decoder::new().with_state_limits(StateLimits::max_orders(n))
+}
+
+#[test]
+fn itch_orders_beyond_the_cap_are_forgotten_oldest_first() {
+    let mut cap = Capture::default();
+    cap.push(udp_frame(
+        None,
+        SRC,
+        FEED_A,
+        &mold(b"S1", 1, &[directory(1, "AAPL")]),
+    ));
+    let mut seq = 2;
+    for chunk in (1..=1000u64).collect::<Vec<_>>().chunks(4) {
+        let adds: Vec<_> = chunk
+            .iter()
+            .map(|&r| add(1, r, "AAPL", 100, 10_000))
+            .collect();
+        cap.push(udp_frame(None, SRC, FEED_A, &mold(b"S1", seq, &adds)));
+        seq += adds.len() as u64;
+    }
+    // A delete and a full execution of remembered orders, a delete of a forgotten one.
+    cap.push(udp_frame(
+        None,
+        SRC,
+        FEED_A,
+        &mold(
+            b"S1",
+            seq,
+            &[delete(1, 1000), executed(1, 850, 100, 1), delete(1, 5)],
+        ),
+    ));
+
+    let mut dec = capped(100);
+    let mut peak = 0;
+    let out = cap.decode_each(&mut dec, |d| {
+        let s = d.state_size();
+        assert!(s.itch_orders <= 200, "{s:?}");
+        peak = peak.max(s.itch_orders);
+    });
+    let s = dec.state_size();
+    assert_eq!(peak, 200);
+    // Orders 801..=1000 are remembered (two generations of 100), 1..=800 were forgotten;
+    // the delete and the execution removed two of them.
+    assert_eq!((s.itch_sessions, s.itch_orders, s.evicted), (1, 198, 800));
+    // ITCH messages carry their stock locate: forgetting an order loses no symbol.
+    assert!(messages(&out).iter().all(|m| sym(m) == Some("AAPL")));
+
+    // With the default caps nothing is forgotten (and the third delete finds its order).
+    let mut dec = Decoder::new();
+    cap.decode_each(&mut dec, |_| {});
+    let s = dec.state_size();
+    assert_eq!((s.itch_orders, s.evicted), (997, 0));
+}
+
+#[test]
+fn ouch_tokens_beyond_the_cap_are_forgotten_and_their_cancels_lose_the_symbol() {
+    let mut cap = Capture::default();
+    let mut c = Tcp::new(CLIENT, SERVER, 1_000);
+    let mut s = Tcp::new(SERVER, CLIENT, 9_000);
+    cap.push(c.syn(SYN));
+    cap.push(s.syn(SYN | ACK));
+    cap.push(c.data(&login(b"SESS42")));
+    cap.push(s.data(&accepted(b"SESS42", 1)));
+    for i in 0..300 {
+        let stock = if i % 2 == 0 { "AAPL" } else { "MSFT" };
+        cap.push(c.data(&u_frame(&o42(&format!("TOK{i}"), stock, 100, 1_000_000))));
+    }
+    // The newest token is remembered, the oldest was forgotten.
+    cap.push(s.data(&s_frame(&c42("TOK299", 100))));
+    cap.push(s.data(&s_frame(&c42("TOK0", 100))));
+
+    let mut dec = capped(50);
+    let out = cap.decode_each(&mut dec, |d| {
+        let s = d.state_size();
+        assert!(s.order_ids <= 100, "{s:?}");
+    });
+    let st = dec.state_size();
+    assert_eq!((st.connections, st.order_ids, st.evicted), (1, 100, 200));
+    let cancels: Vec<_> = messages(&out)
+        .into_iter()
+        .filter(|m| m.protocol == Protocol::Ouch42 && code(m) == "C")
+        .map(|m| {
+            (
+                m.ids.token.map(|t| t.to_string()),
+                sym(m).map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cancels,
+        [
+            (Some("TOK299".to_string()), Some("MSFT".to_string())),
+            (Some("TOK0".to_string()), None),
+        ]
+    );
+    // The default remembers all of them.
+    let mut dec = Decoder::new();
+    let out = cap.decode_each(&mut dec, |_| {});
+    assert_eq!(dec.state_size().order_ids, 300);
+    assert!(messages(&out)
+        .iter()
+        .filter(|m| m.protocol == Protocol::Ouch42)
+        .all(|m| m.symbol.is_some()));
+}
+
+#[test]
+fn fix_ids_beyond_the_cap_are_forgotten_and_their_reports_lose_the_symbol() {
+    let cl = ([192, 168, 1, 10], 61000);
+    let ex = ([192, 168, 1, 20], 9878);
+    let mut cap = Capture::default();
+    let mut c = Tcp::new(cl, ex, 77);
+    let mut s = Tcp::new(ex, cl, 1 << 20);
+    cap.push(c.syn(SYN));
+    cap.push(s.syn(SYN | ACK));
+    for i in 0..300u64 {
+        let id = format!("C{i}");
+        cap.push(c.data(&fix_msg(
+            "D",
+            i + 1,
+            &[(11, &id), (55, "IBM"), (54, "1"), (38, "10")],
+        )));
+    }
+    for (n, id) in [(1, "C299"), (2, "C0")] {
+        cap.push(s.data(&fix_msg("8", n, &[(11, id), (150, "4"), (39, "4")])));
+    }
+
+    let mut dec = capped(50);
+    let out = cap.decode_each(&mut dec, |d| {
+        let s = d.state_size();
+        assert!(s.order_ids <= 100, "{s:?}");
+    });
+    let st = dec.state_size();
+    assert_eq!((st.order_ids, st.evicted), (100, 200));
+    let reports: Vec<_> = messages(&out)
+        .into_iter()
+        .filter(|m| code(m) == "8")
+        .map(|m| {
+            (
+                m.ids.cl_ord_id.as_deref().map(str::to_owned),
+                sym(m).map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reports,
+        [
+            (Some("C299".to_string()), Some("IBM".to_string())),
+            (Some("C0".to_string()), None),
+        ]
+    );
+}
+
+#[test]
+fn udp_flows_that_are_nothing_known_are_not_remembered_without_bound() {
+    // DNS queries on a LAN: every one from a new port, none of them MoldUDP64; a feed
+    // goes on in between. The decoder must not keep every flow it ever saw.
+    let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x00\x00\x01\x00\x01";
+    let mut dec = Decoder::new();
+    let mut out = Vec::new();
+    let n = 200_000u32;
+    let mut seq = 1;
+    for i in 0..n {
+        let f = if i % 1000 == 0 {
+            let msgs = [add(1, u64::from(i) + 1, "AAPL", 100, 10_000)];
+            let f = udp_frame(None, SRC, FEED_A, &mold(b"S1", seq, &msgs));
+            seq += 1;
+            f
+        } else {
+            let sport = 1024 + (i % 60_000) as u16;
+            udp_frame(
+                None,
+                ([10, 0, 0, 2], sport),
+                ([10, 0, 0, 53], 53 + (i / 60_000) as u16),
+                query,
+            )
+        };
+        dec.packet(
+            pid(i),
+            u64::from(i) * 1000,
+            link_type::ETHERNET,
+            &f,
+            &mut out,
+        );
+        if i % 10_000 == 0 {
+            let s = dec.state_size();
+            assert!(s.udp_flows <= 1 << 16, "after {i} datagrams: {s:?}");
+        }
+    }
+    dec.finish(&mut out);
+    let st = dec.stats();
+    // Every flow is still counted once, and the feed was decoded throughout.
+    assert_eq!(st.flows.unknown, u64::from(n - n / 1000));
+    assert_eq!(st.udp_undecoded, u64::from(n - n / 1000));
+    assert_eq!(st.flows.moldudp64, 1);
+    assert_eq!(st.messages.get(Protocol::Itch), u64::from(n / 1000));
+    assert!(messages(&out).iter().all(|m| sym(m) == Some("AAPL")));
+}
+
+#[test]
+fn an_ended_moldudp64_session_keeps_its_locates_but_not_its_orders() {
+    // A day's session ends with orders still live (day orders expire without a delete);
+    // the next day's session is another one. A recorder that runs for weeks must not keep
+    // every day's last order book.
+    let mut cap = Capture::default();
+    cap.push(udp_frame(
+        None,
+        SRC,
+        FEED_A,
+        &mold(b"DAY1", 1, &[directory(1, "AAPL")]),
+    ));
+    let adds: Vec<_> = (1..=40).map(|r| add(1, r, "AAPL", 100, 10_000)).collect();
+    cap.push(udp_frame(None, SRC, FEED_A, &mold(b"DAY1", 2, &adds)));
+    let mut eos = mold(b"DAY1", 42, &[]);
+    eos[18..20].copy_from_slice(&END_OF_SESSION.to_be_bytes());
+    cap.push(udp_frame(None, SRC, FEED_A, &eos));
+    cap.push(udp_frame(
+        None,
+        SRC,
+        FEED_A,
+        &mold(
+            b"DAY2",
+            1,
+            &[directory(1, "MSFT"), add(1, 7, "MSFT", 100, 10_000)],
+        ),
+    ));
+    let mut dec = Decoder::new();
+    cap.decode_each(&mut dec, |_| {});
+    let s = dec.state_size();
+    assert_eq!((s.itch_sessions, s.itch_orders, s.evicted), (2, 1, 0));
+    let locates: Vec<_> = dec
+        .itch_locates()
+        .into_iter()
+        .map(|(_, l)| {
+            l.iter()
+                .map(|(n, s)| (*n, s.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        locates,
+        [vec![(1, "AAPL".to_string())], vec![(1, "MSFT".to_string())]]
+    );
+}
