@@ -70,8 +70,15 @@ fn fixture_reads(version: u32, source: &str) {
     for seg in std::fs::read_dir(store.join("segments")).unwrap() {
         let bytes = std::fs::read(seg.unwrap().path()).unwrap();
         let at = wiretape_store::format::seg::LEN;
-        let h = wiretape_store::format::BlockHeader::decode(&bytes[at..at + wiretape_store::format::blk::LEN]).unwrap();
-        assert_eq!(u32::from(h.codec), version, "block codec of the v{version} fixture");
+        let h = wiretape_store::format::BlockHeader::decode(
+            &bytes[at..at + wiretape_store::format::blk::LEN],
+        )
+        .unwrap();
+        assert_eq!(
+            u32::from(h.codec),
+            version,
+            "block codec of the v{version} fixture"
+        );
         segments += 1;
     }
     assert!(segments > 0, "fixture {} has no segments", store.display());
