@@ -67,7 +67,7 @@ pub fn feeds_for(dir: &Path, explicit: Option<&Path>, rebuilding: bool) -> Resul
 pub fn state_limits(max_orders: Option<u64>) -> Result<StateLimits> {
     match max_orders {
         None => Ok(StateLimits::default()),
-        Some(0) => bail!("--max-orders must be at least 1"),
+        Some(0) => bail!("--max-orders (max_orders in the config file) must be at least 1"),
         Some(n) => Ok(StateLimits::max_orders(
             usize::try_from(n).context("--max-orders: too large")?,
         )),

@@ -357,7 +357,7 @@ impl Shared {
         );
         metric(
             "wiretape_index_decoder_evicted",
-            "Orders and order ids the running decoders forgot because a map reached its cap (a later message about one is indexed without its symbol).",
+            "Orders and order ids the running decoders forgot because a map reached its cap (a later OUCH/FIX message about one is indexed without its symbol).",
             "gauge",
             one(state.evicted),
         );
