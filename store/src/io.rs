@@ -207,6 +207,20 @@ impl SegmentFile {
         }
     }
 
+    /// A second handle on the file for making it durable from another thread, when a plain
+    /// `fdatasync` of that handle is all a flush needs (the `pwrite` backend); `None` for
+    /// the mapping, whose flush also releases pages and stays with the writer.
+    pub fn sync_handle(&self) -> Option<Result<File>> {
+        match self.backend {
+            Backend::Mmap(_) => None,
+            Backend::Pwrite => Some(
+                self.file
+                    .try_clone()
+                    .map_err(|e| Error::io(&self.path, "dup segment handle", e)),
+            ),
+        }
+    }
+
     /// Flushes everything, unmaps, cuts the file to `len` bytes and syncs it. The file
     /// handle is returned for hashing.
     pub fn finish(self, len: u64) -> Result<File> {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::block::BlockBuilder;
+use crate::block::{BlockBuilder, Stage, MAX_STAGE, STAGE_RECORD};
 use crate::error::{Error, Result};
 use crate::format::{
     blk, crc32c, ftr, seg, trl, BlockHeader, CaptureStats, ClockSource, DirEntry, Footer,
@@ -34,7 +34,9 @@ pub struct WriterConfig {
     pub segment_size: u64,
     /// Seal a segment once it has been open this long (wall clock), whatever its size.
     pub segment_max_age: Option<Duration>,
-    /// Target raw (uncompressed) size of a block.
+    /// Size of a block before it is built: a block ends once its packets plus 24 bytes per
+    /// packet reach this (at most 32 MiB). The raw block is usually smaller — predicted
+    /// headers and repeated payloads cost little or nothing — and compressed much smaller.
     pub block_size: usize,
     /// zstd compression level.
     pub zstd_level: i32,
@@ -74,8 +76,9 @@ fn io_kind(e: &Error) -> std::io::ErrorKind {
 
 /// Default segment capacity: 128 MiB.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
-/// Default raw block size: 1 MiB (see BENCHMARKS.md).
-pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
+/// Default block size (packets plus 24 bytes each, before building): 2 MiB, which builds
+/// into raw blocks of about 1 MiB on trading traffic (see BENCHMARKS.md).
+pub const DEFAULT_BLOCK_SIZE: usize = 2 << 20;
 /// Default zstd level (see BENCHMARKS.md).
 pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
 
@@ -136,8 +139,21 @@ pub struct WriterTotals {
 
 struct Job {
     n: u64,
-    header: BlockHeader,
-    raw: Vec<u8>,
+    seq: u64,
+    stage: Stage,
+}
+
+/// Builds the block of `stage` into `raw` and compresses it.
+fn build_one(
+    builder: &mut BlockBuilder,
+    raw: &mut Vec<u8>,
+    c: &mut zstd::bulk::Compressor<'static>,
+    stage: &Stage,
+    seq: u64,
+) -> Result<(BlockHeader, Vec<u8>)> {
+    let mut header = builder.build(stage, raw)?;
+    header.seq = seq;
+    Ok((header, compress_one(c, raw)?))
 }
 
 fn compress_one(c: &mut zstd::bulk::Compressor<'static>, raw: &[u8]) -> Result<Vec<u8>> {
@@ -198,6 +214,34 @@ impl SegmentSink {
             }
         }
         Ok(())
+    }
+
+    /// Starts a flush whose `fdatasync` another thread may run: returns a handle on the open
+    /// segment to sync (everything written before the sync starts becomes durable) when the
+    /// segment's backend allows it, after flushing inline otherwise (`None`). A segment past
+    /// its age is sealed here either way — sealing syncs it in full.
+    fn flush_detached(&mut self) -> Result<Option<(PathBuf, File)>> {
+        let mut handle = None;
+        if let Some(s) = &mut self.seg {
+            if s.write_off > s.flushed_off {
+                match s.file.sync_handle() {
+                    Some(h) => {
+                        handle = Some((s.file.path().to_path_buf(), h?));
+                        s.flushed_off = s.write_off;
+                    }
+                    None => {
+                        s.file.flush(s.flushed_off, s.write_off)?;
+                        s.flushed_off = s.write_off;
+                    }
+                }
+            }
+        }
+        if let (Some(max), Some(s)) = (self.cfg.segment_max_age, &self.seg) {
+            if s.opened.elapsed() >= max {
+                self.seal()?;
+            }
+        }
+        Ok(handle)
     }
 
     fn seal(&mut self) -> Result<()> {
@@ -357,12 +401,12 @@ impl SegmentSink {
 
 /// A message to the sink thread.
 enum SinkMsg {
-    /// A compressed block (from a compression thread), `n` in submission order.
+    /// A built and compressed block (from a compression thread), `n` in submission order,
+    /// with the buffer of its stage to recycle.
     Block {
         n: u64,
-        header: BlockHeader,
-        raw: Vec<u8>,
-        comp: Result<Vec<u8>>,
+        stage: Vec<u8>,
+        block: Result<(BlockHeader, Vec<u8>)>,
     },
     /// Once blocks `0..upto` are written: flush (and seal when `seal`), then answer.
     Sync {
@@ -374,27 +418,79 @@ enum SinkMsg {
     Crash { ack: mpsc::Sender<()> },
 }
 
-/// A block back from compression: header, the raw buffer to recycle, the zstd frame.
-type CompressedBlock = (BlockHeader, Vec<u8>, Result<Vec<u8>>);
+/// A block back from compression: the stage buffer to recycle, the header and zstd frame.
+type CompressedBlock = (Vec<u8>, Result<(BlockHeader, Vec<u8>)>);
 
-/// The sink thread: writes blocks in submission order, answers syncs, hands raw buffers
-/// back to the writer (they are its in-flight budget).
+/// The first failure of a writer's threads, with the kind of its I/O error (so that a full
+/// disk stays recognisable as one when it surfaces at the next flush).
+type Failure = Arc<Mutex<Option<(String, std::io::ErrorKind)>>>;
+
+fn failure(f: &Failure) -> Option<(String, std::io::ErrorKind)> {
+    f.lock().map_or_else(
+        |_| Some(("a writer thread panicked".into(), std::io::ErrorKind::Other)),
+        |g| g.clone(),
+    )
+}
+
+fn fail(f: &Failure, e: &Error) {
+    if let Ok(mut g) = f.lock() {
+        g.get_or_insert_with(|| (e.to_string(), io_kind(e)));
+    }
+}
+
+/// A flush the sync thread finishes: `fdatasync` of the segment, then the answer.
+struct SyncJob {
+    path: PathBuf,
+    file: File,
+    report: SinkReport,
+    ack: mpsc::Sender<Result<SinkReport>>,
+}
+
+/// The sync thread: waits for the disk so that the sink thread does not. While a segment is
+/// being made durable, the sink keeps writing the blocks that arrive (they are covered by
+/// a later flush), so a slow `fdatasync` backs nothing up into the capture thread.
+fn sync_thread(rx: Receiver<SyncJob>, failed: Failure) {
+    while let Ok(job) = rx.recv() {
+        let r = match job.file.sync_data() {
+            Ok(()) => match failure(&failed) {
+                Some((e, kind)) => Err(Error::io(
+                    job.path,
+                    "write segment",
+                    std::io::Error::new(kind, e),
+                )),
+                None => Ok(job.report),
+            },
+            Err(e) => {
+                let e = Error::io(job.path, "fdatasync segment", e);
+                fail(&failed, &e);
+                Err(e)
+            }
+        };
+        let _ = job.ack.send(r);
+    }
+}
+
+/// The sink thread: writes blocks in submission order, answers syncs (handing the wait for
+/// the disk to the sync thread when it can), hands stage buffers back to the writer (they
+/// are its in-flight budget).
 fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<Vec<u8>>) {
     let mut next = 0u64;
     let mut ready: BTreeMap<u64, CompressedBlock> = BTreeMap::new();
     let mut pending_syncs: Vec<(u64, bool, mpsc::Sender<Result<SinkReport>>)> = Vec::new();
-    // The first failure, with the kind of its I/O error (so that a full disk stays
-    // recognisable as one when it surfaces at the next flush).
-    let mut failed: Option<(String, std::io::ErrorKind)> = None;
+    let failed: Failure = Arc::default();
+    let (sync_tx, sync_rx) = mpsc::channel::<SyncJob>();
+    let syncer = {
+        let failed = Arc::clone(&failed);
+        std::thread::Builder::new()
+            .name("wt-sync".into())
+            .spawn(move || sync_thread(sync_rx, failed))
+    };
+    // Without a sync thread (spawning failed), flushes run here.
+    let sync_tx = syncer.as_ref().ok().map(|_| sync_tx);
     while let Ok(msg) = rx.recv() {
         match msg {
-            SinkMsg::Block {
-                n,
-                header,
-                raw,
-                comp,
-            } => {
-                ready.insert(n, (header, raw, comp));
+            SinkMsg::Block { n, stage, block } => {
+                ready.insert(n, (stage, block));
             }
             SinkMsg::Sync { upto, seal, ack } => pending_syncs.push((upto, seal, ack)),
             SinkMsg::Crash { ack } => {
@@ -403,48 +499,79 @@ fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<V
                 return;
             }
         }
-        while let Some((header, raw, comp)) = ready.remove(&next) {
+        while let Some((stage, block)) = ready.remove(&next) {
             next += 1;
-            if failed.is_none() {
-                if let Err(e) = comp.and_then(|c| sink.write_block(header, &c)) {
-                    failed = Some((e.to_string(), io_kind(&e)));
+            if failure(&failed).is_none() {
+                if let Err(e) = block.and_then(|(h, c)| sink.write_block(h, &c)) {
+                    fail(&failed, &e);
                 }
             }
-            let _ = spare.try_send(raw);
+            let _ = spare.try_send(stage);
         }
+        // Answered in the order asked (a sync is only ever asked for blocks submitted
+        // before it).
         let mut i = 0;
         while i < pending_syncs.len() {
             if pending_syncs[i].0 > next {
                 i += 1;
                 continue;
             }
-            let (_, seal, ack) = pending_syncs.swap_remove(i);
-            let r = match &failed {
-                Some((e, kind)) => Err(Error::io(
+            let (_, seal, ack) = pending_syncs.remove(i);
+            if let Some((e, kind)) = failure(&failed) {
+                let _ = ack.send(Err(Error::io(
                     sink.dir.clone(),
                     "write segment",
-                    std::io::Error::new(*kind, e.clone()),
-                )),
-                None => sink
+                    std::io::Error::new(kind, e),
+                )));
+                continue;
+            }
+            let r = match (&sync_tx, seal) {
+                (Some(tx), false) => match sink.flush_detached() {
+                    Ok(Some((path, file))) => {
+                        let job = SyncJob {
+                            path,
+                            file,
+                            report: sink.report.clone(),
+                            ack,
+                        };
+                        if let Err(mpsc::SendError(job)) = tx.send(job) {
+                            let r = job
+                                .file
+                                .sync_data()
+                                .map_err(|e| Error::io(job.path, "fdatasync segment", e));
+                            let _ = job.ack.send(r.map(|_| job.report));
+                        }
+                        continue;
+                    }
+                    Ok(None) => Ok(()),
+                    Err(e) => Err(e),
+                },
+                _ => sink
                     .flush()
                     .and_then(|_| if seal { sink.seal() } else { Ok(()) }),
             };
             if let Err(e) = &r {
-                failed.get_or_insert_with(|| (e.to_string(), io_kind(e)));
+                fail(&failed, e);
             }
             let _ = ack.send(r.map(|_| sink.report.clone()));
         }
     }
+    drop(sync_tx);
+    if let Ok(t) = syncer {
+        let _ = t.join();
+    }
 }
 
 enum Pipeline {
-    /// Compress and write on the writer's thread.
+    /// Build, compress and write on the writer's thread.
     Inline {
         comp: zstd::bulk::Compressor<'static>,
+        builder: Box<BlockBuilder>,
+        raw: Vec<u8>,
         sink: Box<SegmentSink>,
         spare: Vec<u8>,
     },
-    /// Compression threads, then a sink thread that writes in order.
+    /// Threads that build and compress blocks, then a sink thread that writes in order.
     Threaded {
         jobs: Option<SyncSender<Job>>,
         sink_tx: mpsc::Sender<SinkMsg>,
@@ -456,10 +583,12 @@ enum Pipeline {
 }
 
 impl Pipeline {
-    fn new(sink: SegmentSink, threads: usize, level: i32) -> Result<Self> {
+    fn new(sink: SegmentSink, threads: usize, level: i32, block_size: usize) -> Result<Self> {
         if threads == 0 {
             return Ok(Pipeline::Inline {
                 comp: compressor(level)?,
+                builder: Box::new(BlockBuilder::new(block_size)),
+                raw: Vec::new(),
                 sink: Box::new(sink),
                 spare: Vec::new(),
             });
@@ -479,21 +608,24 @@ impl Pipeline {
             let stx = stx.clone();
             let h = std::thread::Builder::new()
                 .name(format!("wt-compress-{i}"))
-                .spawn(move || loop {
-                    let job = {
-                        let Ok(rx) = jrx.lock() else { return };
-                        rx.recv()
-                    };
-                    let Ok(job) = job else { return };
-                    let comp = compress_one(&mut c, &job.raw);
-                    let msg = SinkMsg::Block {
-                        n: job.n,
-                        header: job.header,
-                        raw: job.raw,
-                        comp,
-                    };
-                    if stx.send(msg).is_err() {
-                        return;
+                .spawn(move || {
+                    let mut builder = BlockBuilder::new(block_size);
+                    let mut raw = Vec::new();
+                    loop {
+                        let job = {
+                            let Ok(rx) = jrx.lock() else { return };
+                            rx.recv()
+                        };
+                        let Ok(job) = job else { return };
+                        let block = build_one(&mut builder, &mut raw, &mut c, &job.stage, job.seq);
+                        let msg = SinkMsg::Block {
+                            n: job.n,
+                            stage: job.stage.into_buffer(),
+                            block,
+                        };
+                        if stx.send(msg).is_err() {
+                            return;
+                        }
                     }
                 })
                 .map_err(|e| Error::io(PathBuf::new(), "spawn compressor", e))?;
@@ -521,7 +653,7 @@ impl Pipeline {
         )
     }
 
-    /// A buffer for the next raw block; with threads, waits while too many blocks are in
+    /// A buffer for the next stage; with threads, waits while too many blocks are in
     /// flight (the bound on the writer's memory).
     fn take_buffer(&mut self) -> Result<Vec<u8>> {
         match self {
@@ -530,11 +662,18 @@ impl Pipeline {
         }
     }
 
-    fn submit(&mut self, header: BlockHeader, raw: Vec<u8>) -> Result<()> {
+    fn submit(&mut self, seq: u64, stage: Stage) -> Result<()> {
         match self {
-            Pipeline::Inline { comp, sink, spare } => {
-                let c = compress_one(comp, &raw)?;
-                *spare = raw;
+            Pipeline::Inline {
+                comp,
+                builder,
+                raw,
+                sink,
+                spare,
+            } => {
+                let r = build_one(builder, raw, comp, &stage, seq);
+                *spare = stage.into_buffer();
+                let (header, c) = r?;
                 sink.write_block(header, &c)
             }
             Pipeline::Threaded {
@@ -544,7 +683,7 @@ impl Pipeline {
                 *next_submit += 1;
                 jobs.as_ref()
                     .ok_or_else(Self::broken)?
-                    .send(Job { n, header, raw })
+                    .send(Job { n, seq, stage })
                     .map_err(|_| Self::broken())
             }
         }
@@ -649,8 +788,10 @@ impl Drop for Pipeline {
 pub struct StreamWriter {
     stream: u32,
     _lock: File,
-    cfg: WriterConfig,
-    builder: BlockBuilder,
+    /// Packets of the block being gathered.
+    stage: Stage,
+    /// `cfg.block_size`, at most [`MAX_STAGE`].
+    stage_limit: usize,
     pipeline: Pipeline,
     next_block_seq: u64,
     totals: WriterTotals,
@@ -767,9 +908,9 @@ impl StreamWriter {
         Ok(StreamWriter {
             stream,
             _lock: lock,
-            builder: BlockBuilder::new(cfg.block_size),
-            pipeline: Pipeline::new(sink, cfg.compress_threads, cfg.zstd_level)?,
-            cfg,
+            stage: Stage::default(),
+            stage_limit: cfg.block_size.clamp(STAGE_RECORD, MAX_STAGE),
+            pipeline: Pipeline::new(sink, cfg.compress_threads, cfg.zstd_level, cfg.block_size)?,
             next_block_seq,
             totals: WriterTotals::default(),
             sealed: Vec::new(),
@@ -807,18 +948,15 @@ impl StreamWriter {
                 crate::format::MAX_BLOCK_RAW / 2
             )));
         }
-        if !self.builder.fits(p.data.len()) {
+        let need = STAGE_RECORD + p.data.len();
+        if self.stage.len() + need > self.stage_limit {
             self.submit()?;
         }
-        self.builder.push(p);
+        self.stage.push(p);
         self.totals.packets += 1;
         self.totals.wire_bytes += u64::from(p.orig_len);
         self.totals.cap_bytes += p.data.len() as u64;
-        // A block ends at its raw size, or at 8× that in packet bytes (payload
-        // back-references make raw bytes cheap; this keeps one block's decode bounded).
-        if self.builder.raw_len() >= self.cfg.block_size
-            || self.builder.data_len() >= 8 * self.cfg.block_size as u64
-        {
+        if self.stage.len() >= self.stage_limit {
             self.submit()?;
         }
         Ok(())
@@ -827,7 +965,7 @@ impl StreamWriter {
     /// Records capture statistics (received/dropped since the last call) with the data:
     /// they travel in the header of the block being built.
     pub fn add_stats(&mut self, s: &CaptureStats) {
-        self.builder.add_stats(s);
+        self.stage.add_stats(s);
     }
 
     /// Makes everything appended so far durable and visible to readers.
@@ -923,14 +1061,14 @@ impl StreamWriter {
     }
 
     fn submit(&mut self) -> Result<()> {
-        if self.builder.is_empty() {
+        if self.stage.is_empty() {
             return Ok(());
         }
-        let mut raw = self.pipeline.take_buffer()?;
-        let mut header = self.builder.finish(&mut raw);
-        header.seq = self.next_block_seq;
+        let next = Stage::with_buffer(self.pipeline.take_buffer()?);
+        let stage = std::mem::replace(&mut self.stage, next);
+        let seq = self.next_block_seq;
         self.next_block_seq += 1;
-        self.pipeline.submit(header, raw)
+        self.pipeline.submit(seq, stage)
     }
 }
 
