@@ -91,10 +91,8 @@ pub struct WriteArgs {
     /// Preallocated size of a segment file (e.g. 128MiB, 1GiB).
     #[arg(long, default_value = "128MiB")]
     pub segment_size: String,
-    /// Size of a block, the unit of compression and of random access: a block ends once
-    /// its packets, plus 24 bytes each, reach this (4KiB to 32MiB). Headers predicted from
-    /// the flow and repeated payloads shrink it before zstd does.
-    #[arg(long, default_value = "2MiB")]
+    /// Uncompressed size of a block: the unit of compression and of random access.
+    #[arg(long, default_value = "1MiB")]
     pub block_size: String,
     /// Threads compressing blocks (default: the number of CPUs).
     #[arg(long)]
@@ -546,7 +544,7 @@ CONFIG FILE (TOML; every key optional, the command line wins):\n  \
 data = \"/var/lib/wiretape\"\n  \
 sources = [\"afpacket:eth1,threads=2\"]\n  \
 filter = \"udp\"\n  snaplen = 65535\n  retain_bytes = \"2TiB\"\n  retain_age = \"14d\"\n  \
-segment_size = \"128MiB\"\n  block_size = \"2MiB\"\n  zstd_level = 1\n  flush_interval = \"1s\"\n  \
+segment_size = \"128MiB\"\n  block_size = \"1MiB\"\n  zstd_level = 1\n  flush_interval = \"1s\"\n  \
 metrics = \"127.0.0.1:9187\"\n  user = \"wiretape\"\n  feed_map = \"/etc/wiretape/feeds.toml\"\n  \
 max_orders = 1000000")]
 pub struct RecordArgs {
@@ -588,7 +586,7 @@ pub struct RecordArgs {
     /// Preallocated size of a segment file.
     #[arg(long)]
     pub segment_size: Option<String>,
-    /// Size of a block before compression (packets plus 24 bytes each; default 2MiB).
+    /// Uncompressed size of a block.
     #[arg(long)]
     pub block_size: Option<String>,
     /// zstd level for blocks.

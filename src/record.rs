@@ -112,7 +112,7 @@ fn settings(a: &RecordArgs) -> Result<Settings> {
             .or(file.zstd_level)
             .unwrap_or(wiretape_store::DEFAULT_ZSTD_LEVEL),
         segment_size: pick(&a.segment_size, file.segment_size).unwrap_or("128MiB".into()),
-        block_size: pick(&a.block_size, file.block_size).unwrap_or("2MiB".into()),
+        block_size: pick(&a.block_size, file.block_size).unwrap_or("1MiB".into()),
         compress_threads: None,
         io: crate::cli::IoArg::Pwrite,
         segment_max_age: Some(

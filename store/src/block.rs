@@ -365,109 +365,6 @@ fn payload_hash(b: &[u8]) -> u64 {
     h.0
 }
 
-/// Bytes a [`Stage`] spends per packet besides the packet's own bytes.
-pub const STAGE_RECORD: usize = 24;
-
-/// Most bytes one stage may hold (packets plus [`STAGE_RECORD`] each) before it becomes a
-/// block. A raw block costs at most 44 bytes per packet besides the packet (the widest
-/// varints of every column), so a stage this large builds into a raw block of at most
-/// `32 MiB × 44 / 24 ≈ 58.7 MiB`, under [`MAX_BLOCK_RAW`]; a single packet of up to
-/// `MAX_BLOCK_RAW / 2` bytes always fits too.
-pub const MAX_STAGE: usize = 32 << 20;
-
-/// Packets gathered for one block, copied back to back, before the block is built.
-///
-/// Building a block (splitting columns, predicting heads, looking up repeated payloads)
-/// costs about as much as compressing it; staging is a copy. A writer stages on the capture
-/// thread and builds on a compression thread, so the capture thread does the least work per
-/// packet. A record is `ts u64, orig_len u32, cap_len u32, link_type u16, iface u16,
-/// flags u32` (native endian, in memory only) and the captured bytes.
-#[derive(Debug, Default)]
-pub struct Stage {
-    buf: Vec<u8>,
-    count: u32,
-    stats: CaptureStats,
-}
-
-impl Stage {
-    /// An empty stage that writes into `buf` (its contents are dropped, its room kept).
-    pub fn with_buffer(mut buf: Vec<u8>) -> Self {
-        buf.clear();
-        Stage {
-            buf,
-            count: 0,
-            stats: CaptureStats::default(),
-        }
-    }
-
-    /// Bytes staged: the packets plus [`STAGE_RECORD`] per packet.
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    pub fn push(&mut self, p: &Packet<'_>) {
-        let b = &mut self.buf;
-        b.reserve(STAGE_RECORD + p.data.len());
-        b.extend_from_slice(&p.ts_ns.to_ne_bytes());
-        b.extend_from_slice(&p.orig_len.to_ne_bytes());
-        b.extend_from_slice(&(p.data.len() as u32).to_ne_bytes());
-        b.extend_from_slice(&p.link_type.to_ne_bytes());
-        b.extend_from_slice(&p.iface.to_ne_bytes());
-        b.extend_from_slice(&p.flags.to_ne_bytes());
-        b.extend_from_slice(p.data);
-        self.count += 1;
-    }
-
-    /// Capture statistics that travel in the header of this stage's block.
-    pub fn add_stats(&mut self, s: &CaptureStats) {
-        self.stats.add(s);
-    }
-
-    /// The buffer, for reuse.
-    pub fn into_buffer(self) -> Vec<u8> {
-        self.buf
-    }
-
-    /// The staged packets, in order.
-    pub fn packets(&self) -> StagedPackets<'_> {
-        StagedPackets { b: &self.buf }
-    }
-}
-
-/// Iterator over the packets of a [`Stage`].
-pub struct StagedPackets<'a> {
-    b: &'a [u8],
-}
-
-impl<'a> Iterator for StagedPackets<'a> {
-    type Item = Packet<'a>;
-
-    fn next(&mut self) -> Option<Packet<'a>> {
-        let (h, rest) = self.b.split_first_chunk::<STAGE_RECORD>()?;
-        let u32_at = |i: usize| u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-        let u16_at = |i: usize| u16::from_ne_bytes([h[i], h[i + 1]]);
-        let mut ts = [0u8; 8];
-        ts.copy_from_slice(&h[..8]);
-        let cap = u32_at(12) as usize;
-        // A stage is only written by `Stage::push`; a short record would be a bug, and
-        // ends the iteration rather than reading past it.
-        let (data, rest) = rest.split_at_checked(cap)?;
-        self.b = rest;
-        Some(Packet {
-            ts_ns: u64::from_ne_bytes(ts),
-            orig_len: u32_at(8),
-            link_type: u16_at(16),
-            iface: u16_at(18),
-            flags: u32_at(20),
-            data,
-        })
-    }
-}
-
 /// A head the writer has stored, for predicting the next head of its flow.
 #[derive(Debug, Clone, Copy)]
 struct HeadRec {
@@ -551,6 +448,10 @@ impl BlockBuilder {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
     /// Raw size of the block if it were finished now.
     pub fn raw_len(&self) -> usize {
         raw::data(raw::COLUMNS_V2)
@@ -570,6 +471,11 @@ impl BlockBuilder {
         self.raw_len() + data_len + 60 <= MAX_BLOCK_RAW as usize
             && self.cap_bytes + data_len as u64 <= MAX_BLOCK_DATA
             && self.count < u32::MAX - 1
+    }
+
+    /// Packet bytes the block decodes to.
+    pub fn data_len(&self) -> u64 {
+        self.cap_bytes
     }
 
     pub fn add_stats(&mut self, s: &CaptureStats) {
@@ -673,31 +579,6 @@ impl BlockBuilder {
             layout: lay,
         });
         self.head_bytes.extend_from_slice(head);
-    }
-
-    /// Builds the block of a stage: its raw bytes into `raw_out` and its header (`seq`,
-    /// `comp_len` and `payload_crc` are filled in later).
-    pub fn build(&mut self, stage: &Stage, raw_out: &mut Vec<u8>) -> crate::Result<BlockHeader> {
-        let mut n = 0u32;
-        for p in stage.packets() {
-            if !self.fits(p.data.len()) {
-                break;
-            }
-            self.push(&p);
-            n += 1;
-        }
-        if n != stage.count {
-            // Only a bug in the writer's stage bounds gets here; the builder is emptied
-            // so that the next block starts clean.
-            self.finish(raw_out);
-            return Err(crate::Error::BadPacket(format!(
-                "a stage of {} packets and {} bytes does not build into one block (stopped at packet {n})",
-                stage.count,
-                stage.len()
-            )));
-        }
-        self.add_stats(&stage.stats);
-        Ok(self.finish(raw_out))
     }
 
     /// Finishes the block: the raw bytes and the header fields that do not depend on
@@ -1175,83 +1056,6 @@ mod tests {
         put_be16(&mut broken[200].data, 24, c);
         let (_, rawb) = round_trip(&broken);
         assert_eq!(column(&rawb, 7).len(), literal + 2 * h);
-    }
-
-    /// The widest stage the writer can hand over — the most records, each with the widest
-    /// varint of every column — still builds into one block under `MAX_BLOCK_RAW`; and so
-    /// does a single packet of the largest captured length.
-    #[test]
-    fn the_widest_stage_fits_in_one_block() {
-        let mut stage = Stage::default();
-        let mut i = 0u64;
-        while stage.len() + STAGE_RECORD <= MAX_STAGE {
-            stage.push(&Packet {
-                // Timestamp deltas that alternate between huge jumps (10-byte varints).
-                ts_ns: if i.is_multiple_of(2) { 0 } else { u64::MAX / 2 + i },
-                orig_len: u32::MAX,
-                link_type: u16::MAX,
-                iface: u16::MAX,
-                flags: u32::MAX,
-                data: &[],
-            });
-            i += 1;
-        }
-        let mut b = BlockBuilder::new(1 << 20);
-        let mut rawb = Vec::new();
-        let h = b.build(&stage, &mut rawb).expect("the widest stage builds");
-        assert_eq!(u64::from(h.count), i);
-        assert!(
-            rawb.len() <= MAX_BLOCK_RAW as usize,
-            "{} raw bytes",
-            rawb.len()
-        );
-        // 10 (ts) + 1 + 5 (orig) + 11 (meta) + 1 + 1 + 1 bytes of varints per record.
-        assert!(rawb.len() >= 30 * i as usize, "the stage was not wide");
-
-        let big = vec![0xa5u8; MAX_BLOCK_RAW as usize / 2];
-        let mut one = Stage::default();
-        one.push(&Packet {
-            ts_ns: 1,
-            orig_len: u32::MAX,
-            link_type: 1,
-            iface: 0,
-            flags: 0,
-            data: &big,
-        });
-        let h = b.build(&one, &mut rawb).expect("the largest packet builds");
-        assert_eq!(h.count, 1);
-        assert!(rawb.len() <= MAX_BLOCK_RAW as usize);
-    }
-
-    proptest! {
-        /// A stage gives back exactly the packets pushed into it, and builds into the block
-        /// those packets build into when pushed one by one; stats travel with it.
-        #[test]
-        fn stages_build_the_block_of_their_packets(pkts in proptest::collection::vec(arb_packet(), 0..40), reuse in any::<bool>()) {
-            let mut stage = Stage::with_buffer(if reuse { vec![7; 100] } else { Vec::new() });
-            for p in &pkts {
-                stage.push(&p.as_packet());
-            }
-            stage.add_stats(&CaptureStats { source_received: 5, source_dropped: 2, store_dropped: 1 });
-            prop_assert_eq!(stage.len(), pkts.iter().map(|p| STAGE_RECORD + p.data.len()).sum::<usize>());
-            let back: Vec<_> = stage.packets().map(|p| p.to_owned()).collect();
-            prop_assert_eq!(&back, &pkts);
-
-            let mut direct = BlockBuilder::new(4096);
-            for p in &pkts {
-                direct.push(&p.as_packet());
-            }
-            let mut want = Vec::new();
-            let mut hw = direct.finish(&mut want);
-            hw.stats = CaptureStats { source_received: 5, source_dropped: 2, store_dropped: 1 };
-            let mut got = Vec::new();
-            let mut b = BlockBuilder::new(4096);
-            // A builder that built something before starts clean.
-            b.build(&stage, &mut got).unwrap();
-            let hg = b.build(&stage, &mut got).unwrap();
-            prop_assert_eq!(hg, hw);
-            prop_assert_eq!(got, want);
-        }
     }
 
     proptest! {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::block::{BlockBuilder, Stage, MAX_STAGE, STAGE_RECORD};
+use crate::block::BlockBuilder;
 use crate::error::{Error, Result};
 use crate::format::{
     blk, crc32c, ftr, seg, trl, BlockHeader, CaptureStats, ClockSource, DirEntry, Footer,
@@ -34,9 +34,7 @@ pub struct WriterConfig {
     pub segment_size: u64,
     /// Seal a segment once it has been open this long (wall clock), whatever its size.
     pub segment_max_age: Option<Duration>,
-    /// Size of a block before it is built: a block ends once its packets plus 24 bytes per
-    /// packet reach this (at most 32 MiB). The raw block is usually smaller — predicted
-    /// headers and repeated payloads cost little or nothing — and compressed much smaller.
+    /// Target raw (uncompressed) size of a block.
     pub block_size: usize,
     /// zstd compression level.
     pub zstd_level: i32,
@@ -76,9 +74,8 @@ fn io_kind(e: &Error) -> std::io::ErrorKind {
 
 /// Default segment capacity: 128 MiB.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
-/// Default block size (packets plus 24 bytes each, before building): 2 MiB, which builds
-/// into raw blocks of about 1 MiB on trading traffic (see BENCHMARKS.md).
-pub const DEFAULT_BLOCK_SIZE: usize = 2 << 20;
+/// Default raw block size: 1 MiB (see BENCHMARKS.md).
+pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
 /// Default zstd level (see BENCHMARKS.md).
 pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
 
@@ -139,21 +136,8 @@ pub struct WriterTotals {
 
 struct Job {
     n: u64,
-    seq: u64,
-    stage: Stage,
-}
-
-/// Builds the block of `stage` into `raw` and compresses it.
-fn build_one(
-    builder: &mut BlockBuilder,
-    raw: &mut Vec<u8>,
-    c: &mut zstd::bulk::Compressor<'static>,
-    stage: &Stage,
-    seq: u64,
-) -> Result<(BlockHeader, Vec<u8>)> {
-    let mut header = builder.build(stage, raw)?;
-    header.seq = seq;
-    Ok((header, compress_one(c, raw)?))
+    header: BlockHeader,
+    raw: Vec<u8>,
 }
 
 fn compress_one(c: &mut zstd::bulk::Compressor<'static>, raw: &[u8]) -> Result<Vec<u8>> {
@@ -401,12 +385,12 @@ impl SegmentSink {
 
 /// A message to the sink thread.
 enum SinkMsg {
-    /// A built and compressed block (from a compression thread), `n` in submission order,
-    /// with the buffer of its stage to recycle.
+    /// A compressed block (from a compression thread), `n` in submission order.
     Block {
         n: u64,
-        stage: Vec<u8>,
-        block: Result<(BlockHeader, Vec<u8>)>,
+        header: BlockHeader,
+        raw: Vec<u8>,
+        comp: Result<Vec<u8>>,
     },
     /// Once blocks `0..upto` are written: flush (and seal when `seal`), then answer.
     Sync {
@@ -418,8 +402,8 @@ enum SinkMsg {
     Crash { ack: mpsc::Sender<()> },
 }
 
-/// A block back from compression: the stage buffer to recycle, the header and zstd frame.
-type CompressedBlock = (Vec<u8>, Result<(BlockHeader, Vec<u8>)>);
+/// A block back from compression: header, the raw buffer to recycle, the zstd frame.
+type CompressedBlock = (BlockHeader, Vec<u8>, Result<Vec<u8>>);
 
 /// The first failure of a writer's threads, with the kind of its I/O error (so that a full
 /// disk stays recognisable as one when it surfaces at the next flush).
@@ -471,7 +455,7 @@ fn sync_thread(rx: Receiver<SyncJob>, failed: Failure) {
 }
 
 /// The sink thread: writes blocks in submission order, answers syncs (handing the wait for
-/// the disk to the sync thread when it can), hands stage buffers back to the writer (they
+/// the disk to the sync thread when it can), hands raw buffers back to the writer (they
 /// are its in-flight budget).
 fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<Vec<u8>>) {
     let mut next = 0u64;
@@ -489,8 +473,13 @@ fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<V
     let sync_tx = syncer.as_ref().ok().map(|_| sync_tx);
     while let Ok(msg) = rx.recv() {
         match msg {
-            SinkMsg::Block { n, stage, block } => {
-                ready.insert(n, (stage, block));
+            SinkMsg::Block {
+                n,
+                header,
+                raw,
+                comp,
+            } => {
+                ready.insert(n, (header, raw, comp));
             }
             SinkMsg::Sync { upto, seal, ack } => pending_syncs.push((upto, seal, ack)),
             SinkMsg::Crash { ack } => {
@@ -499,14 +488,14 @@ fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<V
                 return;
             }
         }
-        while let Some((stage, block)) = ready.remove(&next) {
+        while let Some((header, raw, comp)) = ready.remove(&next) {
             next += 1;
             if failure(&failed).is_none() {
-                if let Err(e) = block.and_then(|(h, c)| sink.write_block(h, &c)) {
+                if let Err(e) = comp.and_then(|c| sink.write_block(header, &c)) {
                     fail(&failed, &e);
                 }
             }
-            let _ = spare.try_send(stage);
+            let _ = spare.try_send(raw);
         }
         // Answered in the order asked (a sync is only ever asked for blocks submitted
         // before it).
@@ -563,15 +552,13 @@ fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<V
 }
 
 enum Pipeline {
-    /// Build, compress and write on the writer's thread.
+    /// Compress and write on the writer's thread.
     Inline {
         comp: zstd::bulk::Compressor<'static>,
-        builder: Box<BlockBuilder>,
-        raw: Vec<u8>,
         sink: Box<SegmentSink>,
         spare: Vec<u8>,
     },
-    /// Threads that build and compress blocks, then a sink thread that writes in order.
+    /// Compression threads, then a sink thread that writes in order.
     Threaded {
         jobs: Option<SyncSender<Job>>,
         sink_tx: mpsc::Sender<SinkMsg>,
@@ -583,12 +570,10 @@ enum Pipeline {
 }
 
 impl Pipeline {
-    fn new(sink: SegmentSink, threads: usize, level: i32, block_size: usize) -> Result<Self> {
+    fn new(sink: SegmentSink, threads: usize, level: i32) -> Result<Self> {
         if threads == 0 {
             return Ok(Pipeline::Inline {
                 comp: compressor(level)?,
-                builder: Box::new(BlockBuilder::new(block_size)),
-                raw: Vec::new(),
                 sink: Box::new(sink),
                 spare: Vec::new(),
             });
@@ -608,24 +593,21 @@ impl Pipeline {
             let stx = stx.clone();
             let h = std::thread::Builder::new()
                 .name(format!("wt-compress-{i}"))
-                .spawn(move || {
-                    let mut builder = BlockBuilder::new(block_size);
-                    let mut raw = Vec::new();
-                    loop {
-                        let job = {
-                            let Ok(rx) = jrx.lock() else { return };
-                            rx.recv()
-                        };
-                        let Ok(job) = job else { return };
-                        let block = build_one(&mut builder, &mut raw, &mut c, &job.stage, job.seq);
-                        let msg = SinkMsg::Block {
-                            n: job.n,
-                            stage: job.stage.into_buffer(),
-                            block,
-                        };
-                        if stx.send(msg).is_err() {
-                            return;
-                        }
+                .spawn(move || loop {
+                    let job = {
+                        let Ok(rx) = jrx.lock() else { return };
+                        rx.recv()
+                    };
+                    let Ok(job) = job else { return };
+                    let comp = compress_one(&mut c, &job.raw);
+                    let msg = SinkMsg::Block {
+                        n: job.n,
+                        header: job.header,
+                        raw: job.raw,
+                        comp,
+                    };
+                    if stx.send(msg).is_err() {
+                        return;
                     }
                 })
                 .map_err(|e| Error::io(PathBuf::new(), "spawn compressor", e))?;
@@ -653,7 +635,7 @@ impl Pipeline {
         )
     }
 
-    /// A buffer for the next stage; with threads, waits while too many blocks are in
+    /// A buffer for the next raw block; with threads, waits while too many blocks are in
     /// flight (the bound on the writer's memory).
     fn take_buffer(&mut self) -> Result<Vec<u8>> {
         match self {
@@ -662,18 +644,11 @@ impl Pipeline {
         }
     }
 
-    fn submit(&mut self, seq: u64, stage: Stage) -> Result<()> {
+    fn submit(&mut self, header: BlockHeader, raw: Vec<u8>) -> Result<()> {
         match self {
-            Pipeline::Inline {
-                comp,
-                builder,
-                raw,
-                sink,
-                spare,
-            } => {
-                let r = build_one(builder, raw, comp, &stage, seq);
-                *spare = stage.into_buffer();
-                let (header, c) = r?;
+            Pipeline::Inline { comp, sink, spare } => {
+                let c = compress_one(comp, &raw)?;
+                *spare = raw;
                 sink.write_block(header, &c)
             }
             Pipeline::Threaded {
@@ -683,7 +658,7 @@ impl Pipeline {
                 *next_submit += 1;
                 jobs.as_ref()
                     .ok_or_else(Self::broken)?
-                    .send(Job { n, seq, stage })
+                    .send(Job { n, header, raw })
                     .map_err(|_| Self::broken())
             }
         }
@@ -788,10 +763,8 @@ impl Drop for Pipeline {
 pub struct StreamWriter {
     stream: u32,
     _lock: File,
-    /// Packets of the block being gathered.
-    stage: Stage,
-    /// `cfg.block_size`, at most [`MAX_STAGE`].
-    stage_limit: usize,
+    cfg: WriterConfig,
+    builder: BlockBuilder,
     pipeline: Pipeline,
     next_block_seq: u64,
     totals: WriterTotals,
@@ -908,9 +881,9 @@ impl StreamWriter {
         Ok(StreamWriter {
             stream,
             _lock: lock,
-            stage: Stage::default(),
-            stage_limit: cfg.block_size.clamp(STAGE_RECORD, MAX_STAGE),
-            pipeline: Pipeline::new(sink, cfg.compress_threads, cfg.zstd_level, cfg.block_size)?,
+            builder: BlockBuilder::new(cfg.block_size),
+            pipeline: Pipeline::new(sink, cfg.compress_threads, cfg.zstd_level)?,
+            cfg,
             next_block_seq,
             totals: WriterTotals::default(),
             sealed: Vec::new(),
@@ -948,15 +921,18 @@ impl StreamWriter {
                 crate::format::MAX_BLOCK_RAW / 2
             )));
         }
-        let need = STAGE_RECORD + p.data.len();
-        if self.stage.len() + need > self.stage_limit {
+        if !self.builder.fits(p.data.len()) {
             self.submit()?;
         }
-        self.stage.push(p);
+        self.builder.push(p);
         self.totals.packets += 1;
         self.totals.wire_bytes += u64::from(p.orig_len);
         self.totals.cap_bytes += p.data.len() as u64;
-        if self.stage.len() >= self.stage_limit {
+        // A block ends at its raw size, or at 8× that in packet bytes (payload
+        // back-references make raw bytes cheap; this keeps one block's decode bounded).
+        if self.builder.raw_len() >= self.cfg.block_size
+            || self.builder.data_len() >= 8 * self.cfg.block_size as u64
+        {
             self.submit()?;
         }
         Ok(())
@@ -965,7 +941,7 @@ impl StreamWriter {
     /// Records capture statistics (received/dropped since the last call) with the data:
     /// they travel in the header of the block being built.
     pub fn add_stats(&mut self, s: &CaptureStats) {
-        self.stage.add_stats(s);
+        self.builder.add_stats(s);
     }
 
     /// Makes everything appended so far durable and visible to readers.
@@ -1061,14 +1037,14 @@ impl StreamWriter {
     }
 
     fn submit(&mut self) -> Result<()> {
-        if self.stage.is_empty() {
+        if self.builder.is_empty() {
             return Ok(());
         }
-        let next = Stage::with_buffer(self.pipeline.take_buffer()?);
-        let stage = std::mem::replace(&mut self.stage, next);
-        let seq = self.next_block_seq;
+        let mut raw = self.pipeline.take_buffer()?;
+        let mut header = self.builder.finish(&mut raw);
+        header.seq = self.next_block_seq;
         self.next_block_seq += 1;
-        self.pipeline.submit(seq, stage)
+        self.pipeline.submit(header, raw)
     }
 }
 

@@ -85,48 +85,6 @@ fn round_trip_across_segments_with_both_io_modes_and_threads() {
     }
 }
 
-/// A block ends where its staged bytes (packets plus 24 each) would pass `block_size`, the
-/// same whether blocks are built on the writing thread or on compression threads.
-#[test]
-fn blocks_end_at_the_staged_size_with_or_without_threads() {
-    let mut layouts = Vec::new();
-    for threads in [0, 1, 2] {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = WriterConfig {
-            compress_threads: threads,
-            ..small_cfg()
-        };
-        write_stream(dir.path(), 2000, 0, cfg);
-        let store = Store::open(dir.path()).unwrap();
-        let got = read_all(&store, TimeRange::ALL);
-        assert_eq!(got.len(), 2000);
-        let mut blocks: Vec<Vec<usize>> = Vec::new();
-        let mut last = None;
-        for (id, p) in &got {
-            let key = (id.segment, id.block);
-            if last != Some(key) {
-                blocks.push(Vec::new());
-                last = Some(key);
-            }
-            blocks.last_mut().unwrap().push(24 + p.data.len());
-        }
-        assert!(blocks.len() > 10);
-        for (i, b) in blocks.iter().enumerate() {
-            let staged: usize = b.iter().sum();
-            assert!(staged <= 8 << 10, "block {i}: {staged} bytes staged");
-            if let Some(next) = blocks.get(i + 1) {
-                assert!(
-                    staged + next[0] > 8 << 10,
-                    "block {i} ended early at {staged}"
-                );
-            }
-        }
-        layouts.push(blocks);
-    }
-    assert_eq!(layouts[0], layouts[1]);
-    assert_eq!(layouts[0], layouts[2]);
-}
-
 #[test]
 fn streams_merge_by_time_and_keep_capture_order_within_a_stream() {
     let dir = tempfile::tempdir().unwrap();
