@@ -664,42 +664,20 @@ impl Pipeline {
         }
     }
 
-    /// Starts a flush of every block submitted so far without waiting for it: the answer
-    /// comes on the returned channel. `None` when there is no sink thread (the flush was
-    /// done inline, and its result is returned at once).
-    fn sync_start(&mut self) -> Result<Option<Receiver<Result<SinkReport>>>> {
-        match self {
-            Pipeline::Inline { sink, .. } => {
-                sink.flush()?;
-                Ok(None)
-            }
-            Pipeline::Threaded {
-                sink_tx,
-                next_submit,
-                ..
-            } => {
-                let (ack, rx) = mpsc::channel();
-                sink_tx
-                    .send(SinkMsg::Sync {
-                        upto: *next_submit,
-                        seal: false,
-                        ack,
-                    })
-                    .map_err(|_| Self::broken())?;
-                Ok(Some(rx))
-            }
-        }
-    }
-
-    /// Waits until every submitted block is written, then flushes (and seals).
-    fn sync(&mut self, seal: bool) -> Result<SinkReport> {
+    /// Starts a flush (and a seal, when `seal`) of every block submitted so far without
+    /// waiting for it: the answer comes on the returned channel. `Err` with the report when
+    /// there is no sink thread (the flush was done inline, and its result is at hand).
+    fn sync_start(
+        &mut self,
+        seal: bool,
+    ) -> Result<std::result::Result<Receiver<Result<SinkReport>>, SinkReport>> {
         match self {
             Pipeline::Inline { sink, .. } => {
                 sink.flush()?;
                 if seal {
                     sink.seal()?;
                 }
-                Ok(sink.report.clone())
+                Ok(Err(sink.report.clone()))
             }
             Pipeline::Threaded {
                 sink_tx,
@@ -714,8 +692,16 @@ impl Pipeline {
                         ack,
                     })
                     .map_err(|_| Self::broken())?;
-                rx.recv().map_err(|_| Self::broken())?
+                Ok(Ok(rx))
             }
+        }
+    }
+
+    /// Waits until every submitted block is written, then flushes (and seals).
+    fn sync(&mut self, seal: bool) -> Result<SinkReport> {
+        match self.sync_start(seal)? {
+            Ok(rx) => rx.recv().map_err(|_| Self::broken())?,
+            Err(report) => Ok(report),
         }
     }
 
@@ -961,8 +947,9 @@ impl StreamWriter {
             self.reap_one(true)?;
         }
         self.submit()?;
-        if let Some(rx) = self.pipeline.sync_start()? {
-            self.pending.push_back(rx);
+        match self.pipeline.sync_start(false)? {
+            Ok(rx) => self.pending.push_back(rx),
+            Err(report) => self.apply(report),
         }
         Ok(())
     }
@@ -993,12 +980,16 @@ impl StreamWriter {
             }
         };
         self.pending.pop_front();
-        let r = r?;
+        self.apply(r?);
+        Ok(true)
+    }
+
+    /// Takes the on-disk figures of a finished flush.
+    fn apply(&mut self, r: SinkReport) {
         self.totals.blocks = r.blocks;
         self.totals.bytes_written = r.bytes_written;
         self.totals.segments_sealed = r.segments_sealed;
         self.sealed = r.sealed;
-        Ok(true)
     }
 
     /// Flushes and seals the open segment; the writer stays usable (the next packet opens
@@ -1012,10 +1003,7 @@ impl StreamWriter {
         self.submit()?;
         let r = self.pipeline.sync(seal)?;
         earlier?;
-        self.totals.blocks = r.blocks;
-        self.totals.bytes_written = r.bytes_written;
-        self.totals.segments_sealed = r.segments_sealed;
-        self.sealed = r.sealed;
+        self.apply(r);
         Ok(())
     }
 

@@ -501,10 +501,13 @@ fn readers_see_flushed_blocks(threads: usize) {
 
 #[test]
 fn flushes_that_do_not_wait_lose_nothing_and_report_into_the_totals() {
-    for threads in [0, 2] {
+    // pwrite with threads: the sync thread runs the fdatasync; a mapped segment is flushed
+    // (msync) by the segment thread itself.
+    for (io, threads) in [(IoMode::Pwrite, 0), (IoMode::Pwrite, 2), (IoMode::Mmap, 2)] {
         let dir = tempfile::tempdir().unwrap();
         let cfg = WriterConfig {
             compress_threads: threads,
+            io,
             ..small_cfg()
         };
         let mut w = StreamWriter::open(dir.path(), None, cfg).unwrap();
@@ -527,9 +530,13 @@ fn flushes_that_do_not_wait_lose_nothing_and_report_into_the_totals() {
         assert!(totals.blocks >= flushed.blocks);
         let store = Store::open(dir.path()).unwrap();
         let all = read_all(&store, TimeRange::ALL);
-        assert_eq!(all.len(), 3000, "threads {threads}");
+        assert_eq!(all.len(), 3000, "{io:?}, threads {threads}");
         for (i, (_, p)) in all.iter().enumerate() {
-            assert_eq!(*p, packet(i as u64, t0), "threads {threads}, packet {i}");
+            assert_eq!(
+                *p,
+                packet(i as u64, t0),
+                "{io:?}, threads {threads}, packet {i}"
+            );
         }
     }
 }
