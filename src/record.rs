@@ -663,7 +663,7 @@ fn capture(
                     None => return stopped_while_full(name, stream, &counters, source.stats()),
                 }
             }
-            let s = w.sealed().len() as u64;
+            let s = w.totals().segments_sealed;
             if s > sealed {
                 counters
                     .segments_sealed

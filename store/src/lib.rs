@@ -40,5 +40,5 @@ pub use store::{
 };
 pub use writer::{
     recover_dir, sha256_file, Recovery, Sealed, StreamWriter, WriterConfig, WriterTotals,
-    DEFAULT_BLOCK_SIZE, DEFAULT_SEGMENT_SIZE, DEFAULT_ZSTD_LEVEL,
+    DEFAULT_BLOCK_SIZE, DEFAULT_SEGMENT_SIZE, DEFAULT_ZSTD_LEVEL, RECENT_SEALED,
 };

@@ -167,8 +167,13 @@ struct SinkReport {
     blocks: u64,
     bytes_written: u64,
     segments_sealed: u64,
-    sealed: Vec<Sealed>,
+    /// The latest [`RECENT_SEALED`] segments sealed (a recorder seals one a minute for
+    /// months: the report is cloned at every flush, so it does not keep them all).
+    sealed: std::collections::VecDeque<Sealed>,
 }
+
+/// How many of its latest sealed segments a writer remembers; see [`StreamWriter::sealed`].
+pub const RECENT_SEALED: usize = 16;
 
 /// The segment side of a stream: writes compressed blocks in order into the open segment,
 /// flushes, seals and records. It runs on the writer's thread, or on its own thread when
@@ -232,7 +237,10 @@ impl SegmentSink {
         if let Some(s) = self.seg.take() {
             let sealed = self.seal_segment(s)?;
             self.report.segments_sealed += 1;
-            self.report.sealed.push(sealed);
+            if self.report.sealed.len() == RECENT_SEALED {
+                self.report.sealed.pop_front();
+            }
+            self.report.sealed.push_back(sealed);
         }
         Ok(())
     }
@@ -754,7 +762,7 @@ pub struct StreamWriter {
     pipeline: Pipeline,
     next_block_seq: u64,
     totals: WriterTotals,
-    sealed: Vec<Sealed>,
+    sealed: std::collections::VecDeque<Sealed>,
     recovered: Vec<Recovery>,
     closed: bool,
     /// Flushes started by [`StreamWriter::flush_nowait`] whose answer has not been read.
@@ -872,7 +880,7 @@ impl StreamWriter {
             cfg,
             next_block_seq,
             totals: WriterTotals::default(),
-            sealed: Vec::new(),
+            sealed: std::collections::VecDeque::new(),
             recovered,
             closed: false,
             pending: std::collections::VecDeque::new(),
@@ -888,9 +896,10 @@ impl StreamWriter {
         &self.recovered
     }
 
-    /// Segments sealed by this writer, as of the last flush or seal.
-    pub fn sealed(&self) -> &[Sealed] {
-        &self.sealed
+    /// The latest segments sealed by this writer (at most [`RECENT_SEALED`], oldest first),
+    /// as of the last flush or seal; [`totals`](Self::totals) counts them all.
+    pub fn sealed(&self) -> impl ExactSizeIterator<Item = &Sealed> {
+        self.sealed.iter()
     }
 
     /// What was written, as of the last flush or seal for the on-disk figures.

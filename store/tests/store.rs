@@ -540,3 +540,33 @@ fn flushes_that_do_not_wait_lose_nothing_and_report_into_the_totals() {
         }
     }
 }
+
+/// A recorder seals a segment a minute for months: the writer remembers only its latest
+/// sealed segments, and counts them all.
+#[test]
+fn a_writer_remembers_its_latest_sealed_segments_and_counts_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = StreamWriter::open(dir.path(), None, small_cfg()).unwrap();
+    for i in 0..10_000 {
+        w.append(&packet(i, 0).as_packet()).unwrap();
+        if i % 500 == 499 {
+            w.flush().unwrap();
+        }
+    }
+    w.seal().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let on_disk: Vec<_> = store.segments().iter().map(|s| s.header.segment).collect();
+    assert!(
+        on_disk.len() > wiretape_store::RECENT_SEALED + 2,
+        "{}",
+        on_disk.len()
+    );
+    assert_eq!(w.totals().segments_sealed, on_disk.len() as u64);
+    let recent: Vec<u64> = w.sealed().map(|s| s.segment).collect();
+    assert_eq!(recent.len(), wiretape_store::RECENT_SEALED);
+    assert_eq!(
+        recent[..],
+        on_disk[on_disk.len() - wiretape_store::RECENT_SEALED..]
+    );
+    w.close().unwrap();
+}
