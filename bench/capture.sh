@@ -18,6 +18,9 @@
 #   RATES       send rates to try, packets/s, space-separated; "max" = tcpreplay --topspeed
 #               (default "100000 200000 300000 400000 600000 max")
 #   INDEX       1 (default) records with indexing on, as the appliance runs; 0 adds --no-index
+#   SENDERS     tcpreplay processes sending at once (default 1), each at rate/SENDERS (or top
+#               speed) and each sending the capture LOOPS times: more offered load than one
+#               sender reaches, when cores allow
 #   RESULTS_DIR where the markdown table goes (default bench/results)
 #
 # Needs root, iproute2, tcpreplay, tcpdump, jq, GNU time. Both receivers get the same kernel
@@ -35,7 +38,9 @@ loops=${LOOPS:-1}
 ring_mib=${RING_MIB:-256}
 [[ $loops =~ ^[1-9][0-9]*$ ]] || die "LOOPS must be a positive integer"
 [[ $ring_mib =~ ^[1-9][0-9]*$ && $((ring_mib % 4)) == 0 ]] || die "RING_MIB must be a multiple of 4"
-total=$((packets * loops))
+senders=${SENDERS:-1}
+[[ $senders =~ ^[1-9][0-9]*$ ]] || die "SENDERS must be a positive integer"
+total=$((packets * loops * senders))
 rates=${RATES:-"100000 200000 300000 400000 600000 max"}
 index=${INDEX:-1}
 results_dir=${RESULTS_DIR:-$root/bench/results}
@@ -69,11 +74,19 @@ sleep 0.5
 
 "$wt" gen --packets "$packets" --seed 1 -o "$work/in.pcap" >&2
 
-send() { # rate → the rate tcpreplay achieved (packets/s); -K: the capture preloaded in memory
-    local args=(--pps="$1")
+send() { # rate → the rate the senders achieved together (packets/s, the sum of each
+    # tcpreplay's); -K: the capture preloaded in memory
+    local args=(--pps="$(awk -v r="$1" -v n="$senders" 'BEGIN { printf "%.0f", r / n }')")
     [[ $1 == max ]] && args=(--topspeed)
-    ip netns exec "$ns" tcpreplay -q -K --loop="$loops" "${args[@]}" -i "$peer" "$work/in.pcap" 2>&1 |
-        awk '/Rated:/ { for (i = 1; i <= NF; i++) if ($i == "pps") print $(i-1) }' | head -1
+    local i pids=()
+    for ((i = 0; i < senders; i++)); do
+        ip netns exec "$ns" tcpreplay -q -K --loop="$loops" "${args[@]}" -i "$peer" "$work/in.pcap" \
+            >"$work/send.$i" 2>&1 &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    cat "$work"/send.* | awk '/Rated:/ { for (i = 1; i <= NF; i++) if ($i == "pps") s += $(i-1) } END { printf "%.2f", s }'
+    rm -f "$work"/send.*
 }
 
 wiretape_run() { # rate → "achieved stored dropped cpu_seconds"
@@ -115,7 +128,7 @@ tcpdump_run() {
 
 out="$results_dir/capture.md"
 {
-    echo "### capture.sh: $(date -u +%FT%TZ), $packets packets × $loops per run, ring $ring_mib MiB, index=$index, rev $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
+    echo "### capture.sh: $(date -u +%FT%TZ), $packets packets × $loops × $senders sender(s) per run, ring $ring_mib MiB, index=$index, rev $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
     echo
     echo "| receiver | asked pps | achieved pps | stored | kernel drops | CPU s | CPU s per M packets |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
