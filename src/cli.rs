@@ -147,6 +147,9 @@ pub struct ImportArgs {
     /// (kept in DIR/index/feeds.toml; see `wiretape index --help`).
     #[arg(long)]
     pub feed_map: Option<PathBuf>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
+          help = MAX_ORDERS_HELP, long_help = MAX_ORDERS_LONG_HELP)]
+    pub max_orders: Option<u64>,
 }
 
 /// Export packets to a pcap or pcapng file for Wireshark.
@@ -488,7 +491,7 @@ pub struct IndexArgs {
     pub no_progress: bool,
 }
 
-/// `--max-orders` of `record` and `index`, short.
+/// `--max-orders` of `record`, `index` and `import`, short.
 const MAX_ORDERS_HELP: &str = "Orders the indexer remembers for symbols, per ITCH session and per \
 OUCH/FIX connection (default 2000000 / 1000000); see --help for the memory it costs";
 
@@ -512,7 +515,8 @@ x N). With the defaults: up to 136 MiB per ITCH session, 170 MiB per OUCH connec
 400 MiB per FIX connection; the synthetic feed (2 ITCH sessions, 2 OUCH and 2 FIX \
 connections) reaches about 1.2 GiB after 6-8 hours at its natural pace. The caps are per \
 session and per connection: with many connections, lower N. What is held: `record`'s \
-metrics (wiretape_index_decoder_entries, _evicted), `index --json` (decoder_state).";
+metrics (wiretape_index_decoder_entries, _evicted), `index --json` and `import --json` \
+(decoder_state).";
 
 /// Record live traffic into a data directory: the job the appliance runs 24/7.
 ///

@@ -133,7 +133,7 @@ pub fn run(a: ImportArgs) -> Result<u8> {
     if !a.no_index && wiretape_store::check_marker(&a.data).is_ok() {
         let started = Instant::now();
         let feeds = crate::index::feeds_for(&a.data, a.feed_map.as_deref(), false)?;
-        match crate::index::after_write(&a.data, feeds, !a.no_progress && !a.json) {
+        match crate::index::after_write(&a.data, feeds, a.max_orders, !a.no_progress && !a.json) {
             Ok(r) => {
                 let secs = started.elapsed().as_secs_f64();
                 if a.json {

@@ -94,8 +94,13 @@ pub fn index_once(indexer: &mut Indexer, total_blocks: u64, show: bool) -> Resul
 }
 
 /// Indexes `dir` after a write (import): what is new, with the saved feed map.
-pub fn after_write(dir: &Path, feeds: FeedMap, show: bool) -> Result<IndexReport> {
-    let mut ix = Indexer::new(dir, feeds)?;
+pub fn after_write(
+    dir: &Path,
+    feeds: FeedMap,
+    max_orders: Option<u64>,
+    show: bool,
+) -> Result<IndexReport> {
+    let mut ix = Indexer::new(dir, feeds)?.with_state_limits(state_limits(max_orders)?);
     index_once(&mut ix, total_blocks(dir), show)
 }
 

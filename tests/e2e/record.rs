@@ -587,7 +587,7 @@ fn max_orders_caps_the_order_state_of_the_recorders_indexer() {
 }
 
 #[test]
-fn index_max_orders_caps_the_order_state_of_its_decoders() {
+fn index_and_import_max_orders_cap_the_order_state_of_their_decoders() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("g.pcap");
     let r = wiretape(&["gen", "--packets", "150000", "-o", f.to_str().unwrap()]);
@@ -624,6 +624,31 @@ fn index_max_orders_caps_the_order_state_of_its_decoders() {
     let (sessions, itch, _, evicted) = state(&["--max-orders", "300"]);
     assert!(itch <= 2 * 300 * sessions, "{itch}");
     assert!(evicted > 0);
+    // `import` indexes with the same caps.
+    let d2 = tmp.path().join("d2");
+    let lines = wiretape(&[
+        "import",
+        "--data",
+        d2.to_str().unwrap(),
+        "--json",
+        "--max-orders",
+        "300",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(lines.code, Some(0), "{}", lines.stderr);
+    let index: serde_json::Value = lines
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v.get("index").cloned())
+        .unwrap_or_else(|| panic!("no index line: {}", lines.stdout));
+    let s = &index["decoder_state"];
+    assert_eq!(s["itch_sessions"].as_u64(), Some(sessions), "{index}");
+    assert!(
+        s["itch_orders"].as_u64().unwrap() <= 2 * 300 * sessions,
+        "{index}"
+    );
+    assert!(s["evicted"].as_u64().unwrap() > 0, "{index}");
 }
 
 // ---------------------------------------------------------------------------------------
