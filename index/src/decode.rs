@@ -74,6 +74,7 @@ mod tcp;
 
 pub use config::{AddrPrefix, Feed, FeedMap, FeedMapError, FeedProtocol};
 pub use fix::{price_4dp, utc_timestamp_ns};
+pub(crate) use hash::FxBuild;
 pub use record::{
     apply_resolutions, ErrorKind, ErrorRecord, ExchangeTime, Flags, Message, MessageRecord,
     MsgType, OrderIds, Protocol, Resolution, Session, Symbol, TypeCode,

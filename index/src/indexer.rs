@@ -31,7 +31,9 @@ use wiretape_store::{
 };
 use wiretape_wire::packet::Dissected;
 
-use crate::decode::{Decoder, FeedMap, MessageRecord, Protocol, Session, StateLimits, StateSize};
+use crate::decode::{
+    Decoder, FeedMap, FxBuild, MessageRecord, Protocol, Session, StateLimits, StateSize,
+};
 use crate::query::NetFields;
 use crate::shard::{
     self, message_doc, open_index, session_id, FlowAgg, GroupAgg, ItchSessionMap, NetKey,
@@ -494,8 +496,11 @@ fn locate_maps(decoder: &Decoder) -> Vec<ItchSessionMap> {
 /// Per-block aggregation.
 #[derive(Default)]
 struct BlockDocs {
-    flows: HashMap<NetKey, FlowAgg>,
-    groups: HashMap<(NetKey, u64), GroupAgg>,
+    flows: HashMap<NetKey, FlowAgg, FxBuild>,
+    groups: HashMap<(NetKey, u64), GroupAgg, FxBuild>,
+    /// The session id of the latest MoldUDP64 message (consecutive messages share it, and
+    /// the id is a hash of the session's text).
+    last_session: Option<(Session, u64)>,
 }
 
 /// Routes decoder output: MoldUDP64 messages to the block's groups, TCP-borne messages to
@@ -517,7 +522,14 @@ fn route(
         report.messages += 1;
         match m.protocol {
             Protocol::Itch | Protocol::MoldUdp64 => {
-                let sid = session_id(&m.session).unwrap_or(0);
+                let sid = match &bd.last_session {
+                    Some((s, sid)) if *s == m.session => *sid,
+                    _ => {
+                        let sid = session_id(&m.session).unwrap_or(0);
+                        bd.last_session = Some((m.session.clone(), sid));
+                        sid
+                    }
+                };
                 let g = bd.groups.entry((*current, sid)).or_default();
                 if g.session.is_none() {
                     g.session = shard::session_names(&m.session)[0].clone();

@@ -333,7 +333,13 @@ pub fn order_terms(m: &Message) -> (Vec<String>, Vec<u64>) {
             text.push(s.to_owned());
         }
     }
-    let nums = [
+    (text, order_nums(m).collect())
+}
+
+/// The numeric order ids of a message (ITCH order references, OUCH UserRefNums).
+pub fn order_nums(m: &Message) -> impl Iterator<Item = u64> {
+    let i = &m.ids;
+    [
         i.order_ref,
         i.new_order_ref,
         i.user_ref_num.map(u64::from),
@@ -341,8 +347,6 @@ pub fn order_terms(m: &Message) -> (Vec<String>, Vec<u64>) {
     ]
     .into_iter()
     .flatten()
-    .collect();
-    (text, nums)
 }
 
 /// The 48-bit id of a MoldUDP64 session (name, destination, port, VLAN): FNV-1a of its
@@ -357,19 +361,30 @@ pub fn session_id(s: &Session) -> Option<u64> {
     else {
         return None;
     };
-    let text = format!(
-        "{}|{}|{}|{}",
-        name.as_bytes().escape_ascii(),
-        dst,
-        dport,
-        vlan.map_or(-1, i32::from)
-    );
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    /// FNV-1a over the text as it is formatted, without building it.
+    struct Fnv(u64);
+    impl std::fmt::Write for Fnv {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            for b in s.bytes() {
+                self.0 ^= u64::from(b);
+                self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            Ok(())
+        }
     }
-    Some(h & 0xFFFF_FFFF_FFFF)
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    // Writing into `Fnv` cannot fail.
+    let _ = std::fmt::write(
+        &mut h,
+        format_args!(
+            "{}|{}|{}|{}",
+            name.as_bytes().escape_ascii(),
+            dst,
+            dport,
+            vlan.map_or(-1, i32::from)
+        ),
+    );
+    Some(h.0 & 0xFFFF_FFFF_FFFF)
 }
 
 /// Numeric order ids (ITCH order references, OUCH UserRefNums) are indexed by bucket: the
@@ -493,13 +508,15 @@ impl GroupAgg {
         for p in proto_terms(m.protocol) {
             self.protos.insert(p);
         }
-        self.codes.insert(m.msg_type.code.as_bytes().to_vec());
+        let code = m.msg_type.code.as_bytes();
+        if !self.codes.contains(code) {
+            self.codes.insert(code.to_vec());
+        }
         self.names.insert(m.msg_type.name);
         if let Some(l) = m.stock_locate {
             self.locates.insert(l);
         }
-        let (_, nums) = order_terms(m);
-        self.orders.extend(nums);
+        self.orders.extend(order_nums(m));
         if let Some(q) = m.sequence {
             widen(&mut self.seq, q);
         }
@@ -722,4 +739,69 @@ pub fn open_index(shard: &Path, create: bool) -> Result<Index, ShardError> {
 /// The fields of the schema (for an index opened with [`open_index`]).
 pub fn fields() -> Fields {
     schema().1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use wiretape_wire::trading::Alpha;
+
+    /// Session ids are stored in shards: they must never change. The reference is the
+    /// definition — FNV-1a of `name|dst|dport|vlan` as text — computed the slow way.
+    #[test]
+    fn session_ids_are_fnv1a_of_the_session_text_and_never_change() {
+        fn reference(name: &[u8; 10], dst: IpAddr, dport: u16, vlan: Option<u16>) -> u64 {
+            let text = format!(
+                "{}|{}|{}|{}",
+                name.escape_ascii(),
+                dst,
+                dport,
+                vlan.map_or(-1, i32::from)
+            );
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in text.bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            h & 0xFFFF_FFFF_FFFF
+        }
+        let cases = [
+            (
+                *b"NASDAQ0001",
+                IpAddr::V4(Ipv4Addr::new(233, 54, 12, 111)),
+                26400,
+                None,
+            ),
+            (
+                *b"NASDAQ0001",
+                IpAddr::V4(Ipv4Addr::new(233, 54, 12, 111)),
+                26400,
+                Some(7),
+            ),
+            ([0; 10], IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, Some(0)),
+            (
+                [0xff; 10],
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+                65535,
+                Some(4095),
+            ),
+        ];
+        let mut ids = Vec::new();
+        for (name, dst, dport, vlan) in cases {
+            let s = Session::MoldUdp64 {
+                name: Alpha(name),
+                dst,
+                dport,
+                vlan,
+            };
+            let id = session_id(&s).unwrap();
+            assert_eq!(id, reference(&name, dst, dport, vlan), "{s:?}");
+            ids.push(id);
+        }
+        // Pinned: a shard written by any version names this session so.
+        assert_eq!(ids[0], PINNED, "{:#x}", ids[0]);
+    }
+
+    const PINNED: u64 = 0x3454_15f9_81a5;
 }
