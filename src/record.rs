@@ -935,7 +935,7 @@ fn claim(budget: &AtomicU64, want: u64) -> u64 {
 }
 
 /// One indexing pass; false when it failed.
-fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared, force_status: bool) -> bool {
+fn index_pass(ix: &mut Indexer, shared: &Shared, force_status: bool) -> bool {
     let ok = match ix.run(&|_| {}) {
         Ok(r) => {
             shared.index_runs.fetch_add(1, Ordering::Relaxed);
@@ -967,8 +967,7 @@ fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared, force_status: bool)
         return ok;
     }
     shared.index_status_at_ms.store(now_ms, Ordering::Relaxed);
-    if let Ok(store) = wiretape_store::Store::open(dir) {
-        let st = wiretape_index::indexer::status(&store);
+    if let Ok(st) = ix.status() {
         shared.index_blocks.store(st.blocks, Ordering::Relaxed);
         shared
             .index_blocks_indexed
@@ -980,9 +979,16 @@ fn index_pass(ix: &mut Indexer, dir: &Path, shared: &Shared, force_status: bool)
     ok
 }
 
-fn retention_pass(dir: &Path, policy: &retention::Policy, shared: &Shared) {
+/// Retention, then the disk and horizon figures. `cache` keeps the sealed segments'
+/// summaries between passes: a store of weeks holds tens of thousands of segments.
+fn retention_pass(
+    dir: &Path,
+    policy: &retention::Policy,
+    shared: &Shared,
+    cache: &mut wiretape_store::SegmentCache,
+) {
     if !policy.is_unlimited() {
-        match retention::apply(dir, policy, now_ns()) {
+        match retention::apply_cached(dir, policy, now_ns(), cache) {
             Ok(removed) => {
                 for r in &removed {
                     log(
@@ -1006,9 +1012,9 @@ fn retention_pass(dir: &Path, policy: &retention::Policy, shared: &Shared) {
     shared
         .disk_bytes
         .store(retention::disk_usage(dir).unwrap_or(0), Ordering::Relaxed);
-    if let Ok(store) = wiretape_store::Store::open(dir) {
-        let oldest = store
-            .segments()
+    if let Ok(listing) = cache.list(dir) {
+        let oldest = listing
+            .segments
             .iter()
             .filter_map(|s| s.totals.ts_range.map(|r| r.0))
             .min()
@@ -1116,6 +1122,7 @@ pub fn run(a: RecordArgs) -> Result<u8> {
     let started = Instant::now();
     let mut last_index = Instant::now();
     let mut last_retention = Instant::now() - Duration::from_secs(60);
+    let mut segments = wiretape_store::SegmentCache::new();
     let mut last_status = Instant::now();
     let status = !a.quiet && std::io::stderr().is_terminal();
     let mut prev_packets = 0u64;
@@ -1135,12 +1142,12 @@ pub fn run(a: RecordArgs) -> Result<u8> {
             stop.store(true, Ordering::Relaxed);
         }
         if last_retention.elapsed() >= Duration::from_secs(5) {
-            retention_pass(&s.data, &s.policy, &shared);
+            retention_pass(&s.data, &s.policy, &shared, &mut segments);
             last_retention = Instant::now();
         }
         if let Some(ix) = indexer.as_mut() {
             if last_index.elapsed() >= Duration::from_secs(1) {
-                index_pass(ix, &s.data, &shared, false);
+                index_pass(ix, &shared, false);
                 last_index = Instant::now();
             }
         }
@@ -1193,13 +1200,13 @@ pub fn run(a: RecordArgs) -> Result<u8> {
         .collect();
     log("info", "capture stopped; finishing", &[]);
     if let Some(ix) = indexer.as_mut() {
-        if !index_pass(ix, &s.data, &shared, true) {
+        if !index_pass(ix, &shared, true) {
             // The disk may be full: make room as capture would, and try once more.
             emergency_prune(&s.data, &s.writer, &shared);
-            index_pass(ix, &s.data, &shared, true);
+            index_pass(ix, &shared, true);
         }
     }
-    retention_pass(&s.data, &s.policy, &shared);
+    retention_pass(&s.data, &s.policy, &shared, &mut segments);
     aux_stop.store(true, Ordering::Relaxed);
     let secs = started.elapsed().as_secs_f64();
     let failed = results.iter().any(|r| r.error.is_some());

@@ -26,8 +26,8 @@ use std::sync::Mutex;
 
 use tantivy::{IndexWriter, TantivyDocument};
 use wiretape_store::{
-    parse_shard_name, shard_dir, stream_active, DecodedBlock, PacketId, ReadContext, SegmentInfo,
-    Store, INDEX_DIR,
+    parse_shard_name, shard_dir, stream_active, DecodedBlock, PacketId, ReadContext, SegmentCache,
+    SegmentSummary, Store, INDEX_DIR,
 };
 use wiretape_wire::packet::Dissected;
 
@@ -123,6 +123,14 @@ pub struct Indexer {
     feeds: FeedMap,
     limits: StateLimits,
     states: HashMap<u32, StreamState>,
+    /// Sealed segments' summaries, so that a pass over a store of weeks reads only what is
+    /// new (see [`SegmentCache`]).
+    segments: SegmentCache,
+    /// Shards known complete: sealed, of a sealed segment, with all its blocks (stream,
+    /// segment → blocks). Such a shard is never written again, so it is not re-read at every
+    /// pass (its tantivy metadata costs about 0.1 ms to parse). A shard deleted by hand while
+    /// this indexer runs is rebuilt by the next indexer (`wiretape index`, a restart).
+    complete: HashMap<(u32, u64), u64>,
     _lock: std::fs::File,
 }
 
@@ -149,6 +157,8 @@ impl Indexer {
             feeds,
             limits: StateLimits::default(),
             states: HashMap::new(),
+            segments: SegmentCache::new(),
+            complete: HashMap::new(),
             _lock: f,
         })
     }
@@ -190,16 +200,16 @@ impl Indexer {
     /// Brings every shard up to date with the store. `progress` gets the number of blocks
     /// decoded so far in this run.
     pub fn run(&mut self, progress: &(dyn Fn(u64) + Sync)) -> Result<IndexReport, IndexError> {
-        let store = Store::open(&self.dir)?;
+        let listing = self.segments.list(&self.dir)?;
         let mut report = IndexReport::default();
-        for d in store.damage() {
+        for d in &listing.damage {
             report.damage.push(d.to_string());
         }
         // Shards whose segment is gone (retention crashed between the two removals).
-        let present: std::collections::HashSet<(u32, u64)> = store
-            .segments()
+        let present: std::collections::HashSet<(u32, u64)> = listing
+            .segments
             .iter()
-            .map(|s| (s.header.stream, s.header.segment))
+            .map(|s| (s.stream, s.segment))
             .collect();
         for (stream, segment, path) in list_shards(&self.dir.join(INDEX_DIR))? {
             if !present.contains(&(stream, segment)) {
@@ -208,6 +218,7 @@ impl Indexer {
                 self.states.remove(&stream);
             }
         }
+        self.complete.retain(|k, _| present.contains(k));
         let streams: std::collections::HashSet<u32> = present.iter().map(|p| p.0).collect();
         if let Ok(rd) = std::fs::read_dir(self.dir.join(INDEX_DIR).join(MAPS_DIR)) {
             for e in rd.flatten() {
@@ -220,9 +231,9 @@ impl Indexer {
                 }
             }
         }
-        let mut by_stream: BTreeMap<u32, Vec<&SegmentInfo>> = BTreeMap::new();
-        for s in store.segments() {
-            by_stream.entry(s.header.stream).or_default().push(s);
+        let mut by_stream: BTreeMap<u32, Vec<&SegmentSummary>> = BTreeMap::new();
+        for s in &listing.segments {
+            by_stream.entry(s.stream).or_default().push(s);
         }
         // Streams whose decoder is not in memory and whose shards are all current need
         // nothing; the others get a decoder (new ones from the first segment).
@@ -231,7 +242,9 @@ impl Indexer {
             let active = stream_active(&self.dir, stream);
             let state = match self.states.remove(&stream) {
                 Some(st) => Some(st),
-                None if stream_is_current(&self.dir, stream, segs, active) => None,
+                None if stream_is_current(&self.dir, stream, segs, active, &mut self.complete) => {
+                    None
+                }
                 None => Some(StreamState {
                     decoder: Decoder::with_feed_map(self.feeds.clone())
                         .with_state_limits(self.limits),
@@ -305,27 +318,65 @@ impl IndexStatus {
 
 /// The index status of `store`: which segments have shards and how many of their blocks.
 pub fn status(store: &Store) -> IndexStatus {
+    let segments: Vec<SegmentSummary> = store.segments().iter().map(SegmentSummary::of).collect();
+    status_of(store.dir(), &segments, &mut HashMap::new())
+}
+
+/// The index status of the segments of `dir`, from their summaries (a partly indexed
+/// segment's block directory is read to tell how far its index goes in time). Shards in
+/// `complete` are not read; complete shards read are added to it.
+fn status_of(
+    dir: &Path,
+    segments: &[SegmentSummary],
+    complete: &mut HashMap<(u32, u64), u64>,
+) -> IndexStatus {
     let mut st = IndexStatus::default();
-    for s in store.segments() {
-        let n = s.blocks.len() as u64;
+    for s in segments {
+        let n = s.blocks as u64;
         st.blocks += n;
-        if let Some(b) = s.blocks.iter().map(|b| b.max_ts).max() {
+        let newest = s.totals.ts_range.map(|r| r.1);
+        if let Some(b) = newest {
             st.newest_ns = st.newest_ns.max(b);
         }
-        match shard_meta(&shard_dir(store.dir(), s.header.stream, s.header.segment)) {
-            Some(m) => {
+        let indexed = if is_complete(complete, s) {
+            Some(n)
+        } else {
+            shard_meta_of(dir, s, complete).map(|m| m.blocks)
+        };
+        match indexed {
+            Some(blocks) => {
                 st.shards += 1;
-                let k = m.blocks.min(n) as usize;
+                let k = blocks.min(n) as usize;
                 st.blocks_indexed += k as u64;
-                if let Some(b) = s.blocks[..k].iter().map(|b| b.max_ts).max() {
+                let until = if k as u64 == n {
+                    newest
+                } else if k > 0 {
+                    s.open().ok().and_then(|full| {
+                        full.blocks[..k.min(full.blocks.len())]
+                            .iter()
+                            .map(|b| b.max_ts)
+                            .max()
+                    })
+                } else {
+                    None
+                };
+                if let Some(b) = until {
                     st.indexed_until_ns = st.indexed_until_ns.max(b);
                 }
             }
             None => st.shards_missing += 1,
         }
     }
-    st.bytes = wiretape_store::retention::disk_usage(&store.dir().join(INDEX_DIR)).unwrap_or(0);
+    st.bytes = wiretape_store::retention::disk_usage(&dir.join(INDEX_DIR)).unwrap_or(0);
     st
+}
+
+impl Indexer {
+    /// The index status of the store, listed through this indexer's segment summaries.
+    pub fn status(&mut self) -> Result<IndexStatus, IndexError> {
+        let listing = self.segments.list(&self.dir)?;
+        Ok(status_of(&self.dir, &listing.segments, &mut self.complete))
+    }
 }
 
 fn list_shards(root: &Path) -> Result<Vec<(u32, u64, PathBuf)>, IndexError> {
@@ -371,21 +422,47 @@ fn shard_meta(path: &Path) -> Option<ShardMeta> {
     ShardMeta::load(&index, path).ok()
 }
 
-fn stream_is_current(dir: &Path, stream: u32, segs: &[&SegmentInfo], active: bool) -> bool {
+/// The metadata of a shard, or `None` when it is missing or unreadable; a shard found
+/// complete is remembered in `complete` (see [`Indexer`]).
+fn shard_meta_of(
+    dir: &Path,
+    s: &SegmentSummary,
+    complete: &mut HashMap<(u32, u64), u64>,
+) -> Option<ShardMeta> {
+    let m = shard_meta(&shard_dir(dir, s.stream, s.segment))?;
+    if s.sealed && m.sealed && m.blocks == s.blocks as u64 {
+        complete.insert((s.stream, s.segment), m.blocks);
+    }
+    Some(m)
+}
+
+fn is_complete(complete: &HashMap<(u32, u64), u64>, s: &SegmentSummary) -> bool {
+    s.sealed && complete.get(&(s.stream, s.segment)) == Some(&(s.blocks as u64))
+}
+
+fn stream_is_current(
+    dir: &Path,
+    stream: u32,
+    segs: &[&SegmentSummary],
+    active: bool,
+    complete: &mut HashMap<(u32, u64), u64>,
+) -> bool {
     let all_sealed = segs.iter().all(|s| s.sealed);
-    let last = segs
-        .last()
-        .map(|s| (s.header.segment, s.blocks.len() as u64));
+    let last = segs.last().map(|s| (s.segment, s.blocks as u64));
     let maps = StreamMaps::load(dir, stream).map(|m| (m.segment, m.blocks));
     if last.is_some() && maps != last {
         return false;
     }
     segs.iter().enumerate().all(|(i, s)| {
-        let Some(m) = shard_meta(&shard_dir(dir, stream, s.header.segment)) else {
+        let last = i + 1 == segs.len();
+        // The last shard's `finished` flag can still change: always read.
+        if !last && is_complete(complete, s) {
+            return true;
+        }
+        let Some(m) = shard_meta_of(dir, s, complete) else {
             return false;
         };
-        let last = i + 1 == segs.len();
-        m.blocks == s.blocks.len() as u64
+        m.blocks == s.blocks as u64
             && m.sealed == s.sealed
             && (!last || m.finished || active || !all_sealed)
     })
@@ -549,7 +626,7 @@ fn route(
 fn index_stream(
     dir: &Path,
     stream: u32,
-    segs: &[&SegmentInfo],
+    segs: &[&SegmentSummary],
     active: bool,
     st: &mut StreamState,
     decoded: &AtomicU64,
@@ -567,11 +644,23 @@ fn index_stream(
         let mut local = IndexReport::default();
         let mut state_at_end = None;
         let n_segs = segs.len();
-        for (si, seg) in segs.iter().enumerate() {
-            let segment = seg.header.segment;
+        for (si, summary) in segs.iter().enumerate() {
+            let segment = summary.segment;
             if segment < st.segment {
                 continue;
             }
+            // The block directory of the segments this pass reads, read now; the others
+            // (already indexed) are known by their summaries.
+            let seg = match summary.open() {
+                Ok(seg) => seg,
+                Err(e) => {
+                    local.damage.push(format!(
+                        "{}: segment not indexed: {e}",
+                        summary.path.display()
+                    ));
+                    continue;
+                }
+            };
             if segment > st.segment {
                 st.segment = segment;
                 st.block = 0;

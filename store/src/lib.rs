@@ -35,8 +35,8 @@ pub use record::{OwnedPacket, Packet};
 pub use segment::{BlockRef, Damage, ReadContext, ScanEnd, SegmentInfo, SegmentTotals};
 pub use store::{
     check_marker, init_dir, list_segments, parse_segment_name, parse_shard_name, segment_file_name,
-    shard_dir, stream_active, Cursor, PacketId, SegmentFile, Store, TimeRange, INDEX_DIR,
-    LOCKS_DIR, MARKER,
+    shard_dir, stream_active, Cursor, Listing, PacketId, SegmentCache, SegmentFile, SegmentSummary,
+    Store, TimeRange, INDEX_DIR, LOCKS_DIR, MARKER,
 };
 pub use writer::{
     recover_dir, sha256_file, Recovery, Sealed, StreamWriter, WriterConfig, WriterTotals,

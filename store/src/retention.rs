@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::manifest::ManifestWriter;
-use crate::segment::SegmentInfo;
-use crate::store::{list_segments, LOCKS_DIR, SEGMENTS_DIR};
+use crate::store::{SegmentCache, LOCKS_DIR, SEGMENTS_DIR};
 
 /// What to keep. `None` means no limit of that kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,6 +65,17 @@ fn allocated(path: &Path) -> u64 {
 
 /// Applies `policy` to `dir` at time `now_ns`; returns what was removed, oldest first.
 pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
+    apply_cached(dir, policy, now_ns, &mut SegmentCache::new())
+}
+
+/// [`apply`] for a caller that applies retention again and again (the recorder): sealed
+/// segments are read once, into `cache`, not at every pass.
+pub fn apply_cached(
+    dir: &Path,
+    policy: &Policy,
+    now_ns: u64,
+    cache: &mut SegmentCache,
+) -> Result<Vec<Removed>> {
     let mut removed = Vec::new();
     if policy.is_unlimited() {
         return Ok(removed);
@@ -83,12 +93,27 @@ pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
     // Per stream, its sealed segments in order; removal always takes a stream's oldest.
     let mut queues: Vec<std::collections::VecDeque<(u64, crate::store::SegmentFile, u64)>> =
         Vec::new();
-    for f in list_segments(dir)?.into_iter().filter(|f| f.sealed) {
-        let (max_ts, packets) = match SegmentInfo::open(&f.path, true) {
-            Ok(i) => (i.totals.ts_range.map_or(0, |r| r.1), i.totals.packets),
-            // Unreadable header: oldest possible, so a damaged file does not pin the budget.
-            Err(_) => (0, 0),
-        };
+    let listing = cache.list(dir)?;
+    let mut sealed: Vec<(u64, crate::store::SegmentFile, u64)> = listing
+        .segments
+        .into_iter()
+        .filter(|s| s.sealed)
+        .map(|s| {
+            let max_ts = s.totals.ts_range.map_or(0, |r| r.1);
+            let packets = s.totals.packets;
+            let f = crate::store::SegmentFile {
+                stream: s.stream,
+                segment: s.segment,
+                sealed: true,
+                path: s.path,
+            };
+            (max_ts, f, packets)
+        })
+        // Unreadable header: oldest possible, so a damaged file does not pin the budget.
+        .chain(listing.unreadable.into_iter().map(|f| (0, f, 0)))
+        .collect();
+    sealed.sort_by_key(|(_, f, _)| (f.stream, f.segment));
+    for (max_ts, f, packets) in sealed {
         match queues.last_mut() {
             Some(q) if q.back().is_some_and(|(_, b, _)| b.stream == f.stream) => {
                 q.push_back((max_ts, f, packets))

@@ -570,3 +570,81 @@ fn a_writer_remembers_its_latest_sealed_segments_and_counts_them_all() {
     );
     w.close().unwrap();
 }
+
+/// A listing through a `SegmentCache` equals `Store::open`'s; a sealed segment is read once
+/// (a change that keeps its length, time and inode is not seen), a touched one again, a
+/// removed one is forgotten and a new one appears.
+#[test]
+fn a_segment_cache_reads_each_sealed_segment_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write_stream(dir.path(), 3000, 1_000_000, small_cfg());
+    let summaries = |store: &Store| -> Vec<wiretape_store::SegmentSummary> {
+        store
+            .segments()
+            .iter()
+            .map(wiretape_store::SegmentSummary::of)
+            .collect()
+    };
+    let mut cache = wiretape_store::SegmentCache::new();
+    let first = cache.list(dir.path()).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(first.segments, summaries(&store));
+    assert!(first.segments.len() > 3 && first.damage.is_empty());
+    assert_eq!(cache.len(), first.segments.len());
+
+    // Flip a byte of the second segment's footer area, then put its modification time back.
+    let victim = first.segments[1].path.clone();
+    let mtime = std::fs::metadata(&victim).unwrap().modified().unwrap();
+    let len = std::fs::metadata(&victim).unwrap().len();
+    flip_byte(&victim, len - 40);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&victim)
+        .unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    let again = cache.list(dir.path()).unwrap();
+    assert_eq!(
+        again.segments, first.segments,
+        "read again, not from the cache"
+    );
+    assert!(again.damage.is_empty());
+    // Store::open reads it: damaged.
+    assert!(!Store::open(dir.path()).unwrap().damage().is_empty());
+
+    // Touched: read again, and the damage shows.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&victim)
+        .unwrap();
+    f.set_modified(std::time::SystemTime::now()).unwrap();
+    drop(f);
+    let touched = cache.list(dir.path()).unwrap();
+    assert!(!touched.damage.is_empty() || !touched.unreadable.is_empty());
+
+    // Removed and added segments.
+    std::fs::remove_file(&first.segments[0].path).unwrap();
+    write_stream(dir.path(), 500, 9_000_000_000, small_cfg());
+    let later = cache.list(dir.path()).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(later.segments, summaries(&store));
+    assert!(later
+        .segments
+        .iter()
+        .all(|s| s.path != first.segments[0].path));
+    assert!(later
+        .segments
+        .iter()
+        .any(|s| s.stream != first.segments[0].stream));
+    // Every file under its sealed name is kept, the damaged one too (with its damage).
+    let sealed_names = later
+        .segments
+        .iter()
+        .filter(|s| !s.path.to_string_lossy().ends_with(".open"))
+        .count();
+    assert_eq!(cache.len(), sealed_names, "{later:#?}");
+    assert!(
+        !later.damage.is_empty(),
+        "the damage is reported at every listing"
+    );
+}

@@ -252,6 +252,11 @@ fn following_a_writer_gives_the_same_index() {
             assert_eq!(r.streams_finished, 0);
             decoded += r.blocks_decoded;
             runs += 1;
+            // The following indexer's status (shards it knows complete are not re-read)
+            // is the status read from scratch.
+            let fresh = crate::indexer::status(&Store::open(&dir).unwrap());
+            assert_eq!(ix.status().unwrap(), fresh);
+            assert_eq!(ix.status().unwrap(), fresh);
         }
     }
     w.close().unwrap();
@@ -267,6 +272,12 @@ fn following_a_writer_gives_the_same_index() {
         .map(|s| s.blocks.len() as u64)
         .sum();
     assert_eq!(decoded, blocks);
+    // The same indexer, once more: the finished stream is current, from what it knows.
+    let r = ix.run(&|_| {}).unwrap();
+    assert_eq!((r.streams, r.docs, r.blocks_decoded), (0, 0, 0));
+    let st = ix.status().unwrap();
+    assert_eq!(st, crate::indexer::status(&Store::open(&dir).unwrap()));
+    assert_eq!((st.blocks_indexed, st.shards_missing), (blocks, 0));
     let all = decode_all(&dir);
     for text in QUERIES {
         let q = Query::parse(text, 0).unwrap();
