@@ -987,9 +987,11 @@ fn retention_pass(
     shared: &Shared,
     cache: &mut wiretape_store::SegmentCache,
 ) {
+    let mut usage = None;
     if !policy.is_unlimited() {
         match retention::apply_cached(dir, policy, now_ns(), cache) {
-            Ok(removed) => {
+            Ok(retention::Applied { removed, usage: u }) => {
+                usage = u;
                 for r in &removed {
                     log(
                         "info",
@@ -1009,9 +1011,8 @@ fn retention_pass(
             Err(e) => log("error", "retention failed", &[("error", e.to_string())]),
         }
     }
-    shared
-        .disk_bytes
-        .store(retention::disk_usage(dir).unwrap_or(0), Ordering::Relaxed);
+    let usage = usage.unwrap_or_else(|| retention::disk_usage(dir).unwrap_or(0));
+    shared.disk_bytes.store(usage, Ordering::Relaxed);
     if let Ok(listing) = cache.list(dir) {
         let oldest = listing
             .segments

@@ -131,6 +131,10 @@ pub struct Indexer {
     /// pass (its tantivy metadata costs about 0.1 ms to parse). A shard deleted by hand while
     /// this indexer runs is rebuilt by the next indexer (`wiretape index`, a restart).
     complete: HashMap<(u32, u64), u64>,
+    /// Streams found current with no decoder in memory (finished, or left by an earlier
+    /// writer), by what they looked like then: (last segment, its blocks, all sealed,
+    /// active). Unchanged, such a stream is not checked again.
+    current: HashMap<u32, (u64, usize, bool, bool)>,
     _lock: std::fs::File,
 }
 
@@ -159,6 +163,7 @@ impl Indexer {
             states: HashMap::new(),
             segments: SegmentCache::new(),
             complete: HashMap::new(),
+            current: HashMap::new(),
             _lock: f,
         })
     }
@@ -188,6 +193,8 @@ impl Indexer {
     /// Removes every shard (for `--rebuild`); the next [`Indexer::run`] builds them all.
     pub fn remove_all(&mut self) -> Result<u64, IndexError> {
         self.states.clear();
+        self.complete.clear();
+        self.current.clear();
         let root = self.dir.join(INDEX_DIR);
         let mut n = 0;
         for (_, _, path) in list_shards(&root)? {
@@ -216,6 +223,7 @@ impl Indexer {
                 remove_shard(&path)?;
                 report.orphans_removed += 1;
                 self.states.remove(&stream);
+                self.current.remove(&stream);
             }
         }
         self.complete.retain(|k, _| present.contains(k));
@@ -238,11 +246,19 @@ impl Indexer {
         // Streams whose decoder is not in memory and whose shards are all current need
         // nothing; the others get a decoder (new ones from the first segment).
         let mut work = Vec::new();
+        self.current.retain(|s, _| by_stream.contains_key(s));
         for (&stream, segs) in &by_stream {
             let active = stream_active(&self.dir, stream);
+            let seen = segs
+                .last()
+                .map(|l| (l.segment, l.blocks, segs.iter().all(|s| s.sealed), active));
             let state = match self.states.remove(&stream) {
                 Some(st) => Some(st),
+                None if seen.is_some() && self.current.get(&stream) == seen.as_ref() => None,
                 None if stream_is_current(&self.dir, stream, segs, active, &mut self.complete) => {
+                    if let Some(seen) = seen {
+                        self.current.insert(stream, seen);
+                    }
                     None
                 }
                 None => Some(StreamState {
@@ -254,6 +270,7 @@ impl Indexer {
                 }),
             };
             if let Some(st) = state {
+                self.current.remove(&stream);
                 work.push((stream, segs.clone(), active, st));
             }
         }

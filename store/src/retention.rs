@@ -65,20 +65,31 @@ fn allocated(path: &Path) -> u64 {
 
 /// Applies `policy` to `dir` at time `now_ns`; returns what was removed, oldest first.
 pub fn apply(dir: &Path, policy: &Policy, now_ns: u64) -> Result<Vec<Removed>> {
-    apply_cached(dir, policy, now_ns, &mut SegmentCache::new())
+    Ok(apply_cached(dir, policy, now_ns, &mut SegmentCache::new())?.removed)
+}
+
+/// What [`apply_cached`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    /// Segments removed, oldest first.
+    pub removed: Vec<Removed>,
+    /// Bytes the directory uses after the removals ([`disk_usage`]); `None` when the policy
+    /// sets no limit (nothing was measured).
+    pub usage: Option<u64>,
 }
 
 /// [`apply`] for a caller that applies retention again and again (the recorder): sealed
-/// segments are read once, into `cache`, not at every pass.
+/// segments are read once, into `cache`, not at every pass; the directory's usage is
+/// returned, so that the caller need not walk it again.
 pub fn apply_cached(
     dir: &Path,
     policy: &Policy,
     now_ns: u64,
     cache: &mut SegmentCache,
-) -> Result<Vec<Removed>> {
+) -> Result<Applied> {
     let mut removed = Vec::new();
     if policy.is_unlimited() {
-        return Ok(removed);
+        return Ok(Applied::default());
     }
     let lock_path = dir.join(LOCKS_DIR).join("retention.lock");
     let lock = std::fs::OpenOptions::new()
@@ -192,5 +203,8 @@ pub fn apply_cached(
     if !removed.is_empty() {
         crate::io::sync_dir(&dir.join(SEGMENTS_DIR))?;
     }
-    Ok(removed)
+    Ok(Applied {
+        removed,
+        usage: Some(usage),
+    })
 }
