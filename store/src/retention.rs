@@ -132,12 +132,9 @@ pub fn apply_cached(
             _ => queues.push([(max_ts, f, packets)].into()),
         }
     }
-    let recorded: std::collections::HashSet<String> = crate::manifest::Manifest::load(dir)?
-        .entries
-        .into_iter()
-        .filter(|e| e.kind == "seal")
-        .filter_map(|e| e.get("file").map(str::to_string))
-        .collect();
+    // The files the manifest records, read at the first removal only: the manifest grows
+    // with every seal, and most passes remove nothing.
+    let mut recorded: Option<std::collections::HashSet<String>> = None;
     let mut usage = disk_usage(dir)?;
     let cutoff = policy
         .max_age
@@ -161,6 +158,17 @@ pub fn apply_cached(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let recorded = match &mut recorded {
+            Some(r) => r,
+            None => recorded.insert(
+                crate::manifest::Manifest::load(dir)?
+                    .entries
+                    .into_iter()
+                    .filter(|e| e.kind == "seal")
+                    .filter_map(|e| e.get("file").map(str::to_string))
+                    .collect(),
+            ),
+        };
         if !recorded.contains(&name) {
             // Sealed but not yet recorded (its writer crashed between the two, or is about
             // to record it): record it first, so the removal names a known segment.
