@@ -260,12 +260,16 @@ impl SegmentSummary {
 
     /// The whole segment: header, footer and block directory (read from the file now).
     pub fn open(&self) -> Result<SegmentInfo> {
-        match SegmentInfo::open(&self.path, self.sealed) {
-            Err(e) if !self.sealed && is_not_found(&e) => {
-                SegmentInfo::open(&sealed_name_of(&self.path), true)
-            }
-            r => r,
-        }
+        open_listed(&self.path, self.sealed)
+    }
+}
+
+/// Opens a segment file found by [`list_segments`]; an open segment sealed (renamed) since
+/// it was listed is read under its sealed name.
+fn open_listed(path: &Path, sealed: bool) -> Result<SegmentInfo> {
+    match SegmentInfo::open(path, sealed) {
+        Err(e) if !sealed && is_not_found(&e) => SegmentInfo::open(&sealed_name_of(path), true),
+        r => r,
     }
 }
 
@@ -346,7 +350,8 @@ impl SegmentCache {
                     }
                 }
             }
-            match SegmentInfo::open(&f.path, f.sealed) {
+            // A segment sealed since it was listed is read now and kept at the next listing.
+            match open_listed(&f.path, f.sealed) {
                 Ok(s) => {
                     let sum = SegmentSummary::of(&s);
                     out.damage.extend(s.damage.iter().cloned());
@@ -354,13 +359,6 @@ impl SegmentCache {
                         kept.insert(f.path.clone(), (stamp, sum.clone(), s.damage.clone()));
                     }
                     out.segments.push(sum);
-                }
-                Err(e) if !f.sealed && is_not_found(&e) => {
-                    // Sealed (renamed) since we listed it: read now, kept at the next listing.
-                    match SegmentInfo::open(&sealed_name_of(&f.path), true) {
-                        Ok(s) => out.segments.push(SegmentSummary::of(&s)),
-                        Err(e) => out.damage.push(e.into()),
-                    }
                 }
                 Err(e) => {
                     out.damage.push(Damage::from(e).with_path(&f.path));
@@ -413,17 +411,10 @@ impl Store {
         let mut segments = Vec::new();
         let mut damage = Vec::new();
         for f in list_segments(dir)? {
-            match SegmentInfo::open(&f.path, f.sealed) {
+            match open_listed(&f.path, f.sealed) {
                 Ok(s) => {
                     damage.extend(s.damage.iter().cloned());
                     segments.push(s);
-                }
-                Err(e) if !f.sealed && is_not_found(&e) => {
-                    // Sealed (renamed) since we listed it.
-                    match SegmentInfo::open(&sealed_name_of(&f.path), true) {
-                        Ok(s) => segments.push(s),
-                        Err(e) => damage.push(e.into()),
-                    }
                 }
                 Err(e) => damage.push(Damage::from(e).with_path(&f.path)),
             }
