@@ -94,7 +94,8 @@ pub struct WriteArgs {
     /// Uncompressed size of a block: the unit of compression and of random access.
     #[arg(long, default_value = "1MiB")]
     pub block_size: String,
-    /// Threads compressing blocks (default: the number of CPUs).
+    /// Threads compressing blocks (default: the number of CPUs minus one; the importing
+    /// thread compresses too whenever it would otherwise wait).
     #[arg(long)]
     pub compress_threads: Option<usize>,
     /// How bytes reach the segment file.

@@ -24,14 +24,18 @@ pub fn writer_config(w: &WriteArgs) -> Result<WriterConfig> {
         segment_size >= 64 << 10,
         "--segment-size must be at least 64KiB"
     );
-    let threads = w
-        .compress_threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // By default one compression thread per CPU but one: the writing thread (reading and
+    // building blocks) needs that one, and it compresses a block itself whenever every
+    // block buffer is in flight (`writer_helps`), so no core idles either way.
+    let threads = w.compress_threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+    });
     Ok(WriterConfig {
         segment_size,
         block_size: block_size as usize,
         zstd_level: w.zstd_level,
         compress_threads: threads,
+        writer_helps: true,
         segment_max_age: w
             .segment_max_age
             .as_deref()

@@ -125,6 +125,8 @@ fn settings(a: &RecordArgs) -> Result<Settings> {
     // Compression threads are shared by all streams' writers: one each is plenty, the
     // capture threads and the indexer need the other cores.
     writer.compress_threads = 1;
+    // A capture thread never stops to compress: its ring would overflow meanwhile.
+    writer.writer_helps = false;
     let policy = crate::import::policy(&w.retain_bytes, &w.retain_age)?;
     let flush_interval =
         parse_age(&pick(&a.flush_interval, file.flush_interval).unwrap_or("1s".into()))

@@ -1,5 +1,5 @@
-//! Raw (decompressed) block bytes → `DecodedBlock::decode_raw`, as block codec 1 and as
-//! block codec 2.
+//! Raw (decompressed) block bytes → `DecodedBlock::decode_raw`, as block codecs 1, 2 and 3
+//! (codec 3 adds the MoldUDP64 form of payloads, `storage-layout.md` §2.6).
 //!
 //! Input: `first_ts` (u64 LE, 8 bytes), `count` (u32 LE, 4 bytes), then the raw block. In a
 //! segment both come from the checksummed block header; here they are as hostile as the rest.
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let first_ts = u64::from_le_bytes(data[..8].try_into().unwrap());
     let count = u32::from_le_bytes(data[8..12].try_into().unwrap());
     let raw = &data[12..];
-    for codec in [1, 2] {
+    for codec in [1, 2, 3] {
         check(codec, raw, first_ts, count);
     }
 });

@@ -14,8 +14,10 @@
 //! the headers of a market-data feed cost almost nothing. Codec 1 blocks are still read.
 
 use crate::format::{
-    BlockHeader, CaptureStats, CODEC_ZSTD_COLUMNS_V1, CODEC_ZSTD_COLUMNS_V2, MAX_BLOCK_RAW,
+    BlockHeader, CaptureStats, CODEC_ZSTD_COLUMNS_V1, CODEC_ZSTD_COLUMNS_V2, CODEC_ZSTD_COLUMNS_V3,
+    MAX_BLOCK_RAW,
 };
+use crate::mold::MoldState;
 use crate::record::Packet;
 
 /// Byte layout of the raw (decompressed) block; see `storage-layout.md`.
@@ -27,6 +29,8 @@ mod raw {
     pub const COLUMNS_V1: usize = 8;
     /// Codec 2: ts, cap_len, orig_delta, meta, hlen, dup, href, head, tail.
     pub const COLUMNS_V2: usize = 9;
+    /// Codec 3: codec 2's columns, then form.
+    pub const COLUMNS_V3: usize = 10;
 
     /// Offset of the first column.
     pub const fn data(columns: usize) -> usize {
@@ -388,6 +392,11 @@ pub struct BlockBuilder {
     tail: Vec<u8>,
     /// For each packet: where its payload lies in `tail` (for dedup comparisons).
     tails: Vec<(u32, u32)>,
+    /// The length of each payload stored in `tail`.
+    lens: Vec<u32>,
+    /// The `form` column before [`Forms::apply`]: 1 for a UDP datagram's payload (a candidate
+    /// for the MoldUDP64 form), else 0.
+    form: Vec<u8>,
     /// Hash of a payload -> 1 + index of the packet that stored it.
     slots: Box<[u32; DEDUP_SLOTS]>,
     /// Flow hash -> (the hash, 1 + index of the flow's latest packet).
@@ -431,6 +440,8 @@ impl BlockBuilder {
             head: Vec::with_capacity(capacity / 8),
             tail: Vec::with_capacity(capacity),
             tails: Vec::with_capacity(capacity / 64),
+            lens: Vec::with_capacity(capacity / 64),
+            form: Vec::with_capacity(capacity / 64),
             slots: Box::new([0; DEDUP_SLOTS]),
             flows: Box::new([(0, 0); FLOW_SLOTS]),
             heads: Vec::with_capacity(capacity / 64),
@@ -454,7 +465,7 @@ impl BlockBuilder {
 
     /// Raw size of the block if it were finished now.
     pub fn raw_len(&self) -> usize {
-        raw::data(raw::COLUMNS_V2)
+        raw::data(raw::COLUMNS_V3)
             + self.ts.len()
             + self.cap.len()
             + self.orig.len()
@@ -464,6 +475,7 @@ impl BlockBuilder {
             + self.href.len()
             + self.head.len()
             + self.tail.len()
+            + self.form.len()
     }
 
     /// Whether `data_len` more bytes (plus record overhead) still fit under the format limits.
@@ -506,7 +518,7 @@ impl BlockBuilder {
         put_varint(&mut self.meta, u64::from(p.flags));
         let h = head_len(p.link_type, p.data);
         put_varint(&mut self.hlen, h as u64);
-        self.push_head(p.link_type, &p.data[..h], p.orig_len);
+        let udp = self.push_head(p.link_type, &p.data[..h], p.orig_len);
         let payload = &p.data[h..];
         let mut dup = 0u64;
         if payload.len() >= MIN_DEDUP {
@@ -527,6 +539,8 @@ impl BlockBuilder {
             self.tails
                 .push((self.tail.len() as u32, payload.len() as u32));
             self.tail.extend_from_slice(payload);
+            self.lens.push(payload.len() as u32);
+            self.form.push(u8::from(udp));
         } else {
             let r = self.tails[(self.count as u64 - dup) as usize];
             self.tails.push(r);
@@ -538,8 +552,9 @@ impl BlockBuilder {
 
     /// Stores a head: as a reference to the latest head of its flow in the block when there is
     /// one of the same length, plus the XOR of the head with the prediction made from it when
-    /// the prediction is not exact; otherwise as is.
-    fn push_head(&mut self, link_type: u16, head: &[u8], orig_len: u32) {
+    /// the prediction is not exact; otherwise as is. Returns whether the head ends in a UDP
+    /// header.
+    fn push_head(&mut self, link_type: u16, head: &[u8], orig_len: u32) -> bool {
         let lay = layout(link_type, head);
         let key = flow_key(link_type, head, &lay);
         let slot = (key >> 52) as usize & (FLOW_SLOTS - 1);
@@ -579,19 +594,35 @@ impl BlockBuilder {
             layout: lay,
         });
         self.head_bytes.extend_from_slice(head);
+        lay.l4 == 17 && lay.l4_at + 8 == head.len()
+    }
+
+    /// Finishes the block and puts its payloads in their final form: see [`Self::finish`]
+    /// and [`Forms::apply`] (which a writer runs on its compression threads).
+    #[cfg(test)]
+    pub fn finish_now(&mut self, raw_out: &mut Vec<u8>) -> BlockHeader {
+        let mut lens = Vec::new();
+        let mut h = self.finish(raw_out, &mut lens);
+        Forms::new().apply(&mut h, raw_out, &lens);
+        h
     }
 
     /// Finishes the block: the raw bytes and the header fields that do not depend on
-    /// compression (`seq`, `comp_len` and `payload_crc` are filled in later). The builder
-    /// is emptied for reuse.
-    pub fn finish(&mut self, raw_out: &mut Vec<u8>) -> BlockHeader {
+    /// compression (`seq`, `comp_len` and `payload_crc` are filled in later), and in `lens`
+    /// the length of each payload of the tail column. The block is not valid until
+    /// [`Forms::apply`] has put its payloads in their final form. The builder is emptied for
+    /// reuse.
+    pub fn finish(&mut self, raw_out: &mut Vec<u8>, lens: &mut Vec<u32>) -> BlockHeader {
+        lens.clear();
+        lens.extend_from_slice(&self.lens);
+        self.lens.clear();
         raw_out.clear();
         raw_out.reserve(self.raw_len());
         raw_out.extend_from_slice(&self.count.to_le_bytes());
         raw_out.extend_from_slice(&[0, 0, 0, 0]);
         let cols = [
             &self.ts, &self.cap, &self.orig, &self.meta, &self.hlen, &self.dup, &self.href,
-            &self.head, &self.tail,
+            &self.head, &self.tail, &self.form,
         ];
         for c in cols {
             raw_out.extend_from_slice(&(c.len() as u32).to_le_bytes());
@@ -600,7 +631,7 @@ impl BlockBuilder {
             raw_out.extend_from_slice(c);
         }
         let h = BlockHeader {
-            codec: CODEC_ZSTD_COLUMNS_V2,
+            codec: CODEC_ZSTD_COLUMNS_V3,
             seq: 0,
             count: self.count,
             raw_len: raw_out.len() as u32,
@@ -624,6 +655,7 @@ impl BlockBuilder {
             &mut self.href,
             &mut self.head,
             &mut self.tail,
+            &mut self.form,
             &mut self.head_bytes,
         ] {
             c.clear();
@@ -639,6 +671,69 @@ impl BlockBuilder {
         self.cap_bytes = 0;
         self.stats = CaptureStats::default();
         h
+    }
+}
+
+/// The second half of finishing a block, which a writer runs on its compression threads:
+/// the payloads of UDP datagrams that are MoldUDP64 packets go into their MoldUDP64 form
+/// (`storage-layout.md` §2.6), the others stay as they are.
+pub struct Forms {
+    mold: MoldState,
+    tail: Vec<u8>,
+}
+
+impl std::fmt::Debug for Forms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forms").finish_non_exhaustive()
+    }
+}
+
+impl Default for Forms {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Forms {
+    pub fn new() -> Self {
+        Forms {
+            mold: MoldState::new(),
+            tail: Vec::new(),
+        }
+    }
+
+    /// Rewrites the tail and form columns of `raw`, a block just finished by
+    /// [`BlockBuilder::finish`] with payload lengths `lens`, and its raw length in `h`.
+    pub fn apply(&mut self, h: &mut BlockHeader, raw: &mut Vec<u8>, lens: &[u32]) {
+        const TAIL: usize = 8;
+        let col = |raw: &[u8], i: usize| {
+            let at = raw::COLUMN_LENS + 4 * i;
+            u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]) as usize
+        };
+        let tail_at = raw::data(raw::COLUMNS_V3) + (0..TAIL).map(|i| col(raw, i)).sum::<usize>();
+        let form_at = tail_at + col(raw, TAIL);
+        self.mold.reset();
+        self.tail.clear();
+        let mut at = tail_at;
+        for (i, &len) in lens.iter().enumerate() {
+            let p = &raw[at..at + len as usize];
+            at += len as usize;
+            let udp = raw[form_at + i] == 1;
+            if udp && self.mold.encode(p, &mut self.tail) {
+                raw[form_at + i] = 1;
+            } else {
+                self.tail.extend_from_slice(p);
+                raw[form_at + i] = 0;
+            }
+        }
+        debug_assert_eq!(at, form_at, "payload lengths cover the tail column");
+        // Forms are never longer than their payloads: the tail shrinks or stays, in place.
+        raw.copy_within(form_at..form_at + lens.len(), tail_at + self.tail.len());
+        raw[tail_at..tail_at + self.tail.len()].copy_from_slice(&self.tail);
+        raw.truncate(tail_at + self.tail.len() + lens.len());
+        let at = raw::COLUMN_LENS + 4 * TAIL;
+        raw[at..at + 4].copy_from_slice(&(self.tail.len() as u32).to_le_bytes());
+        h.raw_len = raw.len() as u32;
     }
 }
 
@@ -660,6 +755,8 @@ pub struct RecordMeta {
 pub struct DecodedBlock {
     data: Vec<u8>,
     recs: Vec<RecordMeta>,
+    /// The MoldUDP64 form's state (codec 3), kept for the next block.
+    mold: Option<MoldState>,
 }
 
 impl DecodedBlock {
@@ -690,7 +787,7 @@ impl DecodedBlock {
         })
     }
 
-    /// Decodes raw block bytes (already decompressed) of block codec `codec` (1 or 2) into
+    /// Decodes raw block bytes (already decompressed) of block codec `codec` (1, 2 or 3) into
     /// `self`, checking every length. `first_ts` and `count` come from the (checksummed)
     /// block header.
     pub fn decode_raw(
@@ -724,6 +821,7 @@ impl DecodedBlock {
         let ncols = match codec {
             CODEC_ZSTD_COLUMNS_V1 => raw::COLUMNS_V1,
             CODEC_ZSTD_COLUMNS_V2 => raw::COLUMNS_V2,
+            CODEC_ZSTD_COLUMNS_V3 => raw::COLUMNS_V3,
             _ => return Err(format!("unknown block codec {codec}")),
         };
         if rawb.len() < raw::data(ncols) {
@@ -734,7 +832,7 @@ impl DecodedBlock {
         if n != count {
             return Err(format!("block holds {n} records, header says {count}"));
         }
-        let mut cols: [&[u8]; raw::COLUMNS_V2] = [&[]; raw::COLUMNS_V2];
+        let mut cols: [&[u8]; raw::COLUMNS_V3] = [&[]; raw::COLUMNS_V3];
         let mut at = raw::data(ncols);
         for (i, col) in cols[..ncols].iter_mut().enumerate() {
             let len = le32(raw::COLUMN_LENS + 4 * i) as usize;
@@ -748,14 +846,20 @@ impl DecodedBlock {
         if at != rawb.len() {
             return Err(format!("{} stray bytes after the columns", rawb.len() - at));
         }
-        // Codec 1 has no `href` column: every head is stored as is.
-        let [ts, cap, orig, meta, hlen, dup, href, head, tail] = if ncols == raw::COLUMNS_V1 {
-            let [ts, cap, orig, meta, hlen, dup, head, tail, _] = cols;
-            [ts, cap, orig, meta, hlen, dup, &[], head, tail]
+        // Codec 1 has no `href` column: every head is stored as is. Codecs 1 and 2 have no
+        // `form` column: every payload is stored as is.
+        let [ts, cap, orig, meta, hlen, dup, href, head, tail, form] = if ncols == raw::COLUMNS_V1 {
+            let [ts, cap, orig, meta, hlen, dup, head, tail, _, _] = cols;
+            [ts, cap, orig, meta, hlen, dup, &[], head, tail, &[]]
         } else {
             cols
         };
-        let v2 = ncols == raw::COLUMNS_V2;
+        let v2 = ncols >= raw::COLUMNS_V2;
+        let v3 = ncols == raw::COLUMNS_V3;
+        let mut fpos = 0usize;
+        if v3 {
+            self.mold.get_or_insert_with(MoldState::new).reset();
+        }
         let rd = |b| VarintReader { b, pos: 0 };
         let (mut ts, mut cap, mut orig, mut meta, mut hlen, mut dup, mut href) = (
             rd(ts),
@@ -860,12 +964,28 @@ impl DecodedBlock {
                     cur[cs + 1] = x1 ^ sum[1];
                 }
             }
-            if dp == 0 {
+            let f = if dp == 0 && v3 {
+                fpos += 1;
+                *form
+                    .get(fpos - 1)
+                    .ok_or_else(|| bad("form column too short", i))?
+            } else {
+                0
+            };
+            if dp == 0 && f == 0 {
                 let tl = tail
                     .get(tpos..tpos.saturating_add(c - h))
                     .ok_or_else(|| bad("tail column too short", i))?;
                 tpos += c - h;
                 self.data.extend_from_slice(tl);
+            } else if dp == 0 {
+                if f != 1 {
+                    return Err(bad(&format!("unknown payload form {f}"), i));
+                }
+                let mold = self.mold.get_or_insert_with(MoldState::new);
+                tpos += mold
+                    .decode(tail.get(tpos..).unwrap_or_default(), c - h, &mut self.data)
+                    .map_err(|e| bad(&e, i))?;
             } else {
                 let j = u64::from(i)
                     .checked_sub(dp)
@@ -893,7 +1013,7 @@ impl DecodedBlock {
         let all_read = [&ts, &cap, &orig, &meta, &hlen, &dup, &href]
             .iter()
             .all(|c| c.done());
-        if hpos != head.len() || tpos != tail.len() || !all_read {
+        if hpos != head.len() || tpos != tail.len() || fpos != form.len() || !all_read {
             return Err("columns hold bytes beyond the last record".into());
         }
         if exact && self.data.len() as u64 != data_len {
@@ -990,8 +1110,8 @@ mod tests {
             b.push(&p.as_packet());
         }
         let mut rawb = Vec::new();
-        let h = b.finish(&mut rawb);
-        assert_eq!(h.codec, CODEC_ZSTD_COLUMNS_V2);
+        let h = b.finish_now(&mut rawb);
+        assert_eq!(h.codec, CODEC_ZSTD_COLUMNS_V3);
         let mut d = DecodedBlock::default();
         d.decode_raw(h.codec, &rawb, h.first_ts, h.count)
             .expect("a block we wrote decodes");
@@ -1015,7 +1135,7 @@ mod tests {
 
     fn column(rawb: &[u8], k: usize) -> &[u8] {
         let len = |i: usize| u32::from_le_bytes(rawb[8 + 4 * i..12 + 4 * i].try_into().unwrap());
-        let start = raw::data(raw::COLUMNS_V2) + (0..k).map(|i| len(i) as usize).sum::<usize>();
+        let start = raw::data(raw::COLUMNS_V3) + (0..k).map(|i| len(i) as usize).sum::<usize>();
         &rawb[start..start + len(k) as usize]
     }
 
@@ -1058,6 +1178,95 @@ mod tests {
         assert_eq!(column(&rawb, 7).len(), literal + 2 * h);
     }
 
+    /// A MoldUDP64 packet of `n` ITCH delete messages (type `D`, 19 bytes) from `seq`.
+    fn mold(session: &[u8; 10], seq: u64, n: u16, ts: u64) -> Vec<u8> {
+        let mut p = session.to_vec();
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&n.to_be_bytes());
+        for k in 0..u64::from(n) {
+            p.extend_from_slice(&19u16.to_be_bytes());
+            p.push(b'D');
+            p.extend_from_slice(&[0, 7, 0, 0]);
+            p.extend_from_slice(&(ts + k * 300).to_be_bytes()[2..]);
+            p.extend_from_slice(&(5_000_000 + seq + k).to_be_bytes());
+        }
+        p
+    }
+
+    #[test]
+    fn market_data_payloads_take_their_moldudp64_form() {
+        // An A/B pair of feeds, a TCP flow carrying the same bytes, and a UDP datagram that
+        // only looks like MoldUDP64 up to a cut-off message.
+        let mut pkts = Vec::new();
+        let mut seq = 1_000;
+        for i in 0..200u32 {
+            let p = mold(
+                b"NASDAQ0001",
+                seq,
+                3,
+                34_200_000_000_000 + u64::from(i) * 5_000,
+            );
+            seq += 3;
+            let ts = u64::from(i) * 1000;
+            pkts.push(owned(
+                ts,
+                frame(1, false, false, false, i as u16, 0, true, &p),
+            ));
+            pkts.push(owned(
+                ts + 1,
+                frame(2, false, false, false, i as u16, 0, true, &p),
+            ));
+            if i % 50 == 0 {
+                let q = mold(b"NOT-A-FEED", seq, 3, 1);
+                pkts.push(owned(
+                    ts + 2,
+                    frame(3, false, false, true, 0, i * 80, true, &q),
+                ));
+                let cut = &p[..p.len() - 1];
+                pkts.push(owned(
+                    ts + 3,
+                    frame(4, false, false, false, 0, 0, true, cut),
+                ));
+            }
+        }
+        let (h, rawb) = round_trip(&pkts);
+        let form = column(&rawb, 9);
+        // The B copies are back-references; of the stored payloads, the A feed's take the
+        // form, the TCP ones and the cut-off datagrams do not.
+        assert_eq!(form.len(), 200 + 4 + 4);
+        assert_eq!(form.iter().filter(|&&f| f == 1).count(), 200);
+        let a_bytes: usize = 200 * (20 + 3 * 21);
+        let tail = column(&rawb, 8).len();
+        let others = 8 * (20 + 3 * 21) - 4;
+        // 83-byte packets in 40 bytes: session, sequence number and lengths gone, 2-byte
+        // timestamp deltas (no add order came before, so references cost 4 bytes); the first
+        // packet also names its session and sequence number and has a whole timestamp.
+        assert!(
+            tail - others <= a_bytes * 40 / 83 + 24,
+            "{} form bytes for {a_bytes} payload bytes",
+            tail - others
+        );
+        assert_eq!(h.raw_len as usize, rawb.len());
+    }
+
+    #[test]
+    fn a_corrupt_form_is_an_error() {
+        let p = mold(b"NASDAQ0001", 1, 2, 1 << 40);
+        let pkts = [owned(0, frame(1, false, false, false, 0, 0, true, &p))];
+        let (h, rawb) = round_trip(&pkts);
+        // Flip a form byte of the tail, then ask for an unknown form.
+        let tail_at = rawb.len() - 1 - column(&rawb, 8).len();
+        for (at, x) in [(tail_at + 11, 0x40u8), (rawb.len() - 1, 0x07)] {
+            let mut bad = rawb.clone();
+            bad[at] ^= x;
+            let mut d = DecodedBlock::default();
+            let e = d
+                .decode_raw_bounded(h.codec, &bad, h.first_ts, h.count, h.cap_bytes)
+                .expect_err("a damaged form");
+            assert!(e.contains("record 0"), "{e}");
+        }
+    }
+
     proptest! {
         #[test]
         fn columns_round_trip(pkts in proptest::collection::vec(arb_packet(), 1..60), repeat in proptest::collection::vec(any::<bool>(), 60)) {
@@ -1077,7 +1286,7 @@ mod tests {
                 b.push(&p.as_packet());
             }
             let mut rawb = Vec::new();
-            let h = b.finish(&mut rawb);
+            let h = b.finish_now(&mut rawb);
             prop_assert_eq!(h.count as usize, pkts.len());
             let mut d = DecodedBlock::default();
             d.decode_raw(h.codec, &rawb, h.first_ts, h.count).unwrap();
@@ -1124,6 +1333,7 @@ mod tests {
             let mut d = DecodedBlock::default();
             let _ = d.decode_raw(CODEC_ZSTD_COLUMNS_V1, &bytes, 0, count);
             let _ = d.decode_raw(CODEC_ZSTD_COLUMNS_V2, &bytes, 0, count);
+            let _ = d.decode_raw(CODEC_ZSTD_COLUMNS_V3, &bytes, 0, count);
         }
     }
 }

@@ -95,8 +95,11 @@ pub mod trl {
 /// Codec of a block payload: zstd frame over the columnar record layout v1.
 pub const CODEC_ZSTD_COLUMNS_V1: u16 = 1;
 /// Codec of a block payload: zstd frame over the columnar record layout v2 (v1 plus
-/// predicted headers); what this build writes.
+/// predicted headers).
 pub const CODEC_ZSTD_COLUMNS_V2: u16 = 2;
+/// Codec of a block payload: zstd frame over the columnar record layout v3 (v2 plus the
+/// MoldUDP64 form of market-data payloads); what this build writes.
+pub const CODEC_ZSTD_COLUMNS_V3: u16 = 3;
 
 /// Largest raw (decompressed) block this build writes or accepts.
 pub const MAX_BLOCK_RAW: u32 = 64 << 20;

@@ -54,7 +54,7 @@ pub struct SegmentFile {
 }
 
 /// Writeback is started every this many bytes, so the final sync has little left to do.
-const WRITEBACK_STEP: u64 = 8 << 20;
+const WRITEBACK_STEP: u64 = 2 << 20;
 
 impl SegmentFile {
     /// Creates `path` (which must not exist), allocates `capacity` bytes and maps it.

@@ -19,6 +19,7 @@ mod error;
 pub mod format;
 mod io;
 pub mod manifest;
+mod mold;
 mod record;
 pub mod retention;
 mod segment;

@@ -8,7 +8,7 @@ use crate::block::DecodedBlock;
 use crate::error::{Error, Result};
 use crate::format::{
     blk, crc32c, ftr, seg, trl, BlockHeader, BlockHeaderProblem, Footer, SegmentHeader, Trailer,
-    CODEC_ZSTD_COLUMNS_V1, CODEC_ZSTD_COLUMNS_V2,
+    CODEC_ZSTD_COLUMNS_V1, CODEC_ZSTD_COLUMNS_V2, CODEC_ZSTD_COLUMNS_V3,
 };
 use crate::io::read_exact_at;
 
@@ -388,13 +388,16 @@ fn read_block_at(
             "block header disagrees with the segment's block list",
         ));
     }
-    if !matches!(h.codec, CODEC_ZSTD_COLUMNS_V1 | CODEC_ZSTD_COLUMNS_V2) {
+    if !matches!(
+        h.codec,
+        CODEC_ZSTD_COLUMNS_V1 | CODEC_ZSTD_COLUMNS_V2 | CODEC_ZSTD_COLUMNS_V3
+    ) {
         return Err(Error::UnsupportedVersion {
             path: path.into(),
             offset: b.offset + blk::CODEC as u64,
             what: "block codec",
             found: h.codec.into(),
-            supported: CODEC_ZSTD_COLUMNS_V2.into(),
+            supported: CODEC_ZSTD_COLUMNS_V3.into(),
         });
     }
     let payload_at = b.offset + blk::LEN as u64;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::block::BlockBuilder;
+use crate::block::{BlockBuilder, Forms};
 use crate::error::{Error, Result};
 use crate::format::{
     blk, crc32c, ftr, seg, trl, BlockHeader, CaptureStats, ClockSource, DirEntry, Footer,
@@ -40,6 +40,11 @@ pub struct WriterConfig {
     pub zstd_level: i32,
     /// Threads compressing blocks; 0 compresses on the writing thread.
     pub compress_threads: usize,
+    /// With compression threads: whether the writing thread, when every block buffer is in
+    /// flight, compresses a queued block itself instead of waiting for a buffer. Keeps both
+    /// cores of a small machine busy during a bulk import; a capture thread, whose loop
+    /// must stay short, leaves it off.
+    pub writer_helps: bool,
     /// How bytes reach the segment file.
     pub io: IoMode,
     /// Which clock stamped the packets (recorded in each segment header).
@@ -54,6 +59,7 @@ impl Default for WriterConfig {
             block_size: DEFAULT_BLOCK_SIZE,
             zstd_level: DEFAULT_ZSTD_LEVEL,
             compress_threads: 0,
+            writer_helps: false,
             io: IoMode::Pwrite,
             clock: ClockSource::Unspecified,
         }
@@ -77,7 +83,7 @@ pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
 /// Default raw block size: 1 MiB (see BENCHMARKS.md).
 pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
 /// Default zstd level (see BENCHMARKS.md).
-pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
+pub const DEFAULT_ZSTD_LEVEL: i32 = -2;
 
 /// What recovery did to one segment left in progress by a crash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +144,24 @@ struct Job {
     n: u64,
     header: BlockHeader,
     raw: Vec<u8>,
+    /// Payload lengths of the tail column, for [`Forms::apply`].
+    lens: Vec<u32>,
+}
+
+/// What a compression thread does with a job: the payload forms, then zstd.
+fn compress_job(
+    c: &mut zstd::bulk::Compressor<'static>,
+    forms: &mut Forms,
+    mut job: Job,
+) -> SinkMsg {
+    forms.apply(&mut job.header, &mut job.raw, &job.lens);
+    let comp = compress_one(c, &job.raw);
+    SinkMsg::Block {
+        n: job.n,
+        header: job.header,
+        raw: job.raw,
+        comp,
+    }
 }
 
 fn compress_one(c: &mut zstd::bulk::Compressor<'static>, raw: &[u8]) -> Result<Vec<u8>> {
@@ -559,16 +583,26 @@ fn sink_thread(mut sink: SegmentSink, rx: Receiver<SinkMsg>, spare: SyncSender<V
     }
 }
 
+type Helper = (
+    zstd::bulk::Compressor<'static>,
+    Forms,
+    Arc<Mutex<Receiver<Job>>>,
+);
+
 enum Pipeline {
     /// Compress and write on the writer's thread.
     Inline {
         comp: zstd::bulk::Compressor<'static>,
+        forms: Box<Forms>,
         sink: Box<SegmentSink>,
         spare: Vec<u8>,
     },
     /// Compression threads, then a sink thread that writes in order.
     Threaded {
         jobs: Option<SyncSender<Job>>,
+        /// The writing thread's own compressor, when it helps (`WriterConfig::writer_helps`),
+        /// and the job queue it takes from.
+        helper: Option<Box<Helper>>,
         sink_tx: mpsc::Sender<SinkMsg>,
         spare: Receiver<Vec<u8>>,
         workers: Vec<std::thread::JoinHandle<()>>,
@@ -578,10 +612,11 @@ enum Pipeline {
 }
 
 impl Pipeline {
-    fn new(sink: SegmentSink, threads: usize, level: i32) -> Result<Self> {
+    fn new(sink: SegmentSink, threads: usize, level: i32, helps: bool) -> Result<Self> {
         if threads == 0 {
             return Ok(Pipeline::Inline {
                 comp: compressor(level)?,
+                forms: Box::default(),
                 sink: Box::new(sink),
                 spare: Vec::new(),
             });
@@ -597,6 +632,7 @@ impl Pipeline {
         let mut workers = Vec::new();
         for i in 0..threads {
             let mut c = compressor(level)?;
+            let mut forms = Forms::new();
             let jrx = Arc::clone(&jrx);
             let stx = stx.clone();
             let h = std::thread::Builder::new()
@@ -607,14 +643,7 @@ impl Pipeline {
                         rx.recv()
                     };
                     let Ok(job) = job else { return };
-                    let comp = compress_one(&mut c, &job.raw);
-                    let msg = SinkMsg::Block {
-                        n: job.n,
-                        header: job.header,
-                        raw: job.raw,
-                        comp,
-                    };
-                    if stx.send(msg).is_err() {
+                    if stx.send(compress_job(&mut c, &mut forms, job)).is_err() {
                         return;
                     }
                 })
@@ -625,8 +654,18 @@ impl Pipeline {
             .name("wt-segment".into())
             .spawn(move || sink_thread(sink, srx, spare_tx))
             .map_err(|e| Error::io(PathBuf::new(), "spawn segment writer", e))?;
+        let helper = if helps {
+            Some(Box::new((
+                compressor(level)?,
+                Forms::new(),
+                Arc::clone(&jrx),
+            )))
+        } else {
+            None
+        };
         Ok(Pipeline::Threaded {
             jobs: Some(jtx),
+            helper,
             sink_tx: stx,
             spare: spare_rx,
             workers,
@@ -648,13 +687,42 @@ impl Pipeline {
     fn take_buffer(&mut self) -> Result<Vec<u8>> {
         match self {
             Pipeline::Inline { spare, .. } => Ok(std::mem::take(spare)),
+            Pipeline::Threaded {
+                spare,
+                helper: Some(helper),
+                sink_tx,
+                ..
+            } => loop {
+                match spare.try_recv() {
+                    Ok(b) => return Ok(b),
+                    Err(mpsc::TryRecvError::Disconnected) => return Err(Self::broken()),
+                    Err(mpsc::TryRecvError::Empty) => {}
+                }
+                // Every buffer is in flight: compress a queued block rather than wait. A
+                // compression thread waiting for work holds the queue's lock, and then
+                // the queue is empty.
+                let (c, forms, jobs) = &mut **helper;
+                let job = jobs.try_lock().ok().and_then(|rx| rx.try_recv().ok());
+                let Some(job) = job else {
+                    return spare.recv().map_err(|_| Self::broken());
+                };
+                sink_tx
+                    .send(compress_job(c, forms, job))
+                    .map_err(|_| Self::broken())?;
+            },
             Pipeline::Threaded { spare, .. } => spare.recv().map_err(|_| Self::broken()),
         }
     }
 
-    fn submit(&mut self, header: BlockHeader, raw: Vec<u8>) -> Result<()> {
+    fn submit(&mut self, mut header: BlockHeader, mut raw: Vec<u8>, lens: Vec<u32>) -> Result<()> {
         match self {
-            Pipeline::Inline { comp, sink, spare } => {
+            Pipeline::Inline {
+                comp,
+                forms,
+                sink,
+                spare,
+            } => {
+                forms.apply(&mut header, &mut raw, &lens);
                 let c = compress_one(comp, &raw)?;
                 *spare = raw;
                 sink.write_block(header, &c)
@@ -666,7 +734,12 @@ impl Pipeline {
                 *next_submit += 1;
                 jobs.as_ref()
                     .ok_or_else(Self::broken)?
-                    .send(Job { n, header, raw })
+                    .send(Job {
+                        n,
+                        header,
+                        raw,
+                        lens,
+                    })
                     .map_err(|_| Self::broken())
             }
         }
@@ -876,7 +949,7 @@ impl StreamWriter {
             stream,
             _lock: lock,
             builder: BlockBuilder::new(cfg.block_size),
-            pipeline: Pipeline::new(sink, cfg.compress_threads, cfg.zstd_level)?,
+            pipeline: Pipeline::new(sink, cfg.compress_threads, cfg.zstd_level, cfg.writer_helps)?,
             cfg,
             next_block_seq,
             totals: WriterTotals::default(),
@@ -1038,10 +1111,11 @@ impl StreamWriter {
             return Ok(());
         }
         let mut raw = self.pipeline.take_buffer()?;
-        let mut header = self.builder.finish(&mut raw);
+        let mut lens = Vec::new();
+        let mut header = self.builder.finish(&mut raw, &mut lens);
         header.seq = self.next_block_seq;
         self.next_block_seq += 1;
-        self.pipeline.submit(header, raw)
+        self.pipeline.submit(header, raw, lens)
     }
 }
 

@@ -3,7 +3,9 @@
 //!
 //! - `store-v1/`: block codec 1, from `store-v1-source.pcapng` (varied real captures);
 //! - `store-v2/`: block codec 2 (predicted headers), from `store-v2-source.pcap`
-//!   (`wiretape gen --packets 600 --seed 7`: trading flows, so most heads are predicted).
+//!   (`wiretape gen --packets 600 --seed 7`: trading flows, so most heads are predicted);
+//! - `store-v3/`: block codec 3 (market-data payloads in their MoldUDP64 form), from the same
+//!   `store-v2-source.pcap`, whose ITCH feed puts most payloads in that form.
 //!
 //! A fixture is written once, by the build that introduces its version, with
 //! `WIRETAPE_WRITE_FIXTURE=N cargo test --test e2e fixture` (N: the version to write), and
@@ -27,6 +29,11 @@ fn format_v1_store_fixture_still_reads() {
 #[test]
 fn format_v2_store_fixture_still_reads() {
     fixture_reads(2, "store-v2-source.pcap");
+}
+
+#[test]
+fn format_v3_store_fixture_still_reads() {
+    fixture_reads(3, "store-v2-source.pcap");
 }
 
 fn fixture_reads(version: u32, source: &str) {
