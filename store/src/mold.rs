@@ -150,7 +150,8 @@ impl Cursor<'_> {
 
     /// LEB128. Values below 2^56 (all but hostile ones) are spread into 8 bytes at once,
     /// without a branch per byte; the slice has 8 bytes of slack for the bytes past the end.
-    fn varint(&mut self, mut v: u64) {
+    #[inline(always)]
+    fn varint(&mut self, v: u64) {
         if v < 1 << 56 {
             let len = 1 + (63 - (v | 1).leading_zeros() as usize) / 7;
             let mut x = 0u64;
@@ -160,8 +161,13 @@ impl Cursor<'_> {
             x |= 0x8080_8080_8080_8080 & ((1u64 << (8 * (len - 1))) - 1);
             self.b[self.n..self.n + 8].copy_from_slice(&x.to_le_bytes());
             self.n += len;
-            return;
+        } else {
+            self.varint_long(v);
         }
+    }
+
+    #[cold]
+    fn varint_long(&mut self, mut v: u64) {
         while v >= 0x80 {
             self.byte((v as u8) | 0x80);
             v >>= 7;
