@@ -598,8 +598,8 @@ impl BlockBuilder {
     }
 
     /// Finishes the block and puts its payloads in their final form: see [`Self::finish`]
-    /// and [`Forms::apply`] (which a writer runs on its compression threads).
-    #[cfg(test)]
+    /// and [`Forms::apply`] (which a writer runs on its compression threads): a whole block
+    /// on this thread, for tests and tools.
     pub fn finish_now(&mut self, raw_out: &mut Vec<u8>) -> BlockHeader {
         let mut lens = Vec::new();
         let mut h = self.finish(raw_out, &mut lens);
@@ -612,7 +612,7 @@ impl BlockBuilder {
     /// the length of each payload of the tail column. The block is not valid until
     /// [`Forms::apply`] has put its payloads in their final form. The builder is emptied for
     /// reuse.
-    pub fn finish(&mut self, raw_out: &mut Vec<u8>, lens: &mut Vec<u32>) -> BlockHeader {
+    pub(crate) fn finish(&mut self, raw_out: &mut Vec<u8>, lens: &mut Vec<u32>) -> BlockHeader {
         lens.clear();
         lens.extend_from_slice(&self.lens);
         self.lens.clear();
@@ -677,7 +677,7 @@ impl BlockBuilder {
 /// The second half of finishing a block, which a writer runs on its compression threads:
 /// the payloads of UDP datagrams that are MoldUDP64 packets go into their MoldUDP64 form
 /// (`storage-layout.md` §2.6), the others stay as they are.
-pub struct Forms {
+pub(crate) struct Forms {
     mold: MoldState,
     tail: Vec<u8>,
 }
@@ -695,7 +695,7 @@ impl Default for Forms {
 }
 
 impl Forms {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Forms {
             mold: MoldState::new(),
             tail: Vec::new(),
@@ -704,7 +704,7 @@ impl Forms {
 
     /// Rewrites the tail and form columns of `raw`, a block just finished by
     /// [`BlockBuilder::finish`] with payload lengths `lens`, and its raw length in `h`.
-    pub fn apply(&mut self, h: &mut BlockHeader, raw: &mut Vec<u8>, lens: &[u32]) {
+    pub(crate) fn apply(&mut self, h: &mut BlockHeader, raw: &mut Vec<u8>, lens: &[u32]) {
         const TAIL: usize = 8;
         let col = |raw: &[u8], i: usize| {
             let at = raw::COLUMN_LENS + 4 * i;

@@ -28,7 +28,7 @@ pub mod units;
 pub mod verify;
 mod writer;
 
-pub use block::DecodedBlock;
+pub use block::{BlockBuilder, DecodedBlock};
 pub use error::{Error, Result};
 pub use format::{CaptureStats, ClockSource};
 pub use io::IoMode;
