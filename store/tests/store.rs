@@ -59,11 +59,19 @@ fn read_all(store: &Store, range: TimeRange) -> Vec<(PacketId, OwnedPacket)> {
 
 #[test]
 fn round_trip_across_segments_with_both_io_modes_and_threads() {
-    for (io, threads) in [(IoMode::Mmap, 0), (IoMode::Pwrite, 0), (IoMode::Mmap, 2)] {
+    // The last case: one compression thread, and the writing thread compresses queued blocks
+    // whenever every buffer is in flight (blocks then reach the segment thread out of order).
+    for (io, threads, helps) in [
+        (IoMode::Mmap, 0, false),
+        (IoMode::Pwrite, 0, false),
+        (IoMode::Mmap, 2, false),
+        (IoMode::Pwrite, 1, true),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let cfg = WriterConfig {
             io,
             compress_threads: threads,
+            writer_helps: helps,
             ..small_cfg()
         };
         write_stream(dir.path(), 3000, 1_000_000, cfg);
@@ -76,7 +84,7 @@ fn round_trip_across_segments_with_both_io_modes_and_threads() {
             assert_eq!(
                 *p,
                 packet(i as u64, 1_000_000),
-                "packet {i} ({io:?}, {threads})"
+                "packet {i} ({io:?}, {threads}, {helps})"
             );
             assert_eq!(store.get(*id).unwrap(), *p);
         }
