@@ -16,6 +16,8 @@
 //! timestamp and the latest order reference added, and a table of stock symbols by
 //! (session, locate).
 
+use crate::block::{unzigzag, zigzag, VarintReader};
+
 /// Sessions a block remembers (the session reference is one byte; 0 means "not in the table").
 const MAX_SESSIONS: usize = 255;
 /// Slots of the stock-symbol table (direct-mapped by stock locate).
@@ -99,14 +101,6 @@ fn be2(b: &[u8]) -> usize {
 /// A big-endian u64 from exactly 8 bytes.
 fn be8(b: &[u8]) -> u64 {
     u64::from_be_bytes(b.try_into().unwrap_or_default())
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 fn stock_slot(sidx: Option<usize>, locate: u16) -> (usize, u32) {
@@ -207,18 +201,13 @@ impl<'a> Src<'a> {
     }
 
     fn varint(&mut self) -> Result<u64, String> {
-        let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            if shift == 63 && b > 1 {
-                break;
-            }
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err("MoldUDP64 form: varint longer than 64 bits".into())
+        let mut r = VarintReader {
+            b: self.b,
+            pos: self.pos,
+        };
+        let v = r.next();
+        self.pos = r.pos;
+        v.ok_or_else(|| "MoldUDP64 form: varint past the tail column or beyond 64 bits".into())
     }
 }
 
