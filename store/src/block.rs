@@ -755,7 +755,7 @@ pub struct RecordMeta {
 pub struct DecodedBlock {
     data: Vec<u8>,
     recs: Vec<RecordMeta>,
-    /// The MoldUDP64 form's state (codec 3), kept for the next block.
+    /// The MoldUDP64 form's state (codec 3): allocated once, reset at every block.
     mold: Option<MoldState>,
 }
 
@@ -1195,8 +1195,8 @@ mod tests {
 
     #[test]
     fn market_data_payloads_take_their_moldudp64_form() {
-        // An A/B pair of feeds, a TCP flow carrying the same bytes, and a UDP datagram that
-        // only looks like MoldUDP64 up to a cut-off message.
+        // An A/B pair of feeds, now and then a TCP segment carrying MoldUDP64 bytes, and a
+        // UDP datagram that only looks like MoldUDP64 up to a cut-off message.
         let mut pkts = Vec::new();
         let mut seq = 1_000;
         for i in 0..200u32 {
