@@ -19,6 +19,7 @@ use crate::format::{
 };
 use crate::mold::MoldState;
 use crate::record::Packet;
+use crate::varint::{put_varint, unzigzag, zigzag, VarintReader};
 
 /// Byte layout of the raw (decompressed) block; see `storage-layout.md`.
 mod raw {
@@ -303,51 +304,6 @@ impl Fx {
             self.word(u64::from_le_bytes(last) ^ (r.len() as u64) << 59);
         }
         self
-    }
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-pub(crate) fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-pub(crate) fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
-
-pub(crate) struct VarintReader<'a> {
-    pub(crate) b: &'a [u8],
-    pub(crate) pos: usize,
-}
-
-impl VarintReader<'_> {
-    /// The next LEB128 value; `None` at the end of the column or for an encoding that does
-    /// not fit in 64 bits.
-    pub(crate) fn next(&mut self) -> Option<u64> {
-        let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let byte = *self.b.get(self.pos)?;
-            self.pos += 1;
-            if shift == 63 && byte > 1 {
-                return None;
-            }
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    fn done(&self) -> bool {
-        self.pos == self.b.len()
     }
 }
 

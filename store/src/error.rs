@@ -51,6 +51,40 @@ pub enum Error {
 }
 
 impl Error {
+    /// The kind of the operating-system error behind this one (`Other` when it is not an
+    /// I/O error).
+    pub fn io_kind(&self) -> std::io::ErrorKind {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(err) = cur {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                return io.kind();
+            }
+            cur = err.source();
+        }
+        std::io::ErrorKind::Other
+    }
+
+    /// Whether this is the disk (or the file system quota) being full: `ENOSPC` or
+    /// `EDQUOT`, however deep in the chain, including a writer thread's failure reported
+    /// at a later flush (it keeps the error's kind). A recorder makes room and goes on.
+    pub fn is_storage_full(&self) -> bool {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(err) = cur {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                ) || io.raw_os_error() == Some(libc::ENOSPC)
+                    || io.raw_os_error() == Some(libc::EDQUOT)
+                {
+                    return true;
+                }
+            }
+            cur = err.source();
+        }
+        false
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

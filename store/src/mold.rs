@@ -16,7 +16,7 @@
 //! timestamp and the latest order reference added, and a table of stock symbols by
 //! (session, locate).
 
-use crate::block::{unzigzag, zigzag, VarintReader};
+use crate::varint::{unzigzag, zigzag, VarintReader};
 
 /// Sessions a block remembers (the session reference is one byte; 0 means "not in the table").
 const MAX_SESSIONS: usize = 255;

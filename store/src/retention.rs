@@ -6,9 +6,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::cache::SegmentCache;
 use crate::error::{Error, Result};
+use crate::layout::{shard_dir, SegmentFile, LOCKS_DIR, SEGMENTS_DIR};
 use crate::manifest::ManifestWriter;
-use crate::store::{SegmentCache, LOCKS_DIR, SEGMENTS_DIR};
 
 /// What to keep. `None` means no limit of that kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -102,17 +103,16 @@ pub fn apply_cached(
         .map_err(|e| Error::io(&lock_path, "lock retention", e.into()))?;
 
     // Per stream, its sealed segments in order; removal always takes a stream's oldest.
-    let mut queues: Vec<std::collections::VecDeque<(u64, crate::store::SegmentFile, u64)>> =
-        Vec::new();
+    let mut queues: Vec<std::collections::VecDeque<(u64, SegmentFile, u64)>> = Vec::new();
     let listing = cache.list(dir)?;
-    let mut sealed: Vec<(u64, crate::store::SegmentFile, u64)> = listing
+    let mut sealed: Vec<(u64, SegmentFile, u64)> = listing
         .segments
         .into_iter()
         .filter(|s| s.sealed)
         .map(|s| {
             let max_ts = s.totals.ts_range.map_or(0, |r| r.1);
             let packets = s.totals.packets;
-            let f = crate::store::SegmentFile {
+            let f = SegmentFile {
                 stream: s.stream,
                 segment: s.segment,
                 sealed: true,
@@ -172,7 +172,7 @@ pub fn apply_cached(
         if !recorded.contains(&name) {
             // Sealed but not yet recorded (its writer crashed between the two, or is about
             // to record it): record it first, so the removal names a known segment.
-            crate::writer::record_unlisted(dir, &manifest, &f.path)?;
+            crate::recovery::record_unlisted(dir, &manifest, &f.path)?;
         }
         manifest.append(
             "remove",
@@ -190,7 +190,7 @@ pub fn apply_cached(
         }
         // Its index shard goes with it (a shard left behind by a crash here is removed by
         // the next `wiretape index`, which drops shards without a segment).
-        let shard = crate::store::shard_dir(dir, f.stream, f.segment);
+        let shard = shard_dir(dir, f.stream, f.segment);
         let shard_bytes = disk_usage(&shard)?;
         match std::fs::remove_dir_all(&shard) {
             Ok(()) => {}

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::block::DecodedBlock;
+use crate::damage::Damage;
 use crate::error::{Error, Result};
 use crate::format::{
     blk, crc32c, ftr, seg, trl, BlockHeader, BlockHeaderProblem, Footer, SegmentHeader, Trailer,
@@ -43,39 +44,6 @@ pub struct Scan {
     /// Offset just past the last good block.
     pub end: u64,
     pub stop: ScanEnd,
-}
-
-/// Something wrong found while opening or reading a segment; reads go on around it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Damage {
-    pub path: PathBuf,
-    pub offset: u64,
-    pub what: String,
-}
-
-impl std::fmt::Display for Damage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: offset {}: {}",
-            self.path.display(),
-            self.offset,
-            self.what
-        )
-    }
-}
-
-impl From<Error> for Damage {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Corrupt { path, offset, what } => Damage { path, offset, what },
-            other => Damage {
-                path: PathBuf::new(),
-                offset: 0,
-                what: other.to_string(),
-            },
-        }
-    }
 }
 
 /// What is known of one segment file after opening it: header, block list, totals. It
@@ -179,6 +147,9 @@ impl SegmentInfo {
             r.damage.push(Damage {
                 path: r.path.clone(),
                 offset: scan.end,
+                kind: crate::damage::DamageKind::Rescanned {
+                    blocks: scan.blocks.len(),
+                },
                 what: format!(
                     "sealed segment read by scanning: {} blocks found before {}",
                     scan.blocks.len(),
@@ -221,7 +192,7 @@ impl SegmentInfo {
         match File::open(&self.path) {
             Ok(f) => Ok(f),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.sealed => {
-                let sealed = crate::store::sealed_name_of(&self.path);
+                let sealed = crate::layout::sealed_name_of(&self.path);
                 File::open(&sealed).map_err(|e| Error::io(&self.path, "open segment", e))
             }
             Err(e) => Err(Error::io(&self.path, "open segment", e)),
@@ -296,6 +267,33 @@ impl SegmentInfo {
             Error::corrupt(&self.path, 0, format!("no block {i} in this segment"))
         })?;
         read_block_at(file, &self.path, b, ctx, out)
+    }
+
+    /// Reads block `i`'s header alone (checksummed, 112 bytes; the payload is not read).
+    pub fn block_header(&self, file: &File, i: usize) -> Result<BlockHeader> {
+        let b = *self.blocks.get(i).ok_or_else(|| {
+            Error::corrupt(&self.path, 0, format!("no block {i} in this segment"))
+        })?;
+        let mut hb = [0u8; blk::LEN];
+        read_exact_at(file, &self.path, &mut hb, b.offset)?;
+        let h = BlockHeader::decode(&hb).map_err(|p| {
+            Error::corrupt(
+                &self.path,
+                b.offset,
+                match p {
+                    BlockHeaderProblem::Invalid(s) => format!("block header: {s}"),
+                    other => format!("block header: {other:?}"),
+                },
+            )
+        })?;
+        if h.count != b.count || h.min_ts != b.min_ts || h.max_ts != b.max_ts {
+            return Err(Error::corrupt(
+                &self.path,
+                b.offset,
+                "block header disagrees with the segment's block list",
+            ));
+        }
+        Ok(h)
     }
 
     /// Reads block `i` and checks its payload checksum without decompressing.

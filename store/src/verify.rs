@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::damage::Damage;
 use crate::error::Result;
+use crate::layout::{check_marker, list_segments, stream_active, SEGMENTS_DIR};
 use crate::manifest::{Manifest, FILE_NAME};
+use crate::publish::sha256_file;
 use crate::segment::{ReadContext, ScanEnd, SegmentInfo};
-use crate::store::{check_marker, list_segments};
-use crate::writer::sha256_file;
 
 /// How bad a finding is. Only errors make verification fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,7 +84,7 @@ impl Report {
 }
 
 fn stream_locked(dir: &Path, stream: u32) -> bool {
-    crate::store::stream_active(dir, stream)
+    stream_active(dir, stream)
 }
 
 /// Verifies `dir`; `progress` is called with the bytes checked so far.
@@ -173,7 +174,7 @@ pub fn verify(dir: &Path, mut progress: impl FnMut(u64)) -> Result<Report> {
         let info = match SegmentInfo::open(&f.path, f.sealed) {
             Ok(i) => i,
             Err(e) => {
-                let d = crate::segment::Damage::from(e);
+                let d = Damage::from(e);
                 r.push(Severity::Error, &f.path, Some(d.offset), None, d.what);
                 continue;
             }
@@ -213,7 +214,7 @@ pub fn verify(dir: &Path, mut progress: impl FnMut(u64)) -> Result<Report> {
                 .check_block(&file, i, &mut ctx)
                 .and_then(|_| info.read_block(&file, i, &mut ctx, &mut decoded));
             if let Err(e) = checked {
-                let d = crate::segment::Damage::from(e);
+                let d = Damage::from(e);
                 r.push(
                     Severity::Error,
                     &f.path,
@@ -307,7 +308,7 @@ pub fn verify(dir: &Path, mut progress: impl FnMut(u64)) -> Result<Report> {
         if !removed && !present.contains(name) {
             r.push(
                 Severity::Error,
-                &dir.join(crate::store::SEGMENTS_DIR).join(name),
+                &dir.join(SEGMENTS_DIR).join(name),
                 None,
                 None,
                 format!(

@@ -287,7 +287,11 @@ fn flipped_bit_is_reported_and_reads_skip_only_that_block() {
     }
     assert_eq!(n, 3000 - victim.count as usize);
     assert_eq!(c.damage().len(), 1);
-    assert!(c.damage()[0].what.contains("skipped"));
+    assert!(c.damage()[0].to_string().contains("skipped"));
+    assert_eq!(
+        c.damage()[0].packets_skipped(),
+        Some(u64::from(victim.count))
+    );
 }
 
 #[test]
@@ -655,4 +659,107 @@ fn a_segment_cache_reads_each_sealed_segment_once() {
         !later.damage.is_empty(),
         "the damage is reported at every listing"
     );
+}
+
+#[test]
+fn refresh_sees_new_blocks_segments_and_removals_without_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = StreamWriter::open(dir.path(), None, small_cfg()).unwrap();
+    for i in 0..500 {
+        w.append(&packet(i, 1_000_000).as_packet()).unwrap();
+    }
+    w.flush().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let count = |s: &Store| s.segments().iter().map(|g| g.totals.packets).sum::<u64>();
+    assert_eq!(count(&store), 500);
+    let r = store.refresh().unwrap();
+    assert!(!r.changed, "{r:?}");
+
+    // More packets flushed into the open segment, and new segments sealed.
+    for i in 500..3000 {
+        w.append(&packet(i, 1_000_000).as_packet()).unwrap();
+    }
+    w.flush().unwrap();
+    let r = store.refresh().unwrap();
+    assert!(
+        r.changed && r.blocks_added > 0 && r.segments_added > 0,
+        "{r:?}"
+    );
+    assert_eq!(count(&store), 3000);
+    assert_eq!(read_all(&store, TimeRange::ALL).len(), 3000);
+
+    // A second stream appears, then retention removes the oldest segment.
+    w.close().unwrap();
+    write_stream(dir.path(), 100, 5_000_000, small_cfg());
+    let r = store.refresh().unwrap();
+    assert_eq!(r.segments_added, 1, "{r:?}");
+    assert_eq!(count(&store), 3100);
+    let policy = retention::Policy {
+        max_bytes: Some(retention::disk_usage(dir.path()).unwrap() - 1),
+        max_age: None,
+    };
+    let removed = retention::apply(dir.path(), &policy, 0).unwrap();
+    assert!(!removed.is_empty());
+    let r = store.refresh().unwrap();
+    assert_eq!(r.segments_removed, removed.len() as u64, "{r:?}");
+    let fresh = Store::open(dir.path()).unwrap();
+    assert_eq!(count(&store), count(&fresh));
+    assert_eq!(
+        read_all(&store, TimeRange::ALL),
+        read_all(&fresh, TimeRange::ALL)
+    );
+}
+
+#[test]
+fn histogram_counts_every_packet_from_block_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two streams over overlapping time: 3000 packets 1 µs apart from t0, 1000 from t0+1ms.
+    let t0 = 1_000_000_000;
+    write_stream(dir.path(), 3000, t0, small_cfg());
+    write_stream(dir.path(), 1000, t0 + 1_000_000, small_cfg());
+    let store = Store::open(dir.path()).unwrap();
+    let wire: u64 = store.segments().iter().map(|s| s.totals.wire_bytes).sum();
+
+    let h = store.histogram(TimeRange::ALL, 100_000).unwrap();
+    assert_eq!(h.start_ns, t0);
+    assert_eq!(h.bucket_ns, 100_000);
+    assert_eq!(h.packets.len(), 30, "3 ms of capture in 100 µs buckets");
+    assert!(
+        (h.total_packets() - 4000.0).abs() < 1e-6,
+        "{}",
+        h.total_packets()
+    );
+    assert!((h.bytes.iter().sum::<f64>() - wire as f64).abs() < 1e-3);
+    assert!(h.damage.is_empty());
+    // Exact per bucket up to the block's resolution: the first ms holds stream 1 only.
+    let first_ms: f64 = h.packets[..10].iter().sum();
+    assert!((first_ms - 1000.0).abs() < 60.0, "{first_ms}");
+    // The second ms has both streams.
+    let second_ms: f64 = h.packets[10..20].iter().sum();
+    assert!((second_ms - 2000.0).abs() < 60.0, "{second_ms}");
+
+    // A range: only the part inside counts.
+    let r = TimeRange {
+        from: t0 + 500_000,
+        to: t0 + 1_499_999,
+    };
+    let h = store.histogram(r, 1_000_000).unwrap();
+    assert_eq!(h.packets.len(), 1);
+    assert!((h.packets[0] - 1500.0).abs() < 60.0, "{:?}", h.packets);
+
+    // Too many buckets asked for: widened to MAX_BUCKETS at most.
+    let h = store.histogram(TimeRange::ALL, 1).unwrap();
+    assert!(h.packets.len() <= wiretape_store::MAX_BUCKETS);
+    assert!((h.total_packets() - 4000.0).abs() < 1e-6);
+
+    // An empty store, and a range outside the data.
+    let empty = tempfile::tempdir().unwrap();
+    wiretape_store::init_dir(empty.path()).unwrap();
+    let h = Store::open(empty.path())
+        .unwrap()
+        .histogram(TimeRange::ALL, 10)
+        .unwrap();
+    assert!(h.packets.is_empty());
+    let h = store.histogram(TimeRange { from: 1, to: 2 }, 10).unwrap();
+    assert_eq!(h.total_packets(), 0.0);
 }
