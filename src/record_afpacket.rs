@@ -39,11 +39,10 @@ pub fn open(
 /// Raises the calling thread's nice value by `by` (at most to 19); threads it starts
 /// inherit it.
 pub fn lower_priority(by: i32) -> Result<()> {
-    let now = afpacket::current_thread_nice().unwrap_or(0);
-    Ok(afpacket::set_current_thread_nice((now + by).min(19))?)
+    Ok(wiretape_capture::cpu::lower_priority(by)?)
 }
 
 /// Pins the calling thread to `cpu`.
 pub fn pin(cpu: usize) -> Result<()> {
-    Ok(afpacket::pin_current_thread(cpu)?)
+    Ok(wiretape_capture::cpu::pin_current_thread(cpu)?)
 }

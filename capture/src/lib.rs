@@ -7,18 +7,24 @@
 //!   with bounded memory, robust to hostile files; writing them back with [`PcapWriter`] and
 //!   [`PcapNgWriter`] for export;
 //! - live sources behind the [`source::Source`] trait (bursts polled by one capture thread
-//!   each, shaped for DPDK): the synthetic feed, capture files replayed, AF_PACKET rings.
+//!   each, shaped for DPDK): the synthetic feed, capture files replayed, AF_PACKET rings;
+//!   each says what it is ([`source::Capabilities`]: finite or live, whether to pin it);
+//! - sinks behind the [`transmit::Transmit`] trait beside it (bursts out, the sink's
+//!   buffers back), for replay and DPDK TX: a capture file today;
+//! - [`cpu`]: pinning and nice values for the threads that run them.
 //!
 //! It does not store, index or interpret packets: that is `wiretape-store`,
 //! `wiretape-index` and `wiretape-wire`.
 
 pub mod afpacket;
+pub mod cpu;
 pub mod file;
 pub mod live;
 pub mod source;
 pub mod synth;
+pub mod transmit;
 
 pub use file::{
-    ByteOrder, CaptureFormat, CaptureReader, PcapNgWriter, PcapWriter, ReadError, ReadErrorKind,
-    WriteError, DEFAULT_SNAPLEN, MAX_BLOCK_LEN, MAX_CAPTURED_LEN,
+    ByteOrder, CaptureFormat, CaptureReader, CaptureWriter, PcapNgWriter, PcapWriter, ReadError,
+    ReadErrorKind, WriteError, WriteFormat, DEFAULT_SNAPLEN, MAX_BLOCK_LEN, MAX_CAPTURED_LEN,
 };

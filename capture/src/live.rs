@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use wiretape_store::{ClockSource, OwnedPacket, Packet};
 
-use crate::source::{Poll, Source, SourceError, SourceStats};
+use crate::source::{Capabilities, Poll, Source, SourceError, SourceStats};
 use crate::synth::{Config, Generator};
 use crate::CaptureReader;
 
@@ -265,6 +265,13 @@ impl Source for PcapSource {
 
     fn progress(&self) -> Option<(u64, u64)> {
         Some((self.reader.offset(), self.file_len?))
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            finite: true,
+            pin: false,
+        }
     }
 }
 

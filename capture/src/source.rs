@@ -75,6 +75,19 @@ pub enum SourceError {
     Read(#[from] crate::ReadError),
 }
 
+/// What a source is, for the thread that runs it: the recorder asks instead of matching
+/// source names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The source ends by itself ([`Poll::End`]: a capture file). A recording of finite
+    /// sources only shows a progress bar and stops when they are all done; live sources run
+    /// until stopped.
+    pub finite: bool,
+    /// The source polls a device queue (a kernel ring, a NIC queue) that should have a core
+    /// of its own: its thread is pinned when the machine has cores to spare.
+    pub pin: bool,
+}
+
 /// A packet source polled by one capture thread.
 pub trait Source: Send {
     /// Polls for up to `max` packets, handing each to `f` (the packet borrows the source's
@@ -98,5 +111,10 @@ pub trait Source: Send {
     /// For a finite source, how far it is: (bytes read, bytes in all), for a progress bar.
     fn progress(&self) -> Option<(u64, u64)> {
         None
+    }
+
+    /// What kind of source this is (live by default, not pinned).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
     }
 }

@@ -727,13 +727,13 @@ fn pin_current_thread_sets_the_affinity_of_the_calling_thread_only() {
     };
     let before = allowed();
     let pinned = std::thread::spawn(move || {
-        afpacket::pin_current_thread(0).unwrap();
+        wiretape_capture::cpu::pin_current_thread(0).unwrap();
         allowed()
     })
     .join()
     .unwrap();
     assert_eq!(pinned, "0");
     assert_eq!(allowed(), before);
-    let err = afpacket::pin_current_thread(1 << 20).unwrap_err();
+    let err = wiretape_capture::cpu::pin_current_thread(1 << 20).unwrap_err();
     assert!(matches!(err, SourceError::Config(_)), "{err:?}");
 }

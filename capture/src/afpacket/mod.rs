@@ -3,7 +3,7 @@
 //! [`open`] gives one [`AfPacketSource`] per capture thread, each a packet socket with its own
 //! ring, all in one fanout group when there are several; each implements [`Source`].
 //! [`compile_filter`] turns a tcpdump expression into the classic BPF program the kernel
-//! filters with; [`pin_current_thread`] is for the recorder's capture threads.
+//! filters with. Pinning capture threads to cores is [`crate::cpu`]'s.
 //!
 //! # The ring
 //!
@@ -138,7 +138,7 @@ use wiretape_store::{ClockSource, Packet};
 
 pub use bpf::{compile_filter, BpfInsn, BpfProgram};
 
-use crate::source::{Poll, Source, SourceError, SourceStats};
+use crate::source::{Capabilities, Poll, Source, SourceError, SourceStats};
 
 /// How long [`Source::poll`] waits for a block before it returns [`Poll::Idle`].
 const POLL_TIMEOUT_MS: c_int = 100;
@@ -613,6 +613,13 @@ impl Source for AfPacketSource {
     fn name(&self) -> &str {
         &self.name
     }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            finite: false,
+            pin: true,
+        }
+    }
 }
 
 /// The mapped ring: `block_count` blocks of `block_size` bytes, shared with the kernel.
@@ -1006,92 +1013,5 @@ unsafe fn get_option<T>(fd: &OwnedFd, level: c_int, name: c_int, value: &mut T) 
         Ok(())
     } else {
         Err(io::Error::last_os_error())
-    }
-}
-
-/// Sets the calling thread's nice value to `nice` (`setpriority(PRIO_PROCESS, 0, nice)`;
-/// on Linux the nice value belongs to the thread, and threads it creates inherit it). The
-/// recorder runs its indexer so, below the capture threads: when the two compete for CPU,
-/// the scheduler gives capture the larger share and indexing falls behind instead. Raising
-/// the value needs no privilege.
-pub fn set_current_thread_nice(nice: i32) -> Result<(), SourceError> {
-    // SAFETY: setpriority takes plain integers; who = 0 names the calling thread.
-    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
-    if rc != 0 {
-        return Err(SourceError::Os {
-            source_name: "recorder".to_owned(),
-            what: format!("setpriority(nice {nice})"),
-            err: io::Error::last_os_error(),
-        });
-    }
-    Ok(())
-}
-
-/// The calling thread's nice value (`getpriority`), or `None` if it cannot be read.
-pub fn current_thread_nice() -> Option<i32> {
-    // SAFETY: getpriority takes plain integers. It may legitimately return -1, so errno is
-    // cleared first and checked after.
-    unsafe {
-        *libc::__errno_location() = 0;
-        let v = libc::getpriority(libc::PRIO_PROCESS, 0);
-        (*libc::__errno_location() == 0).then_some(v)
-    }
-}
-
-/// Pins the calling thread to CPU `cpu` (`sched_setaffinity`), for capture threads.
-pub fn pin_current_thread(cpu: usize) -> Result<(), SourceError> {
-    if cpu >= libc::CPU_SETSIZE as usize {
-        return Err(SourceError::Config(format!(
-            "cpu {cpu}: above the largest CPU number ({})",
-            libc::CPU_SETSIZE - 1
-        )));
-    }
-    // SAFETY: cpu_set_t is a bit array; all-zero is the empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: cpu < CPU_SETSIZE, checked above, so the bit is inside the set.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: set is a valid cpu_set_t of the size passed; pid 0 is the calling thread.
-    let rc = unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) };
-    if rc != 0 {
-        let err = io::Error::last_os_error();
-        let what = if err.raw_os_error() == Some(libc::EINVAL) {
-            format!(
-                "sched_setaffinity(cpu {cpu}): the CPU is offline or outside this process's cpuset"
-            )
-        } else {
-            format!("sched_setaffinity(cpu {cpu})")
-        };
-        return Err(SourceError::Os {
-            source_name: "afpacket".to_owned(),
-            what,
-            err,
-        });
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nice_is_per_thread_and_inherited() {
-        let before = current_thread_nice().expect("own nice value");
-        let (mine, child) = std::thread::spawn(move || {
-            let target = (before + 3).min(19);
-            set_current_thread_nice(target).expect("raising nice needs no privilege");
-            let child = std::thread::spawn(current_thread_nice).join().unwrap();
-            (current_thread_nice(), child)
-        })
-        .join()
-        .unwrap();
-        let target = (before + 3).min(19);
-        assert_eq!(mine, Some(target), "the thread that asked");
-        assert_eq!(child, Some(target), "a thread it created inherits it");
-        assert_eq!(
-            current_thread_nice(),
-            Some(before),
-            "other threads keep theirs"
-        );
     }
 }

@@ -4,7 +4,8 @@
 //! memory (one record at most [`MAX_BLOCK_LEN`] bytes, plus a 256 KiB read buffer), and
 //! never panics on hostile input: every problem is a [`ReadError`] naming the file and the
 //! byte offset of the record that failed. [`PcapWriter`] and [`PcapNgWriter`] write packets
-//! back out, byte for byte, with nanosecond timestamps.
+//! back out, byte for byte, with nanosecond timestamps; [`CaptureWriter`] is either, chosen
+//! by [`WriteFormat`] (from a file name with [`WriteFormat::from_path`]).
 //!
 //! What the reader does with each format's particulars:
 //! - pcap: microsecond and nanosecond magics, both byte orders, major version 2 only. The
@@ -30,7 +31,7 @@ mod writer;
 
 pub use error::{ReadError, ReadErrorKind, WriteError};
 pub use reader::{CaptureFormat, CaptureReader};
-pub use writer::{PcapNgWriter, PcapWriter, DEFAULT_SNAPLEN};
+pub use writer::{CaptureWriter, PcapNgWriter, PcapWriter, WriteFormat, DEFAULT_SNAPLEN};
 
 use std::ops::Range;
 

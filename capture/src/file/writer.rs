@@ -137,6 +137,12 @@ impl<W: Write> PcapWriter<W> {
         &self.out
     }
 
+    /// The underlying writer, mutably (to flush it; writing to it directly would corrupt the
+    /// capture).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Writes the header if no packet was written (with link type Ethernet), flushes, and
     /// returns the underlying writer.
     pub fn finish(mut self) -> Result<W, WriteError> {
@@ -284,6 +290,12 @@ impl<W: Write> PcapNgWriter<W> {
     /// The underlying writer.
     pub fn get_ref(&self) -> &W {
         &self.out
+    }
+
+    /// The underlying writer, mutably (to flush it; writing to it directly would corrupt the
+    /// capture).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// Writes the section header if no packet was written, flushes, and returns the
@@ -478,5 +490,76 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, ps.len());
+    }
+}
+
+/// Which capture format [`CaptureWriter`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WriteFormat {
+    /// Nanosecond pcap: one link type per file.
+    Pcap,
+    /// pcapng: one interface per link type.
+    PcapNg,
+}
+
+impl WriteFormat {
+    /// The format a file name asks for: `.pcap` or `.pcapng` (`None` otherwise).
+    pub fn from_path(path: &std::path::Path) -> Option<WriteFormat> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("pcap") => Some(WriteFormat::Pcap),
+            Some("pcapng") => Some(WriteFormat::PcapNg),
+            _ => None,
+        }
+    }
+}
+
+/// A capture file being written, in either format: what `export`, a replay's `pcap:FILE`
+/// sink and the TUI's export write packets into.
+#[derive(Debug)]
+pub enum CaptureWriter<W: Write> {
+    Pcap(PcapWriter<W>),
+    PcapNg(PcapNgWriter<W>),
+}
+
+impl<W: Write> CaptureWriter<W> {
+    /// A writer of `format` into `out` (give it a `BufWriter`).
+    pub fn new(out: W, format: WriteFormat) -> Self {
+        match format {
+            WriteFormat::Pcap => CaptureWriter::Pcap(PcapWriter::new(out)),
+            WriteFormat::PcapNg => CaptureWriter::PcapNg(PcapNgWriter::new(out)),
+        }
+    }
+
+    /// The format being written.
+    pub fn format(&self) -> WriteFormat {
+        match self {
+            CaptureWriter::Pcap(_) => WriteFormat::Pcap,
+            CaptureWriter::PcapNg(_) => WriteFormat::PcapNg,
+        }
+    }
+
+    /// Writes one packet (see [`PcapWriter::write_packet`] and
+    /// [`PcapNgWriter::write_packet`] for what each format keeps and refuses).
+    pub fn write_packet(&mut self, packet: &Packet<'_>) -> Result<(), WriteError> {
+        match self {
+            CaptureWriter::Pcap(w) => w.write_packet(packet),
+            CaptureWriter::PcapNg(w) => w.write_packet(packet),
+        }
+    }
+
+    /// Packets written so far.
+    pub fn packets_written(&self) -> u64 {
+        match self {
+            CaptureWriter::Pcap(w) => w.packets_written(),
+            CaptureWriter::PcapNg(w) => w.packets_written(),
+        }
+    }
+
+    /// Ends the file (a header for an empty capture), flushes, and returns the writer.
+    pub fn finish(self) -> Result<W, WriteError> {
+        match self {
+            CaptureWriter::Pcap(w) => w.finish(),
+            CaptureWriter::PcapNg(w) => w.finish(),
+        }
     }
 }
