@@ -89,7 +89,8 @@ def uses(text, here, mods):
             r = resolve(p.split("::"), here, mods)
             if r:
                 found.add(r)
-    for m in re.finditer(r"(?<![\w:])(\w+(?:::\w+)+)", text):
+    # `$crate::..` in a macro belongs to the module that invokes the macro.
+    for m in re.finditer(r"(?<![\w:$])(\w+(?:::\w+)+)", text):
         r = resolve(m.group(1).split("::"), here, mods)
         if r:
             found.add(r)

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use wiretape_capture::{PcapNgWriter, PcapWriter};
 use wiretape_store::units::{now_ns, parse_time};
 
-use wiretape_index::query::Query;
+use wiretape_decode::query::Query;
 use wiretape_index::search::{Hit, Searcher};
 use wiretape_store::{Packet, PacketId, Store, TimeRange};
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use wiretape_index::decode::{FeedMap, StateLimits};
+use wiretape_decode::{FeedMap, StateLimits};
 use wiretape_index::indexer::{IndexReport, Indexer};
 use wiretape_store::units::parse_age;
 use wiretape_store::INDEX_DIR;

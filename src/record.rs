@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 use wiretape_capture::live::{PcapSource, SourceSpec, SynthSource};
 use wiretape_capture::source::{Poll, Source, SourceError, SourceStats};
-use wiretape_index::decode::{StateLimits, StateSize};
+use wiretape_decode::{StateLimits, StateSize};
 use wiretape_index::indexer::Indexer;
 use wiretape_store::units::{format_bytes, now_ns, parse_age};
 use wiretape_store::{retention, StreamWriter, WriterConfig};

@@ -4,12 +4,12 @@ use std::io::{BufWriter, Write};
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use wiretape_index::query::{NetFields, Query, QueryKind};
+use wiretape_decode::query::{Query, QueryKind};
+use wiretape_decode::render::{endpoint, message_summary, net_kind, vlan, MessageJson, NetJson};
 use wiretape_index::search::{Hit, SearchStats, Searcher};
 use wiretape_store::units::{format_time, now_ns};
 
 use crate::cli::{DecodeFormat, SearchArgs};
-use crate::decode::{message_json, message_summary};
 use crate::exit;
 
 /// Parses a query, printing a pointed error (exit code 2) when it does not parse.
@@ -41,40 +41,14 @@ pub fn warn(stats: &SearchStats, dir: &std::path::Path) -> bool {
     !stats.damage.is_empty()
 }
 
-fn sock(ip: Option<std::net::IpAddr>, port: Option<u16>) -> String {
-    match (ip, port) {
-        (Some(std::net::IpAddr::V6(a)), Some(p)) => format!("[{a}]:{p}"),
-        (Some(a), Some(p)) => format!("{a}:{p}"),
-        (Some(a), None) => a.to_string(),
-        (None, _) => "-".to_owned(),
-    }
-}
-
-fn net_kind(n: &NetFields) -> &'static str {
-    use wiretape_index::query::L4;
-    for (bit, name) in [
-        (L4::TCP, "tcp"),
-        (L4::UDP, "udp"),
-        (L4::ICMP, "icmp"),
-        (L4::ARP, "arp"),
-        (L4::IPV6, "ipv6"),
-        (L4::IPV4, "ipv4"),
-    ] {
-        if n.l4.contains(bit) {
-            return name;
-        }
-    }
-    "other"
-}
-
 fn hit_line(h: &Hit) -> String {
     match h {
         Hit::Message { message: m, net } => format!(
             "{} {}  {} > {}  len={}",
             message_summary(m),
             vlan(net),
-            sock(net.src, net.sport),
-            sock(net.dst, net.dport),
+            endpoint(net.src, net.sport),
+            endpoint(net.dst, net.dport),
             m.len,
         ),
         Hit::Packet { id, net, orig_len } => format!(
@@ -82,48 +56,29 @@ fn hit_line(h: &Hit) -> String {
             format_time(net.ts_ns),
             net_kind(net),
             vlan(net),
-            sock(net.src, net.sport),
-            sock(net.dst, net.dport),
+            endpoint(net.src, net.sport),
+            endpoint(net.dst, net.dport),
             orig_len,
             id
         ),
     }
 }
 
-fn vlan(n: &NetFields) -> String {
-    n.vlan.map(|v| format!("vlan={v} ")).unwrap_or_default()
-}
-
-fn hit_json(h: &Hit) -> serde_json::Value {
-    let net = |n: &NetFields| {
-        json!({
-            "src": n.src.map(|a| a.to_string()),
-            "dst": n.dst.map(|a| a.to_string()),
-            "sport": n.sport,
-            "dport": n.dport,
-            "vlan": n.vlan,
-            "l4": net_kind(n),
-        })
-    };
-    match h {
-        Hit::Message { message, net: n } => {
-            let mut v = message_json(message);
-            v["len"] = json!(message.len);
-            v["net"] = net(n);
-            v
-        }
-        Hit::Packet {
-            id,
-            net: n,
-            orig_len,
-        } => json!({
-            "time": format_time(n.ts_ns),
-            "ts_ns": n.ts_ns,
+fn hit_json(h: &Hit) -> String {
+    let r = match h {
+        Hit::Message { message, net } => serde_json::to_string(&MessageJson {
+            message,
+            net: Some(net),
+        }),
+        Hit::Packet { id, net, orig_len } => serde_json::to_string(&json!({
+            "time": format_time(net.ts_ns),
+            "ts_ns": net.ts_ns,
             "packet": id.to_string(),
             "len": orig_len,
-            "net": net(n),
-        }),
-    }
+            "net": NetJson(net),
+        })),
+    };
+    r.unwrap_or_default()
 }
 
 pub fn run(a: SearchArgs) -> Result<u8> {

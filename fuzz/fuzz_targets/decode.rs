@@ -11,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wiretape_index::decode::Decoder;
+use wiretape_decode::Decoder;
 use wiretape_store::PacketId;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,8 +12,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use libfuzzer_sys::fuzz_target;
-use wiretape_index::decode::{OrderIds, Protocol};
-use wiretape_index::query::{MsgFields, NetFields, Query, L4};
+use wiretape_decode::{OrderIds, Protocol};
+use wiretape_decode::query::{MsgFields, NetFields, Query, L4};
 
 fn check(text: &str, now: u64) {
     let query = match Query::parse(text, now) {

@@ -29,7 +29,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
-use wiretape_index::reassembly::{flags, Event, FlowKey, Limits, Reassembler};
+use wiretape_decode::reassembly::{flags, Event, FlowKey, Limits, Reassembler};
 use wiretape_store::PacketId;
 
 const BASES: [u32; 8] = [

@@ -31,13 +31,13 @@ use wiretape_store::{
 };
 use wiretape_wire::packet::Dissected;
 
-use crate::decode::{
-    Decoder, FeedMap, FxBuild, MessageRecord, Protocol, Session, StateLimits, StateSize,
-};
-use crate::query::NetFields;
 use crate::shard::{
     self, message_doc, open_index, session_id, FlowAgg, GroupAgg, ItchSessionMap, NetKey,
     ShardError, ShardMeta, StreamMaps, MAPS_DIR, MAPS_FORMAT,
+};
+use wiretape_decode::query::NetFields;
+use wiretape_decode::{
+    Decoder, FeedMap, FxBuild, MessageRecord, Protocol, Session, StateLimits, StateSize,
 };
 
 /// Indexing failed.

@@ -28,12 +28,12 @@ use tantivy::{DocAddress, IndexReader, Searcher as TSearcher, TantivyDocument, T
 use wiretape_store::{shard_dir, DecodedBlock, PacketId, ReadContext, SegmentInfo, Store};
 use wiretape_wire::packet::Dissected;
 
-use crate::decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol};
-use crate::query::{Expr, IpNet, MsgFields, NetFields, ProtoSel, Query, QueryKind, Term};
 use crate::shard::{
     self, code_term, ip6, loc_term, norm_name, norm_upper, open_index, session_id, Fields, NetKey,
     ShardError, ShardMeta, StreamMaps, KIND_FLOW, KIND_GROUP, KIND_MESSAGE,
 };
+use wiretape_decode::query::{Expr, IpNet, MsgFields, NetFields, ProtoSel, Query, QueryKind, Term};
+use wiretape_decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol};
 
 /// Searching failed.
 #[derive(Debug, thiserror::Error)]
@@ -500,7 +500,7 @@ impl SegmentColumns {
         // IPv4 addresses are stored IPv4-mapped; an IPv6 packet's own `::ffff:a.b.c.d`
         // address stays IPv6 (its `l4` says IPv6).
         let l4 = self.l4.first(doc).unwrap_or(0) as u8;
-        let v6 = crate::query::L4(l4).contains(crate::query::L4::IPV6);
+        let v6 = wiretape_decode::query::L4(l4).contains(wiretape_decode::query::L4::IPV6);
         let ip = |c: &tantivy::columnar::Column<Ipv6Addr>| {
             c.first(doc)
                 .map(|a| if v6 { IpAddr::V6(a) } else { unmap(a) })

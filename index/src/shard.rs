@@ -43,8 +43,8 @@ use tantivy::schema::{
 };
 use tantivy::{Index, TantivyDocument};
 
-use crate::decode::{Message, Protocol, Session};
-use crate::query::{NetFields, L4};
+use wiretape_decode::query::{NetFields, L4};
+use wiretape_decode::{Message, Protocol, Session};
 
 /// Document kind: a flow within a block.
 pub const KIND_FLOW: u64 = 0;
@@ -206,7 +206,7 @@ impl NetKey {
     }
 
     /// The key of a TCP direction.
-    pub fn of_tcp(f: &crate::decode::FlowKey) -> NetKey {
+    pub fn of_tcp(f: &wiretape_decode::FlowKey) -> NetKey {
         let mut l4 = L4::TCP;
         l4.insert(if f.src.is_ipv4() { L4::IPV4 } else { L4::IPV6 });
         NetKey {
@@ -293,7 +293,7 @@ pub fn proto_terms(p: Protocol) -> &'static [&'static str] {
     }
 }
 
-/// The session names of a message, as [`crate::query::MsgFields::sessions`] wants them.
+/// The session names of a message, as [`wiretape_decode::query::MsgFields::sessions`] wants them.
 pub fn session_names(s: &Session) -> [Option<String>; 2] {
     let text = |b: &[u8]| {
         let t = String::from_utf8_lossy(b).trim().to_string();

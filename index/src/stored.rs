@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use wiretape_store::PacketId;
 use wiretape_wire::trading::{Alpha, Direction, Side};
 
-use crate::decode::{
+use wiretape_decode::{
     ExchangeTime, Flags, FlowKey, Message, MsgType, OrderIds, Protocol, Session, TypeCode,
 };
 

@@ -10,9 +10,9 @@ use wiretape_store::{Store, StreamWriter, TimeRange, WriterConfig};
 use wiretape_wire::packet::Dissected;
 
 use super::{matches_message, Hit, Searcher};
-use crate::decode::{apply_resolutions, Decoder, FeedMap, MessageRecord};
 use crate::indexer::Indexer;
-use crate::query::{NetFields, Query, QueryKind};
+use wiretape_decode::query::{NetFields, Query, QueryKind};
+use wiretape_decode::{apply_resolutions, Decoder, FeedMap, MessageRecord};
 
 const PACKETS: u64 = 12_000;
 
@@ -20,7 +20,7 @@ type Key = (u64, String, String);
 /// Results as a multiset (two identical messages can share a packet).
 type Hits = BTreeMap<Key, u32>;
 
-fn msg_key(m: &crate::decode::Message) -> Key {
+fn msg_key(m: &wiretape_decode::Message) -> Key {
     (
         m.capture_ts_ns,
         m.packets[0].to_string(),

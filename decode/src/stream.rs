@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use wiretape_store::PacketId;
 
-use super::hash::FxHashMap;
+use crate::hash::FxHashMap;
 
 /// Which packet carried stream bytes `start..end`, captured at `ts_ns`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use std::net::{IpAddr, Ipv4Addr};
-//! use wiretape_index::reassembly::{flags, EndReason, Event, FlowKey, Limits, Reassembler};
+//! use wiretape_decode::reassembly::{flags, EndReason, Event, FlowKey, Limits, Reassembler};
 //! use wiretape_store::PacketId;
 //!
 //! let key = FlowKey {

@@ -4,15 +4,12 @@
 
 use std::net::IpAddr;
 
-use super::{
+use super::ast::{
     floor_char_boundary, Expr, IpNet, OrderSel, ProtoSel, QueryError, Range, Term, MAX_DEPTH,
-    MAX_QUERY_LEN,
+    MAX_QUERY_LEN, VLAN_MAX,
 };
 
 type Result<T> = std::result::Result<T, QueryError>;
-
-/// Largest VLAN id (12 bits).
-pub(super) const VLAN_MAX: u64 = 4095;
 
 /// The field names, for the unknown-field error.
 const FIELDS: &str =

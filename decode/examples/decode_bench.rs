@@ -1,7 +1,7 @@
 //! Decode throughput of ITCH 5.0 over MoldUDP64 from an in-memory capture.
 //!
 //! ```text
-//! cargo run --release -p wiretape-index --example decode_bench -- [MESSAGES] [PER_PACKET] [ROUNDS]
+//! cargo run --release -p wiretape-decode --example decode_bench -- [MESSAGES] [PER_PACKET] [ROUNDS]
 //! ```
 //!
 //! Builds Ethernet/IPv4/UDP frames of MoldUDP64 packets in memory with the wire crate's
@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use wiretape_index::decode::{Decoder, MessageRecord};
+use wiretape_decode::{Decoder, MessageRecord};
 use wiretape_store::PacketId;
 use wiretape_wire::itch::{
     AddOrderRepr, ItchRepr, OrderCancelRepr, OrderDeleteRepr, OrderExecutedRepr, OrderReplaceRepr,
@@ -269,10 +269,7 @@ fn main() {
         let rate = msgs as f64 / secs;
         best = best.max(rate);
         let stats = dec.stats();
-        assert_eq!(
-            stats.messages.get(wiretape_index::decode::Protocol::Itch),
-            msgs
-        );
+        assert_eq!(stats.messages.get(wiretape_decode::Protocol::Itch), msgs);
         assert_eq!(stats.errors.total(), 0);
         assert_eq!(unresolved, 0);
         println!(

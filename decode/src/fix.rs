@@ -9,12 +9,12 @@ use std::sync::Arc;
 use wiretape_wire::fix::{self, FixMessage};
 use wiretape_wire::trading::{Direction, Side};
 
-use super::hash::BoundedMap;
-use super::record::{
+use crate::ctx::Ctx;
+use crate::hash::BoundedMap;
+use crate::record::{
     ErrorKind, ErrorRecord, ExchangeTime, Flags, Message, MessageRecord, MsgType, OrderIds,
     Protocol, Session, Symbol, TypeCode,
 };
-use super::tcp::Ctx;
 
 /// FIX state of one connection.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! Resident memory of the decoder's order state, per entry and with the maps full.
 //!
 //! ```text
-//! cargo run --release -p wiretape-index --example state_memory -- PROTOCOL [ORDERS] [MAX_ORDERS]
+//! cargo run --release -p wiretape-decode --example state_memory -- PROTOCOL [ORDERS] [MAX_ORDERS]
 //! ```
 //!
 //! PROTOCOL is `itch` (add orders on one MoldUDP64 session, never deleted), `ouch42` (Enter
@@ -16,7 +16,7 @@
 //! the end, the peak. This is what the recorder's RSS grows by for each entry its
 //! decoders keep.
 
-use wiretape_index::decode::{
+use wiretape_decode::{
     Decoder, MessageRecord, StateLimits, DEFAULT_ITCH_ORDERS, DEFAULT_ORDER_IDS,
 };
 use wiretape_store::PacketId;

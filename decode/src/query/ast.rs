@@ -1,123 +1,12 @@
-//! The query language shared by `search`, `export`, `replay` and the TUI.
-//!
-//! A query selects decoded messages (ITCH, OUCH, SoupBinTCP, MoldUDP64, FIX) or bare packets
-//! by what they carry and by where they travelled:
-//!
-//! ```text
-//! symbol:AAPL msg:"Add Order" time:>=-5m
-//! proto:ouch (order:1234 OR order:ABC123) NOT msg:A
-//! src:10.0.0.0/8 dport:[30000 TO 30100] vlan:100
-//! ip:2001:db8::/32 -proto:icmp
-//! symbol:AAPL|MSFT time:[2026-11-24T14:30:00Z TO 2026-11-24T14:31:00Z}
-//! ```
-//!
-//! [`Query::parse`] turns the text into an [`Expr`] tree; [`Query::matches`] evaluates it on
-//! one message (or one packet); [`Query::time_bounds`] gives the time span every match lies
-//! in, to skip segments and blocks; [`Query::kind`] says whether the query is about messages
-//! or only about packets. Parsing takes the current time (`now_ns`) as an argument, so that
-//! `now` and `-5m` resolve once and a query means the same thing on every segment.
-//!
-//! # Grammar
-//!
-//! In EBNF (`ws` is any run of Unicode whitespace, `ws1` at least one character of it;
-//! keywords, field names and protocol names are case-insensitive):
-//!
-//! ```text
-//! query      = ws , or_expr , ws ;
-//! or_expr    = and_expr , { ws , or_op , ws , and_expr } ;
-//! and_expr   = unary , { ws , [ and_op , ws ] , unary } ;     (* juxtaposition is AND *)
-//! unary      = { not_op , ws } , primary ;
-//! primary    = "(" , ws , or_expr , ws , ")" | term ;
-//! or_op      = "OR" | "||" ;
-//! and_op     = "AND" | "&&" ;
-//! not_op     = "NOT" | "!" | "-" ;                            (* "-symbol:X" is NOT *)
-//! term       = field , ":" , value , { "|" , value } ;         (* "a|b" is a OR b *)
-//! field      = "symbol" | "proto" | "msg" | "session" | "seq" | "order"
-//!            | "ip" | "src" | "dst" | "port" | "sport" | "dport" | "vlan" | "time" ;
-//! value      = quoted | range | comparison | word ;
-//! quoted     = '"' , { char - ( '"' | "\" ) | '\"' | "\\" } , '"' ;
-//! word       = char - ( ws | "(" | ")" | "|" | '"' ) ,
-//!              { char - ( ws | "(" | ")" | "|" ) } ;          (* and never "&&" *)
-//! range      = ( "[" | "{" ) , ws , bound , ws1 , "TO" , ws1 , bound , ws , ( "]" | "}" ) ;
-//! bound      = "*" | number | time ;
-//! comparison = ( ">" | ">=" | "<" | "<=" ) , ( number | time ) ;
-//! number     = digit , { digit } ;                            (* decimal, no sign *)
-//! time       = rfc3339 | "now" | "-" , age ;                  (* see below *)
-//! ```
-//!
-//! * Everything after the first `:` of a term is its value, so IPv6 addresses need no
-//!   quoting: `ip:2001:db8::/32`. An unquoted value ends at whitespace, `(`, `)`, `|` or
-//!   `&&`; quote it (`msg:"Add Order"`, `session:"ABC DEF"`) to include those. `\"` and `\\`
-//!   are the only escapes.
-//! * Precedence: `NOT` binds tighter than `AND`, which binds tighter than `OR`; parentheses
-//!   group. `symbol:A msg:E OR msg:C` is `(symbol:A AND msg:E) OR msg:C`.
-//! * Ranges (`seq`, `port`, `sport`, `dport`, `vlan`, `time`): `[a TO b]` includes both
-//!   ends, `{a TO b}` excludes them, and the two mix (`[a TO b}`); `*` is an open end. A
-//!   single value `a` is `[a TO a]`, `*` alone is every value, and `>a`, `>=a`, `<a`, `<=a`
-//!   are the half-open ranges. A range written backwards (`seq:[200 TO 100]`) is an error; a
-//!   range that is empty only because of its exclusive ends (`{5 TO 6}`, `<0`) is accepted
-//!   and matches nothing.
-//! * Numbers: `seq` takes any `u64`; ports `0..=65535`; `vlan` the 12-bit id `0..=4095`.
-//! * Times (nanoseconds since the Unix epoch, UTC): RFC 3339 with up to nine fractional
-//!   digits (`2026-11-24T14:30:00.123456789Z`, `2026-11-24T09:30:00-05:00`), `now`, or `now`
-//!   minus an age (`-30s`, `-5m`, `-2h`, `-1d`, `-1h30m`); see
-//!   [`wiretape_store::units::parse_time`]. A single time is that exact nanosecond: use a
-//!   range or a comparison (`time:>=-5m`) to select a span.
-//! * `proto` values: `itch`, `moldudp64` (alias `mold`), `soupbin` (alias `soupbintcp`),
-//!   `ouch` (4.2 or 5.0), `ouch42`, `ouch50`, `fix`, `tcp`, `udp`, `icmp` (v4 or v6), `arp`,
-//!   `ipv4`, `ipv6`.
-//! * Addresses: an IPv4 or IPv6 address, optionally with a prefix length (`10.0.0.0/8`);
-//!   host bits under the prefix are cleared. An IPv4 network never contains an IPv6 address
-//!   and the other way round: IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) are IPv6 here.
-//! * Limits: at most 64 KiB of text and 256 levels of nesting (parentheses and `NOT`s).
-//!   Errors ([`QueryError`]) carry the byte span they concern; [`QueryError::render`] draws
-//!   carets under it.
-//!
-//! # Semantics
-//!
-//! [`Query::matches`] evaluates exactly; `NOT` negates exactly. Message-level terms
-//! ([`Term::is_message_level`]) look at the decoded message and are false for a bare packet;
-//! network-level terms look at the packet's [`NetFields`] (for a message, those of the first
-//! packet that carried it).
-//!
-//! | term | matches when |
-//! |---|---|
-//! | `symbol:S` | the message's symbol equals `S`, ignoring ASCII case and trailing spaces |
-//! | `proto:itch` | an ITCH message |
-//! | `proto:moldudp64` | anything carried by MoldUDP64: ITCH messages and MoldUDP64 heartbeats / end of session |
-//! | `proto:soupbin` | anything carried by SoupBinTCP: SoupBin frames, OUCH 4.2 and 5.0 |
-//! | `proto:ouch` / `ouch42` / `ouch50` / `fix` | a message of that protocol |
-//! | `proto:tcp` / `udp` / `icmp` / `arp` / `ipv4` / `ipv6` | the packet is of that kind (also for messages) |
-//! | `msg:M` | the wire type code is exactly `M` (case-sensitive: ITCH `h` is not `H`; FIX `D`), or the specification name equals `M` once both are lowercased and stripped of everything but ASCII letters and digits (`msg:AddOrder`, `msg:add_order`, `msg:"Add Order"`) |
-//! | `session:S` | either session name equals `S`, ignoring ASCII case and surrounding spaces: the MoldUDP64 session, the SoupBinTCP session, FIX SenderCompID or TargetCompID |
-//! | `seq:R` | the message's sequence number (MoldUDP64, SoupBinTCP, FIX MsgSeqNum) is in `R` |
-//! | `order:O` | a number `O` equals the ITCH/OUCH order reference, the new reference of a replace, or the OUCH 5.0 UserRefNum or replaced UserRefNum; or the text `O` equals the OUCH 4.2 token or replaced token, or the ClOrdID, OrigClOrdID or OrderID. Match numbers are not order ids |
-//! | `ip:N` / `src:N` / `dst:N` | the source or destination / the source / the destination address is in `N` (for ARP: the sender and target protocol addresses) |
-//! | `port:R` / `sport:R` / `dport:R` | the source or destination / source / destination TCP or UDP port is in `R` |
-//! | `vlan:R` | the outermost VLAN id is in `R` (untagged packets never match) |
-//! | `time:R` | the capture time is in `R` |
-//!
-//! [`Query::kind`] is [`QueryKind::Messages`] when any message-level term occurs anywhere
-//! in the query (even under `NOT`), else [`QueryKind::Packets`].
-//!
-//! # Canonical text
-//!
-//! [`Expr`]'s `Display` writes a canonical form that [`Query::parse`] reads back to an equal
-//! tree: keywords in capitals, minimal parentheses, alternatives of one field as
-//! `field:a|b`, ranges as `[a TO b]` with `*` for open ends (a single value when `a = b`,
-//! `{0 TO 1}` for an empty range), times as RFC 3339 UTC with nine fractional digits.
-
-mod parse;
-#[cfg(test)]
-mod tests;
+//! The query's syntax tree: [`Expr`] of [`Term`]s, what each term's value holds, the
+//! canonical text of each, and their exact evaluation on a message's and a packet's fields.
 
 use std::fmt;
 use std::net::IpAddr;
 
-use wiretape_wire::ip::IpProtocol;
-use wiretape_wire::packet::Dissected;
+use crate::record::{OrderIds, Protocol};
 
-use crate::decode::{Message, OrderIds, Protocol, Session};
+use super::fields::{MsgFields, NetFields, L4};
 
 /// Longest query text accepted, in bytes.
 pub const MAX_QUERY_LEN: usize = 64 * 1024;
@@ -125,78 +14,8 @@ pub const MAX_QUERY_LEN: usize = 64 * 1024;
 /// Deepest nesting accepted: parentheses and `NOT`s on the way to a term.
 pub const MAX_DEPTH: usize = 256;
 
-/// A parsed query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Query {
-    expr: Expr,
-    text: String,
-    kind: QueryKind,
-    bounds: (u64, u64),
-}
-
-impl Query {
-    /// Parses `text`; relative times (`now`, `-5m`) resolve against `now_ns`.
-    pub fn parse(text: &str, now_ns: u64) -> Result<Query, QueryError> {
-        let expr = parse::parse(text, now_ns)?;
-        Ok(Query {
-            kind: if expr.has_message_level() {
-                QueryKind::Messages
-            } else {
-                QueryKind::Packets
-            },
-            bounds: expr.time_bounds().unwrap_or(EMPTY_BOUNDS),
-            expr,
-            text: text.to_owned(),
-        })
-    }
-
-    /// The expression tree.
-    pub fn expr(&self) -> &Expr {
-        &self.expr
-    }
-
-    /// The text the query was parsed from.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// [`QueryKind::Messages`] if any message-level term occurs anywhere (even under `NOT`),
-    /// else [`QueryKind::Packets`].
-    pub fn kind(&self) -> QueryKind {
-        self.kind
-    }
-
-    /// Exact evaluation. `msg` is `None` when evaluating a bare packet (then every
-    /// message-level term is false). Network-level terms (time included) are evaluated on
-    /// `net`: for a message, the caller passes the [`NetFields`] of its first packet.
-    pub fn matches(&self, msg: Option<&MsgFields<'_>>, net: &NetFields) -> bool {
-        self.expr.matches(msg, net)
-    }
-
-    /// A conservative inclusive range `[lo, hi]` of capture times (ns) that every match lies
-    /// in, for pruning segments and blocks: `time` terms ANDed at the top level intersect,
-    /// `OR`s take the hull of their branches, anything else (other terms, `NOT`) gives
-    /// `(0, u64::MAX)`. `lo > hi` (returned as `(u64::MAX, 0)`) means nothing can match.
-    pub fn time_bounds(&self) -> (u64, u64) {
-        self.bounds
-    }
-}
-
-/// The canonical text of the expression (see the [module documentation](self)).
-impl fmt::Display for Query {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.expr, f)
-    }
-}
-
-/// What a query selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueryKind {
-    /// Decoded messages: the query has a message-level term.
-    Messages,
-    /// Packets: every term is about the packet.
-    Packets,
-}
+/// Largest VLAN id (12 bits).
+pub(crate) const VLAN_MAX: u64 = 4095;
 
 /// A query expression. The parser never builds an `And` or `Or` of fewer than two items.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,7 +27,7 @@ pub enum Expr {
 }
 
 /// What [`Query::time_bounds`] returns when nothing can match.
-const EMPTY_BOUNDS: (u64, u64) = (u64::MAX, 0);
+pub(crate) const EMPTY_BOUNDS: (u64, u64) = (u64::MAX, 0);
 
 impl Expr {
     /// Whether a message-level term occurs anywhere.
@@ -231,7 +50,7 @@ impl Expr {
     }
 
     /// Conservative time bounds; `None` when nothing can match.
-    fn time_bounds(&self) -> Option<(u64, u64)> {
+    pub(crate) fn time_bounds(&self) -> Option<(u64, u64)> {
         const ALL: Option<(u64, u64)> = Some((0, u64::MAX));
         match self {
             Expr::Term(Term::Time(r)) => (r.lo <= r.hi).then_some((r.lo, r.hi)),
@@ -644,132 +463,6 @@ impl fmt::Display for IpNet {
     }
 }
 
-/// What message-level terms look at. Borrowed from a [`Message`] or an index entry.
-#[derive(Debug, Clone, Copy)]
-pub struct MsgFields<'a> {
-    pub protocol: Protocol,
-    /// Wire type code (ITCH `A`, FIX `D`, ...).
-    pub code: &'a [u8],
-    /// Specification name (`Add Order`, `Order Executed`, `NewOrderSingle`).
-    pub name: &'a str,
-    pub symbol: Option<&'a str>,
-    /// MoldUDP64 session name / SoupBinTCP session / FIX SenderCompID and TargetCompID.
-    pub sessions: [Option<&'a str>; 2],
-    pub sequence: Option<u64>,
-    pub ids: &'a OrderIds,
-}
-
-impl<'a> MsgFields<'a> {
-    /// The fields of a decoded message. Blank session names (sanitised MoldUDP64 captures
-    /// zero them) and names that are not ASCII count as absent.
-    pub fn from_message(m: &'a Message) -> MsgFields<'a> {
-        let sessions = match &m.session {
-            Session::MoldUdp64 { name, .. } => [name.as_str(), None],
-            Session::SoupBin { session, .. } => [session.as_ref().and_then(|s| s.as_str()), None],
-            Session::Fix {
-                sender_comp_id,
-                target_comp_id,
-                ..
-            } => [sender_comp_id.as_deref(), target_comp_id.as_deref()],
-        };
-        MsgFields {
-            protocol: m.protocol,
-            code: m.msg_type.code.as_bytes(),
-            name: m.msg_type.name,
-            symbol: m.symbol.as_deref(),
-            sessions: sessions.map(|s| s.filter(|s| !s.trim().is_empty())),
-            sequence: m.sequence,
-            ids: &m.ids,
-        }
-    }
-}
-
-/// What network-level terms look at: one packet's capture time and headers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct NetFields {
-    /// Capture time, ns since the Unix epoch.
-    pub ts_ns: u64,
-    /// Outermost VLAN id.
-    pub vlan: Option<u16>,
-    /// IP source address; for ARP, the sender protocol address.
-    pub src: Option<IpAddr>,
-    /// IP destination address; for ARP, the target protocol address.
-    pub dst: Option<IpAddr>,
-    /// TCP or UDP source port.
-    pub sport: Option<u16>,
-    /// TCP or UDP destination port.
-    pub dport: Option<u16>,
-    /// What kind of packet it is.
-    pub l4: L4,
-}
-
-impl NetFields {
-    /// The fields of a dissected frame captured at `ts_ns`.
-    pub fn from_dissected(ts_ns: u64, d: &Dissected) -> NetFields {
-        let mut l4 = L4::NONE;
-        match d.ip_protocol {
-            Some(IpProtocol::Tcp) => l4.insert(L4::TCP),
-            Some(IpProtocol::Udp) => l4.insert(L4::UDP),
-            Some(IpProtocol::Icmp | IpProtocol::Icmpv6) => l4.insert(L4::ICMP),
-            _ => {}
-        }
-        match d.src_ip {
-            Some(IpAddr::V4(_)) => l4.insert(L4::IPV4),
-            Some(IpAddr::V6(_)) => l4.insert(L4::IPV6),
-            None => {}
-        }
-        let (src, dst) = match &d.arp {
-            Some(arp) => {
-                l4.insert(L4::ARP);
-                (arp.sender_ip.map(IpAddr::V4), arp.target_ip.map(IpAddr::V4))
-            }
-            None => (d.src_ip, d.dst_ip),
-        };
-        NetFields {
-            ts_ns,
-            vlan: d.vlans().first().map(|t| t.id()),
-            src,
-            dst,
-            sport: d.src_port,
-            dport: d.dst_port,
-            l4,
-        }
-    }
-}
-
-/// Packet kinds, as a bit set (a packet may be several: IPv4 and TCP).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct L4(pub u8);
-
-impl L4 {
-    /// No bit.
-    pub const NONE: L4 = L4(0);
-    pub const TCP: L4 = L4(1);
-    pub const UDP: L4 = L4(2);
-    /// ICMPv4 or ICMPv6.
-    pub const ICMP: L4 = L4(4);
-    pub const ARP: L4 = L4(8);
-    pub const IPV4: L4 = L4(16);
-    pub const IPV6: L4 = L4(32);
-
-    /// Whether every bit of `other` is set (and `other` has one).
-    pub const fn contains(self, other: L4) -> bool {
-        other.0 != 0 && self.0 & other.0 == other.0
-    }
-
-    /// Sets the bits of `other`.
-    pub fn insert(&mut self, other: L4) {
-        self.0 |= other.0;
-    }
-}
-
-impl std::ops::BitOr for L4 {
-    type Output = L4;
-    fn bitor(self, rhs: L4) -> L4 {
-        L4(self.0 | rhs.0)
-    }
-}
-
 /// A query that does not parse: what is wrong and the byte span of the text concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} (at column {})", .pos + 1)]
@@ -923,7 +616,7 @@ impl Term {
                 let max = u64::from(u16::MAX);
                 write_range(f, r.lo.into(), r.hi.into(), max, |f, v| write!(f, "{v}"))
             }
-            Term::Vlan(r) => write_range(f, r.lo.into(), r.hi.into(), parse::VLAN_MAX, |f, v| {
+            Term::Vlan(r) => write_range(f, r.lo.into(), r.hi.into(), VLAN_MAX, |f, v| {
                 write!(f, "{v}")
             }),
             Term::Time(r) => write_range(f, r.lo, r.hi, u64::MAX, |f, v| {

@@ -23,36 +23,19 @@ use wiretape_wire::fix;
 use wiretape_wire::soupbin;
 use wiretape_wire::trading::Direction;
 
-use super::config::{FeedMap, FeedProtocol};
-use super::detect::{self, Payload, Resync, Verdict};
-use super::fix::FixState;
-use super::hash::FxHashMap;
-use super::record::{ErrorKind, ErrorRecord, Flags, MessageRecord, Protocol, Session};
-use super::seam::{EndReason, Event, FlowKey};
-use super::soupbin::SoupState;
-use super::stream::{StreamBuf, TsCache};
-use super::{StateSize, Stats};
+use crate::config::{FeedMap, FeedProtocol};
+use crate::ctx::Ctx;
+use crate::detect::{self, Payload, Resync, Verdict};
+use crate::fix::FixState;
+use crate::hash::FxHashMap;
+use crate::record::{ErrorKind, ErrorRecord, Flags, MessageRecord, Protocol, Session};
+use crate::seam::{EndReason, Event, FlowKey};
+use crate::soupbin::SoupState;
+use crate::stats::{StateSize, Stats};
+use crate::stream::{StreamBuf, TsCache};
 
 /// Which packet carried which bytes of an [`Event::Data`].
 type Piece = (PacketId, Range<usize>);
-
-/// What a protocol handler needs to build one record.
-pub(crate) struct Ctx<'a> {
-    /// Direction the message travelled.
-    pub flow: FlowKey,
-    /// Client → exchange or back, when the client side is known.
-    pub direction: Option<Direction>,
-    /// Packets that carried the message.
-    pub packets: Vec<PacketId>,
-    /// Capture time of the earliest of them.
-    pub ts_ns: u64,
-    /// Flags to set.
-    pub flags: Flags,
-    /// Length of the message's framing on the wire.
-    pub len: u32,
-    pub stats: &'a mut Stats,
-    pub out: &'a mut Vec<MessageRecord>,
-}
 
 /// A connection, its endpoints ordered so that both directions find it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -13,14 +13,14 @@ use wiretape_wire::ouch50;
 use wiretape_wire::soupbin::{Frame, FrameRepr, PacketType};
 use wiretape_wire::trading::{Alpha, Direction};
 
-use super::detect::Payload;
-use super::hash::BoundedMap;
-use super::record::{
+use crate::ctx::Ctx;
+use crate::detect::Payload;
+use crate::hash::BoundedMap;
+use crate::record::{
     ErrorKind, ErrorRecord, ExchangeTime, Message, MessageRecord, MsgType, OrderIds, Protocol,
     Session, Symbol, TypeCode,
 };
-use super::seam::FlowKey;
-use super::tcp::Ctx;
+use crate::seam::FlowKey;
 
 /// SoupBin and OUCH state of one connection.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use wiretape_store::PacketId;
 use wiretape_wire::trading::{Alpha, Direction, Side};
 
-use super::seam::FlowKey;
+use crate::seam::FlowKey;
 
 /// A resolved instrument symbol, shared between the records that name it.
 pub type Symbol = Arc<str>;

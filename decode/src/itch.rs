@@ -7,7 +7,7 @@
 //!   message that names its stock next to its locate (A, F, P, Q, H, Y, L, J, h, K, I, N, O);
 //! * order reference → (locate, shares left), from A/F, decremented by E/C/X, removed by D
 //!   and by a full execution or cancel, moved by U to the new reference; capped (two
-//!   generations of [`StateLimits::itch_orders`](super::StateLimits)), and emptied by the
+//!   generations of [`StateLimits::itch_orders`](crate::StateLimits)), and emptied by the
 //!   MoldUDP64 End of Session;
 //! * per locate, how many records went out without a symbol: when the locate is learned, a
 //!   [`Resolution`] names the symbol for all of them.
@@ -23,19 +23,19 @@ use wiretape_wire::itch::{ItchView, MessageType, Stock, Summary};
 use wiretape_wire::moldudp64::{self, Packet};
 use wiretape_wire::trading::{Alpha, ProtoError};
 
-use super::config::{FeedMap, FeedProtocol};
-use super::hash::{BoundedMap, FxHashMap};
+use crate::config::{FeedMap, FeedProtocol};
+use crate::hash::{BoundedMap, FxHashMap};
 
 /// UDP flows that are nothing known (not configured, not recognised as MoldUDP64) are
 /// remembered only to count them, in a map of two generations of this many: a LAN's DNS or
 /// NTP queries, each from a new port, must not grow the decoder without bound.
 const UNKNOWN_UDP_FLOWS: usize = 1 << 15;
-use super::record::{
+use crate::record::{
     ErrorKind, ErrorRecord, ExchangeTime, Message, MessageRecord, MsgType, OrderIds, Protocol,
     Resolution, Session, Symbol, TypeCode,
 };
-use super::seam::FlowKey;
-use super::{StateSize, Stats};
+use crate::seam::FlowKey;
+use crate::stats::{StateSize, Stats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct SessionKey {

@@ -8,6 +8,7 @@ use wiretape_wire::packet::{link_type, Dissected};
 use wiretape_wire::trading::Alpha;
 
 use super::*;
+use crate::record::{OrderIds, Protocol};
 
 /// 2023-11-14T22:13:20Z.
 const NOW: u64 = 1_700_000_000_000_000_000;
@@ -743,7 +744,7 @@ fn l4_bit_set() {
 
 #[test]
 fn msg_fields_from_a_decoded_message() {
-    use crate::decode::{FlowKey, Message, MsgType, Session, TypeCode};
+    use crate::{FlowKey, Message, MsgType, Session, TypeCode};
     let ids = OrderIds {
         cl_ord_id: Some("ORD1".into()),
         ..OrderIds::default()

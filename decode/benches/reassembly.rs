@@ -1,6 +1,6 @@
 //! TCP reassembly throughput: many interleaved directions with some disorder.
 //!
-//! `cargo bench -p wiretape-index --bench reassembly`
+//! `cargo bench -p wiretape-decode --bench reassembly`
 //!
 //! The input is made once, in memory: 2 000 directions of 100 segments each (200 000
 //! segments), payloads of 20 to 600 bytes (OUCH / FIX-sized messages, packed a few per
@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use wiretape_index::reassembly::{flags, Event, FlowKey, Limits, Reassembler, ReassemblyStats};
+use wiretape_decode::reassembly::{flags, Event, FlowKey, Limits, Reassembler, ReassemblyStats};
 use wiretape_store::PacketId;
 
 const FLOWS: usize = 2_000;

@@ -18,6 +18,7 @@ use wiretape_wire::soupbin::{self, FrameRepr, LoginAccepted, LoginRequest};
 use wiretape_wire::trading::{Alpha, Direction, Side};
 
 use super::*;
+use crate::*;
 
 // ---------------------------------------------------------------- packet builders
 

@@ -1,0 +1,421 @@
+//! Messages as people and scripts read them: the one-line forms of `wiretape decode` and
+//! `wiretape search`, JSON through serde, and the pieces (prices with four decimals,
+//! sessions, order identifiers) every view shares, so the CLI, the TUI and the monitor say
+//! the same thing the same way.
+//!
+//! JSON objects list their keys in alphabetical order (as `serde_json`'s map does), so a
+//! line is byte-identical whichever way it was built.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use wiretape_store::units::format_time;
+use wiretape_wire::trading::Direction;
+
+use crate::query::{NetFields, L4};
+use crate::record::{ErrorRecord, Message, Protocol, Session};
+use crate::stats::{ProtocolCounts, Stats};
+
+/// `in` (client to exchange), `out` (back) or `-` (market data, or not known).
+pub fn direction(d: Option<Direction>) -> &'static str {
+    match d {
+        Some(Direction::Inbound) => "in",
+        Some(Direction::Outbound) => "out",
+        None => "-",
+    }
+}
+
+/// An address and port: `10.1.0.5:15000`, `[2001:db8::1]:15000`.
+pub fn sock(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}
+
+/// A session in words: `NQTVITCH01@233.54.12.111:26477` (with `/vlan201` when tagged),
+/// `10.1.0.21:41234>10.2.0.11:15000` (with the SoupBin session after a space),
+/// `BUYSIDE1>WTAPEXCH`.
+pub fn session(s: &Session) -> String {
+    match s {
+        Session::MoldUdp64 {
+            name,
+            dst,
+            dport,
+            vlan,
+        } => {
+            let mut t = format!("{name}@{}", sock(*dst, *dport));
+            if let Some(v) = vlan {
+                t.push_str(&format!("/vlan{v}"));
+            }
+            t
+        }
+        Session::SoupBin { flow, session } => {
+            let mut t = format!(
+                "{}>{}",
+                sock(flow.src, flow.sport),
+                sock(flow.dst, flow.dport)
+            );
+            if let Some(s) = session {
+                t.push_str(&format!(" {s}"));
+            }
+            t
+        }
+        Session::Fix {
+            flow,
+            sender_comp_id,
+            target_comp_id,
+        } => match (sender_comp_id, target_comp_id) {
+            (Some(a), Some(b)) => format!("{a}>{b}"),
+            _ => format!(
+                "{}>{}",
+                sock(flow.src, flow.sport),
+                sock(flow.dst, flow.dport)
+            ),
+        },
+    }
+}
+
+/// A fixed-point price with 4 decimals as text (`123.4500`, `-0.0100`).
+pub fn price(p: i64) -> String {
+    let sign = if p < 0 { "-" } else { "" };
+    let a = p.unsigned_abs();
+    format!("{sign}{}.{:04}", a / 10_000, a % 10_000)
+}
+
+/// The order identifiers of a message that are set, as `name=value` pairs: `ref`,
+/// `new_ref`, `match` (ITCH), `urn`, `orig_urn`, `token`, `prev_token` (OUCH), `clordid`,
+/// `origclordid`, `orderid` (FIX).
+pub fn order_ids(m: &Message) -> Vec<(&'static str, String)> {
+    let i = &m.ids;
+    let mut v = Vec::new();
+    let mut num = |k, x: Option<u64>| {
+        if let Some(x) = x {
+            v.push((k, x.to_string()));
+        }
+    };
+    num("ref", i.order_ref);
+    num("new_ref", i.new_order_ref);
+    num("match", i.match_number);
+    num("urn", i.user_ref_num.map(u64::from));
+    num("orig_urn", i.orig_user_ref_num.map(u64::from));
+    if let Some(t) = &i.token {
+        v.push(("token", t.to_string()));
+    }
+    if let Some(t) = &i.previous_token {
+        v.push(("prev_token", t.to_string()));
+    }
+    for (k, s) in [
+        ("clordid", &i.cl_ord_id),
+        ("origclordid", &i.orig_cl_ord_id),
+        ("orderid", &i.order_id),
+    ] {
+        if let Some(s) = s {
+            v.push((k, s.to_string()));
+        }
+    }
+    v
+}
+
+fn opt<T: ToString>(x: Option<T>) -> String {
+    x.map_or_else(|| "-".to_owned(), |x| x.to_string())
+}
+
+/// The symbol column: the symbol, `locate:N` for an ITCH message whose locate is not
+/// resolved, `-` for a message about no instrument.
+pub fn symbol(m: &Message) -> String {
+    match (&m.symbol, m.stock_locate) {
+        (Some(s), _) => s.to_string(),
+        (None, Some(l)) if m.wants_symbol() => format!("locate:{l}"),
+        (None, _) => "-".to_owned(),
+    }
+}
+
+fn packet_list(ids: &[wiretape_store::PacketId]) -> String {
+    ids.iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The line `wiretape decode` prints: time, protocol, direction, type code and name,
+/// symbol, session, sequence, side, quantity, price, order ids and packet ids.
+pub fn message_line(m: &Message) -> String {
+    let ids = order_ids(m)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        "{} {:<6} {:<3} {:<4} {:<24} {:<8} {} seq={} side={} qty={} px={} ids={} pkts={}",
+        format_time(m.capture_ts_ns),
+        m.protocol.name(),
+        direction(m.direction),
+        m.msg_type.code.to_string(),
+        m.msg_type.name,
+        symbol(m),
+        session(&m.session),
+        opt(m.sequence),
+        opt(m.side.map(|s| char::from(s.to_u8()))),
+        opt(m.quantity),
+        opt(m.price.map(price)),
+        if ids.is_empty() { "-" } else { &ids },
+        packet_list(&m.packets),
+    )
+}
+
+/// The short form `search` starts its lines with: time, protocol, direction, type, name,
+/// symbol, sequence.
+pub fn message_summary(m: &Message) -> String {
+    format!(
+        "{} {:<9} {:<3} {:<4} {:<24} {:<8} seq={:<10}",
+        format_time(m.capture_ts_ns),
+        m.protocol.name(),
+        direction(m.direction),
+        m.msg_type.code.to_string(),
+        m.msg_type.name,
+        symbol(m),
+        opt(m.sequence),
+    )
+}
+
+/// The line `wiretape decode` prints for a malformed message or lost bytes.
+pub fn error_line(e: &ErrorRecord) -> String {
+    format!(
+        "{} {:<6} ERROR {:?} {} bytes: {} session={} pkts={}",
+        format_time(e.capture_ts_ns),
+        e.protocol.name(),
+        e.kind,
+        e.len,
+        e.reason,
+        e.session.as_ref().map_or_else(|| "-".to_owned(), session),
+        packet_list(&e.packets),
+    )
+}
+
+/// The transport of a packet in one word: `tcp`, `udp`, `icmp`, `arp`, `ipv6`, `ipv4`, or
+/// `other`.
+pub fn net_kind(n: &NetFields) -> &'static str {
+    for (bit, name) in [
+        (L4::TCP, "tcp"),
+        (L4::UDP, "udp"),
+        (L4::ICMP, "icmp"),
+        (L4::ARP, "arp"),
+        (L4::IPV6, "ipv6"),
+        (L4::IPV4, "ipv4"),
+    ] {
+        if n.l4.contains(bit) {
+            return name;
+        }
+    }
+    "other"
+}
+
+/// One end of a packet: `10.1.0.5:15000`, an address alone, or `-`.
+pub fn endpoint(ip: Option<IpAddr>, port: Option<u16>) -> String {
+    match (ip, port) {
+        (Some(a), Some(p)) => sock(a, p),
+        (Some(a), None) => a.to_string(),
+        (None, _) => "-".to_owned(),
+    }
+}
+
+/// `vlan=N ` when the packet was tagged, else nothing.
+pub fn vlan(n: &NetFields) -> String {
+    n.vlan.map(|v| format!("vlan={v} ")).unwrap_or_default()
+}
+
+/// A packet's network fields as JSON: `{"dport","dst","l4","sport","src","vlan"}`.
+#[derive(Debug, Clone, Copy)]
+pub struct NetJson<'a>(pub &'a NetFields);
+
+impl Serialize for NetJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let n = self.0;
+        let mut m = s.serialize_map(Some(6))?;
+        m.serialize_entry("dport", &n.dport)?;
+        m.serialize_entry("dst", &n.dst.map(|a| a.to_string()))?;
+        m.serialize_entry("l4", net_kind(n))?;
+        m.serialize_entry("sport", &n.sport)?;
+        m.serialize_entry("src", &n.src.map(|a| a.to_string()))?;
+        m.serialize_entry("vlan", &n.vlan)?;
+        m.end()
+    }
+}
+
+/// A message as JSON, with the network fields of its first packet when `net` is given
+/// (`search`); [`Message`]'s own `Serialize` is this without them (`decode`).
+#[derive(Debug, Clone, Copy)]
+pub struct MessageJson<'a> {
+    pub message: &'a Message,
+    pub net: Option<&'a NetFields>,
+}
+
+impl Serialize for MessageJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.message;
+        let ids: BTreeMap<&str, String> = order_ids(m).into_iter().collect();
+        let packets: Vec<String> = m.packets.iter().map(|p| p.to_string()).collect();
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("direction", &m.direction.map(|d| direction(Some(d))))?;
+        o.serialize_entry("ids", &ids)?;
+        o.serialize_entry("len", &m.len)?;
+        if let Some(n) = self.net {
+            o.serialize_entry("net", &NetJson(n))?;
+        }
+        o.serialize_entry("packets", &packets)?;
+        o.serialize_entry("price", &m.price.map(price))?;
+        o.serialize_entry("protocol", m.protocol.name())?;
+        o.serialize_entry("qty", &m.quantity)?;
+        o.serialize_entry("seq", &m.sequence)?;
+        o.serialize_entry("session", &session(&m.session))?;
+        o.serialize_entry("side", &m.side.map(|s| char::from(s.to_u8()).to_string()))?;
+        o.serialize_entry("stock_locate", &m.stock_locate)?;
+        o.serialize_entry("symbol", &m.symbol.as_deref())?;
+        o.serialize_entry("time", &format_time(m.capture_ts_ns))?;
+        o.serialize_entry("ts_ns", &m.capture_ts_ns)?;
+        o.serialize_entry("type", &m.msg_type.code.to_string())?;
+        o.serialize_entry("type_name", m.msg_type.name)?;
+        o.end()
+    }
+}
+
+/// The JSON line of `wiretape decode --format json`: every field of the message line,
+/// with the stock locate and the message's length.
+impl Serialize for Message {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        MessageJson {
+            message: self,
+            net: None,
+        }
+        .serialize(s)
+    }
+}
+
+/// The JSON line of an error record.
+impl Serialize for ErrorRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let packets: Vec<String> = self.packets.iter().map(|p| p.to_string()).collect();
+        let mut o = s.serialize_map(Some(8))?;
+        o.serialize_entry("error", &format!("{:?}", self.kind))?;
+        o.serialize_entry("len", &self.len)?;
+        o.serialize_entry("packets", &packets)?;
+        o.serialize_entry("protocol", self.protocol.name())?;
+        o.serialize_entry("reason", &self.reason)?;
+        o.serialize_entry("session", &self.session.as_ref().map(session))?;
+        o.serialize_entry("time", &format_time(self.capture_ts_ns))?;
+        o.serialize_entry("ts_ns", &self.capture_ts_ns)?;
+        o.end()
+    }
+}
+
+fn per_protocol(c: &ProtocolCounts) -> BTreeMap<&'static str, u64> {
+    Protocol::ALL
+        .iter()
+        .map(|p| (p.name(), c.get(*p)))
+        .collect()
+}
+
+/// What a decoder counted, as JSON (`wiretape decode --stats --format json`).
+impl Serialize for Stats {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = &self.flows;
+        let flows: BTreeMap<&str, u64> = [
+            ("configured", f.configured),
+            ("empty", f.empty),
+            ("fix", f.fix),
+            ("ignored", f.ignored),
+            ("moldudp64", f.moldudp64),
+            ("soupbin_other", f.soupbin_other),
+            ("soupbin_ouch42", f.soupbin_ouch42),
+            ("soupbin_ouch50", f.soupbin_ouch50),
+            ("unknown", f.unknown),
+        ]
+        .into_iter()
+        .collect();
+        let mut o = s.serialize_map(Some(17))?;
+        o.serialize_entry("bad_checksums", &self.bad_checksums)?;
+        o.serialize_entry("errors", &per_protocol(&self.errors))?;
+        o.serialize_entry("errors_total", &self.errors.total())?;
+        o.serialize_entry("flows", &flows)?;
+        o.serialize_entry("late_resolutions", &self.late_resolutions)?;
+        o.serialize_entry("messages", &per_protocol(&self.messages))?;
+        o.serialize_entry("messages_total", &self.messages.total())?;
+        o.serialize_entry("other_packets", &self.other_packets)?;
+        o.serialize_entry("packets", &self.packets)?;
+        o.serialize_entry("tcp_bytes_skipped", &self.tcp_bytes_skipped)?;
+        o.serialize_entry("tcp_bytes_undecoded", &self.tcp_bytes_undecoded)?;
+        o.serialize_entry("tcp_gap_bytes", &self.tcp_gap_bytes)?;
+        o.serialize_entry("tcp_gaps", &self.tcp_gaps)?;
+        o.serialize_entry("tcp_segments", &self.tcp_segments)?;
+        o.serialize_entry("udp_packets", &self.udp_packets)?;
+        o.serialize_entry("udp_undecoded", &self.udp_undecoded)?;
+        o.serialize_entry("unresolved_symbols", &self.unresolved_symbols)?;
+        o.end()
+    }
+}
+
+/// What a decoder counted, in lines for people (`wiretape decode --stats`).
+pub fn stats_lines(s: &Stats) -> Vec<String> {
+    let f = &s.flows;
+    let mut out = vec![format!(
+        "packets      {} ({} UDP, {} undecoded; {} TCP segments; {} other)",
+        s.packets, s.udp_packets, s.udp_undecoded, s.tcp_segments, s.other_packets
+    )];
+    for (title, c) in [("messages", &s.messages), ("errors", &s.errors)] {
+        let parts: Vec<String> = Protocol::ALL
+            .iter()
+            .map(|p| format!("{} {}", p.name(), c.get(*p)))
+            .collect();
+        out.push(format!("{title:<12} {} ({})", c.total(), parts.join(", ")));
+    }
+    out.push(format!(
+        "symbols      {} unresolved, {} resolved late",
+        s.unresolved_symbols, s.late_resolutions
+    ));
+    out.push(format!(
+        "fix          {} bad checksums (decoded and flagged)",
+        s.bad_checksums
+    ));
+    out.push(format!(
+        "tcp          {} gaps ({} bytes), {} bytes skipped resyncing, {} bytes undecoded",
+        s.tcp_gaps, s.tcp_gap_bytes, s.tcp_bytes_skipped, s.tcp_bytes_undecoded
+    ));
+    out.push(format!(
+        "flows        moldudp64 {}, soupbin/ouch42 {}, soupbin/ouch50 {}, soupbin/other {}, \
+         fix {}, unknown {}, empty {}, ignored {} ({} from the feed map)",
+        f.moldudp64,
+        f.soupbin_ouch42,
+        f.soupbin_ouch50,
+        f.soupbin_other,
+        f.fix,
+        f.unknown,
+        f.empty,
+        f.ignored,
+        f.configured
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_have_four_decimals() {
+        assert_eq!(price(1_412_500), "141.2500");
+        assert_eq!(price(-100), "-0.0100");
+        assert_eq!(price(0), "0.0000");
+        assert_eq!(price(i64::MIN), "-922337203685477.5808");
+    }
+
+    #[test]
+    fn endpoints_bracket_ipv6() {
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(endpoint(Some(v6), Some(80)), "[2001:db8::1]:80");
+        assert_eq!(endpoint(Some(v6), None), "2001:db8::1");
+        assert_eq!(endpoint(None, Some(80)), "-");
+    }
+}
