@@ -1,13 +1,13 @@
-//! `wiretape search`: messages or packets matching a query, from the index.
+//! `wiretape search`: messages or packets matching a query, from the index, in time order.
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::ops::ControlFlow;
 
 use anyhow::{Context, Result};
 use serde_json::json;
 use wiretape_decode::query::{Query, QueryKind};
-use wiretape_decode::render::{endpoint, message_summary, net_kind, vlan, MessageJson, NetJson};
-use wiretape_index::search::{Hit, SearchStats, Searcher};
-use wiretape_store::units::{format_time, now_ns};
+use wiretape_index::search::{SearchOptions, SearchProgress, SearchStats, Searcher};
+use wiretape_store::units::now_ns;
 
 use crate::cli::{DecodeFormat, SearchArgs};
 use crate::exit;
@@ -26,7 +26,7 @@ pub fn open(dir: &std::path::Path) -> Result<Searcher> {
     Searcher::open(dir, feeds).with_context(|| format!("opening {}", dir.display()))
 }
 
-/// Warnings a search leaves: damage skipped, blocks not indexed.
+/// Warnings a search leaves: damage skipped, blocks not indexed. True when damage was met.
 pub fn warn(stats: &SearchStats, dir: &std::path::Path) -> bool {
     for d in &stats.damage {
         eprintln!("wiretape: warning: {d}");
@@ -41,44 +41,20 @@ pub fn warn(stats: &SearchStats, dir: &std::path::Path) -> bool {
     !stats.damage.is_empty()
 }
 
-fn hit_line(h: &Hit) -> String {
-    match h {
-        Hit::Message { message: m, net } => format!(
-            "{} {}  {} > {}  len={}",
-            message_summary(m),
-            vlan(net),
-            endpoint(net.src, net.sport),
-            endpoint(net.dst, net.dport),
-            m.len,
-        ),
-        Hit::Packet { id, net, orig_len } => format!(
-            "{} {:<6} {}{} > {}  len={}  pkt={}",
-            format_time(net.ts_ns),
-            net_kind(net),
-            vlan(net),
-            endpoint(net.src, net.sport),
-            endpoint(net.dst, net.dport),
-            orig_len,
-            id
-        ),
-    }
-}
-
-fn hit_json(h: &Hit) -> String {
-    let r = match h {
-        Hit::Message { message, net } => serde_json::to_string(&MessageJson {
-            message,
-            net: Some(net),
-        }),
-        Hit::Packet { id, net, orig_len } => serde_json::to_string(&json!({
-            "time": format_time(net.ts_ns),
-            "ts_ns": net.ts_ns,
-            "packet": id.to_string(),
-            "len": orig_len,
-            "net": NetJson(net),
-        })),
-    };
-    r.unwrap_or_default()
+/// A progress bar over the candidate blocks, on standard error, when it is a terminal and
+/// standard output is not (the hits would tear through it).
+fn progress_bar(show: bool) -> indicatif::ProgressBar {
+    let show = show && !std::io::stdout().is_terminal();
+    let pb = crate::output::progress(0, false, show);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} blocks {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    pb.set_message("search");
+    pb
 }
 
 pub fn run(a: SearchArgs) -> Result<u8> {
@@ -86,39 +62,24 @@ pub fn run(a: SearchArgs) -> Result<u8> {
         Ok(q) => q,
         Err(code) => return Ok(code),
     };
-    let mut searcher = open(&a.data)?;
-    let limit = if a.limit == 0 {
-        usize::MAX
-    } else {
-        a.limit as usize
+    let searcher = open(&a.data)?;
+    let pb = progress_bar(a.count || a.limit == 0);
+    let on_progress = |p: &SearchProgress| {
+        pb.set_length(p.blocks);
+        pb.set_position(p.blocks_done);
     };
-    let mut count = 0u64;
-    let mut hits: Vec<Hit> = Vec::new();
-    let stats = searcher.search(&q, |h| {
-        count += 1;
-        if a.count {
-            return;
-        }
-        hits.push(h);
-        // Keep memory bounded: only the `limit` earliest can be shown.
-        if limit != usize::MAX && hits.len() >= limit.saturating_mul(2).max(1024) {
-            hits.sort_by_key(Hit::order_key);
-            hits.truncate(limit);
-        }
-    })?;
-    let damaged = warn(&stats, &a.data);
-    if a.explain {
-        eprintln!(
-            "wiretape: {} shard(s) searched, {} segment(s) pruned by time, {} candidate document(s), {} block(s) decoded",
-            stats.shards_searched, stats.segments_pruned, stats.candidates, stats.blocks_decoded
-        );
-    }
+    let opts = SearchOptions {
+        progress: Some(&on_progress),
+        cancel: None,
+    };
     let what = match q.kind() {
         QueryKind::Messages => "message",
         QueryKind::Packets => "packet",
     };
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    if a.count {
+    let stats = if a.count {
+        let (count, stats) = searcher.count(&q, &opts)?;
+        pb.finish_and_clear();
         match a.format {
             DecodeFormat::Table => writeln!(out, "{count}")?,
             DecodeFormat::Json => writeln!(
@@ -127,22 +88,53 @@ pub fn run(a: SearchArgs) -> Result<u8> {
                 json!({ "count": count, "unit": what, "search": stats })
             )?,
         }
+        stats
     } else {
-        hits.sort_by_key(Hit::order_key);
-        hits.truncate(limit);
-        for h in &hits {
-            match a.format {
-                DecodeFormat::Table => writeln!(out, "{}", hit_line(h))?,
-                DecodeFormat::Json => writeln!(out, "{}", hit_json(h))?,
+        // The sink takes one hit more than it shows, to know whether the limit cut the
+        // answer; the search stops there.
+        let limit = if a.limit == 0 { u64::MAX } else { a.limit };
+        let mut shown = 0u64;
+        let mut more = false;
+        let mut error = None;
+        let stats = searcher.search(&q, &opts, |h| {
+            if shown == limit {
+                more = true;
+                return ControlFlow::Break(());
             }
+            let line = match a.format {
+                DecodeFormat::Table => h.line(),
+                DecodeFormat::Json => serde_json::to_string(&h).unwrap_or_default(),
+            };
+            if let Err(e) = writeln!(out, "{line}") {
+                error = Some(e);
+                return ControlFlow::Break(());
+            }
+            shown += 1;
+            ControlFlow::Continue(())
+        })?;
+        pb.finish_and_clear();
+        if let Some(e) = error {
+            return Err(e.into());
         }
-        if a.format == DecodeFormat::Table && (hits.len() as u64) < count {
+        if more {
             eprintln!(
-                "wiretape: showing the first {} of {count} {what}s (--limit 0 shows all)",
-                hits.len()
+                "wiretape: showing the first {shown} {what}s; more match (--limit 0 shows all, --count counts them)"
             );
         }
-    }
+        stats
+    };
     out.flush()?;
+    let damaged = warn(&stats, &a.data);
+    if a.explain {
+        eprintln!(
+            "wiretape: {} shard(s) searched, {} segment(s) pruned by time, {} candidate document(s), {} block(s) decoded, {} block(s) counted from the index{}",
+            stats.shards_searched,
+            stats.segments_pruned,
+            stats.candidates,
+            stats.blocks_decoded,
+            stats.blocks_counted,
+            if stats.stopped { "; stopped at the limit" } else { "" }
+        );
+    }
     Ok(if damaged { exit::DAMAGE } else { exit::OK })
 }

@@ -66,7 +66,7 @@ use wiretape_wire::ip::IpProtocol;
 use wiretape_wire::packet::Dissected;
 
 use crate::config::FeedMap;
-use crate::itch;
+use crate::itch::{self, ItchSessionState};
 use crate::record::{MessageRecord, Session, Symbol};
 use crate::seam::{self, Event, FlowKey, Limits, Reassemble, Reassembler};
 use crate::stats::{StateLimits, StateSize, Stats, DEFAULT_ITCH_ORDERS, DEFAULT_ORDER_IDS};
@@ -227,6 +227,16 @@ impl<R: Reassemble> Decoder<R> {
     /// The ITCH locate maps: every MoldUDP64 session seen so far with the symbols of the
     /// locates it knows.
     pub fn itch_locates(&self) -> Vec<(Session, Vec<(u16, Symbol)>)> {
+        self.udp
+            .locates()
+            .into_iter()
+            .map(|s| (s.session, s.locates))
+            .collect()
+    }
+
+    /// Every MoldUDP64 session seen so far: its locate map and how often a message's symbol
+    /// did not follow from its locate alone ([`ItchSessionState::conflicts`]).
+    pub fn itch_sessions(&self) -> Vec<ItchSessionState> {
         self.udp.locates()
     }
 

@@ -37,6 +37,22 @@ use crate::record::{
 use crate::seam::FlowKey;
 use crate::stats::{StateSize, Stats};
 
+/// One MoldUDP64 session's symbol state; see
+/// [`Decoder::itch_sessions`](crate::Decoder::itch_sessions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItchSessionState {
+    pub session: Session,
+    /// Every locate whose symbol is known, with it.
+    pub locates: Vec<(u16, Symbol)>,
+    /// How often a message's symbol did not follow from its locate alone (a stock named
+    /// against what the locate was known as, an order entered under another locate), plus
+    /// the orders forgotten at the cap (whose later messages a decoder that started later
+    /// may resolve differently). Zero on a well-formed feed within the caps: then every
+    /// message of the session has the symbol of its locate, whichever part of the stream a
+    /// decoder starts from.
+    pub conflicts: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct SessionKey {
     name: Alpha<10>,
@@ -77,6 +93,11 @@ struct ItchSession {
     /// Records emitted without a symbol, per locate.
     unresolved: Vec<u32>,
     orders: BoundedMap<u64, Order>,
+    /// Messages whose symbol does not follow from their locate alone: a stock named that
+    /// differs from what the locate was known as (a remap, or a message contradicting the
+    /// directory), or an order message whose order was entered under another locate. A
+    /// well-formed feed has none; see [`Decoder::itch_sessions`](crate::Decoder::itch_sessions).
+    conflicts: u64,
 }
 
 fn symbol_of(stock: &Stock) -> Symbol {
@@ -96,6 +117,7 @@ impl ItchSession {
             locates: Vec::new(),
             unresolved: Vec::new(),
             orders: BoundedMap::new(max_orders),
+            conflicts: 0,
         }
     }
 
@@ -122,6 +144,7 @@ impl ItchSession {
                 e.from_directory |= directory;
                 return e.symbol.clone();
             }
+            self.conflicts += 1;
             let symbol = symbol_of(stock);
             if directory || !e.from_directory {
                 *e = LocateEntry {
@@ -249,10 +272,14 @@ impl ItchSession {
             Some(ref stock) if !stock.trimmed().is_empty() => {
                 Some(self.learn(locate, stock, code == b'R', stats, out))
             }
-            _ => self
-                .symbol(locate)
-                .or_else(|| order_locate.and_then(|l| self.symbol(l)))
-                .cloned(),
+            _ => {
+                if order_locate.is_some_and(|l| l != locate) {
+                    self.conflicts += 1;
+                }
+                self.symbol(locate)
+                    .or_else(|| order_locate.and_then(|l| self.symbol(l)))
+                    .cloned()
+            }
         };
         let wants = locate != 0
             && !matches!(s.message_type, MessageType::SystemEvent)
@@ -437,17 +464,21 @@ impl UdpSide {
     }
 
     /// Every MoldUDP64 session seen, with the locates it knows.
-    pub(crate) fn locates(&self) -> Vec<(Session, Vec<(u16, Symbol)>)> {
+    pub(crate) fn locates(&self) -> Vec<ItchSessionState> {
         self.sessions
             .iter()
             .map(|s| {
-                let known = s
+                let locates = s
                     .locates
                     .iter()
                     .enumerate()
                     .filter_map(|(i, e)| Some((i as u16, e.as_ref()?.symbol.clone())))
                     .collect();
-                (s.session.clone(), known)
+                ItchSessionState {
+                    session: s.session.clone(),
+                    locates,
+                    conflicts: s.conflicts + s.orders.evicted,
+                }
             })
             .collect()
     }

@@ -168,6 +168,22 @@ impl Query {
         self.expr.matches(msg, net)
     }
 
+    /// Whether every term is a `symbol:` term (in any combination of `AND`, `OR`, `NOT`):
+    /// then whether a message matches depends on its symbol alone (see
+    /// [`matches_symbol`](Self::matches_symbol)), which lets the index count matches
+    /// without decoding them.
+    pub fn is_symbol_only(&self) -> bool {
+        self.expr.is_symbol_only()
+    }
+
+    /// For a [symbol-only](Self::is_symbol_only) query, whether a message whose symbol is
+    /// `symbol` matches (exactly as [`matches`](Self::matches) would on the message);
+    /// `None` for any other query.
+    pub fn matches_symbol(&self, symbol: Option<&str>) -> Option<bool> {
+        self.is_symbol_only()
+            .then(|| self.expr.matches_symbol(symbol))
+    }
+
     /// A conservative inclusive range `[lo, hi]` of capture times (ns) that every match lies
     /// in, for pruning segments and blocks: `time` terms ANDed at the top level intersect,
     /// `OR`s take the hull of their branches, anything else (other terms, `NOT`) gives

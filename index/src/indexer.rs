@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tantivy::{IndexWriter, TantivyDocument};
 use wiretape_store::{
@@ -37,7 +37,8 @@ use crate::shard::{
 };
 use wiretape_decode::query::NetFields;
 use wiretape_decode::{
-    Decoder, FeedMap, FxBuild, MessageRecord, Protocol, Session, StateLimits, StateSize,
+    Decoder, FeedMap, FxBuild, ItchSessionState, MessageRecord, Observer, Protocol, Session,
+    StateLimits, StateSize,
 };
 
 /// Indexing failed.
@@ -135,6 +136,9 @@ pub struct Indexer {
     /// writer), by what they looked like then: (last segment, its blocks, all sealed,
     /// active). Unchanged, such a stream is not checked again.
     current: HashMap<u32, (u64, usize, bool, bool)>,
+    /// Sees every packet indexed and every record decoded from it (see
+    /// [`Indexer::with_observer`]).
+    observer: Option<Arc<dyn Observer>>,
     _lock: std::fs::File,
 }
 
@@ -164,6 +168,7 @@ impl Indexer {
             segments: SegmentCache::new(),
             complete: HashMap::new(),
             current: HashMap::new(),
+            observer: None,
             _lock: f,
         })
     }
@@ -172,6 +177,16 @@ impl Indexer {
     /// first [`Indexer::run`]).
     pub fn with_state_limits(mut self, limits: StateLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The same indexer with an observer that sees every packet it indexes (each packet
+    /// once: blocks decoded again only to rebuild a decoder's state after a restart are not
+    /// shown) and every record decoded from it, in capture order within a stream; streams
+    /// are decoded in parallel. This is how the monitor sees what the recorder records
+    /// without decoding it a second time.
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -280,7 +295,14 @@ impl Indexer {
             work.into_par_iter()
                 .map(|(stream, segs, active, mut st)| {
                     let r = index_stream(
-                        &self.dir, stream, &segs, active, &mut st, &decoded, progress,
+                        &self.dir,
+                        stream,
+                        &segs,
+                        active,
+                        &mut st,
+                        &decoded,
+                        progress,
+                        self.observer.as_deref(),
                     );
                     (stream, st, r)
                 })
@@ -559,9 +581,14 @@ fn commit(p: Pending) -> Result<(u64, bool), IndexError> {
 
 fn locate_maps(decoder: &Decoder) -> Vec<ItchSessionMap> {
     decoder
-        .itch_locates()
+        .itch_sessions()
         .into_iter()
-        .filter_map(|(session, locates)| {
+        .filter_map(|s| {
+            let ItchSessionState {
+                session,
+                locates,
+                conflicts,
+            } = s;
             let sid = session_id(&session)?;
             let Session::MoldUdp64 {
                 name,
@@ -582,6 +609,7 @@ fn locate_maps(decoder: &Decoder) -> Vec<ItchSessionMap> {
                     .into_iter()
                     .map(|(l, s)| (l, s.to_string()))
                     .collect(),
+                conflicts,
             })
         })
         .collect()
@@ -595,6 +623,10 @@ struct BlockDocs {
     /// The session id of the latest MoldUDP64 message (consecutive messages share it, and
     /// the id is a hash of the session's text).
     last_session: Option<(Session, u64)>,
+    /// Flows with a UDP datagram the decoder left undecoded in this block (before it
+    /// recognised the flow as MoldUDP64, or not MoldUDP64-framed): decoding the block on its
+    /// own may decode more of them, so their groups' counts are not stored.
+    undecoded: std::collections::HashSet<NetKey, FxBuild>,
 }
 
 /// Routes decoder output: MoldUDP64 messages to the block's groups, TCP-borne messages to
@@ -648,6 +680,7 @@ fn index_stream(
     st: &mut StreamState,
     decoded: &AtomicU64,
     progress: &(dyn Fn(u64) + Sync),
+    observer: Option<&dyn Observer>,
 ) -> Result<IndexReport, IndexError> {
     let report = Mutex::new(IndexReport::default());
     let errors: Mutex<Option<IndexError>> = Mutex::new(None);
@@ -728,8 +761,18 @@ fn index_stream(
                             .or_insert_with(|| FlowAgg::new(pk.ts_ns))
                             .add(pk.ts_ns, u64::from(pk.orig_len));
                     }
+                    let undecoded = st.decoder.stats().udp_undecoded;
                     st.decoder
                         .packet(id, pk.ts_ns, pk.link_type, pk.data, &mut out);
+                    if emit && st.decoder.stats().udp_undecoded != undecoded {
+                        bd.undecoded.insert(key);
+                    }
+                    if let (true, Some(o)) = (emit, observer) {
+                        o.packet(id, &pk, &d);
+                        for r in &out {
+                            o.record(id, r);
+                        }
+                    }
                     if !out.is_empty() {
                         route(
                             &f,
@@ -747,7 +790,8 @@ fn index_stream(
                         p.docs.push(agg.doc(&f, bi as u32, key));
                     }
                     for ((key, sid), g) in bd.groups.iter_mut() {
-                        p.docs.push(g.doc(&f, bi as u32, key, *sid));
+                        let exact = !bd.undecoded.contains(key);
+                        p.docs.push(g.doc(&f, bi as u32, key, *sid, exact));
                     }
                 }
                 let n = decoded.fetch_add(1, Ordering::Relaxed) + 1;
@@ -759,6 +803,18 @@ fn index_stream(
             if last && seg.sealed && all_sealed && !active && !st.finished {
                 state_at_end = Some(st.decoder.state_size());
                 st.decoder.finish(&mut out);
+                if let Some(o) = observer {
+                    let at = PacketId {
+                        stream,
+                        segment,
+                        block: seg.blocks.len().saturating_sub(1) as u32,
+                        index: 0,
+                    };
+                    for r in &out {
+                        o.record(at, r);
+                    }
+                    o.stream_finished(stream);
+                }
                 let mut bd = BlockDocs::default();
                 let blk = seg.blocks.len().saturating_sub(1) as u32;
                 finished_now = !p.meta.finished;

@@ -2,6 +2,8 @@
 //!
 //! * [`shard`], [`indexer`], [`search`]: per-segment tantivy shards, how they are built,
 //!   and how a query is answered from them, exactly, streaming hits in time order.
+//! * [`select`]: which packets `export`, replay and the TUI take (a time range, a query's
+//!   hits), read back in the store's order, and the export loop.
 //! * [`stored`]: the compact form of a TCP-borne message kept in its document.
 //!
 //! What the bytes mean (decoding, reassembly, the query language) is `wiretape-decode`'s;
@@ -9,5 +11,6 @@
 
 pub mod indexer;
 pub mod search;
+pub mod select;
 pub mod shard;
 pub mod stored;

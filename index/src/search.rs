@@ -1,4 +1,4 @@
-//! Answering a [`Query`] from the shards, exactly.
+//! Answering a [`Query`] from the shards, exactly, streaming hits in time order.
 //!
 //! 1. **Prune.** Segments whose time range misses the query's time bounds are not opened.
 //! 2. **Candidates.** The query becomes a tantivy query over the documents of
@@ -8,32 +8,65 @@
 //! 3. **Finish.** Message documents carry their message: the query is evaluated on it.
 //!    Group and flow documents name a block and a flow: the block is read and the flow's
 //!    packets decoded again (MoldUDP64 datagrams decode on their own; the stream's locate
-//!    maps, kept in the shard metadata, supply symbols) and the query is evaluated on each
-//!    message or packet. So results are exact whatever the granularity of the documents.
+//!    maps supply symbols) and the query is evaluated on each message or packet. So
+//!    results are exact whatever the granularity of the documents.
+//!
+//! # Time order, and stopping early
+//!
+//! [`Searcher::search`] hands hits to a sink in capture-time order (then packet id) and
+//! stops as soon as the sink says so, having done only the work those hits needed. It is a
+//! merge over *work items* ordered by the earliest capture time they can yield: a segment
+//! not opened yet (its first packet), a candidate block (its first packet, from the block
+//! directory), a candidate message document (its message's time). The earliest item is
+//! done next: opening a segment's shard turns it into candidate blocks and messages;
+//! decoding a block or reading a message document yields hits, which wait in a heap until
+//! no remaining item can yield an earlier one, and then go to the sink. So
+//! `search 'symbol:AAPL' --limit 100` opens the first shard(s) and decodes the first few
+//! blocks, however large the store.
+//!
+//! # Counting
+//!
+//! [`Searcher::count`] gives the exact number of hits. For a query of `symbol:` terms only
+//! it does not decode blocks: a group document keeps its messages per stock locate
+//! (`lcount`), and each locate's symbol comes from the stream's locate maps, so the count
+//! of a block is a sum. That is exact when decoding the block again would give every
+//! message the symbol of its locate — the session's decoder met no message whose symbol
+//! did not follow from its locate ([`ItchSessionMap::conflicts`] is 0) and the indexer
+//! decoded every datagram of the flow in that block (else no `lcount` was stored);
+//! otherwise the block is decoded, as a search would.
 //!
 //! Blocks not covered by any shard yet (the indexer is behind, or was never run) are
 //! counted in [`SearchStats::unindexed_blocks`]; the caller says so.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cmp::{Ordering as CmpOrdering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv6Addr};
-use std::ops::Bound;
+use std::ops::{Bound, ControlFlow};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use tantivy::collector::DocSetCollector;
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, Occur, Query as TQuery, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{DocAddress, IndexReader, Searcher as TSearcher, TantivyDocument, Term as TTerm};
-use wiretape_store::{shard_dir, DecodedBlock, PacketId, ReadContext, SegmentInfo, Store};
+use tantivy::{DocAddress, Searcher as TSearcher, TantivyDocument, Term as TTerm};
+use wiretape_decode::query::{Expr, IpNet, MsgFields, NetFields, ProtoSel, Query, QueryKind, Term};
+use wiretape_decode::render::{endpoint, message_summary, net_kind, vlan, MessageJson, NetJson};
+use wiretape_decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol};
+use wiretape_store::units::format_time;
+use wiretape_store::{shard_dir, Damage, DecodedBlock, PacketId, ReadContext, SegmentInfo, Store};
 use wiretape_wire::packet::Dissected;
 
 use crate::shard::{
-    self, code_term, ip6, loc_term, norm_name, norm_upper, open_index, session_id, Fields, NetKey,
-    ShardError, ShardMeta, StreamMaps, KIND_FLOW, KIND_GROUP, KIND_MESSAGE,
+    self, code_term, decode_counts, ip6, loc_term, norm_name, norm_symbol, norm_upper, open_index,
+    session_id, Fields, NetKey, ShardError, ShardMeta, StreamMaps, KIND_FLOW, KIND_GROUP,
+    KIND_MESSAGE,
 };
-use wiretape_decode::query::{Expr, IpNet, MsgFields, NetFields, ProtoSel, Query, QueryKind, Term};
-use wiretape_decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol};
 
 /// Searching failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +75,9 @@ pub enum SearchError {
     Store(#[from] wiretape_store::Error),
     #[error(transparent)]
     Shard(#[from] ShardError),
+    /// [`SearchOptions::cancel`] was set.
+    #[error("search cancelled")]
+    Cancelled,
 }
 
 /// One result.
@@ -81,9 +117,107 @@ impl Hit {
         }
     }
 
-    /// Sort key: capture time, then packet id.
+    /// Sort key: capture time, then packet id. Hits come out of [`Searcher::search`] in
+    /// this order.
     pub fn order_key(&self) -> (u64, Option<PacketId>) {
         (self.ts_ns(), self.first_packet())
+    }
+
+    /// Every packet that carries bytes of the hit (all the TCP segments of a split
+    /// message).
+    pub fn packets(&self) -> &[PacketId] {
+        match self {
+            Hit::Message { message, .. } => &message.packets,
+            Hit::Packet { id, .. } => std::slice::from_ref(id),
+        }
+    }
+
+    /// The line `wiretape search` prints: for a message, its summary, then VLAN,
+    /// source > destination and length; for a packet, time, transport, endpoints, length
+    /// and id.
+    pub fn line(&self) -> String {
+        match self {
+            Hit::Message { message: m, net } => format!(
+                "{} {}  {} > {}  len={}",
+                message_summary(m),
+                vlan(net),
+                endpoint(net.src, net.sport),
+                endpoint(net.dst, net.dport),
+                m.len,
+            ),
+            Hit::Packet { id, net, orig_len } => format!(
+                "{} {:<6} {}{} > {}  len={}  pkt={}",
+                format_time(net.ts_ns),
+                net_kind(net),
+                vlan(net),
+                endpoint(net.src, net.sport),
+                endpoint(net.dst, net.dport),
+                orig_len,
+                id
+            ),
+        }
+    }
+}
+
+/// A hit as `search --format json` prints it: a message's JSON with the network fields of
+/// its first packet (`net`), or a packet's time, id, length and network fields.
+impl Serialize for Hit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Hit::Message { message, net } => MessageJson {
+                message,
+                net: Some(net),
+            }
+            .serialize(s),
+            Hit::Packet { id, net, orig_len } => {
+                let mut m = s.serialize_map(Some(5))?;
+                m.serialize_entry("len", orig_len)?;
+                m.serialize_entry("net", &NetJson(net))?;
+                m.serialize_entry("packet", &id.to_string())?;
+                m.serialize_entry("time", &format_time(net.ts_ns))?;
+                m.serialize_entry("ts_ns", &net.ts_ns)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// Something a search had to leave out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchDamage {
+    /// A damaged block or segment of the store.
+    Store(Damage),
+    /// A damaged shard, or a damaged document in one: its segment (or document) was not
+    /// searched.
+    Shard { path: PathBuf, what: String },
+}
+
+impl std::fmt::Display for SearchDamage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SearchDamage::Store(d) => write!(f, "{d}"),
+            SearchDamage::Shard { path, what } => write!(f, "{}: {what}", path.display()),
+        }
+    }
+}
+
+impl Serialize for SearchDamage {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl From<ShardError> for SearchDamage {
+    fn from(e: ShardError) -> Self {
+        match e {
+            ShardError::Damaged { path, what } => SearchDamage::Shard { path, what },
+            ShardError::Io { ref path, .. } | ShardError::Tantivy { ref path, .. } => {
+                SearchDamage::Shard {
+                    path: path.clone(),
+                    what: e.to_string(),
+                }
+            }
+        }
     }
 }
 
@@ -98,16 +232,51 @@ pub struct SearchStats {
     pub candidates: u64,
     /// Blocks read and decoded to finish the query.
     pub blocks_decoded: u64,
-    /// Blocks of the store no shard covers: not searched.
+    /// Candidate blocks whose matches a count summed from the index, without decoding.
+    pub blocks_counted: u64,
+    /// Blocks of the searched segments that no shard covers: not searched.
     pub unindexed_blocks: u64,
+    /// Hits handed to the sink (or counted).
+    pub hits: u64,
+    /// Whether the sink stopped the search before the end.
+    pub stopped: bool,
     /// Damaged shards or blocks, skipped.
-    pub damage: Vec<String>,
+    pub damage: Vec<SearchDamage>,
+}
+
+/// How far a search is; see [`SearchOptions::progress`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SearchProgress {
+    /// Segments within the query's time range, and of those whose shard was opened.
+    pub segments: u64,
+    pub segments_opened: u64,
+    /// Candidate blocks found so far (in the shards opened), and of those done.
+    pub blocks: u64,
+    pub blocks_done: u64,
+    /// Hits handed out so far.
+    pub hits: u64,
+    /// Capture time the search has reached: every hit before it has been handed out.
+    pub reached_ns: u64,
+}
+
+/// How to run a search.
+#[derive(Clone, Copy, Default)]
+pub struct SearchOptions<'a> {
+    /// Called now and then (every 100 ms at most) with how far the search is, and once at
+    /// the end.
+    pub progress: Option<&'a (dyn Fn(&SearchProgress) + Sync)>,
+    /// Set (from another thread: the TUI on a new query, a signal handler) to stop the
+    /// search: it returns [`SearchError::Cancelled`] at the next work item.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// ITCH locate maps of every stream, from the latest shard of each.
 #[derive(Debug, Default)]
 pub struct LocateMaps {
     sessions: HashMap<u64, (String, BTreeMap<u16, String>)>,
+    /// Sessions whose messages may not all have their locate's symbol
+    /// ([`shard::ItchSessionMap::conflicts`]): their blocks are not counted from the index.
+    conflicted: HashSet<u64>,
 }
 
 impl LocateMaps {
@@ -119,6 +288,9 @@ impl LocateMaps {
                 .or_insert_with(|| (s.name.clone(), BTreeMap::new()));
             for (l, sym) in &s.locates {
                 e.1.insert(*l, sym.clone());
+            }
+            if s.conflicts > 0 {
+                self.conflicted.insert(s.sid);
             }
         }
     }
@@ -137,6 +309,21 @@ impl LocateMaps {
             .iter()
             .filter(|(k, (n, _))| **k != sid && n == name)
             .find_map(|(_, (_, m))| m.get(&locate).map(String::as_str))
+    }
+
+    /// Whether every message of session `sid` has the symbol of its locate (through
+    /// [`Self::resolve`]) when a block is decoded again: then its blocks may be counted by
+    /// locate. For the sessions of this session's name too: `resolve` reads their maps.
+    pub fn countable(&self, sid: u64) -> bool {
+        let Some((name, _)) = self.sessions.get(&sid) else {
+            return false;
+        };
+        !self.conflicted.contains(&sid)
+            && (name.is_empty()
+                || !self
+                    .sessions
+                    .iter()
+                    .any(|(k, (n, _))| n == name && self.conflicted.contains(k)))
     }
 
     /// Every `loc` term that resolves to `symbol` (compared uppercase).
@@ -169,18 +356,100 @@ impl LocateMaps {
     }
 }
 
-struct OpenShard {
-    seg: usize,
-    reader: IndexReader,
-}
-
-/// A data directory opened for searching.
+/// A data directory opened for searching. Searches take `&self`: one searcher serves
+/// several searches (one at a time per thread; the locate maps are loaded once).
 pub struct Searcher {
     store: Store,
     feeds: FeedMap,
     fields: Fields,
-    maps: Option<LocateMaps>,
+    maps: OnceLock<LocateMaps>,
 }
+
+/// A shard opened during a search.
+struct OpenShard {
+    path: PathBuf,
+    searcher: TSearcher,
+}
+
+/// Candidate blocks of one segment: block → group flows with their sessions, and flows.
+#[derive(Default)]
+struct BlockWork {
+    groups: HashMap<NetKey, HashSet<u64>>,
+    flows: HashSet<NetKey>,
+}
+
+/// The work a search has left, ordered by the earliest capture time it can yield.
+enum Item {
+    /// A segment whose shard is not opened yet (index into the store's segments).
+    Segment(usize),
+    /// A candidate block to decode.
+    Block {
+        seg: usize,
+        block: u32,
+        work: BlockWork,
+    },
+    /// A candidate message document to read (index into the opened shards).
+    Message { shard: usize, addr: DocAddress },
+}
+
+/// An [`Item`] in the work heap: (time, order of insertion) then the item.
+struct Queued(u64, u64, Item);
+
+impl PartialEq for Queued {
+    fn eq(&self, o: &Self) -> bool {
+        (self.0, self.1) == (o.0, o.1)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, o: &Self) -> CmpOrdering {
+        (self.0, self.1).cmp(&(o.0, o.1))
+    }
+}
+
+/// A hit waiting for every earlier one: (order key, order of insertion) then the hit.
+struct Ready((u64, Option<PacketId>), u64, Hit);
+
+impl PartialEq for Ready {
+    fn eq(&self, o: &Self) -> bool {
+        (self.0, self.1) == (o.0, o.1)
+    }
+}
+impl Eq for Ready {}
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ready {
+    fn cmp(&self, o: &Self) -> CmpOrdering {
+        (self.0, self.1).cmp(&(o.0, o.1))
+    }
+}
+
+/// A candidate document as read from the fast fields.
+enum Candidate {
+    /// A message document, its time, and its symbol ([`norm_symbol`]'s form).
+    Message(DocAddress, u64, Option<String>),
+    Group {
+        block: u32,
+        key: NetKey,
+        sid: u64,
+        counts: Option<Vec<u8>>,
+    },
+    Flow {
+        block: u32,
+        key: NetKey,
+    },
+}
+
+/// How often progress is reported, at most.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 impl Searcher {
     /// Opens `dir`. `feeds` must be the feed map the shards were built with.
@@ -189,8 +458,13 @@ impl Searcher {
             store: Store::open(dir)?,
             feeds,
             fields: shard::fields(),
-            maps: None,
+            maps: OnceLock::new(),
         })
+    }
+
+    /// The store, for reading what was found.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The store, for reading what was found.
@@ -202,9 +476,9 @@ impl Searcher {
         shard_dir(self.store.dir(), seg.header.stream, seg.header.segment)
     }
 
-    /// Loads the locate maps of every stream.
-    fn load_maps(&mut self) -> &LocateMaps {
-        if self.maps.is_none() {
+    /// The locate maps of every stream (read once).
+    pub fn locate_maps(&self) -> &LocateMaps {
+        self.maps.get_or_init(|| {
             let mut maps = LocateMaps::default();
             let streams: std::collections::BTreeSet<u32> = self
                 .store
@@ -217,171 +491,496 @@ impl Searcher {
                     maps.add(&m);
                 }
             }
-            self.maps = Some(maps);
-        }
-        self.maps.as_ref().expect("just loaded")
+            maps
+        })
     }
 
-    /// Runs `q`, giving every hit to `sink` (in no particular order).
-    pub fn search(
-        &mut self,
+    /// The segments the query's time bounds may match, by index, counting the others as
+    /// pruned.
+    fn segments_in_range(&self, q: &Query, stats: &mut SearchStats) -> Vec<usize> {
+        let (lo, hi) = q.time_bounds();
+        let mut v = Vec::new();
+        for (i, seg) in self.store.segments().iter().enumerate() {
+            if seg.totals.ts_range.is_some_and(|(a, b)| a <= hi && lo <= b) {
+                v.push(i);
+            } else {
+                stats.segments_pruned += 1;
+            }
+        }
+        v
+    }
+
+    /// Opens the shard of segment `i`; a missing, uncommitted or damaged one counts its
+    /// blocks as unindexed (and a damaged one as damage).
+    fn open_shard(&self, i: usize, stats: &mut SearchStats) -> Option<OpenShard> {
+        let seg = &self.store.segments()[i];
+        let path = self.shard_path(seg);
+        let opened = if path.join("meta.json").exists() {
+            open_index(&path, false).and_then(|index| {
+                let meta = ShardMeta::load(&index, &path)?;
+                let reader = index.reader().map_err(|e| ShardError::tantivy(&path, e))?;
+                Ok((meta, reader))
+            })
+        } else {
+            Err(ShardError::Damaged {
+                path: path.clone(),
+                what: "no shard".to_owned(),
+            })
+        };
+        match opened {
+            Ok((meta, reader)) => {
+                stats.unindexed_blocks += (seg.blocks.len() as u64).saturating_sub(meta.blocks);
+                stats.shards_searched += 1;
+                Some(OpenShard {
+                    path,
+                    searcher: reader.searcher(),
+                })
+            }
+            Err(e) => {
+                stats.unindexed_blocks += seg.blocks.len() as u64;
+                // A shard never committed (its indexer stopped before the first commit)
+                // is not indexed yet, not damaged.
+                let pending = matches!(&e, ShardError::Damaged { what, .. }
+                    if what == "no shard" || what == crate::shard::NO_METADATA);
+                if !pending {
+                    stats.damage.push(e.into());
+                }
+                None
+            }
+        }
+    }
+
+    /// The candidate documents of a shard, in document order.
+    fn candidates(
+        &self,
+        sh: &OpenShard,
+        tq: &dyn TQuery,
+        stats: &mut SearchStats,
+    ) -> Result<Vec<Candidate>, SearchError> {
+        let tv = |e| ShardError::tantivy(&sh.path, e);
+        let docs = sh.searcher.search(tq, &DocSetCollector).map_err(tv)?;
+        stats.candidates += docs.len() as u64;
+        let mut sorted: Vec<DocAddress> = docs.into_iter().collect();
+        sorted.sort();
+        let mut out = Vec::with_capacity(sorted.len());
+        let mut columns: Option<(u32, SegmentColumns)> = None;
+        for addr in sorted {
+            if columns
+                .as_ref()
+                .is_none_or(|(ord, _)| *ord != addr.segment_ord)
+            {
+                let c = SegmentColumns::open(&sh.searcher, addr.segment_ord).map_err(tv)?;
+                columns = Some((addr.segment_ord, c));
+            }
+            let cols = &columns.as_ref().expect("just opened").1;
+            let c = cols.read(addr.doc_id);
+            match c.kind {
+                KIND_MESSAGE => {
+                    out.push(Candidate::Message(addr, c.t_lo, cols.symbol(addr.doc_id)))
+                }
+                KIND_GROUP => out.push(Candidate::Group {
+                    block: c.block,
+                    key: c.key,
+                    sid: c.sid,
+                    counts: cols.counts(addr.doc_id),
+                }),
+                KIND_FLOW => out.push(Candidate::Flow {
+                    block: c.block,
+                    key: c.key,
+                }),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads a message document and evaluates `q` on its message.
+    fn message_hit(
+        &self,
+        sh: &OpenShard,
+        addr: DocAddress,
         q: &Query,
-        mut sink: impl FnMut(Hit),
+        stats: &mut SearchStats,
+    ) -> Result<Option<Hit>, SearchError> {
+        let doc: TantivyDocument = sh
+            .searcher
+            .doc(addr)
+            .map_err(|e| ShardError::tantivy(&sh.path, e))?;
+        let Some(bytes) = doc.get_first(self.fields.rec).and_then(|v| v.as_bytes()) else {
+            stats.damage.push(SearchDamage::Shard {
+                path: sh.path.clone(),
+                what: "message document without its message".into(),
+            });
+            return Ok(None);
+        };
+        let m = match crate::stored::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                stats.damage.push(SearchDamage::Shard {
+                    path: sh.path.clone(),
+                    what: e.to_string(),
+                });
+                return Ok(None);
+            }
+        };
+        let net = m
+            .session
+            .flow()
+            .map(NetKey::of_tcp)
+            .unwrap_or_default()
+            .fields(m.capture_ts_ns);
+        Ok(matches_message(q, &m, &net).then(|| Hit::Message {
+            message: Box::new(m),
+            net,
+        }))
+    }
+
+    /// Decodes candidate block `b` of segment `seg` and hands its hits to `sink`.
+    #[allow(clippy::too_many_arguments)]
+    fn block_hits(
+        &self,
+        q: &Query,
+        seg: usize,
+        b: u32,
+        work: &BlockWork,
+        ctx: &mut ReadContext,
+        block: &mut DecodedBlock,
+        stats: &mut SearchStats,
+        sink: &mut dyn FnMut(Hit),
+    ) -> Result<(), SearchError> {
+        let seg = &self.store.segments()[seg];
+        let read = seg
+            .file()
+            .and_then(|file| seg.read_block(&file, b as usize, ctx, block));
+        if let Err(e) = read {
+            let packets = seg.blocks.get(b as usize).map_or(0, |r| r.count);
+            let mut d = Damage::from(e);
+            if d.path.as_os_str().is_empty() {
+                d.path = seg.path.clone();
+            }
+            d.kind = wiretape_store::DamageKind::BlockSkipped { block: b, packets };
+            stats.damage.push(SearchDamage::Store(d));
+            return Ok(());
+        }
+        stats.blocks_decoded += 1;
+        let id_of = |index: usize| PacketId {
+            stream: seg.header.stream,
+            segment: seg.header.segment,
+            block: b,
+            index: index as u32,
+        };
+        if !work.groups.is_empty() {
+            finish_groups(
+                q,
+                &self.feeds,
+                self.locate_maps(),
+                block,
+                &work.groups,
+                id_of,
+                sink,
+            );
+        }
+        if !work.flows.is_empty() {
+            for i in 0..block.len() {
+                let Some(p) = block.packet(i) else { break };
+                let d = Dissected::parse(p.link_type, p.data);
+                let net = NetFields::from_dissected(p.ts_ns, &d);
+                if work.flows.contains(&NetKey::of(&net)) && q.matches(None, &net) {
+                    sink(Hit::Packet {
+                        id: id_of(i),
+                        net,
+                        orig_len: p.orig_len,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The tantivy query of `q`, with the locate maps loaded when it needs them.
+    fn compile(&self, q: &Query) -> Box<dyn TQuery> {
+        let wants_symbols = expr_has(q.expr(), &|t| matches!(t, Term::Symbol(_)));
+        let empty = LocateMaps::default();
+        let maps = if wants_symbols || q.kind() == QueryKind::Messages {
+            self.locate_maps()
+        } else {
+            &empty
+        };
+        compile(q, &self.fields, maps)
+    }
+
+    /// Runs `q`, handing every hit to `sink` in time order (capture time, then packet id)
+    /// until the sink returns `Break`; see the [module documentation](self). The work
+    /// done is what the hits handed out needed: a sink that stops after 100 hits costs
+    /// the first few blocks, not the store.
+    pub fn search(
+        &self,
+        q: &Query,
+        opts: &SearchOptions<'_>,
+        mut sink: impl FnMut(Hit) -> ControlFlow<()>,
     ) -> Result<SearchStats, SearchError> {
         let mut stats = SearchStats::default();
-        let wants_symbols = expr_has(q.expr(), &|t| matches!(t, Term::Symbol(_)));
-        if wants_symbols || q.kind() == QueryKind::Messages {
-            self.load_maps();
+        let tq = self.compile(q);
+        let segs = self.segments_in_range(q, &mut stats);
+        let mut progress = SearchProgress {
+            segments: segs.len() as u64,
+            ..SearchProgress::default()
+        };
+        let mut work: BinaryHeap<Reverse<Queued>> = BinaryHeap::new();
+        let mut seq = 0u64;
+        for &i in &segs {
+            let first = self.store.segments()[i].totals.ts_range.map_or(0, |r| r.0);
+            work.push(Reverse(Queued(first, seq, Item::Segment(i))));
+            seq += 1;
         }
-        let empty = LocateMaps::default();
-        let maps = self.maps.as_ref().unwrap_or(&empty);
-        let f = self.fields;
-        let tq = compile(q, &f, maps);
-        let (lo, hi) = q.time_bounds();
-        let mut shards = Vec::new();
-        for (i, seg) in self.store.segments().iter().enumerate() {
-            let overlaps = seg.totals.ts_range.is_some_and(|(a, b)| a <= hi && lo <= b);
-            if !overlaps {
-                stats.segments_pruned += 1;
-                continue;
-            }
-            let path = self.shard_path(seg);
-            let opened = if path.join("meta.json").exists() {
-                open_index(&path, false).and_then(|index| {
-                    let meta = ShardMeta::load(&index, &path)?;
-                    let reader = index.reader().map_err(|e| ShardError::tantivy(&path, e))?;
-                    Ok((meta, reader))
-                })
-            } else {
-                Err(ShardError::Damaged {
-                    path: path.clone(),
-                    what: "no shard".to_owned(),
-                })
-            };
-            match opened {
-                Ok((meta, reader)) => {
-                    stats.unindexed_blocks += (seg.blocks.len() as u64).saturating_sub(meta.blocks);
-                    shards.push(OpenShard { seg: i, reader });
-                }
-                Err(e) => {
-                    stats.unindexed_blocks += seg.blocks.len() as u64;
-                    // A shard never committed (its indexer stopped before the first commit)
-                    // is not indexed yet, not damaged.
-                    let pending = matches!(&e, ShardError::Damaged { what, .. }
-                        if what == "no shard" || what == crate::shard::NO_METADATA);
-                    if !pending {
-                        stats.damage.push(e.to_string());
-                    }
-                }
-            }
-        }
+        let mut ready: BinaryHeap<Reverse<Ready>> = BinaryHeap::new();
+        let mut ready_seq = 0u64;
+        let mut shards: Vec<OpenShard> = Vec::new();
         let mut ctx = ReadContext::new()?;
         let mut block = DecodedBlock::default();
-        for sh in &shards {
-            stats.shards_searched += 1;
-            let seg = &self.store.segments()[sh.seg];
-            let searcher = sh.reader.searcher();
-            let path = self.shard_path(seg);
-            let tv = |e| ShardError::tantivy(&path, e);
-            let docs = searcher.search(tq.as_ref(), &DocSetCollector).map_err(tv)?;
-            stats.candidates += docs.len() as u64;
-            // Candidate blocks: block → (group flows with their sessions, flows).
-            let mut groups: BTreeMap<u32, HashMap<NetKey, HashSet<u64>>> = BTreeMap::new();
-            let mut flows: BTreeMap<u32, HashSet<NetKey>> = BTreeMap::new();
-            let mut sorted: Vec<DocAddress> = docs.into_iter().collect();
-            sorted.sort();
-            let mut columns: Option<(u32, SegmentColumns)> = None;
-            for addr in sorted {
-                if columns
-                    .as_ref()
-                    .is_none_or(|(ord, _)| *ord != addr.segment_ord)
-                {
-                    let c = SegmentColumns::open(&searcher, addr.segment_ord).map_err(tv)?;
-                    columns = Some((addr.segment_ord, c));
+        let mut reported = Instant::now();
+        loop {
+            if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(SearchError::Cancelled);
+            }
+            // Hand out every hit no remaining work can precede.
+            let frontier = work.peek().map(|Reverse(w)| w.0);
+            while let Some(Reverse(top)) = ready.peek() {
+                if frontier.is_some_and(|f| top.0 .0 >= f) {
+                    break;
                 }
-                let c = columns.as_ref().expect("just opened").1.read(addr.doc_id);
-                match c.kind {
-                    KIND_MESSAGE => {
-                        let doc: TantivyDocument = searcher.doc(addr).map_err(tv)?;
-                        let Some(bytes) = doc.get_first(f.rec).and_then(|v| v.as_bytes()) else {
-                            stats.damage.push(format!(
-                                "{}: message document without its message",
-                                path.display()
-                            ));
-                            continue;
-                        };
-                        let m = match crate::stored::decode(bytes) {
-                            Ok(m) => m,
-                            Err(e) => {
-                                stats.damage.push(format!("{}: {e}", path.display()));
-                                continue;
+                let Reverse(Ready(_, _, hit)) = ready.pop().expect("peeked");
+                stats.hits += 1;
+                if sink(hit).is_break() {
+                    stats.stopped = true;
+                    progress.hits = stats.hits;
+                    if let Some(p) = opts.progress {
+                        p(&progress);
+                    }
+                    return Ok(stats);
+                }
+            }
+            if let Some(f) = frontier {
+                progress.reached_ns = progress.reached_ns.max(f);
+            }
+            let Some(Reverse(Queued(_, _, item))) = work.pop() else {
+                break;
+            };
+            let mut push = |hit: Hit, ready: &mut BinaryHeap<Reverse<Ready>>| {
+                ready.push(Reverse(Ready(hit.order_key(), ready_seq, hit)));
+                ready_seq += 1;
+            };
+            match item {
+                Item::Segment(i) => {
+                    progress.segments_opened += 1;
+                    let Some(sh) = self.open_shard(i, &mut stats) else {
+                        continue;
+                    };
+                    let cands = self.candidates(&sh, tq.as_ref(), &mut stats)?;
+                    let shard = shards.len();
+                    let mut blocks: BTreeMap<u32, BlockWork> = BTreeMap::new();
+                    for c in cands {
+                        match c {
+                            Candidate::Message(addr, ts, _) => {
+                                work.push(Reverse(Queued(ts, seq, Item::Message { shard, addr })));
+                                seq += 1;
                             }
-                        };
-                        let net = m
-                            .session
-                            .flow()
-                            .map(NetKey::of_tcp)
-                            .unwrap_or_default()
-                            .fields(m.capture_ts_ns);
-                        if matches_message(q, &m, &net) {
-                            sink(Hit::Message {
-                                message: Box::new(m),
-                                net,
-                            });
+                            Candidate::Group {
+                                block, key, sid, ..
+                            } => {
+                                blocks
+                                    .entry(block)
+                                    .or_default()
+                                    .groups
+                                    .entry(key)
+                                    .or_default()
+                                    .insert(sid);
+                            }
+                            Candidate::Flow { block, key } => {
+                                blocks.entry(block).or_default().flows.insert(key);
+                            }
                         }
                     }
-                    KIND_GROUP => {
-                        groups
-                            .entry(c.block)
-                            .or_default()
-                            .entry(c.key)
-                            .or_default()
-                            .insert(c.sid);
+                    let seg = &self.store.segments()[i];
+                    for (b, w) in blocks {
+                        let first = seg.blocks.get(b as usize).map_or(0, |r| r.min_ts);
+                        progress.blocks += 1;
+                        work.push(Reverse(Queued(
+                            first,
+                            seq,
+                            Item::Block {
+                                seg: i,
+                                block: b,
+                                work: w,
+                            },
+                        )));
+                        seq += 1;
                     }
-                    KIND_FLOW => {
-                        flows.entry(c.block).or_default().insert(c.key);
-                    }
-                    _ => {}
+                    shards.push(sh);
                 }
-            }
-            let blocks: std::collections::BTreeSet<u32> =
-                groups.keys().chain(flows.keys()).copied().collect();
-            if blocks.is_empty() {
-                continue;
-            }
-            let file = seg.file()?;
-            for b in blocks {
-                if let Err(e) = seg.read_block(&file, b as usize, &mut ctx, &mut block) {
-                    stats.damage.push(format!("{e} — block {b} not searched"));
-                    continue;
-                }
-                stats.blocks_decoded += 1;
-                let id_of = |index: usize| PacketId {
-                    stream: seg.header.stream,
-                    segment: seg.header.segment,
+                Item::Block {
+                    seg,
                     block: b,
-                    index: index as u32,
-                };
-                if let Some(g) = groups.get(&b) {
-                    finish_groups(q, &self.feeds, maps, &block, g, id_of, &mut sink);
+                    work: w,
+                } => {
+                    progress.blocks_done += 1;
+                    let mut found = Vec::new();
+                    self.block_hits(q, seg, b, &w, &mut ctx, &mut block, &mut stats, &mut |h| {
+                        found.push(h)
+                    })?;
+                    for h in found {
+                        push(h, &mut ready);
+                    }
                 }
-                if let Some(fl) = flows.get(&b) {
-                    for i in 0..block.len() {
-                        let Some(p) = block.packet(i) else { break };
-                        let d = Dissected::parse(p.link_type, p.data);
-                        let net = NetFields::from_dissected(p.ts_ns, &d);
-                        if fl.contains(&NetKey::of(&net)) && q.matches(None, &net) {
-                            sink(Hit::Packet {
-                                id: id_of(i),
-                                net,
-                                orig_len: p.orig_len,
-                            });
+                Item::Message { shard, addr } => {
+                    if let Some(h) = self.message_hit(&shards[shard], addr, q, &mut stats)? {
+                        push(h, &mut ready);
+                    }
+                }
+            }
+            if let Some(p) = opts.progress {
+                if reported.elapsed() >= PROGRESS_EVERY {
+                    progress.hits = stats.hits;
+                    p(&progress);
+                    reported = Instant::now();
+                }
+            }
+        }
+        // No work left: what is ready goes out in order.
+        while let Some(Reverse(Ready(_, _, hit))) = ready.pop() {
+            stats.hits += 1;
+            if sink(hit).is_break() {
+                stats.stopped = true;
+                break;
+            }
+        }
+        if let Some(p) = opts.progress {
+            progress.hits = stats.hits;
+            p(&progress);
+        }
+        Ok(stats)
+    }
+
+    /// The exact number of hits of `q` (what [`search`](Self::search) would hand out),
+    /// without decoding the blocks whose count the index holds; see the [module
+    /// documentation](self#counting).
+    pub fn count(
+        &self,
+        q: &Query,
+        opts: &SearchOptions<'_>,
+    ) -> Result<(u64, SearchStats), SearchError> {
+        let mut stats = SearchStats::default();
+        let tq = self.compile(q);
+        let by_symbol = q.kind() == QueryKind::Messages && q.is_symbol_only();
+        let maps = self.locate_maps();
+        let segs = self.segments_in_range(q, &mut stats);
+        let mut progress = SearchProgress {
+            segments: segs.len() as u64,
+            ..SearchProgress::default()
+        };
+        let mut n = 0u64;
+        let mut ctx = ReadContext::new()?;
+        let mut block = DecodedBlock::default();
+        let mut reported = Instant::now();
+        // Symbol → whether it matches, per (session, locate): few distinct, many blocks.
+        let mut verdicts: HashMap<(u64, u16), bool> = HashMap::new();
+        for i in segs {
+            let cancelled = || opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+            if cancelled() {
+                return Err(SearchError::Cancelled);
+            }
+            progress.segments_opened += 1;
+            let Some(sh) = self.open_shard(i, &mut stats) else {
+                continue;
+            };
+            let mut blocks: BTreeMap<u32, BlockWork> = BTreeMap::new();
+            let mut counted: HashSet<u32> = HashSet::new();
+            for c in self.candidates(&sh, tq.as_ref(), &mut stats)? {
+                match c {
+                    Candidate::Message(addr, _, symbol) => {
+                        // A message document's symbol column decides a symbol-only query.
+                        let hit = match by_symbol {
+                            true => q.matches_symbol(symbol.as_deref()) == Some(true),
+                            false => self.message_hit(&sh, addr, q, &mut stats)?.is_some(),
+                        };
+                        n += u64::from(hit);
+                    }
+                    Candidate::Group {
+                        block: b,
+                        key,
+                        sid,
+                        counts,
+                    } => {
+                        let summed = if by_symbol && maps.countable(sid) {
+                            counts
+                                .as_deref()
+                                .and_then(decode_counts)
+                                .map(|(none, pairs)| {
+                                    let mut k = 0u64;
+                                    if q.matches_symbol(None) == Some(true) {
+                                        k += none;
+                                    }
+                                    for (l, c) in pairs {
+                                        let hit = *verdicts.entry((sid, l)).or_insert_with(|| {
+                                            q.matches_symbol(maps.resolve(sid, l)) == Some(true)
+                                        });
+                                        if hit {
+                                            k += c;
+                                        }
+                                    }
+                                    k
+                                })
+                        } else {
+                            None
+                        };
+                        match summed {
+                            Some(k) => {
+                                n += k;
+                                counted.insert(b);
+                            }
+                            None => {
+                                blocks
+                                    .entry(b)
+                                    .or_default()
+                                    .groups
+                                    .entry(key)
+                                    .or_default()
+                                    .insert(sid);
+                            }
                         }
+                    }
+                    Candidate::Flow { block: b, key } => {
+                        blocks.entry(b).or_default().flows.insert(key);
+                    }
+                }
+            }
+            counted.retain(|b| !blocks.contains_key(b));
+            stats.blocks_counted += counted.len() as u64;
+            progress.blocks += (blocks.len() + counted.len()) as u64;
+            progress.blocks_done += counted.len() as u64;
+            for (b, w) in blocks {
+                if cancelled() {
+                    return Err(SearchError::Cancelled);
+                }
+                self.block_hits(q, i, b, &w, &mut ctx, &mut block, &mut stats, &mut |_| {
+                    n += 1
+                })?;
+                progress.blocks_done += 1;
+                if let Some(p) = opts.progress {
+                    if reported.elapsed() >= PROGRESS_EVERY {
+                        progress.hits = n;
+                        p(&progress);
+                        reported = Instant::now();
                     }
                 }
             }
         }
-        Ok(stats)
+        stats.hits = n;
+        if let Some(p) = opts.progress {
+            progress.hits = n;
+            p(&progress);
+        }
+        Ok((n, stats))
     }
 }
 
@@ -394,7 +993,7 @@ fn finish_groups(
     block: &DecodedBlock,
     groups: &HashMap<NetKey, HashSet<u64>>,
     id_of: impl Fn(usize) -> PacketId,
-    sink: &mut impl FnMut(Hit),
+    sink: &mut dyn FnMut(Hit),
 ) {
     let mut decoder = Decoder::with_feed_map(feeds.clone());
     for key in groups.keys() {
@@ -456,6 +1055,7 @@ struct Columns {
     kind: u64,
     block: u32,
     sid: u64,
+    t_lo: u64,
     key: NetKey,
 }
 
@@ -472,12 +1072,15 @@ struct SegmentColumns {
     kind: tantivy::columnar::Column<u64>,
     block: tantivy::columnar::Column<u64>,
     sid: tantivy::columnar::Column<u64>,
+    t_lo: tantivy::columnar::Column<u64>,
     vlan: tantivy::columnar::Column<u64>,
     sport: tantivy::columnar::Column<u64>,
     dport: tantivy::columnar::Column<u64>,
     l4: tantivy::columnar::Column<u64>,
     src: tantivy::columnar::Column<Ipv6Addr>,
     dst: tantivy::columnar::Column<Ipv6Addr>,
+    lcount: Option<tantivy::columnar::BytesColumn>,
+    symbol: Option<tantivy::columnar::StrColumn>,
 }
 
 impl SegmentColumns {
@@ -487,12 +1090,15 @@ impl SegmentColumns {
             kind: ff.u64("kind")?,
             block: ff.u64("block")?,
             sid: ff.u64("sid")?,
+            t_lo: ff.u64("t_lo")?,
             vlan: ff.u64("vlan")?,
             sport: ff.u64("sport")?,
             dport: ff.u64("dport")?,
             l4: ff.u64("l4")?,
             src: ff.ip_addr("src")?,
             dst: ff.ip_addr("dst")?,
+            lcount: ff.bytes("lcount")?,
+            symbol: ff.str("symbol")?,
         })
     }
 
@@ -509,6 +1115,7 @@ impl SegmentColumns {
             kind: self.kind.first(doc).unwrap_or(u64::MAX),
             block: self.block.first(doc).unwrap_or(0) as u32,
             sid: self.sid.first(doc).unwrap_or(0),
+            t_lo: self.t_lo.first(doc).unwrap_or(0),
             key: NetKey {
                 vlan: self.vlan.first(doc).map(|v| v as u16),
                 src: ip(&self.src),
@@ -518,6 +1125,22 @@ impl SegmentColumns {
                 l4,
             },
         }
+    }
+
+    /// The symbol of a message document, when it has one.
+    fn symbol(&self, doc: tantivy::DocId) -> Option<String> {
+        let col = self.symbol.as_ref()?;
+        let ord = col.term_ords(doc).next()?;
+        let mut out = String::new();
+        col.ord_to_str(ord, &mut out).ok()?.then_some(out)
+    }
+
+    /// The `lcount` of a group document, when it has one.
+    fn counts(&self, doc: tantivy::DocId) -> Option<Vec<u8>> {
+        let col = self.lcount.as_ref()?;
+        let ord = col.term_ords(doc).next()?;
+        let mut out = Vec::new();
+        col.ord_to_bytes(ord, &mut out).ok()?.then_some(out)
     }
 }
 
@@ -624,9 +1247,8 @@ fn compile_expr(e: &Expr, f: &Fields, maps: &LocateMaps) -> Box<dyn TQuery> {
 fn compile_term(t: &Term, f: &Fields, maps: &LocateMaps) -> Box<dyn TQuery> {
     match t {
         Term::Symbol(s) => {
-            let s = norm_upper(s);
-            let mut v = vec![term(f.symbol, &s)];
-            let locs = maps.locs_for(&s);
+            let mut v = vec![term(f.symbol, &norm_symbol(s))];
+            let locs = maps.locs_for(&norm_upper(s));
             if !locs.is_empty() {
                 v.push(Box::new(TermSetQuery::new(
                     locs.into_iter().map(|l| TTerm::from_field_u64(f.loc, l)),

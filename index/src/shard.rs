@@ -54,7 +54,13 @@ pub const KIND_GROUP: u64 = 1;
 pub const KIND_MESSAGE: u64 = 2;
 
 /// Format name in [`ShardMeta::format`]; a shard of another format is rebuilt.
-pub const META_FORMAT: &str = "wiretape.shard/1";
+///
+/// History: `/1` first; `/2` added `lcount` (messages per stock locate of a group document)
+/// and made `symbol` a fast column kept without trailing spaces only (see
+/// [`norm_symbol`]): together they answer a count of `symbol:` terms without decoding
+/// blocks or reading messages. A shard of `/1` is rebuilt by
+/// the next `wiretape index` (the recorder's indexer does it at start).
+pub const META_FORMAT: &str = "wiretape.shard/2";
 
 /// Shard problems.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +119,7 @@ pub struct Fields {
     pub nbytes: Field,
     pub nmsg: Field,
     pub rec: Field,
+    pub lcount: Field,
 }
 
 /// The shard schema.
@@ -135,7 +142,7 @@ pub fn schema() -> (Schema, Fields) {
         code: b.add_text_field("code", raw.clone()),
         mname: b.add_text_field("mname", raw.clone()),
         session: b.add_text_field("session", raw.clone()),
-        symbol: b.add_text_field("symbol", raw.clone()),
+        symbol: b.add_text_field("symbol", raw.clone().set_fast(None)),
         ord: b.add_text_field("ord", raw),
         loc: b.add_u64_field("loc", indexed.clone()),
         oref: b.add_u64_field("oref", indexed),
@@ -156,6 +163,7 @@ pub fn schema() -> (Schema, Fields) {
         nbytes: b.add_u64_field("nbytes", fast.clone()),
         nmsg: b.add_u64_field("nmsg", fast),
         rec: b.add_bytes_field("rec", BytesOptions::default().set_stored()),
+        lcount: b.add_bytes_field("lcount", BytesOptions::default().set_fast()),
     };
     (b.build(), f)
 }
@@ -270,7 +278,17 @@ pub fn norm_name(s: &str) -> String {
         .collect()
 }
 
-/// Symbols and sessions as the index keeps them: trimmed, uppercase.
+/// A message document's symbol as the index keeps it (field `symbol`, a term and a fast
+/// column): without trailing spaces, uppercase. Two symbols are equal in this form exactly
+/// when a `symbol:` term says they match (trailing spaces and ASCII case ignored), so the
+/// term finds exactly the matching messages, and a count can evaluate any combination of
+/// `symbol:` terms on the column without reading the message.
+pub fn norm_symbol(s: &str) -> String {
+    s.trim_end().to_ascii_uppercase()
+}
+
+/// Sessions (and the symbols of locate maps) as the index compares them: trimmed,
+/// uppercase.
 pub fn norm_upper(s: &str) -> String {
     s.trim().to_ascii_uppercase()
 }
@@ -419,7 +437,7 @@ pub fn message_doc(f: &Fields, m: &Message, block: u32) -> TantivyDocument {
         d.add_text(f.session, norm_upper(&s));
     }
     if let Some(s) = &m.symbol {
-        d.add_text(f.symbol, norm_upper(s));
+        d.add_text(f.symbol, norm_symbol(s));
     }
     let (text, nums) = order_terms(m);
     for t in text {
@@ -488,7 +506,10 @@ pub struct GroupAgg {
     pub protos: BTreeSet<&'static str>,
     pub codes: BTreeSet<Vec<u8>>,
     pub names: BTreeSet<&'static str>,
-    pub locates: BTreeSet<u16>,
+    /// Messages per stock locate.
+    pub locates: BTreeMap<u16, u64>,
+    /// Messages without a stock locate (MoldUDP64 heartbeats, end of session).
+    pub unlocated: u64,
     pub orders: Vec<u64>,
     pub seq: Option<(u64, u64)>,
     pub t: Option<(u64, u64)>,
@@ -513,8 +534,9 @@ impl GroupAgg {
             self.codes.insert(code.to_vec());
         }
         self.names.insert(m.msg_type.name);
-        if let Some(l) = m.stock_locate {
-            self.locates.insert(l);
+        match m.stock_locate {
+            Some(l) => *self.locates.entry(l).or_insert(0) += 1,
+            None => self.unlocated += 1,
         }
         self.orders.extend(order_nums(m));
         if let Some(q) = m.sequence {
@@ -523,7 +545,17 @@ impl GroupAgg {
         widen(&mut self.t, m.capture_ts_ns);
     }
 
-    pub fn doc(&mut self, f: &Fields, block: u32, key: &NetKey, sid: u64) -> TantivyDocument {
+    /// The group's document. `exact`: the indexer decoded every datagram of the flow in
+    /// this block, so the per-locate counts are what decoding the block again yields, and
+    /// they are stored (`lcount`); otherwise a count decodes the block.
+    pub fn doc(
+        &mut self,
+        f: &Fields,
+        block: u32,
+        key: &NetKey,
+        sid: u64,
+        exact: bool,
+    ) -> TantivyDocument {
         let mut d = TantivyDocument::default();
         d.add_u64(f.kind, KIND_GROUP);
         d.add_u64(f.block, block.into());
@@ -540,8 +572,11 @@ impl GroupAgg {
         if let Some(s) = &self.session {
             d.add_text(f.session, norm_upper(s));
         }
-        for l in &self.locates {
+        for l in self.locates.keys() {
             d.add_u64(f.loc, loc_term(sid, *l));
+        }
+        if exact {
+            d.add_bytes(f.lcount, &encode_counts(&self.locates, self.unlocated));
         }
         for o in self.orders.iter_mut() {
             *o = order_bucket(*o);
@@ -565,6 +600,55 @@ impl GroupAgg {
     }
 }
 
+/// The `lcount` of a group document: LEB128 values, `unlocated` then, per locate in
+/// increasing order, the locate and its message count.
+pub fn encode_counts(locates: &BTreeMap<u16, u64>, unlocated: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + locates.len() * 3);
+    let mut put = |mut v: u64| {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    };
+    put(unlocated);
+    for (&l, &n) in locates {
+        put(u64::from(l));
+        put(n);
+    }
+    out
+}
+
+/// Reads an `lcount` back: messages without a locate, and (locate, messages) pairs.
+/// `None` when the bytes are not a well-formed encoding (a damaged shard: the caller
+/// decodes the block instead).
+pub fn decode_counts(b: &[u8]) -> Option<(u64, Vec<(u16, u64)>)> {
+    fn next(b: &[u8], pos: &mut usize) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*pos)?;
+            *pos += 1;
+            if shift == 63 && byte > 1 {
+                return None;
+            }
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let mut pos = 0;
+    let unlocated = next(b, &mut pos)?;
+    let mut pairs = Vec::new();
+    while pos < b.len() {
+        let l = u16::try_from(next(b, &mut pos)?).ok()?;
+        let n = next(b, &mut pos)?;
+        pairs.push((l, n));
+    }
+    Some((unlocated, pairs))
+}
+
 /// The locates of one MoldUDP64 session, as stored in [`ShardMeta`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ItchSessionMap {
@@ -578,13 +662,19 @@ pub struct ItchSessionMap {
     pub sid: u64,
     /// Locate → symbol.
     pub locates: BTreeMap<u16, String>,
+    /// [`ItchSessionState::conflicts`](wiretape_decode::ItchSessionState::conflicts): when
+    /// nonzero, a message's symbol may not be its locate's, and counts by locate are not
+    /// used for this session.
+    pub conflicts: u64,
 }
 
 /// What a shard created but never committed says (tantivy wrote its empty `meta.json`).
 pub const NO_METADATA: &str = "no wiretape metadata in the last commit (never committed)";
 
 /// Format name in [`StreamMaps::format`].
-pub const MAPS_FORMAT: &str = "wiretape.locates/1";
+///
+/// History: `/1` first; `/2` added each session's `conflicts`.
+pub const MAPS_FORMAT: &str = "wiretape.locates/2";
 /// Directory of the per-stream locate maps, under `DIR/index/`.
 pub const MAPS_DIR: &str = "locates";
 

@@ -321,7 +321,13 @@ impl Cursor<'_> {
         }
         let Reverse((_, s)) = self.heap.pop()?;
         self.current = Some(s);
-        let sc = &self.streams[s];
+        self.current()
+    }
+
+    /// The packet the last [`next`](Self::next) returned, again (`None` before the first
+    /// and at the end).
+    pub fn current(&self) -> Option<(PacketId, Packet<'_>)> {
+        let sc = &self.streams[self.current?];
         let (seg_i, block_i) = sc.loaded?;
         let seg = &self.store.segments[seg_i];
         let pkt = sc.block.packet(sc.rec)?;

@@ -1820,3 +1820,58 @@ fn an_ended_moldudp64_session_keeps_its_locates_but_not_its_orders() {
         [vec![(1, "AAPL".to_string())], vec![(1, "MSFT".to_string())]]
     );
 }
+
+#[test]
+fn itch_symbol_conflicts_are_counted_per_session() {
+    let conflicts = |frames: &[Vec<u8>]| {
+        let mut cap = Capture::default();
+        for f in frames {
+            cap.push(udp_frame(None, SRC, FEED_A, f));
+        }
+        let mut dec = Decoder::new();
+        cap.decode_each(&mut dec, |_| {});
+        dec.itch_sessions()
+            .iter()
+            .map(|s| s.conflicts)
+            .collect::<Vec<_>>()
+    };
+    // A consistent feed: the directory, orders named under their locate, executions.
+    assert_eq!(
+        conflicts(&[mold(
+            b"S",
+            1,
+            &[
+                directory(1, "AAPL"),
+                add(1, 10, "AAPL", 100, 10_000),
+                executed(1, 10, 50, 1),
+                cancel(1, 10, 10),
+                replace(1, 10, 11, 40, 10_100),
+                delete(1, 11),
+            ],
+        )]),
+        [0]
+    );
+    // A message naming another stock than the directory gave the locate.
+    assert_eq!(
+        conflicts(&[mold(
+            b"S",
+            1,
+            &[directory(1, "AAPL"), add(1, 10, "MSFT", 100, 10_000)],
+        )]),
+        [1]
+    );
+    // An execution under another locate than its order was entered with.
+    assert_eq!(
+        conflicts(&[mold(
+            b"S",
+            1,
+            &[
+                directory(1, "AAPL"),
+                directory(2, "MSFT"),
+                add(1, 10, "AAPL", 100, 10_000),
+                executed(2, 10, 50, 1),
+            ],
+        )]),
+        [1]
+    );
+}

@@ -39,7 +39,28 @@ impl Expr {
         }
     }
 
-    /// Exact evaluation (see [`Query::matches`]).
+    /// Whether every term is a `symbol:` term.
+    pub fn is_symbol_only(&self) -> bool {
+        match self {
+            Expr::And(items) | Expr::Or(items) => items.iter().all(Expr::is_symbol_only),
+            Expr::Not(e) => e.is_symbol_only(),
+            Expr::Term(t) => matches!(t, Term::Symbol(_)),
+        }
+    }
+
+    /// Evaluation on a message's symbol alone (only meaningful when
+    /// [`is_symbol_only`](Self::is_symbol_only); any other term is false).
+    pub fn matches_symbol(&self, symbol: Option<&str>) -> bool {
+        match self {
+            Expr::And(items) => items.iter().all(|e| e.matches_symbol(symbol)),
+            Expr::Or(items) => items.iter().any(|e| e.matches_symbol(symbol)),
+            Expr::Not(e) => !e.matches_symbol(symbol),
+            Expr::Term(Term::Symbol(s)) => symbol_matches(symbol, s),
+            Expr::Term(_) => false,
+        }
+    }
+
+    /// Exact evaluation (see [`Query::matches`](super::Query::matches)).
     pub fn matches(&self, msg: Option<&MsgFields<'_>>, net: &NetFields) -> bool {
         match self {
             Expr::And(items) => items.iter().all(|e| e.matches(msg, net)),
@@ -141,7 +162,7 @@ impl Term {
         }
     }
 
-    /// Evaluates the term (see [`Query::matches`]).
+    /// Evaluates the term (see [`Query::matches`](super::Query::matches)).
     pub fn matches(&self, msg: Option<&MsgFields<'_>>, net: &NetFields) -> bool {
         match self {
             Term::Proto(p) if !p.is_message_level() => net.l4.contains(p.l4()),
@@ -163,9 +184,7 @@ impl Term {
 
     fn matches_message(&self, m: &MsgFields<'_>) -> bool {
         match self {
-            Term::Symbol(s) => m
-                .symbol
-                .is_some_and(|sym| sym.trim_end().eq_ignore_ascii_case(s.trim_end())),
+            Term::Symbol(s) => symbol_matches(m.symbol, s),
             Term::Proto(p) => p.matches_protocol(m.protocol),
             Term::Msg(s) => m.code == s.as_bytes() || normalized_eq(m.name, s),
             Term::Session(s) => {
@@ -184,6 +203,12 @@ impl Term {
 
 /// Whether `a` and `b` are equal once lowercased and stripped of everything but ASCII
 /// letters and digits.
+/// A `symbol:` term on a message's symbol: equal without trailing spaces, ASCII case
+/// ignored.
+fn symbol_matches(symbol: Option<&str>, term: &str) -> bool {
+    symbol.is_some_and(|sym| sym.trim_end().eq_ignore_ascii_case(term.trim_end()))
+}
+
 fn normalized_eq(a: &str, b: &str) -> bool {
     fn norm(s: &str) -> impl Iterator<Item = u8> + '_ {
         s.bytes()

@@ -9,7 +9,9 @@ use wiretape_capture::synth::{Config, Generator};
 use wiretape_store::{Store, StreamWriter, TimeRange, WriterConfig};
 use wiretape_wire::packet::Dissected;
 
-use super::{matches_message, Hit, Searcher};
+use std::ops::ControlFlow;
+
+use super::{matches_message, Hit, SearchOptions, Searcher};
 use crate::indexer::Indexer;
 use wiretape_decode::query::{NetFields, Query, QueryKind};
 use wiretape_decode::{apply_resolutions, Decoder, FeedMap, MessageRecord};
@@ -56,18 +58,30 @@ fn build(dir: &Path, segment_size: u64, block_size: usize) {
 
 /// Keys of what the index finds: (time, first packet id, type and sequence).
 fn search(dir: &Path, q: &Query) -> Hits {
-    let mut s = Searcher::open(dir, FeedMap::new()).unwrap();
+    let s = Searcher::open(dir, FeedMap::new()).unwrap();
     let mut got = Hits::new();
+    let mut last = (0, None);
     let stats = s
-        .search(q, |h| {
+        .search(q, &SearchOptions::default(), |h| {
+            // Hits come in time order.
+            assert!(h.order_key() >= last, "{:?} after {last:?}", h.order_key());
+            last = h.order_key();
             let key = match &h {
                 Hit::Message { message, .. } => msg_key(message),
                 Hit::Packet { id, net, .. } => (net.ts_ns, id.to_string(), String::new()),
             };
             *got.entry(key).or_default() += 1;
+            ControlFlow::Continue(())
         })
         .unwrap();
     assert_eq!(stats.unindexed_blocks, 0);
+    // The count is the number of hits, whether summed from the index or decoded.
+    let (n, _) = s.count(q, &SearchOptions::default()).unwrap();
+    assert_eq!(
+        n,
+        got.values().map(|&k| u64::from(k)).sum::<u64>(),
+        "count of {q}"
+    );
     got
 }
 
@@ -86,6 +100,30 @@ fn decode_all(dir: &Path) -> (Vec<MessageRecord>, Vec<(String, NetFields)>) {
     dec.finish(&mut recs);
     apply_resolutions(&mut recs);
     (recs, nets)
+}
+
+/// As [`decode_all`], with one decoder per stream (streams that carry the same feeds
+/// must not be decoded as one).
+fn decode_streams(dir: &Path) -> (Vec<MessageRecord>, Vec<(String, NetFields)>) {
+    let store = Store::open(dir).unwrap();
+    let mut c = store.cursor(TimeRange::ALL).unwrap();
+    let mut decoders: BTreeMap<u32, (Decoder, Vec<MessageRecord>)> = BTreeMap::new();
+    let mut nets = Vec::new();
+    while let Some((id, p)) = c.next() {
+        let net = NetFields::from_dissected(p.ts_ns, &Dissected::parse(p.link_type, p.data));
+        nets.push((id.to_string(), net));
+        let (dec, recs) = decoders
+            .entry(id.stream)
+            .or_insert_with(|| (Decoder::new(), Vec::new()));
+        dec.packet(id, p.ts_ns, p.link_type, p.data, recs);
+    }
+    let mut all = Vec::new();
+    for (_, (mut dec, mut recs)) in decoders {
+        dec.finish(&mut recs);
+        apply_resolutions(&mut recs);
+        all.extend(recs);
+    }
+    (all, nets)
 }
 
 /// The same by brute force.
@@ -347,5 +385,319 @@ fn ipv4_mapped_addresses_of_ipv6_packets_stay_ipv6() {
         let want = brute(&all, &q);
         assert!(!want.is_empty(), "{text}");
         assert_eq!(search(&dir, &q), want, "{text}");
+    }
+}
+
+// ------------------------------------------------ streaming, stopping, counting
+
+/// Hits of a search that stops after `n`, with its statistics.
+fn first(dir: &Path, q: &Query, n: usize) -> (Vec<Hit>, crate::search::SearchStats) {
+    let s = Searcher::open(dir, FeedMap::new()).unwrap();
+    let mut got = Vec::new();
+    let stats = s
+        .search(q, &SearchOptions::default(), |h| {
+            got.push(h);
+            if got.len() == n {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    (got, stats)
+}
+
+#[test]
+fn a_search_that_stops_early_decodes_only_the_blocks_it_needed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    build(&dir, 256 << 10, 16 << 10);
+    let blocks: u64 = Store::open(&dir)
+        .unwrap()
+        .segments()
+        .iter()
+        .map(|s| s.blocks.len() as u64)
+        .sum();
+    assert!(blocks > 40, "{blocks} blocks");
+    let q = Query::parse("symbol:AAPL", 0).unwrap();
+    let (all, full) = first(&dir, &q, usize::MAX);
+    assert!(!full.stopped);
+    assert!(full.blocks_decoded > 20, "{full:?}");
+    let (five, stats) = first(&dir, &q, 5);
+    assert!(stats.stopped);
+    assert_eq!(stats.hits, 5);
+    // The first candidate block holds five AAPL messages; one or two blocks are read.
+    assert!(stats.blocks_decoded <= 2, "{stats:?}");
+    assert!(stats.shards_searched <= 2, "{stats:?}");
+    let keys = |v: &[Hit]| v.iter().map(Hit::order_key).collect::<Vec<_>>();
+    assert_eq!(keys(&five), keys(&all[..5]));
+}
+
+#[test]
+fn hits_of_several_streams_come_merged_in_time_order() {
+    // Two streams over the same time span: the same feeds seen on two taps, the second
+    // a little later (777 ns, so that their packets interleave) — as an A/B capture.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    for shift in [0, 777] {
+        let mut g = Generator::new(Config {
+            seed: 5,
+            max_packets: Some(4_000),
+            ..Config::default()
+        })
+        .unwrap();
+        let cfg = WriterConfig {
+            segment_size: 128 << 10,
+            block_size: 16 << 10,
+            ..WriterConfig::default()
+        };
+        let mut w = StreamWriter::open(&dir, None, cfg).unwrap();
+        while let Some(p) = g.next_packet() {
+            let mut p = p.to_owned();
+            p.ts_ns += shift;
+            w.append(&p.as_packet()).unwrap();
+        }
+        w.close().unwrap();
+    }
+    Indexer::new(&dir, FeedMap::new())
+        .unwrap()
+        .run(&|_| {})
+        .unwrap();
+    let all = decode_streams(&dir);
+    for text in [
+        "symbol:AAPL",
+        "proto:itch AND msg:E",
+        "proto:tcp",
+        "proto:fix",
+    ] {
+        let q = Query::parse(text, 0).unwrap();
+        // `search` asserts the order of what it gets.
+        let got = search(&dir, &q);
+        assert_eq!(got, brute(&all, &q), "{text}");
+        let streams: BTreeSet<&str> = got.keys().map(|k| &k.1[..2]).collect();
+        assert_eq!(streams.len(), 2, "{text}: hits of both streams");
+    }
+}
+
+#[test]
+fn symbol_counts_come_from_the_index_without_decoding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    build(&dir, 256 << 10, 32 << 10);
+    let s = Searcher::open(&dir, FeedMap::new()).unwrap();
+    let all = decode_all(&dir);
+    for text in [
+        "symbol:AAPL",
+        "symbol:aapl OR symbol:NVDA",
+        "NOT symbol:AAPL",
+        "symbol:MSFT AND NOT symbol:AAPL",
+        "symbol:NOSUCH",
+    ] {
+        let q = Query::parse(text, 0).unwrap();
+        assert!(q.is_symbol_only());
+        let (n, stats) = s.count(&q, &SearchOptions::default()).unwrap();
+        let want: u32 = brute(&all, &q).values().sum();
+        assert_eq!(n, u64::from(want), "{text}");
+        assert_eq!(stats.blocks_decoded, 0, "{text}: {stats:?}");
+        if text != "symbol:NOSUCH" {
+            assert!(stats.blocks_counted > 0, "{text}: {stats:?}");
+        }
+    }
+    // Other queries decode what they must, and agree with the search.
+    let q = Query::parse("symbol:AAPL AND msg:A", 0).unwrap();
+    let (n, stats) = s.count(&q, &SearchOptions::default()).unwrap();
+    assert!(stats.blocks_decoded > 0);
+    assert_eq!(n, u64::from(brute(&all, &q).values().sum::<u32>()));
+}
+
+#[test]
+fn cancelling_stops_a_search_and_progress_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    build(&dir, 256 << 10, 32 << 10);
+    let s = Searcher::open(&dir, FeedMap::new()).unwrap();
+    let q = Query::parse("proto:itch", 0).unwrap();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let opts = SearchOptions {
+        progress: None,
+        cancel: Some(&cancel),
+    };
+    let mut n = 0;
+    let r = s.search(&q, &opts, |_| {
+        n += 1;
+        if n == 10 {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        ControlFlow::Continue(())
+    });
+    assert!(
+        matches!(r, Err(crate::search::SearchError::Cancelled)),
+        "{r:?}"
+    );
+    assert!(s.count(&q, &opts).is_err());
+
+    let last = std::sync::Mutex::new(None);
+    let on = |p: &crate::search::SearchProgress| *last.lock().unwrap() = Some(*p);
+    let opts = SearchOptions {
+        progress: Some(&on),
+        cancel: None,
+    };
+    let stats = s.search(&q, &opts, |_| ControlFlow::Continue(())).unwrap();
+    let p = last.lock().unwrap().expect("progress reported at the end");
+    assert_eq!(p.hits, stats.hits);
+    assert_eq!((p.blocks_done, p.segments_opened), (p.blocks, p.segments));
+}
+
+// ------------------------------------------------ a feed whose symbols conflict
+
+fn ipv4_udp(src: [u8; 4], dst: [u8; 4], dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+    let total = (20 + 8 + payload.len()) as u16;
+    let mut h = vec![0x45, 0];
+    h.extend_from_slice(&total.to_be_bytes());
+    h.extend_from_slice(&[0, 1, 0x40, 0, 64, 17, 0, 0]);
+    h.extend_from_slice(&src);
+    h.extend_from_slice(&dst);
+    let mut sum: u32 = h
+        .chunks(2)
+        .map(|p| u32::from(u16::from_be_bytes([p[0], p[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    h[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    f.extend_from_slice(&h);
+    f.extend_from_slice(&40000u16.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+fn itch_msg(r: wiretape_wire::itch::ItchRepr) -> Vec<u8> {
+    let mut v = Vec::new();
+    r.emit_vec(&mut v).unwrap();
+    v
+}
+
+fn directory(locate: u16, stock: &str) -> Vec<u8> {
+    use wiretape_wire::itch::{ItchRepr, StockDirectoryRepr};
+    use wiretape_wire::trading::Alpha;
+    itch_msg(ItchRepr::StockDirectory(StockDirectoryRepr {
+        stock_locate: locate,
+        tracking_number: 0,
+        timestamp: 1,
+        stock: Alpha::new(stock.as_bytes()),
+        market_category: b'Q',
+        financial_status_indicator: b'N',
+        round_lot_size: 100,
+        round_lots_only: b'N',
+        issue_classification: b'C',
+        issue_sub_type: Alpha::new(b"Z"),
+        authenticity: b'P',
+        short_sale_threshold_indicator: b'N',
+        ipo_flag: b'N',
+        luld_reference_price_tier: b'1',
+        etp_flag: b'N',
+        etp_leverage_factor: 0,
+        inverse_indicator: b'N',
+    }))
+}
+
+fn add_order(locate: u16, order_ref: u64, stock: &str) -> Vec<u8> {
+    use wiretape_wire::itch::{AddOrderRepr, ItchRepr};
+    use wiretape_wire::trading::{Alpha, Side};
+    itch_msg(ItchRepr::AddOrder(AddOrderRepr {
+        stock_locate: locate,
+        tracking_number: 1,
+        timestamp: 2,
+        order_ref,
+        side: Side::Buy,
+        shares: 100,
+        stock: Alpha::new(stock.as_bytes()),
+        price: 10_000,
+    }))
+}
+
+fn executed(locate: u16, order_ref: u64) -> Vec<u8> {
+    use wiretape_wire::itch::{ItchRepr, OrderExecutedRepr};
+    itch_msg(ItchRepr::OrderExecuted(OrderExecutedRepr {
+        stock_locate: locate,
+        tracking_number: 2,
+        timestamp: 3,
+        order_ref,
+        executed_shares: 10,
+        match_number: order_ref,
+    }))
+}
+
+fn mold(seq: u64, msgs: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let s = wiretape_wire::moldudp64::Session::new(b"CONFLICT");
+    let mut w = wiretape_wire::moldudp64::PacketWriter::new(&mut out, &s, seq);
+    for m in msgs {
+        w.push(m).unwrap();
+    }
+    w.finish();
+    out
+}
+
+#[test]
+fn a_session_whose_symbols_conflict_is_counted_by_decoding_and_stays_exact() {
+    // Locate 1 is AAPL by the directory; later blocks see it remapped to MSFT, and an
+    // execution under locate 2 of an order entered under locate 1. Counting by locate
+    // would give every message the final map's symbol: the count decodes instead.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let cfg = WriterConfig {
+        block_size: 4 << 10,
+        ..WriterConfig::default()
+    };
+    let mut w = StreamWriter::open(&dir, None, cfg).unwrap();
+    let mut seq = 1;
+    let mut ts = 1_000_000u64;
+    let mut put = |msgs: Vec<Vec<u8>>, w: &mut StreamWriter| {
+        let frame = ipv4_udp([10, 0, 0, 1], [233, 1, 1, 1], 26477, &mold(seq, &msgs));
+        seq += msgs.len() as u64;
+        ts += 1_000;
+        w.append(&wiretape_store::Packet {
+            ts_ns: ts,
+            orig_len: frame.len() as u32,
+            link_type: 1,
+            iface: 0,
+            flags: 0,
+            data: &frame,
+        })
+        .unwrap();
+    };
+    put(vec![directory(1, "AAPL"), directory(2, "NVDA")], &mut w);
+    for r in 0..300u64 {
+        put(vec![add_order(1, r, "AAPL"), executed(1, r)], &mut w);
+    }
+    put(vec![add_order(1, 1000, "MSFT"), executed(2, 1000)], &mut w);
+    for r in 2000..2300u64 {
+        put(vec![add_order(1, r, "MSFT"), executed(1, r)], &mut w);
+    }
+    w.close().unwrap();
+    Indexer::new(&dir, FeedMap::new())
+        .unwrap()
+        .run(&|_| {})
+        .unwrap();
+    let s = Searcher::open(&dir, FeedMap::new()).unwrap();
+    let all = decode_all(&dir);
+    assert!(!brute(&all, &Query::parse("symbol:AAPL", 0).unwrap()).is_empty());
+    for text in [
+        "symbol:AAPL",
+        "NOT symbol:MSFT",
+        "symbol:NVDA OR symbol:AAPL",
+    ] {
+        let q = Query::parse(text, 0).unwrap();
+        let (n, stats) = s.count(&q, &SearchOptions::default()).unwrap();
+        let got: u32 = search(&dir, &q).values().sum();
+        assert!(got > 0, "{text}");
+        assert_eq!(n, u64::from(got), "{text}");
+        assert_eq!(stats.blocks_counted, 0, "{text}: {stats:?}");
+        assert!(stats.blocks_decoded > 0, "{text}: {stats:?}");
     }
 }
