@@ -399,6 +399,15 @@ pub struct DecodeArgs {
     pub feed_map: Option<PathBuf>,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LogFormatArg {
+    /// `ts=… level=… msg="…" key=value …`
+    #[default]
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecodeFormat {
     /// One aligned line per message.
@@ -539,7 +548,7 @@ metrics (wiretape_index_decoder_entries, _evicted), `index --json` and `import -
 ///
 /// SIGINT or SIGTERM: flush, seal, finish indexing, exit 0 (a second SIGINT exits at once).
 /// Metrics for Prometheus at http://ADDR/metrics (--metrics; loopback by default).
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
 wiretape record --data /var/lib/wiretape                       # the synthetic feed, until Ctrl-C\n  \
 wiretape record --data /var/lib/wiretape --source afpacket:eth1,threads=2 --source afpacket:eth2 \\\n      \
@@ -625,6 +634,10 @@ pub struct RecordArgs {
     /// No live status line.
     #[arg(long)]
     pub quiet: bool,
+    /// Log lines on standard error: logfmt (`ts=… level=info msg="…" key=value`) or JSON
+    /// (one object per line).
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Logfmt)]
+    pub log_format: LogFormatArg,
     /// Print the final summary as one JSON object.
     #[arg(long)]
     pub json: bool,

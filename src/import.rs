@@ -5,7 +5,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::json;
 use wiretape_capture::CaptureReader;
-use wiretape_store::units::{format_bytes, now_ns, parse_age, parse_size};
+use wiretape_recorder::WriteOptions;
+use wiretape_store::units::{format_bytes, now_ns};
 use wiretape_store::{retention, IoMode, StreamWriter, WriterConfig};
 
 use crate::cli::{ImportArgs, IoArg, WriteArgs};
@@ -14,56 +15,25 @@ use crate::output::{line, progress};
 
 /// Writer settings from the command line.
 pub fn writer_config(w: &WriteArgs) -> Result<WriterConfig> {
-    let segment_size = parse_size(&w.segment_size).context("--segment-size")?;
-    let block_size = parse_size(&w.block_size).context("--block-size")?;
-    anyhow::ensure!(
-        (4096..=(32 << 20)).contains(&block_size),
-        "--block-size must be between 4KiB and 32MiB"
-    );
-    anyhow::ensure!(
-        segment_size >= 64 << 10,
-        "--segment-size must be at least 64KiB"
-    );
-    // By default one compression thread per CPU but one: the writing thread (reading and
-    // building blocks) needs that one, and it compresses a block itself whenever every
-    // block buffer is in flight (`writer_helps`), so no core idles either way.
-    let threads = w.compress_threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
-    });
-    Ok(WriterConfig {
-        segment_size,
-        block_size: block_size as usize,
+    Ok(wiretape_recorder::settings::writer_config(&WriteOptions {
         zstd_level: w.zstd_level,
-        compress_threads: threads,
-        writer_helps: true,
-        segment_max_age: w
-            .segment_max_age
-            .as_deref()
-            .map(parse_age)
-            .transpose()
-            .context("--segment-max-age")?,
+        segment_size: w.segment_size.clone(),
+        block_size: w.block_size.clone(),
+        compress_threads: w.compress_threads,
         io: match w.io {
             IoArg::Mmap => IoMode::Mmap,
             IoArg::Pwrite => IoMode::Pwrite,
         },
-        ..WriterConfig::default()
-    })
+        segment_max_age: w.segment_max_age.clone(),
+    })?)
 }
 
 /// The retention policy from the command line.
 pub fn policy(bytes: &Option<String>, age: &Option<String>) -> Result<retention::Policy> {
-    Ok(retention::Policy {
-        max_bytes: bytes
-            .as_deref()
-            .map(parse_size)
-            .transpose()
-            .context("--retain-bytes")?,
-        max_age: age
-            .as_deref()
-            .map(parse_age)
-            .transpose()
-            .context("--retain-age")?,
-    })
+    Ok(wiretape_recorder::settings::policy(
+        bytes.as_deref(),
+        age.as_deref(),
+    )?)
 }
 
 struct FileResult {

@@ -3,76 +3,18 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::json;
-use wiretape_decode::{FeedMap, StateLimits};
+use wiretape_decode::FeedMap;
 use wiretape_index::indexer::{IndexReport, Indexer};
 use wiretape_store::units::parse_age;
-use wiretape_store::INDEX_DIR;
 
 use crate::cli::IndexArgs;
 use crate::exit;
 use crate::output::{line, progress};
 
-/// Where the feed map the index was built with is kept.
-const FEEDS_FILE: &str = "feeds.toml";
-
-/// The feed map for indexing or searching `dir`: `explicit` (saved for later runs) or the
-/// one saved. A feed map different from the saved one changes what the shards mean, so it
-/// is refused unless the index is being rebuilt.
-pub fn feeds_for(dir: &Path, explicit: Option<&Path>, rebuilding: bool) -> Result<FeedMap> {
-    let saved = dir.join(INDEX_DIR).join(FEEDS_FILE);
-    let saved_text = match std::fs::read_to_string(&saved) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("reading {}", saved.display())),
-    };
-    let Some(path) = explicit else {
-        return match saved_text {
-            Some(t) => {
-                FeedMap::from_toml_str(&t).with_context(|| format!("feed map {}", saved.display()))
-            }
-            None => Ok(FeedMap::new()),
-        };
-    };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let feeds =
-        FeedMap::from_toml_str(&text).with_context(|| format!("--feed-map {}", path.display()))?;
-    if saved_text.as_deref() != Some(text.as_str()) {
-        let has_shards = std::fs::read_dir(dir.join(INDEX_DIR))
-            .map(|rd| rd.flatten().any(|e| e.path().is_dir()))
-            .unwrap_or(false);
-        if has_shards && !rebuilding {
-            bail!(
-                "--feed-map {} differs from the feed map the index was built with ({}): \
-                 run `wiretape index --data {} --rebuild --feed-map {}`",
-                path.display(),
-                saved.display(),
-                dir.display(),
-                path.display()
-            );
-        }
-        std::fs::create_dir_all(dir.join(INDEX_DIR))
-            .with_context(|| format!("creating {}", dir.join(INDEX_DIR).display()))?;
-        let tmp = saved.with_extension("toml.tmp");
-        std::fs::write(&tmp, &text)
-            .and_then(|_| std::fs::rename(&tmp, &saved))
-            .with_context(|| format!("writing {}", saved.display()))?;
-    }
-    Ok(feeds)
-}
-
-/// The caps on the decoders' order state for `--max-orders N` (the defaults without it).
-pub fn state_limits(max_orders: Option<u64>) -> Result<StateLimits> {
-    match max_orders {
-        None => Ok(StateLimits::default()),
-        Some(0) => bail!("--max-orders (max_orders in the config file) must be at least 1"),
-        Some(n) => Ok(StateLimits::max_orders(
-            usize::try_from(n).context("--max-orders: too large")?,
-        )),
-    }
-}
+pub use wiretape_index::feeds::feeds_for;
+pub use wiretape_recorder::settings::state_limits;
 
 /// One indexing pass with a progress bar over the blocks of the store.
 pub fn index_once(indexer: &mut Indexer, total_blocks: u64, show: bool) -> Result<IndexReport> {

@@ -8,7 +8,6 @@ mod import;
 mod index;
 mod output;
 mod record;
-mod record_afpacket;
 mod search;
 mod show;
 mod stats;

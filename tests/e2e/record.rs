@@ -98,7 +98,10 @@ fn http_get(addr: &str, path: &str) -> String {
     let mut last = None;
     for _ in 0..20 {
         let r = TcpStream::connect(addr).and_then(|mut c| {
-            write!(c, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")?;
+            write!(
+                c,
+                "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )?;
             let mut s = String::new();
             c.read_to_string(&mut s)?;
             Ok(s)
@@ -252,7 +255,12 @@ fn sigterm_flushes_seals_indexes_and_exits_0_and_metrics_are_served() {
         "wiretape_index_decoder_evicted",
         "process_resident_memory_bytes",
     ] {
-        assert!(text.contains(&format!("# TYPE {name} ")), "{name}: {text}");
+        // OpenMetrics: a counter's family is named without `_total`, its sample with it.
+        let family = match name.strip_suffix("_total") {
+            Some(base) => format!("# TYPE {base} counter"),
+            None => format!("# TYPE {name} "),
+        };
+        assert!(text.contains(&family), "{name}: {text}");
     }
     assert!(
         text.contains("wiretape_index_decoder_max_entries{map=\"order_ids\"} 1000000"),

@@ -1,0 +1,386 @@
+//! One capture thread: polls its source and writes its stream, flushing every interval,
+//! storing the source's counters with the data, and riding out a full disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{error, info, warn};
+use wiretape_capture::source::{Poll, Source, SourceError, SourceStats};
+use wiretape_store::units::now_ns;
+use wiretape_store::{retention, StreamWriter, WriterConfig};
+
+use crate::metrics::{Status, ThreadCounters};
+
+/// What one capture thread did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ThreadReport {
+    /// The source's name.
+    pub source: String,
+    /// The stream it wrote.
+    pub stream: u32,
+    /// Packets written (those lost to a full disk are counted as dropped by wiretape).
+    pub packets: u64,
+    /// What the source says it received and dropped.
+    pub source_received: u64,
+    pub source_dropped: u64,
+    pub segments_sealed: u64,
+    /// Why it stopped early, if it did.
+    pub error: Option<String>,
+}
+
+/// A capture thread: one source into one stream. See the [module documentation](self).
+pub struct CaptureThread {
+    pub source: Box<dyn Source>,
+    pub dir: PathBuf,
+    pub cfg: WriterConfig,
+    pub flush_interval: Duration,
+    /// Set to stop (every capture thread sets it when the packet budget is spent).
+    pub stop: Arc<AtomicBool>,
+    /// Packets left to record over all threads (`--count`; `u64::MAX` without one).
+    pub budget: Arc<AtomicU64>,
+    pub counters: Arc<ThreadCounters>,
+    /// The core to pin this thread to.
+    pub cpu: Option<usize>,
+    pub status: Arc<Status>,
+}
+
+/// Takes up to `want` packets from the shared budget (`--count`); 0 when it is spent.
+fn claim(budget: &AtomicU64, want: u64) -> u64 {
+    loop {
+        let left = budget.load(Ordering::Relaxed);
+        if left == 0 {
+            return 0;
+        }
+        let k = left.min(want);
+        if budget
+            .compare_exchange(left, left - k, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            return k;
+        }
+    }
+}
+
+/// Packets claimed per poll.
+const BURST: u64 = 256;
+
+impl CaptureThread {
+    /// Runs until stopped, the budget is spent or the source ends.
+    pub fn run(mut self) -> ThreadReport {
+        let name = self.source.name().to_owned();
+        if let Some(cpu) = self.cpu {
+            if let Err(e) = wiretape_capture::cpu::pin_current_thread(cpu) {
+                warn!(error = %e, "could not pin capture thread");
+            }
+        }
+        self.cfg.clock = self.source.clock();
+        let mut w = match StreamWriter::open(&self.dir, None, self.cfg.clone()) {
+            Ok(w) => w,
+            Err(e) => {
+                return self.report(
+                    name,
+                    0,
+                    SourceStats::default(),
+                    0,
+                    Some(format!("opening a writer: {e}")),
+                )
+            }
+        };
+        for r in w.recovered() {
+            warn!(what = %r, "recovered after a crash");
+        }
+        let stream = w.stream();
+        self.counters
+            .stream
+            .store(u64::from(stream), Ordering::Relaxed);
+        info!(source = %name, stream, "capture started");
+        let mut last = SourceStats::default();
+        let mut last_flush = Instant::now();
+        let mut error = None;
+        let mut write_err: Option<wiretape_store::Error> = None;
+        let mut sealed = 0;
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            // Claim up to a burst from the packet budget (--count).
+            let claimed = claim(&self.budget, BURST);
+            if claimed == 0 {
+                self.stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            let mut room = claimed;
+            let (mut n, mut bytes) = (0u64, 0u64);
+            let budget = &self.budget;
+            let r = self.source.poll(claimed as usize, &mut |p| {
+                if room == 0 {
+                    // A ring hands over whole blocks, more than asked: claim more of the budget.
+                    room = claim(budget, BURST);
+                    if room == 0 {
+                        // Past --count: not recorded.
+                        return Ok(());
+                    }
+                }
+                if let Err(e) = w.append(p) {
+                    write_err = Some(e);
+                    return Err(SourceError::Config("write failed".into()));
+                }
+                room -= 1;
+                n += 1;
+                bytes += u64::from(p.orig_len);
+                Ok(())
+            });
+            self.budget.fetch_add(room, Ordering::Relaxed);
+            if let Some((done, total)) = self.source.progress() {
+                self.counters.progress_done.store(done, Ordering::Relaxed);
+                self.counters.progress_total.store(total, Ordering::Relaxed);
+            }
+            self.counters.packets.fetch_add(n, Ordering::Relaxed);
+            self.counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+            if let Some(e) = write_err.take() {
+                if !e.is_storage_full() {
+                    error = Some(format!("writing stream {stream}: {e}"));
+                    break;
+                }
+                // The packet being appended (and the block in flight) are lost.
+                self.counters.store_dropped.fetch_add(1, Ordering::Relaxed);
+                match self.disk_full(w, stream, &e) {
+                    Some(nw) => {
+                        w = nw;
+                        continue;
+                    }
+                    None => return self.stopped_while_full(name, stream),
+                }
+            }
+            let end = match r {
+                Ok(Poll::End) => true,
+                Ok(_) => false,
+                Err(e) => {
+                    error = Some(e.to_string());
+                    true
+                }
+            };
+            if last_flush.elapsed() >= self.flush_interval || end {
+                let now = self.source.stats();
+                let delta = now.delta_since(&last);
+                self.counters
+                    .source_received
+                    .fetch_add(delta.source_received, Ordering::Relaxed);
+                self.counters
+                    .source_dropped
+                    .fetch_add(delta.source_dropped, Ordering::Relaxed);
+                w.add_stats(&delta);
+                last = now;
+                if let Err(e) = if end { w.flush() } else { w.flush_nowait() } {
+                    if !e.is_storage_full() {
+                        error = Some(format!("flushing stream {stream}: {e}"));
+                        break;
+                    }
+                    match self.disk_full(w, stream, &e) {
+                        Some(nw) => {
+                            w = nw;
+                            continue;
+                        }
+                        None => return self.stopped_while_full(name, stream),
+                    }
+                }
+                let s = w.totals().segments_sealed;
+                if s > sealed {
+                    self.counters
+                        .segments_sealed
+                        .fetch_add(s - sealed, Ordering::Relaxed);
+                    sealed = s;
+                }
+                last_flush = Instant::now();
+            }
+            if end {
+                break;
+            }
+        }
+        let now = self.source.stats();
+        w.add_stats(&now.delta_since(&last));
+        let segments = match w.close() {
+            Ok(t) => t.segments_sealed,
+            Err(e) if e.is_storage_full() => {
+                // The last blocks could not be written: make room, let recovery seal what
+                // reached the disk, and count what did not.
+                error!(stream, error = %e, "disk full while closing: pruning the oldest segments");
+                emergency_prune(&self.dir, &self.cfg, &self.status);
+                match StreamWriter::open(&self.dir, Some(stream), self.cfg.clone()) {
+                    Ok(nw) => {
+                        let lost = account_losses(&self.dir, stream, &self.counters);
+                        if let Err(e) = nw.close() {
+                            error.get_or_insert(format!("closing stream {stream}: {e}"));
+                        }
+                        warn!(stream, lost, "stream recovered after the disk filled");
+                    }
+                    Err(e) => {
+                        error.get_or_insert(format!(
+                            "closing stream {stream}: the disk is full and it could not be recovered: {e}"
+                        ));
+                    }
+                }
+                sealed
+            }
+            Err(e) => {
+                error.get_or_insert(format!("closing stream {stream}: {e}"));
+                sealed
+            }
+        };
+        let fields = (now.packets, now.dropped, error.clone().unwrap_or_default());
+        if error.is_some() {
+            error!(source = %name, stream, packets = fields.0, dropped = fields.1, error = %fields.2, "capture stopped");
+        } else {
+            info!(source = %name, stream, packets = fields.0, dropped = fields.1, error = %fields.2, "capture stopped");
+        }
+        self.report(name, stream, now, segments, error)
+    }
+
+    fn report(
+        &self,
+        source: String,
+        stream: u32,
+        stats: SourceStats,
+        segments_sealed: u64,
+        error: Option<String>,
+    ) -> ThreadReport {
+        ThreadReport {
+            source,
+            stream,
+            packets: self.counters.packets.load(Ordering::Relaxed),
+            source_received: stats.received,
+            source_dropped: stats.dropped,
+            segments_sealed,
+            error,
+        }
+    }
+
+    fn stopped_while_full(&mut self, name: String, stream: u32) -> ThreadReport {
+        error!(source = %name, stream, "capture stopped while the disk was full");
+        let stats = self.source.stats();
+        let segments = self.counters.segments_sealed.load(Ordering::Relaxed);
+        self.report(
+            name,
+            stream,
+            stats,
+            segments,
+            Some("stopped while the disk was full (the next writer recovers the stream)".into()),
+        )
+    }
+
+    /// The disk is full. The writer is abandoned as a crash would leave it (what it had
+    /// flushed stays; recovery seals it when the stream is opened again), room is made by
+    /// removing the oldest sealed segments (and their shards) — whatever the retention
+    /// policy says, since capture must go on — and the stream is opened again. Packets that
+    /// arrive until then are read from the source and counted as dropped by wiretape, and
+    /// that count is stored with the next block. `None` when asked to stop meanwhile.
+    fn disk_full(
+        &mut self,
+        w: StreamWriter,
+        stream: u32,
+        cause: &wiretape_store::Error,
+    ) -> Option<StreamWriter> {
+        error!(stream, error = %cause, "disk full: pruning the oldest segments to keep capturing");
+        w.crash();
+        let mut dropped = 0u64;
+        let mut backoff = Instant::now() - Duration::from_secs(1);
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            if backoff.elapsed() >= Duration::from_millis(200) {
+                backoff = Instant::now();
+                emergency_prune(&self.dir, &self.cfg, &self.status);
+                match StreamWriter::open(&self.dir, Some(stream), self.cfg.clone()) {
+                    Ok(mut nw) => {
+                        for r in nw.recovered() {
+                            warn!(what = %r, "recovered after the disk filled");
+                        }
+                        // Blocks that were in flight when the disk filled never reached it.
+                        dropped += account_losses(&self.dir, stream, &self.counters);
+                        nw.add_stats(&wiretape_store::CaptureStats {
+                            store_dropped: dropped,
+                            ..Default::default()
+                        });
+                        info!(stream, dropped, "capturing again after the disk filled");
+                        return Some(nw);
+                    }
+                    Err(e) => {
+                        if !e.is_storage_full() {
+                            error!(error = %e, "cannot reopen the stream");
+                        }
+                    }
+                }
+            }
+            // Keep the source drained (a ring that fills would drop anyway, but its
+            // counters would blame the kernel): what is read now is dropped by us, and
+            // counted.
+            let mut n = 0u64;
+            let _ = self.source.poll(4096, &mut |_| {
+                n += 1;
+                Ok(())
+            });
+            dropped += n;
+            self.counters.store_dropped.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+}
+
+/// After a stream was recovered, the packets handed to its writer that did not reach the
+/// disk: counted as dropped by wiretape (and no longer as written). Segments removed by
+/// the emergency pruning count as written: they were, before retention took them.
+fn account_losses(dir: &Path, stream: u32, counters: &ThreadCounters) -> u64 {
+    let Ok(store) = wiretape_store::Store::open(dir) else {
+        return 0;
+    };
+    let on_disk: u64 = store
+        .segments()
+        .iter()
+        .filter(|s| s.header.stream == stream)
+        .map(|s| s.totals.packets)
+        .sum();
+    let removed: u64 = counters.pruned_packets.load(Ordering::Relaxed);
+    let written = on_disk + removed;
+    let handed = counters.packets.load(Ordering::Relaxed);
+    let lost = handed.saturating_sub(written);
+    counters.packets.fetch_sub(lost, Ordering::Relaxed);
+    counters.store_dropped.fetch_add(lost, Ordering::Relaxed);
+    lost
+}
+
+/// Counts removed segments' packets against the threads that wrote them.
+pub(crate) fn note_removed(status: &Status, removed: &[retention::Removed]) {
+    let threads = status.threads.lock().expect("status lock");
+    for r in removed {
+        for t in threads.iter() {
+            if t.stream.load(Ordering::Relaxed) == u64::from(r.stream) {
+                t.pruned_packets.fetch_add(r.packets, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Removes the oldest sealed segments (with their shards) until two segments' worth (or a
+/// tenth of the directory, if more) is free, whatever the retention policy says.
+pub(crate) fn emergency_prune(dir: &Path, cfg: &WriterConfig, status: &Status) {
+    let usage = retention::disk_usage(dir).unwrap_or(0);
+    let room = cfg.segment_size.saturating_mul(2).max(usage / 10);
+    let policy = retention::Policy {
+        max_bytes: Some(usage.saturating_sub(room)),
+        max_age: None,
+    };
+    match retention::apply(dir, &policy, now_ns()) {
+        Ok(removed) => {
+            for r in &removed {
+                warn!(file = %r.path.display(), "disk full: removed a segment");
+            }
+            note_removed(status, &removed);
+            status
+                .retention_removed
+                .fetch_add(removed.len() as u64, Ordering::Relaxed);
+        }
+        Err(e) => error!(error = %e, "disk full: pruning failed"),
+    }
+}

@@ -1,0 +1,75 @@
+//! Opening the sources a recording names, one [`Source`] per capture thread.
+
+use wiretape_capture::afpacket::{self, AfPacketConfig};
+use wiretape_capture::live::{PcapSource, SourceSpec, SynthSource};
+use wiretape_capture::source::{Source, SourceError};
+
+use crate::settings::Settings;
+
+/// Sources that cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// A source that cannot be opened, with the specification that named it.
+    #[error("--source {spec}: {source}")]
+    Source {
+        spec: String,
+        #[source]
+        source: SourceError,
+    },
+    /// A capture filter without a source that can apply it.
+    #[error("--filter applies to afpacket sources only")]
+    FilterWithoutAfPacket,
+}
+
+/// The sources named by the settings, one per capture thread (an afpacket source with
+/// `threads=N` is N fanout members).
+pub fn open_sources(s: &Settings) -> Result<Vec<Box<dyn Source>>, OpenError> {
+    let mut out: Vec<Box<dyn Source>> = Vec::new();
+    let mut filtered = false;
+    for spec in &s.sources {
+        let err = |source| OpenError::Source {
+            spec: spec.clone(),
+            source,
+        };
+        match SourceSpec::parse(spec).map_err(err)? {
+            SourceSpec::Synth(o) => out.push(Box::new(SynthSource::new(&o).map_err(err)?)),
+            SourceSpec::Pcap(p) => out.push(Box::new(PcapSource::open(p, s.pace).map_err(err)?)),
+            SourceSpec::AfPacket {
+                interface,
+                threads,
+                block_size,
+                block_count,
+            } => {
+                let threads = threads.or(s.threads).unwrap_or(1);
+                if !(1..=64).contains(&threads) {
+                    return Err(err(SourceError::Config(
+                        "threads must be between 1 and 64".into(),
+                    )));
+                }
+                let mut cfg = AfPacketConfig::new(interface);
+                cfg.threads = threads;
+                if let Some(b) = block_size {
+                    cfg.block_size = b;
+                }
+                if let Some(n) = block_count {
+                    cfg.block_count = n;
+                }
+                cfg.snaplen = s.snaplen;
+                filtered = true;
+                cfg.filter = s
+                    .filter
+                    .as_deref()
+                    .map(|f| afpacket::compile_filter(f, s.snaplen))
+                    .transpose()
+                    .map_err(err)?;
+                for src in afpacket::open(&cfg).map_err(err)? {
+                    out.push(Box::new(src));
+                }
+            }
+        }
+    }
+    if s.filter.is_some() && !filtered {
+        return Err(OpenError::FilterWithoutAfPacket);
+    }
+    Ok(out)
+}
