@@ -2,12 +2,12 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
-use wiretape_capture::CaptureReader;
+use wiretape_recorder::import::import_file;
 use wiretape_recorder::WriteOptions;
 use wiretape_store::units::{format_bytes, now_ns};
-use wiretape_store::{retention, IoMode, StreamWriter, WriterConfig};
+use wiretape_store::{retention, IoMode, WriterConfig};
 
 use crate::cli::{ImportArgs, IoArg, WriteArgs};
 use crate::exit;
@@ -36,20 +36,20 @@ pub fn policy(bytes: &Option<String>, age: &Option<String>) -> Result<retention:
     )?)
 }
 
-struct FileResult {
-    packets: u64,
-    error: Option<String>,
-}
-
 pub fn run(a: ImportArgs) -> Result<u8> {
     let cfg = writer_config(&a.write)?;
     let policy = policy(&a.write.retain_bytes, &a.write.retain_age)?;
     let mut failed = 0;
     for file in &a.files {
         let started = Instant::now();
-        let r = import_one(&a, file, &cfg)?;
-        let (packets, error) = (r.0.packets, r.0.error);
-        let w = r.1;
+        let pb = progress(0, true, !a.no_progress && !a.json);
+        pb.set_message(file.display().to_string());
+        let w = import_file(&a.data, file, &cfg, &|done, len| {
+            pb.set_length(len);
+            pb.set_position(done);
+        })?;
+        pb.finish_and_clear();
+        let (packets, error) = (w.packets, w.error.clone());
         let secs = started.elapsed().as_secs_f64();
         let removed = retention::apply(&a.data, &policy, now_ns())?;
         if a.json {
@@ -60,11 +60,11 @@ pub fn run(a: ImportArgs) -> Result<u8> {
                     "packets": packets,
                     "wire_bytes": w.wire_bytes,
                     "captured_bytes": w.cap_bytes,
-                    "stored_bytes": w.stored,
+                    "stored_bytes": w.stored_bytes,
                     "segments": w.segments,
                     "seconds": secs,
                     "error": error,
-                    "recovered": w.recovered,
+                    "recovered": w.recovered.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
                     "retention_removed": removed.len(),
                 })
                 .to_string(),
@@ -73,8 +73,8 @@ pub fn run(a: ImportArgs) -> Result<u8> {
             for r in &w.recovered {
                 eprintln!("wiretape: {r}");
             }
-            let ratio = if w.stored > 0 {
-                w.cap_bytes as f64 / w.stored as f64
+            let ratio = if w.stored_bytes > 0 {
+                w.cap_bytes as f64 / w.stored_bytes as f64
             } else {
                 0.0
             };
@@ -83,7 +83,7 @@ pub fn run(a: ImportArgs) -> Result<u8> {
                 file.display(),
                 w.stream,
                 format_bytes(w.cap_bytes),
-                format_bytes(w.stored),
+                format_bytes(w.stored_bytes),
                 packets as f64 / secs.max(1e-9),
             ))?;
             for r in &removed {
@@ -132,90 +132,4 @@ pub fn run(a: ImportArgs) -> Result<u8> {
         }
     }
     Ok(if failed > 0 { exit::ERROR } else { exit::OK })
-}
-
-struct WriteSummary {
-    stream: u32,
-    wire_bytes: u64,
-    cap_bytes: u64,
-    stored: u64,
-    segments: u64,
-    recovered: Vec<String>,
-}
-
-fn import_one(
-    a: &ImportArgs,
-    file: &std::path::Path,
-    cfg: &WriterConfig,
-) -> Result<(FileResult, WriteSummary)> {
-    let mut reader = match CaptureReader::open(file) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            return Ok((
-                FileResult {
-                    packets: 0,
-                    error: Some(e.to_string()),
-                },
-                WriteSummary {
-                    stream: 0,
-                    wire_bytes: 0,
-                    cap_bytes: 0,
-                    stored: 0,
-                    segments: 0,
-                    recovered: Vec::new(),
-                },
-            ))
-        }
-    };
-    let mut w = StreamWriter::open(&a.data, None, cfg.clone())
-        .with_context(|| format!("opening {} for writing", a.data.display()))?;
-    let recovered = w.recovered().iter().map(|r| r.to_string()).collect();
-    let reader = reader.as_mut().expect("opened");
-    let pb = progress(
-        reader.file_len().unwrap_or(0),
-        true,
-        !a.no_progress && !a.json,
-    );
-    pb.set_message(file.display().to_string());
-    let mut error = None;
-    let mut n: u64 = 0;
-    loop {
-        match reader.next_packet() {
-            Ok(Some(p)) => {
-                if let Err(e) = w.append(&p) {
-                    error = Some(format!(
-                        "{}: offset {}: {e}",
-                        file.display(),
-                        reader.offset()
-                    ));
-                    break;
-                }
-                n += 1;
-                if n.is_multiple_of(65536) {
-                    pb.set_position(reader.bytes_read());
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(e.to_string());
-                break;
-            }
-        }
-    }
-    pb.finish_and_clear();
-    let stream = w.stream();
-    let totals = w
-        .close()
-        .with_context(|| format!("writing {} into {}", file.display(), a.data.display()))?;
-    Ok((
-        FileResult { packets: n, error },
-        WriteSummary {
-            stream,
-            wire_bytes: totals.wire_bytes,
-            cap_bytes: totals.cap_bytes,
-            stored: totals.bytes_written,
-            segments: totals.segments_sealed,
-            recovered,
-        },
-    ))
 }

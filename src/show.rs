@@ -1,9 +1,8 @@
 //! `wiretape show`: packets by id, or listed with their ids.
 
-use std::fmt::Write as _;
-
 use anyhow::{Context, Result};
 use serde_json::json;
+use wiretape_decode::render::{hex, hex_dump};
 use wiretape_store::units::format_time;
 use wiretape_store::{Packet, PacketId, Store};
 
@@ -52,10 +51,7 @@ fn print(a: &ShowArgs, id: PacketId, p: &Packet<'_>) -> Result<()> {
             "flags": p.flags,
         });
         if a.hex {
-            v["data"] = json!(p.data.iter().fold(String::new(), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            }));
+            v["data"] = json!(hex(p.data));
         }
         return line(&v.to_string());
     }
@@ -73,22 +69,8 @@ fn print(a: &ShowArgs, id: PacketId, p: &Packet<'_>) -> Result<()> {
         }
     ))?;
     if a.hex {
-        for (i, chunk) in p.data.chunks(16).enumerate() {
-            let mut s = format!("  {:04x}  ", i * 16);
-            for (j, b) in chunk.iter().enumerate() {
-                let _ = write!(s, "{b:02x}{}", if j == 7 { "  " } else { " " });
-            }
-            let pad = 16 - chunk.len();
-            s.push_str(&" ".repeat(pad * 3 + usize::from(chunk.len() <= 8)));
-            s.push(' ');
-            s.extend(chunk.iter().map(|&b| {
-                if b.is_ascii_graphic() || b == b' ' {
-                    b as char
-                } else {
-                    '.'
-                }
-            }));
-            line(&s)?;
+        for l in hex_dump(p.data) {
+            line(&l)?;
         }
     }
     Ok(())

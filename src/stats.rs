@@ -1,12 +1,10 @@
 //! `wiretape stats` and `wiretape prune`.
 
-use std::collections::BTreeSet;
-
 use anyhow::Result;
 use serde_json::json;
 use wiretape_store::manifest::Manifest;
 use wiretape_store::units::{format_bytes, format_time, now_ns};
-use wiretape_store::{retention, CaptureStats, Store};
+use wiretape_store::{retention, Store};
 
 use crate::cli::{PruneArgs, StatsArgs};
 use crate::exit;
@@ -14,29 +12,20 @@ use crate::output::line;
 
 pub fn run(a: StatsArgs) -> Result<u8> {
     let store = Store::open(&a.data)?;
-    let mut streams = BTreeSet::new();
-    let (mut sealed, mut open) = (0u64, 0u64);
-    let (mut packets, mut wire, mut cap, mut blocks, mut used) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut range: Option<(u64, u64)> = None;
-    let mut drops = CaptureStats::default();
-    for s in store.segments() {
-        streams.insert(s.header.stream);
-        if s.sealed {
-            sealed += 1;
-        } else {
-            open += 1;
-        }
-        let t = &s.totals;
-        packets += t.packets;
-        wire += t.wire_bytes;
-        cap += t.cap_bytes;
-        blocks += t.blocks;
-        used += t.used_bytes;
-        drops.add(&t.stats);
-        if let Some((a, b)) = t.ts_range {
-            range = Some(range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
-        }
-    }
+    let sum = store.summary();
+    let (sealed, open, blocks, packets) = (
+        sum.segments_sealed,
+        sum.segments_open,
+        sum.blocks,
+        sum.packets,
+    );
+    let (wire, cap, used, range, drops) = (
+        sum.wire_bytes,
+        sum.cap_bytes,
+        sum.stored_bytes,
+        sum.ts_range,
+        sum.drops,
+    );
     let disk = retention::disk_usage(&a.data)?;
     let manifest = Manifest::load(&a.data)?;
     let removed: Vec<_> = manifest
@@ -58,7 +47,7 @@ pub fn run(a: StatsArgs) -> Result<u8> {
                 "segments": sealed + open,
                 "segments_sealed": sealed,
                 "segments_open": open,
-                "streams": streams.len(),
+                "streams": sum.streams,
                 "blocks": blocks,
                 "packets": packets,
                 "wire_bytes": wire,
@@ -86,7 +75,7 @@ pub fn run(a: StatsArgs) -> Result<u8> {
     line(&format!(
         "segments         {} ({sealed} sealed, {open} open) in {} stream(s), {blocks} blocks",
         sealed + open,
-        streams.len()
+        sum.streams
     ))?;
     line(&format!("packets          {packets}"))?;
     line(&format!(

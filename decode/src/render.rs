@@ -399,9 +399,61 @@ pub fn stats_lines(s: &Stats) -> Vec<String> {
     out
 }
 
+/// `bytes` as `xxd`-like lines: offset, 16 bytes in hex (a gap after 8), and the printable
+/// ones as text (others as `.`).
+pub fn hex_dump(bytes: &[u8]) -> Vec<String> {
+    use std::fmt::Write as _;
+    bytes
+        .chunks(16)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut s = format!("  {:04x}  ", i * 16);
+            for (j, b) in chunk.iter().enumerate() {
+                let _ = write!(s, "{b:02x}{}", if j == 7 { "  " } else { " " });
+            }
+            let pad = 16 - chunk.len();
+            s.push_str(&" ".repeat(pad * 3 + usize::from(chunk.len() <= 8)));
+            s.push(' ');
+            s.extend(chunk.iter().map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            }));
+            s
+        })
+        .collect()
+}
+
+/// `bytes` as one string of hex digits.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_dumps_align_a_short_last_line() {
+        let d = hex_dump(b"0123456789abcdefXYZ");
+        assert_eq!(
+            d[0],
+            "  0000  30 31 32 33 34 35 36 37  38 39 61 62 63 64 65 66  0123456789abcdef"
+        );
+        assert_eq!(
+            d[1],
+            "  0010  58 59 5a                                          XYZ"
+        );
+        assert_eq!(hex(&[0, 0xab]), "00ab");
+    }
 
     #[test]
     fn prices_have_four_decimals() {

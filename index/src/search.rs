@@ -518,7 +518,7 @@ impl Searcher {
         let opened = if path.join("meta.json").exists() {
             open_index(&path, false).and_then(|index| {
                 let meta = ShardMeta::load(&index, &path)?;
-                let reader = index.reader().map_err(|e| ShardError::tantivy(&path, e))?;
+                let reader = shard::reader(&index, &path)?;
                 Ok((meta, reader))
             })
         } else {

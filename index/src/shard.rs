@@ -795,6 +795,92 @@ impl ShardMeta {
     }
 }
 
+/// A shard's directory for tantivy: the memory-mapped directory, except that a lock file
+/// that cannot be created for want of permission is not needed. Readers take tantivy's
+/// `.tantivy-meta.lock` while they open a shard's segment files, so that a writer does not
+/// delete them meanwhile; an analyst who may read the data directory but not write it
+/// (the directory is 0750, the group reads) cannot create that file, and searches without
+/// it. Nothing else changes: a write without permission still fails.
+#[derive(Debug, Clone)]
+struct ShardDirectory(tantivy::directory::MmapDirectory);
+
+impl tantivy::Directory for ShardDirectory {
+    fn get_file_handle(
+        &self,
+        path: &Path,
+    ) -> Result<
+        std::sync::Arc<dyn tantivy::directory::FileHandle>,
+        tantivy::directory::error::OpenReadError,
+    > {
+        self.0.get_file_handle(path)
+    }
+
+    fn delete(&self, path: &Path) -> Result<(), tantivy::directory::error::DeleteError> {
+        self.0.delete(path)
+    }
+
+    fn exists(&self, path: &Path) -> Result<bool, tantivy::directory::error::OpenReadError> {
+        self.0.exists(path)
+    }
+
+    fn open_write(
+        &self,
+        path: &Path,
+    ) -> Result<tantivy::directory::WritePtr, tantivy::directory::error::OpenWriteError> {
+        self.0.open_write(path)
+    }
+
+    fn atomic_read(
+        &self,
+        path: &Path,
+    ) -> Result<Vec<u8>, tantivy::directory::error::OpenReadError> {
+        self.0.atomic_read(path)
+    }
+
+    fn atomic_write(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
+        self.0.atomic_write(path, data)
+    }
+
+    fn sync_directory(&self) -> std::io::Result<()> {
+        self.0.sync_directory()
+    }
+
+    fn acquire_lock(
+        &self,
+        lock: &tantivy::directory::Lock,
+    ) -> Result<tantivy::directory::DirectoryLock, tantivy::directory::error::LockError> {
+        use tantivy::directory::error::LockError;
+        match self.0.acquire_lock(lock) {
+            Err(LockError::IoError(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+            {
+                Ok(tantivy::directory::DirectoryLock::from(Box::new(())))
+            }
+            other => other,
+        }
+    }
+
+    fn watch(
+        &self,
+        watch_callback: tantivy::directory::WatchCallback,
+    ) -> tantivy::Result<tantivy::directory::WatchHandle> {
+        self.0.watch(watch_callback)
+    }
+}
+
+/// A reader of a shard that loads what is committed when it is made and never reloads
+/// (a search is short; no file watcher thread).
+pub fn reader(index: &Index, shard: &Path) -> Result<tantivy::IndexReader, ShardError> {
+    index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()
+        .map_err(|e| ShardError::tantivy(shard, e))
+}
+
 /// Opens the tantivy index of a shard, creating it when `create` and it does not exist.
 pub fn open_index(shard: &Path, create: bool) -> Result<Index, ShardError> {
     let (schema, _) = schema();
@@ -816,7 +902,9 @@ pub fn open_index(shard: &Path, create: bool) -> Result<Index, ShardError> {
             .create_in_dir(shard)
             .map_err(|e| ShardError::tantivy(shard, e));
     }
-    let index = Index::open_in_dir(shard).map_err(|e| ShardError::tantivy(shard, e))?;
+    let dir = tantivy::directory::MmapDirectory::open(shard)
+        .map_err(|e| ShardError::tantivy(shard, e.into()))?;
+    let index = Index::open(ShardDirectory(dir)).map_err(|e| ShardError::tantivy(shard, e))?;
     if index.schema() != schema {
         return Err(ShardError::Damaged {
             path: shard.to_path_buf(),

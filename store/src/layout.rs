@@ -41,7 +41,8 @@ pub fn parse_shard_name(name: &str) -> Option<(u32, u64)> {
 /// Whether a writer currently holds stream `stream` (its lock is taken).
 pub fn stream_active(dir: &Path, stream: u32) -> bool {
     let p = lock_path(dir, stream);
-    let Ok(f) = OpenOptions::new().write(true).open(&p) else {
+    // Read-only: a reader without write permission (an analyst) can tell too.
+    let Ok(f) = OpenOptions::new().read(true).open(&p) else {
         return false;
     };
     rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockShared).is_err()

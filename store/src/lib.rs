@@ -60,7 +60,7 @@ pub use layout::{
     shard_dir, stream_active, SegmentFile, INDEX_DIR, LOCKS_DIR, MARKER,
 };
 pub use publish::sha256_file;
-pub use reader::{Cursor, Histogram, Refresh, Store, MAX_BUCKETS};
+pub use reader::{Cursor, Histogram, Refresh, Store, StoreSummary, MAX_BUCKETS};
 pub use record::{OwnedPacket, Packet};
 pub use recovery::{recover_dir, Recovery};
 pub use segment::{BlockRef, ReadContext, ScanEnd, SegmentInfo, SegmentTotals};

@@ -85,6 +85,32 @@ impl Store {
             .ok_or_else(|| Error::NoSuchPacket(id.to_string()))
     }
 
+    /// What the store holds, summed over its segments (what `wiretape stats` shows).
+    pub fn summary(&self) -> StoreSummary {
+        let mut s = StoreSummary::default();
+        let mut streams = std::collections::BTreeSet::new();
+        for seg in &self.segments {
+            streams.insert(seg.header.stream);
+            if seg.sealed {
+                s.segments_sealed += 1;
+            } else {
+                s.segments_open += 1;
+            }
+            let t = &seg.totals;
+            s.packets += t.packets;
+            s.wire_bytes += t.wire_bytes;
+            s.cap_bytes += t.cap_bytes;
+            s.blocks += t.blocks;
+            s.stored_bytes += t.used_bytes;
+            s.drops.add(&t.stats);
+            if let Some((a, b)) = t.ts_range {
+                s.ts_range = Some(s.ts_range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+            }
+        }
+        s.streams = streams.len() as u64;
+        s
+    }
+
     /// Sees the store as it is now without reopening it: segments created since are added,
     /// open segments are read again (a writer may have flushed more blocks, or sealed them),
     /// removed ones are dropped. A sealed segment is not read again: it does not change.
@@ -463,4 +489,22 @@ impl Histogram {
     pub fn total_packets(&self) -> f64 {
         self.packets.iter().sum()
     }
+}
+
+/// What a store holds; see [`Store::summary`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreSummary {
+    pub segments_sealed: u64,
+    pub segments_open: u64,
+    pub streams: u64,
+    pub blocks: u64,
+    pub packets: u64,
+    /// Bytes on the wire, captured, and written into segments.
+    pub wire_bytes: u64,
+    pub cap_bytes: u64,
+    pub stored_bytes: u64,
+    /// First and last packet's capture time; `None` for an empty store.
+    pub ts_range: Option<(u64, u64)>,
+    /// Drops by the sources and by wiretape, as stored with the data.
+    pub drops: crate::format::CaptureStats,
 }
