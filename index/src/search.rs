@@ -432,6 +432,21 @@ impl Ord for Ready {
     }
 }
 
+/// Buffers reused from block to block.
+struct Scratch {
+    ctx: ReadContext,
+    block: DecodedBlock,
+}
+
+impl Scratch {
+    fn new() -> Result<Scratch, SearchError> {
+        Ok(Scratch {
+            ctx: ReadContext::new()?,
+            block: DecodedBlock::default(),
+        })
+    }
+}
+
 /// A candidate document as read from the fast fields.
 enum Candidate {
     /// A message document, its time, and its symbol ([`norm_symbol`]'s form).
@@ -635,20 +650,18 @@ impl Searcher {
         }))
     }
 
-    /// Decodes candidate block `b` of segment `seg` and hands its hits to `sink`.
-    #[allow(clippy::too_many_arguments)]
+    /// Decodes candidate block `b` of segment `seg` (`at`) and hands its hits to `sink`.
     fn block_hits(
         &self,
         q: &Query,
-        seg: usize,
-        b: u32,
+        (seg, b): (usize, u32),
         work: &BlockWork,
-        ctx: &mut ReadContext,
-        block: &mut DecodedBlock,
+        scratch: &mut Scratch,
         stats: &mut SearchStats,
         sink: &mut dyn FnMut(Hit),
     ) -> Result<(), SearchError> {
         let seg = &self.store.segments()[seg];
+        let Scratch { ctx, block } = scratch;
         let read = seg
             .file()
             .and_then(|file| seg.read_block(&file, b as usize, ctx, block));
@@ -736,8 +749,7 @@ impl Searcher {
         let mut ready: BinaryHeap<Reverse<Ready>> = BinaryHeap::new();
         let mut ready_seq = 0u64;
         let mut shards: Vec<OpenShard> = Vec::new();
-        let mut ctx = ReadContext::new()?;
-        let mut block = DecodedBlock::default();
+        let mut scratch = Scratch::new()?;
         let mut reported = Instant::now();
         loop {
             if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
@@ -825,7 +837,7 @@ impl Searcher {
                 } => {
                     progress.blocks_done += 1;
                     let mut found = Vec::new();
-                    self.block_hits(q, seg, b, &w, &mut ctx, &mut block, &mut stats, &mut |h| {
+                    self.block_hits(q, (seg, b), &w, &mut scratch, &mut stats, &mut |h| {
                         found.push(h)
                     })?;
                     for h in found {
@@ -879,8 +891,7 @@ impl Searcher {
             ..SearchProgress::default()
         };
         let mut n = 0u64;
-        let mut ctx = ReadContext::new()?;
-        let mut block = DecodedBlock::default();
+        let mut scratch = Scratch::new()?;
         let mut reported = Instant::now();
         // Symbol → whether it matches, per (session, locate): few distinct, many blocks.
         let mut verdicts: HashMap<(u64, u16), bool> = HashMap::new();
@@ -962,9 +973,7 @@ impl Searcher {
                 if cancelled() {
                     return Err(SearchError::Cancelled);
                 }
-                self.block_hits(q, i, b, &w, &mut ctx, &mut block, &mut stats, &mut |_| {
-                    n += 1
-                })?;
+                self.block_hits(q, (i, b), &w, &mut scratch, &mut stats, &mut |_| n += 1)?;
                 progress.blocks_done += 1;
                 if let Some(p) = opts.progress {
                     if reported.elapsed() >= PROGRESS_EVERY {

@@ -13,7 +13,8 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
-use wiretape_decode::{StateLimits, StateSize};
+use wiretape_decode::{MessageRecord, Observer, Protocol, StateLimits, StateSize};
+use wiretape_store::PacketId;
 
 /// Counters of one capture thread, shared with the metrics and the status line.
 #[derive(Debug, Default)]
@@ -35,6 +36,45 @@ pub struct ThreadCounters {
     pub progress_total: AtomicU64,
 }
 
+/// Messages and error records per protocol, counted from the indexer's decoding through
+/// the [`Observer`] hook (so nothing is decoded twice): what an operator watches to see
+/// that the feeds are there and clean.
+#[derive(Debug, Default)]
+pub struct MessageCounts {
+    messages: [AtomicU64; 6],
+    errors: [AtomicU64; 6],
+}
+
+impl MessageCounts {
+    /// (protocol, messages, errors) for every protocol.
+    pub fn get(&self) -> Vec<(Protocol, u64, u64)> {
+        Protocol::ALL
+            .iter()
+            .map(|p| {
+                (
+                    *p,
+                    self.messages[p.index()].load(Ordering::Relaxed),
+                    self.errors[p.index()].load(Ordering::Relaxed),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Observer for MessageCounts {
+    fn record(&self, _: PacketId, r: &MessageRecord) {
+        match r {
+            MessageRecord::Message(m) => {
+                self.messages[m.protocol.index()].fetch_add(1, Ordering::Relaxed);
+            }
+            MessageRecord::Error(e) => {
+                self.errors[e.protocol.index()].fetch_add(1, Ordering::Relaxed);
+            }
+            MessageRecord::Resolution(_) => {}
+        }
+    }
+}
+
 /// Everything a recording shows while it runs: the metrics endpoint and the status line
 /// read it; the recorder's threads write it.
 #[derive(Debug, Default)]
@@ -53,6 +93,8 @@ pub struct Status {
     /// The indexer's decoder state at the last pass, and the most of each over the run.
     pub decoder: Mutex<(StateSize, StateSize)>,
     pub state_limits: Mutex<StateLimits>,
+    /// Messages and errors per protocol, as the indexer decodes them.
+    pub messages: Arc<MessageCounts>,
     /// Whether the recording has finished.
     pub done: AtomicBool,
 }
@@ -238,6 +280,23 @@ impl Collector for StatusCollector {
             "wiretape_segments_sealed",
             "Segments sealed by the writers.",
             &per(&|c| load(&c.segments_sealed)),
+        )?;
+        let counts = s.messages.get();
+        let proto = |p: Protocol| vec![("protocol", p.name().to_owned())];
+        counter(
+            &mut e,
+            "wiretape_messages",
+            "Trading messages decoded from the recorded packets, per protocol (as the indexer decodes them).",
+            &counts.iter().map(|(p, m, _)| (proto(*p), *m)).collect::<Vec<_>>(),
+        )?;
+        counter(
+            &mut e,
+            "wiretape_message_errors",
+            "Malformed messages and bytes lost in TCP gaps, per protocol.",
+            &counts
+                .iter()
+                .map(|(p, _, x)| (proto(*p), *x))
+                .collect::<Vec<_>>(),
         )?;
         gauge(
             &mut e,

@@ -80,6 +80,10 @@ pub struct RecordReport {
     pub index_lag_blocks: u64,
     /// The most session state the indexer's decoders held at once.
     pub index_decoder_peak: StateSize,
+    /// Messages decoded per protocol (by the indexer; none without an index).
+    pub messages: std::collections::BTreeMap<&'static str, u64>,
+    /// Error records per protocol.
+    pub message_errors: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl RecordReport {
@@ -97,7 +101,7 @@ pub struct Recorder {
     metrics: Option<TcpListener>,
     indexer: Option<Indexer>,
     status: Arc<Status>,
-    observer: Option<Arc<dyn Observer>>,
+    observers: Vec<Arc<dyn Observer>>,
 }
 
 impl Recorder {
@@ -142,21 +146,20 @@ impl Recorder {
             sources,
             metrics,
             indexer,
+            observers: vec![Arc::clone(&status.messages) as Arc<dyn Observer>],
             status,
-            observer: None,
         })
     }
 
     /// Adds an observer that sees every packet recorded and every message decoded from it,
     /// as the indexer decodes them (so, behind the capture by the index lag); see
-    /// [`wiretape_decode::observe`].
+    /// [`wiretape_decode::observe`]. The recorder's own message counts (its metrics) are
+    /// one such observer.
     pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Result<Self, RecordError> {
-        let ix = self
-            .indexer
-            .take()
-            .ok_or(RecordError::ObserverWithoutIndex)?;
-        self.indexer = Some(ix.with_observer(Arc::clone(&observer)));
-        self.observer = Some(observer);
+        if self.indexer.is_none() {
+            return Err(RecordError::ObserverWithoutIndex);
+        }
+        self.observers.push(observer);
         Ok(self)
     }
 
@@ -199,6 +202,11 @@ impl Recorder {
                         None
                     }
                 });
+        let observers = std::mem::take(&mut self.observers);
+        self.indexer = self
+            .indexer
+            .take()
+            .map(|ix| ix.with_observer(Arc::new(Fanout(observers))));
         let budget = Arc::new(AtomicU64::new(s.count.unwrap_or(u64::MAX)));
         let cpus = wiretape_capture::cpu::cpus();
         let mut handles = Vec::new();
@@ -295,9 +303,49 @@ impl Recorder {
             threads,
             index_lag_blocks: status.index_lag_blocks(),
             index_decoder_peak: status.decoder.lock().expect("status lock").1,
+            messages: status
+                .messages
+                .get()
+                .iter()
+                .map(|(p, m, _)| (p.name(), *m))
+                .collect(),
+            message_errors: status
+                .messages
+                .get()
+                .iter()
+                .map(|(p, _, e)| (p.name(), *e))
+                .collect(),
         };
         status.done.store(true, Ordering::Relaxed);
         report
+    }
+}
+
+/// Hands every call to several observers, in order.
+struct Fanout(Vec<Arc<dyn Observer>>);
+
+impl Observer for Fanout {
+    fn packet(
+        &self,
+        id: wiretape_store::PacketId,
+        packet: &wiretape_store::Packet<'_>,
+        dissected: &wiretape_wire::packet::Dissected,
+    ) {
+        for o in &self.0 {
+            o.packet(id, packet, dissected);
+        }
+    }
+
+    fn record(&self, at: wiretape_store::PacketId, record: &wiretape_decode::MessageRecord) {
+        for o in &self.0 {
+            o.record(at, record);
+        }
+    }
+
+    fn stream_finished(&self, stream: u32) {
+        for o in &self.0 {
+            o.stream_finished(stream);
+        }
     }
 }
 

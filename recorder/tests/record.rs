@@ -213,6 +213,19 @@ fn an_observer_sees_every_packet_and_message_once_without_a_second_decode() {
         *seen.finished.lock().unwrap(),
         vec![report.threads[0].stream]
     );
+    // The recorder's own observer counts the same messages, per protocol.
+    assert_eq!(
+        report.messages.values().sum::<u64>(),
+        dec.stats().messages.total()
+    );
+    assert_eq!(
+        report.messages["itch"],
+        dec.stats().messages.get(wiretape_decode::Protocol::Itch)
+    );
+    assert_eq!(
+        report.message_errors.values().sum::<u64>(),
+        dec.stats().errors.total()
+    );
 
     // Without an index there is nothing to observe: refused.
     let s = settings(
@@ -293,6 +306,10 @@ fn metrics_are_served_while_recording() {
     assert!(body.contains("application/openmetrics-text"), "{body}");
     assert!(body.contains("# TYPE wiretape_packets counter"), "{body}");
     assert!(body.contains("source=\"synth\",thread=\"0\""), "{body}");
+    assert!(
+        body.contains("wiretape_messages_total{protocol=\"itch\"}"),
+        "{body}"
+    );
     assert!(body.trim_end().ends_with("# EOF"), "{body}");
     assert!(not_found.starts_with("HTTP/1.1 404"), "{not_found}");
     assert!(report.packets > 2_000);
