@@ -1,13 +1,13 @@
 //! `wiretape export`: packets out to pcap or pcapng.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use wiretape_capture::{CaptureWriter, WriteFormat};
 use wiretape_index::search::SearchOptions;
 use wiretape_index::select::{ExportOptions, ExportProgress, Selection};
-use wiretape_store::units::{now_ns, parse_time};
+use wiretape_store::units::now_ns;
 use wiretape_store::{Store, TimeRange};
 
 use crate::cli::{ExportArgs, FormatArg};
@@ -16,23 +16,7 @@ use crate::output::progress;
 
 /// Parses `--from` / `--to` into a range (inclusive at both ends).
 pub fn time_range(from: &Option<String>, to: &Option<String>) -> Result<TimeRange> {
-    let now = now_ns();
-    let from = from
-        .as_deref()
-        .map(|s| parse_time(s, now))
-        .transpose()
-        .context("--from")?
-        .unwrap_or(0);
-    let to = to
-        .as_deref()
-        .map(|s| parse_time(s, now))
-        .transpose()
-        .context("--to")?
-        .unwrap_or(u64::MAX);
-    if from > to {
-        bail!("--from is after --to: nothing can match");
-    }
-    Ok(TimeRange { from, to })
+    Ok(TimeRange::parse(from.as_deref(), to.as_deref(), now_ns())?)
 }
 
 fn format_of(out: &Path, explicit: Option<FormatArg>) -> Result<WriteFormat> {
@@ -83,39 +67,15 @@ pub fn run(a: ExportArgs) -> Result<u8> {
             exit::OK
         });
     }
-    // Write under a temporary name and rename when complete, so a failed export never
-    // leaves a plausible-looking partial capture behind.
-    let tmp = partial_name(&a.output);
-    let file =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let result = export(
-        &store,
-        &sel,
-        format,
-        BufWriter::with_capacity(1 << 20, file),
-        !a.no_progress,
-    );
-    let (n, damaged) = match result {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e.context(format!("exporting to {}", a.output.display())));
-        }
-    };
-    std::fs::rename(&tmp, &a.output)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), a.output.display()))?;
+    let (n, damaged) = crate::output::write_atomically(&a.output, |out| {
+        export(&store, &sel, format, out, !a.no_progress)
+    })?;
     eprintln!("wiretape: exported {n} packets to {}", a.output.display());
     Ok(if damaged || search_damaged {
         exit::DAMAGE
     } else {
         exit::OK
     })
-}
-
-fn partial_name(out: &Path) -> PathBuf {
-    let mut s = out.as_os_str().to_owned();
-    s.push(".partial");
-    PathBuf::from(s)
 }
 
 /// Writes the selected packets with a progress bar; returns how many, and whether damaged

@@ -1,8 +1,7 @@
 //! `wiretape gen`: synthetic trading traffic to a pcap file, and its truth as JSON.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -13,33 +12,10 @@ use wiretape_store::units::{format_bytes, now_ns, parse_time};
 
 use crate::cli::GenArgs;
 use crate::exit;
-use crate::output::line;
+use crate::output::{line, write_atomically};
 
 /// Packets written when neither --packets nor --seconds is given.
 const DEFAULT_PACKETS: u64 = 100_000;
-
-fn partial_name(out: &Path) -> PathBuf {
-    let mut s = out.as_os_str().to_owned();
-    s.push(".partial");
-    PathBuf::from(s)
-}
-
-/// Writes `bytes` to `path` under a temporary name, then renames it.
-fn publish(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
-    let tmp = partial_name(path);
-    let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    let result = write(&mut out).and_then(|()| {
-        out.flush()?;
-        Ok(())
-    });
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.context(format!("writing {}", path.display())));
-    }
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
-}
 
 /// Runs the generator to the end into `out`; returns the packets written.
 fn generate<W: Write>(g: &mut Generator, out: W) -> Result<u64> {
@@ -83,7 +59,7 @@ pub fn run(a: GenArgs) -> Result<u8> {
         generate(&mut g, out)?
     } else {
         let mut n = 0;
-        publish(&a.out, |out| {
+        write_atomically(&a.out, |out| {
             n = generate(&mut g, out)?;
             Ok(())
         })?;
@@ -92,7 +68,7 @@ pub fn run(a: GenArgs) -> Result<u8> {
     let elapsed = started.elapsed().as_secs_f64();
     let truth = g.truth();
     if let Some(path) = &a.truth {
-        publish(path, |out| {
+        write_atomically(path, |out| {
             serde_json::to_writer_pretty(&mut *out, &truth)?;
             out.write_all(b"\n")?;
             Ok(())

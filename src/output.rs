@@ -1,7 +1,11 @@
 //! Terminal output: progress bars that appear only on a terminal, and standard output that
 //! treats a closed pipe (`wiretape stats | head -1`) as a normal end.
 
-use std::io::{IsTerminal, Write};
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::Context;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -39,4 +43,31 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Writes `path` through `write` under a temporary name (`PATH.partial`), renamed into place
+/// once complete and removed if `write` fails: a failed write never leaves a
+/// plausible-looking partial file behind.
+pub fn write_atomically<T>(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let tmp = wiretape_capture::file::partial_name(path);
+    let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let result = write(&mut out).and_then(|t| {
+        out.flush()?;
+        Ok(t)
+    });
+    match result {
+        Ok(t) => {
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+            Ok(t)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e.context(format!("writing {}", path.display())))
+        }
+    }
 }

@@ -65,4 +65,26 @@ impl TimeRange {
     pub fn overlaps(&self, min: u64, max: u64) -> bool {
         self.from <= max && min <= self.to
     }
+
+    /// The range of `--from` and `--to` (each optional: the start and end of time), in the
+    /// forms of [`parse_time`](crate::units::parse_time) relative to `now_ns`. An error names
+    /// the option; a `from` after `to` is refused.
+    pub fn parse(from: Option<&str>, to: Option<&str>, now_ns: u64) -> Result<TimeRange> {
+        let at = |opt: &str, s: Option<&str>, default| match s {
+            None => Ok(default),
+            Some(s) => {
+                crate::units::parse_time(s, now_ns).map_err(|e| Error::Parse(format!("{opt}: {e}")))
+            }
+        };
+        let range = TimeRange {
+            from: at("--from", from, 0)?,
+            to: at("--to", to, u64::MAX)?,
+        };
+        if range.from > range.to {
+            return Err(Error::Parse(
+                "--from is after --to: nothing can match".to_owned(),
+            ));
+        }
+        Ok(range)
+    }
 }

@@ -34,6 +34,16 @@ pub use reader::{CaptureFormat, CaptureReader};
 pub use writer::{CaptureWriter, PcapNgWriter, PcapWriter, WriteFormat, DEFAULT_SNAPLEN};
 
 use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// The name a capture file is written under until it is complete (`OUT.partial`), then
+/// renamed to `OUT`: a failed or interrupted write never leaves a plausible-looking partial
+/// capture behind.
+pub fn partial_name(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".partial");
+    PathBuf::from(s)
+}
 
 /// Largest captured length accepted from a file: 256 MiB. Larger is treated as corruption.
 pub const MAX_CAPTURED_LEN: u32 = 256 << 20;
