@@ -208,11 +208,22 @@ pub enum FormatArg {
 /// Segments and streams, packets, bytes on the wire against bytes on disk (the compression
 /// ratio), the time range, capture drops (by the source and by wiretape) and the retention
 /// horizon: the oldest packet still kept, and how many segments retention removed.
+/// --timeline adds packets and bytes per time bucket over the whole store.
 #[derive(Args, Debug)]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape stats --data /var/lib/wiretape\n  \
+wiretape stats --data /var/lib/wiretape --timeline 1m --json | jq .timeline.packets")]
 pub struct StatsArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
     pub data: PathBuf,
+    /// Also list packets and wire bytes per time bucket of this width (e.g. 100ms, 1s, 1m):
+    /// the store's timeline, read from block headers without decompressing anything. A
+    /// block's packets are spread evenly over its time span (a block holds about 5,000
+    /// packets), so a bucket narrower than that is approximate; at most 100,000 buckets
+    /// (a narrower width is widened).
+    #[arg(long, value_name = "WIDTH")]
+    pub timeline: Option<String>,
     /// Print JSON (one object) for scripts.
     #[arg(long)]
     pub json: bool,

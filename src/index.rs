@@ -8,6 +8,7 @@ use serde_json::json;
 use wiretape_decode::FeedMap;
 use wiretape_index::indexer::{IndexReport, Indexer};
 use wiretape_store::units::parse_age;
+use wiretape_store::Store;
 
 use crate::cli::IndexArgs;
 use crate::exit;
@@ -94,9 +95,15 @@ pub fn run(a: IndexArgs) -> Result<u8> {
     }
     let interval = parse_age(&a.interval).context("--interval")?;
     let mut damaged = false;
+    // Kept between passes and refreshed: following a store of weeks reads only its new and
+    // open segments each time (for the progress bar's total).
+    let mut store =
+        Store::open(&a.data).with_context(|| format!("opening {}", a.data.display()))?;
     loop {
         let started = Instant::now();
-        let r = index_once(&mut ix, total_blocks(&a.data), !a.no_progress && !a.follow)?;
+        store.refresh()?;
+        let total = store.segments().iter().map(|s| s.blocks.len() as u64).sum();
+        let r = index_once(&mut ix, total, !a.no_progress && !a.follow)?;
         damaged |= !r.damage.is_empty();
         let secs = started.elapsed().as_secs_f64();
         if a.json {

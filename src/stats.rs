@@ -1,10 +1,10 @@
 //! `wiretape stats` and `wiretape prune`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::json;
 use wiretape_store::manifest::Manifest;
-use wiretape_store::units::{format_bytes, format_time, now_ns};
-use wiretape_store::{retention, Store};
+use wiretape_store::units::{format_bytes, format_time, now_ns, parse_age};
+use wiretape_store::{retention, Store, TimeRange};
 
 use crate::cli::{PruneArgs, StatsArgs};
 use crate::exit;
@@ -40,9 +40,16 @@ pub fn run(a: StatsArgs) -> Result<u8> {
     };
     let damage: Vec<String> = store.damage().iter().map(|d| d.to_string()).collect();
     let index = wiretape_index::indexer::status(&store);
+    let timeline = match &a.timeline {
+        Some(w) => {
+            let width = parse_age(w).context("--timeline")?;
+            let width = u64::try_from(width.as_nanos()).unwrap_or(u64::MAX).max(1);
+            Some(store.histogram(TimeRange::ALL, width)?)
+        }
+        None => None,
+    };
     if a.json {
-        line(
-            &json!({
+        let mut v = json!({
                 "data": a.data,
                 "segments": sealed + open,
                 "segments_sealed": sealed,
@@ -66,9 +73,16 @@ pub fn run(a: StatsArgs) -> Result<u8> {
                 "retention_removed_segments": removed.len(),
                 "damage": damage,
                 "index": index,
-            })
-            .to_string(),
-        )?;
+        });
+        if let Some(h) = &timeline {
+            v["timeline"] = json!({
+                "start_ns": h.start_ns,
+                "bucket_ns": h.bucket_ns,
+                "packets": h.packets.iter().map(|p| p.round() as u64).collect::<Vec<_>>(),
+                "bytes": h.bytes.iter().map(|b| b.round() as u64).collect::<Vec<_>>(),
+            });
+        }
+        line(&v.to_string())?;
         return Ok(exit::OK);
     }
     line(&format!("data directory   {}", a.data.display()))?;
@@ -125,6 +139,21 @@ pub fn run(a: StatsArgs) -> Result<u8> {
     ))?;
     for d in &damage {
         line(&format!("damage           {d}"))?;
+    }
+    if let Some(h) = &timeline {
+        line(&format!(
+            "timeline         {} buckets of {:.3} s",
+            h.packets.len(),
+            h.bucket_ns as f64 / 1e9
+        ))?;
+        for (i, (p, b)) in h.packets.iter().zip(&h.bytes).enumerate() {
+            line(&format!(
+                "  {}  {:>12.0} packets  {:>10}",
+                format_time(h.start_ns + i as u64 * h.bucket_ns),
+                p,
+                format_bytes(b.round() as u64)
+            ))?;
+        }
     }
     Ok(exit::OK)
 }

@@ -26,8 +26,8 @@ use std::sync::{Arc, Mutex};
 
 use tantivy::{IndexWriter, TantivyDocument};
 use wiretape_store::{
-    parse_shard_name, shard_dir, stream_active, DecodedBlock, PacketId, ReadContext, SegmentCache,
-    SegmentSummary, Store, INDEX_DIR,
+    parse_shard_name, shard_dir, stream_active, Damage, DecodedBlock, PacketId, ReadContext,
+    SegmentCache, SegmentSummary, Store, INDEX_DIR,
 };
 use wiretape_wire::packet::Dissected;
 
@@ -81,8 +81,10 @@ pub struct IndexReport {
     pub orphans_removed: u64,
     /// Streams whose decoder was finished into their last shard.
     pub streams_finished: u64,
-    /// Blocks that could not be read (damaged), with the reason; they are skipped.
-    pub damage: Vec<String>,
+    /// Segments and blocks that could not be read (damaged), with the reason; they are
+    /// skipped. In JSON, each as its message.
+    #[serde(serialize_with = "damage_as_text")]
+    pub damage: Vec<Damage>,
     /// The session state of the decoders of the streams this run decoded, summed, at the
     /// end of the run (for a stream that ended, just before its decoder was finished).
     pub decoder_state: StateSize,
@@ -103,6 +105,10 @@ impl IndexReport {
         self.damage.extend(o.damage.iter().cloned());
         self.decoder_state.add(&o.decoder_state);
     }
+}
+
+fn damage_as_text<S: serde::Serializer>(d: &[Damage], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(d.iter().map(|d| d.to_string()))
 }
 
 /// Memory for one shard writer (tantivy's minimum is 15 MB).
@@ -224,9 +230,7 @@ impl Indexer {
     pub fn run(&mut self, progress: &(dyn Fn(u64) + Sync)) -> Result<IndexReport, IndexError> {
         let listing = self.segments.list(&self.dir)?;
         let mut report = IndexReport::default();
-        for d in &listing.damage {
-            report.damage.push(d.to_string());
-        }
+        report.damage.extend(listing.damage.iter().cloned());
         // Shards whose segment is gone (retention crashed between the two removals).
         let present: std::collections::HashSet<(u32, u64)> = listing
             .segments
@@ -704,10 +708,9 @@ fn index_stream(
             let seg = match summary.open() {
                 Ok(seg) => seg,
                 Err(e) => {
-                    local.damage.push(format!(
-                        "{}: segment not indexed: {e}",
-                        summary.path.display()
-                    ));
+                    let mut d = Damage::from(e).with_path(&summary.path);
+                    d.what = format!("segment not indexed: {}", d.what);
+                    local.damage.push(d);
                     continue;
                 }
             };
@@ -728,15 +731,17 @@ fn index_stream(
             for bi in st.block..seg.blocks.len() {
                 let emit = bi as u64 >= p.done;
                 st.block = bi + 1;
-                let read = file.as_ref().map_err(|e| e.to_string()).and_then(|file| {
-                    seg.read_block(file, bi, &mut ctx, &mut block)
-                        .map_err(|e| e.to_string())
-                });
+                let read = match &file {
+                    Ok(file) => seg.read_block(file, bi, &mut ctx, &mut block),
+                    Err(e) => Err(wiretape_store::Error::Parse(e.to_string())),
+                };
                 if let Err(e) = read {
-                    local.damage.push(format!(
-                        "{}: block {bi} not indexed: {e}",
-                        seg.path.display()
-                    ));
+                    let count = seg.blocks[bi].count;
+                    let mut d = Damage::from(e)
+                        .with_path(&seg.path)
+                        .skipping(bi as u32, count);
+                    d.what = format!("not indexed: {}", d.what);
+                    local.damage.push(d);
                     continue;
                 }
                 local.blocks_decoded += 1;

@@ -506,8 +506,9 @@ pub struct GroupAgg {
     pub protos: BTreeSet<&'static str>,
     pub codes: BTreeSet<Vec<u8>>,
     pub names: BTreeSet<&'static str>,
-    /// Messages per stock locate.
-    pub locates: BTreeMap<u16, u64>,
+    /// Messages per stock locate (hashed: one lookup per ITCH message; sorted when the
+    /// document is built).
+    pub locates: std::collections::HashMap<u16, u64, wiretape_decode::FxBuild>,
     /// Messages without a stock locate (MoldUDP64 heartbeats, end of session).
     pub unlocated: u64,
     pub orders: Vec<u64>,
@@ -572,11 +573,12 @@ impl GroupAgg {
         if let Some(s) = &self.session {
             d.add_text(f.session, norm_upper(s));
         }
-        for l in self.locates.keys() {
+        let locates: BTreeMap<u16, u64> = self.locates.iter().map(|(l, n)| (*l, *n)).collect();
+        for l in locates.keys() {
             d.add_u64(f.loc, loc_term(sid, *l));
         }
         if exact {
-            d.add_bytes(f.lcount, &encode_counts(&self.locates, self.unlocated));
+            d.add_bytes(f.lcount, &encode_counts(&locates, self.unlocated));
         }
         for o in self.orders.iter_mut() {
             *o = order_bucket(*o);

@@ -84,7 +84,8 @@ impl From<Error> for Damage {
 }
 
 impl Damage {
-    pub(crate) fn with_path(mut self, p: &Path) -> Self {
+    /// The same damage, naming file `p` when it named none.
+    pub fn with_path(mut self, p: &Path) -> Self {
         if self.path.as_os_str().is_empty() {
             self.path = p.to_path_buf();
         }
@@ -92,7 +93,7 @@ impl Damage {
     }
 
     /// The same damage, as a block skipped because of it.
-    pub(crate) fn skipping(mut self, block: u32, packets: u32) -> Self {
+    pub fn skipping(mut self, block: u32, packets: u32) -> Self {
         self.kind = DamageKind::BlockSkipped { block, packets };
         self
     }

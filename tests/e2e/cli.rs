@@ -366,3 +366,85 @@ fn show_lists_packets_with_ids_and_reads_one_back_by_id() {
         garbage.stderr
     );
 }
+
+/// `stats --timeline`: packets and bytes per time bucket from block headers. Two streams of
+/// known timing (1 µs apart from T0, and 10 µs apart from T0 + 50 ms), imported with small
+/// blocks: every packet is counted once, each bucket holds what was captured in it (to a
+/// block's resolution), and an empty stretch is empty.
+#[test]
+fn stats_timeline_counts_packets_per_bucket_from_block_headers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let a = tmp.path().join("a.pcap");
+    let b = tmp.path().join("b.pcap");
+    // Stream a: 20,000 packets over 20 ms; stream b: 2,000 packets over 20 ms from 50 ms.
+    let pa: Vec<_> = (0..20_000).map(|i| pkt(i, T0 + i * 1_000, 1)).collect();
+    let pb: Vec<_> = (0..2_000)
+        .map(|i| pkt(i, T0 + 50_000_000 + i * 10_000, 1))
+        .collect();
+    write_pcap(&a, &pa);
+    write_pcap(&b, &pb);
+    let r = wiretape(&[
+        "import",
+        "--block-size",
+        "16KiB",
+        "--data",
+        s(&data),
+        s(&a),
+        s(&b),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["stats", "--json", "--timeline", "5ms", "--data", s(&data)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let t = &v["timeline"];
+    assert_eq!(t["start_ns"].as_u64(), Some(T0));
+    assert_eq!(t["bucket_ns"].as_u64(), Some(5_000_000));
+    let packets: Vec<u64> = t["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    // 70 ms of capture in 5 ms buckets.
+    assert_eq!(packets.len(), 14, "{packets:?}");
+    let total: u64 = packets.iter().sum();
+    assert!(total.abs_diff(22_000) <= 14, "{total}");
+    // 5,000 a-packets in each of the first four buckets, to within a block (~150 packets).
+    for (i, &p) in packets[..4].iter().enumerate() {
+        assert!(p.abs_diff(5_000) < 300, "bucket {i}: {packets:?}");
+    }
+    // Nothing between 20 ms and 50 ms.
+    assert!(packets[4..10].iter().all(|&p| p == 0), "{packets:?}");
+    // 500 b-packets in each bucket from 50 ms.
+    for &p in &packets[10..] {
+        assert!(p.abs_diff(500) < 100, "{packets:?}");
+    }
+    let bytes: u64 = t["bytes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert!(bytes.abs_diff(v["wire_bytes"].as_u64().unwrap()) <= 14 * 2);
+    // The text form lists the buckets.
+    let r = wiretape(&["stats", "--timeline", "10ms", "--data", s(&data)]);
+    assert!(
+        r.stdout.contains("timeline         7 buckets of 0.010 s"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| l.contains(" packets  "))
+            .count(),
+        7,
+        "{}",
+        r.stdout
+    );
+    // A bad width says which option.
+    let r = wiretape(&["stats", "--timeline", "soon", "--data", s(&data)]);
+    assert_ne!(r.code, Some(0));
+    assert!(r.stderr.contains("--timeline"), "{}", r.stderr);
+}
