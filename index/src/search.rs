@@ -4,7 +4,10 @@
 //! 2. **Candidates.** The query becomes a tantivy query over the documents of
 //!    [`crate::shard`]: `NOT` becomes "anything" (a summary document may hold both what is
 //!    negated and what is not), everything else maps term for term; a message query looks
-//!    at group and message documents, a network-only query at flow documents.
+//!    at group and message documents, a network-only query at flow documents. A `symbol:`
+//!    term matches message documents by their symbol and group documents by their stock
+//!    locates: the locates that resolve to the symbol through the stream's locate maps are
+//!    looked up in each group document's `locs` column.
 //! 3. **Finish.** Message documents carry their message: the query is evaluated on it.
 //!    Group and flow documents name a block and a flow: the block is read and the flow's
 //!    packets decoded again (MoldUDP64 datagrams decode on their own; the stream's locate
@@ -28,11 +31,11 @@
 //!
 //! [`Searcher::count`] gives the exact number of hits. For a query of `symbol:` terms only
 //! it does not decode blocks: a group document keeps its messages per stock locate
-//! (`lcount`), and each locate's symbol comes from the stream's locate maps, so the count
+//! (`locs`), and each locate's symbol comes from the stream's locate maps, so the count
 //! of a block is a sum. That is exact when decoding the block again would give every
 //! message the symbol of its locate — the session's decoder met no message whose symbol
 //! did not follow from its locate ([`ItchSessionMap::conflicts`] is 0) and the indexer
-//! decoded every datagram of the flow in that block (else no `lcount` was stored);
+//! decoded every datagram of the flow in that block (else its counts are marked inexact);
 //! otherwise the block is decoded, as a search would.
 //!
 //! Blocks not covered by any shard yet (the indexer is behind, or was never run) are
@@ -51,7 +54,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use tantivy::collector::DocSetCollector;
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, Query as TQuery, RangeQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, EmptyQuery, Occur, Query as TQuery, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher as TSearcher, TantivyDocument, Term as TTerm};
@@ -63,9 +66,8 @@ use wiretape_store::{shard_dir, Damage, DecodedBlock, PacketId, ReadContext, Seg
 use wiretape_wire::packet::Dissected;
 
 use crate::shard::{
-    self, code_term, decode_counts, ip6, loc_term, norm_name, norm_symbol, norm_upper, open_index,
-    session_id, Fields, NetKey, ShardError, ShardMeta, StreamMaps, KIND_FLOW, KIND_GROUP,
-    KIND_MESSAGE,
+    self, code_term, ip6, norm_name, norm_symbol, norm_upper, open_index, session_id, Fields,
+    Locates, NetKey, ShardError, ShardMeta, StreamMaps, KIND_FLOW, KIND_GROUP, KIND_MESSAGE,
 };
 
 /// Searching failed.
@@ -326,33 +328,57 @@ impl LocateMaps {
                     .any(|(k, (n, _))| n == name && self.conflicted.contains(k)))
     }
 
-    /// Every `loc` term that resolves to `symbol` (compared uppercase).
-    pub fn locs_for(&self, symbol: &str) -> Vec<u64> {
-        let mut v = Vec::new();
-        for (&sid, (_, m)) in &self.sessions {
-            // Candidates: the locates any session of the same name gives this symbol.
-            let mut locs: HashSet<u16> = HashSet::new();
+    /// The stock locates, per session, that resolve to one of `symbols` (uppercase): in the
+    /// session's own map, or — for a locate its own map lacks — in another session of the
+    /// same non-blank name (the other half of an A/B pair). A group document holds a
+    /// message of one of the symbols only if it has one of these locates.
+    pub fn locates_of(&self, symbols: &[String]) -> HashMap<u64, Vec<u16>> {
+        // Compared as `norm_upper` would, without a string per entry.
+        let wanted = |s: &str| symbols.iter().any(|w| s.trim().eq_ignore_ascii_case(w));
+        let mut out: HashMap<u64, Vec<u16>> = HashMap::new();
+        for (&sid, (name, m)) in &self.sessions {
+            let mut locs: std::collections::BTreeSet<u16> = Default::default();
             for (l, s) in m {
-                if norm_upper(s) == symbol {
+                if wanted(s) {
                     locs.insert(*l);
                 }
             }
-            let name = &self.sessions[&sid].0;
             if !name.is_empty() {
                 for (k, (n, om)) in &self.sessions {
                     if *k != sid && n == name {
                         for (l, s) in om {
-                            if norm_upper(s) == symbol && !m.contains_key(l) {
+                            if wanted(s) && !m.contains_key(l) {
                                 locs.insert(*l);
                             }
                         }
                     }
                 }
             }
-            v.extend(locs.into_iter().map(|l| loc_term(sid, l)));
+            if !locs.is_empty() {
+                out.insert(sid, locs.into_iter().collect());
+            }
         }
-        v.sort_unstable();
-        v
+        out
+    }
+}
+
+/// The symbols (uppercase) of which a message matching `e` must have one, when `e` says:
+/// a `symbol:` term, a conjunction with such a term, a disjunction of them. `None`: any
+/// symbol may match (no `symbol:` term, or one under `NOT`).
+fn required_symbols(e: &Expr) -> Option<Vec<String>> {
+    match e {
+        Expr::Term(Term::Symbol(s)) => Some(vec![norm_upper(s)]),
+        Expr::Term(_) | Expr::Not(_) => None,
+        // Every branch must hold: the narrowest restriction among them.
+        Expr::And(v) => v.iter().filter_map(required_symbols).min_by_key(Vec::len),
+        // One branch must hold: each must restrict, and any of their symbols may match.
+        Expr::Or(v) => {
+            let mut all = Vec::new();
+            for x in v {
+                all.extend(required_symbols(x)?);
+            }
+            Some(all)
+        }
     }
 }
 
@@ -455,7 +481,8 @@ enum Candidate {
         block: u32,
         key: NetKey,
         sid: u64,
-        counts: Option<Vec<u8>>,
+        /// Its locates and their counts (`None`: unreadable, so decode the block).
+        locs: Option<Locates>,
     },
     Flow {
         block: u32,
@@ -565,16 +592,17 @@ impl Searcher {
         }
     }
 
-    /// The candidate documents of a shard, in document order.
+    /// The candidate documents of a shard, in document order. `wanted`: the locates a group
+    /// document must have one of (a query with `symbol:` terms; see [`required_symbols`]).
     fn candidates(
         &self,
         sh: &OpenShard,
         tq: &dyn TQuery,
+        wanted: Option<&HashMap<u64, Vec<u16>>>,
         stats: &mut SearchStats,
     ) -> Result<Vec<Candidate>, SearchError> {
         let tv = |e| ShardError::tantivy(&sh.path, e);
         let docs = sh.searcher.search(tq, &DocSetCollector).map_err(tv)?;
-        stats.candidates += docs.len() as u64;
         let mut sorted: Vec<DocAddress> = docs.into_iter().collect();
         sorted.sort();
         let mut out = Vec::with_capacity(sorted.len());
@@ -593,12 +621,23 @@ impl Searcher {
                 KIND_MESSAGE => {
                     out.push(Candidate::Message(addr, c.t_lo, cols.symbol(addr.doc_id)))
                 }
-                KIND_GROUP => out.push(Candidate::Group {
-                    block: c.block,
-                    key: c.key,
-                    sid: c.sid,
-                    counts: cols.counts(addr.doc_id),
-                }),
+                KIND_GROUP => {
+                    let locs = cols.locates(addr.doc_id);
+                    if let (Some(w), Some(l)) = (wanted, &locs) {
+                        let Some(mine) = w.get(&c.sid) else { continue };
+                        // Few wanted locates (one per symbol), many in the document, sorted.
+                        let has = |w: &u16| l.counts.binary_search_by_key(w, |c| c.0).is_ok();
+                        if !mine.iter().any(has) {
+                            continue;
+                        }
+                    }
+                    out.push(Candidate::Group {
+                        block: c.block,
+                        key: c.key,
+                        sid: c.sid,
+                        locs,
+                    })
+                }
                 KIND_FLOW => out.push(Candidate::Flow {
                     block: c.block,
                     key: c.key,
@@ -606,7 +645,14 @@ impl Searcher {
                 _ => {}
             }
         }
+        stats.candidates += out.len() as u64;
         Ok(out)
+    }
+
+    /// The locates a group document must have for `q` (`None`: any document may match).
+    fn wanted_locates(&self, q: &Query) -> Option<HashMap<u64, Vec<u16>>> {
+        let symbols = required_symbols(q.expr())?;
+        Some(self.locate_maps().locates_of(&symbols))
     }
 
     /// Reads a message document and evaluates `q` on its message.
@@ -710,16 +756,9 @@ impl Searcher {
         Ok(())
     }
 
-    /// The tantivy query of `q`, with the locate maps loaded when it needs them.
+    /// The tantivy query of `q`.
     fn compile(&self, q: &Query) -> Box<dyn TQuery> {
-        let wants_symbols = expr_has(q.expr(), &|t| matches!(t, Term::Symbol(_)));
-        let empty = LocateMaps::default();
-        let maps = if wants_symbols || q.kind() == QueryKind::Messages {
-            self.locate_maps()
-        } else {
-            &empty
-        };
-        compile(q, &self.fields, maps)
+        compile(q, &self.fields)
     }
 
     /// Runs `q`, handing every hit to `sink` in time order (capture time, then packet id)
@@ -734,6 +773,7 @@ impl Searcher {
     ) -> Result<SearchStats, SearchError> {
         let mut stats = SearchStats::default();
         let tq = self.compile(q);
+        let wanted = self.wanted_locates(q);
         let segs = self.segments_in_range(q, &mut stats);
         let mut progress = SearchProgress {
             segments: segs.len() as u64,
@@ -788,7 +828,7 @@ impl Searcher {
                     let Some(sh) = self.open_shard(i, &mut stats) else {
                         continue;
                     };
-                    let cands = self.candidates(&sh, tq.as_ref(), &mut stats)?;
+                    let cands = self.candidates(&sh, tq.as_ref(), wanted.as_ref(), &mut stats)?;
                     let shard = shards.len();
                     let mut blocks: BTreeMap<u32, BlockWork> = BTreeMap::new();
                     for c in cands {
@@ -883,6 +923,7 @@ impl Searcher {
     ) -> Result<(u64, SearchStats), SearchError> {
         let mut stats = SearchStats::default();
         let tq = self.compile(q);
+        let wanted = self.wanted_locates(q);
         let by_symbol = q.kind() == QueryKind::Messages && q.is_symbol_only();
         let maps = self.locate_maps();
         let segs = self.segments_in_range(q, &mut stats);
@@ -906,7 +947,7 @@ impl Searcher {
             };
             let mut blocks: BTreeMap<u32, BlockWork> = BTreeMap::new();
             let mut counted: HashSet<u32> = HashSet::new();
-            for c in self.candidates(&sh, tq.as_ref(), &mut stats)? {
+            for c in self.candidates(&sh, tq.as_ref(), wanted.as_ref(), &mut stats)? {
                 match c {
                     Candidate::Message(addr, _, symbol) => {
                         // A message document's symbol column decides a symbol-only query.
@@ -920,29 +961,25 @@ impl Searcher {
                         block: b,
                         key,
                         sid,
-                        counts,
+                        locs,
                     } => {
-                        let summed = if by_symbol && maps.countable(sid) {
-                            counts
-                                .as_deref()
-                                .and_then(decode_counts)
-                                .map(|(none, pairs)| {
-                                    let mut k = 0u64;
-                                    if q.matches_symbol(None) == Some(true) {
-                                        k += none;
+                        let summed = match locs {
+                            Some(l) if l.exact && by_symbol && maps.countable(sid) => {
+                                let mut k = 0u64;
+                                if q.matches_symbol(None) == Some(true) {
+                                    k += l.unlocated;
+                                }
+                                for (loc, c) in l.counts {
+                                    let hit = *verdicts.entry((sid, loc)).or_insert_with(|| {
+                                        q.matches_symbol(maps.resolve(sid, loc)) == Some(true)
+                                    });
+                                    if hit {
+                                        k += c;
                                     }
-                                    for (l, c) in pairs {
-                                        let hit = *verdicts.entry((sid, l)).or_insert_with(|| {
-                                            q.matches_symbol(maps.resolve(sid, l)) == Some(true)
-                                        });
-                                        if hit {
-                                            k += c;
-                                        }
-                                    }
-                                    k
-                                })
-                        } else {
-                            None
+                                }
+                                Some(k)
+                            }
+                            _ => None,
                         };
                         match summed {
                             Some(k) => {
@@ -1088,8 +1125,10 @@ struct SegmentColumns {
     l4: tantivy::columnar::Column<u64>,
     src: tantivy::columnar::Column<Ipv6Addr>,
     dst: tantivy::columnar::Column<Ipv6Addr>,
-    lcount: Option<tantivy::columnar::BytesColumn>,
+    locs: Option<tantivy::columnar::BytesColumn>,
     symbol: Option<tantivy::columnar::StrColumn>,
+    /// Buffers for reading `locs`.
+    scratch: std::cell::RefCell<(Option<zstd::bulk::Decompressor<'static>>, Vec<u8>, Vec<u8>)>,
 }
 
 impl SegmentColumns {
@@ -1106,8 +1145,9 @@ impl SegmentColumns {
             l4: ff.u64("l4")?,
             src: ff.ip_addr("src")?,
             dst: ff.ip_addr("dst")?,
-            lcount: ff.bytes("lcount")?,
+            locs: ff.bytes("locs")?,
             symbol: ff.str("symbol")?,
+            scratch: Default::default(),
         })
     }
 
@@ -1144,20 +1184,18 @@ impl SegmentColumns {
         col.ord_to_str(ord, &mut out).ok()?.then_some(out)
     }
 
-    /// The `lcount` of a group document, when it has one.
-    fn counts(&self, doc: tantivy::DocId) -> Option<Vec<u8>> {
-        let col = self.lcount.as_ref()?;
+    /// The locates of a group document (`None` when missing or unreadable).
+    fn locates(&self, doc: tantivy::DocId) -> Option<Locates> {
+        let col = self.locs.as_ref()?;
         let ord = col.term_ords(doc).next()?;
-        let mut out = Vec::new();
-        col.ord_to_bytes(ord, &mut out).ok()?.then_some(out)
-    }
-}
-
-fn expr_has(e: &Expr, pred: &dyn Fn(&Term) -> bool) -> bool {
-    match e {
-        Expr::And(v) | Expr::Or(v) => v.iter().any(|x| expr_has(x, pred)),
-        Expr::Not(x) => expr_has(x, pred),
-        Expr::Term(t) => pred(t),
+        let mut s = self.scratch.borrow_mut();
+        let (z, bytes, raw) = &mut *s;
+        bytes.clear();
+        col.ord_to_bytes(ord, bytes).ok()?.then_some(())?;
+        if z.is_none() {
+            *z = zstd::bulk::Decompressor::new().ok();
+        }
+        Locates::decode_with(bytes, z.as_mut()?, raw)
     }
 }
 
@@ -1242,29 +1280,25 @@ fn proto_name(p: ProtoSel) -> &'static str {
     }
 }
 
-fn compile_expr(e: &Expr, f: &Fields, maps: &LocateMaps) -> Box<dyn TQuery> {
+fn compile_expr(e: &Expr, f: &Fields) -> Box<dyn TQuery> {
     match e {
-        Expr::And(v) => all_of(v.iter().map(|x| compile_expr(x, f, maps)).collect()),
-        Expr::Or(v) => any_of(v.iter().map(|x| compile_expr(x, f, maps)).collect()),
+        Expr::And(v) => all_of(v.iter().map(|x| compile_expr(x, f)).collect()),
+        Expr::Or(v) => any_of(v.iter().map(|x| compile_expr(x, f)).collect()),
         // A summary document may hold what is negated and what is not: keep them all, the
         // exact evaluation decides.
         Expr::Not(_) => Box::new(AllQuery),
-        Expr::Term(t) => compile_term(t, f, maps),
+        Expr::Term(t) => compile_term(t, f),
     }
 }
 
-fn compile_term(t: &Term, f: &Fields, maps: &LocateMaps) -> Box<dyn TQuery> {
+fn compile_term(t: &Term, f: &Fields) -> Box<dyn TQuery> {
     match t {
-        Term::Symbol(s) => {
-            let mut v = vec![term(f.symbol, &norm_symbol(s))];
-            let locs = maps.locs_for(&norm_upper(s));
-            if !locs.is_empty() {
-                v.push(Box::new(TermSetQuery::new(
-                    locs.into_iter().map(|l| TTerm::from_field_u64(f.loc, l)),
-                )));
-            }
-            any_of(v)
-        }
+        // Message documents by their symbol; group documents all, narrowed afterwards by
+        // their locates (`Searcher::candidates`).
+        Term::Symbol(s) => any_of(vec![
+            term(f.symbol, &norm_symbol(s)),
+            u64_term(f.kind, KIND_GROUP),
+        ]),
         Term::Proto(p) => term(f.proto, proto_name(*p)),
         Term::Msg(m) => {
             let mut v = vec![term(f.code, &code_term(m.as_bytes()))];
@@ -1305,12 +1339,12 @@ fn compile_term(t: &Term, f: &Fields, maps: &LocateMaps) -> Box<dyn TQuery> {
 }
 
 /// The tantivy query that finds the candidate documents of `q`.
-fn compile(q: &Query, f: &Fields, maps: &LocateMaps) -> Box<dyn TQuery> {
+fn compile(q: &Query, f: &Fields) -> Box<dyn TQuery> {
     let kinds = match q.kind() {
         QueryKind::Messages => u64_range(f.kind, KIND_GROUP, KIND_MESSAGE),
         QueryKind::Packets => u64_term(f.kind, KIND_FLOW),
     };
-    all_of(vec![kinds, compile_expr(q.expr(), f, maps)])
+    all_of(vec![kinds, compile_expr(q.expr(), f)])
 }
 
 #[cfg(test)]
