@@ -58,7 +58,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher as TSearcher, TantivyDocument, Term as TTerm};
-use wiretape_decode::query::{Expr, IpNet, MsgFields, NetFields, ProtoSel, Query, QueryKind, Term};
+use wiretape_decode::query::{Expr, IpNet, MsgFields, NetFields, Query, QueryKind, Term};
 use wiretape_decode::render::{endpoint, message_summary, net_kind, vlan, MessageJson, NetJson};
 use wiretape_decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol};
 use wiretape_store::units::format_time;
@@ -1262,24 +1262,6 @@ fn any_of(v: Vec<Box<dyn TQuery>>) -> Box<dyn TQuery> {
     ))
 }
 
-fn proto_name(p: ProtoSel) -> &'static str {
-    match p {
-        ProtoSel::Itch => "itch",
-        ProtoSel::MoldUdp64 => "moldudp64",
-        ProtoSel::SoupBin => "soupbin",
-        ProtoSel::Ouch => "ouch",
-        ProtoSel::Ouch42 => "ouch42",
-        ProtoSel::Ouch50 => "ouch50",
-        ProtoSel::Fix => "fix",
-        ProtoSel::Tcp => "tcp",
-        ProtoSel::Udp => "udp",
-        ProtoSel::Icmp => "icmp",
-        ProtoSel::Arp => "arp",
-        ProtoSel::Ipv4 => "ipv4",
-        ProtoSel::Ipv6 => "ipv6",
-    }
-}
-
 fn compile_expr(e: &Expr, f: &Fields) -> Box<dyn TQuery> {
     match e {
         Expr::And(v) => all_of(v.iter().map(|x| compile_expr(x, f)).collect()),
@@ -1299,7 +1281,7 @@ fn compile_term(t: &Term, f: &Fields) -> Box<dyn TQuery> {
             term(f.symbol, &norm_symbol(s)),
             u64_term(f.kind, KIND_GROUP),
         ]),
-        Term::Proto(p) => term(f.proto, proto_name(*p)),
+        Term::Proto(p) => term(f.proto, p.name()),
         Term::Msg(m) => {
             let mut v = vec![term(f.code, &code_term(m.as_bytes()))];
             let n = norm_name(m);

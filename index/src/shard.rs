@@ -42,6 +42,7 @@ use tantivy::schema::{
     BytesOptions, Field, IpAddrOptions, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{Index, TantivyDocument};
+use wiretape_store::varint::{put_varint, VarintReader};
 
 use wiretape_decode::query::{NetFields, L4};
 use wiretape_decode::{Message, Protocol, Session};
@@ -619,30 +620,6 @@ const LOCS_COMPRESS_OVER: usize = 96;
 /// Most bytes a `locs` value decompresses to: 65,536 locates of two LEB128 values.
 const LOCS_MAX: usize = 65_536 * 12 + 32;
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn get_varint(b: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *b.get(*pos)?;
-        *pos += 1;
-        if shift == 63 && byte > 1 {
-            return None;
-        }
-        v |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
-}
-
 impl Locates {
     /// The bytes of `locs`: a flags byte (bit 0 exact, bit 1 zstd), then — zstd-compressed
     /// when bit 1 is set — LEB128 values: `unlocated`, the number of locates, the locates as
@@ -698,16 +675,16 @@ impl Locates {
         } else {
             rest
         };
-        let mut pos = 0;
-        let unlocated = get_varint(v, &mut pos)?;
-        let n = usize::try_from(get_varint(v, &mut pos)?).ok()?;
+        let mut r = VarintReader::new(v);
+        let unlocated = r.next()?;
+        let n = usize::try_from(r.next()?).ok()?;
         if n > 65_536 {
             return None;
         }
         let mut counts = Vec::with_capacity(n);
         let mut l = 0u64;
         for i in 0..n {
-            let d = get_varint(v, &mut pos)?;
+            let d = r.next()?;
             // Strictly increasing (a delta of 0 only for the first, locate 0).
             if d == 0 && i > 0 {
                 return None;
@@ -716,9 +693,9 @@ impl Locates {
             counts.push((u16::try_from(l).ok()?, 0));
         }
         for c in counts.iter_mut() {
-            c.1 = get_varint(v, &mut pos)?;
+            c.1 = r.next()?;
         }
-        (pos == v.len()).then_some(Locates {
+        r.done().then_some(Locates {
             exact: flags & LOCS_EXACT != 0,
             unlocated,
             counts,

@@ -407,6 +407,31 @@ pub struct Footer {
 }
 
 impl Footer {
+    /// Adds block `h`, written at `offset` and `total_len` bytes long (header and payload), to
+    /// the directory and the totals.
+    pub fn add_block(&mut self, h: &BlockHeader, offset: u64, total_len: u32) {
+        if self.blocks.is_empty() {
+            self.first_block_seq = h.seq;
+            self.first_ts = h.first_ts;
+            self.min_ts = h.min_ts;
+            self.max_ts = h.max_ts;
+        }
+        self.blocks.push(DirEntry {
+            offset,
+            total_len,
+            count: h.count,
+            min_ts: h.min_ts,
+            max_ts: h.max_ts,
+        });
+        self.packets += u64::from(h.count);
+        self.wire_bytes += h.wire_bytes;
+        self.cap_bytes += h.cap_bytes;
+        self.last_ts = h.last_ts;
+        self.min_ts = self.min_ts.min(h.min_ts);
+        self.max_ts = self.max_ts.max(h.max_ts);
+        self.stats.add(&h.stats);
+    }
+
     pub fn encoded_len(blocks: usize) -> usize {
         ftr::FIXED_LEN + blocks * ftr::ENTRY_LEN
     }

@@ -40,7 +40,7 @@ mod recovery;
 pub mod retention;
 mod segment;
 pub mod units;
-mod varint;
+pub mod varint;
 pub mod verify;
 mod writer;
 

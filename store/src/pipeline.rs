@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::block::Forms;
 use crate::config::{Sealed, WriterConfig, RECENT_SEALED};
 use crate::error::{Error, Result};
-use crate::format::{blk, crc32c, seg, trl, BlockHeader, DirEntry, Footer, SegmentHeader, Trailer};
+use crate::format::{blk, crc32c, seg, trl, BlockHeader, Footer, SegmentHeader, Trailer};
 use crate::io::{sync_dir, SegmentFile};
 use crate::layout::{sealed_name_of, segment_file_name, SEGMENTS_DIR};
 use crate::manifest::ManifestWriter;
@@ -213,27 +213,7 @@ impl SegmentSink {
         s.file.write_at(s.write_off, &hb)?;
         s.hasher.update(hb);
         s.hasher.update(payload);
-        let f = &mut s.footer;
-        if f.blocks.is_empty() {
-            f.first_block_seq = header.seq;
-            f.first_ts = header.first_ts;
-            f.min_ts = header.min_ts;
-            f.max_ts = header.max_ts;
-        }
-        f.blocks.push(DirEntry {
-            offset: s.write_off,
-            total_len: need as u32,
-            count: header.count,
-            min_ts: header.min_ts,
-            max_ts: header.max_ts,
-        });
-        f.packets += u64::from(header.count);
-        f.wire_bytes += header.wire_bytes;
-        f.cap_bytes += header.cap_bytes;
-        f.last_ts = header.last_ts;
-        f.min_ts = f.min_ts.min(header.min_ts);
-        f.max_ts = f.max_ts.max(header.max_ts);
-        f.stats.add(&header.stats);
+        s.footer.add_block(&header, s.write_off, need as u32);
         s.write_off += need;
         self.report.blocks += 1;
         self.report.bytes_written += need;

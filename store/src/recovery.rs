@@ -7,7 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::format::{crc32c, ftr, seg, DirEntry, Footer, SegmentHeader, Trailer};
+use crate::format::{crc32c, ftr, seg, Footer, SegmentHeader, Trailer};
 use crate::io::sync_dir;
 use crate::layout::{
     list_segments, parse_segment_name, sealed_name_of, try_lock_stream, SEGMENTS_DIR,
@@ -226,26 +226,7 @@ fn recover_segment(dir: &Path, manifest: &ManifestWriter, path: &Path) -> Result
     }
     let mut footer = Footer::default();
     for (b, h) in scan.blocks.iter().zip(&scan.headers).take(kept) {
-        if footer.blocks.is_empty() {
-            footer.first_block_seq = h.seq;
-            footer.first_ts = h.first_ts;
-            footer.min_ts = h.min_ts;
-            footer.max_ts = h.max_ts;
-        }
-        footer.blocks.push(DirEntry {
-            offset: b.offset,
-            total_len: b.total_len,
-            count: b.count,
-            min_ts: b.min_ts,
-            max_ts: b.max_ts,
-        });
-        footer.packets += u64::from(h.count);
-        footer.wire_bytes += h.wire_bytes;
-        footer.cap_bytes += h.cap_bytes;
-        footer.last_ts = h.last_ts;
-        footer.min_ts = footer.min_ts.min(h.min_ts);
-        footer.max_ts = footer.max_ts.max(h.max_ts);
-        footer.stats.add(&h.stats);
+        footer.add_block(h, b.offset, b.total_len);
     }
     footer.sealed_ns = crate::units::now_ns();
     footer.recovered_bytes_lost = lost_bytes;

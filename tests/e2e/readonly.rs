@@ -11,15 +11,7 @@ use wiretape_tests::Run;
 
 use crate::wiretape;
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let l = s.lines().find(|l| l.starts_with("Uid:"))?;
-            l.split_whitespace().nth(2).map(|u| u == "0")
-        })
-        .unwrap_or(false)
-}
+use wiretape_tests::is_root;
 
 /// `wiretape args…` as nobody:nogroup.
 fn as_nobody(args: &[&str]) -> Run {

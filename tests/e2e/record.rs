@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use wiretape_tests::is_root;
 
 use crate::wiretape;
 
@@ -661,16 +662,6 @@ fn index_and_import_max_orders_cap_the_order_state_of_their_decoders() {
 
 // ---------------------------------------------------------------------------------------
 // Live capture from a veth pair (root only).
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let l = s.lines().find(|l| l.starts_with("Uid:"))?;
-            l.split_whitespace().nth(2).map(|u| u == "0")
-        })
-        .unwrap_or(false)
-}
 
 fn sh(program: &str, args: &[&str]) -> Result<String, String> {
     match Command::new(program).args(args).output() {

@@ -121,3 +121,15 @@ pub fn tshark(file: &Path, args: &[&str], fields: &[&str]) -> Vec<Vec<String>> {
         .map(|l| l.split('\t').map(str::to_owned).collect())
         .collect()
 }
+
+/// Whether this process runs as root (the tests that need root, to mount, create network
+/// namespaces or change users, skip themselves otherwise).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let l = s.lines().find(|l| l.starts_with("Uid:"))?;
+            l.split_whitespace().nth(2).map(|u| u == "0")
+        })
+        .unwrap_or(false)
+}
