@@ -282,17 +282,19 @@ pub struct LocateMaps {
 }
 
 impl LocateMaps {
-    fn add(&mut self, maps: &StreamMaps) {
-        for s in &maps.sessions {
-            let e = self
-                .sessions
-                .entry(s.sid)
-                .or_insert_with(|| (s.name.clone(), BTreeMap::new()));
-            for (l, sym) in &s.locates {
-                e.1.insert(*l, sym.clone());
-            }
+    fn add(&mut self, maps: StreamMaps) {
+        for s in maps.sessions {
             if s.conflicts > 0 {
                 self.conflicted.insert(s.sid);
+            }
+            match self.sessions.entry(s.sid) {
+                // The common case, a session one stream carries: its map as loaded.
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((s.name, s.locates));
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    o.get_mut().1.extend(s.locates);
+                }
             }
         }
     }
@@ -395,6 +397,25 @@ pub struct Searcher {
 struct OpenShard {
     path: PathBuf,
     searcher: TSearcher,
+    /// The fast-field columns of its tantivy segments, opened when first read.
+    columns: std::cell::RefCell<HashMap<u32, std::rc::Rc<SegmentColumns>>>,
+}
+
+impl OpenShard {
+    /// The columns of tantivy segment `ord`.
+    fn columns(&self, ord: u32) -> Result<std::rc::Rc<SegmentColumns>, SearchError> {
+        if let Some(c) = self.columns.borrow().get(&ord) {
+            return Ok(std::rc::Rc::clone(c));
+        }
+        let c = std::rc::Rc::new(
+            SegmentColumns::open(&self.searcher, ord)
+                .map_err(|e| ShardError::tantivy(&self.path, e))?,
+        );
+        self.columns
+            .borrow_mut()
+            .insert(ord, std::rc::Rc::clone(&c));
+        Ok(c)
+    }
 }
 
 /// Candidate blocks of one segment: block → group flows with their sessions, and flows.
@@ -402,6 +423,9 @@ struct OpenShard {
 struct BlockWork {
     groups: HashMap<NetKey, HashSet<u64>>,
     flows: HashSet<NetKey>,
+    /// Group documents whose locates are checked only when the block comes up (a search
+    /// that stops early never reads the others): (shard, flow, session, document).
+    deferred: Vec<(usize, NetKey, u64, DocAddress)>,
 }
 
 /// The work a search has left, ordered by the earliest capture time it can yield.
@@ -481,8 +505,10 @@ enum Candidate {
         block: u32,
         key: NetKey,
         sid: u64,
-        /// Its locates and their counts (`None`: unreadable, so decode the block).
+        /// Its locates and their counts (`None`: not read, or unreadable).
         locs: Option<Locates>,
+        /// When its locates are still to be checked against the query's: the document.
+        deferred: Option<DocAddress>,
     },
     Flow {
         block: u32,
@@ -530,7 +556,7 @@ impl Searcher {
                 .collect();
             for stream in streams {
                 if let Some(m) = StreamMaps::load(self.store.dir(), stream) {
-                    maps.add(&m);
+                    maps.add(m);
                 }
             }
             maps
@@ -576,6 +602,7 @@ impl Searcher {
                 Some(OpenShard {
                     path,
                     searcher: reader.searcher(),
+                    columns: Default::default(),
                 })
             }
             Err(e) => {
@@ -594,11 +621,15 @@ impl Searcher {
 
     /// The candidate documents of a shard, in document order. `wanted`: the locates a group
     /// document must have one of (a query with `symbol:` terms; see [`required_symbols`]).
+    /// `count`: read what a count needs now (message documents' symbols, group documents'
+    /// locates, checked against `wanted`); a search defers the check of a group document to
+    /// when its block comes up ([`Candidate::Group::deferred`]).
     fn candidates(
         &self,
         sh: &OpenShard,
         tq: &dyn TQuery,
         wanted: Option<&HashMap<u64, Vec<u16>>>,
+        count: bool,
         stats: &mut SearchStats,
     ) -> Result<Vec<Candidate>, SearchError> {
         let tv = |e| ShardError::tantivy(&sh.path, e);
@@ -606,36 +637,39 @@ impl Searcher {
         let mut sorted: Vec<DocAddress> = docs.into_iter().collect();
         sorted.sort();
         let mut out = Vec::with_capacity(sorted.len());
-        let mut columns: Option<(u32, SegmentColumns)> = None;
+        let mut columns: Option<(u32, std::rc::Rc<SegmentColumns>)> = None;
         for addr in sorted {
             if columns
                 .as_ref()
                 .is_none_or(|(ord, _)| *ord != addr.segment_ord)
             {
-                let c = SegmentColumns::open(&sh.searcher, addr.segment_ord).map_err(tv)?;
-                columns = Some((addr.segment_ord, c));
+                columns = Some((addr.segment_ord, sh.columns(addr.segment_ord)?));
             }
             let cols = &columns.as_ref().expect("just opened").1;
             let c = cols.read(addr.doc_id);
             match c.kind {
                 KIND_MESSAGE => {
-                    out.push(Candidate::Message(addr, c.t_lo, cols.symbol(addr.doc_id)))
+                    let symbol = count.then(|| cols.symbol(addr.doc_id)).flatten();
+                    out.push(Candidate::Message(addr, c.t_lo, symbol))
                 }
+                KIND_GROUP if !count => out.push(Candidate::Group {
+                    block: c.block,
+                    key: c.key,
+                    sid: c.sid,
+                    locs: None,
+                    deferred: wanted.is_some().then_some(addr),
+                }),
                 KIND_GROUP => {
                     let locs = cols.locates(addr.doc_id);
-                    if let (Some(w), Some(l)) = (wanted, &locs) {
-                        let Some(mine) = w.get(&c.sid) else { continue };
-                        // Few wanted locates (one per symbol), many in the document, sorted.
-                        let has = |w: &u16| l.counts.binary_search_by_key(w, |c| c.0).is_ok();
-                        if !mine.iter().any(has) {
-                            continue;
-                        }
+                    if !has_wanted(wanted, c.sid, locs.as_ref()) {
+                        continue;
                     }
                     out.push(Candidate::Group {
                         block: c.block,
                         key: c.key,
                         sid: c.sid,
                         locs,
+                        deferred: None,
                     })
                 }
                 KIND_FLOW => out.push(Candidate::Flow {
@@ -645,7 +679,19 @@ impl Searcher {
                 _ => {}
             }
         }
-        stats.candidates += out.len() as u64;
+        // Deferred group documents count when their block comes up and they pass.
+        stats.candidates += out
+            .iter()
+            .filter(|c| {
+                !matches!(
+                    c,
+                    Candidate::Group {
+                        deferred: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count() as u64;
         Ok(out)
     }
 
@@ -828,7 +874,8 @@ impl Searcher {
                     let Some(sh) = self.open_shard(i, &mut stats) else {
                         continue;
                     };
-                    let cands = self.candidates(&sh, tq.as_ref(), wanted.as_ref(), &mut stats)?;
+                    let cands =
+                        self.candidates(&sh, tq.as_ref(), wanted.as_ref(), false, &mut stats)?;
                     let shard = shards.len();
                     let mut blocks: BTreeMap<u32, BlockWork> = BTreeMap::new();
                     for c in cands {
@@ -836,6 +883,16 @@ impl Searcher {
                             Candidate::Message(addr, ts, _) => {
                                 work.push(Reverse(Queued(ts, seq, Item::Message { shard, addr })));
                                 seq += 1;
+                            }
+                            Candidate::Group {
+                                block,
+                                key,
+                                sid,
+                                deferred: Some(doc),
+                                ..
+                            } => {
+                                let w = &mut blocks.entry(block).or_default().deferred;
+                                w.push((shard, key, sid, doc));
                             }
                             Candidate::Group {
                                 block, key, sid, ..
@@ -873,9 +930,20 @@ impl Searcher {
                 Item::Block {
                     seg,
                     block: b,
-                    work: w,
+                    work: mut w,
                 } => {
                     progress.blocks_done += 1;
+                    // The group documents whose locates were not checked yet.
+                    for (shard, key, sid, doc) in std::mem::take(&mut w.deferred) {
+                        let cols = shards[shard].columns(doc.segment_ord)?;
+                        if has_wanted(wanted.as_ref(), sid, cols.locates(doc.doc_id).as_ref()) {
+                            stats.candidates += 1;
+                            w.groups.entry(key).or_default().insert(sid);
+                        }
+                    }
+                    if w.groups.is_empty() && w.flows.is_empty() {
+                        continue;
+                    }
                     let mut found = Vec::new();
                     self.block_hits(q, (seg, b), &w, &mut scratch, &mut stats, &mut |h| {
                         found.push(h)
@@ -947,7 +1015,7 @@ impl Searcher {
             };
             let mut blocks: BTreeMap<u32, BlockWork> = BTreeMap::new();
             let mut counted: HashSet<u32> = HashSet::new();
-            for c in self.candidates(&sh, tq.as_ref(), wanted.as_ref(), &mut stats)? {
+            for c in self.candidates(&sh, tq.as_ref(), wanted.as_ref(), by_symbol, &mut stats)? {
                 match c {
                     Candidate::Message(addr, _, symbol) => {
                         // A message document's symbol column decides a symbol-only query.
@@ -962,6 +1030,7 @@ impl Searcher {
                         key,
                         sid,
                         locs,
+                        ..
                     } => {
                         let summed = match locs {
                             Some(l) if l.exact && by_symbol && maps.countable(sid) => {
@@ -1030,6 +1099,20 @@ impl Searcher {
     }
 }
 
+/// Whether a group document of session `sid` with `locs` may hold a message of the query's
+/// symbols (`wanted`: their locates per session; `None`: any). Unreadable locates: it may.
+fn has_wanted(wanted: Option<&HashMap<u64, Vec<u16>>>, sid: u64, locs: Option<&Locates>) -> bool {
+    let (Some(w), Some(l)) = (wanted, locs) else {
+        return true;
+    };
+    let Some(mine) = w.get(&sid) else {
+        return false;
+    };
+    // Few wanted locates (one per symbol), many in the document, sorted.
+    mine.iter()
+        .any(|w| l.counts.binary_search_by_key(w, |c| c.0).is_ok())
+}
+
 /// Decodes the candidate MoldUDP64 flows of one block and evaluates the query on each
 /// message.
 fn finish_groups(
@@ -1048,6 +1131,7 @@ fn finish_groups(
         }
     }
     let mut out = Vec::new();
+    let mut last_session: Option<(wiretape_decode::Session, u64)> = None;
     for i in 0..block.len() {
         let Some(p) = block.packet(i) else { break };
         let d = Dissected::parse(p.link_type, p.data);
@@ -1063,7 +1147,15 @@ fn finish_groups(
             if !matches!(m.protocol, Protocol::Itch | Protocol::MoldUdp64) {
                 continue;
             }
-            let sid = session_id(&m.session).unwrap_or(0);
+            // Consecutive messages mostly share a session; its id is a hash of its text.
+            let sid = match &last_session {
+                Some((s, sid)) if *s == m.session => *sid,
+                _ => {
+                    let sid = session_id(&m.session).unwrap_or(0);
+                    last_session = Some((m.session.clone(), sid));
+                    sid
+                }
+            };
             if !sids.contains(&sid) {
                 continue;
             }
