@@ -9,9 +9,21 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dir=${WIRETAPE_DEMO_DIR:-/tmp/wiretape-demo}
 secs=${SECONDS_TO_RECORD:-15}
 
-cargo build --release --locked -q
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-wiretape=$target/release/wiretape
+# Building needs a C compiler (zstd is C) and nothing else: libpcap, for
+# `--filter`, is loaded at run time. Install the compiler if this machine has none.
+if ! command -v cc >/dev/null; then
+    sudo=()
+    [[ $EUID -eq 0 ]] || sudo=(sudo)
+    echo "demo.sh: installing build-essential (a C compiler and linker)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -q >/dev/null
+    "${sudo[@]}" apt-get install -y -q build-essential >/dev/null
+fi
+
+echo "== building wiretape (release; the first build compiles about 250 crates, a few minutes)"
+cargo build --release --locked
+wiretape=${CARGO_TARGET_DIR:-$PWD/target}/release/wiretape
+echo "== built $wiretape (\`cargo install --path .\` puts \`wiretape\` on your PATH, in ~/.cargo/bin)"
 
 rm -rf "$dir"
 mkdir -p "$dir"
@@ -33,4 +45,4 @@ echo "== wiretape export QUERY (every packet of AAPL's FIX messages, for Wiresha
 "$wiretape" export --data "$dir/data" 'symbol:AAPL AND proto:fix' -o "$dir/aapl-fix.pcap"
 echo "== wiretape decode --stats (what the decoders counted)"
 "$wiretape" decode --data "$dir/data" --stats
-echo "demo data in $dir"
+echo "demo data in $dir; the binary is $wiretape"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh Debian 12 machine with Rust: installs the
 # system packages the end-to-end tests compare against (tcpdump, tshark, capinfos, zstd),
-# libpcap-dev (linked for BPF filters), ip and tcpreplay (the AF_PACKET tests, which run
+# libpcap (loaded at run time for BPF filters), ip and tcpreplay (the AF_PACKET tests, which run
 # only as root), then `cargo test --workspace`. Safe to run again: installs only what is missing.
 # `--install-only` stops after the packages.
 set -euo pipefail
@@ -12,8 +12,10 @@ command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v tshark >/dev/null || need+=(tshark)
 command -v capinfos >/dev/null || need+=(wireshark-common)
 command -v zstd >/dev/null || need+=(zstd)
-# The AF_PACKET source links libpcap (filter compiler); its tests use veths and tcpreplay.
-[[ -e /usr/include/pcap/pcap.h ]] || need+=(libpcap-dev)
+# The AF_PACKET source loads libpcap (the filter compiler) at run time; its tests use veths
+# and tcpreplay. A C compiler builds zstd.
+command -v cc >/dev/null || need+=(build-essential)
+/sbin/ldconfig -p | grep -q 'libpcap\.so\.0\.8' || need+=(libpcap0.8)
 command -v ip >/dev/null || need+=(iproute2)
 command -v tcpreplay >/dev/null || need+=(tcpreplay)
 if ((${#need[@]})); then

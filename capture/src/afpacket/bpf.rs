@@ -1,8 +1,13 @@
 //! Classic BPF programs for the socket filter, compiled from tcpdump syntax by libpcap
 //! (`pcap_open_dead` for Ethernet, `pcap_compile`), whose few functions are declared here.
+//!
+//! libpcap is loaded at run time, the first time a filter is compiled, not linked: building
+//! wiretape needs no libpcap development package, and the binary runs where libpcap is not
+//! installed, as long as no `--filter` is asked for. A filter without libpcap is a
+//! [`SourceError::Config`] that says which package provides it.
 
 use std::ffi::{c_char, c_int, c_uint, CStr, CString};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use crate::source::SourceError;
 
@@ -74,19 +79,69 @@ struct PcapT {
     _private: [u8; 0],
 }
 
-#[link(name = "pcap")]
-unsafe extern "C" {
-    fn pcap_open_dead(linktype: c_int, snaplen: c_int) -> *mut PcapT;
-    fn pcap_compile(
+/// The libpcap functions the compiler needs, resolved from the shared library.
+struct Libpcap {
+    open_dead: unsafe extern "C" fn(linktype: c_int, snaplen: c_int) -> *mut PcapT,
+    compile: unsafe extern "C" fn(
         p: *mut PcapT,
         fp: *mut PcapBpfProgram,
         expr: *const c_char,
         optimize: c_int,
         netmask: u32,
-    ) -> c_int;
-    fn pcap_freecode(fp: *mut PcapBpfProgram);
-    fn pcap_geterr(p: *mut PcapT) -> *mut c_char;
-    fn pcap_close(p: *mut PcapT);
+    ) -> c_int,
+    freecode: unsafe extern "C" fn(fp: *mut PcapBpfProgram),
+    geterr: unsafe extern "C" fn(p: *mut PcapT) -> *mut c_char,
+    close: unsafe extern "C" fn(p: *mut PcapT),
+    /// Keeps the library mapped for as long as the pointers above are used (forever).
+    _lib: libloading::Library,
+}
+
+/// The names libpcap's runtime library goes by: Debian's and most distributions' package
+/// (`libpcap0.8`) installs `libpcap.so.0.8`; others ship `libpcap.so.1`; the unversioned name
+/// comes with the development package.
+const LIBPCAP_NAMES: &[&str] = &["libpcap.so.0.8", "libpcap.so.1", "libpcap.so"];
+
+impl Libpcap {
+    fn load() -> Result<Libpcap, String> {
+        let mut errors = Vec::new();
+        for name in LIBPCAP_NAMES {
+            // SAFETY: loading libpcap runs its (trivial) initialisers; it is a C library
+            // with no constructors that depend on the process's state.
+            match unsafe { libloading::Library::new(*name) } {
+                Ok(lib) => return Self::resolve(lib).map_err(|e| format!("{name}: {e}")),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        Err(errors.join("; "))
+    }
+
+    fn resolve(lib: libloading::Library) -> Result<Libpcap, libloading::Error> {
+        // SAFETY: each symbol is declared with the signature pcap/pcap.h gives it (stable
+        // since libpcap 0.8); the pointers are copied out and used only while `_lib` keeps
+        // the library loaded.
+        unsafe {
+            Ok(Libpcap {
+                open_dead: *lib.get(b"pcap_open_dead\0")?,
+                compile: *lib.get(b"pcap_compile\0")?,
+                freecode: *lib.get(b"pcap_freecode\0")?,
+                geterr: *lib.get(b"pcap_geterr\0")?,
+                close: *lib.get(b"pcap_close\0")?,
+                _lib: lib,
+            })
+        }
+    }
+
+    /// libpcap, loaded once; the error says what to install.
+    fn get() -> Result<&'static Libpcap, SourceError> {
+        static LIB: OnceLock<Result<Libpcap, String>> = OnceLock::new();
+        LIB.get_or_init(Libpcap::load).as_ref().map_err(|e| {
+            SourceError::Config(format!(
+                "a capture filter needs libpcap at run time, which could not be loaded \
+                 (install it: `apt install libpcap0.8` on Debian and Ubuntu, \
+                 `dnf install libpcap` on Fedora): {e}"
+            ))
+        })
+    }
 }
 
 /// libpcap before 1.8 had a compiler with global state; serialise to be safe with any
@@ -94,12 +149,12 @@ unsafe extern "C" {
 static COMPILER: Mutex<()> = Mutex::new(());
 
 /// A `pcap_t` from `pcap_open_dead`, closed on drop.
-struct DeadHandle(*mut PcapT);
+struct DeadHandle(*mut PcapT, &'static Libpcap);
 
 impl Drop for DeadHandle {
     fn drop(&mut self) {
         // SAFETY: the pointer came from pcap_open_dead, is not null, and is closed once.
-        unsafe { pcap_close(self.0) };
+        unsafe { (self.1.close)(self.0) };
     }
 }
 
@@ -120,15 +175,16 @@ pub fn compile_filter(expr: &str, snaplen: u32) -> Result<BpfProgram, SourceErro
     let c_expr = CString::new(expr)
         .map_err(|_| SourceError::Config(format!("filter {expr:?}: contains a NUL byte")))?;
     let snaplen = c_int::try_from(snaplen).unwrap_or(c_int::MAX);
+    let pcap = Libpcap::get()?;
     let _guard = COMPILER.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: plain constructor; a null return is handled below.
-    let handle = unsafe { pcap_open_dead(DLT_EN10MB, snaplen) };
+    let handle = unsafe { (pcap.open_dead)(DLT_EN10MB, snaplen) };
     if handle.is_null() {
         return Err(SourceError::Config(format!(
             "filter {expr:?}: pcap_open_dead failed (out of memory)"
         )));
     }
-    let handle = DeadHandle(handle);
+    let handle = DeadHandle(handle, pcap);
     let mut prog = PcapBpfProgram {
         bf_len: 0,
         bf_insns: std::ptr::null_mut(),
@@ -136,7 +192,7 @@ pub fn compile_filter(expr: &str, snaplen: u32) -> Result<BpfProgram, SourceErro
     // SAFETY: handle is a live pcap_t, prog a writable bpf_program, c_expr a NUL-terminated
     // string that outlives the call.
     let rc = unsafe {
-        pcap_compile(
+        (pcap.compile)(
             handle.0,
             &mut prog,
             c_expr.as_ptr(),
@@ -147,7 +203,7 @@ pub fn compile_filter(expr: &str, snaplen: u32) -> Result<BpfProgram, SourceErro
     if rc != 0 {
         // SAFETY: pcap_geterr returns the handle's NUL-terminated error buffer, valid until
         // the next libpcap call on the handle; it is copied out at once.
-        let msg = unsafe { CStr::from_ptr(pcap_geterr(handle.0)) }
+        let msg = unsafe { CStr::from_ptr((pcap.geterr)(handle.0)) }
             .to_string_lossy()
             .into_owned();
         return Err(SourceError::Config(format!("filter {expr:?}: {msg}")));
@@ -160,7 +216,7 @@ pub fn compile_filter(expr: &str, snaplen: u32) -> Result<BpfProgram, SourceErro
         unsafe { std::slice::from_raw_parts(prog.bf_insns, prog.bf_len as usize) }.to_vec()
     };
     // SAFETY: prog was filled by a successful pcap_compile and is freed once.
-    unsafe { pcap_freecode(&mut prog) };
+    unsafe { (pcap.freecode)(&mut prog) };
     Ok(BpfProgram(insns))
 }
 
