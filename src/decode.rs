@@ -18,7 +18,6 @@ use crate::export::time_range;
 use crate::output::line;
 
 pub fn run(a: DecodeArgs) -> Result<u8> {
-    let range = time_range(&a.from, &a.to)?;
     let feeds = match &a.feed_map {
         Some(path) => {
             FeedMap::load(path).with_context(|| format!("--feed-map {}", path.display()))?
@@ -26,6 +25,7 @@ pub fn run(a: DecodeArgs) -> Result<u8> {
         None => FeedMap::new(),
     };
     let store = Store::open(&a.data).with_context(|| format!("opening {}", a.data.display()))?;
+    let range = time_range(&store, &a.from, &a.to)?;
     let mut decoder = Decoder::with_feed_map(feeds);
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     // --stats decodes the whole range and prints only the counts: no limit applies.

@@ -14,9 +14,11 @@ use crate::cli::{ExportArgs, FormatArg};
 use crate::exit;
 use crate::output::progress;
 
-/// Parses `--from` / `--to` into a range (inclusive at both ends).
-pub fn time_range(from: &Option<String>, to: &Option<String>) -> Result<TimeRange> {
-    Ok(TimeRange::parse(from.as_deref(), to.as_deref(), now_ns())?)
+/// Parses `--from` / `--to` into a range (inclusive at both ends); `start` and `end` are the
+/// store's first and last packet.
+pub fn time_range(store: &Store, from: &Option<String>, to: &Option<String>) -> Result<TimeRange> {
+    let anchors = store.time_anchors(now_ns());
+    Ok(TimeRange::parse(from.as_deref(), to.as_deref(), &anchors)?)
 }
 
 fn format_of(out: &Path, explicit: Option<FormatArg>) -> Result<WriteFormat> {
@@ -38,16 +40,20 @@ fn format_of(out: &Path, explicit: Option<FormatArg>) -> Result<WriteFormat> {
 }
 
 pub fn run(a: ExportArgs) -> Result<u8> {
-    let range = time_range(&a.from, &a.to)?;
     let format = format_of(&a.output, a.format)?;
     let (store, sel, search_damaged) = match &a.query {
-        None => (Store::open(&a.data)?, Selection::all(range), false),
+        None => {
+            let store = Store::open(&a.data)?;
+            let range = time_range(&store, &a.from, &a.to)?;
+            (store, Selection::all(range), false)
+        }
         Some(text) => {
-            let q = match crate::search::parse_query(text) {
+            let searcher = crate::search::open(&a.data)?;
+            let range = time_range(searcher.store(), &a.from, &a.to)?;
+            let q = match crate::search::parse_query(text, searcher.store()) {
                 Ok(q) => q,
                 Err(code) => return Ok(code),
             };
-            let searcher = crate::search::open(&a.data)?;
             let (sel, stats) =
                 Selection::of_query(&searcher, &q, range, &SearchOptions::default())?;
             let damaged = crate::search::warn(&stats, &a.data);

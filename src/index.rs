@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use wiretape_decode::FeedMap;
 use wiretape_index::indexer::{IndexReport, Indexer};
-use wiretape_store::units::parse_age;
+use wiretape_store::units::parse_duration;
 use wiretape_store::Store;
 
 use crate::cli::IndexArgs;
@@ -93,7 +93,7 @@ pub fn run(a: IndexArgs) -> Result<u8> {
             eprintln!("wiretape: removed {n} shard(s); rebuilding");
         }
     }
-    let interval = parse_age(&a.interval).context("--interval")?;
+    let interval = parse_duration(&a.interval).context("--interval")?;
     let mut damaged = false;
     // Kept between passes and refreshed: following a store of weeks reads only its new and
     // open segments each time (for the progress bar's total).

@@ -23,7 +23,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// An error: bad input, I/O failure, refused file. The message says which and where.
     pub const ERROR: u8 = 1;
-    /// Bad command line (clap's own code).
+    /// Bad command line: clap's own code, and a value (query, time, duration, size) that
+    /// does not parse.
     pub const USAGE: u8 = 2;
     /// The command finished but found damaged data (verify), or skipped it (export).
     pub const DAMAGE: u8 = 3;
@@ -49,7 +50,38 @@ fn main() -> ExitCode {
         Err(e) if output::is_broken_pipe(&e) => ExitCode::from(exit::OK),
         Err(e) => {
             eprintln!("wiretape: error: {e:#}");
-            ExitCode::from(exit::ERROR)
+            ExitCode::from(report_usage(&e).unwrap_or(exit::ERROR))
         }
     }
+}
+
+/// For an error about a value the user typed (a time, a duration, a size, a setting): points
+/// at what is wrong (the value with carets under it) and gives exit code 2.
+fn report_usage(e: &anyhow::Error) -> Option<u8> {
+    use wiretape_recorder::settings::SettingsError;
+    for cause in e.chain() {
+        let value = match (
+            cause.downcast_ref::<wiretape_store::Error>(),
+            cause.downcast_ref::<SettingsError>(),
+        ) {
+            (Some(wiretape_store::Error::Value(v)), _)
+            | (Some(wiretape_store::Error::BadOption { value: v, .. }), _) => Some(&**v),
+            (_, Some(SettingsError::Value { value: v, .. })) => Some(v),
+            _ => cause.downcast_ref::<wiretape_store::units::ValueError>(),
+        };
+        if let Some(v) = value {
+            eprintln!("{}", v.caret());
+            return Some(exit::USAGE);
+        }
+        if matches!(
+            cause.downcast_ref::<wiretape_store::Error>(),
+            Some(wiretape_store::Error::Parse(_))
+        ) || matches!(
+            cause.downcast_ref::<SettingsError>(),
+            Some(SettingsError::Bad { .. })
+        ) {
+            return Some(exit::USAGE);
+        }
+    }
+    None
 }

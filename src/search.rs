@@ -12,9 +12,10 @@ use wiretape_store::units::now_ns;
 use crate::cli::{DecodeFormat, SearchArgs};
 use crate::exit;
 
-/// Parses a query, printing a pointed error (exit code 2) when it does not parse.
-pub fn parse_query(text: &str) -> std::result::Result<Query, u8> {
-    Query::parse(text, now_ns()).map_err(|e| {
+/// Parses a query (`start`/`end` are the store's first and last packet), printing a pointed
+/// error (exit code 2) when it does not parse.
+pub fn parse_query(text: &str, store: &wiretape_store::Store) -> std::result::Result<Query, u8> {
+    Query::parse_at(text, &store.time_anchors(now_ns())).map_err(|e| {
         eprintln!("wiretape: error: bad query\n{}", e.render(text));
         exit::USAGE
     })
@@ -58,11 +59,11 @@ fn progress_bar(show: bool) -> indicatif::ProgressBar {
 }
 
 pub fn run(a: SearchArgs) -> Result<u8> {
-    let q = match parse_query(&a.query) {
+    let searcher = open(&a.data)?;
+    let q = match parse_query(&a.query, searcher.store()) {
         Ok(q) => q,
         Err(code) => return Ok(code),
     };
-    let searcher = open(&a.data)?;
     let pb = progress_bar(a.count || a.limit == 0);
     let on_progress = |p: &SearchProgress| {
         pb.set_length(p.blocks);

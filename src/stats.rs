@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use serde_json::json;
 use wiretape_store::manifest::Manifest;
-use wiretape_store::units::{format_bytes, format_time, now_ns, parse_age};
+use wiretape_store::units::{format_bytes, format_time, now_ns, parse_duration};
 use wiretape_store::{retention, Store, TimeRange};
 
 use crate::cli::{PruneArgs, StatsArgs};
@@ -42,7 +42,7 @@ pub fn run(a: StatsArgs) -> Result<u8> {
     let index = wiretape_index::indexer::status(&store);
     let timeline = match &a.timeline {
         Some(w) => {
-            let width = parse_age(w).context("--timeline")?;
+            let width = parse_duration(w).context("--timeline")?;
             let width = u64::try_from(width.as_nanos()).unwrap_or(u64::MAX).max(1);
             Some(store.histogram(TimeRange::ALL, width)?)
         }

@@ -130,9 +130,19 @@ pub struct Query {
 }
 
 impl Query {
-    /// Parses `text`; relative times (`now`, `-5m`) resolve against `now_ns`.
+    /// Parses `text`; relative times (`now`, `-5m`) resolve against `now_ns`, and `start` /
+    /// `end` are refused (see [`Query::parse_at`]).
     pub fn parse(text: &str, now_ns: u64) -> Result<Query, QueryError> {
-        let expr = parse::parse(text, now_ns)?;
+        Self::parse_at(text, &wiretape_store::units::TimeAnchors::now(now_ns))
+    }
+
+    /// Parses `text`; relative times resolve against `anchors`: `now`, `-5m`, and the
+    /// store's first and last packet (`start+10s`, `end-5m`).
+    pub fn parse_at(
+        text: &str,
+        anchors: &wiretape_store::units::TimeAnchors,
+    ) -> Result<Query, QueryError> {
+        let expr = parse::parse(text, anchors)?;
         Ok(Query {
             kind: if expr.has_message_level() {
                 QueryKind::Messages

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use wiretape_decode::StateLimits;
-use wiretape_store::units::{parse_age, parse_size};
+use wiretape_store::units::{parse_age, parse_duration, parse_size, ValueError};
 use wiretape_store::{retention, IoMode, WriterConfig, DEFAULT_ZSTD_LEVEL};
 
 /// A setting that cannot be used.
@@ -33,9 +33,28 @@ pub enum SettingsError {
         path: PathBuf,
         source: toml::de::Error,
     },
+    /// A duration that does not parse, with where (for a caret under it).
+    #[error("{key}: {value}")]
+    Value {
+        key: &'static str,
+        value: ValueError,
+    },
     /// No data directory anywhere.
     #[error("give the data directory: --data DIR (or `data` in the config file)")]
     NoData,
+}
+
+/// A duration option: a number alone is seconds (`--duration 15`), as in timeout(1).
+fn duration(key: &'static str, text: &str) -> Result<Duration, SettingsError> {
+    parse_duration(text).map_err(|value| SettingsError::Value { key, value })
+}
+
+/// An age (retention): a unit is required.
+fn age(key: &'static str, text: &str) -> Result<Duration, SettingsError> {
+    parse_age(text).map_err(|e| match e {
+        wiretape_store::Error::Value(value) => SettingsError::Value { key, value: *value },
+        other => bad(key, other),
+    })
 }
 
 fn bad(key: &'static str, why: impl std::fmt::Display) -> SettingsError {
@@ -161,25 +180,24 @@ pub fn writer_config(w: &WriteOptions) -> Result<WriterConfig, SettingsError> {
         segment_max_age: w
             .segment_max_age
             .as_deref()
-            .map(parse_age)
-            .transpose()
-            .map_err(|e| bad("--segment-max-age", e))?,
+            .map(|t| duration("--segment-max-age", t))
+            .transpose()?,
         io: w.io,
         ..WriterConfig::default()
     })
 }
 
 /// The retention policy of `--retain-bytes` and `--retain-age`, checked.
-pub fn policy(bytes: Option<&str>, age: Option<&str>) -> Result<retention::Policy, SettingsError> {
+pub fn policy(
+    bytes: Option<&str>,
+    max_age: Option<&str>,
+) -> Result<retention::Policy, SettingsError> {
     Ok(retention::Policy {
         max_bytes: bytes
             .map(parse_size)
             .transpose()
             .map_err(|e| bad("--retain-bytes", e))?,
-        max_age: age
-            .map(parse_age)
-            .transpose()
-            .map_err(|e| bad("--retain-age", e))?,
+        max_age: max_age.map(|t| age("--retain-age", t)).transpose()?,
     })
 }
 
@@ -270,8 +288,10 @@ impl Settings {
         // A capture thread never stops to compress: its ring would overflow meanwhile.
         writer.writer_helps = false;
         let policy = policy(c.retain_bytes.as_deref(), c.retain_age.as_deref())?;
-        let flush_interval = parse_age(c.flush_interval.as_deref().unwrap_or("1s"))
-            .map_err(|e| bad("--flush-interval", e))?;
+        let flush_interval = duration(
+            "--flush-interval",
+            c.flush_interval.as_deref().unwrap_or("1s"),
+        )?;
         if flush_interval < Duration::from_millis(10) {
             return Err(bad("--flush-interval", "must be at least 10ms"));
         }
@@ -295,9 +315,8 @@ impl Settings {
             duration: c
                 .duration
                 .as_deref()
-                .map(parse_age)
-                .transpose()
-                .map_err(|e| bad("--duration", e))?,
+                .map(|t| duration("--duration", t))
+                .transpose()?,
             count: c.count,
             filter: c.filter,
             snaplen: c.snaplen.unwrap_or(65535),

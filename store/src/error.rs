@@ -48,6 +48,21 @@ pub enum Error {
     /// A value given by the user (size, age, time, packet id) that does not parse.
     #[error("{0}")]
     Parse(String),
+    /// A duration or time given by the user that does not parse, with where.
+    #[error(transparent)]
+    Value(Box<crate::units::ValueError>),
+    /// The same, given as a command-line option (`--from`).
+    #[error("{option}: {value}")]
+    BadOption {
+        option: String,
+        value: Box<crate::units::ValueError>,
+    },
+}
+
+impl From<crate::units::ValueError> for Error {
+    fn from(e: crate::units::ValueError) -> Error {
+        Error::Value(Box::new(e))
+    }
 }
 
 impl Error {

@@ -67,14 +67,19 @@ impl TimeRange {
     }
 
     /// The range of `--from` and `--to` (each optional: the start and end of time), in the
-    /// forms of [`parse_time`](crate::units::parse_time) relative to `now_ns`. An error names
-    /// the option; a `from` after `to` is refused.
-    pub fn parse(from: Option<&str>, to: Option<&str>, now_ns: u64) -> Result<TimeRange> {
+    /// forms of [`parse_time_at`](crate::units::parse_time_at). An error names the option; a
+    /// `from` after `to` is refused.
+    pub fn parse(
+        from: Option<&str>,
+        to: Option<&str>,
+        anchors: &crate::units::TimeAnchors,
+    ) -> Result<TimeRange> {
         let at = |opt: &str, s: Option<&str>, default| match s {
             None => Ok(default),
-            Some(s) => {
-                crate::units::parse_time(s, now_ns).map_err(|e| Error::Parse(format!("{opt}: {e}")))
-            }
+            Some(s) => crate::units::parse_time_at(s, anchors).map_err(|value| Error::BadOption {
+                option: opt.to_owned(),
+                value: Box::new(value),
+            }),
         };
         let range = TimeRange {
             from: at("--from", from, 0)?,

@@ -111,6 +111,16 @@ impl Store {
         s
     }
 
+    /// What relative times (`start+10s`, `end-5m`, `-5m`) refer to in this store.
+    pub fn time_anchors(&self, now_ns: u64) -> crate::units::TimeAnchors {
+        let range = self.summary().ts_range;
+        crate::units::TimeAnchors {
+            now_ns,
+            start_ns: range.map(|r| r.0),
+            end_ns: range.map(|r| r.1),
+        }
+    }
+
     /// Sees the store as it is now without reopening it: segments created since are added,
     /// open segments are read again (a writer may have flushed more blocks, or sealed them),
     /// removed ones are dropped. A sealed segment is not read again: it does not change.

@@ -41,80 +41,372 @@ pub fn parse_size(s: &str) -> Result<u64> {
     Ok(bytes.round() as u64)
 }
 
-/// Parses an age: a number with a unit `ms`, `s`, `m`, `h` or `d` (e.g. `500ms`, `90s`,
-/// `36h`, `7d`); units may be combined (`1h30m`).
-pub fn parse_age(s: &str) -> Result<Duration> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err(Error::Parse(
-            "empty age (use e.g. 500ms, 30s, 15m, 12h, 7d)".into(),
-        ));
-    }
-    let mut total_ms: u64 = 0;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let n_end = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if n_end == 0 {
-            return Err(Error::Parse(format!(
-                "age {s:?}: expected a number at {:?}",
-                rest
-            )));
-        }
-        let n: u64 = rest[..n_end]
-            .parse()
-            .map_err(|_| Error::Parse(format!("age {s:?} is out of range")))?;
-        let after = &rest[n_end..];
-        let (ms, unit_len): (u64, usize) = if after.starts_with("ms") {
-            (1, 2)
-        } else {
-            match after.chars().next() {
-                Some('s') => (1_000, 1),
-                Some('m') => (60_000, 1),
-                Some('h') => (3_600_000, 1),
-                Some('d') => (86_400_000, 1),
-                Some(other) => {
-                    return Err(Error::Parse(format!(
-                        "age {s:?}: unknown unit {other:?} (use ms, s, m, h or d)"
-                    )))
-                }
-                None => {
-                    return Err(Error::Parse(format!(
-                        "age {s:?}: a unit is needed (ms, s, m, h or d)"
-                    )))
-                }
-            }
-        };
-        total_ms = n
-            .checked_mul(ms)
-            .and_then(|v| total_ms.checked_add(v))
-            .ok_or_else(|| Error::Parse(format!("age {s:?} is out of range")))?;
-        rest = &after[unit_len..];
-    }
-    Ok(Duration::from_millis(total_ms))
+/// A size, duration or time typed by the user that does not parse: the text, the span
+/// (byte offset and length within it) to point at, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValueError {
+    /// The text as given.
+    pub input: String,
+    /// Byte offset of the part that is wrong.
+    pub offset: usize,
+    /// Its length in bytes (at least one character is pointed at).
+    pub len: usize,
+    pub message: String,
 }
 
-/// Parses a point in time: RFC 3339 with up to nanoseconds (`2026-11-24T14:30:00.123456789Z`,
-/// `2026-11-24T09:30:00-05:00`), `now`, or a time relative to `now_ns` (`-5m`, `-2h`, `-1d`).
-/// Returns nanoseconds since the Unix epoch.
-pub fn parse_time(s: &str, now_ns: u64) -> Result<u64> {
+impl ValueError {
+    fn new(input: &str, offset: usize, len: usize, message: impl Into<String>) -> ValueError {
+        ValueError {
+            input: input.to_owned(),
+            offset: offset.min(input.len()),
+            len,
+            message: message.into(),
+        }
+    }
+
+    /// The same error about a text embedded at byte `at` of a longer one (a query).
+    pub fn shifted(mut self, outer: &str, at: usize) -> ValueError {
+        self.input = outer.to_owned();
+        self.offset += at;
+        self
+    }
+
+    /// Two lines: the text, and carets under the part that is wrong.
+    ///
+    /// ```text
+    /// 2026-13-05T10:04:40
+    ///      ^^
+    /// ```
+    pub fn caret(&self) -> String {
+        let line: String = self
+            .input
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let floor = |mut i: usize| {
+            i = i.min(self.input.len());
+            while !self.input.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let start = floor(self.offset);
+        let end = floor(self.offset.saturating_add(self.len)).max(start);
+        let indent = self.input[..start].chars().count();
+        let carets = self.input[start..end].chars().count().max(1);
+        format!("{line}\n{}{}", " ".repeat(indent), "^".repeat(carets))
+    }
+}
+
+/// The units of a duration, longest names first, with their length in nanoseconds.
+const DURATION_UNITS: [(&str, u64); 8] = [
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+    ("d", 86_400_000_000_000),
+];
+
+const DURATION_FORMS: &str =
+    "use e.g. 15 or 15s, 500ms, 1.5h, 1h30m, 7d (units ns, us, ms, s, m, h, d)";
+const AGE_FORMS: &str = "use e.g. 90s, 36h, 14d, 1h30m (units ns, us, ms, s, m, h, d)";
+
+/// Parses a duration: numbers (decimals allowed) each with a unit `ns`, `us`, `ms`, `s`,
+/// `m`, `h` or `d`, combined (`1h30m`, `1.5s`, `250us`); a number alone is seconds, as in
+/// timeout(1) (`15` is `15s`, `0.25` is `250ms`).
+pub fn parse_duration(s: &str) -> std::result::Result<Duration, ValueError> {
+    parse_duration_in(s, true)
+}
+
+/// Parses an age, as [`parse_duration`] but a unit is required: ages set retention, where
+/// a bare number read as seconds would remove everything (`--retain-age 14` meant days?).
+pub fn parse_age(s: &str) -> Result<Duration> {
+    Ok(parse_duration_in(s, false)?)
+}
+
+fn parse_duration_in(s: &str, bare_seconds: bool) -> std::result::Result<Duration, ValueError> {
+    let forms = if bare_seconds {
+        DURATION_FORMS
+    } else {
+        AGE_FORMS
+    };
+    let lead = s.len() - s.trim_start().len();
     let t = s.trim();
-    if t == "now" {
-        return Ok(now_ns);
+    if t.is_empty() {
+        return Err(ValueError::new(
+            s,
+            0,
+            s.len(),
+            format!("empty duration ({forms})"),
+        ));
+    }
+    let mut total: u128 = 0;
+    let mut pos = 0;
+    while pos < t.len() {
+        let rest = &t[pos..];
+        let n_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let num = &rest[..n_end];
+        let at = lead + pos;
+        if num.is_empty() || num == "." || num.matches('.').count() > 1 {
+            return Err(ValueError::new(
+                s,
+                at,
+                n_end.max(1),
+                format!("expected a number ({forms})"),
+            ));
+        }
+        let after = &rest[n_end..];
+        let unit = DURATION_UNITS
+            .iter()
+            .filter(|(name, _)| after.starts_with(name))
+            .max_by_key(|(name, _)| name.len());
+        let (unit_ns, unit_len) = match unit {
+            Some(&(name, ns)) => (ns, name.len()),
+            None if after.is_empty() && pos == 0 && bare_seconds => (1_000_000_000, 0),
+            None if after.is_empty() => {
+                return Err(ValueError::new(
+                    s,
+                    at + n_end,
+                    1,
+                    format!("a unit is needed after {num} ({forms})"),
+                ))
+            }
+            None => {
+                let bad = after.chars().next().map_or(1, char::len_utf8);
+                return Err(ValueError::new(
+                    s,
+                    at + n_end,
+                    bad,
+                    format!("unknown unit ({forms})"),
+                ));
+            }
+        };
+        let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+        let int: u128 = if int.is_empty() {
+            0
+        } else {
+            int.parse()
+                .map_err(|_| ValueError::new(s, at, n_end, "number out of range"))?
+        };
+        // The fraction, exactly, to the nanosecond of the unit.
+        let mut frac_ns: u128 = 0;
+        let mut scale: u128 = u128::from(unit_ns);
+        for d in frac.bytes() {
+            scale /= 10;
+            frac_ns += u128::from(d - b'0') * scale;
+        }
+        total = int
+            .checked_mul(u128::from(unit_ns))
+            .and_then(|v| v.checked_add(frac_ns))
+            .and_then(|v| v.checked_add(total))
+            .filter(|v| *v <= u128::from(u64::MAX))
+            .ok_or_else(|| ValueError::new(s, at, n_end + unit_len, "duration out of range"))?;
+        pos += n_end + unit_len;
+    }
+    Ok(Duration::from_nanos(total as u64))
+}
+
+/// What relative times are relative to: now, and the first and last packet of the store
+/// (`None` when it is empty or unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeAnchors {
+    pub now_ns: u64,
+    pub start_ns: Option<u64>,
+    pub end_ns: Option<u64>,
+}
+
+impl TimeAnchors {
+    /// Only `now` (no store).
+    pub fn now(now_ns: u64) -> TimeAnchors {
+        TimeAnchors {
+            now_ns,
+            start_ns: None,
+            end_ns: None,
+        }
+    }
+}
+
+/// The forms of a time, for error messages and help.
+pub const TIME_FORMS: &str = "2026-12-05T10:04:40.5 (UTC unless a zone follows: Z, +01:00), \
+2026-12-05, @1764927880.123456789 (seconds since the epoch), now, -5m (before now), \
+start+10s, end-1m (the store's first and last packet)";
+
+/// Parses a point in time, to the nanosecond since the Unix epoch:
+///
+/// * RFC 3339 to the nanosecond (`2026-11-24T14:30:00.123456789Z`, `…T09:30:00-05:00`); without
+///   a zone it is UTC (`2026-11-24T14:30:00`, also with a space for the `T`); a date alone is
+///   its midnight UTC;
+/// * `@SECONDS[.FRACTION]` since the epoch (`@1764927880.123456789`), or `@N` with a unit
+///   (`@1764927880123456789ns`);
+/// * `now`, `start` or `end` (the store's first and last packet), each optionally `+` or `-`
+///   a duration (`start+10s`, `end-5m`, `now-1h`); `-5m` alone is before now.
+pub fn parse_time_at(s: &str, anchors: &TimeAnchors) -> std::result::Result<u64, ValueError> {
+    let lead = s.len() - s.trim_start().len();
+    let t = s.trim();
+    let whole = |msg: String| ValueError::new(s, lead, t.len().max(1), msg);
+    if t.is_empty() {
+        return Err(whole(format!("empty time (use {TIME_FORMS})")));
+    }
+    for (name, anchor) in [
+        ("now", Some(anchors.now_ns)),
+        ("start", anchors.start_ns),
+        ("end", anchors.end_ns),
+    ] {
+        let Some(rest) = t.strip_prefix(name) else {
+            continue;
+        };
+        if !(rest.is_empty() || rest.starts_with(['+', '-'])) {
+            continue;
+        }
+        let Some(base) = anchor else {
+            return Err(ValueError::new(
+                s,
+                lead,
+                name.len(),
+                format!(
+                    "`{name}` is the store's {} packet, and the store has none",
+                    if name == "start" { "first" } else { "last" }
+                ),
+            ));
+        };
+        if rest.is_empty() {
+            return Ok(base);
+        }
+        let d = relative(s, lead + name.len() + 1, &rest[1..])?;
+        return Ok(if rest.starts_with('+') {
+            base.saturating_add(d)
+        } else {
+            base.saturating_sub(d)
+        });
     }
     if let Some(rel) = t.strip_prefix('-') {
-        let d = parse_age(rel).map_err(|e| Error::Parse(format!("time {s:?}: {e}")))?;
-        let d = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        return Ok(now_ns.saturating_sub(d));
+        return Ok(anchors.now_ns.saturating_sub(relative(s, lead + 1, rel)?));
     }
-    let dt = OffsetDateTime::parse(t, &Rfc3339).map_err(|e| {
-        Error::Parse(format!(
-            "time {s:?}: {e} (expected RFC 3339 like 2026-11-24T14:30:00.5Z, `now`, or -5m / -2h / -1d)"
-        ))
+    if t.starts_with('+') {
+        return Err(ValueError::new(
+            s,
+            lead,
+            1,
+            "after what? write now+10s, start+10s or end+10s",
+        ));
+    }
+    if let Some(epoch) = t.strip_prefix('@') {
+        return parse_epoch(s, lead + 1, epoch);
+    }
+    parse_calendar(s, lead, t)
+}
+
+/// The duration after an anchor's sign, as nanoseconds; errors point into `s`.
+fn relative(s: &str, at: usize, text: &str) -> std::result::Result<u64, ValueError> {
+    let d =
+        parse_duration(text).map_err(|e| ValueError::new(s, at + e.offset, e.len, e.message))?;
+    Ok(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// `@SECONDS[.FRACTION]` or `@N<unit>`, after the `@` at byte `at` of `s`.
+fn parse_epoch(s: &str, at: usize, text: &str) -> std::result::Result<u64, ValueError> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+        if frac.len() > 9 || frac.contains('.') || int.is_empty() {
+            return Err(ValueError::new(
+                s,
+                at,
+                text.len(),
+                "epoch seconds: digits, then at most 9 after the point (@1764927880.123456789)",
+            ));
+        }
+        let secs: u64 = int
+            .parse()
+            .map_err(|_| ValueError::new(s, at, int.len(), "epoch seconds out of range"))?;
+        let frac_ns: u64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<9}").parse().unwrap_or(0)
+        };
+        return secs
+            .checked_mul(1_000_000_000)
+            .and_then(|v| v.checked_add(frac_ns))
+            .ok_or_else(|| ValueError::new(s, at, text.len(), "epoch time out of range"));
+    }
+    let d = parse_duration_in(text, false).map_err(|e| {
+        ValueError::new(
+            s,
+            at + e.offset,
+            e.len,
+            format!("epoch time: {}", e.message),
+        )
     })?;
-    let ns = dt.unix_timestamp_nanos();
-    u64::try_from(ns).map_err(|_| Error::Parse(format!("time {s:?} is before 1970")))
+    u64::try_from(d.as_nanos())
+        .map_err(|_| ValueError::new(s, at, text.len(), "epoch time out of range"))
+}
+
+/// A calendar time: RFC 3339, or without a zone (UTC), or a date alone.
+fn parse_calendar(s: &str, lead: usize, t: &str) -> std::result::Result<u64, ValueError> {
+    let mut text = t.to_owned();
+    // `2026-12-05 10:04:40` as a shell user types it.
+    if text.len() > 10 && text.as_bytes()[10] == b' ' {
+        text.replace_range(10..11, "T");
+    }
+    if text.len() == 10 {
+        text.push_str("T00:00:00");
+    }
+    let clock = text.get(11..).unwrap_or("");
+    let zoned = clock.ends_with(['Z', 'z']) || clock.contains(['+', '-']);
+    if !zoned {
+        text.push('Z');
+    }
+    match OffsetDateTime::parse(&text, &Rfc3339) {
+        Ok(dt) => u64::try_from(dt.unix_timestamp_nanos()).map_err(|_| {
+            ValueError::new(s, lead, t.len(), "a time before 1970 is not a capture time")
+        }),
+        Err(e) => {
+            // Point at the component that is wrong, where the parser says which.
+            let component = match &e {
+                time::error::Parse::TryFromParsed(time::error::TryFromParsed::ComponentRange(
+                    c,
+                )) => Some(c.name()),
+                time::error::Parse::ParseFromDescription(
+                    time::error::ParseFromDescription::InvalidComponent(c),
+                ) => Some(*c),
+                _ => None,
+            };
+            let span = match component {
+                Some("year") => Some((0, 4)),
+                Some("month") => Some((5, 2)),
+                Some("day") => Some((8, 2)),
+                Some("hour") => Some((11, 2)),
+                Some("minute") => Some((14, 2)),
+                Some("second") => Some((17, 2)),
+                _ => None,
+            }
+            .filter(|(o, l)| o + l <= t.len())
+            // Only for what looks like a date: `yesterday` has no wrong year.
+            .filter(|_| t.len() >= 5 && t.as_bytes()[..4].iter().all(u8::is_ascii_digit));
+            let (offset, len) = span.unwrap_or((0, t.len().max(1)));
+            let what = match (span, component) {
+                (Some(_), Some(c)) => format!("the {c} is out of range or malformed; "),
+                _ => String::new(),
+            };
+            Err(ValueError::new(
+                s,
+                lead + offset,
+                len,
+                format!("not a time: {what}use {TIME_FORMS}"),
+            ))
+        }
+    }
+}
+
+/// Parses a point in time as [`parse_time_at`] with only `now` to refer to. Returns
+/// nanoseconds since the Unix epoch.
+pub fn parse_time(s: &str, now_ns: u64) -> Result<u64> {
+    Ok(parse_time_at(s, &TimeAnchors::now(now_ns))?)
 }
 
 /// Formats nanoseconds since the epoch as RFC 3339 UTC with nine fractional digits.
@@ -198,5 +490,78 @@ mod tests {
         assert_eq!(parse_time("-5m", now).unwrap(), now - 300_000_000_000);
         assert_eq!(parse_time("now", now).unwrap(), now);
         assert!(parse_time("yesterday", now).is_err());
+    }
+
+    #[test]
+    fn durations_as_timeout_reads_them() {
+        let ns = |s| parse_duration(s).unwrap().as_nanos();
+        assert_eq!(ns("15"), 15_000_000_000);
+        assert_eq!(ns("0.25"), 250_000_000);
+        assert_eq!(ns("1.5h"), 5_400_000_000_000);
+        assert_eq!(ns("250us"), 250_000);
+        assert_eq!(ns("1h30m"), 5_400_000_000_000);
+        assert_eq!(ns("7ns"), 7);
+        assert_eq!(ns("1.000000001s"), 1_000_000_001);
+        let e = parse_duration("15x").unwrap_err();
+        assert_eq!((e.offset, e.len), (2, 1));
+        assert_eq!(e.caret(), "15x\n  ^");
+        let e = parse_duration("1h30").unwrap_err();
+        assert!(e.message.contains("a unit is needed"), "{e}");
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("1..5s").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+        // Ages (retention) want a unit.
+        assert!(parse_age("14").is_err());
+        assert_eq!(parse_age("14d").unwrap().as_secs(), 14 * 86400);
+    }
+
+    #[test]
+    fn times_without_a_zone_epochs_and_store_anchors() {
+        let a = TimeAnchors {
+            now_ns: 2_000_000_000_000_000_000,
+            start_ns: Some(1_764_927_880_000_000_000),
+            end_ns: Some(1_764_927_990_000_000_000),
+        };
+        let t = |s| parse_time_at(s, &a);
+        let utc = t("2026-12-05T10:04:40Z").unwrap();
+        assert_eq!(t("2026-12-05T10:04:40").unwrap(), utc);
+        assert_eq!(t("2026-12-05 10:04:40").unwrap(), utc);
+        assert_eq!(t("2026-12-05T11:04:40+01:00").unwrap(), utc);
+        assert_eq!(t("2026-12-05T10:04:40.5").unwrap(), utc + 500_000_000);
+        assert_eq!(
+            t("2026-12-05").unwrap(),
+            utc - (10 * 3600 + 4 * 60 + 40) * 1_000_000_000
+        );
+        assert_eq!(
+            t("@1764927880.123456789").unwrap(),
+            1_764_927_880_123_456_789
+        );
+        assert_eq!(t("@1764927880").unwrap(), 1_764_927_880_000_000_000);
+        assert_eq!(
+            t("@1764927880123456789ns").unwrap(),
+            1_764_927_880_123_456_789
+        );
+        assert_eq!(t("start").unwrap(), a.start_ns.unwrap());
+        assert_eq!(
+            t("start+10s").unwrap(),
+            a.start_ns.unwrap() + 10_000_000_000
+        );
+        assert_eq!(t("end-5m").unwrap(), a.end_ns.unwrap() - 300_000_000_000);
+        assert_eq!(t("now-1h").unwrap(), a.now_ns - 3_600_000_000_000);
+        assert_eq!(t("-5m").unwrap(), a.now_ns - 300_000_000_000);
+        // Errors point at what is wrong.
+        let e = t("2026-13-05T10:04:40").unwrap_err();
+        assert_eq!((e.offset, e.len), (5, 2), "{e}");
+        assert!(e.message.contains("month"), "{e}");
+        let e = t("start+10x").unwrap_err();
+        assert_eq!(e.offset, 8, "{e}");
+        assert_eq!(e.caret(), "start+10x\n        ^");
+        let e = t("+5m").unwrap_err();
+        assert!(e.message.contains("start+10s"), "{e}");
+        let e = parse_time_at("start", &TimeAnchors::now(1)).unwrap_err();
+        assert!(e.message.contains("has none"), "{e}");
+        assert!(t("@1.1234567891").is_err());
+        assert!(t("yesterday").is_err());
+        assert!(t("1969-12-31T23:59:59").is_err());
     }
 }

@@ -36,3 +36,148 @@ fn the_binary_does_not_link_libpcap() {
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stderr.contains("syntax error"), "{}", r.stderr);
 }
+
+/// A store of `wiretape gen --packets N` (starts 2026-11-24T14:30:00Z), imported and indexed.
+fn store(dir: &Path, packets: u64) -> std::path::PathBuf {
+    let pcap = dir.join("gen.pcap");
+    let data = dir.join("data");
+    let r = wiretape(&["gen", "-o", s(&pcap), "--packets", &packets.to_string()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["import", "--data", s(&data), s(&pcap), "--no-progress"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    data
+}
+
+/// The count `export` reports on standard error for these arguments.
+fn exported(args: &[&str]) -> u64 {
+    let r = wiretape(args);
+    assert_eq!(r.code, Some(0), "{args:?}: {}", r.stderr);
+    let n = r
+        .stderr
+        .split_whitespace()
+        .skip_while(|w| *w != "exported")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    n.parse().unwrap()
+}
+
+/// Item 5: times without a zone (UTC), epoch seconds, anchors at the store's first and last
+/// packet; a bad time is exit 2 with a caret; a duration without a unit is seconds.
+#[test]
+fn times_without_a_zone_epochs_and_store_anchors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = store(dir.path(), 3000);
+    let out = dir.path().join("out.pcap");
+    let (d, o) = (s(&data), s(&out));
+    let all = exported(&["export", "--data", d, "-o", o]);
+    assert_eq!(all, 3000);
+    let with_zone = exported(&[
+        "export",
+        "--data",
+        d,
+        "-o",
+        o,
+        "--to",
+        "2026-11-24T14:30:00.01Z",
+    ]);
+    assert!(0 < with_zone && with_zone < all, "{with_zone}");
+    for to in [
+        "2026-11-24T14:30:00.01",
+        "2026-11-24 14:30:00.01",
+        "@1795530600.01",
+        "2026-11-24T15:30:00.01+01:00",
+    ] {
+        assert_eq!(
+            exported(&["export", "--data", d, "-o", o, "--to", to]),
+            with_zone,
+            "{to}"
+        );
+    }
+    // start/end: the store's first and last packet.
+    let first = exported(&["export", "--data", d, "-o", o, "--to", "start"]);
+    assert!(first >= 1, "{first}");
+    assert_eq!(
+        exported(&["export", "--data", d, "-o", o, "--from", "start", "--to", "end"]),
+        all
+    );
+    assert_eq!(
+        exported(&["export", "--data", d, "-o", o, "--to", "start+0.01s"]),
+        with_zone
+    );
+    assert_eq!(
+        exported(&["export", "--data", d, "-o", o, "--from", "end"]) as i64 - 1,
+        0
+    );
+    // The same in the query language.
+    let r = wiretape(&[
+        "search",
+        "--data",
+        d,
+        "time:[start TO start+10ms]",
+        "--count",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), with_zone.to_string());
+
+    // A bad time: exit 2, the value with a caret under what is wrong.
+    let r = wiretape(&[
+        "export",
+        "--data",
+        d,
+        "-o",
+        o,
+        "--from",
+        "2026-13-05T10:04:40",
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--from: not a time: the month"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("2026-13-05T10:04:40\n     ^^\n"),
+        "{}",
+        r.stderr
+    );
+    let r = wiretape(&["show", "--data", d, "--from", "start+10x"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("start+10x\n        ^\n"), "{}", r.stderr);
+    let r = wiretape(&["search", "--data", d, "time:>=end-5q"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("time:>=end-5q\n            ^\n"),
+        "{}",
+        r.stderr
+    );
+    let r = wiretape(&["prune", "--data", d, "--retain-age", "14"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("a unit is needed"), "{}", r.stderr);
+
+    // `--duration 1` is one second, as in timeout(1).
+    let r = wiretape(&[
+        "record",
+        "--data",
+        s(&dir.path().join("rec")),
+        "--duration",
+        "1",
+        "--metrics",
+        "off",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.elapsed >= std::time::Duration::from_millis(900),
+        "{:?}",
+        r.elapsed
+    );
+    let r = wiretape(&[
+        "record",
+        "--data",
+        s(&dir.path().join("rec")),
+        "--duration",
+        "15x",
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("15x\n  ^\n"), "{}", r.stderr);
+}

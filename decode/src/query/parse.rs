@@ -3,6 +3,7 @@
 //! token carries its finished [`Expr`].
 
 use std::net::IpAddr;
+use wiretape_store::units::TimeAnchors;
 
 use super::ast::{
     floor_char_boundary, Expr, IpNet, OrderSel, ProtoSel, QueryError, Range, Term, MAX_DEPTH,
@@ -20,7 +21,7 @@ const PROTOS: &str = "itch, moldudp64 (or mold), soupbin (or soupbintcp), ouch, 
                       fix, tcp, udp, icmp, arp, ipv4, ipv6";
 
 /// Parses a whole query.
-pub(super) fn parse(text: &str, now_ns: u64) -> Result<Expr> {
+pub(super) fn parse(text: &str, anchors: &TimeAnchors) -> Result<Expr> {
     if text.len() > MAX_QUERY_LEN {
         let pos = floor_char_boundary(text, MAX_QUERY_LEN);
         return Err(QueryError::new(
@@ -38,7 +39,7 @@ pub(super) fn parse(text: &str, now_ns: u64) -> Result<Expr> {
     let mut p = Parser {
         src: text,
         pos: 0,
-        now_ns,
+        anchors: *anchors,
         depth: 0,
         peeked: None,
     };
@@ -196,7 +197,8 @@ impl Raw {
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
-    now_ns: u64,
+    /// What relative times refer to.
+    anchors: TimeAnchors,
     /// Parentheses and `NOT`s open around the current position.
     depth: usize,
     peeked: Option<Token>,
@@ -653,8 +655,8 @@ impl<'a> Parser<'a> {
     /// A number or time of a range field.
     fn scalar(&self, field: Field, text: &str, pos: usize, len: usize) -> Result<u64> {
         if field == Field::Time {
-            return wiretape_store::units::parse_time(text, self.now_ns)
-                .map_err(|e| QueryError::new(pos, len, e.to_string()));
+            return wiretape_store::units::parse_time_at(text, &self.anchors)
+                .map_err(|e| QueryError::new(pos + e.offset, e.len, e.message));
         }
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(QueryError::new(

@@ -456,6 +456,35 @@ fn time_values_ranges_and_comparisons() {
 }
 
 #[test]
+fn times_relative_to_the_store_and_without_a_zone() {
+    let anchors = wiretape_store::units::TimeAnchors {
+        now_ns: NOW,
+        start_ns: Some(NOW - 3600 * SEC),
+        end_ns: Some(NOW - 60 * SEC),
+    };
+    let at = |s: &str| Query::parse_at(s, &anchors).unwrap().expr().clone();
+    assert_eq!(
+        at("time:[start TO start+10s]"),
+        t(Term::Time(r(NOW - 3600 * SEC, NOW - 3590 * SEC)))
+    );
+    assert_eq!(
+        at("time:>=end-5m"),
+        t(Term::Time(r(NOW - 360 * SEC, u64::MAX)))
+    );
+    assert_eq!(
+        expr("time:2026-11-24T14:30:00"),
+        expr("time:\"2026-11-24T14:30:00Z\"")
+    );
+    assert_eq!(
+        expr("time:@1764927880.5"),
+        t(Term::Time(r(
+            1_764_927_880_500_000_000,
+            1_764_927_880_500_000_000
+        )))
+    );
+}
+
+#[test]
 fn ranges_normalise_exclusive_ends_and_empty_ranges_match_nothing() {
     assert_eq!(expr("seq:{1 TO 5}"), t(Term::Seq(r(2, 4))));
     assert_eq!(expr("seq:[1 TO 5}"), t(Term::Seq(r(1, 4))));
@@ -846,9 +875,12 @@ fn errors_point_at_their_position() {
     fails_at("port:65536", 5, "at most 65535");
     fails_at("vlan:[1 TO 4096]", 11, "at most 4095");
     fails_at("symbol:[A TO B]", 7, "ranges apply to");
-    fails_at("time:yesterday", 5, "RFC 3339");
+    fails_at("time:yesterday", 5, "not a time");
+    fails_at("time:[2026-13-01 TO now]", 11, "month");
+    fails_at("time:[start TO now]", 6, "has none");
     fails_at("time:[1969-12-31T23:59:59Z TO now]", 6, "before 1970");
-    fails_at("time:>=-5x", 7, "unknown unit");
+    fails_at("time:>=-5x", 9, "unknown unit");
+    fails_at("time:>=now+5x", 12, "unknown unit");
     // Addresses.
     fails_at("ip:10.0.0", 3, "invalid IP address");
     fails_at("ip:10.0.0.0/33", 3, "prefix length");
