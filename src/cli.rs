@@ -57,6 +57,41 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the command line, with each spelling folded into one: `--format json` where
+    /// the command spells it `--json`, and the reverse; `-r FILE` into the files to import;
+    /// `-i IFACE` into the sources.
+    pub fn parse_normalised() -> Cli {
+        let mut cli = <Cli as Parser>::parse();
+        let json = |json: &mut bool, alias: Option<DecodeFormat>| {
+            *json |= alias == Some(DecodeFormat::Json);
+        };
+        match &mut cli.command {
+            Command::Import(a) => {
+                json(&mut a.json, a.format_json);
+                let read = std::mem::take(&mut a.read);
+                a.files.splice(0..0, read);
+            }
+            Command::Stats(a) => json(&mut a.json, a.format_json),
+            Command::Verify(a) => json(&mut a.json, a.format_json),
+            Command::Prune(a) => json(&mut a.json, a.format_json),
+            Command::Show(a) => json(&mut a.json, a.format_json),
+            Command::Gen(a) => json(&mut a.json, a.format_json),
+            Command::Index(a) => json(&mut a.json, a.format_json),
+            Command::Record(a) => {
+                json(&mut a.json, a.format_json);
+                let ifaces = std::mem::take(&mut a.interfaces);
+                a.sources
+                    .extend(ifaces.into_iter().map(|i| format!("afpacket:{i}")));
+            }
+            Command::Search(a) if a.json => a.format = DecodeFormat::Json,
+            Command::Decode(a) if a.json => a.format = DecodeFormat::Json,
+            _ => {}
+        }
+        cli
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     Import(ImportArgs),
@@ -132,13 +167,20 @@ pub struct ImportArgs {
     #[arg(long, short = 'd')]
     pub data: PathBuf,
     /// Capture files to import.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "read")]
     pub files: Vec<PathBuf>,
+    /// A capture file to import, as tcpdump reads one (repeat for several; the same as
+    /// naming it after the options).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Vec<PathBuf>,
     #[command(flatten)]
     pub write: WriteArgs,
     /// Print one JSON object per file instead of text.
     #[arg(long)]
     pub json: bool,
+    /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
+    #[arg(long = "format", value_enum, hide = true)]
+    pub format_json: Option<DecodeFormat>,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -186,8 +228,8 @@ pub struct ExportArgs {
     /// Last instant to export (inclusive); same forms as --from.
     #[arg(long, allow_hyphen_values = true)]
     pub to: Option<String>,
-    /// Output file (.pcap or .pcapng), or - for standard output.
-    #[arg(long, short = 'o')]
+    /// Output file (.pcap or .pcapng), or - for standard output (`-w FILE` as in tcpdump).
+    #[arg(long, short = 'o', visible_short_alias = 'w', alias = "out")]
     pub output: PathBuf,
     /// Output format; by default taken from the output file name.
     #[arg(long, value_enum)]
@@ -227,6 +269,9 @@ pub struct StatsArgs {
     /// Print JSON (one object) for scripts.
     #[arg(long)]
     pub json: bool,
+    /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
+    #[arg(long = "format", value_enum, hide = true)]
+    pub format_json: Option<DecodeFormat>,
 }
 
 /// Check every checksum, every segment hash and the manifest chain.
@@ -242,6 +287,9 @@ pub struct VerifyArgs {
     /// Print JSON (one object) for scripts.
     #[arg(long)]
     pub json: bool,
+    /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
+    #[arg(long = "format", value_enum, hide = true)]
+    pub format_json: Option<DecodeFormat>,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -268,6 +316,9 @@ pub struct PruneArgs {
     /// Print JSON for scripts.
     #[arg(long)]
     pub json: bool,
+    /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
+    #[arg(long = "format", value_enum, hide = true)]
+    pub format_json: Option<DecodeFormat>,
 }
 
 /// Show packets: by id, or the first ones of a time range, with their ids.
@@ -292,7 +343,7 @@ pub struct ShowArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub to: Option<String>,
     /// Most packets to list.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, short = 'c', value_name = "N", default_value_t = 20)]
     pub limit: u64,
     /// Also print the captured bytes (hex dump; in JSON as a hex string).
     #[arg(long)]
@@ -300,6 +351,9 @@ pub struct ShowArgs {
     /// One JSON object per packet.
     #[arg(long)]
     pub json: bool,
+    /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
+    #[arg(long = "format", value_enum, hide = true)]
+    pub format_json: Option<DecodeFormat>,
 }
 
 /// Generate synthetic trading traffic: a deterministic capture, and the truth about it.
@@ -328,7 +382,7 @@ tcp 15000: SoupBinTCP with OUCH 4.2    tcp 15100: SoupBinTCP with OUCH 5.0\n  \
 tcp 9878 and 9879: FIX 4.4")]
 pub struct GenArgs {
     /// Output pcap file (nanosecond timestamps, Ethernet), or - for standard output.
-    #[arg(long, short = 'o')]
+    #[arg(long = "output", short = 'o', visible_short_alias = 'w', alias = "out")]
     pub out: PathBuf,
     /// Also write the truth, as JSON, to this file.
     #[arg(long)]
@@ -352,6 +406,9 @@ pub struct GenArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
+    #[arg(long = "format", value_enum, hide = true)]
+    pub format_json: Option<DecodeFormat>,
 }
 
 /// Decode the trading messages in a data directory: ITCH, OUCH 4.2/5.0, FIX, one line each.
@@ -399,8 +456,11 @@ pub struct DecodeArgs {
     /// Output: aligned text, or one JSON object per message (per line).
     #[arg(long, value_enum, default_value_t = DecodeFormat::Table)]
     pub format: DecodeFormat,
-    /// Stop after this many messages (reading stops there too).
+    /// The same as --format json.
     #[arg(long)]
+    pub json: bool,
+    /// Stop after this many messages (reading stops there too).
+    #[arg(long, short = 'c', value_name = "N")]
     pub limit: Option<u64>,
     /// Print only the decoder's counts for the range (one JSON object with --format json).
     #[arg(long)]
@@ -454,12 +514,15 @@ pub struct SearchArgs {
     pub data: PathBuf,
     /// The query (see QUERY LANGUAGE below).
     pub query: String,
-    /// Show at most this many results, the earliest (0 = all).
-    #[arg(long, default_value_t = 100)]
+    /// Show at most this many results, the earliest (0 = all); the search stops there.
+    #[arg(long, short = 'c', value_name = "N", default_value_t = 100)]
     pub limit: u64,
     /// Output: aligned text, or one JSON object per line.
     #[arg(long, value_enum, default_value_t = DecodeFormat::Table)]
     pub format: DecodeFormat,
+    /// The same as --format json.
+    #[arg(long)]
+    pub json: bool,
     /// Print only the number of matching messages (or packets, for a network-only query).
     #[arg(long)]
     pub count: bool,
@@ -508,6 +571,9 @@ pub struct IndexArgs {
     /// Print one JSON object (the run's counts) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
+    #[arg(long = "format", value_enum, hide = true)]
+    pub format_json: Option<DecodeFormat>,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -577,9 +643,13 @@ pub struct RecordArgs {
     /// Data directory (created 0750 if missing).
     #[arg(long, short = 'd')]
     pub data: Option<PathBuf>,
-    /// A source (repeat for several); default: synth.
-    #[arg(long = "source", short = 's')]
+    /// A source (repeat for several; see SOURCES below); default: synth.
+    #[arg(long = "source", value_name = "SRC")]
     pub sources: Vec<String>,
+    /// Record from this network interface, as tcpdump does: the same as
+    /// `--source afpacket:IFACE` (repeat for several).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interfaces: Vec<String>,
     /// Capture threads per afpacket source (one fanout member each), unless the source says.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -587,13 +657,14 @@ pub struct RecordArgs {
     #[arg(long)]
     pub duration: Option<String>,
     /// Stop after this many packets (over all sources).
-    #[arg(long)]
+    #[arg(long, short = 'c', value_name = "N")]
     pub count: Option<u64>,
     /// Capture filter in tcpdump syntax, compiled to BPF and attached to afpacket sockets.
     #[arg(long)]
     pub filter: Option<String>,
-    /// Bytes kept of each packet (afpacket); the original length is recorded anyway.
-    #[arg(long)]
+    /// Bytes kept of each packet (afpacket); the original length is recorded anyway
+    /// [default: 65535].
+    #[arg(long, short = 's', value_name = "BYTES")]
     pub snaplen: Option<u32>,
     /// Replay pcap sources at their original pace instead of as fast as possible.
     #[arg(long)]
@@ -652,4 +723,7 @@ pub struct RecordArgs {
     /// Print the final summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
+    #[arg(long = "format", value_enum, hide = true)]
+    pub format_json: Option<DecodeFormat>,
 }

@@ -15,8 +15,6 @@ mod verify;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// Exit codes, documented in `wiretape --help`.
 pub mod exit {
     /// Everything worked.
@@ -31,7 +29,7 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_normalised();
     let result = match cli.command {
         cli::Command::Import(a) => import::run(a),
         cli::Command::Export(a) => export::run(a),

@@ -181,3 +181,87 @@ fn times_without_a_zone_epochs_and_store_anchors() {
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(r.stderr.contains("15x\n  ^\n"), "{}", r.stderr);
 }
+
+/// Item 6: the flags a tcpdump user reaches for, and one spelling each with the other kept.
+#[test]
+fn tcpdump_flags_and_one_spelling_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("in.pcap");
+    let data = dir.path().join("data");
+    let out = dir.path().join("out.pcap");
+    // gen: -w (as tcpdump writes), --output, and the old --out.
+    for flag in ["-w", "--output", "--out"] {
+        let r = wiretape(&["gen", flag, s(&pcap), "--packets", "500"]);
+        assert_eq!(r.code, Some(0), "{flag}: {}", r.stderr);
+    }
+    // import -r FILE.
+    let r = wiretape(&[
+        "import",
+        "-d",
+        s(&data),
+        "-r",
+        s(&pcap),
+        "--no-progress",
+        "--json",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("\"packets\":500"), "{}", r.stdout);
+    // export -w FILE.
+    let r = wiretape(&["export", "-d", s(&data), "-w", s(&out)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(wiretape_tests::read_capture(&out).0.len(), 500);
+    // -c N: at most N (show, decode, search).
+    let r = wiretape(&["show", "-d", s(&data), "-c", "3"]);
+    assert_eq!(r.stdout.lines().count(), 3, "{}", r.stdout);
+    let r = wiretape(&["decode", "-d", s(&data), "-c", "4"]);
+    assert_eq!(r.stdout.lines().count(), 4, "{}", r.stdout);
+    let r = wiretape(&["search", "-d", s(&data), "proto:itch", "-c", "5"]);
+    assert_eq!(r.stdout.lines().count(), 5, "{}", r.stdout);
+    // --json and --format json, both ways.
+    let a = wiretape(&["search", "-d", s(&data), "proto:itch", "-c", "5", "--json"]);
+    let b = wiretape(&[
+        "search",
+        "-d",
+        s(&data),
+        "proto:itch",
+        "-c",
+        "5",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(a.stdout, b.stdout);
+    assert!(a.stdout.starts_with('{'), "{}", a.stdout);
+    let a = wiretape(&["stats", "-d", s(&data), "--json"]);
+    let b = wiretape(&["stats", "-d", s(&data), "--format", "json"]);
+    assert_eq!(a.stdout, b.stdout);
+    assert!(a.stdout.starts_with('{'), "{}", a.stdout);
+    // record: -c N packets, -s SNAPLEN, -i IFACE is an afpacket source.
+    let rec = dir.path().join("rec");
+    let r = wiretape(&[
+        "record",
+        "-d",
+        s(&rec),
+        "-c",
+        "10",
+        "-s",
+        "96",
+        "--metrics",
+        "off",
+        "--quiet",
+        "--json",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["stats", "-d", s(&rec), "--json"]);
+    assert!(r.stdout.contains("\"packets\":10,"), "{}", r.stdout);
+    let r = wiretape(&[
+        "record",
+        "-d",
+        s(&rec),
+        "-i",
+        "nosuchif0",
+        "--metrics",
+        "off",
+    ]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("afpacket:nosuchif0"), "{}", r.stderr);
+}
