@@ -713,8 +713,8 @@ pub struct RecordArgs {
     /// TOML file with the same settings (see below).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// No live status line.
-    #[arg(long)]
+    /// No live status line, and only warnings and errors in the log.
+    #[arg(long, short = 'q')]
     pub quiet: bool,
     /// Log lines on standard error: logfmt (`ts=… level=info msg="…" key=value`) or JSON
     /// (one object per line).

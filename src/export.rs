@@ -41,6 +41,26 @@ fn format_of(out: &Path, explicit: Option<FormatArg>) -> Result<WriteFormat> {
 
 pub fn run(a: ExportArgs) -> Result<u8> {
     let format = format_of(&a.output, a.format)?;
+    let interrupt = crate::interrupt::Interrupt::install()?;
+    match run_export(&a, format, &interrupt) {
+        // Interrupted: the partial file is gone (write_atomically removes it).
+        Err(e) if interrupt.exit_code().is_some() => {
+            let code = interrupt.exit_code().unwrap_or(exit::ERROR);
+            eprintln!(
+                "wiretape: interrupted; nothing was written to {} ({e:#})",
+                a.output.display()
+            );
+            Ok(code)
+        }
+        r => r,
+    }
+}
+
+fn run_export(
+    a: &ExportArgs,
+    format: WriteFormat,
+    interrupt: &crate::interrupt::Interrupt,
+) -> Result<u8> {
     let (store, sel, search_damaged) = match &a.query {
         None => {
             let store = Store::open(&a.data)?;
@@ -54,8 +74,11 @@ pub fn run(a: ExportArgs) -> Result<u8> {
                 Ok(q) => q,
                 Err(code) => return Ok(code),
             };
-            let (sel, stats) =
-                Selection::of_query(&searcher, &q, range, &SearchOptions::default())?;
+            let opts = SearchOptions {
+                progress: None,
+                cancel: Some(interrupt.flag()),
+            };
+            let (sel, stats) = Selection::of_query(&searcher, &q, range, &opts)?;
             let damaged = crate::search::warn(&stats, &a.data);
             (searcher.into_store(), sel, damaged)
         }
@@ -65,7 +88,7 @@ pub fn run(a: ExportArgs) -> Result<u8> {
     }
     if a.output == Path::new("-") {
         let out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-        let (n, damaged) = export(&store, &sel, format, out, false)?;
+        let (n, damaged) = export(&store, &sel, format, out, false, interrupt)?;
         eprintln!("wiretape: exported {n} packets to standard output");
         return Ok(if damaged || search_damaged {
             exit::DAMAGE
@@ -74,7 +97,7 @@ pub fn run(a: ExportArgs) -> Result<u8> {
         });
     }
     let (n, damaged) = crate::output::write_atomically(&a.output, |out| {
-        export(&store, &sel, format, out, !a.no_progress)
+        export(&store, &sel, format, out, !a.no_progress, interrupt)
     })?;
     eprintln!("wiretape: exported {n} packets to {}", a.output.display());
     Ok(if damaged || search_damaged {
@@ -92,6 +115,7 @@ fn export<W: Write>(
     format: WriteFormat,
     out: W,
     show_progress: bool,
+    interrupt: &crate::interrupt::Interrupt,
 ) -> Result<(u64, bool)> {
     let pb = progress(sel.size_hint(store), false, show_progress);
     pb.set_message("export");
@@ -101,7 +125,7 @@ fn export<W: Write>(
     };
     let opts = ExportOptions {
         progress: Some(&on_progress),
-        cancel: None,
+        cancel: Some(interrupt.flag()),
     };
     let (mut w, report) =
         wiretape_index::select::export(store, sel, CaptureWriter::new(out, format), &opts)?;

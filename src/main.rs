@@ -6,6 +6,7 @@ mod export;
 mod gen;
 mod import;
 mod index;
+mod interrupt;
 mod output;
 mod record;
 mod search;

@@ -53,7 +53,8 @@ pub fn write_atomically<T>(
     write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let tmp = wiretape_capture::file::partial_name(path);
-    let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    // The error names the file asked for, not the temporary name it is written under.
+    let file = File::create(&tmp).with_context(|| format!("creating {}", path.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let result = write(&mut out).and_then(|t| {
         out.flush()?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use wiretape_recorder::logging::{self, LogFormat};
+use wiretape_recorder::logging::{self, LogFormat, LogOptions};
 use wiretape_recorder::{ConfigFile, Recorder, Settings, Status};
 use wiretape_store::units::format_bytes;
 
@@ -41,9 +41,14 @@ fn from_args(a: &RecordArgs) -> ConfigFile {
 }
 
 pub fn run(a: RecordArgs) -> Result<u8> {
-    logging::init(match a.log_format {
-        LogFormatArg::Logfmt => LogFormat::Logfmt,
-        LogFormatArg::Json => LogFormat::Json,
+    let show = !a.quiet && std::io::stderr().is_terminal();
+    logging::init(LogOptions {
+        format: match a.log_format {
+            LogFormatArg::Logfmt => LogFormat::Logfmt,
+            LogFormatArg::Json => LogFormat::Json,
+        },
+        quiet: a.quiet,
+        status_line: show,
     });
     let file = match &a.config {
         Some(p) => ConfigFile::load(p)?,
@@ -61,7 +66,6 @@ pub fn run(a: RecordArgs) -> Result<u8> {
     let recorder = Recorder::open(settings)?;
     let status = recorder.status();
     let finite = recorder.finite();
-    let show = !a.quiet && std::io::stderr().is_terminal();
     let line = show.then(|| {
         let st = Arc::clone(&status);
         std::thread::spawn(move || status_line(&st, finite))

@@ -101,6 +101,9 @@ impl CaptureThread {
         let mut error = None;
         let mut write_err: Option<wiretape_store::Error> = None;
         let mut sealed = 0;
+        // Packets counted as received in the blocks so far: each appended packet as it is
+        // written, then whatever more the source's counters report (see stored_delta).
+        let mut credited = 0u64;
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 break;
@@ -123,6 +126,8 @@ impl CaptureThread {
                         return Ok(());
                     }
                 }
+                // Counted before it is appended: appending may complete the block.
+                w.add_received(1);
                 if let Err(e) = w.append(p) {
                     write_err = Some(e);
                     return Err(SourceError::Config("write failed".into()));
@@ -138,6 +143,7 @@ impl CaptureThread {
                 self.counters.progress_total.store(total, Ordering::Relaxed);
             }
             self.counters.packets.fetch_add(n, Ordering::Relaxed);
+            credited += n + u64::from(write_err.is_some());
             self.counters.bytes.fetch_add(bytes, Ordering::Relaxed);
             if let Some(e) = write_err.take() {
                 if !e.is_storage_full() {
@@ -164,10 +170,11 @@ impl CaptureThread {
             };
             if last_flush.elapsed() >= self.flush_interval || end {
                 let now = self.source.stats();
-                let delta = now.delta_since(&last);
-                self.counters
-                    .source_received
-                    .fetch_add(delta.source_received, Ordering::Relaxed);
+                let delta = stored_delta(&now, &last, &mut credited);
+                self.counters.source_received.fetch_add(
+                    now.received.saturating_sub(last.received),
+                    Ordering::Relaxed,
+                );
                 self.counters
                     .source_dropped
                     .fetch_add(delta.source_dropped, Ordering::Relaxed);
@@ -200,7 +207,7 @@ impl CaptureThread {
             }
         }
         let now = self.source.stats();
-        w.add_stats(&now.delta_since(&last));
+        w.add_stats(&stored_delta(&now, &last, &mut credited));
         let segments = match w.close() {
             Ok(t) => t.segments_sealed,
             Err(e) if e.is_storage_full() => {
@@ -383,4 +390,19 @@ pub(crate) fn emergency_prune(dir: &Path, cfg: &WriterConfig, status: &Status) {
         }
         Err(e) => error!(error = %e, "disk full: pruning failed"),
     }
+}
+
+/// The capture statistics to store for the source's counters moving from `last` to `now`.
+/// Appended packets are counted as received as they are written (`add_received`), so that
+/// a block never holds more packets than the blocks up to it say were received; the source's
+/// own count is stored only where it goes beyond that (`credited` tracks what is stored).
+fn stored_delta(
+    now: &SourceStats,
+    last: &SourceStats,
+    credited: &mut u64,
+) -> wiretape_store::CaptureStats {
+    let mut delta = now.delta_since(last);
+    delta.source_received = now.received.saturating_sub(*credited);
+    *credited += delta.source_received;
+    delta
 }

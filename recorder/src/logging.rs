@@ -21,15 +21,57 @@ pub enum LogFormat {
     Json,
 }
 
-/// Sends this process's log to standard error in `format` (once; later calls do nothing).
-pub fn init(format: LogFormat) {
+/// Where and how much the log says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    pub format: LogFormat,
+    /// Only warnings and errors (`record --quiet`).
+    pub quiet: bool,
+    /// A live status line is drawn on standard error (rewritten in place with `\r`): each log
+    /// line first clears it, so the two never share a line; the status line comes back on
+    /// its next update.
+    pub status_line: bool,
+}
+
+/// Sends this process's log to standard error as `options` say (once; later calls do
+/// nothing).
+pub fn init(options: LogOptions) {
+    let status_line = options.status_line;
     let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(Level::INFO);
+        .with_writer(move || LineWriter {
+            out: std::io::stderr(),
+            clear: status_line,
+        })
+        .with_max_level(if options.quiet {
+            Level::WARN
+        } else {
+            Level::INFO
+        });
+    let format = options.format;
     let _ = match format {
         LogFormat::Logfmt => builder.event_format(Logfmt).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// Standard error for one log event, clearing the status line first when one is shown.
+struct LineWriter {
+    out: std::io::Stderr,
+    clear: bool,
+}
+
+impl std::io::Write for LineWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if std::mem::take(&mut self.clear) {
+            // Carriage return and "erase line": the event starts on a clean line.
+            self.out.write_all(b"\r\x1b[2K")?;
+        }
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// The logfmt line format.

@@ -314,3 +314,43 @@ fn metrics_are_served_while_recording() {
     assert!(not_found.starts_with("HTTP/1.1 404"), "{not_found}");
     assert!(report.packets > 2_000);
 }
+
+/// `stats` during a recording must never show fewer packets received by the source than
+/// stored: every block's header counts its own packets as received, whenever the source's
+/// counters were last read. Small blocks and a long flush interval make many blocks complete
+/// between two readings of the counters.
+#[test]
+fn every_block_counts_its_packets_as_received() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let s = settings(
+        &d,
+        &["synth:rate=max,seed=5"],
+        ConfigFile {
+            count: Some(30_000),
+            block_size: Some("4KiB".into()),
+            flush_interval: Some("10s".into()),
+            ..ConfigFile::default()
+        },
+    );
+    let report = Recorder::run(s, Arc::new(AtomicBool::new(false))).unwrap();
+    assert_eq!(report.packets, 30_000, "{report:?}");
+    let store = Store::open(&d).unwrap();
+    let (mut packets, mut received, mut blocks) = (0u64, 0u64, 0);
+    for seg in store.segments() {
+        let file = std::fs::File::open(&seg.path).unwrap();
+        for i in 0..seg.blocks.len() {
+            let h = seg.block_header(&file, i).unwrap();
+            packets += u64::from(h.count);
+            received += h.stats.source_received;
+            blocks += 1;
+            assert!(
+                received >= packets,
+                "block {i} of {}: {received} < {packets}",
+                seg.path.display()
+            );
+        }
+    }
+    assert!(blocks > 100, "{blocks}");
+    assert_eq!(received, 30_000);
+}

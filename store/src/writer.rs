@@ -180,6 +180,17 @@ impl StreamWriter {
         self.builder.add_stats(s);
     }
 
+    /// Counts `n` packets as received by the source in the block being built: a capture
+    /// loop calls it as it appends them, so that every block's header already counts its
+    /// own packets as received, even before the source's counters are next read (which
+    /// [`add_stats`](Self::add_stats) then tops up, by what the source saw beyond them).
+    pub fn add_received(&mut self, n: u64) {
+        self.builder.add_stats(&CaptureStats {
+            source_received: n,
+            ..CaptureStats::default()
+        });
+    }
+
     /// Makes everything appended so far durable and visible to readers.
     pub fn flush(&mut self) -> Result<()> {
         self.sync(false)

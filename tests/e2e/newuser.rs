@@ -265,3 +265,130 @@ fn tcpdump_flags_and_one_spelling_each() {
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stderr.contains("afpacket:nosuchif0"), "{}", r.stderr);
 }
+
+/// Item 13: `record --quiet` logs only warnings and errors; on a terminal, a log line never
+/// shares a line with the live status line.
+#[test]
+fn record_quiet_is_quiet_and_log_lines_clear_the_status_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = wiretape(&[
+        "record",
+        "-d",
+        s(&dir.path().join("q")),
+        "-c",
+        "100",
+        "--quiet",
+        "--metrics",
+        "off",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(!r.stderr.contains("level=info"), "{}", r.stderr);
+    assert!(r.stdout.starts_with("recorded 100 packets"), "{}", r.stdout);
+
+    // A terminal, through script(1): the status line is drawn, and the log lines that come
+    // while it is shown ("capture stopped") start by erasing it.
+    if !wiretape_tests::have("script") {
+        eprintln!("script(1) not found: the terminal half is skipped");
+        return;
+    }
+    let cmd = format!(
+        "{} record -d {} --duration 2.5 --metrics off",
+        env!("CARGO_BIN_EXE_wiretape"),
+        s(&dir.path().join("t"))
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("script runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\r\x1b[2Krecord "),
+        "no status line: {text:?}"
+    );
+    // Log lines start with `ts=` (and `packets=` is not one).
+    let logs: Vec<usize> = text
+        .match_indices("ts=")
+        .map(|(i, _)| i)
+        .filter(|&i| {
+            let before = &text[..i];
+            before.ends_with("\x1b[2K") || !before.ends_with(|c: char| c.is_ascii_alphanumeric())
+        })
+        .collect();
+    assert!(logs.len() >= 2, "{text:?}");
+    for i in logs {
+        let before = &text[..i];
+        assert!(
+            before.is_empty() || before.ends_with("\r\x1b[2K") || before.ends_with('\n'),
+            "a log line glued to something: {:?}",
+            &text[i.saturating_sub(60)..i + 20]
+        );
+    }
+}
+
+/// Starts `wiretape export` into `out`, waits until its `.partial` file exists (the export is
+/// writing), sends `signal`, and returns the exit code.
+fn interrupted_export(data: &Path, out: &Path, signal: i32) -> Option<i32> {
+    let partial = Path::new(&format!("{}.partial", out.display())).to_path_buf();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wiretape"))
+        .args(["export", "-d", s(data), "-w", s(out), "--no-progress"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !partial.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {}",
+            partial.display()
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "export ended before writing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // kill(1) sends the signal.
+    let r = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(r.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    out.status.code()
+}
+
+/// Item 4: SIGINT or SIGTERM during `export` removes the partial file and exits 130 / 143.
+#[test]
+fn an_interrupted_export_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("in.pcap");
+    let data = dir.path().join("data");
+    let r = wiretape(&["gen", "-w", s(&pcap), "--packets", "300000"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&[
+        "import",
+        "-d",
+        s(&data),
+        s(&pcap),
+        "--no-index",
+        "--no-progress",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for (signal, code) in [(2, 130), (15, 143)] {
+        let out = dir.path().join(format!("out-{signal}.pcap"));
+        assert_eq!(interrupted_export(&data, &out, signal), Some(code));
+        assert!(!out.exists());
+        assert!(!Path::new(&format!("{}.partial", out.display())).exists());
+    }
+    // An output that cannot be created is named as asked for, not by its temporary name.
+    let r = wiretape(&["export", "-d", s(&data), "-w", "/nonexistent-dir/x.pcap"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("creating /nonexistent-dir/x.pcap:"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(".partial"), "{}", r.stderr);
+}
