@@ -10,7 +10,7 @@ use crate::settings::Settings;
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// A source that cannot be opened, with the specification that named it.
-    #[error("--source {spec}: {source}")]
+    #[error("--source {spec}")]
     Source {
         spec: String,
         #[source]

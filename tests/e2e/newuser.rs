@@ -264,6 +264,12 @@ fn tcpdump_flags_and_one_spelling_each() {
     ]);
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stderr.contains("afpacket:nosuchif0"), "{}", r.stderr);
+    // Item 13: each part of an error said once.
+    assert_eq!(r.stderr.matches("afpacket:nosuchif0").count(), 1, "{}", r.stderr);
+    assert_eq!(r.stderr.matches("os error").count(), 1, "{}", r.stderr);
+    let r = wiretape(&["search", "-d", s(&dir.path().join("none")), "symbol:X"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert_eq!(r.stderr.matches("/none").count(), 1, "{}", r.stderr);
 }
 
 /// Item 13: `record --quiet` logs only warnings and errors; on a terminal, a log line never
