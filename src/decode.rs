@@ -34,7 +34,17 @@ pub fn run(a: DecodeArgs) -> Result<u8> {
     let nothing = remaining == Some(0);
     let mut late = LateResolver::default();
     let mut error: Option<std::io::Error> = None;
+    // Set when a message beyond --limit was met: the limit cut the output.
+    let mut more = false;
     let mut emit = |r: MessageRecord| -> ControlFlow<()> {
+        if remaining == Some(0) {
+            // Past the limit: the next message says there was more, and stops.
+            if let MessageRecord::Message(_) = r {
+                more = true;
+                return ControlFlow::Break(());
+            }
+            return ControlFlow::Continue(());
+        }
         let text = match (&r, a.format) {
             (MessageRecord::Message(m), DecodeFormat::Table) => message_line(m),
             (MessageRecord::Message(m), DecodeFormat::Json) => json(m),
@@ -48,9 +58,6 @@ pub fn run(a: DecodeArgs) -> Result<u8> {
         }
         if let (MessageRecord::Message(_), Some(n)) = (&r, &mut remaining) {
             *n -= 1;
-            if *n == 0 {
-                return ControlFlow::Break(());
-            }
         }
         ControlFlow::Continue(())
     };
@@ -94,6 +101,12 @@ pub fn run(a: DecodeArgs) -> Result<u8> {
     }
     out.flush()?;
     drop(out);
+    if more {
+        eprintln!(
+            "wiretape: showing the first {} messages; more follow (--limit N / -c N shows more)",
+            a.limit.unwrap_or(0)
+        );
+    }
     if a.stats {
         let s = decoder.stats();
         match a.format {

@@ -124,7 +124,9 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such device (os error 19)");
         let e = anyhow::Error::new(io)
             .context("afpacket:x: if_nametoindex: No such device (os error 19)")
-            .context("--source afpacket:x: afpacket:x: if_nametoindex: No such device (os error 19)");
+            .context(
+                "--source afpacket:x: afpacket:x: if_nametoindex: No such device (os error 19)",
+            );
         assert_eq!(
             message(&e),
             "--source afpacket:x: afpacket:x: if_nametoindex: No such device (os error 19)"

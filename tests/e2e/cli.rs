@@ -316,7 +316,8 @@ fn prune_keeps_the_directory_within_budget() {
     assert_eq!(wiretape(&["verify", "--data", s(&data)]).code, Some(0));
     assert_eq!(
         wiretape(&["prune", "--data", s(&data), "--retain-bytes", "12XB"]).code,
-        Some(1)
+        Some(2),
+        "a bad value on the command line is exit 2"
     );
 }
 
@@ -359,7 +360,7 @@ fn show_lists_packets_with_ids_and_reads_one_back_by_id() {
     assert_eq!(bad.code, Some(1));
     assert!(bad.stderr.contains("no packet 9:9:9:9"), "{}", bad.stderr);
     let garbage = wiretape(&["show", "--data", s(&data), "banana"]);
-    assert_eq!(garbage.code, Some(1));
+    assert_eq!(garbage.code, Some(2), "a malformed id is a bad command line");
     assert!(
         garbage.stderr.contains("STREAM:SEGMENT:BLOCK:INDEX"),
         "{}",

@@ -265,7 +265,12 @@ fn tcpdump_flags_and_one_spelling_each() {
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stderr.contains("afpacket:nosuchif0"), "{}", r.stderr);
     // Item 13: each part of an error said once.
-    assert_eq!(r.stderr.matches("afpacket:nosuchif0").count(), 1, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("afpacket:nosuchif0").count(),
+        1,
+        "{}",
+        r.stderr
+    );
     assert_eq!(r.stderr.matches("os error").count(), 1, "{}", r.stderr);
     let r = wiretape(&["search", "-d", s(&dir.path().join("none")), "symbol:X"]);
     assert_eq!(r.code, Some(1), "{}", r.stderr);
@@ -397,4 +402,93 @@ fn an_interrupted_export_leaves_no_partial_file() {
         r.stderr
     );
     assert!(!r.stderr.contains(".partial"), "{}", r.stderr);
+}
+
+/// Item 2: every output format says on standard error when a limit cut it (and only then).
+#[test]
+fn every_format_says_when_a_limit_cut_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = store(dir.path(), 2000);
+    let d = s(&data);
+    for args in [
+        vec![
+            "search",
+            "-d",
+            d,
+            "proto:itch",
+            "--format",
+            "json",
+            "-c",
+            "5",
+        ],
+        vec!["search", "-d", d, "proto:itch", "-c", "5"],
+        vec!["decode", "-d", d, "--format", "json", "-c", "5"],
+        vec!["decode", "-d", d, "-c", "5"],
+        vec!["show", "-d", d, "--json", "-c", "5"],
+        vec!["show", "-d", d, "-c", "5"],
+    ] {
+        let r = wiretape(&args);
+        assert_eq!(r.code, Some(0), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stdout.lines().count(), 5, "{args:?}");
+        assert!(
+            r.stderr.contains("showing the first 5 "),
+            "{args:?}: {}",
+            r.stderr
+        );
+        // Not cut: no notice.
+        let mut all = args.clone();
+        *all.last_mut().unwrap() = "1000000";
+        let r = wiretape(&all);
+        assert_eq!(r.code, Some(0), "{all:?}: {}", r.stderr);
+        assert!(r.stdout.lines().count() > 5, "{all:?}");
+        assert!(
+            !r.stderr.contains("showing the first"),
+            "{all:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// Item 9: `show` gives a packet's protocols, addresses and ports and what it carries.
+#[test]
+fn show_summarises_each_packet_like_tcpdump() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = store(dir.path(), 2000);
+    let d = s(&data);
+    let r = wiretape(&["show", "-d", d, "-c", "20"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    // A MoldUDP64 datagram of the first feed, with its ITCH messages and their symbols.
+    let first = r.stdout.lines().next().unwrap();
+    assert!(
+        first.contains("udp 206.200.230.11:26400 > 233.54.12.111:26477 len="),
+        "{first}"
+    );
+    assert!(first.contains("itch S System Event seq=1"), "{first}");
+    assert!(r.stdout.contains("vlan 201 udp "), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("itch R Stock Directory AAPL"),
+        "{}",
+        r.stdout
+    );
+    // A FIX packet, found by search, shown by id.
+    let hit = wiretape(&[
+        "search",
+        "-d",
+        d,
+        "proto:fix AND msg:D",
+        "-c",
+        "1",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(hit.stdout.trim()).unwrap();
+    let id = v["packets"][0].as_str().unwrap();
+    let r = wiretape(&["show", "-d", d, id]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.starts_with(id), "{}", r.stdout);
+    assert!(r.stdout.contains("tcp 10."), "{}", r.stdout);
+    assert!(r.stdout.contains("fix D NewOrderSingle"), "{}", r.stdout);
+    let r = wiretape(&["show", "-d", d, id, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["net"]["l4"], "tcp");
+    assert_eq!(v["messages"][0]["protocol"], "fix");
 }

@@ -478,14 +478,16 @@ fn bad_sources_and_settings_are_refused_clearly() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = tmp.path().join("d");
     let ds = ds.to_str().unwrap();
-    for (args, want) in [
-        (vec!["--source", "nic:eth0"], "unknown source"),
-        (vec!["--source", "synth:rate=fast"], "rate=fast"),
-        (vec!["--source", "pcap:/nonexistent.pcap"], "nonexistent"),
-        (vec!["--source", "afpacket:wtnosuch0"], "wtnosuch0"),
-        (vec!["--flush-interval", "0s"], "flush-interval"),
-        (vec!["--metrics", "not-an-address"], "--metrics"),
-        (vec!["--user", "wtnosuchuser"], "wtnosuchuser"),
+    // (arguments, what the message names, exit code: 2 for a value that is wrong on its
+    // face, 1 for one that fails when used)
+    for (args, want, code) in [
+        (vec!["--source", "nic:eth0"], "unknown source", 1),
+        (vec!["--source", "synth:rate=fast"], "rate=fast", 1),
+        (vec!["--source", "pcap:/nonexistent.pcap"], "nonexistent", 1),
+        (vec!["--source", "afpacket:wtnosuch0"], "wtnosuch0", 1),
+        (vec!["--flush-interval", "0s"], "flush-interval", 2),
+        (vec!["--metrics", "not-an-address"], "--metrics", 2),
+        (vec!["--user", "wtnosuchuser"], "wtnosuchuser", 1),
     ] {
         let mut a = vec!["record", "--data", ds, "--count", "10"];
         a.extend(args.iter().copied());
@@ -493,7 +495,7 @@ fn bad_sources_and_settings_are_refused_clearly() {
             a.extend(["--metrics", "off"]);
         }
         let r = wiretape(&a);
-        assert_eq!(r.code, Some(1), "{args:?}: {}", r.stderr);
+        assert_eq!(r.code, Some(code), "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
     }
     // A config file with an unknown key names it.

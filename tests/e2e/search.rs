@@ -1099,7 +1099,7 @@ fn bad_queries_point_at_the_mistake() {
         ("symbol:AAPL AND", 12, "AND"),
         (
             "proto:fix AND time:[2026-13-01T00:00:00Z TO *]",
-            20,
+            25,
             "month",
         ),
     ] {
