@@ -68,7 +68,7 @@ pub fn run(a: ShowArgs) -> Result<u8> {
         }
         return Ok(exit::OK);
     }
-    let range = crate::export::time_range(&store, &a.from, &a.to)?;
+    let range = crate::export::time_range(store, &a.from, &a.to)?;
     let mut cursor = store.cursor(range)?;
     let mut n = 0;
     while n < a.limit {
