@@ -234,6 +234,12 @@ pub struct ExportArgs {
     /// Output format; by default taken from the output file name.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
+    /// Also every packet of the TCP connections the matches are on, from the handshake to
+    /// the FIN, anywhere in the store: what Wireshark needs to follow a FIX or OUCH session
+    /// without "previous segment not captured" (matches alone carry only the segments of
+    /// the messages). A UDP datagram stands alone, so UDP matches bring only themselves.
+    #[arg(long, requires = "query")]
+    pub whole_flow: bool,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,

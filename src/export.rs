@@ -78,7 +78,14 @@ fn run_export(
                 progress: None,
                 cancel: Some(interrupt.flag()),
             };
-            let (sel, stats) = Selection::of_query(&searcher, &q, range, &opts)?;
+            let (sel, stats) = if a.whole_flow {
+                let (sel, stats, flows) =
+                    Selection::of_query_whole_flows(&searcher, &q, range, &opts)?;
+                eprintln!("wiretape: --whole-flow: every packet of {flows} TCP connection(s)");
+                (sel, stats)
+            } else {
+                Selection::of_query(&searcher, &q, range, &opts)?
+            };
             let damaged = crate::search::warn(&stats, &a.data);
             (searcher.into_store(), sel, damaged)
         }

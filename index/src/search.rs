@@ -80,6 +80,9 @@ pub enum SearchError {
     /// [`SearchOptions::cancel`] was set.
     #[error("search cancelled")]
     Cancelled,
+    /// The query for a connection's packets (`export --whole-flow`) did not parse.
+    #[error("the query for a connection's packets: {0}")]
+    Flow(String),
 }
 
 /// One result.

@@ -7,16 +7,17 @@
 //! them back in the store's order (merged by time across streams, capture order within a
 //! stream), decompressing only the blocks that hold selected packets.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
+use std::net::IpAddr;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use wiretape_capture::{CaptureWriter, WriteError};
-use wiretape_decode::query::Query;
+use wiretape_decode::query::{NetFields, Query, L4};
 use wiretape_store::{Cursor, Damage, Packet, PacketId, Store, TimeRange};
 
-use crate::search::{SearchError, SearchOptions, SearchStats, Searcher};
+use crate::search::{Hit, SearchError, SearchOptions, SearchStats, Searcher};
 
 /// Which packets to take.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +47,46 @@ impl Selection {
             ControlFlow::Continue(())
         })?;
         Ok((Selection::Packets(range, ids), stats))
+    }
+
+    /// The packets of `q`'s hits within `range`, and every packet of the TCP connections
+    /// they are on, anywhere in the store (handshake, acknowledgements, retransmissions and
+    /// FIN included): what Wireshark needs to follow a FIX or OUCH session without
+    /// "previous segment not captured". A connection is its two addresses, two ports and
+    /// VLAN; a UDP datagram stands alone (a MoldUDP64 packet is whole), so a UDP hit brings
+    /// only its own packets. The flows' packets are found through the index, one network
+    /// query per connection.
+    pub fn of_query_whole_flows(
+        searcher: &Searcher,
+        q: &Query,
+        range: TimeRange,
+        opts: &SearchOptions<'_>,
+    ) -> Result<(Selection, SearchStats, usize), SearchError> {
+        let mut ids = HashSet::new();
+        let mut flows = BTreeSet::new();
+        let mut stats = searcher.search(q, opts, |h| {
+            if range.contains(h.ts_ns()) {
+                ids.extend(h.packets().iter().copied());
+                if let Some(f) = TcpFlow::of(net_of(&h)) {
+                    flows.insert(f);
+                }
+            }
+            ControlFlow::Continue(())
+        })?;
+        for f in &flows {
+            let fq = Query::parse(&f.query(), 0).map_err(|e| {
+                SearchError::Flow(format!("{}: {}", f.query(), e.render(&f.query())))
+            })?;
+            let s = searcher.search(&fq, opts, |h| {
+                if TcpFlow::of(net_of(&h)).as_ref() == Some(f) {
+                    ids.extend(h.packets().iter().copied());
+                }
+                ControlFlow::Continue(())
+            })?;
+            stats.unindexed_blocks = stats.unindexed_blocks.max(s.unindexed_blocks);
+            stats.damage.extend(s.damage);
+        }
+        Ok((Selection::Packets(TimeRange::ALL, ids), stats, flows.len()))
     }
 
     /// The time range.
@@ -87,6 +128,49 @@ impl Selection {
             Selection::Time(_) => None,
         };
         Ok(SelectionCursor { cursor, wanted })
+    }
+}
+
+/// The network fields of a hit (its first packet's, for a message).
+fn net_of(h: &Hit) -> &NetFields {
+    match h {
+        Hit::Message { net, .. } | Hit::Packet { net, .. } => net,
+    }
+}
+
+/// A TCP connection, either direction: its two endpoints in order, and its VLAN.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct TcpFlow {
+    a: (IpAddr, u16),
+    b: (IpAddr, u16),
+    vlan: Option<u16>,
+}
+
+impl TcpFlow {
+    fn of(n: &NetFields) -> Option<TcpFlow> {
+        if !n.l4.contains(L4::TCP) {
+            return None;
+        }
+        let x = (n.src?, n.sport?);
+        let y = (n.dst?, n.dport?);
+        Some(TcpFlow {
+            a: x.min(y),
+            b: x.max(y),
+            vlan: n.vlan,
+        })
+    }
+
+    /// A network query for its packets (both directions; a superset, checked exactly by
+    /// [`TcpFlow::of`] on each hit).
+    fn query(&self) -> String {
+        let vlan = self
+            .vlan
+            .map(|v| format!(" AND vlan:{v}"))
+            .unwrap_or_default();
+        format!(
+            "proto:tcp AND ip:{} AND ip:{} AND port:{} AND port:{}{vlan}",
+            self.a.0, self.b.0, self.a.1, self.b.1
+        )
     }
 }
 

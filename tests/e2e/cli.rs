@@ -360,7 +360,11 @@ fn show_lists_packets_with_ids_and_reads_one_back_by_id() {
     assert_eq!(bad.code, Some(1));
     assert!(bad.stderr.contains("no packet 9:9:9:9"), "{}", bad.stderr);
     let garbage = wiretape(&["show", "--data", s(&data), "banana"]);
-    assert_eq!(garbage.code, Some(2), "a malformed id is a bad command line");
+    assert_eq!(
+        garbage.code,
+        Some(2),
+        "a malformed id is a bad command line"
+    );
     assert!(
         garbage.stderr.contains("STREAM:SEGMENT:BLOCK:INDEX"),
         "{}",

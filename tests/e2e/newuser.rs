@@ -492,3 +492,49 @@ fn show_summarises_each_packet_like_tcpdump() {
     assert_eq!(v["net"]["l4"], "tcp");
     assert_eq!(v["messages"][0]["protocol"], "fix");
 }
+
+/// Item 12: `export --whole-flow` takes every packet of the TCP connections the matches are
+/// on, so Wireshark follows them without "previous segment not captured"; tshark agrees on
+/// which packets those are.
+#[test]
+fn export_whole_flow_takes_the_matches_connections_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = store(dir.path(), 20_000);
+    let pcap = dir.path().join("gen.pcap");
+    let (only, whole) = (dir.path().join("only.pcap"), dir.path().join("whole.pcap"));
+    let q = "symbol:AAPL AND proto:fix";
+    let r = wiretape(&["export", "-d", s(&data), q, "-w", s(&only)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["export", "-d", s(&data), q, "-w", s(&whole), "--whole-flow"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("every packet of 1 TCP connection(s)"),
+        "{}",
+        r.stderr
+    );
+    let (got, _) = wiretape_tests::read_capture(&whole);
+    let (matched, _) = wiretape_tests::read_capture(&only);
+    assert!(got.len() > matched.len(), "{} {}", got.len(), matched.len());
+    let r = wiretape(&["export", "-d", s(&data), "-w", s(&only), "--whole-flow"]);
+    assert_eq!(r.code, Some(2), "--whole-flow needs a query: {}", r.stderr);
+    if !wiretape_tests::have("tshark") {
+        return;
+    }
+    // The connection, as tshark names it: its ports.
+    let conv = wiretape_tests::tshark(&whole, &[], &["tcp.srcport", "tcp.dstport"]);
+    let (a, b) = (&conv[0][0], &conv[0][1]);
+    let filter = format!("tcp.port=={a} && tcp.port=={b}");
+    let want = wiretape_tests::tshark(&pcap, &["-Y", &filter], &["frame.time_epoch"]);
+    assert_eq!(got.len(), want.len(), "{filter}");
+    let lost = wiretape_tests::tshark(
+        &whole,
+        &[
+            "-Y",
+            "tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment",
+        ],
+        &["frame.number"],
+    );
+    assert!(lost.is_empty(), "{lost:?}");
+    let syn = wiretape_tests::tshark(&whole, &["-Y", "tcp.flags.syn==1"], &["frame.number"]);
+    assert_eq!(syn.len(), 2, "the handshake: SYN and SYN-ACK");
+}
