@@ -19,13 +19,16 @@ proto:itch|moldudp64|soupbin|ouch|ouch42|ouch50|fix\n    \
 msg:A  msg:AddOrder     type code (exact, case-sensitive) or the message's name\n    \
 session:NQTVITCH01      MoldUDP64 session, SoupBin session, FIX SenderCompID/TargetCompID\n    \
 seq:12345  seq:[100 TO 200]   MoldUDP64, SoupBin or FIX MsgSeqNum sequence number\n    \
-order:4711  order:ABC123      ITCH order ref, OUCH token or UserRefNum, FIX ClOrdID/OrigClOrdID/OrderID\n  \
+order:4711  order:ABC123      ITCH order ref, OUCH token or UserRefNum,\n                                  \
+FIX ClOrdID/OrigClOrdID/OrderID\n  \
 Network terms (alone they select packets; with message terms they narrow the messages):\n    \
 ip:10.1.0.5  src:10.1.0.0/16  dst:233.54.12.111   address or CIDR, IPv4 or IPv6\n    \
 port:26477  sport:  dport:  vlan:201              single values or [a TO b]\n    \
 proto:tcp|udp|icmp|arp|ipv4|ipv6\n    \
-time:[2026-11-24T14:30:00Z TO 2026-11-24T14:31:00.5Z]  RFC 3339 to the ns, or relative:\n    \
-time:[-5m TO now]  time:>=-1h\n  \
+time:[2026-11-24T14:30:00 TO 2026-11-24T14:31:00.5]    UTC unless a zone\n    \
+  follows (Z, +01:00); also @1764927880.5 (epoch seconds), start+10s and\n    \
+  end-5m (the store's first and last packet), -5m and now:\n    \
+time:[start TO start+1s]  time:[-5m TO now]  time:>=end-1h\n  \
 Ranges: [a TO b] inclusive, {a TO b} exclusive, * open; >N >=N <N <=N also work.\n\n  \
 Results are exact: the index narrows the search to candidate blocks, which are decoded again."
     };
@@ -42,15 +45,24 @@ A data directory (--data DIR) holds segments (one sequence per capture stream), 
 hash-chained MANIFEST that makes tampering evident, and nothing else you need to manage. \
 `storage-layout.md` documents every byte.",
     after_help = "EXAMPLES:\n  \
-wiretape import --data /var/lib/wiretape capture.pcapng\n  \
-wiretape stats --data /var/lib/wiretape\n  \
-wiretape decode --data /var/lib/wiretape --from 2026-11-24T14:30:00Z --limit 20\n  \
-wiretape search --data /var/lib/wiretape 'symbol:AAPL AND msg:E AND time:[-1h TO now]'\n  \
-wiretape export --data /var/lib/wiretape 'order:ABC123' -o order.pcap\n  \
-wiretape export --data /var/lib/wiretape --from 2026-11-24T14:30:00Z --to -5m -o incident.pcap\n  \
-wiretape verify --data /var/lib/wiretape\n\n\
-EXIT CODES:\n  0 success   1 error (the message names the file and offset)   2 bad command line\n  \
-3 damaged data found (verify) or skipped (export)"
+wiretape import -d /var/lib/wiretape -r capture.pcapng\n  \
+wiretape stats -d /var/lib/wiretape\n  \
+wiretape decode -d /var/lib/wiretape --from 2026-11-24T14:30:00 -c 20\n  \
+wiretape search -d /var/lib/wiretape 'symbol:AAPL AND msg:E AND time:>=-1h'\n  \
+wiretape export -d /var/lib/wiretape 'order:ABC123' --whole-flow -w order.pcap\n  \
+wiretape export -d /var/lib/wiretape --from start+10s --to end-5m -w cut.pcap\n  \
+wiretape verify -d /var/lib/wiretape\n\n\
+SHELL COMPLETIONS AND MAN PAGES:\n  \
+wiretape completions bash > /etc/bash_completion.d/wiretape\n  \
+wiretape man --dir /usr/local/share/man/man1\n\n\
+EXIT CODES:\n  \
+0    success\n  \
+1    error (the message names the file and offset)\n  \
+2    bad command line: an unknown option, or a query, time, duration or size\n       \
+that does not parse (a caret points at the mistake)\n  \
+3    damaged data found (verify) or skipped (export, search, decode)\n  \
+130  interrupted by Ctrl-C (SIGINT), 143 by SIGTERM, where a command stops\n       \
+cleanly (export removes its partial file)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -105,6 +117,8 @@ pub enum Command {
     Record(RecordArgs),
     Search(SearchArgs),
     Index(IndexArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
 }
 
 /// How segment bytes reach the disk.
@@ -161,7 +175,9 @@ pub struct WriteArgs {
 /// up to the damage: the message names the byte offset and how many packets went in, and
 /// the exit code is 1.
 #[derive(Args, Debug)]
-#[command(after_help = "EXAMPLE:\n  wiretape import --data /var/lib/wiretape a.pcap b.pcapng")]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape import -d /var/lib/wiretape a.pcap b.pcapng\n  \
+wiretape import -d /var/lib/wiretape -r capture.pcap --no-index")]
 pub struct ImportArgs {
     /// Data directory (created if missing).
     #[arg(long, short = 'd')]
@@ -192,7 +208,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub feed_map: Option<PathBuf>,
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
-          help = MAX_ORDERS_HELP, long_help = MAX_ORDERS_LONG_HELP)]
+          help = MAX_ORDERS_HELP, long_help = MAX_ORDERS_POINTER)]
     pub max_orders: Option<u64>,
 }
 
@@ -207,11 +223,16 @@ pub struct ImportArgs {
 /// Damaged blocks are skipped and named on standard error; the exit code is then 3.
 #[derive(Args, Debug)]
 #[command(after_help = concat!("EXAMPLES:\n  \
-wiretape export --data /var/lib/wiretape -o all.pcapng\n  \
-wiretape export --data /var/lib/wiretape 'symbol:NVDA AND proto:itch AND time:[2026-11-24T14:30:00Z TO 2026-11-24T14:30:01Z]' -o nvda.pcap\n  \
-wiretape export --data /var/lib/wiretape 'ip:10.9.0.0/16 AND NOT port:443' -o net.pcapng\n  \
-wiretape export --data /var/lib/wiretape --from 2026-11-24T14:30:00.250Z --to 2026-11-24T14:30:01Z -o burst.pcap\n  \
-wiretape export --data /var/lib/wiretape --from -5m -o - | tshark -r -\n\n", query_help!()))]
+wiretape export -d /var/lib/wiretape -w all.pcapng\n  \
+wiretape export -d /var/lib/wiretape -w nvda.pcap \\\n      \
+'symbol:NVDA AND proto:itch AND time:[start TO start+1s]'\n  \
+wiretape export -d /var/lib/wiretape 'order:WTA00000000002' --whole-flow \\\n      \
+-w order.pcap\n  \
+wiretape export -d /var/lib/wiretape 'ip:10.9.0.0/16 AND NOT port:443' \\\n      \
+-w net.pcapng\n  \
+wiretape export -d /var/lib/wiretape -w burst.pcap \\\n      \
+--from 2026-11-24T14:30:00.250 --to 2026-11-24T14:30:01\n  \
+wiretape export -d /var/lib/wiretape --from -5m -w - | tshark -r -\n\n", query_help!()))]
 pub struct ExportArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
@@ -221,8 +242,7 @@ pub struct ExportArgs {
     /// message); for a network-only query, every matching packet. Without a query, every
     /// packet in --from/--to.
     pub query: Option<String>,
-    /// First instant to export (inclusive): RFC 3339 to the nanosecond, `now`, or relative
-    /// like -5m, -2h, -1d.
+    /// First instant to export (inclusive): RFC 3339 to the nanosecond (UTC unless a zone follows: 2026-11-24T14:30:00.5, …Z, …-05:00), a date, @EPOCH_SECONDS[.frac], `start` / `end` (the store's first and last packet) plus or minus a duration (start+10s, end-5m), `now`, or -5m / -2h / -1d before now.
     #[arg(long, allow_hyphen_values = true)]
     pub from: Option<String>,
     /// Last instant to export (inclusive); same forms as --from.
@@ -260,7 +280,7 @@ pub enum FormatArg {
 #[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
 wiretape stats --data /var/lib/wiretape\n  \
-wiretape stats --data /var/lib/wiretape --timeline 1m --json | jq .timeline.packets")]
+wiretape stats -d /var/lib/wiretape --timeline 1m --json | jq .timeline")]
 pub struct StatsArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
@@ -286,6 +306,12 @@ pub struct StatsArgs {
 /// segments were removed (by retention). Every problem is reported with its file, block
 /// and byte offset. Exit code 0 when clean, 3 when damage was found.
 #[derive(Args, Debug)]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape verify -d /var/lib/wiretape\n  \
+wiretape verify -d /var/lib/wiretape --json | jq '.findings[]'\n\n\
+A CLEAN STORE:\n  \
+OK: 12 segments, 1530 blocks, 4.2 GiB checked; manifest 12 entries (0 removals by\n  \
+retention); 0 error(s)")]
 pub struct VerifyArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
@@ -342,7 +368,7 @@ pub struct ShowArgs {
     pub data: PathBuf,
     /// Packet ids (STREAM:SEGMENT:BLOCK:INDEX).
     pub ids: Vec<String>,
-    /// First instant (inclusive) when listing; RFC 3339, `now`, or -5m / -2h / -1d.
+    /// First instant (inclusive) when listing: RFC 3339 to the nanosecond (UTC unless a zone follows: 2026-11-24T14:30:00.5, …Z, …-05:00), a date, @EPOCH_SECONDS[.frac], `start` / `end` (the store's first and last packet) plus or minus a duration (start+10s, end-5m), `now`, or -5m / -2h / -1d before now.
     #[arg(long, allow_hyphen_values = true)]
     pub from: Option<String>,
     /// Last instant (inclusive) when listing.
@@ -381,7 +407,8 @@ pub struct ShowArgs {
 #[command(after_help = "EXAMPLES:\n  \
 wiretape gen --out day.pcap --truth day.json\n  \
 wiretape gen --out burst.pcap --seconds 0.5 --symbols 500 --seed 7\n  \
-wiretape gen --out - --packets 20000 | tshark -r - -d udp.port==26477,moldudp64\n\n\
+wiretape gen -w - --packets 20000 | \\\n      \
+tshark -r - -d udp.port==26477,moldudp64\n\n\
 PORTS (for Wireshark's Decode As):\n  \
 udp 26477 and 18001: MoldUDP64 (ITCH feeds itch1 and itch2, the second on VLAN 201)\n  \
 tcp 15000: SoupBinTCP with OUCH 4.2    tcp 15100: SoupBinTCP with OUCH 5.0\n  \
@@ -406,7 +433,7 @@ pub struct GenArgs {
     /// Seed of the pseudo-random generator: a different seed gives different traffic.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Timestamp of the first packet (RFC 3339).
+    /// Timestamp of the first packet (RFC 3339; UTC unless a zone follows, or @EPOCH).
     #[arg(long, default_value = "2026-11-24T14:30:00Z")]
     pub start: String,
     /// Print the summary as one JSON object.
@@ -440,8 +467,8 @@ pub struct GenArgs {
 /// Exit code 3 when damaged blocks of the store were skipped (named on standard error).
 #[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
-wiretape decode --data /var/lib/wiretape --from 2026-11-24T14:30:00Z --limit 20\n  \
-wiretape decode --data /var/lib/wiretape --format json | jq 'select(.symbol == \"NVDA\")'\n  \
+wiretape decode -d /var/lib/wiretape --from 2026-11-24T14:30:00 -c 20\n  \
+wiretape decode -d /var/lib/wiretape --json | jq 'select(.symbol == \"NVDA\")'\n  \
 wiretape decode --data /var/lib/wiretape --stats\n\n\
 A LINE:\n  \
 2026-11-24T14:30:00.000251300Z itch   -   A    Add Order                NVDA     \
@@ -452,7 +479,7 @@ pub struct DecodeArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
     pub data: PathBuf,
-    /// First instant (inclusive): RFC 3339 to the nanosecond, `now`, or -5m / -2h / -1d.
+    /// First instant (inclusive): RFC 3339 to the nanosecond (UTC unless a zone follows: 2026-11-24T14:30:00.5, …Z, …-05:00), a date, @EPOCH_SECONDS[.frac], `start` / `end` (the store's first and last packet) plus or minus a duration (start+10s, end-5m), `now`, or -5m / -2h / -1d before now.
     /// TCP connections already open at that instant are picked up mid-stream.
     #[arg(long, allow_hyphen_values = true)]
     pub from: Option<String>,
@@ -504,11 +531,11 @@ pub enum DecodeFormat {
 #[derive(Args, Debug)]
 #[command(after_help = concat!(
     "EXAMPLES:\n  ",
-    "wiretape search --data /var/lib/wiretape symbol:NVDA --limit 20\n  ",
-    "wiretape search --data /var/lib/wiretape 'proto:fix AND symbol:AAPL AND msg:ExecutionReport'\n  ",
-    "wiretape search --data /var/lib/wiretape 'session:NQTVITCH01 AND seq:[1000 TO 1010]'\n  ",
-    "wiretape search --data /var/lib/wiretape 'order:WTAPE0000001' --format json\n  ",
-    "wiretape search --data /var/lib/wiretape 'ip:10.9.0.2 AND NOT proto:tcp' --count\n\n",
+    "wiretape search -d /var/lib/wiretape symbol:NVDA -c 20\n  ",
+    "wiretape search -d /var/lib/wiretape 'proto:fix AND symbol:AAPL AND msg:8'\n  ",
+    "wiretape search -d /var/lib/wiretape 'session:NQTVITCH01 AND seq:>=1000' -c 10\n  ",
+    "wiretape search -d /var/lib/wiretape 'order:WTA00000000002' --json\n  ",
+    "wiretape search -d /var/lib/wiretape 'ip:10.9.0.2 AND NOT proto:tcp' --count\n\n",
     "A LINE:\n  ",
     "2026-11-24T14:30:00.000251300Z itch   A    Add Order        NVDA     seq=112       ",
     "206.200.230.11:26400 > 233.54.12.111:26477  len=1042  pkts=1:1:0:12\n\n",
@@ -587,7 +614,13 @@ pub struct IndexArgs {
 
 /// `--max-orders` of `record`, `index` and `import`, short.
 const MAX_ORDERS_HELP: &str = "Orders the indexer remembers for symbols, per ITCH session and per \
-OUCH/FIX connection (default 2000000 / 1000000); see --help for the memory it costs";
+OUCH/FIX connection (default 2000000 / 1000000); what it costs: `wiretape index --help`";
+
+/// `--max-orders` of `record` and `import`, long: the essay is written once, in `index`.
+const MAX_ORDERS_POINTER: &str = "How many orders the indexer remembers, per ITCH session and \
+per OUCH/FIX connection, so that executions, cancels and reports that do not name their symbol \
+still get it. Default: 2000000 per ITCH session, 1000000 per connection (--max-orders N sets \
+both to N). What is forgotten past N, and the memory each entry costs: `wiretape index --help`.";
 
 /// `--max-orders`, long: the trade-off and what it costs (measured with the
 /// `state_memory` example of wiretape-index; BENCHMARKS.md).
@@ -620,23 +653,24 @@ metrics (wiretape_index_decoder_entries, _evicted), `index --json` and `import -
 /// arrives by a lower-priority thread (capture never waits for it either), and kept within --retain-bytes / --retain-age with its index shards. Drops are counted
 /// at every stage (kernel ring, our own) and stored with the data.
 ///
-/// SOURCES:
-///   synth[:rate=PPS|max][,seed=N][,symbols=N]   the synthetic trading feed of `wiretape gen`,
-///                                               generated live (the default source)
-///   pcap:FILE                                   a capture file (--pace: at its original pace)
-///   afpacket:IFACE[,threads=N][,block-size=B][,blocks=N]
-///                                               a Linux interface: TPACKET_V3 ring, PACKET_FANOUT
-///                                               across N threads, VLAN tags put back, --filter
-///                                               compiled into the socket
-///
 /// SIGINT or SIGTERM: flush, seal, finish indexing, exit 0 (a second SIGINT exits at once).
 /// Metrics for Prometheus at http://ADDR/metrics (--metrics; loopback by default).
 #[derive(Args, Debug)]
-#[command(after_help = "EXAMPLES:\n  \
-wiretape record --data /var/lib/wiretape                       # the synthetic feed, until Ctrl-C\n  \
-wiretape record --data /var/lib/wiretape --source afpacket:eth1,threads=2 --source afpacket:eth2 \\\n      \
---filter 'udp or tcp' --retain-bytes 2TiB --retain-age 14d\n  \
-wiretape record --data /tmp/d --source pcap:incident.pcap --pace\n  \
+#[command(after_help = "SOURCES (--source SRC, repeat for several):\n  \
+synth[:rate=PPS|max][,seed=N][,symbols=N]\n      \
+the synthetic trading feed of `wiretape gen`, generated live (the default)\n  \
+pcap:FILE\n      \
+a capture file (--pace: at its original pace)\n  \
+afpacket:IFACE[,threads=N][,block-size=B][,blocks=N]\n      \
+a Linux interface (-i IFACE is the same): TPACKET_V3 ring, PACKET_FANOUT\n      \
+across N threads, VLAN tags put back, --filter compiled into the socket\n\n\
+EXAMPLES:\n  \
+wiretape record -d /var/lib/wiretape     # the synthetic feed, until Ctrl-C\n  \
+wiretape record -d /var/lib/wiretape -i eth1 -c 1000000 --duration 60\n  \
+wiretape record -d /var/lib/wiretape --source afpacket:eth1,threads=2 \\\n      \
+--source afpacket:eth2 --filter 'udp or tcp' \\\n      \
+--retain-bytes 2TiB --retain-age 14d\n  \
+wiretape record -d /tmp/d --source pcap:incident.pcap --pace\n  \
 wiretape record --config /etc/wiretape/record.toml\n\n\
 CONFIG FILE (TOML; every key optional, the command line wins):\n  \
 data = \"/var/lib/wiretape\"\n  \
@@ -659,7 +693,7 @@ pub struct RecordArgs {
     /// Capture threads per afpacket source (one fanout member each), unless the source says.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Stop after this long (e.g. 30s, 10m, 8h).
+    /// Stop after this long: 15 (seconds, as in timeout(1)), 30s, 10m, 1.5h, 1h30m.
     #[arg(long)]
     pub duration: Option<String>,
     /// Stop after this many packets (over all sources).
@@ -676,7 +710,7 @@ pub struct RecordArgs {
     #[arg(long)]
     pub pace: bool,
     /// How often new data is handed to the disk and made visible (about the most a crash can
-    /// lose: the sync itself runs behind the capture, at most two in flight).
+    /// lose: the sync itself runs behind the capture, at most two in flight) [default: 1s].
     #[arg(long)]
     pub flush_interval: Option<String>,
     /// Keep the data directory under this many bytes, removing the oldest segments and
@@ -686,13 +720,14 @@ pub struct RecordArgs {
     /// Remove segments whose newest packet is older than this (e.g. 36h, 14d).
     #[arg(long)]
     pub retain_age: Option<String>,
-    /// Preallocated size of a segment file.
+    /// Preallocated size of a segment file [default: 128MiB].
     #[arg(long)]
     pub segment_size: Option<String>,
-    /// Uncompressed size of a block.
+    /// Uncompressed size of a block: the unit of compression and of random access
+    /// [default: 1MiB].
     #[arg(long)]
     pub block_size: Option<String>,
-    /// zstd level for blocks.
+    /// zstd level for blocks (negative: zstd's fast mode) [default: -2].
     #[arg(long, allow_hyphen_values = true)]
     pub zstd_level: Option<i32>,
     /// Seal a segment once it has been open this long (default 1m for live sources, so
@@ -711,7 +746,7 @@ pub struct RecordArgs {
     #[arg(long)]
     pub feed_map: Option<PathBuf>,
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
-          help = MAX_ORDERS_HELP, long_help = MAX_ORDERS_LONG_HELP)]
+          help = MAX_ORDERS_HELP, long_help = MAX_ORDERS_POINTER)]
     pub max_orders: Option<u64>,
     /// Do not index while recording.
     #[arg(long)]
@@ -732,4 +767,113 @@ pub struct RecordArgs {
     /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
     #[arg(long = "format", value_enum, hide = true)]
     pub format_json: Option<DecodeFormat>,
+}
+
+/// Print a shell completion script for wiretape.
+///
+/// Generated from the same definitions as `--help`, so it knows every command and option.
+#[derive(Args, Debug)]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape completions bash > /etc/bash_completion.d/wiretape\n  \
+wiretape completions zsh > \"${fpath[1]}/_wiretape\"\n  \
+wiretape completions fish > ~/.config/fish/completions/wiretape.fish")]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Print the man page, or write one per command into a directory.
+///
+/// Generated from the same definitions as `--help`: wiretape(1), and wiretape-COMMAND(1)
+/// for each command (with --dir).
+#[derive(Args, Debug)]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape man | man -l -\n  \
+wiretape man --dir /usr/local/share/man/man1 && man wiretape-search")]
+pub struct ManArgs {
+    /// Write wiretape.1 and wiretape-COMMAND.1 here instead of printing wiretape.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Each command's `--help` as an 80-column terminal shows it.
+    fn helps() -> Vec<(String, String)> {
+        let mut cli = Cli::command().term_width(80);
+        cli.build();
+        let mut out = vec![("wiretape".to_owned(), cli.render_long_help().to_string())];
+        for sub in cli.get_subcommands_mut() {
+            let name = sub.get_name().to_owned();
+            out.push((name, sub.render_long_help().to_string()));
+        }
+        out
+    }
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_fits_80_columns_and_examples_are_whole_commands() {
+        for (name, help) in helps() {
+            let mut in_examples = false;
+            let mut continued = false;
+            for line in help.lines() {
+                assert!(line.chars().count() <= 80, "{name}: too wide: {line:?}");
+                if line.ends_with(':') && !line.starts_with(' ') {
+                    in_examples = line.starts_with("EXAMPLE");
+                    continue;
+                }
+                if in_examples && !line.is_empty() {
+                    // A command, or the continuation of one that ended in `\`; anything
+                    // else is a command broken by wrapping.
+                    assert!(
+                        line.starts_with("  wiretape ")
+                            || (continued && line.starts_with("      ")),
+                        "{name}: an example broken in the middle: {line:?}\n{help}"
+                    );
+                }
+                continued = line.ends_with('\\');
+            }
+        }
+    }
+
+    #[test]
+    fn tables_defaults_and_the_max_orders_essay_once() {
+        let helps: std::collections::HashMap<String, String> = helps().into_iter().collect();
+        let record = &helps["record"];
+        // The SOURCES table keeps its lines.
+        assert!(record.contains("\n  pcap:FILE\n"), "{record}");
+        assert!(
+            record.contains("\n  afpacket:IFACE[,threads=N]"),
+            "{record}"
+        );
+        for default in [
+            "[default: 1s]",
+            "[default: 128MiB]",
+            "[default: 1MiB]",
+            "[default: -2]",
+            "[default: 65535]",
+        ] {
+            assert!(record.contains(default), "record --help lacks {default}");
+        }
+        let essay = "Memory, measured with the maps full";
+        for (name, help) in &helps {
+            assert_eq!(help.contains(essay), name == "index", "{name}");
+        }
+        for name in [
+            "stats", "verify", "import", "export", "search", "decode", "show",
+        ] {
+            assert!(
+                helps[name].contains("EXAMPLE"),
+                "{name} --help has no example"
+            );
+        }
+    }
 }

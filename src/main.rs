@@ -2,6 +2,7 @@
 
 mod cli;
 mod decode;
+mod docs;
 mod export;
 mod gen;
 mod import;
@@ -43,6 +44,8 @@ fn main() -> ExitCode {
         cli::Command::Record(a) => record::run(a),
         cli::Command::Search(a) => search::run(a),
         cli::Command::Index(a) => index::run(a),
+        cli::Command::Completions(a) => docs::completions(a),
+        cli::Command::Man(a) => docs::man(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -538,3 +538,51 @@ fn export_whole_flow_takes_the_matches_connections_whole() {
     let syn = wiretape_tests::tshark(&whole, &["-Y", "tcp.flags.syn==1"], &["frame.number"]);
     assert_eq!(syn.len(), 2, "the handshake: SYN and SYN-ACK");
 }
+
+/// Item 7: shell completions and man pages, generated from the clap definitions.
+#[test]
+fn completions_and_man_pages() {
+    let r = wiretape(&["completions", "bash"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("complete -F _wiretape"), "{}", r.stdout);
+    assert!(r.stdout.contains("--whole-flow"), "the options are in it");
+    // The script is valid bash.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("wiretape.bash");
+    std::fs::write(&script, &r.stdout).unwrap();
+    let ok = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    for shell in ["zsh", "fish"] {
+        let r = wiretape(&["completions", shell]);
+        assert_eq!(r.code, Some(0), "{shell}: {}", r.stderr);
+        assert!(r.stdout.contains("search"), "{shell}");
+    }
+    let r = wiretape(&["completions", "tcsh"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+
+    let r = wiretape(&["man"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with(".ie") || r.stdout.contains(".TH wiretape 1"),
+        "{}",
+        r.stdout
+    );
+    let man = dir.path().join("man1");
+    let r = wiretape(&["man", "--dir", s(&man)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for page in [
+        "wiretape.1",
+        "wiretape-search.1",
+        "wiretape-record.1",
+        "wiretape-export.1",
+    ] {
+        let text = std::fs::read_to_string(man.join(page)).unwrap();
+        assert!(text.contains(".SH"), "{page}");
+    }
+    let text = std::fs::read_to_string(man.join("wiretape-export.1")).unwrap();
+    assert!(text.contains("whole\\-flow"), "{text}");
+}
