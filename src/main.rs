@@ -48,7 +48,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if output::is_broken_pipe(&e) => ExitCode::from(exit::OK),
         Err(e) => {
-            eprintln!("wiretape: error: {e:#}");
+            eprintln!("wiretape: error: {}", output::error_message(&e));
             ExitCode::from(exit::ERROR)
         }
     }
