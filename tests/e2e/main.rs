@@ -6,6 +6,7 @@ mod decode;
 mod fixture;
 mod follow;
 mod gen;
+mod import;
 mod readonly;
 mod record;
 mod search;
