@@ -141,7 +141,8 @@ pub struct WriteArgs {
 /// sealed and recorded as an interrupted import, the files after it are not imported, the
 /// index is not updated (`wiretape index` does it; `wiretape stats` shows what is not
 /// indexed), and the exit code is 130 (SIGINT) or 143 (SIGTERM). A second signal exits at
-/// once.
+/// once, and so does one during the indexing after the imports (the index is derived data:
+/// `wiretape index` catches up).
 #[derive(Args, Debug)]
 #[command(
     after_help = "EXAMPLES:\n  wiretape import --data /var/lib/wiretape a.pcap b.pcapng\n  \
