@@ -173,11 +173,30 @@ pub struct WriteArgs {
 /// Each file becomes its own capture stream, so files captured at the same time on
 /// different taps come back out merged by time. A file that is damaged part-way is imported
 /// up to the damage: the message names the byte offset and how many packets went in, and
-/// the exit code is 1.
+/// the exit code is 1. A file that is not a pcap or pcapng capture is refused (exit code 1)
+/// and leaves the data directory as it was.
+///
+/// Each import is recorded in the data directory's MANIFEST with the file's SHA-256, and a
+/// file whose content is already in the store (under any name) is refused with exit code 1,
+/// naming the earlier import; --allow-duplicate imports it again. That holds for an earlier
+/// import that was interrupted, damaged or killed part-way too, since its packets are in
+/// the store: import the file again with --allow-duplicate and its first packets are there
+/// twice. Once retention has removed every segment of an earlier import, the file imports
+/// again without the flag. A regular file is hashed before its import (one more read of
+/// the file); a pipe (/dev/stdin, a FIFO) is hashed as it is read, so it is only warned
+/// about after the fact.
+///
+/// SIGINT (Ctrl-C) or SIGTERM stops the import: the packets read so far are flushed,
+/// sealed and recorded as an interrupted import, the files after it are not imported, the
+/// index is not updated (`wiretape index` does it; `wiretape stats` shows what is not
+/// indexed), and the exit code is 130 (SIGINT) or 143 (SIGTERM). A second signal exits at
+/// once, and so does one during the indexing after the imports (the index is derived data:
+/// `wiretape index` catches up).
 #[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
 wiretape import -d /var/lib/wiretape a.pcap b.pcapng\n  \
-wiretape import -d /var/lib/wiretape -r capture.pcap --no-index")]
+wiretape import -d /var/lib/wiretape -r capture.pcap --no-index\n  \
+zcat day.pcap.gz | wiretape import -d /var/lib/wiretape /dev/stdin")]
 pub struct ImportArgs {
     /// Data directory (created if missing).
     #[arg(long, short = 'd')]
@@ -189,6 +208,10 @@ pub struct ImportArgs {
     /// naming it after the options).
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Vec<PathBuf>,
+    /// Import a file even if its content is already in the store (its packets will be
+    /// there twice).
+    #[arg(long)]
+    pub allow_duplicate: bool,
     #[command(flatten)]
     pub write: WriteArgs,
     /// Print one JSON object per file instead of text.

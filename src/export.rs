@@ -41,7 +41,7 @@ fn format_of(out: &Path, explicit: Option<FormatArg>) -> Result<WriteFormat> {
 
 pub fn run(a: ExportArgs) -> Result<u8> {
     let format = format_of(&a.output, a.format)?;
-    let interrupt = crate::interrupt::Interrupt::install()?;
+    let interrupt = crate::interrupt::Interrupt::install(false)?;
     match run_export(&a, format, &interrupt) {
         // Interrupted: the partial file is gone (write_atomically removes it).
         Err(e) if interrupt.exit_code().is_some() => {

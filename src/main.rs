@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if output::is_broken_pipe(&e) => ExitCode::from(exit::OK),
         Err(e) => {
-            eprintln!("wiretape: error: {}", message(&e));
+            eprintln!("wiretape: error: {}", output::error_message(&e));
             ExitCode::from(report_usage(&e).unwrap_or(exit::ERROR))
         }
     }
@@ -86,57 +86,4 @@ fn report_usage(e: &anyhow::Error) -> Option<u8> {
         }
     }
     None
-}
-
-/// The error and its causes on one line, `: `-separated, each said once: a cause already in
-/// the message is left out, and one that starts with what the message ends with (a path
-/// named by both the context and the error below it) continues it instead of repeating it.
-fn message(e: &anyhow::Error) -> String {
-    let mut msg = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if text.is_empty() || msg.contains(&text) {
-            continue;
-        }
-        if msg.is_empty() {
-            msg = text;
-            continue;
-        }
-        let overlap = text
-            .match_indices(": ")
-            .map(|(i, _)| i)
-            .filter(|&i| msg.ends_with(&text[..i]))
-            .max();
-        match overlap {
-            Some(i) => msg.push_str(&text[i..]),
-            None => {
-                msg.push_str(": ");
-                msg.push_str(&text);
-            }
-        }
-    }
-    msg
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_say_each_cause_once() {
-        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such device (os error 19)");
-        let e = anyhow::Error::new(io)
-            .context("afpacket:x: if_nametoindex: No such device (os error 19)")
-            .context(
-                "--source afpacket:x: afpacket:x: if_nametoindex: No such device (os error 19)",
-            );
-        assert_eq!(
-            message(&e),
-            "--source afpacket:x: afpacket:x: if_nametoindex: No such device (os error 19)"
-        );
-        let e = anyhow::anyhow!("/d: no such directory").context("opening /d");
-        assert_eq!(message(&e), "opening /d: no such directory");
-        let e = anyhow::anyhow!("permission denied").context("creating /d/x");
-        assert_eq!(message(&e), "creating /d/x: permission denied");
-    }
 }

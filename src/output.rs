@@ -45,6 +45,37 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// An error and its causes on one line, each said once. The libraries' errors print their
+/// source in their own message (so a library user printing one error sees everything), and
+/// a context often names the path its cause names too; `{:#}` would say those twice
+/// (`opening D: D: create directory: No such file or directory: No such file or
+/// directory`). A cause whose text is already in the message is left out, and a cause that
+/// starts with the path the message ends with does not repeat it.
+pub fn error_message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || msg.contains(&text) {
+            continue;
+        }
+        if msg.is_empty() {
+            msg = text;
+            continue;
+        }
+        // "opening /x" + "/x: not a wiretape data directory" -> "opening /x: not a …"
+        let rest = match msg.rsplit_once(' ') {
+            Some((_, last)) if !last.is_empty() => text
+                .strip_prefix(last)
+                .and_then(|r| r.strip_prefix(": "))
+                .unwrap_or(&text),
+            _ => &text,
+        };
+        msg.push_str(": ");
+        msg.push_str(rest);
+    }
+    msg
+}
+
 /// Writes `path` through `write` under a temporary name (`PATH.partial`), renamed into place
 /// once complete and removed if `write` fails: a failed write never leaves a
 /// plausible-looking partial file behind.
@@ -70,5 +101,24 @@ pub fn write_atomically<T>(
             let _ = std::fs::remove_file(&tmp);
             Err(e.context(format!("writing {}", path.display())))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_causes_are_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = anyhow::Error::new(io).context("/x: create directory: entity not found");
+        assert_eq!(error_message(&e), "/x: create directory: entity not found");
+        let e = anyhow::anyhow!("/x: not a wiretape data directory").context("opening /x");
+        assert_eq!(
+            error_message(&e),
+            "opening /x: not a wiretape data directory"
+        );
+        let e = anyhow::anyhow!("disk full").context("writing /y");
+        assert_eq!(error_message(&e), "writing /y: disk full");
     }
 }

@@ -2,11 +2,11 @@
 //! the summary.
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use wiretape_recorder::logging::{self, LogFormat, LogOptions};
 use wiretape_recorder::{ConfigFile, Recorder, Settings, Status};
 use wiretape_store::units::format_bytes;
@@ -55,14 +55,8 @@ pub fn run(a: RecordArgs) -> Result<u8> {
         None => ConfigFile::default(),
     };
     let settings = Settings::resolve(from_args(&a), file)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second signal while stopping exits at once.
-        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
-            .context("installing signal handlers")?;
-        signal_hook::flag::register(sig, Arc::clone(&stop))
-            .context("installing signal handlers")?;
-    }
+    // SIGINT or SIGTERM: flush, seal, finish indexing; a second one exits at once.
+    let interrupt = crate::interrupt::Interrupt::install(true)?;
     let recorder = Recorder::open(settings)?;
     let status = recorder.status();
     let finite = recorder.finite();
@@ -70,7 +64,7 @@ pub fn run(a: RecordArgs) -> Result<u8> {
         let st = Arc::clone(&status);
         std::thread::spawn(move || status_line(&st, finite))
     });
-    let report = recorder.record(stop);
+    let report = recorder.record(interrupt.shared_flag());
     if let Some(t) = line {
         let _ = t.join();
     }

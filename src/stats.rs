@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use serde_json::json;
+use wiretape_store::imports::ImportStatus;
 use wiretape_store::manifest::Manifest;
 use wiretape_store::units::{format_bytes, format_time, now_ns, parse_duration};
 use wiretape_store::{retention, Store, TimeRange};
@@ -40,6 +41,11 @@ pub fn run(a: StatsArgs) -> Result<u8> {
     };
     let damage: Vec<String> = store.damage().iter().map(|d| d.to_string()).collect();
     let index = wiretape_index::indexer::status(&store);
+    let imports = wiretape_store::imports::records(&manifest);
+    let partial = imports
+        .iter()
+        .filter(|r| r.status() != Some(&ImportStatus::Complete))
+        .count();
     let timeline = match &a.timeline {
         Some(w) => {
             let width = parse_duration(w).context("--timeline")?;
@@ -73,6 +79,17 @@ pub fn run(a: StatsArgs) -> Result<u8> {
                 "retention_removed_segments": removed.len(),
                 "damage": damage,
                 "index": index,
+                "index_complete": index.blocks_indexed >= index.blocks && index.shards_missing == 0,
+                "imported_files": imports.len(),
+                "imports": imports.iter().map(|r| json!({
+                    "path": r.path,
+                    "stream": r.stream,
+                    "sha256": r.sha256,
+                    "bytes": r.bytes,
+                    "started": format_time(r.started_ns),
+                    "status": r.status().map_or("unfinished", |s| s.as_str()),
+                    "packets": r.end.as_ref().map(|e| e.packets),
+                })).collect::<Vec<_>>(),
         });
         if let Some(h) = &timeline {
             v["timeline"] = json!({
@@ -123,10 +140,7 @@ pub fn run(a: StatsArgs) -> Result<u8> {
         index.blocks,
         index.shards,
         if index.shards_missing > 0 {
-            format!(
-                ", {} segment(s) without one: run `wiretape index`",
-                index.shards_missing
-            )
+            format!(", {} segment(s) without one", index.shards_missing)
         } else {
             String::new()
         },
@@ -135,6 +149,22 @@ pub fn run(a: StatsArgs) -> Result<u8> {
             100.0 * index.bytes as f64 / used as f64
         } else {
             0.0
+        }
+    ))?;
+    if index.blocks_indexed < index.blocks || index.shards_missing > 0 {
+        line(&format!(
+            "                 {} block(s) not indexed yet: run `wiretape index --data {}`",
+            index.blocks.saturating_sub(index.blocks_indexed),
+            a.data.display()
+        ))?;
+    }
+    line(&format!(
+        "imports          {} file(s) imported{}",
+        imports.len(),
+        if partial > 0 {
+            format!(", {partial} of them only in part (interrupted, damaged or killed)")
+        } else {
+            String::new()
         }
     ))?;
     for d in &damage {

@@ -114,6 +114,14 @@ pub fn init_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true).mode(0o750);
+    if dir.exists() && !dir.is_dir() {
+        // mkdir would say "File exists", which reads as if all were well.
+        return Err(Error::io(
+            dir,
+            "open data directory",
+            std::io::Error::from_raw_os_error(libc::ENOTDIR),
+        ));
+    }
     for d in [
         dir.to_path_buf(),
         dir.join(SEGMENTS_DIR),

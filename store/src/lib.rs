@@ -18,7 +18,7 @@
 //!   every checksum, every segment hash and the manifest chain.
 //!
 //! Modules, lowest first (none uses a module above it): `varint`, `format`, `record`,
-//! `units`, `error`, `io`, `damage`, `layout`, `id`, `manifest`, `mold`, `block`, `segment`,
+//! `units`, `error`, `io`, `damage`, `layout`, `id`, `manifest`, `imports`, `mold`, `block`, `segment`,
 //! `cache`, `reader`, `config`, `publish`, `recovery`, `pipeline`, `writer`, `retention`, `verify`.
 
 mod block;
@@ -28,6 +28,7 @@ mod damage;
 mod error;
 pub mod format;
 mod id;
+pub mod imports;
 mod io;
 mod layout;
 pub mod manifest;

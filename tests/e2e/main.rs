@@ -6,6 +6,7 @@ mod decode;
 mod fixture;
 mod follow;
 mod gen;
+mod import;
 mod newuser;
 mod readonly;
 mod record;

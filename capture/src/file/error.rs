@@ -72,7 +72,11 @@ pub enum ReadErrorKind {
     Empty,
 
     /// The first bytes are neither a pcap nor a pcapng magic number.
-    #[error("not a pcap or pcapng capture file (starts with {})", Hex(magic))]
+    #[error(
+        "not a pcap or pcapng capture file (starts with {}{})",
+        Hex(magic),
+        Text(magic)
+    )]
     NotACapture {
         /// The first bytes of the file (up to 4).
         magic: Vec<u8>,
@@ -249,6 +253,19 @@ pub enum WriteError {
 
 /// Lower-case hex without separators, for magic numbers in messages.
 struct Hex<'a>(&'a [u8]);
+
+/// ` "text"` when the bytes are printable ASCII (a text file given as a capture), else
+/// nothing.
+struct Text<'a>(&'a [u8]);
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.0.is_empty() && self.0.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+            write!(f, ", {:?}", String::from_utf8_lossy(self.0))?;
+        }
+        Ok(())
+    }
+}
 
 impl fmt::Display for Hex<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

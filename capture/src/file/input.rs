@@ -30,6 +30,10 @@ impl<R> Input<R> {
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
+
+    pub(crate) fn get_ref(&self) -> &R {
+        &self.reader
+    }
 }
 
 impl<R: Read> Input<R> {

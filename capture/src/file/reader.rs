@@ -190,6 +190,11 @@ impl<R: Read> CaptureReader<R> {
         self.input.path()
     }
 
+    /// The underlying reader (it may have been read ahead of the last packet returned).
+    pub fn get_ref(&self) -> &R {
+        self.input.get_ref()
+    }
+
     /// For a pcap file, the whole 32-bit link-type field of the file header: the link type in
     /// bits 0-15, and, when bit 26 is set, the FCS length in 16-bit words in bits 28-31.
     /// Packets carry only the low 16 bits. `None` for pcapng.
@@ -452,7 +457,7 @@ mod tests {
         let (_, e) = read_err(b"GET / HTTP/1.1\r\n");
         assert_eq!(
             e.to_string(),
-            "test.cap: offset 0: not a pcap or pcapng capture file (starts with 47455420)"
+            "test.cap: offset 0: not a pcap or pcapng capture file (starts with 47455420, \"GET \")"
         );
         let (_, e) = read_err(&[0xd4, 0xc3]);
         assert!(matches!(e.kind(), ReadErrorKind::NotACapture { .. }));
