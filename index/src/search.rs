@@ -838,6 +838,51 @@ impl Searcher {
         Ok(())
     }
 
+    /// Decodes the next block of a run of blocks no shard covers ([`direct`]): its hits to
+    /// `sink`, a block that cannot be read to the damage. Returns whether blocks are left.
+    fn run_step(
+        &self,
+        q: &Query,
+        run: &mut direct::Run,
+        scratch: &mut Scratch,
+        stats: &mut SearchStats,
+        enter: &mut dyn FnMut(usize) -> bool,
+        sink: &mut dyn FnMut(Hit),
+    ) -> bool {
+        let maps = self.locate_maps();
+        let Scratch { ctx, block } = scratch;
+        let step = direct::step(
+            &self.store,
+            q,
+            run,
+            (ctx, block),
+            &|sid, locate| maps.resolve(sid, locate),
+            enter,
+            &mut |f| {
+                sink(match f {
+                    direct::Found::Message(message, net) => Hit::Message { message, net },
+                    direct::Found::Packet { id, net, orig_len } => {
+                        Hit::Packet { id, net, orig_len }
+                    }
+                })
+            },
+        );
+        match step.damage {
+            None => stats.blocks_decoded += 1,
+            Some((e, si, b)) => {
+                let seg = &self.store.segments()[si];
+                let packets = seg.blocks.get(b as usize).map_or(0, |r| r.count);
+                let mut d = Damage::from(e);
+                if d.path.as_os_str().is_empty() {
+                    d.path = seg.path.clone();
+                }
+                d.kind = wiretape_store::DamageKind::BlockSkipped { block: b, packets };
+                stats.damage.push(SearchDamage::Store(d));
+            }
+        }
+        step.more
+    }
+
     /// The tantivy query of `q`.
     fn compile(&self, q: &Query) -> Box<dyn TQuery> {
         compile(q, &self.fields)
@@ -958,8 +1003,8 @@ impl Searcher {
                     let (sh, covered) = self.open_shard(i, &mut stats);
                     let n = self.store.segments()[i].blocks.len() as u64;
                     if covered < n && !claimed.contains(&i) {
-                        if let Some(run) = self.start_run(q, i, covered) {
-                            let key = self.run_key(&run);
+                        if let Some(run) = direct::start(&self.store, &self.feeds, q, i, covered) {
+                            let key = direct::key(&self.store, &run);
                             work.push(Reverse(Queued(key, seq, Item::Run(Box::new(run)))));
                             seq += 1;
                         }
@@ -1057,7 +1102,7 @@ impl Searcher {
                     let mut enter = |j: usize| {
                         let free = in_range.contains(&j)
                             && !opened.contains(&j)
-                            && self.indexed_blocks(j) == 0;
+                            && direct::indexed_blocks(&self.store, j) == 0;
                         if free {
                             claimed.insert(j);
                         }
@@ -1075,7 +1120,7 @@ impl Searcher {
                         push(h, &mut ready);
                     }
                     if more {
-                        let key = self.run_key(&run);
+                        let key = direct::key(&self.store, &run);
                         work.push(Reverse(Queued(key, seq, Item::Run(run))));
                         seq += 1;
                     }
@@ -1141,9 +1186,11 @@ impl Searcher {
             if covered < len && !claimed.contains(&i) {
                 // Decoded directly, on into the next segments that have no shard (segments
                 // are counted in order: those are not opened yet).
-                if let Some(mut run) = self.start_run(q, i, covered) {
+                if let Some(mut run) = direct::start(&self.store, &self.feeds, q, i, covered) {
                     let mut enter = |j: usize| {
-                        let free = in_range.contains(&j) && j > i && self.indexed_blocks(j) == 0;
+                        let free = in_range.contains(&j)
+                            && j > i
+                            && direct::indexed_blocks(&self.store, j) == 0;
                         if free {
                             claimed.insert(j);
                         }

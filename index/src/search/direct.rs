@@ -6,6 +6,9 @@
 //! evaluating the query on every message (or packet). So results are complete whatever
 //! the index state; only slower.
 //!
+//! This module knows nothing of the searcher: it decodes and evaluates; [`super`] makes
+//! the hits, counts and damage of what it finds.
+//!
 //! A [`Run`] is a stretch of consecutive unindexed blocks of one stream, decoded by one
 //! [`Decoder`] block by block: it is a work item of the search's time-ordered merge (each
 //! step decodes one block, so a search that stops early decodes only what its hits
@@ -36,12 +39,11 @@
 //!   stream's end (then the decoder is finished, as the indexer does, when the stream has
 //!   ended: every segment sealed and no writer).
 
-use wiretape_decode::query::{NetFields, Query, QueryKind};
-use wiretape_decode::{Decoder, MessageRecord, Protocol, Session};
-use wiretape_store::{Damage, PacketId};
+use wiretape_decode::query::{MsgFields, NetFields, Query, QueryKind};
+use wiretape_decode::{Decoder, FeedMap, Message, MessageRecord, Protocol, Session};
+use wiretape_store::{shard_dir, DecodedBlock, PacketId, ReadContext, Store};
 use wiretape_wire::packet::Dissected;
 
-use super::{matches_message, Hit, Scratch, SearchDamage, SearchStats, Searcher};
 use crate::shard::{open_index, session_id, NetKey, ShardMeta};
 
 /// Blocks decoded before a run's first block to rebuild the decoder's state (TCP streams,
@@ -50,7 +52,7 @@ pub const WARM_UP_BLOCKS: u32 = 16;
 
 /// Consecutive unindexed blocks of one stream being decoded; see the [module
 /// documentation](self).
-pub(super) struct Run {
+pub struct Run {
     /// `None` for a network-only query: packets need no decoding.
     decoder: Option<Decoder>,
     /// Next block to decode: (index into the store's segments, block).
@@ -62,6 +64,26 @@ pub(super) struct Run {
     out: Vec<MessageRecord>,
 }
 
+/// What a run finds.
+pub enum Found {
+    /// A message matching the query, with the network fields it is evaluated on.
+    Message(Box<Message>, NetFields),
+    /// A packet matching a network-only query.
+    Packet {
+        id: PacketId,
+        net: NetFields,
+        orig_len: u32,
+    },
+}
+
+/// What one step of a run did.
+pub struct Step {
+    /// Blocks are left.
+    pub more: bool,
+    /// The block could not be read (it was skipped): the error, its segment and block.
+    pub damage: Option<(wiretape_store::Error, usize, u32)>,
+}
+
 /// What comes after a block of a run.
 enum Next {
     Block(usize, u32),
@@ -71,255 +93,242 @@ enum Next {
     Stop,
 }
 
-impl Searcher {
-    /// Blocks `0..n` of segment `i` are covered by its shard (0 when it has none that
-    /// opens, or one of another format).
-    pub(super) fn indexed_blocks(&self, i: usize) -> u64 {
-        let seg = &self.store.segments()[i];
-        let path = self.shard_path(seg);
-        if !path.join("meta.json").exists() {
-            return 0;
-        }
-        open_index(&path, false)
-            .and_then(|index| ShardMeta::load(&index, &path))
-            .map_or(0, |m| m.blocks.min(seg.blocks.len() as u64))
+/// Blocks `0..n` of segment `i` are covered by its shard (0 when it has none that opens,
+/// or one of another format).
+pub fn indexed_blocks(store: &Store, i: usize) -> u64 {
+    let seg = &store.segments()[i];
+    let path = shard_dir(store.dir(), seg.header.stream, seg.header.segment);
+    if !path.join("meta.json").exists() {
+        return 0;
     }
+    open_index(&path, false)
+        .and_then(|index| ShardMeta::load(&index, &path))
+        .map_or(0, |m| m.blocks.min(seg.blocks.len() as u64))
+}
 
-    /// The run that decodes segment `i` from block `from` (its first block no shard
-    /// covers), or `None` when none of those blocks can hold a hit within the query's time
-    /// bounds.
-    pub(super) fn start_run(&self, q: &Query, i: usize, from: u64) -> Option<Run> {
-        let seg = &self.store.segments()[i];
-        let (lo, hi) = q.time_bounds();
-        let start = (from as usize..seg.blocks.len()).find(|&b| seg.blocks[b].max_ts >= lo)?;
-        if seg.blocks[start].min_ts > hi {
-            return None;
+/// The run that decodes segment `i` from block `from` (its first block no shard covers),
+/// or `None` when none of those blocks can hold a hit within the query's time bounds.
+pub fn start(store: &Store, feeds: &FeedMap, q: &Query, i: usize, from: u64) -> Option<Run> {
+    let seg = &store.segments()[i];
+    let (lo, hi) = q.time_bounds();
+    let start = (from as usize..seg.blocks.len()).find(|&b| seg.blocks[b].max_ts >= lo)?;
+    if seg.blocks[start].min_ts > hi {
+        return None;
+    }
+    let emit_from = (i, start as u32);
+    let messages = q.kind() == QueryKind::Messages;
+    let next = match messages {
+        true => back(store, emit_from, WARM_UP_BLOCKS),
+        false => emit_from,
+    };
+    Some(Run {
+        decoder: messages.then(|| Decoder::with_feed_map(feeds.clone())),
+        next,
+        emit_from,
+        last_session: None,
+        out: Vec::new(),
+    })
+}
+
+/// `n` blocks before `at` in its stream (fewer at the stream's start).
+fn back(store: &Store, (mut seg, mut block): (usize, u32), mut n: u32) -> (usize, u32) {
+    let segs = store.segments();
+    let stream = segs[seg].header.stream;
+    while n > 0 {
+        if block >= n {
+            return (seg, block - n);
         }
-        let emit_from = (i, start as u32);
-        let messages = q.kind() == QueryKind::Messages;
-        let next = match messages {
-            true => self.back(emit_from, WARM_UP_BLOCKS),
-            false => emit_from,
-        };
-        Some(Run {
-            decoder: messages.then(|| Decoder::with_feed_map(self.feeds.clone())),
-            next,
-            emit_from,
-            last_session: None,
-            out: Vec::new(),
+        n -= block;
+        match seg.checked_sub(1) {
+            Some(p) if segs[p].header.stream == stream && !segs[p].blocks.is_empty() => {
+                seg = p;
+                block = segs[p].blocks.len() as u32;
+            }
+            _ => return (seg, 0),
+        }
+    }
+    (seg, block)
+}
+
+/// The earliest capture time the run's remaining blocks can yield: its next block's first
+/// packet, or the first packet of the block of the oldest packet whose bytes its decoder
+/// holds for a TCP message not complete yet.
+pub fn key(store: &Store, run: &Run) -> u64 {
+    let segs = store.segments();
+    let (seg, b) = run.next;
+    let next = segs[seg]
+        .blocks
+        .get(b as usize)
+        .map_or(u64::MAX, |r| r.min_ts);
+    let pending = run
+        .decoder
+        .as_ref()
+        .and_then(Decoder::oldest_pending)
+        .and_then(|id| {
+            let i = segs
+                .binary_search_by_key(&(id.stream, id.segment), |s| {
+                    (s.header.stream, s.header.segment)
+                })
+                .ok()?;
+            segs[i].blocks.get(id.block as usize).map(|r| r.min_ts)
         })
-    }
+        .unwrap_or(u64::MAX);
+    next.min(pending)
+}
 
-    /// `n` blocks before `at` in its stream (fewer at the stream's start).
-    fn back(&self, (mut seg, mut block): (usize, u32), mut n: u32) -> (usize, u32) {
-        let segs = self.store.segments();
-        let stream = segs[seg].header.stream;
-        while n > 0 {
-            if block >= n {
-                return (seg, block - n);
+/// The block after `(seg, b)` in its stream; `enter(j)` says whether the run may go on into
+/// the stream's next segment `j` when `j` is after `own` (the segment the run was started
+/// for: it goes through the segments of its warm-up to it without asking).
+fn next_block(
+    store: &Store,
+    (seg, b): (usize, u32),
+    own: usize,
+    enter: &mut dyn FnMut(usize) -> bool,
+) -> Next {
+    let segs = store.segments();
+    if (b as usize + 1) < segs[seg].blocks.len() {
+        return Next::Block(seg, b + 1);
+    }
+    let j = seg + 1;
+    match segs.get(j) {
+        Some(s) if s.header.stream == segs[seg].header.stream => {
+            if s.blocks.is_empty() {
+                return next_block(store, (j, 0), own, enter);
             }
-            n -= block;
-            match seg.checked_sub(1) {
-                Some(p) if segs[p].header.stream == stream && !segs[p].blocks.is_empty() => {
-                    seg = p;
-                    block = segs[p].blocks.len() as u32;
-                }
-                _ => return (seg, 0),
+            if j <= own || enter(j) {
+                Next::Block(j, 0)
+            } else {
+                Next::Stop
             }
         }
-        (seg, block)
+        _ => Next::EndOfStream,
     }
+}
 
-    /// The earliest capture time the run's remaining blocks can yield: its next block's
-    /// first packet, or the first packet of the block of the oldest packet whose bytes its
-    /// decoder holds for a TCP message not complete yet.
-    pub(super) fn run_key(&self, run: &Run) -> u64 {
-        let segs = self.store.segments();
-        let (seg, b) = run.next;
-        let next = segs[seg]
-            .blocks
-            .get(b as usize)
-            .map_or(u64::MAX, |r| r.min_ts);
-        let pending = run
-            .decoder
-            .as_ref()
-            .and_then(Decoder::oldest_pending)
-            .and_then(|id| {
-                let i = segs
-                    .binary_search_by_key(&(id.stream, id.segment), |s| {
-                        (s.header.stream, s.header.segment)
-                    })
-                    .ok()?;
-                segs[i].blocks.get(id.block as usize).map(|r| r.min_ts)
-            })
-            .unwrap_or(u64::MAX);
-        next.min(pending)
-    }
+/// Whether the stream of segment `seg` has ended: every segment sealed, no writer.
+fn stream_ended(store: &Store, seg: usize) -> bool {
+    let stream = store.segments()[seg].header.stream;
+    store
+        .segments()
+        .iter()
+        .filter(|s| s.header.stream == stream)
+        .all(|s| s.sealed)
+        && !wiretape_store::stream_active(store.dir(), stream)
+}
 
-    /// The block after `(seg, b)` in its stream; `enter(j)` says whether the run may go on
-    /// into the stream's next segment `j` when `j` is after `own` (the segment the run was
-    /// started for: it goes through the segments of its warm-up to it without asking).
-    fn next_block(
-        &self,
-        (seg, b): (usize, u32),
-        own: usize,
-        enter: &mut dyn FnMut(usize) -> bool,
-    ) -> Next {
-        let segs = self.store.segments();
-        if (b as usize + 1) < segs[seg].blocks.len() {
-            return Next::Block(seg, b + 1);
-        }
-        let j = seg + 1;
-        match segs.get(j) {
-            Some(s) if s.header.stream == segs[seg].header.stream => {
-                if s.blocks.is_empty() {
-                    return self.next_block((j, 0), own, enter);
-                }
-                if j <= own || enter(j) {
-                    Next::Block(j, 0)
-                } else {
-                    Next::Stop
-                }
-            }
-            _ => Next::EndOfStream,
-        }
-    }
-
-    /// Whether the stream of segment `seg` has ended: every segment sealed, no writer.
-    fn stream_ended(&self, seg: usize) -> bool {
-        let stream = self.store.segments()[seg].header.stream;
-        self.store
-            .segments()
-            .iter()
-            .filter(|s| s.header.stream == stream)
-            .all(|s| s.sealed)
-            && !wiretape_store::stream_active(self.store.dir(), stream)
-    }
-
-    /// Decodes the run's next block and hands its hits to `sink` (in the order decoded).
-    /// Returns whether the run has blocks left. `enter` as for [`Self::next_block`].
-    pub(super) fn run_step(
-        &self,
-        q: &Query,
-        run: &mut Run,
-        scratch: &mut Scratch,
-        stats: &mut SearchStats,
-        enter: &mut dyn FnMut(usize) -> bool,
-        sink: &mut dyn FnMut(Hit),
-    ) -> bool {
-        let (si, b) = run.next;
-        let seg = &self.store.segments()[si];
-        let emit = run.next >= run.emit_from;
-        let Scratch { ctx, block } = scratch;
-        let read = seg
-            .file()
-            .and_then(|file| seg.read_block(&file, b as usize, ctx, block));
-        match read {
-            Err(e) => {
-                let packets = seg.blocks.get(b as usize).map_or(0, |r| r.count);
-                let mut d = Damage::from(e);
-                if d.path.as_os_str().is_empty() {
-                    d.path = seg.path.clone();
-                }
-                d.kind = wiretape_store::DamageKind::BlockSkipped { block: b, packets };
-                stats.damage.push(SearchDamage::Store(d));
-            }
-            Ok(()) => {
-                stats.blocks_decoded += 1;
-                let id_of = |index: usize| PacketId {
-                    stream: seg.header.stream,
-                    segment: seg.header.segment,
-                    block: b,
-                    index: index as u32,
-                };
-                for i in 0..block.len() {
-                    let Some(p) = block.packet(i) else { break };
-                    let Some(decoder) = run.decoder.as_mut() else {
-                        if emit {
-                            let d = Dissected::parse(p.link_type, p.data);
-                            let net = NetFields::from_dissected(p.ts_ns, &d);
-                            if q.matches(None, &net) {
-                                sink(Hit::Packet {
-                                    id: id_of(i),
-                                    net,
-                                    orig_len: p.orig_len,
-                                });
-                            }
+/// Decodes the run's next block and hands what matches `q` to `sink` (in the order
+/// decoded). `resolve(session id, locate)`: the symbol of an ITCH locate from the stream's
+/// locate maps. `enter` as for [`next_block`].
+#[allow(clippy::too_many_arguments)]
+pub fn step<'m>(
+    store: &Store,
+    q: &Query,
+    run: &mut Run,
+    (ctx, block): (&mut ReadContext, &mut DecodedBlock),
+    resolve: &dyn Fn(u64, u16) -> Option<&'m str>,
+    enter: &mut dyn FnMut(usize) -> bool,
+    sink: &mut dyn FnMut(Found),
+) -> Step {
+    let (si, b) = run.next;
+    let seg = &store.segments()[si];
+    let emit = run.next >= run.emit_from;
+    let mut damage = None;
+    match seg
+        .file()
+        .and_then(|file| seg.read_block(&file, b as usize, ctx, block))
+    {
+        Err(e) => damage = Some((e, si, b)),
+        Ok(()) => {
+            let id_of = |index: usize| PacketId {
+                stream: seg.header.stream,
+                segment: seg.header.segment,
+                block: b,
+                index: index as u32,
+            };
+            for i in 0..block.len() {
+                let Some(p) = block.packet(i) else { break };
+                let Some(decoder) = run.decoder.as_mut() else {
+                    if emit {
+                        let d = Dissected::parse(p.link_type, p.data);
+                        let net = NetFields::from_dissected(p.ts_ns, &d);
+                        if q.matches(None, &net) {
+                            sink(Found::Packet {
+                                id: id_of(i),
+                                net,
+                                orig_len: p.orig_len,
+                            });
                         }
-                        continue;
-                    };
-                    decoder.packet(id_of(i), p.ts_ns, p.link_type, p.data, &mut run.out);
-                    if run.out.is_empty() {
-                        continue;
                     }
-                    if !emit {
-                        run.out.clear();
-                        continue;
-                    }
-                    let net =
-                        NetFields::from_dissected(p.ts_ns, &Dissected::parse(p.link_type, p.data));
-                    self.message_hits(q, run, Some(&net), sink);
+                    continue;
+                };
+                decoder.packet(id_of(i), p.ts_ns, p.link_type, p.data, &mut run.out);
+                if run.out.is_empty() {
+                    continue;
                 }
-            }
-        }
-        let (_, hi) = q.time_bounds();
-        match self.next_block(run.next, run.emit_from.0, enter) {
-            Next::Block(s, nb) if self.store.segments()[s].blocks[nb as usize].min_ts <= hi => {
-                run.next = (s, nb);
-                true
-            }
-            Next::EndOfStream if self.stream_ended(si) => {
-                if let Some(d) = run.decoder.as_mut() {
-                    d.finish(&mut run.out);
-                    self.message_hits(q, run, None, sink);
+                if !emit {
+                    run.out.clear();
+                    continue;
                 }
-                false
+                let d = Dissected::parse(p.link_type, p.data);
+                let net = NetFields::from_dissected(p.ts_ns, &d);
+                message_hits(q, run, Some(&net), resolve, sink);
             }
-            _ => false,
         }
     }
+    let (_, hi) = q.time_bounds();
+    let more = match next_block(store, run.next, run.emit_from.0, enter) {
+        Next::Block(s, nb) if store.segments()[s].blocks[nb as usize].min_ts <= hi => {
+            run.next = (s, nb);
+            true
+        }
+        Next::EndOfStream if stream_ended(store, si) => {
+            if let Some(d) = run.decoder.as_mut() {
+                d.finish(&mut run.out);
+                message_hits(q, run, None, resolve, sink);
+            }
+            false
+        }
+        _ => false,
+    };
+    Step { more, damage }
+}
 
-    /// The messages the run's decoder just emitted that match `q`. `net`: the packet just
-    /// decoded (what MoldUDP64 messages were carried by); TCP messages take their
-    /// connection's fields, as their index documents do.
-    fn message_hits(
-        &self,
-        q: &Query,
-        run: &mut Run,
-        net: Option<&NetFields>,
-        sink: &mut dyn FnMut(Hit),
-    ) {
-        let maps = self.locate_maps();
-        for rec in run.out.drain(..) {
-            let MessageRecord::Message(mut m) = rec else {
-                continue;
-            };
-            let net = match m.session.flow() {
-                Some(flow) => NetKey::of_tcp(flow).fields(m.capture_ts_ns),
-                None => match net {
-                    Some(n) => *n,
-                    None => continue,
-                },
-            };
-            if matches!(m.protocol, Protocol::Itch | Protocol::MoldUdp64) && m.symbol.is_none() {
-                let sid = match &run.last_session {
-                    Some((s, sid)) if *s == m.session => *sid,
-                    _ => {
-                        let sid = session_id(&m.session).unwrap_or(0);
-                        run.last_session = Some((m.session.clone(), sid));
-                        sid
-                    }
-                };
-                if let Some(s) = m.stock_locate.and_then(|l| maps.resolve(sid, l)) {
-                    m.symbol = Some(s.into());
+/// The messages the run's decoder just emitted that match `q`. `net`: the packet just
+/// decoded (what MoldUDP64 messages were carried by); TCP messages take their connection's
+/// fields, as their index documents do.
+fn message_hits<'m>(
+    q: &Query,
+    run: &mut Run,
+    net: Option<&NetFields>,
+    resolve: &dyn Fn(u64, u16) -> Option<&'m str>,
+    sink: &mut dyn FnMut(Found),
+) {
+    for rec in run.out.drain(..) {
+        let MessageRecord::Message(mut m) = rec else {
+            continue;
+        };
+        let net = match m.session.flow() {
+            Some(flow) => NetKey::of_tcp(flow).fields(m.capture_ts_ns),
+            None => match net {
+                Some(n) => *n,
+                None => continue,
+            },
+        };
+        if matches!(m.protocol, Protocol::Itch | Protocol::MoldUdp64) && m.symbol.is_none() {
+            let sid = match &run.last_session {
+                Some((s, sid)) if *s == m.session => *sid,
+                _ => {
+                    let sid = session_id(&m.session).unwrap_or(0);
+                    run.last_session = Some((m.session.clone(), sid));
+                    sid
                 }
+            };
+            if let Some(s) = m.stock_locate.and_then(|l| resolve(sid, l)) {
+                m.symbol = Some(s.into());
             }
-            if matches_message(q, &m, &net) {
-                sink(Hit::Message {
-                    message: Box::new(m),
-                    net,
-                });
-            }
+        }
+        if q.matches(Some(&MsgFields::from_message(&m)), &net) {
+            sink(Found::Message(Box::new(m), net));
         }
     }
 }
