@@ -494,10 +494,12 @@ wiretape decode -d /var/lib/wiretape --from 2026-11-24T14:30:00 -c 20\n  \
 wiretape decode -d /var/lib/wiretape --json | jq 'select(.symbol == \"NVDA\")'\n  \
 wiretape decode --data /var/lib/wiretape --stats\n\n\
 A LINE:\n  \
-2026-11-24T14:30:00.000251300Z itch   -   A    Add Order                NVDA     \
-NQTVITCH01@233.54.12.111:26477 seq=112 side=B qty=300 px=141.2500 ids=ref=4711 pkts=1:1:0:12\n  \
-(time, protocol, direction, type, name, symbol, session, sequence, side, quantity, price,\n  \
-order ids, packet ids for `wiretape show`)")]
+2026-11-24T14:30:00.008733289Z itch      -   A    Add Order                     NVDA         \
+seq=105        side=B qty=200      px=12.7100      BXTVITCH02@233.49.196.72:18001/vlan201   \
+ids=ref=2141 pkts=1:1:0:13\n  \
+(time, protocol, direction, type, name, symbol, sequence, side, quantity, price, session,\n  \
+order ids, packet ids for `wiretape show`; the columns up to the session line up, a longer\n  \
+name or symbol is cut with …)")]
 pub struct DecodeArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
@@ -547,10 +549,14 @@ pub enum DecodeFormat {
 /// of a flow.
 ///
 /// A query with a message term (symbol, proto of a trading protocol, msg, session, seq,
-/// order) lists messages: capture time to the nanosecond, protocol, type, symbol, sequence
-/// number, source → destination and length. A query with only network terms lists packets.
-/// Results come in capture-time order. The data directory must be indexed (`import` does it;
-/// `wiretape index` catches up); blocks not indexed yet are named on standard error.
+/// order) lists messages: capture time to the nanosecond, protocol, direction, type, name,
+/// symbol, sequence number, side, quantity, price, source → destination, length, order ids
+/// and packet ids (the columns line up). `order:` finds an OUCH or FIX order's whole life,
+/// across replaces, from any of its ids. A query with only network terms lists packets.
+/// Results come in capture-time order. Results are exact whatever the index: blocks not
+/// indexed yet (`import --no-index`, an import stopped part-way, an indexer behind) are
+/// decoded directly, which is slower, and a note on standard error says so (`wiretape
+/// index` makes them fast; `import` indexes).
 #[derive(Args, Debug)]
 #[command(after_help = concat!(
     "EXAMPLES:\n  ",
@@ -560,8 +566,12 @@ pub enum DecodeFormat {
     "wiretape search -d /var/lib/wiretape 'order:WTA00000000002' --json\n  ",
     "wiretape search -d /var/lib/wiretape 'ip:10.9.0.2 AND NOT proto:tcp' --count\n\n",
     "A LINE:\n  ",
-    "2026-11-24T14:30:00.000251300Z itch   A    Add Order        NVDA     seq=112       ",
-    "206.200.230.11:26400 > 233.54.12.111:26477  len=1042  pkts=1:1:0:12\n\n",
+    "2026-11-24T14:30:00.008733289Z itch      -   A    Add Order                     NVDA         ",
+    "seq=105        side=B qty=200      px=12.7100      206.200.231.21:26500  > 233.49.196.72:18001   ",
+    "len=36    vlan=201 ids=ref=2141 pkts=1:1:0:13\n  ",
+    "(time, protocol, direction, type, name, symbol, sequence, side, quantity, price,\n  ",
+    "source > destination, length, VLAN, order ids, packet ids for `wiretape show`; the\n  ",
+    "columns up to the order ids line up, a longer name or symbol is cut with …)\n\n",
     query_help!()
 ))]
 pub struct SearchArgs {

@@ -27,14 +27,19 @@ pub fn open(dir: &std::path::Path) -> Result<Searcher> {
     Searcher::open(dir, feeds).with_context(|| format!("opening {}", dir.display()))
 }
 
-/// Warnings a search leaves: damage skipped, blocks not indexed. True when damage was met.
+/// Warnings a search leaves: damage skipped; and a note when blocks no shard covers were
+/// decoded directly. True when damage was met.
 pub fn warn(stats: &SearchStats, dir: &std::path::Path) -> bool {
     for d in &stats.damage {
         eprintln!("wiretape: warning: {d}");
     }
     if stats.unindexed_blocks > 0 {
+        let old = match stats.old_shards {
+            0 => String::new(),
+            n => format!(" ({n} shard(s) are of an older format)"),
+        };
         eprintln!(
-            "wiretape: warning: {} block(s) are not indexed yet and were not searched: run `wiretape index --data {}`",
+            "wiretape: note: {} block(s) are not indexed{old}: they were decoded directly, which is slower; `wiretape index --data {}` makes searching them fast",
             stats.unindexed_blocks,
             dir.display()
         );

@@ -240,6 +240,18 @@ impl<R: Reassemble> Decoder<R> {
         self.udp.locates()
     }
 
+    /// The oldest packet (by id) whose bytes the decoder holds for a message not emitted
+    /// yet: TCP bytes buffered before a hole or not framed yet. A message emitted later
+    /// has a capture time no earlier than this packet's (or than the next packet's, when
+    /// `None`). The index's searcher uses it to keep hits of directly decoded blocks in
+    /// time order.
+    pub fn oldest_pending(&self) -> Option<PacketId> {
+        match (self.reassembler.oldest_held(), self.tcp.oldest_buffered()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// What the decoder did so far.
     pub fn stats(&self) -> &Stats {
         &self.stats

@@ -2,7 +2,10 @@
 //!
 //! Per connection, ClOrdID (11) and OrderID (37) → symbol, learned from every message that
 //! carries Symbol (55), and carried along OrigClOrdID (41) → ClOrdID chains (cancel/replace),
-//! so that execution reports and cancel rejects without 55 still resolve.
+//! so that execution reports and cancel rejects without 55 still resolve. The same entries
+//! hold each order's chain (its first ClOrdID, see [`OrderIds::chain`]): a NewOrderSingle
+//! starts one, a message with OrigClOrdID continues the original's, and the ClOrdID and
+//! OrderID of every message join the chain they were found in.
 
 use std::sync::Arc;
 
@@ -16,11 +19,20 @@ use crate::record::{
     Protocol, Session, Symbol, TypeCode,
 };
 
+/// What a connection knows of one order id (a FIX ClOrdID or OrderID, an OUCH token or
+/// UserRefNum).
+#[derive(Debug, Clone)]
+pub(crate) struct Order {
+    pub symbol: Option<Symbol>,
+    /// The id the order was entered with ([`OrderIds::chain`]).
+    pub chain: Arc<str>,
+}
+
 /// FIX state of one connection.
 #[derive(Debug)]
 pub(crate) struct FixState {
-    by_cl_ord_id: BoundedMap<Box<[u8]>, Symbol>,
-    by_order_id: BoundedMap<Box<[u8]>, Symbol>,
+    by_cl_ord_id: BoundedMap<Box<[u8]>, Order>,
+    by_order_id: BoundedMap<Box<[u8]>, Order>,
     /// Interned symbols and comp ids (few distinct values per connection).
     strings: BoundedMap<Box<[u8]>, Arc<str>>,
 }
@@ -237,22 +249,47 @@ impl FixState {
             return None;
         };
 
+        let cl_ord_id = p.cl_ord_id.filter(|v| !v.is_empty());
+        let orig_cl_ord_id = p.orig_cl_ord_id.filter(|v| !v.is_empty());
+        let order_id = p.order_id.filter(|v| !v.is_empty() && *v != b"NONE");
+        let by_cl = cl_ord_id.and_then(|id| self.by_cl_ord_id.get(id)).cloned();
+        let by_orig = orig_cl_ord_id
+            .and_then(|id| self.by_cl_ord_id.get(id))
+            .cloned();
+        let by_order = order_id.and_then(|id| self.by_order_id.get(id)).cloned();
         let symbol = match p.symbol.filter(|s| !s.is_empty()) {
             Some(s) => Some(self.intern(s)),
-            None => [
-                (p.cl_ord_id, &self.by_cl_ord_id),
-                (p.orig_cl_ord_id, &self.by_cl_ord_id),
-                (p.order_id, &self.by_order_id),
-            ]
-            .into_iter()
-            .find_map(|(id, map)| id.and_then(|id| map.get(id)).cloned()),
+            None => [&by_cl, &by_orig, &by_order]
+                .into_iter()
+                .find_map(|o| o.as_ref().and_then(|o| o.symbol.clone())),
         };
-        if let Some(sym) = &symbol {
-            if let Some(id) = p.cl_ord_id.filter(|v| !v.is_empty()) {
-                self.by_cl_ord_id.insert(id.into(), sym.clone());
+        // A NewOrderSingle starts a chain; anything else continues the chain of its
+        // OrigClOrdID, ClOrdID or OrderID, else starts one at the oldest id it names.
+        let chain = match msg_type == b"D" {
+            true => None,
+            false => [by_orig, by_cl, by_order]
+                .into_iter()
+                .find_map(|o| o.map(|o| o.chain)),
+        }
+        .or_else(|| {
+            orig_cl_ord_id
+                .or(cl_ord_id)
+                .or(order_id)
+                .map(|v| Arc::from(&*text(v)))
+        });
+        // Remembered when there is something to carry: a symbol, or a chain that is not
+        // the id itself.
+        let remember = symbol.is_some() || orig_cl_ord_id.is_some() || msg_type == b"D";
+        if let (Some(chain), true) = (&chain, remember) {
+            let entry = Order {
+                symbol: symbol.clone(),
+                chain: chain.clone(),
+            };
+            if let Some(id) = cl_ord_id {
+                self.by_cl_ord_id.insert(id.into(), entry.clone());
             }
-            if let Some(id) = p.order_id.filter(|v| !v.is_empty() && *v != b"NONE") {
-                self.by_order_id.insert(id.into(), sym.clone());
+            if let Some(id) = order_id {
+                self.by_order_id.insert(id.into(), entry);
             }
         }
 
@@ -288,6 +325,7 @@ impl FixState {
                 cl_ord_id: p.cl_ord_id.map(text),
                 orig_cl_ord_id: p.orig_cl_ord_id.map(text),
                 order_id: p.order_id.map(text),
+                chain,
                 ..OrderIds::default()
             },
             side: p.side.and_then(side),

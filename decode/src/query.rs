@@ -91,7 +91,7 @@
 //! | `msg:M` | the wire type code is exactly `M` (case-sensitive: ITCH `h` is not `H`; FIX `D`), or the specification name equals `M` once both are lowercased and stripped of everything but ASCII letters and digits (`msg:AddOrder`, `msg:add_order`, `msg:"Add Order"`) |
 //! | `session:S` | either session name equals `S`, ignoring ASCII case and surrounding spaces: the MoldUDP64 session, the SoupBinTCP session, FIX SenderCompID or TargetCompID |
 //! | `seq:R` | the message's sequence number (MoldUDP64, SoupBinTCP, FIX MsgSeqNum) is in `R` |
-//! | `order:O` | a number `O` equals the ITCH/OUCH order reference, the new reference of a replace, or the OUCH 5.0 UserRefNum or replaced UserRefNum; or the text `O` equals the OUCH 4.2 token or replaced token, or the ClOrdID, OrigClOrdID or OrderID. Match numbers are not order ids |
+//! | `order:O` | a number `O` equals the ITCH/OUCH order reference, the new reference of a replace, or the OUCH 5.0 UserRefNum or replaced UserRefNum; or the text `O` equals the OUCH 4.2 token or replaced token, or the ClOrdID, OrigClOrdID or OrderID; or the message belongs to the same order as one that does: its chain (the id the order was entered with, carried along OUCH replaces and FIX OrigClOrdID → ClOrdID; [`OrderIds::chain`](crate::OrderIds::chain)) is `O` or the chain of a message naming `O` (the searcher looks those up first, [`Query::with_order_chains`]). So `order:` gives an OUCH or FIX order's whole life from any of its ids. Match numbers are not order ids; ITCH order replaces are not followed |
 //! | `ip:N` / `src:N` / `dst:N` | the source or destination / the source / the destination address is in `N` (for ARP: the sender and target protocol addresses) |
 //! | `port:R` / `sport:R` / `dport:R` | the source or destination / source / destination TCP or UDP port is in `R` |
 //! | `vlan:R` | the outermost VLAN id is in `R` (untagged packets never match) |
@@ -176,6 +176,65 @@ impl Query {
     /// `net`: for a message, the caller passes the [`NetFields`] of its first packet.
     pub fn matches(&self, msg: Option<&MsgFields<'_>>, net: &NetFields) -> bool {
         self.expr.matches(msg, net)
+    }
+
+    /// A query of `expr` (its text is the canonical text of `expr`).
+    pub fn from_expr(expr: Expr) -> Query {
+        Query {
+            kind: if expr.has_message_level() {
+                QueryKind::Messages
+            } else {
+                QueryKind::Packets
+            },
+            bounds: expr.time_bounds().unwrap_or(EMPTY_BOUNDS),
+            text: expr.to_string(),
+            expr,
+        }
+    }
+
+    /// The `order:` selectors of the query, each once (by text), as parsed.
+    pub fn order_selectors(&self) -> Vec<OrderSel> {
+        fn walk(e: &Expr, out: &mut Vec<OrderSel>) {
+            match e {
+                Expr::And(v) | Expr::Or(v) => v.iter().for_each(|x| walk(x, out)),
+                Expr::Not(x) => walk(x, out),
+                Expr::Term(Term::Order(o)) => {
+                    if !out.iter().any(|p| p.text == o.text) {
+                        out.push(OrderSel::new(o.text.clone()));
+                    }
+                }
+                Expr::Term(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.expr, &mut out);
+        out
+    }
+
+    /// The same query with the chains of each `order:` selector ([`OrderSel::chains`])
+    /// given by `chains` (called with the selector as parsed). This is how an order is
+    /// found across replaces: the caller first finds the messages that name the id
+    /// (`order:X` alone) and collects their [`OrderIds::chain`](crate::OrderIds::chain).
+    pub fn with_order_chains(&self, chains: &dyn Fn(&OrderSel) -> Vec<String>) -> Query {
+        fn walk(e: &Expr, chains: &dyn Fn(&OrderSel) -> Vec<String>) -> Expr {
+            match e {
+                Expr::And(v) => Expr::And(v.iter().map(|x| walk(x, chains)).collect()),
+                Expr::Or(v) => Expr::Or(v.iter().map(|x| walk(x, chains)).collect()),
+                Expr::Not(x) => Expr::Not(Box::new(walk(x, chains))),
+                Expr::Term(Term::Order(o)) => {
+                    let mut o = o.clone();
+                    o.chains = chains(&OrderSel::new(o.text.clone()));
+                    Expr::Term(Term::Order(o))
+                }
+                Expr::Term(t) => Expr::Term(t.clone()),
+            }
+        }
+        Query {
+            expr: walk(&self.expr, chains),
+            text: self.text.clone(),
+            kind: self.kind,
+            bounds: self.bounds,
+        }
     }
 
     /// Whether every term is a `symbol:` term (in any combination of `AND`, `OR`, `NOT`):

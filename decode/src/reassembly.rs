@@ -749,6 +749,16 @@ impl Reassembler {
         self.buffering.clear();
     }
 
+    /// The oldest packet whose bytes are held waiting for a hole to fill (they will be
+    /// part of a later [`Event::Data`]), if any.
+    pub fn oldest_held(&self) -> Option<PacketId> {
+        self.buffering
+            .iter()
+            .filter_map(|&(_, _, slot)| self.slots.get(slot as usize)?.as_ref())
+            .flat_map(|d| d.ooo.values().map(|b| b.pkt))
+            .min()
+    }
+
     fn live(&self, slot: u32, uid: u64) -> Option<&Dir> {
         self.slots
             .get(slot as usize)

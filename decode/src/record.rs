@@ -192,6 +192,14 @@ impl Session {
 /// | `cl_ord_id` | — | — | ClOrdID | ClOrdID (11) |
 /// | `orig_cl_ord_id` | — | — | — | OrigClOrdID (41) |
 /// | `order_id` | — | — | — | OrderID (37) |
+/// | `chain` | — | first token of the order | first UserRefNum of the order | first ClOrdID of the order |
+///
+/// `chain` names the order a message belongs to across replaces: the id the order was
+/// entered with, carried by the connection's state along OUCH Replace (token → replacement
+/// token, UserRefNum → new UserRefNum) and FIX OrigClOrdID → ClOrdID (and OrderID). A
+/// message whose order was entered before the decoder started (a capture begun mid-stream)
+/// has the oldest id the decoder saw. `order:` matches it (see [`crate::query`]), so a
+/// query for any id of an order finds the order's whole life.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct OrderIds {
     pub order_ref: Option<u64>,
@@ -204,6 +212,7 @@ pub struct OrderIds {
     pub cl_ord_id: Option<Box<str>>,
     pub orig_cl_ord_id: Option<Box<str>>,
     pub order_id: Option<Box<str>>,
+    pub chain: Option<Arc<str>>,
 }
 
 /// The exchange's timestamp of a message.

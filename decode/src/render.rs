@@ -87,7 +87,8 @@ pub fn price(p: i64) -> String {
 
 /// The order identifiers of a message that are set, as `name=value` pairs: `ref`,
 /// `new_ref`, `match` (ITCH), `urn`, `orig_urn`, `token`, `prev_token` (OUCH), `clordid`,
-/// `origclordid`, `orderid` (FIX).
+/// `origclordid`, `orderid` (FIX), and `chain` (the id the order was entered with, when
+/// the message does not carry it itself: a replaced OUCH or FIX order's later messages).
 pub fn order_ids(m: &Message) -> Vec<(&'static str, String)> {
     let i = &m.ids;
     let mut v = Vec::new();
@@ -116,6 +117,11 @@ pub fn order_ids(m: &Message) -> Vec<(&'static str, String)> {
             v.push((k, s.to_string()));
         }
     }
+    if let Some(c) = &i.chain {
+        if !v.iter().any(|(_, x)| x.trim() == c.trim()) {
+            v.push(("chain", c.to_string()));
+        }
+    }
     v
 }
 
@@ -133,51 +139,71 @@ pub fn symbol(m: &Message) -> String {
     }
 }
 
-fn packet_list(ids: &[wiretape_store::PacketId]) -> String {
+/// Packet ids joined by `,` (the `pkts=` column).
+pub fn packet_list(ids: &[wiretape_store::PacketId]) -> String {
     ids.iter()
         .map(|p| p.to_string())
         .collect::<Vec<_>>()
         .join(",")
 }
 
-/// The line `wiretape decode` prints: time, protocol, direction, type code and name,
-/// symbol, session, sequence, side, quantity, price, order ids and packet ids.
-pub fn message_line(m: &Message) -> String {
+/// Width of the name column of [`message_columns`]: every ITCH, OUCH and SoupBinTCP name
+/// fits (the longest are 29 characters); a longer (FIX) name is cut, ending in `…`.
+pub const NAME_WIDTH: usize = 29;
+/// Width of the symbol column (`locate:65535` fits); a longer symbol is cut, ending in `…`.
+pub const SYMBOL_WIDTH: usize = 12;
+
+/// `s` in exactly `width` characters: padded with spaces, or cut to `width - 1` and `…`.
+pub fn fit(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        format!("{s}{}", " ".repeat(width - n))
+    } else {
+        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The order ids column: `ids=ref=4711,match=9` (`ids=-` when none).
+pub fn ids_column(m: &Message) -> String {
     let ids = order_ids(m)
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",");
+    format!("ids={}", if ids.is_empty() { "-" } else { &ids })
+}
+
+/// The columns `decode` and `search` lines start with, each of a fixed width so that the
+/// lines of different protocols line up: time, protocol, direction, type code, name,
+/// symbol, sequence, side, quantity and price (4 decimals). What follows them (session,
+/// addresses, order ids, packet ids) is the line's own.
+pub fn message_columns(m: &Message) -> String {
     format!(
-        "{} {:<6} {:<3} {:<4} {:<24} {:<8} {} seq={} side={} qty={} px={} ids={} pkts={}",
+        "{} {:<9} {:<3} {} {} {} seq={:<10} side={} qty={:<8} px={:<12}",
         format_time(m.capture_ts_ns),
         m.protocol.name(),
         direction(m.direction),
-        m.msg_type.code.to_string(),
-        m.msg_type.name,
-        symbol(m),
-        session(&m.session),
+        fit(&m.msg_type.code.to_string(), 4),
+        fit(m.msg_type.name, NAME_WIDTH),
+        fit(&symbol(m), SYMBOL_WIDTH),
         opt(m.sequence),
         opt(m.side.map(|s| char::from(s.to_u8()))),
         opt(m.quantity),
         opt(m.price.map(price)),
-        if ids.is_empty() { "-" } else { &ids },
-        packet_list(&m.packets),
     )
 }
 
-/// The short form `search` starts its lines with: time, protocol, direction, type, name,
-/// symbol, sequence.
-pub fn message_summary(m: &Message) -> String {
+/// The line `wiretape decode` prints: [`message_columns`], then the session (padded to 40
+/// characters), order ids and packet ids.
+pub fn message_line(m: &Message) -> String {
     format!(
-        "{} {:<9} {:<3} {:<4} {:<24} {:<8} seq={:<10}",
-        format_time(m.capture_ts_ns),
-        m.protocol.name(),
-        direction(m.direction),
-        m.msg_type.code.to_string(),
-        m.msg_type.name,
-        symbol(m),
-        opt(m.sequence),
+        "{} {:<40} {} pkts={}",
+        message_columns(m),
+        session(&m.session),
+        ids_column(m),
+        packet_list(&m.packets),
     )
 }
 
@@ -222,6 +248,19 @@ pub fn endpoint(ip: Option<IpAddr>, port: Option<u16>) -> String {
     }
 }
 
+/// Width of an address and port in [`endpoints`]: every IPv4 one fits; an IPv6 one may not.
+pub const ENDPOINT_WIDTH: usize = 21;
+
+/// `source > destination`, each padded to [`ENDPOINT_WIDTH`].
+pub fn endpoints(n: &NetFields) -> String {
+    format!(
+        "{:<w$} > {:<w$}",
+        endpoint(n.src, n.sport),
+        endpoint(n.dst, n.dport),
+        w = ENDPOINT_WIDTH
+    )
+}
+
 /// `vlan=N ` when the packet was tagged, else nothing.
 pub fn vlan(n: &NetFields) -> String {
     n.vlan.map(|v| format!("vlan={v} ")).unwrap_or_default()
@@ -256,7 +295,12 @@ pub struct MessageJson<'a> {
 impl Serialize for MessageJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let m = self.message;
-        let ids: BTreeMap<&str, String> = order_ids(m).into_iter().collect();
+        // Scripts get the chain always (`jq 'select(.ids.chain == "T1")'`), the line only
+        // when it says something the other ids do not.
+        let mut ids: BTreeMap<&str, String> = order_ids(m).into_iter().collect();
+        if let Some(c) = &m.ids.chain {
+            ids.insert("chain", c.to_string());
+        }
         let packets: Vec<String> = m.packets.iter().map(|p| p.to_string()).collect();
         let mut o = s.serialize_map(None)?;
         o.serialize_entry("direction", &m.direction.map(|d| direction(Some(d))))?;
@@ -453,6 +497,105 @@ mod tests {
             "  0010  58 59 5a                                          XYZ"
         );
         assert_eq!(hex(&[0, 0xab]), "00ab");
+    }
+
+    fn msg(protocol: Protocol, code: &[u8], name: &'static str, symbol: Option<&str>) -> Message {
+        use crate::record::{Flags, MsgType, OrderIds, TypeCode};
+        let flow = crate::seam::FlowKey {
+            src: "10.1.0.21".parse().unwrap(),
+            dst: "10.2.0.11".parse().unwrap(),
+            sport: 50014,
+            dport: 15000,
+            vlan: None,
+        };
+        Message {
+            protocol,
+            msg_type: MsgType {
+                code: TypeCode::new(code),
+                name,
+            },
+            direction: None,
+            session: Session::SoupBin {
+                flow,
+                session: None,
+            },
+            sequence: Some(12_345),
+            symbol: symbol.map(Into::into),
+            stock_locate: None,
+            ids: OrderIds {
+                order_ref: Some(4711),
+                ..OrderIds::default()
+            },
+            side: Some(wiretape_wire::trading::Side::Buy),
+            price: Some(1_412_500),
+            quantity: Some(300),
+            exchange_time: None,
+            capture_ts_ns: 1_795_530_600_000_000_000,
+            flags: Flags::default(),
+            packets: vec![wiretape_store::PacketId {
+                stream: 1,
+                segment: 2,
+                block: 3,
+                index: 4,
+            }],
+            len: 36,
+        }
+    }
+
+    #[test]
+    fn columns_line_up_whatever_the_protocol_name_and_symbol() {
+        let lines: Vec<String> = [
+            msg(Protocol::Itch, b"A", "Add Order", Some("NVDA")),
+            msg(
+                Protocol::Itch,
+                b"K",
+                "IPO Quoting Period Update",
+                Some("LULU"),
+            ),
+            msg(Protocol::MoldUdp64, b"H", "Heartbeat", None),
+            msg(
+                Protocol::Fix,
+                b"AE",
+                "RegistrationInstructionsResponse",
+                Some("A_VERY_LONG_SYMBOL"),
+            ),
+            msg(Protocol::Ouch50, b"U", "Order Replaced", Some("BRK.B")),
+        ]
+        .iter()
+        .map(message_line)
+        .collect();
+        for col in ["seq=", "side=", "qty=", "px=", "10.1.0.21"] {
+            let at: Vec<usize> = lines
+                .iter()
+                .map(|l| l[..l.find(col).unwrap()].chars().count())
+                .collect();
+            assert!(
+                at.iter().all(|&a| a == at[0]),
+                "{col}: {at:?}\n{}",
+                lines.join("\n")
+            );
+        }
+        assert!(
+            lines[1].contains("IPO Quoting Period Update "),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[3].contains("RegistrationInstructionsResp… "),
+            "{}",
+            lines[3]
+        );
+        assert!(lines[3].contains("A_VERY_LONG… "), "{}", lines[3]);
+        assert!(
+            lines[0].contains("side=B qty=300      px=141.2500"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].ends_with("ids=ref=4711 pkts=1:2:3:4"),
+            "{}",
+            lines[0]
+        );
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub trait Reassemble {
     fn advance(&mut self, now_ns: u64, events: &mut Vec<Event>);
     /// End of capture: deliver what is buffered (holes as gaps) and end every direction.
     fn finish(&mut self, events: &mut Vec<Event>);
+    /// The oldest packet whose bytes are held for a later event, if known (`None`: none,
+    /// or the implementation does not say).
+    fn oldest_held(&self) -> Option<PacketId> {
+        None
+    }
 }
 
 impl Reassemble for Reassembler {
@@ -57,5 +62,9 @@ impl Reassemble for Reassembler {
 
     fn finish(&mut self, events: &mut Vec<Event>) {
         Reassembler::finish(self, events);
+    }
+
+    fn oldest_held(&self) -> Option<PacketId> {
+        Reassembler::oldest_held(self)
     }
 }

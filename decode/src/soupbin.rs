@@ -4,7 +4,9 @@
 //! the implicit sequence number of the next `S` packet (from Login Accepted, one more per
 //! `S`), and order token (OUCH 4.2) / UserRefNum (OUCH 5.0) → symbol, learned from the
 //! messages that name the symbol (Enter Order, Accepted, Replaced) and carried over by a
-//! Replace Order to the new token, so that executions and cancels resolve.
+//! Replace Order to the new token, so that executions and cancels resolve. The same entry
+//! holds the order's chain (the token or UserRefNum it was entered with, see
+//! [`OrderIds::chain`]), carried along replaces the same way.
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use wiretape_wire::trading::{Alpha, Direction};
 
 use crate::ctx::Ctx;
 use crate::detect::Payload;
+use crate::fix::Order;
 use crate::hash::BoundedMap;
 use crate::record::{
     ErrorKind, ErrorRecord, ExchangeTime, Message, MessageRecord, MsgType, OrderIds, Protocol,
@@ -30,8 +33,8 @@ pub(crate) struct SoupState {
     next_seq: Option<u64>,
     /// The direction that carries the sequenced packets (the one Login Accepted came on).
     seq_flow: Option<FlowKey>,
-    tokens: BoundedMap<[u8; 14], Symbol>,
-    refs: BoundedMap<u32, Symbol>,
+    tokens: BoundedMap<[u8; 14], Order>,
+    refs: BoundedMap<u32, Order>,
     symbols: BoundedMap<[u8; 8], Symbol>,
 }
 
@@ -237,25 +240,34 @@ impl SoupState {
         let s = msg.summary();
         let names_order = matches!((s.direction, s.code), (Direction::Inbound, b'O'))
             || matches!((s.direction, s.code), (Direction::Outbound, b'A' | b'U'));
-        let symbol = match s.stock.as_ref().and_then(|st| self.intern(st)) {
-            Some(sym) => {
-                if let (true, Some(tok)) = (names_order, s.token) {
-                    self.tokens.insert(tok.0, sym.clone());
-                }
-                Some(sym)
+        let enters = matches!((s.direction, s.code), (Direction::Inbound, b'O'));
+        let token = s.token.filter(|t| !t.trimmed().is_empty());
+        let previous = s.previous_token.filter(|t| !t.trimmed().is_empty());
+        let by_token = token.and_then(|t| self.tokens.get(&t.0)).cloned();
+        let by_previous = previous.and_then(|t| self.tokens.get(&t.0)).cloned();
+        let symbol = s
+            .stock
+            .as_ref()
+            .and_then(|st| self.intern(st))
+            .or_else(|| by_token.as_ref().and_then(|o| o.symbol.clone()))
+            .or_else(|| by_previous.as_ref().and_then(|o| o.symbol.clone()));
+        // A new order starts a chain; a replace continues its previous token's.
+        let chain = match enters {
+            true => None,
+            false => by_previous.map(|o| o.chain).or(by_token.map(|o| o.chain)),
+        }
+        .or_else(|| previous.or(token).map(|t| Arc::from(&*text(t.trimmed()))));
+        if let (Some(tok), true) = (token, names_order || previous.is_some()) {
+            if let Some(chain) = &chain {
+                self.tokens.insert(
+                    tok.0,
+                    Order {
+                        symbol: symbol.clone(),
+                        chain: chain.clone(),
+                    },
+                );
             }
-            None => {
-                let found = s
-                    .token
-                    .and_then(|t| self.tokens.get(&t.0))
-                    .or_else(|| s.previous_token.and_then(|t| self.tokens.get(&t.0)))
-                    .cloned();
-                if let (Some(sym), Some(tok), Some(_)) = (&found, s.token, s.previous_token) {
-                    self.tokens.insert(tok.0, sym.clone());
-                }
-                found
-            }
-        };
+        }
         let mut m = self.base(
             Protocol::Ouch42,
             s.code,
@@ -270,6 +282,7 @@ impl SoupState {
             match_number: s.match_number,
             token: s.token,
             previous_token: s.previous_token,
+            chain,
             ..OrderIds::default()
         };
         m.side = s.side;
@@ -283,32 +296,39 @@ impl SoupState {
         let s = msg.summary();
         let names_order = matches!((s.direction, s.code), (Direction::Inbound, b'O'))
             || matches!((s.direction, s.code), (Direction::Outbound, b'A' | b'U'));
-        let symbol = if names_order {
+        let enters = matches!((s.direction, s.code), (Direction::Inbound, b'O'));
+        let named = if names_order {
             s.symbol.as_ref().and_then(|st| self.intern(st))
         } else {
             None
         };
-        let symbol = match symbol {
-            Some(sym) => {
-                if let Some(r) = s.user_ref_num {
-                    self.refs.insert(r, sym.clone());
-                }
-                Some(sym)
+        let by_ref = s.user_ref_num.and_then(|r| self.refs.get(&r)).cloned();
+        let by_orig = s.orig_user_ref_num.and_then(|r| self.refs.get(&r)).cloned();
+        let symbol = named
+            .or_else(|| by_ref.as_ref().and_then(|o| o.symbol.clone()))
+            .or_else(|| by_orig.as_ref().and_then(|o| o.symbol.clone()))
+            // Mass cancel names a symbol (or blank for all) without naming an order.
+            .or_else(|| s.symbol.as_ref().and_then(|st| self.intern(st)));
+        let chain = match enters {
+            true => None,
+            false => by_orig.map(|o| o.chain).or(by_ref.map(|o| o.chain)),
+        }
+        .or_else(|| {
+            s.orig_user_ref_num
+                .or(s.user_ref_num)
+                .map(|r| Arc::from(r.to_string()))
+        });
+        if let (Some(r), Some(chain)) = (s.user_ref_num, &chain) {
+            if names_order || s.orig_user_ref_num.is_some() {
+                self.refs.insert(
+                    r,
+                    Order {
+                        symbol: symbol.clone(),
+                        chain: chain.clone(),
+                    },
+                );
             }
-            None => {
-                let found = s
-                    .user_ref_num
-                    .and_then(|r| self.refs.get(&r))
-                    .or_else(|| s.orig_user_ref_num.and_then(|r| self.refs.get(&r)))
-                    .cloned();
-                if let (Some(sym), Some(r), Some(_)) = (&found, s.user_ref_num, s.orig_user_ref_num)
-                {
-                    self.refs.insert(r, sym.clone());
-                }
-                // Mass cancel names a symbol (or blank for all) without naming an order.
-                found.or_else(|| s.symbol.as_ref().and_then(|st| self.intern(st)))
-            }
-        };
+        }
         let mut m = self.base(
             Protocol::Ouch50,
             s.code,
@@ -329,6 +349,7 @@ impl SoupState {
                 .map(|c| c.trimmed())
                 .filter(|c| !c.is_empty())
                 .map(text),
+            chain,
             ..OrderIds::default()
         };
         m.side = s.side;

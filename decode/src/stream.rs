@@ -95,6 +95,16 @@ impl StreamBuf {
         (ids, if ts == u64::MAX { 0 } else { ts })
     }
 
+    /// The oldest packet (by id) that carried bytes not consumed yet.
+    pub fn oldest_packet(&self) -> Option<PacketId> {
+        let off = self.offset();
+        self.pieces
+            .iter()
+            .filter(|p| p.end > off)
+            .map(|p| p.id)
+            .min()
+    }
+
     /// Capture time of the packet that carried stream byte `offset`, if buffered.
     pub fn ts_at(&self, offset: u64) -> Option<u64> {
         self.pieces

@@ -781,6 +781,14 @@ impl TcpSide {
         }
     }
 
+    /// The oldest packet (by id) whose bytes are buffered, not yet framed into a message.
+    pub fn oldest_buffered(&self) -> Option<PacketId> {
+        self.conns
+            .values()
+            .flat_map(|c| c.dirs.iter().filter_map(|d| d.buf.oldest_packet()))
+            .min()
+    }
+
     /// Adds the TCP side's state to `size`.
     pub fn size(&self, size: &mut StateSize) {
         size.connections += self.conns.len() as u64;

@@ -38,11 +38,24 @@
 //! decoded every datagram of the flow in that block (else its counts are marked inexact);
 //! otherwise the block is decoded, as a search would.
 //!
-//! Blocks not covered by any shard yet (the indexer is behind, or was never run) are
-//! counted in [`SearchStats::unindexed_blocks`]; the caller says so.
+//! # Blocks not indexed
+//!
+//! Blocks not covered by any shard (the indexer is behind or was never run, a shard is
+//! missing, damaged or of an older format) are decoded directly and the query evaluated on
+//! every message or packet, in the same time-ordered merge; see [`direct`] for what that
+//! gives exactly. They are counted in [`SearchStats::unindexed_blocks`]: the caller says
+//! the search was slower for it, and that `wiretape index` makes it fast.
+//!
+//! # Orders across replaces
+//!
+//! `order:X` finds an OUCH or FIX order's whole life from any of its ids: the messages that
+//! name `X` are found first (a search of `order:X` alone), their chains
+//! ([`wiretape_decode::OrderIds::chain`]) collected, and the query run with them
+//! ([`Query::with_order_chains`]): the index has each message's chain as an `ord` term, the
+//! exact evaluation compares it.
 
 use std::cmp::{Ordering as CmpOrdering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv6Addr};
 use std::ops::{Bound, ControlFlow};
 use std::path::{Path, PathBuf};
@@ -59,7 +72,9 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher as TSearcher, TantivyDocument, Term as TTerm};
 use wiretape_decode::query::{Expr, IpNet, MsgFields, NetFields, Query, QueryKind, Term};
-use wiretape_decode::render::{endpoint, message_summary, net_kind, vlan, MessageJson, NetJson};
+use wiretape_decode::render::{
+    endpoints, ids_column, message_columns, net_kind, packet_list, vlan, MessageJson, NetJson,
+};
 use wiretape_decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol};
 use wiretape_store::units::format_time;
 use wiretape_store::{shard_dir, Damage, DecodedBlock, PacketId, ReadContext, SegmentInfo, Store};
@@ -137,27 +152,30 @@ impl Hit {
         }
     }
 
-    /// The line `wiretape search` prints: for a message, its summary, then VLAN,
-    /// source > destination and length; for a packet, time, transport, endpoints, length
-    /// and id.
+    /// The line `wiretape search` prints. For a message: the columns `decode` lines start
+    /// with ([`message_columns`]: time, protocol, direction, type, name, symbol, sequence,
+    /// side, quantity, price), then source > destination, length, VLAN (when tagged), order
+    /// ids and packet ids. For a packet: time, transport, source > destination, length,
+    /// VLAN and packet id. Every column before the order ids has a fixed width, so the
+    /// lines of a mixed result line up.
     pub fn line(&self) -> String {
         match self {
             Hit::Message { message: m, net } => format!(
-                "{} {}  {} > {}  len={}",
-                message_summary(m),
-                vlan(net),
-                endpoint(net.src, net.sport),
-                endpoint(net.dst, net.dport),
+                "{} {} len={:<5} {}{} pkts={}",
+                message_columns(m),
+                endpoints(net),
                 m.len,
+                vlan(net),
+                ids_column(m),
+                packet_list(&m.packets),
             ),
             Hit::Packet { id, net, orig_len } => format!(
-                "{} {:<6} {}{} > {}  len={}  pkt={}",
+                "{} {:<9} {} len={:<5} {}pkts={}",
                 format_time(net.ts_ns),
                 net_kind(net),
-                vlan(net),
-                endpoint(net.src, net.sport),
-                endpoint(net.dst, net.dport),
+                endpoints(net),
                 orig_len,
+                vlan(net),
                 id
             ),
         }
@@ -239,8 +257,12 @@ pub struct SearchStats {
     pub blocks_decoded: u64,
     /// Candidate blocks whose matches a count summed from the index, without decoding.
     pub blocks_counted: u64,
-    /// Blocks of the searched segments that no shard covers: not searched.
+    /// Blocks of the searched segments that no shard covers: decoded directly (slower;
+    /// `wiretape index` makes them fast).
     pub unindexed_blocks: u64,
+    /// Of the shards not searched, those of an older format (`wiretape index` rebuilds
+    /// them); their blocks are in `unindexed_blocks`.
+    pub old_shards: u64,
     /// Hits handed to the sink (or counted).
     pub hits: u64,
     /// Whether the sink stopped the search before the end.
@@ -443,6 +465,8 @@ enum Item {
     },
     /// A candidate message document to read (index into the opened shards).
     Message { shard: usize, addr: DocAddress },
+    /// Blocks no shard covers, decoded directly.
+    Run(Box<direct::Run>),
 }
 
 /// An [`Item`] in the work heap: (time, order of insertion) then the item.
@@ -581,9 +605,10 @@ impl Searcher {
         v
     }
 
-    /// Opens the shard of segment `i`; a missing, uncommitted or damaged one counts its
-    /// blocks as unindexed (and a damaged one as damage).
-    fn open_shard(&self, i: usize, stats: &mut SearchStats) -> Option<OpenShard> {
+    /// Opens the shard of segment `i`, with the number of the segment's blocks it covers
+    /// (from the first); the others count as unindexed. A missing, uncommitted or
+    /// damaged shard covers none (a damaged one is damage too).
+    fn open_shard(&self, i: usize, stats: &mut SearchStats) -> (Option<OpenShard>, u64) {
         let seg = &self.store.segments()[i];
         let path = self.shard_path(seg);
         let opened = if path.join("meta.json").exists() {
@@ -598,26 +623,37 @@ impl Searcher {
                 what: "no shard".to_owned(),
             })
         };
+        let n = seg.blocks.len() as u64;
         match opened {
             Ok((meta, reader)) => {
-                stats.unindexed_blocks += (seg.blocks.len() as u64).saturating_sub(meta.blocks);
+                let covered = meta.blocks.min(n);
+                stats.unindexed_blocks += n - covered;
                 stats.shards_searched += 1;
-                Some(OpenShard {
+                let sh = OpenShard {
                     path,
                     searcher: reader.searcher(),
                     columns: Default::default(),
-                })
+                };
+                (Some(sh), covered)
             }
             Err(e) => {
-                stats.unindexed_blocks += seg.blocks.len() as u64;
+                stats.unindexed_blocks += n;
                 // A shard never committed (its indexer stopped before the first commit)
-                // is not indexed yet, not damaged.
-                let pending = matches!(&e, ShardError::Damaged { what, .. }
-                    if what == "no shard" || what == crate::shard::NO_METADATA);
-                if !pending {
+                // is not indexed yet, not damaged; one of an older format is rebuilt by
+                // `wiretape index`. Their blocks are decoded directly.
+                let (pending, old) = match &e {
+                    ShardError::Damaged { what, .. } => (
+                        what == "no shard" || what == crate::shard::NO_METADATA,
+                        what.starts_with(crate::shard::OLD_FORMAT),
+                    ),
+                    _ => (false, false),
+                };
+                if old {
+                    stats.old_shards += 1;
+                } else if !pending {
                     stats.damage.push(e.into());
                 }
-                None
+                (None, 0)
             }
         }
     }
@@ -805,6 +841,51 @@ impl Searcher {
         Ok(())
     }
 
+    /// Decodes the next block of a run of blocks no shard covers ([`direct`]): its hits to
+    /// `sink`, a block that cannot be read to the damage. Returns whether blocks are left.
+    fn run_step(
+        &self,
+        q: &Query,
+        run: &mut direct::Run,
+        scratch: &mut Scratch,
+        stats: &mut SearchStats,
+        enter: &mut dyn FnMut(usize) -> bool,
+        sink: &mut dyn FnMut(Hit),
+    ) -> bool {
+        let maps = self.locate_maps();
+        let Scratch { ctx, block } = scratch;
+        let step = direct::step(
+            &self.store,
+            q,
+            run,
+            (ctx, block),
+            &|sid, locate| maps.resolve(sid, locate),
+            enter,
+            &mut |f| {
+                sink(match f {
+                    direct::Found::Message(message, net) => Hit::Message { message, net },
+                    direct::Found::Packet { id, net, orig_len } => {
+                        Hit::Packet { id, net, orig_len }
+                    }
+                })
+            },
+        );
+        match step.damage {
+            None => stats.blocks_decoded += 1,
+            Some((e, si, b)) => {
+                let seg = &self.store.segments()[si];
+                let packets = seg.blocks.get(b as usize).map_or(0, |r| r.count);
+                let mut d = Damage::from(e);
+                if d.path.as_os_str().is_empty() {
+                    d.path = seg.path.clone();
+                }
+                d.kind = wiretape_store::DamageKind::BlockSkipped { block: b, packets };
+                stats.damage.push(SearchDamage::Store(d));
+            }
+        }
+        step.more
+    }
+
     /// The tantivy query of `q`.
     fn compile(&self, q: &Query) -> Box<dyn TQuery> {
         compile(q, &self.fields)
@@ -815,6 +896,49 @@ impl Searcher {
     /// done is what the hits handed out needed: a sink that stops after 100 hits costs
     /// the first few blocks, not the store.
     pub fn search(
+        &self,
+        q: &Query,
+        opts: &SearchOptions<'_>,
+        sink: impl FnMut(Hit) -> ControlFlow<()>,
+    ) -> Result<SearchStats, SearchError> {
+        let q = self.with_order_chains(q, opts)?;
+        self.search_as_is(&q, opts, sink)
+    }
+
+    /// `q` with the chains of its `order:` ids looked up (see the [module
+    /// documentation](self#orders-across-replaces)); `q` itself when it has none.
+    pub fn with_order_chains(
+        &self,
+        q: &Query,
+        opts: &SearchOptions<'_>,
+    ) -> Result<Query, SearchError> {
+        let sels = q.order_selectors();
+        if sels.is_empty() {
+            return Ok(q.clone());
+        }
+        let quiet = SearchOptions {
+            progress: None,
+            cancel: opts.cancel,
+        };
+        let mut chains: HashMap<String, Vec<String>> = HashMap::new();
+        for sel in sels {
+            let one = Query::from_expr(Expr::Term(Term::Order(sel.clone())));
+            let mut found: BTreeSet<String> = BTreeSet::new();
+            self.search_as_is(&one, &quiet, |h| {
+                if let Hit::Message { message, .. } = &h {
+                    if let Some(c) = &message.ids.chain {
+                        found.insert(c.trim().to_owned());
+                    }
+                }
+                ControlFlow::Continue(())
+            })?;
+            chains.insert(sel.text, found.into_iter().collect());
+        }
+        Ok(q.with_order_chains(&|sel| chains.get(&sel.text).cloned().unwrap_or_default()))
+    }
+
+    /// [`Self::search`] without looking up the chains of `order:` ids.
+    fn search_as_is(
         &self,
         q: &Query,
         opts: &SearchOptions<'_>,
@@ -838,6 +962,10 @@ impl Searcher {
         let mut ready: BinaryHeap<Reverse<Ready>> = BinaryHeap::new();
         let mut ready_seq = 0u64;
         let mut shards: Vec<OpenShard> = Vec::new();
+        // Segments opened, and those a run of the previous segment decodes.
+        let in_range: HashSet<usize> = segs.iter().copied().collect();
+        let mut opened: HashSet<usize> = HashSet::new();
+        let mut claimed: HashSet<usize> = HashSet::new();
         let mut scratch = Scratch::new()?;
         let mut reported = Instant::now();
         loop {
@@ -874,7 +1002,17 @@ impl Searcher {
             match item {
                 Item::Segment(i) => {
                     progress.segments_opened += 1;
-                    let Some(sh) = self.open_shard(i, &mut stats) else {
+                    opened.insert(i);
+                    let (sh, covered) = self.open_shard(i, &mut stats);
+                    let n = self.store.segments()[i].blocks.len() as u64;
+                    if covered < n && !claimed.contains(&i) {
+                        if let Some(run) = direct::start(&self.store, &self.feeds, q, i, covered) {
+                            let key = direct::key(&self.store, &run);
+                            work.push(Reverse(Queued(key, seq, Item::Run(Box::new(run)))));
+                            seq += 1;
+                        }
+                    }
+                    let Some(sh) = sh else {
                         continue;
                     };
                     let cands =
@@ -960,6 +1098,36 @@ impl Searcher {
                         push(h, &mut ready);
                     }
                 }
+                Item::Run(mut run) => {
+                    progress.blocks += 1;
+                    progress.blocks_done += 1;
+                    let mut found = Vec::new();
+                    let mut enter = |j: usize| {
+                        let free = in_range.contains(&j)
+                            && !opened.contains(&j)
+                            && direct::indexed_blocks(&self.store, j) == 0;
+                        if free {
+                            claimed.insert(j);
+                        }
+                        free
+                    };
+                    let more = self.run_step(
+                        q,
+                        &mut run,
+                        &mut scratch,
+                        &mut stats,
+                        &mut enter,
+                        &mut |h| found.push(h),
+                    );
+                    for h in found {
+                        push(h, &mut ready);
+                    }
+                    if more {
+                        let key = direct::key(&self.store, &run);
+                        work.push(Reverse(Queued(key, seq, Item::Run(run))));
+                        seq += 1;
+                    }
+                }
             }
             if let Some(p) = opts.progress {
                 if reported.elapsed() >= PROGRESS_EVERY {
@@ -992,6 +1160,7 @@ impl Searcher {
         q: &Query,
         opts: &SearchOptions<'_>,
     ) -> Result<(u64, SearchStats), SearchError> {
+        let q = &self.with_order_chains(q, opts)?;
         let mut stats = SearchStats::default();
         let tq = self.compile(q);
         let wanted = self.wanted_locates(q);
@@ -1007,13 +1176,57 @@ impl Searcher {
         let mut reported = Instant::now();
         // Symbol → whether it matches, per (session, locate): few distinct, many blocks.
         let mut verdicts: HashMap<(u64, u16), bool> = HashMap::new();
+        let in_range: HashSet<usize> = segs.iter().copied().collect();
+        let mut claimed: HashSet<usize> = HashSet::new();
         for i in segs {
             let cancelled = || opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
             if cancelled() {
                 return Err(SearchError::Cancelled);
             }
             progress.segments_opened += 1;
-            let Some(sh) = self.open_shard(i, &mut stats) else {
+            let (sh, covered) = self.open_shard(i, &mut stats);
+            let len = self.store.segments()[i].blocks.len() as u64;
+            if covered < len && !claimed.contains(&i) {
+                // Decoded directly, on into the next segments that have no shard (segments
+                // are counted in order: those are not opened yet).
+                if let Some(mut run) = direct::start(&self.store, &self.feeds, q, i, covered) {
+                    let mut enter = |j: usize| {
+                        let free = in_range.contains(&j)
+                            && j > i
+                            && direct::indexed_blocks(&self.store, j) == 0;
+                        if free {
+                            claimed.insert(j);
+                        }
+                        free
+                    };
+                    loop {
+                        if cancelled() {
+                            return Err(SearchError::Cancelled);
+                        }
+                        let more = self.run_step(
+                            q,
+                            &mut run,
+                            &mut scratch,
+                            &mut stats,
+                            &mut enter,
+                            &mut |_| n += 1,
+                        );
+                        progress.blocks += 1;
+                        progress.blocks_done += 1;
+                        if let Some(p) = opts.progress {
+                            if reported.elapsed() >= PROGRESS_EVERY {
+                                progress.hits = n;
+                                p(&progress);
+                                reported = Instant::now();
+                            }
+                        }
+                        if !more {
+                            break;
+                        }
+                    }
+                }
+            }
+            let Some(sh) = sh else {
                 continue;
             };
             let mut blocks: BTreeMap<u32, BlockWork> = BTreeMap::new();
@@ -1399,6 +1612,13 @@ fn compile_term(t: &Term, f: &Fields) -> Box<dyn TQuery> {
             if let Some(n) = o.number {
                 v.push(u64_term(f.oref, shard::order_bucket(n)));
             }
+            // Messages of the chains the id was found in (their `ord` terms hold the chain).
+            for c in &o.chains {
+                let c = c.trim();
+                if !c.is_empty() && c != text {
+                    v.push(term(f.ord, c));
+                }
+            }
             any_of(v)
         }
         Term::Ip(n) => ip_range(f.ip, n),
@@ -1424,5 +1644,6 @@ fn compile(q: &Query, f: &Fields) -> Box<dyn TQuery> {
     all_of(vec![kinds, compile_expr(q.expr(), f)])
 }
 
+mod direct;
 #[cfg(test)]
 mod tests;

@@ -60,8 +60,14 @@ pub const KIND_MESSAGE: u64 = 2;
 /// (their stock locates with message counts, a fast column; see [`Locates`]) and made
 /// `symbol` a fast column kept without trailing spaces only (see [`norm_symbol`]): together
 /// they find a symbol's blocks and count its messages without decoding, in a smaller index. A shard of `/1` is rebuilt by
-/// the next `wiretape index` (the recorder's indexer does it at start).
-pub const META_FORMAT: &str = "wiretape.shard/2";
+/// the next `wiretape index` (the recorder's indexer does it at start). `/3` added the
+/// order's chain ([`wiretape_decode::OrderIds::chain`]) to message documents: an `ord` term
+/// and the `ch` key of the stored message, so `order:` finds an OUCH or FIX order across
+/// its replaces; a `/2` shard has neither, and is rebuilt.
+pub const META_FORMAT: &str = "wiretape.shard/3";
+
+/// How the error of a shard of another format begins ([`ShardError::Damaged::what`]).
+pub const OLD_FORMAT: &str = "shard format";
 
 /// Shard problems.
 #[derive(Debug, thiserror::Error)]
@@ -330,8 +336,8 @@ pub fn session_names(s: &Session) -> [Option<String>; 2] {
     }
 }
 
-/// The text order identifiers of a message (tokens and FIX ids, trimmed), and the numeric
-/// ones (order references, UserRefNums).
+/// The text order identifiers of a message (tokens, FIX ids and the order's chain, trimmed,
+/// each once), and the numeric ones (order references, UserRefNums).
 pub fn order_terms(m: &Message) -> (Vec<String>, Vec<u64>) {
     let i = &m.ids;
     let mut text = Vec::new();
@@ -341,12 +347,17 @@ pub fn order_terms(m: &Message) -> (Vec<String>, Vec<u64>) {
             text.push(s);
         }
     }
-    for s in [&i.cl_ord_id, &i.orig_cl_ord_id, &i.order_id]
-        .into_iter()
-        .flatten()
+    for s in [
+        i.cl_ord_id.as_deref(),
+        i.orig_cl_ord_id.as_deref(),
+        i.order_id.as_deref(),
+        i.chain.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
     {
         let s = s.trim();
-        if !s.is_empty() {
+        if !s.is_empty() && !text.iter().any(|t| t == s) {
             text.push(s.to_owned());
         }
     }
@@ -835,7 +846,7 @@ impl ShardMeta {
             return Err(ShardError::Damaged {
                 path: shard.to_path_buf(),
                 what: format!(
-                    "shard format {:?}, this build reads {META_FORMAT}",
+                    "{OLD_FORMAT} {:?}, this build reads {META_FORMAT}",
                     m.format
                 ),
             });

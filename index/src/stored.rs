@@ -82,6 +82,8 @@ struct Ids {
     oc: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     o: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ch: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -192,6 +194,7 @@ pub fn encode(m: &Message) -> Vec<u8> {
             c: i.cl_ord_id.as_deref().map(str::to_owned),
             oc: i.orig_cl_ord_id.as_deref().map(str::to_owned),
             o: i.order_id.as_deref().map(str::to_owned),
+            ch: i.chain.as_deref().map(str::to_owned),
         },
         sd: m.side.map(Side::to_u8),
         px: m.price,
@@ -285,6 +288,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, StoredError> {
             cl_ord_id: i.c.map(Into::into),
             orig_cl_ord_id: i.oc.map(Into::into),
             order_id: i.o.map(Into::into),
+            chain: i.ch.map(Arc::from),
         },
         side: st.sd.map(Side::from_u8),
         price: st.px,

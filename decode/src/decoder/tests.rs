@@ -1875,3 +1875,175 @@ fn itch_symbol_conflicts_are_counted_per_session() {
         [1]
     );
 }
+
+fn u50(orig: u32, new: u32) -> Vec<u8> {
+    let mut v = Vec::new();
+    ouch50::InboundRepr::ReplaceOrder(ouch50::ReplaceOrderRepr {
+        orig_user_ref_num: orig,
+        user_ref_num: new,
+        quantity: 200,
+        price: 2_345_700,
+        time_in_force: b'0',
+        display: b'Y',
+        intermarket_sweep_eligibility: b'N',
+        cl_ord_id: Alpha::new(b"REPL"),
+        appendage: Some(Vec::new()),
+    })
+    .emit_vec(&mut v)
+    .unwrap();
+    v
+}
+
+/// The chain of every message of `protocol` with its type code.
+fn chains(out: &[MessageRecord], protocol: Protocol) -> Vec<(String, Option<String>)> {
+    messages(out)
+        .into_iter()
+        .filter(|m| m.protocol == protocol)
+        .map(|m| {
+            (
+                code(m).to_owned(),
+                m.ids.chain.as_deref().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ouch_orders_keep_their_first_id_as_chain_across_replaces() {
+    use crate::query::OrderSel;
+    let chain = |c: &str, v: &str| (c.to_owned(), Some(v.to_owned()));
+    // OUCH 4.2: T1 entered, accepted, replaced by T2, T2 executed and canceled; another
+    // order T9 on the same connection keeps its own chain.
+    let mut cap = Capture::default();
+    let mut c = Tcp::new(CLIENT, SERVER, 1_000);
+    let mut s = Tcp::new(SERVER, CLIENT, 9_000);
+    cap.push(c.syn(SYN));
+    cap.push(s.syn(SYN | ACK));
+    cap.push(c.data(&login(b"SESS42")));
+    cap.push(s.data(&accepted(b"SESS42", 1)));
+    cap.push(c.data(&u_frame(&o42("T1", "AAPL", 100, 1_000_000))));
+    cap.push(s.data(&s_frame(&a42("T1", "AAPL", 7))));
+    cap.push(c.data(&u_frame(&o42("T9", "MSFT", 100, 1_000_000))));
+    cap.push(c.data(&u_frame(&u42("T1", "T2"))));
+    cap.push(s.data(&s_frame(&e42("T2", 10, 1_010_000, 5))));
+    cap.push(s.data(&s_frame(&c42("T2", 40))));
+    cap.push(s.data(&s_frame(&c42("T9", 100))));
+    let (out, _) = cap.decode();
+    assert_eq!(
+        chains(&out, Protocol::Ouch42),
+        [
+            chain("O", "T1"),
+            chain("A", "T1"),
+            chain("O", "T9"),
+            chain("U", "T1"),
+            chain("E", "T1"),
+            chain("C", "T1"),
+            chain("C", "T9"),
+        ]
+    );
+    // `order:T2` with the chain its messages name finds the whole life of T1.
+    let sel = OrderSel {
+        chains: vec!["T1".into()],
+        ..OrderSel::new("T2")
+    };
+    let found: Vec<&str> = messages(&out)
+        .into_iter()
+        .filter(|m| sel.matches(&m.ids))
+        .map(code)
+        .collect();
+    assert_eq!(found, ["O", "A", "U", "E", "C"]);
+    // The replaced order's executions and cancels still have its symbol.
+    assert!(messages(&out)
+        .iter()
+        .filter(|m| m.ids.chain.as_deref() == Some("T1"))
+        .all(|m| sym(m) == Some("AAPL")));
+
+    // OUCH 5.0: UserRefNum 11 entered, replaced by 12 (then 13), executed and canceled.
+    let mut cap = Capture::default();
+    let mut c = Tcp::new(CLIENT, SERVER, 1_000);
+    let mut s = Tcp::new(SERVER, CLIENT, 9_000);
+    cap.push(c.syn(SYN));
+    cap.push(s.syn(SYN | ACK));
+    cap.push(c.data(&login(b"SESS50")));
+    cap.push(s.data(&accepted(b"SESS50", 1)));
+    cap.push(c.data(&u_frame(&o50(11, "NVDA", "CL11", false))));
+    cap.push(s.data(&s_frame(&a50(11, "NVDA", "CL11", 70))));
+    cap.push(c.data(&u_frame(&u50(11, 12))));
+    cap.push(c.data(&u_frame(&u50(12, 13))));
+    cap.push(s.data(&s_frame(&e50(13, 10, 6))));
+    cap.push(s.data(&s_frame(&c50(13, 190))));
+    let (out, _) = cap.decode();
+    assert_eq!(
+        chains(&out, Protocol::Ouch50),
+        [
+            chain("O", "11"),
+            chain("A", "11"),
+            chain("U", "11"),
+            chain("U", "11"),
+            chain("E", "11"),
+            chain("C", "11"),
+        ]
+    );
+    assert!(messages(&out)
+        .iter()
+        .filter(|m| m.protocol == Protocol::Ouch50)
+        .all(|m| sym(m) == Some("NVDA")));
+}
+
+#[test]
+fn fix_orders_keep_their_first_cl_ord_id_as_chain_across_cancel_replace() {
+    let cl = ([192, 168, 1, 10], 61000);
+    let ex = ([192, 168, 1, 20], 9878);
+    let mut cap = Capture::default();
+    let mut c = Tcp::new(cl, ex, 77);
+    let mut s = Tcp::new(ex, cl, 1 << 20);
+    cap.push(c.syn(SYN));
+    cap.push(s.syn(SYN | ACK));
+    let d = [(55, "IBM"), (54, "1"), (38, "100"), (40, "2"), (44, "10")];
+    // A: entered, acknowledged; replaced by B, then by C; C canceled by D. Z is another
+    // order. An execution report names only the OrderID.
+    let mut fields = vec![(11, "A")];
+    fields.extend_from_slice(&d);
+    cap.push(c.data(&fix_msg("D", 1, &fields)));
+    cap.push(s.data(&fix_msg("8", 1, &[(11, "A"), (37, "O1"), (150, "0")])));
+    cap.push(c.data(&fix_msg("G", 2, &[(11, "B"), (41, "A"), (38, "90")])));
+    cap.push(s.data(&fix_msg(
+        "8",
+        2,
+        &[(11, "B"), (41, "A"), (37, "O1"), (150, "5")],
+    )));
+    let mut fields = vec![(11, "Z")];
+    fields.extend_from_slice(&d);
+    cap.push(c.data(&fix_msg("D", 3, &fields)));
+    cap.push(c.data(&fix_msg("G", 4, &[(11, "C"), (41, "B"), (38, "80")])));
+    cap.push(s.data(&fix_msg("8", 3, &[(11, "C"), (37, "O1"), (150, "5")])));
+    cap.push(s.data(&fix_msg("8", 4, &[(37, "O1"), (150, "F"), (32, "5")])));
+    cap.push(c.data(&fix_msg("F", 5, &[(11, "D"), (41, "C")])));
+    cap.push(s.data(&fix_msg(
+        "8",
+        5,
+        &[(11, "D"), (41, "C"), (37, "O1"), (150, "4")],
+    )));
+    let (out, _) = cap.decode();
+    let got: Vec<(String, Option<String>)> = chains(&out, Protocol::Fix);
+    let want: Vec<(String, Option<String>)> = [
+        ("D", "A"),
+        ("8", "A"),
+        ("G", "A"),
+        ("8", "A"),
+        ("D", "Z"),
+        ("G", "A"),
+        ("8", "A"),
+        ("8", "A"),
+        ("F", "A"),
+        ("8", "A"),
+    ]
+    .iter()
+    .map(|(c, v)| (c.to_string(), Some(v.to_string())))
+    .collect();
+    assert_eq!(got, want);
+    assert!(messages(&out)
+        .iter()
+        .filter(|m| m.protocol == Protocol::Fix)
+        .all(|m| sym(m) == Some("IBM")));
+}

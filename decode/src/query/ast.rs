@@ -361,11 +361,15 @@ impl<T: PartialOrd + Copy> Range<T> {
 }
 
 /// An `order:` value: the text as typed and, when it is all ASCII digits and fits, its
-/// number.
+/// number; and the chains it was found in (see [`OrderSel::matches`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderSel {
     pub text: String,
     pub number: Option<u64>,
+    /// The chains ([`OrderIds::chain`]) of the messages that name this id, when the caller
+    /// looked them up ([`crate::query::Query::with_order_chains`]); the parser leaves it
+    /// empty. Not part of the query's text.
+    pub chains: Vec<String>,
 }
 
 impl OrderSel {
@@ -377,11 +381,30 @@ impl OrderSel {
         } else {
             None
         };
-        OrderSel { text, number }
+        OrderSel {
+            text,
+            number,
+            chains: Vec::new(),
+        }
     }
 
-    /// Whether `ids` names this order (see the [module documentation](self#semantics)).
+    /// Whether `ids` names this order (see the [module documentation](self#semantics)):
+    /// one of its ids is this one ([`Self::names`]), or its chain is this id or one of
+    /// [`Self::chains`].
     pub fn matches(&self, ids: &OrderIds) -> bool {
+        if self.names(ids) {
+            return true;
+        }
+        let Some(chain) = ids.chain.as_deref() else {
+            return false;
+        };
+        let chain = chain.trim();
+        (!chain.is_empty() && chain == self.text.trim())
+            || self.chains.iter().any(|c| c.trim() == chain)
+    }
+
+    /// Whether one of the message's own ids is this one (its chain aside).
+    pub fn names(&self, ids: &OrderIds) -> bool {
         if let Some(n) = self.number {
             let nums = [
                 ids.order_ref,

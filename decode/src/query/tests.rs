@@ -255,14 +255,16 @@ fn order_matches_numbers_and_texts_but_not_match_numbers() {
         expr("order:5000"),
         t(Term::Order(OrderSel {
             text: "5000".into(),
-            number: Some(5000)
+            number: Some(5000),
+            chains: vec![]
         }))
     );
     assert_eq!(
         expr("order:ABC123"),
         t(Term::Order(OrderSel {
             text: "ABC123".into(),
-            number: None
+            number: None,
+            chains: vec![]
         }))
     );
     // A number too large for u64 is text only.
