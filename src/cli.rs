@@ -265,7 +265,10 @@ pub struct ExportArgs {
     /// message); for a network-only query, every matching packet. Without a query, every
     /// packet in --from/--to.
     pub query: Option<String>,
-    /// First instant to export (inclusive): RFC 3339 to the nanosecond (UTC unless a zone follows: 2026-11-24T14:30:00.5, …Z, …-05:00), a date, @EPOCH_SECONDS[.frac], `start` / `end` (the store's first and last packet) plus or minus a duration (start+10s, end-5m), `now`, or -5m / -2h / -1d before now.
+    /// First instant to export (inclusive): RFC 3339 to the nanosecond (UTC unless a zone follows:
+    /// 2026-11-24T14:30:00.5, …Z, …-05:00), a date, @EPOCH_SECONDS[.frac], `start` / `end` (the
+    /// store's first and last packet) plus or minus a duration (start+10s, end-5m), `now`, or -5m /
+    /// -2h / -1d before now.
     #[arg(long, allow_hyphen_values = true)]
     pub from: Option<String>,
     /// Last instant to export (inclusive); same forms as --from.
@@ -391,7 +394,10 @@ pub struct ShowArgs {
     pub data: PathBuf,
     /// Packet ids (STREAM:SEGMENT:BLOCK:INDEX).
     pub ids: Vec<String>,
-    /// First instant (inclusive) when listing: RFC 3339 to the nanosecond (UTC unless a zone follows: 2026-11-24T14:30:00.5, …Z, …-05:00), a date, @EPOCH_SECONDS[.frac], `start` / `end` (the store's first and last packet) plus or minus a duration (start+10s, end-5m), `now`, or -5m / -2h / -1d before now.
+    /// First instant (inclusive) when listing: RFC 3339 to the nanosecond (UTC unless a zone
+    /// follows: 2026-11-24T14:30:00.5, …Z, …-05:00), a date, @EPOCH_SECONDS[.frac], `start` / `end`
+    /// (the store's first and last packet) plus or minus a duration (start+10s, end-5m), `now`, or
+    /// -5m / -2h / -1d before now.
     #[arg(long, allow_hyphen_values = true)]
     pub from: Option<String>,
     /// Last instant (inclusive) when listing.
@@ -493,19 +499,22 @@ pub struct GenArgs {
 wiretape decode -d /var/lib/wiretape --from 2026-11-24T14:30:00 -c 20\n  \
 wiretape decode -d /var/lib/wiretape --json | jq 'select(.symbol == \"NVDA\")'\n  \
 wiretape decode --data /var/lib/wiretape --stats\n\n\
-A LINE:\n  \
-2026-11-24T14:30:00.008733289Z itch      -   A    Add Order                     NVDA         \
-seq=105        side=B qty=200      px=12.7100      BXTVITCH02@233.49.196.72:18001/vlan201   \
-ids=ref=2141 pkts=1:1:0:13\n  \
-(time, protocol, direction, type, name, symbol, sequence, side, quantity, price, session,\n  \
-order ids, packet ids for `wiretape show`; the columns up to the session line up, a longer\n  \
-name or symbol is cut with …)")]
+A LINE (one per message, shown here folded at its columns):\n  \
+2026-11-24T14:30:00.008733289Z itch      -   A    Add Order\n      \
+NVDA         seq=105        side=B qty=200      px=12.7100\n      \
+BXTVITCH02@233.49.196.72:18001/vlan201   ids=ref=2141 pkts=1:1:0:13\n  \
+Time, protocol, direction, type, name, symbol, sequence, side, quantity,\n  \
+price, session, order ids, and the packet ids for `wiretape show`. The\n  \
+columns up to the session line up; a longer name or symbol is cut with ….")]
 pub struct DecodeArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
     pub data: PathBuf,
-    /// First instant (inclusive): RFC 3339 to the nanosecond (UTC unless a zone follows: 2026-11-24T14:30:00.5, …Z, …-05:00), a date, @EPOCH_SECONDS[.frac], `start` / `end` (the store's first and last packet) plus or minus a duration (start+10s, end-5m), `now`, or -5m / -2h / -1d before now.
-    /// TCP connections already open at that instant are picked up mid-stream.
+    /// First instant (inclusive): RFC 3339 to the nanosecond (UTC unless a zone follows:
+    /// 2026-11-24T14:30:00.5, …Z, …-05:00), a date, @EPOCH_SECONDS[.frac], `start` / `end`
+    /// (the store's first and last packet) plus or minus a duration (start+10s, end-5m),
+    /// `now`, or -5m / -2h / -1d before now. TCP connections already open at that instant are
+    /// picked up mid-stream.
     #[arg(long, allow_hyphen_values = true)]
     pub from: Option<String>,
     /// Last instant (inclusive); same forms as --from.
@@ -565,13 +574,15 @@ pub enum DecodeFormat {
     "wiretape search -d /var/lib/wiretape 'session:NQTVITCH01 AND seq:>=1000' -c 10\n  ",
     "wiretape search -d /var/lib/wiretape 'order:WTA00000000002' --json\n  ",
     "wiretape search -d /var/lib/wiretape 'ip:10.9.0.2 AND NOT proto:tcp' --count\n\n",
-    "A LINE:\n  ",
-    "2026-11-24T14:30:00.008733289Z itch      -   A    Add Order                     NVDA         ",
-    "seq=105        side=B qty=200      px=12.7100      206.200.231.21:26500  > 233.49.196.72:18001   ",
-    "len=36    vlan=201 ids=ref=2141 pkts=1:1:0:13\n  ",
-    "(time, protocol, direction, type, name, symbol, sequence, side, quantity, price,\n  ",
-    "source > destination, length, VLAN, order ids, packet ids for `wiretape show`; the\n  ",
-    "columns up to the order ids line up, a longer name or symbol is cut with …)\n\n",
+    "A LINE (one per message, shown here folded at its columns):\n  ",
+    "2026-11-24T14:30:00.008733289Z itch      -   A    Add Order\n      ",
+    "NVDA         seq=105        side=B qty=200      px=12.7100\n      ",
+    "206.200.231.21:26500  > 233.49.196.72:18001   len=36    vlan=201\n      ",
+    "ids=ref=2141 pkts=1:1:0:13\n  ",
+    "Time, protocol, direction, type, name, symbol, sequence, side, quantity,\n  ",
+    "price, source > destination, length, VLAN, order ids, and the packet ids\n  ",
+    "for `wiretape show`. The columns up to the order ids line up; a longer\n  ",
+    "name or symbol is cut with ….\n\n",
     query_help!()
 ))]
 pub struct SearchArgs {
@@ -867,7 +878,9 @@ mod tests {
                     // A command, or the continuation of one that ended in `\`; anything
                     // else is a command broken by wrapping.
                     assert!(
-                        line.starts_with("  wiretape ")
+                        (line.starts_with("  ")
+                            && !line.starts_with("   ")
+                            && line.contains("wiretape "))
                             || (continued && line.starts_with("      ")),
                         "{name}: an example broken in the middle: {line:?}\n{help}"
                     );
