@@ -78,7 +78,7 @@ pub fn run(a: StatsArgs) -> Result<u8> {
                 "retention_horizon": range.map(|r| format_time(r.0)),
                 "retention_removed_segments": removed.len(),
                 "damage": damage,
-                "index": index,
+                "index": index_json(&index),
                 "index_complete": index.blocks_indexed >= index.blocks && index.shards_missing == 0,
                 "imported_files": imports.len(),
                 "imports": imports.iter().map(|r| json!({
@@ -94,6 +94,7 @@ pub fn run(a: StatsArgs) -> Result<u8> {
         if let Some(h) = &timeline {
             v["timeline"] = json!({
                 "start_ns": h.start_ns,
+                "start": format_time(h.start_ns),
                 "bucket_ns": h.bucket_ns,
                 "packets": h.packets.iter().map(|p| p.round() as u64).collect::<Vec<_>>(),
                 "bytes": h.bytes.iter().map(|b| b.round() as u64).collect::<Vec<_>>(),
@@ -224,4 +225,14 @@ pub fn prune(a: PruneArgs) -> Result<u8> {
         ))?;
     }
     Ok(exit::OK)
+}
+
+/// The index's state in JSON: its counts, and each time in ns with the same as an RFC 3339
+/// string beside it (an integer above 2^53 loses digits in jq and JavaScript).
+fn index_json(i: &wiretape_index::indexer::IndexStatus) -> serde_json::Value {
+    let mut v = serde_json::to_value(i).unwrap_or_else(|_| json!({}));
+    let time = |ns: u64| (ns > 0).then(|| format_time(ns));
+    v["newest"] = json!(time(i.newest_ns));
+    v["indexed_until"] = json!(time(i.indexed_until_ns));
+    v
 }

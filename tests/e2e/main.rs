@@ -10,6 +10,7 @@ mod import;
 mod newuser;
 mod readonly;
 mod record;
+mod schemas;
 mod search;
 
 use std::path::Path;

@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+"""Writes docs/json/*.schema.json: the JSON Schema (draft 2020-12) of every JSON output of
+`wiretape`, one file per kind of line. tests/e2e/schemas.rs checks real output against them
+(every field documented, no field undocumented: additionalProperties is false throughout).
+
+Run it after changing an output; commit what it writes. `--check` exits 1 when a committed
+file differs from what it would write.
+"""
+import json
+import pathlib
+import sys
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "docs" / "json"
+
+NS_NOTE = (" An integer above 2^53: jq and JavaScript round it; use the RFC 3339 string"
+           " beside it, or parse with a big-number reader.")
+
+
+def obj(desc, props, optional=()):
+    """An object: every property required except those named in `optional`."""
+    return {
+        "type": "object",
+        "description": desc,
+        "properties": props,
+        "required": sorted(k for k in props if k not in optional),
+        "additionalProperties": False,
+    }
+
+
+def t(kind, desc, nullable=False, **extra):
+    d = {"type": [kind, "null"] if nullable else kind, "description": desc}
+    d.update(extra)
+    return d
+
+
+def counts(desc, keys):
+    return obj(desc, {k: t("integer", f"{k}", minimum=0) for k in keys})
+
+
+def time_ns(what, nullable=False):
+    return t("integer", f"{what}, nanoseconds since the Unix epoch." + NS_NOTE, nullable, minimum=0)
+
+
+def time_str(what, nullable=False):
+    return t("string", f"{what}, RFC 3339 UTC with nine fractional digits.", nullable)
+
+
+PROTOCOLS = ["fix", "itch", "moldudp64", "ouch42", "ouch50", "soupbin"]
+PACKET_ID = {"type": "string", "pattern": r"^[0-9]+:[0-9]+:[0-9]+:[0-9]+$",
+             "description": "A packet id, STREAM:SEGMENT:BLOCK:INDEX (for `wiretape show`)."}
+
+NET = obj("The network fields of the (first) packet.", {
+    "src": t("string", "Source address (IPv4 or IPv6; ARP: the sender's).", True),
+    "dst": t("string", "Destination address.", True),
+    "sport": t("integer", "TCP or UDP source port.", True),
+    "dport": t("integer", "TCP or UDP destination port.", True),
+    "vlan": t("integer", "Outermost VLAN id, when tagged.", True),
+    "l4": t("string", "What the packet is.", enum=["tcp", "udp", "icmp", "arp", "ipv6", "ipv4", "other"]),
+})
+
+IDS = {"type": "object", "description": (
+    "The order identifiers the message carries, by kind: ref, new_ref, match (ITCH order and"
+    " match numbers), token, new_token (OUCH 4.2), urn, new_urn (OUCH 5.0 UserRefNum),"
+    " clordid, origclordid, orderid, execid (FIX), chain (the id the order was entered with,"
+    " followed across replaces: what `order:` matches), and others the protocol has."),
+    "additionalProperties": {"type": "string"}}
+
+MESSAGE_PROPS = {
+    "time": time_str("Capture time of the message's first packet"),
+    "ts_ns": time_ns("The same"),
+    "protocol": t("string", "itch, moldudp64, soupbin, ouch42, ouch50 or fix.", enum=PROTOCOLS),
+    "direction": t("string", "in (client to exchange), out (back); null for market data.", True, enum=["in", "out", None]),
+    "type": t("string", "The message type code (ITCH `A`, FIX `D`, …)."),
+    "type_name": t("string", "The type's name (Add Order, NewOrderSingle, …)."),
+    "symbol": t("string", "The instrument (ITCH through the feed's locate map, OUCH and FIX through the order).", True),
+    "stock_locate": t("integer", "ITCH stock locate.", True),
+    "session": t("string", "MoldUDP64 session@group:port[/vlanN], SoupBin session, or FIX Sender->Target."),
+    "seq": t("integer", "Sequence number (MoldUDP64, SoupBin, FIX MsgSeqNum).", True),
+    "side": t("string", "B (buy) or S (sell), as the protocol has it.", True),
+    "qty": t("integer", "Quantity (shares).", True),
+    "price": t("string", "Price with four decimals (a string: exact).", True),
+    "ids": IDS,
+    "len": t("integer", "Length of the message in bytes.", minimum=0),
+    "packets": {"type": "array", "items": PACKET_ID, "description": "The packets that carried its bytes, in order."},
+}
+
+MESSAGE = obj("A decoded trading message.", MESSAGE_PROPS)
+ERROR = obj("A malformed message, or bytes lost in a TCP gap; decoding went on after it.", {
+    "error": t("string", "The kind.", enum=["Malformed", "Gap", "Skipped", "Truncated"]),
+    "reason": t("string", "What, in words."),
+    "protocol": t("string", "The protocol being decoded.", enum=PROTOCOLS),
+    "session": t("string", "The session, when known.", True),
+    "len": t("integer", "Bytes concerned.", minimum=0),
+    "time": time_str("Capture time of the earliest packet concerned"),
+    "ts_ns": time_ns("The same"),
+    "packets": {"type": "array", "items": PACKET_ID, "description": "The packets concerned."},
+})
+
+DECODER_STATE = counts("What the indexer's decoders held (see `wiretape index --help`, --max-orders).",
+                       ["connections", "evicted", "itch_orders", "itch_sessions", "order_ids", "udp_flows"])
+DAMAGE = {"type": "array", "items": {"type": "string"},
+          "description": "Damaged blocks or shards skipped, each naming its file and offset."}
+INDEX_REPORT_PROPS = {
+    "streams": t("integer", "Streams looked at.", minimum=0),
+    "streams_finished": t("integer", "Streams whose every segment is sealed and indexed.", minimum=0),
+    "shards_written": t("integer", "Shards written (new or extended).", minimum=0),
+    "shards_rebuilt": t("integer", "Shards rebuilt (missing, damaged or of an older format).", minimum=0),
+    "orphans_removed": t("integer", "Shards removed because their segment is gone.", minimum=0),
+    "blocks_indexed": t("integer", "Blocks indexed by this run.", minimum=0),
+    "blocks_decoded": t("integer", "Blocks decoded (including those read again for state).", minimum=0),
+    "packets": t("integer", "Packets decoded.", minimum=0),
+    "messages": t("integer", "Messages decoded.", minimum=0),
+    "docs": t("integer", "Index documents written.", minimum=0),
+    "decoder_state": DECODER_STATE,
+    "damage": DAMAGE,
+}
+SEARCH_STATS = obj("What the search did (`--explain` says the same in words).", {
+    "shards_searched": t("integer", "Shards searched.", minimum=0),
+    "segments_pruned": t("integer", "Segments passed over by time.", minimum=0),
+    "old_shards": t("integer", "Shards of an older format, whose blocks were decoded directly.", minimum=0),
+    "candidates": t("integer", "Index documents that may match.", minimum=0),
+    "blocks_decoded": t("integer", "Blocks decoded to check candidates.", minimum=0),
+    "blocks_counted": t("integer", "Blocks counted from the index without decoding (--count).", minimum=0),
+    "unindexed_blocks": t("integer", "Blocks no shard covers: decoded directly (slower).", minimum=0),
+    "hits": t("integer", "Hits found.", minimum=0),
+    "stopped": t("boolean", "Whether the search stopped early (--limit)."),
+    "damage": DAMAGE,
+})
+
+SCHEMAS = {
+    "decode-message": ("wiretape decode --json: a message line", MESSAGE),
+    "decode-error": ("wiretape decode --json: an error line (it has an `error` key)", ERROR),
+    "decode-stats": ("wiretape decode --stats --json", obj("What the decoder counted over the range.", {
+        "packets": t("integer", "Packets read.", minimum=0),
+        "udp_packets": t("integer", "UDP packets.", minimum=0),
+        "udp_undecoded": t("integer", "UDP packets of no trading protocol.", minimum=0),
+        "tcp_segments": t("integer", "TCP segments.", minimum=0),
+        "tcp_gaps": t("integer", "Holes in TCP streams (bytes never captured).", minimum=0),
+        "tcp_gap_bytes": t("integer", "Bytes in those holes.", minimum=0),
+        "tcp_bytes_skipped": t("integer", "TCP bytes skipped to resynchronise on a message boundary.", minimum=0),
+        "tcp_bytes_undecoded": t("integer", "TCP bytes of flows of no trading protocol.", minimum=0),
+        "other_packets": t("integer", "Packets neither UDP nor TCP.", minimum=0),
+        "bad_checksums": t("integer", "Packets with a bad IP/UDP/TCP checksum (decoded anyway).", minimum=0),
+        "messages": counts("Messages per protocol.", PROTOCOLS),
+        "messages_total": t("integer", "All messages.", minimum=0),
+        "errors": counts("Error records per protocol.", PROTOCOLS),
+        "errors_total": t("integer", "All error records.", minimum=0),
+        "unresolved_symbols": t("integer", "ITCH messages whose stock locate was never resolved.", minimum=0),
+        "late_resolutions": t("integer", "ITCH locates resolved after messages used them.", minimum=0),
+        "flows": counts("Flows by what they carry (configured: named by the feed map).",
+                        ["configured", "empty", "fix", "ignored", "moldudp64", "soupbin_other",
+                         "soupbin_ouch42", "soupbin_ouch50", "unknown"]),
+    })),
+    "search-message": ("wiretape search --json: a message hit", obj(
+        "A matching message, with the network fields of its first packet.",
+        dict(MESSAGE_PROPS, net=NET))),
+    "search-packet": ("wiretape search --json: a packet hit (a query of network terms only)", obj(
+        "A matching packet.", {
+            "packet": PACKET_ID,
+            "time": time_str("Capture time"),
+            "ts_ns": time_ns("The same"),
+            "len": t("integer", "Length on the wire.", minimum=0),
+            "net": NET,
+        })),
+    "search-count": ("wiretape search --count --json", obj("The exact number of hits.", {
+        "count": t("integer", "Matching messages (or packets).", minimum=0),
+        "unit": t("string", "What was counted.", enum=["message", "packet"]),
+        "search": SEARCH_STATS,
+    })),
+    "show": ("wiretape show --json: a packet", obj("A stored packet and what it carries.", {
+        "id": PACKET_ID,
+        "time": time_str("Capture time"),
+        "ts_ns": time_ns("The same"),
+        "orig_len": t("integer", "Length on the wire.", minimum=0),
+        "cap_len": t("integer", "Bytes captured.", minimum=0),
+        "link_type": t("integer", "pcap link type (1: Ethernet).", minimum=0),
+        "iface": t("integer", "Interface id within its capture.", minimum=0),
+        "flags": t("integer", "pcapng packet flags.", minimum=0),
+        "net": NET,
+        "messages": {"type": "array", "items": MESSAGE,
+                     "description": "Messages decoded from this packet alone (a TCP segment picked up mid-stream)."},
+        "data": t("string", "The captured bytes in hex (with --hex)."),
+    }, optional=["data"])),
+    "stats": ("wiretape stats --json", obj("What the data directory holds.", {
+        "data": t("string", "The data directory."),
+        "segments": t("integer", "Segment files.", minimum=0),
+        "segments_sealed": t("integer", "Sealed (complete, hashed) segments.", minimum=0),
+        "segments_open": t("integer", "Segments being written (or left open by a crash).", minimum=0),
+        "streams": t("integer", "Capture streams.", minimum=0),
+        "blocks": t("integer", "Blocks.", minimum=0),
+        "packets": t("integer", "Packets.", minimum=0),
+        "wire_bytes": t("integer", "Bytes on the wire.", minimum=0),
+        "captured_bytes": t("integer", "Bytes captured.", minimum=0),
+        "stored_bytes": t("integer", "Bytes of the segments used.", minimum=0),
+        "disk_bytes": t("integer", "Bytes allocated on disk.", minimum=0),
+        "compression_ratio": t("number", "captured_bytes / stored_bytes.", minimum=0),
+        "first_ts_ns": time_ns("The first packet", True),
+        "last_ts_ns": time_ns("The last packet", True),
+        "first_time": time_str("The first packet", True),
+        "last_time": time_str("The last packet", True),
+        "source_received": t("integer", "Packets the sources say they received.", minimum=0),
+        "source_dropped": t("integer", "Packets the sources dropped (kernel ring, NIC).", minimum=0),
+        "store_dropped": t("integer", "Packets wiretape dropped (disk full).", minimum=0),
+        "retention_horizon": time_str("The oldest packet kept", True),
+        "retention_removed_segments": t("integer", "Segments removed by retention.", minimum=0),
+        "damage": DAMAGE,
+        "index": obj("How far the index is.", {
+            "shards": t("integer", "Shards that open.", minimum=0),
+            "shards_missing": t("integer", "Shards missing or damaged.", minimum=0),
+            "blocks": t("integer", "All blocks.", minimum=0),
+            "blocks_indexed": t("integer", "Blocks indexed.", minimum=0),
+            "bytes": t("integer", "Bytes under DIR/index.", minimum=0),
+            "newest_ns": time_ns("The newest packet (0: none)"),
+            "newest": time_str("The same", True),
+            "indexed_until_ns": time_ns("The newest packet of an indexed block (0: none)"),
+            "indexed_until": time_str("The same", True),
+        }),
+        "index_complete": t("boolean", "Every block indexed and no shard missing."),
+        "imported_files": t("integer", "Files imported into the store.", minimum=0),
+        "imports": {"type": "array", "description": "Every import, oldest first.", "items": obj("An import.", {
+            "path": t("string", "The file, as imported."),
+            "stream": t("integer", "The stream it went into.", minimum=0),
+            "sha256": t("string", "SHA-256 of its content (null: a pipe interrupted before its end).", True),
+            "bytes": t("integer", "Its size.", True, minimum=0),
+            "started": time_str("When the import started"),
+            "status": t("string", "How it ended.", enum=["complete", "interrupted", "damaged", "failed", "unfinished"]),
+            "packets": t("integer", "Packets imported (null: unfinished).", True, minimum=0),
+        })},
+        "timeline": obj("Packets and bytes per time bucket (--timeline).", {
+            "start_ns": time_ns("Start of the first bucket"),
+            "start": time_str("The same"),
+            "bucket_ns": t("integer", "Width of a bucket, ns.", minimum=1),
+            "packets": {"type": "array", "items": {"type": "integer", "minimum": 0}, "description": "Packets per bucket."},
+            "bytes": {"type": "array", "items": {"type": "integer", "minimum": 0}, "description": "Wire bytes per bucket."},
+        }),
+    }, optional=["timeline"])),
+    "verify": ("wiretape verify --json", obj("What verify checked and found.", {
+        "ok": t("boolean", "Nothing wrong (exit code 0; else 3)."),
+        "segments": t("integer", "Segments checked.", minimum=0),
+        "blocks": t("integer", "Blocks checked.", minimum=0),
+        "bytes": t("integer", "Bytes checked.", minimum=0),
+        "manifest_entries": t("integer", "Manifest lines.", minimum=0),
+        "removed_by_retention": t("integer", "Segments the manifest records as removed by retention.", minimum=0),
+        "errors": t("integer", "Findings of severity error.", minimum=0),
+        "findings": {"type": "array", "description": "What is wrong.", "items": obj("A finding.", {
+            "severity": t("string", "error or warning.", enum=["error", "warning"]),
+            "file": t("string", "The file."),
+            "block": t("integer", "The block, when one.", True, minimum=0),
+            "offset": t("integer", "Byte offset in the file, when known.", True, minimum=0),
+            "what": t("string", "What, in words."),
+        })},
+    })),
+    "prune": ("wiretape prune --json", obj("What retention removed.", {
+        "removed_segments": t("integer", "Segments removed.", minimum=0),
+        "removed_bytes": t("integer", "Bytes freed.", minimum=0),
+        "disk_bytes": t("integer", "Bytes on disk after.", minimum=0),
+        "files": {"type": "array", "description": "The removed segments.", "items": obj("A removed segment.", {
+            "path": t("string", "The segment file."),
+            "bytes": t("integer", "Its size.", minimum=0),
+            "reason": t("string", "Why (bytes or age)."),
+        })},
+    })),
+    "import": ("wiretape import --json: a line per file", obj("One file's import.", {
+        "file": t("string", "The file."),
+        "stream": t("integer", "The stream it went into (null: nothing written).", True, minimum=0),
+        "status": t("string", "How it ended.", enum=["complete", "interrupted", "damaged", "failed"]),
+        "sha256": t("string", "SHA-256 of the content.", True),
+        "hash_seconds": t("number", "Time spent hashing before importing.", minimum=0),
+        "packets": t("integer", "Packets imported.", minimum=0),
+        "wire_bytes": t("integer", "Bytes on the wire.", minimum=0),
+        "captured_bytes": t("integer", "Bytes captured.", minimum=0),
+        "stored_bytes": t("integer", "Bytes stored (compressed).", minimum=0),
+        "segments": t("integer", "Segments written.", minimum=0),
+        "seconds": t("number", "Time taken.", minimum=0),
+        "error": t("string", "Why it stopped early (damage, I/O).", True),
+        "recovered": {"type": "array", "items": {"type": "string"}, "description": "Segments recovered after a crash, before writing."},
+        "retention_removed": t("integer", "Segments retention removed after it.", minimum=0),
+    })),
+    "import-index": ("wiretape import --json: the last line, after indexing", obj("The index run after the imports.", {
+        "index": obj("The indexer's report.", INDEX_REPORT_PROPS),
+        "seconds": t("number", "Time taken.", minimum=0),
+    })),
+    "index": ("wiretape index --json", obj("The indexer's report.", dict(INDEX_REPORT_PROPS, seconds=t("number", "Time taken.", minimum=0)))),
+    "gen": ("wiretape gen --json", obj("What was generated.", {
+        "out": t("string", "The capture written (- for standard output)."),
+        "truth": t("string", "The truth file, if any.", True),
+        "packets": t("integer", "Packets.", minimum=0),
+        "bytes": t("integer", "Bytes written.", minimum=0),
+        "simulated_seconds": t("number", "Span of the traffic.", minimum=0),
+        "elapsed_seconds": t("number", "Time taken.", minimum=0),
+        "packets_per_second": t("number", "Generation speed.", minimum=0),
+        "messages": counts("Messages per protocol.", ["fix", "itch", "ouch42", "ouch50"]),
+        "gaps": t("integer", "Deliberate MoldUDP64 sequence gaps.", minimum=0),
+        "retransmissions": t("integer", "Retransmitted TCP segments.", minimum=0),
+        "clean_end": t("boolean", "Whether TCP sessions were closed with FINs (the capture ran to its end)."),
+    })),
+    "record": ("wiretape record --json: the summary at the end", obj("What the recording did.", {
+        "packets": t("integer", "Packets stored.", minimum=0),
+        "bytes": t("integer", "Wire bytes stored.", minimum=0),
+        "seconds": t("number", "Duration.", minimum=0),
+        "source_dropped": t("integer", "Packets the sources dropped.", minimum=0),
+        "store_dropped": t("integer", "Packets wiretape dropped.", minimum=0),
+        "index_lag_blocks": t("integer", "Blocks not indexed at the end.", minimum=0),
+        "index_decoder_peak": DECODER_STATE,
+        "messages": counts("Messages decoded per protocol.", PROTOCOLS),
+        "message_errors": counts("Error records per protocol.", PROTOCOLS),
+        "threads": {"type": "array", "description": "One per capture thread.", "items": obj("A capture thread.", {
+            "source": t("string", "Its source."),
+            "stream": t("integer", "Its stream.", minimum=0),
+            "packets": t("integer", "Packets it stored.", minimum=0),
+            "source_received": t("integer", "Packets the source says it received.", minimum=0),
+            "source_dropped": t("integer", "Packets the source dropped.", minimum=0),
+            "segments_sealed": t("integer", "Segments it sealed.", minimum=0),
+            "error": t("string", "Why it stopped, if it failed.", True),
+        })},
+    })),
+}
+
+
+def main():
+    check = "--check" in sys.argv
+    OUT.mkdir(parents=True, exist_ok=True)
+    stale = []
+    for name, (title, schema) in sorted(SCHEMAS.items()):
+        doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+               "$id": f"https://wiretape.dev/json/{name}.schema.json", "title": title}
+        doc.update(schema)
+        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        path = OUT / f"{name}.schema.json"
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(path.name)
+        else:
+            path.write_text(text)
+    if stale:
+        print("out of date (run scripts/json-schemas.py):", ", ".join(stale))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
