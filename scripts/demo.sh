@@ -41,8 +41,10 @@ echo "== wiretape search --count (messages per protocol for NVDA)"
 for p in itch ouch42 ouch50 fix; do
     printf '%-7s %s\n' "$p" "$("$wiretape" search --data "$dir/data" "symbol:NVDA AND proto:$p" --count)"
 done
-echo "== wiretape export QUERY (every packet of AAPL's FIX messages, for Wireshark)"
-"$wiretape" export --data "$dir/data" 'symbol:AAPL AND proto:fix' -o "$dir/aapl-fix.pcap"
+echo "== wiretape export QUERY --whole-flow (AAPL's FIX sessions whole, for Wireshark)"
+"$wiretape" export --data "$dir/data" 'symbol:AAPL AND proto:fix' --whole-flow -w "$dir/aapl-fix.pcap"
+echo "== wiretape show (the first packets, as tcpdump would list them)"
+"$wiretape" show --data "$dir/data" -c 3
 echo "== wiretape decode --stats (what the decoders counted)"
 "$wiretape" decode --data "$dir/data" --stats
 echo "demo data in $dir; the binary is $wiretape"

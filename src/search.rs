@@ -123,6 +123,8 @@ pub fn run(a: SearchArgs) -> Result<u8> {
             return Err(e.into());
         }
         if more {
+            // After the hits, also when both outputs go to one place.
+            out.flush()?;
             eprintln!(
                 "wiretape: showing the first {shown} {what}s; more match (--limit 0 shows all, --count counts them)"
             );
