@@ -797,13 +797,7 @@ impl Searcher {
             .file()
             .and_then(|file| seg.read_block(&file, b as usize, ctx, block));
         if let Err(e) = read {
-            let packets = seg.blocks.get(b as usize).map_or(0, |r| r.count);
-            let mut d = Damage::from(e);
-            if d.path.as_os_str().is_empty() {
-                d.path = seg.path.clone();
-            }
-            d.kind = wiretape_store::DamageKind::BlockSkipped { block: b, packets };
-            stats.damage.push(SearchDamage::Store(d));
+            stats.damage.push(block_skipped(seg, b, e));
             return Ok(());
         }
         stats.blocks_decoded += 1;
@@ -873,14 +867,9 @@ impl Searcher {
         match step.damage {
             None => stats.blocks_decoded += 1,
             Some((e, si, b)) => {
-                let seg = &self.store.segments()[si];
-                let packets = seg.blocks.get(b as usize).map_or(0, |r| r.count);
-                let mut d = Damage::from(e);
-                if d.path.as_os_str().is_empty() {
-                    d.path = seg.path.clone();
-                }
-                d.kind = wiretape_store::DamageKind::BlockSkipped { block: b, packets };
-                stats.damage.push(SearchDamage::Store(d));
+                stats
+                    .damage
+                    .push(block_skipped(&self.store.segments()[si], b, e));
             }
         }
         step.more
@@ -1388,6 +1377,17 @@ fn finish_groups(
             }
         }
     }
+}
+
+/// Block `b` of `seg`, which could not be read (`e`), as skipped damage naming the segment.
+fn block_skipped(seg: &SegmentInfo, b: u32, e: wiretape_store::Error) -> SearchDamage {
+    let packets = seg.blocks.get(b as usize).map_or(0, |r| r.count);
+    let mut d = Damage::from(e);
+    if d.path.as_os_str().is_empty() {
+        d.path = seg.path.clone();
+    }
+    d.kind = wiretape_store::DamageKind::BlockSkipped { block: b, packets };
+    SearchDamage::Store(d)
 }
 
 fn flow_key(k: &NetKey) -> Option<FlowKey> {
