@@ -50,17 +50,17 @@ pub enum Error {
     Parse(String),
     /// A duration or time given by the user that does not parse, with where.
     #[error(transparent)]
-    Value(Box<crate::units::ValueError>),
+    Value(Box<crate::value::ValueError>),
     /// The same, given as a command-line option (`--from`).
     #[error("{option}: {value}")]
     BadOption {
         option: String,
-        value: Box<crate::units::ValueError>,
+        value: Box<crate::value::ValueError>,
     },
 }
 
-impl From<crate::units::ValueError> for Error {
-    fn from(e: crate::units::ValueError) -> Error {
+impl From<crate::value::ValueError> for Error {
+    fn from(e: crate::value::ValueError) -> Error {
         Error::Value(Box::new(e))
     }
 }

@@ -41,6 +41,7 @@ mod recovery;
 pub mod retention;
 mod segment;
 pub mod units;
+mod value;
 pub mod varint;
 pub mod verify;
 mod writer;
