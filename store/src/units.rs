@@ -116,8 +116,8 @@ fn parse_duration_in(s: &str, bare_seconds: bool) -> std::result::Result<Duratio
             None if after.is_empty() => {
                 return Err(ValueError::new(
                     s,
-                    at + n_end,
-                    1,
+                    at,
+                    n_end,
                     format!("a unit is needed after {num} ({forms})"),
                 ))
             }
@@ -451,6 +451,7 @@ mod tests {
         assert_eq!(e.caret(), "15x\n  ^");
         let e = parse_duration("1h30").unwrap_err();
         assert!(e.message.contains("a unit is needed"), "{e}");
+        assert_eq!((e.offset, e.len), (2, 2), "the number without its unit");
         assert!(parse_duration("").is_err());
         assert!(parse_duration("1..5s").is_err());
         assert!(parse_duration("99999999999999999999d").is_err());

@@ -21,10 +21,20 @@ impl ValueError {
         len: usize,
         message: impl Into<String>,
     ) -> ValueError {
+        // The span stays inside the text, on character boundaries (a query's columns are
+        // checked against it): whole characters are pointed at.
+        let mut offset = offset.min(input.len());
+        while !input.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let mut end = offset.saturating_add(len).min(input.len());
+        while !input.is_char_boundary(end) {
+            end += 1;
+        }
         ValueError {
             input: input.to_owned(),
-            offset: offset.min(input.len()),
-            len,
+            offset,
+            len: end - offset,
             message: message.into(),
         }
     }

@@ -655,8 +655,15 @@ impl<'a> Parser<'a> {
     /// A number or time of a range field.
     fn scalar(&self, field: Field, text: &str, pos: usize, len: usize) -> Result<u64> {
         if field == Field::Time {
-            return wiretape_store::units::parse_time_at(text, &self.anchors)
-                .map_err(|e| QueryError::new(pos + e.offset, e.len, e.message));
+            return wiretape_store::units::parse_time_at(text, &self.anchors).map_err(|e| {
+                // Point into the value where it stands as typed; a quoted one (escapes
+                // make its offsets differ) is pointed at whole.
+                if self.src.get(pos..pos + text.len()) == Some(text) {
+                    QueryError::new(pos + e.offset, e.len, e.message)
+                } else {
+                    QueryError::new(pos, len, e.message)
+                }
+            });
         }
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(QueryError::new(

@@ -883,6 +883,9 @@ fn errors_point_at_their_position() {
     fails_at("time:[1969-12-31T23:59:59Z TO now]", 6, "before 1970");
     fails_at("time:>=-5x", 9, "unknown unit");
     fails_at("time:>=now+5x", 12, "unknown unit");
+    fails_at("time:-5m3", 8, "a unit is needed");
+    fails_at("time:\"\u{85}d\"", 5, "not a time");
+    fails_at("time:-\u{1d413}", 6, "expected a number");
     // Addresses.
     fails_at("ip:10.0.0", 3, "invalid IP address");
     fails_at("ip:10.0.0.0/33", 3, "prefix length");
