@@ -9,6 +9,7 @@
 //! - live sources behind the [`source::Source`] trait (bursts polled by one capture thread
 //!   each, shaped for DPDK): the synthetic feed, capture files replayed, AF_PACKET rings;
 //!   each says what it is ([`source::Capabilities`]: finite or live, whether to pin it);
+//!   with the `dpdk` feature, DPDK ports (`dpdk`, one source per RX queue);
 //! - sinks behind the [`transmit::Transmit`] trait beside it (bursts out, the sink's
 //!   buffers back), for replay and DPDK TX: a capture file today;
 //! - [`cpu`]: pinning and nice values for the threads that run them.
@@ -18,6 +19,8 @@
 
 pub mod afpacket;
 pub mod cpu;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod file;
 pub mod live;
 pub mod source;

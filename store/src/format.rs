@@ -138,6 +138,9 @@ pub enum ClockSource {
     Hardware,
     /// The generator's synthetic clock.
     Synthetic,
+    /// The host's time-stamp counter, calibrated against CLOCK_REALTIME (a DPDK port
+    /// without hardware timestamps: packets stamped when their burst is received).
+    HostTsc,
     /// A value this build does not know, kept as read.
     Unknown(u8),
 }
@@ -149,6 +152,7 @@ impl From<u8> for ClockSource {
             1 => ClockSource::KernelSoftware,
             2 => ClockSource::Hardware,
             3 => ClockSource::Synthetic,
+            4 => ClockSource::HostTsc,
             other => ClockSource::Unknown(other),
         }
     }
@@ -161,6 +165,7 @@ impl From<ClockSource> for u8 {
             ClockSource::KernelSoftware => 1,
             ClockSource::Hardware => 2,
             ClockSource::Synthetic => 3,
+            ClockSource::HostTsc => 4,
             ClockSource::Unknown(v) => v,
         }
     }

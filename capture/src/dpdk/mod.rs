@@ -1,0 +1,796 @@
+//! Live capture from DPDK ports (built with the `dpdk` feature), through `wiretape-dpdk-sys`.
+//!
+//! [`open`] starts DPDK's EAL (once per process, [`init_eal`]), sets up one port with N RX
+//! queues and gives one [`DpdkSource`] per queue, each polled by its own capture thread
+//! writing its own stream; each implements [`Source`].
+//!
+//! # EAL
+//!
+//! The EAL arguments are the operator's (`record --eal "..."`, or `eal` in the config file),
+//! split on whitespace, e.g. `-l 0-1 --vdev=net_pcap0,rx_pcap=in.pcap` or `-a 0000:01:00.0`.
+//! wiretape adds `--in-memory` (`--no-shconf` with `--no-huge`, which `--in-memory` refuses)
+//! unless they name `--in-memory`, `--file-prefix`, `--proc-type` or `--no-shconf`: no
+//! shared files in `/var/run/dpdk`, so several recorders (and tests) can run side by side;
+//! a secondary process (`dpdk-pdump`) cannot attach then. The
+//! EAL can be started once per process: a second [`init_eal`] with the same arguments does
+//! nothing, with other ones it fails. While it starts, DPDK's log is captured, so a failure
+//! is explained with DPDK's own words beside ours (no hugepages, no permission, invalid
+//! arguments, a device that could not be probed); afterwards DPDK logs to stderr (its
+//! default on Linux is stdout). `rte_eal_init` pins the calling thread to the main lcore's
+//! cores; the thread's previous affinity is put back, so threads started later (indexing,
+//! compression) are not confined to the capture core.
+//!
+//! Hugepages are used when the machine has them; `--no-huge` (with `-m MEGABYTES` for more
+//! than 64 MiB) runs without.
+//!
+//! # Port and queues
+//!
+//! `dpdk:PORT`: a port number, or a device name as the EAL knows it (`net_pcap0`,
+//! `0000:01:00.0`). A missing port is explained: the ports the EAL found, and for a PCI
+//! address the kernel driver it is still bound to (read from sysfs). The port gets
+//! `queues` RX queues (and no TX queue); with more than one, RSS spreads flows over them by
+//! their IPv4/IPv6 addresses and TCP/UDP ports (what the device offers of those). VLAN (and
+//! QinQ) stripping is not enabled, so frames are stored as they were on the wire. Each queue
+//! has its own mbuf pool ([`DpdkConfig::mbufs`] buffers of 2 KiB data room: a frame larger
+//! than that arrives in several segments, which are joined), so queues share nothing. The
+//! port is promiscuous. It is stopped and closed, and the pools freed, when the last of its
+//! sources is dropped.
+//!
+//! # Bursts
+//!
+//! [`Source::poll`] receives up to `min(max, 256)` mbufs with `rte_eth_rx_burst`, lends each
+//! packet to the callback straight out of its mbuf (no copy, except a multi-segment packet,
+//! joined in a scratch buffer), cut to the snaplen, and frees the whole burst back to the
+//! pool (`rte_pktmbuf_free_bulk`) before it returns, also when the callback fails. An empty
+//! burst returns [`Poll::Idle`] at once: the capture thread busy-polls its queue, as DPDK
+//! does, on its own pinned core. The first poll on a thread registers it with the EAL
+//! (`rte_thread_register`) so that the pool's per-lcore cache is used.
+//!
+//! # Clock
+//!
+//! When the device offers RX timestamp offload (`RTE_ETH_RX_OFFLOAD_TIMESTAMP`) it is
+//! enabled, and if the driver can read the device clock (`rte_eth_read_clock`) each mbuf's
+//! dynamic timestamp field is used ([`ClockSource::Hardware`]), converted from device ticks
+//! with the clock's frequency measured against `CLOCK_REALTIME` over 100 ms when the port
+//! starts. `net_pcap` stamps every mbuf with the capture file's time in µs without offering
+//! the offload: its stamps are used as they are ([`ClockSource::Unspecified`], as for an
+//! import). A packet the device did not stamp gets the TSC stamp below, counted in
+//! [`DpdkCounters::tsc_stamped`]. Otherwise packets are stamped when their burst is
+//! received with the TSC, calibrated against `CLOCK_REALTIME` and re-disciplined every
+//! second ([`ClockSource::HostTsc`]; the drift is in [`DpdkCounters`]): the same stamp for
+//! every packet of a burst.
+//!
+//! # Drops
+//!
+//! `rte_eth_stats_get` gives port-wide counters: `imissed` (the NIC had no descriptor: our
+//! queue was full), `rx_nombuf` (no mbuf in the pool) and `ierrors` (bad frames). Their sum
+//! is reported as `dropped` by the source of queue 0 only, so a recording with several
+//! queues counts each drop once; `received` is `packets + dropped`.
+//!
+//! # `unsafe`
+//!
+//! This module is, with `wiretape-dpdk-sys`, where DPDK is called. The accepted hazards:
+//! the mbufs of a burst are ours from `rte_eth_rx_burst` until they are freed, and a packet
+//! slice is lent only within that window; the port and its pools live in one [`Port`]
+//! shared by the port's sources and torn down only when the last is dropped; each queue is
+//! polled by the one thread that owns its source.
+
+#![allow(unsafe_code)]
+
+mod clock;
+mod explain;
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wiretape_dpdk_sys as sys;
+use wiretape_store::{ClockSource, Packet};
+
+use crate::source::{Capabilities, Poll, Source, SourceError, SourceStats};
+use clock::{DeviceClock, TscClock};
+use explain::PciBinding;
+
+/// `LINKTYPE_ETHERNET`: every ethdev port gives Ethernet frames.
+const LINKTYPE_ETHERNET: u16 = 1;
+/// pcapng `epb_flags`: inbound (the reception type is not known).
+const FLAGS_INBOUND: u32 = 0b01;
+/// The largest burst received at once.
+pub const MAX_BURST: usize = 256;
+/// Per-lcore cache of each mbuf pool.
+const POOL_CACHE: u32 = 256;
+
+/// What [`open`] opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpdkConfig {
+    /// The port: a number, or a device name the EAL knows (`net_pcap0`, `0000:01:00.0`).
+    pub port: String,
+    /// RX queues, one source (capture thread) each; RSS spreads flows over them.
+    pub queues: u16,
+    /// The EAL arguments (see [`split_eal_args`]).
+    pub eal_args: Vec<String>,
+    /// Bytes kept of each packet (`orig_len` keeps the length on the wire).
+    pub snaplen: u32,
+    /// Mbufs in each queue's pool.
+    pub mbufs: u32,
+    /// RX descriptors per queue (adjusted to what the device accepts).
+    pub rx_descriptors: u16,
+}
+
+impl DpdkConfig {
+    pub const DEFAULT_MBUFS: u32 = 8191;
+    pub const DEFAULT_RX_DESCRIPTORS: u16 = 1024;
+
+    /// One queue of `port`, snaplen 65535, 8191 mbufs and 1024 descriptors per queue.
+    pub fn new(port: impl Into<String>, eal_args: Vec<String>) -> Self {
+        DpdkConfig {
+            port: port.into(),
+            queues: 1,
+            eal_args,
+            snaplen: 65535,
+            mbufs: Self::DEFAULT_MBUFS,
+            rx_descriptors: Self::DEFAULT_RX_DESCRIPTORS,
+        }
+    }
+}
+
+/// EAL arguments from one string (`--eal "..."`, the config file's `eal`), split on
+/// whitespace: no quoting, so a path in them cannot contain spaces.
+pub fn split_eal_args(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+fn config(msg: String) -> SourceError {
+    SourceError::Config(msg)
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The EAL's state in this process: the arguments it was started with, or why it failed.
+static EAL: Mutex<Option<Result<Vec<String>, String>>> = Mutex::new(None);
+
+/// Starts DPDK's EAL with `args` (see the [module documentation](self)), once per process.
+pub fn init_eal(args: &[String]) -> Result<(), SourceError> {
+    let mut state = EAL.lock().unwrap_or_else(|e| e.into_inner());
+    match &*state {
+        Some(Ok(prev)) if prev.as_slice() == args => return Ok(()),
+        Some(Ok(prev)) => {
+            return Err(config(format!(
+                "DPDK's EAL is already started in this process with {prev:?}; it starts once \
+                 per process, so every dpdk source must use the same EAL arguments (got {args:?})"
+            )))
+        }
+        Some(Err(e)) => return Err(config(e.clone())),
+        None => {}
+    }
+    let r = start_eal(args);
+    *state = Some(r.clone().map(|()| args.to_vec()));
+    r.map_err(config)
+}
+
+fn eal_argv(args: &[String]) -> Vec<String> {
+    let given = |opt: &str| {
+        args.iter()
+            .any(|a| a == opt || a.starts_with(&format!("{opt}=")))
+    };
+    let mut argv = vec!["wiretape".to_owned()];
+    if !["--in-memory", "--file-prefix", "--proc-type", "--no-shconf"]
+        .iter()
+        .any(|o| given(o))
+    {
+        // --in-memory needs hugepages (--no-huge is legacy memory, which it refuses);
+        // without them --no-shconf is what keeps the EAL out of /var/run/dpdk.
+        argv.push(
+            if given("--no-huge") {
+                "--no-shconf"
+            } else {
+                "--in-memory"
+            }
+            .to_owned(),
+        );
+    }
+    argv.extend(args.iter().cloned());
+    argv
+}
+
+fn start_eal(args: &[String]) -> Result<(), String> {
+    let argv = eal_argv(args);
+    let mut ptrs: Vec<*mut c_char> = Vec::with_capacity(argv.len() + 1);
+    for a in &argv {
+        let c = CString::new(a.as_str()).map_err(|_| format!("EAL argument {a:?}: a NUL byte"))?;
+        // The EAL may keep pointers into argv (it parses once and may refer to option
+        // values later): the strings live as long as the process.
+        ptrs.push(c.into_raw());
+    }
+    let argc = ptrs.len() as c_int;
+    ptrs.push(std::ptr::null_mut());
+    let ptrs = ptrs.leak();
+
+    let affinity = current_affinity();
+    // SAFETY: capture_begin swaps DPDK's log stream for a memory stream; it touches only
+    // the shim's own state and DPDK's global log stream, before the EAL runs.
+    let capturing = unsafe { sys::wt_log_capture_begin() } == 0;
+    // SAFETY: argv is argc valid NUL-terminated strings followed by NULL, leaked so they
+    // outlive the EAL; EAL is guarded by the mutex held by the caller, so this runs once.
+    let rc = unsafe { sys::rte_eal_init(argc, ptrs.as_mut_ptr()) };
+    // SAFETY: the thread's rte_errno, read right after the call that set it.
+    let err = unsafe { sys::wt_errno() };
+    let log = if capturing {
+        // SAFETY: ends the capture begun above; the text is copied before anything else
+        // calls into the shim's log capture.
+        unsafe { CStr::from_ptr(sys::wt_log_capture_end()) }
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        String::new()
+    };
+    if let Some(set) = affinity {
+        restore_affinity(&set);
+    }
+    if rc < 0 {
+        return Err(explain::eal_init(err, &log, args));
+    }
+    Ok(())
+}
+
+fn current_affinity() -> Option<libc::cpu_set_t> {
+    // SAFETY: an all-zero cpu_set_t is an empty set; sched_getaffinity writes at most
+    // size_of::<cpu_set_t>() bytes into it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        (libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0)
+            .then_some(set)
+    }
+}
+
+fn restore_affinity(set: &libc::cpu_set_t) {
+    // SAFETY: set is a valid cpu_set_t of the size given; 0 is the calling thread.
+    unsafe {
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set);
+    }
+}
+
+/// The ports the EAL found: (port id, device name).
+pub fn ports() -> Vec<(u16, String)> {
+    let mut out = Vec::new();
+    for id in 0..sys::RTE_MAX_ETHPORTS as u16 {
+        // SAFETY: any port id may be asked about once the EAL is up (callers are after
+        // init_eal); it returns 0 for ids without a device.
+        if unsafe { sys::rte_eth_dev_is_valid_port(id) } != 0 {
+            out.push((id, port_name(id).unwrap_or_else(|| id.to_string())));
+        }
+    }
+    out
+}
+
+fn port_name(id: u16) -> Option<String> {
+    let mut buf = [0 as c_char; sys::RTE_ETH_NAME_MAX_LEN as usize];
+    // SAFETY: buf has the RTE_ETH_NAME_MAX_LEN bytes the call may write, NUL included.
+    let rc = unsafe { sys::rte_eth_dev_get_name_by_port(id, buf.as_mut_ptr()) };
+    // SAFETY: on success buf holds a NUL-terminated name within its length.
+    (rc == 0).then(|| {
+        unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+/// What sysfs says a PCI address is bound to.
+fn pci_binding(addr: &str) -> PciBinding {
+    let full = if addr.len() == 7 {
+        format!("0000:{addr}")
+    } else {
+        addr.to_owned()
+    };
+    let dev = std::path::Path::new("/sys/bus/pci/devices").join(&full);
+    if !dev.exists() {
+        return PciBinding::Absent;
+    }
+    let driver = std::fs::read_link(dev.join("driver"))
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    match driver {
+        Some(d) if !["vfio-pci", "uio_pci_generic", "igb_uio"].contains(&d.as_str()) => {
+            let interfaces = std::fs::read_dir(dev.join("net"))
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            PciBinding::Kernel {
+                driver: d,
+                interfaces,
+            }
+        }
+        other => PciBinding::Dpdk(other),
+    }
+}
+
+/// Finds the port a [`DpdkConfig::port`] names.
+fn resolve_port(port: &str, args: &[String]) -> Result<u16, SourceError> {
+    let found = ports();
+    if let Ok(id) = port.parse::<u16>() {
+        if found.iter().any(|(i, _)| *i == id) {
+            return Ok(id);
+        }
+        return Err(config(explain::port_missing(port, &found, args, None)));
+    }
+    let name = CString::new(port).map_err(|_| config(format!("port {port:?}: a NUL byte")))?;
+    let mut id = 0u16;
+    // SAFETY: name is NUL-terminated; id is a valid u16 to write.
+    if unsafe { sys::rte_eth_dev_get_port_by_name(name.as_ptr(), &mut id) } == 0 {
+        return Ok(id);
+    }
+    let pci: Option<PciBinding> = explain::is_pci_address(port).then(|| pci_binding(port));
+    Err(config(explain::port_missing(
+        port,
+        &found,
+        args,
+        pci.as_ref(),
+    )))
+}
+
+/// A started port and its queues' pools, shared by its sources; torn down when the last
+/// is dropped.
+struct Port {
+    id: u16,
+    driver: String,
+    pools: Vec<NonNull<sys::rte_mempool>>,
+    started: bool,
+}
+
+// SAFETY: a Port holds a port id and pool pointers. The pools are thread-safe DPDK objects
+// (multi-producer/consumer rings); the only port calls made through a shared Port are
+// rte_eth_stats_get (reads counters, allowed from any thread) and, in Drop, stop/close/free
+// once no source (so no poller) is left.
+unsafe impl Send for Port {}
+// SAFETY: see Send.
+unsafe impl Sync for Port {}
+
+impl Drop for Port {
+    fn drop(&mut self) {
+        if self.started {
+            // SAFETY: no source of this port is left, so no thread polls its queues; the
+            // port id is the one set up. Errors are ignored: nothing more can be done.
+            unsafe {
+                sys::rte_eth_dev_stop(self.id);
+                sys::rte_eth_dev_close(self.id);
+            }
+        }
+        for pool in &self.pools {
+            // SAFETY: the port that used the pool is stopped and closed (its descriptors
+            // gave their mbufs back), every burst was freed before its poll returned.
+            unsafe { sys::rte_mempool_free(pool.as_ptr()) };
+        }
+    }
+}
+
+/// How a port's packets are stamped.
+#[derive(Debug, Clone, Copy)]
+enum Stamps {
+    /// The TSC when the burst is received.
+    Tsc,
+    /// The mbuf's dynamic RX timestamp (its field offset and flag) in device ticks,
+    /// converted by the device clock.
+    Device {
+        offset: c_int,
+        flag: u64,
+        clock: DeviceClock,
+    },
+    /// The mbuf's dynamic RX timestamp in µs since the epoch (`net_pcap`: the file's times).
+    Micros { offset: c_int, flag: u64 },
+}
+
+/// The RX timestamp dynamic field's offset and flag, registered if no driver has yet.
+fn rx_timestamp_field() -> Option<(c_int, u64)> {
+    let (mut offset, mut flag) = (-1 as c_int, 0u64);
+    // SAFETY: registers (or finds) the RX timestamp dynamic field and flag; both outputs
+    // are writable.
+    let rc = unsafe { sys::rte_mbuf_dyn_rx_timestamp_register(&mut offset, &mut flag) };
+    (rc == 0 && offset >= 0).then_some((offset, flag))
+}
+
+fn dev_info(id: u16, name: &str) -> Result<(sys::rte_eth_dev_info, String), SourceError> {
+    let mut info = sys::rte_eth_dev_info::default();
+    // SAFETY: id is a valid port (resolved); info is a writable rte_eth_dev_info.
+    let rc = unsafe { sys::rte_eth_dev_info_get(id, &mut info) };
+    if rc != 0 {
+        return Err(config(explain::port_setup(
+            name,
+            "?",
+            "reading the device information",
+            -rc,
+        )));
+    }
+    let driver = if info.driver_name.is_null() {
+        "unknown driver".to_owned()
+    } else {
+        // SAFETY: the driver name is a static NUL-terminated string of the driver.
+        unsafe { CStr::from_ptr(info.driver_name) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    Ok((info, driver))
+}
+
+/// Opens `cfg.port` with `cfg.queues` RX queues: one [`DpdkSource`] per queue, in queue
+/// order. Starts the EAL first if needed.
+pub fn open(cfg: &DpdkConfig) -> Result<Vec<DpdkSource>, SourceError> {
+    if cfg.queues == 0 || cfg.queues > 64 {
+        return Err(config("queues must be between 1 and 64".into()));
+    }
+    init_eal(&cfg.eal_args)?;
+    let id = resolve_port(&cfg.port, &cfg.eal_args)?;
+    let name = cfg.port.as_str();
+    let (info, driver) = dev_info(id, name)?;
+    let setup = |step: &str, rc: c_int| -> Result<(), SourceError> {
+        if rc < 0 {
+            Err(config(explain::port_setup(name, &driver, step, -rc)))
+        } else {
+            Ok(())
+        }
+    };
+    if cfg.queues > info.max_rx_queues {
+        return Err(config(format!(
+            "DPDK port {name} ({driver}) has at most {} RX queues, not {}",
+            info.max_rx_queues, cfg.queues
+        )));
+    }
+
+    let mut conf = sys::rte_eth_conf::default();
+    if cfg.queues > 1 {
+        let wanted = sys::WT_RSS_IPV4 as u64
+            | sys::WT_RSS_FRAG_IPV4 as u64
+            | sys::WT_RSS_NONFRAG_IPV4_TCP as u64
+            | sys::WT_RSS_NONFRAG_IPV4_UDP as u64
+            | sys::WT_RSS_NONFRAG_IPV4_OTHER as u64
+            | sys::WT_RSS_IPV6 as u64
+            | sys::WT_RSS_FRAG_IPV6 as u64
+            | sys::WT_RSS_NONFRAG_IPV6_TCP as u64
+            | sys::WT_RSS_NONFRAG_IPV6_UDP as u64
+            | sys::WT_RSS_NONFRAG_IPV6_OTHER as u64;
+        let hf = wanted & info.flow_type_rss_offloads;
+        if hf == 0 {
+            return Err(config(format!(
+                "DPDK port {name} ({driver}) cannot spread flows over queues (no RSS on \
+                 IP addresses or TCP/UDP ports): use queues=1"
+            )));
+        }
+        conf.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = hf;
+    }
+    // Frames as they were on the wire: no VLAN or QinQ stripping (offloads are opt-in, so
+    // not asking is enough). The device's timestamps when it has them.
+    let hw_stamps = info.rx_offload_capa & sys::WT_RX_OFFLOAD_TIMESTAMP as u64 != 0;
+    if hw_stamps {
+        conf.rxmode.offloads |= sys::WT_RX_OFFLOAD_TIMESTAMP as u64;
+    }
+    // SAFETY: id is a valid, stopped port; conf is a valid configuration.
+    setup("configure", unsafe {
+        sys::rte_eth_dev_configure(id, cfg.queues, 0, &conf)
+    })?;
+
+    let mut port = Port {
+        id,
+        driver: driver.clone(),
+        pools: Vec::new(),
+        started: false,
+    };
+    let mut nb_rxd = cfg.rx_descriptors;
+    let mut nb_txd = 0u16;
+    // SAFETY: id is a configured port; the counts are writable u16s.
+    setup("adjusting descriptor counts", unsafe {
+        sys::rte_eth_dev_adjust_nb_rx_tx_desc(id, &mut nb_rxd, &mut nb_txd)
+    })?;
+    // SAFETY: id is a valid port.
+    let socket = unsafe { sys::rte_eth_dev_socket_id(id) };
+    for q in 0..cfg.queues {
+        let pool_name = CString::new(format!("wt_p{id}_q{q}")).expect("no NUL");
+        // SAFETY: pool_name is NUL-terminated; the sizes are within DPDK's limits (the
+        // data room is DPDK's default, checked against it in the shim).
+        let pool = unsafe {
+            sys::rte_pktmbuf_pool_create(
+                pool_name.as_ptr(),
+                cfg.mbufs,
+                POOL_CACHE.min(cfg.mbufs / 2),
+                0,
+                sys::WT_MBUF_DEFAULT_BUF_SIZE as u16,
+                socket,
+            )
+        };
+        let Some(pool) = NonNull::new(pool) else {
+            // SAFETY: rte_errno of this thread, set by the failed call.
+            let err = unsafe { sys::wt_errno() };
+            return Err(config(explain::mempool(name, cfg.mbufs, err)));
+        };
+        port.pools.push(pool);
+        // SAFETY: a configured port, a queue below the configured count, a NULL rxconf
+        // (the device's defaults with the port's offloads) and a live pool, which the Port
+        // keeps until the port is closed.
+        setup(&format!("RX queue {q} setup"), unsafe {
+            sys::rte_eth_rx_queue_setup(
+                id,
+                q,
+                nb_rxd,
+                socket as u32,
+                std::ptr::null(),
+                pool.as_ptr(),
+            )
+        })?;
+    }
+    // SAFETY: a configured port. Promiscuous mode is not supported by every driver
+    // (virtual ones): that is not an error for capture.
+    unsafe { sys::rte_eth_promiscuous_enable(id) };
+
+    // SAFETY: a configured port whose every RX queue is set up.
+    setup("start", unsafe { sys::rte_eth_dev_start(id) })?;
+    port.started = true;
+    // The device's stamps when it offers them and its clock can be read to convert them;
+    // net_pcap's (the file's times, in µs, without the offload); else the TSC.
+    let stamps = match rx_timestamp_field() {
+        Some((offset, flag)) if hw_stamps => match device_clock(id) {
+            Some(clock) => Stamps::Device {
+                offset,
+                flag,
+                clock,
+            },
+            None => Stamps::Tsc,
+        },
+        Some((offset, flag)) if driver == "net_pcap" => Stamps::Micros { offset, flag },
+        _ => Stamps::Tsc,
+    };
+    let port = Arc::new(port);
+    // SAFETY: rte_get_tsc_hz reads the frequency the EAL measured at init.
+    let hz = unsafe { sys::rte_get_tsc_hz() };
+    let clock = match stamps {
+        Stamps::Tsc => ClockSource::HostTsc,
+        Stamps::Device { .. } => ClockSource::Hardware,
+        // A capture file's times: whatever clock the capturing tool used.
+        Stamps::Micros { .. } => ClockSource::Unspecified,
+    };
+    Ok((0..cfg.queues)
+        .map(|q| DpdkSource {
+            port: Arc::clone(&port),
+            queue: q,
+            name: if cfg.queues > 1 {
+                format!("dpdk:{name}#{q}")
+            } else {
+                format!("dpdk:{name}")
+            },
+            snaplen: usize::try_from(cfg.snaplen).unwrap_or(usize::MAX),
+            scratch: Vec::new(),
+            stamps,
+            tsc: TscClock::new(hz, rdtsc(), now_ns()),
+            clock,
+            stats: SourceStats::default(),
+            counters: DpdkCounters::default(),
+        })
+        .collect())
+}
+
+fn rdtsc() -> u64 {
+    // SAFETY: reads the time-stamp counter; no memory is touched.
+    unsafe { sys::wt_rdtsc() }
+}
+
+/// The device clock's frequency against CLOCK_REALTIME, if the driver can read its clock.
+fn device_clock(id: u16) -> Option<DeviceClock> {
+    let read = || {
+        let mut t = 0u64;
+        // SAFETY: a started port; t is a writable u64.
+        (unsafe { sys::rte_eth_read_clock(id, &mut t) } == 0).then_some(t)
+    };
+    let t0 = read()?;
+    let n0 = now_ns();
+    std::thread::sleep(Duration::from_millis(100));
+    let t1 = read()?;
+    let n1 = now_ns();
+    DeviceClock::calibrate(t0, n0, t1, n1)
+}
+
+/// A DPDK source's own counters, beyond [`SourceStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DpdkCounters {
+    /// The port's `imissed`: packets the NIC dropped because the queue was full (queue 0's
+    /// source only, as the drops below).
+    pub imissed: u64,
+    /// The port's `rx_nombuf`: packets dropped for want of an mbuf.
+    pub rx_nombuf: u64,
+    /// The port's `ierrors`: erroneous frames.
+    pub ierrors: u64,
+    /// Packets stamped with the TSC although the device stamps (it did not stamp them).
+    pub tsc_stamped: u64,
+    /// The TSC clock's drift against CLOCK_REALTIME at the last discipline, ns.
+    pub tsc_drift_ns: i64,
+    /// The largest drift seen, ns.
+    pub tsc_max_drift_ns: u64,
+}
+
+/// One RX queue of a DPDK port. See the [module documentation](self).
+pub struct DpdkSource {
+    port: Arc<Port>,
+    queue: u16,
+    name: String,
+    snaplen: usize,
+    /// A multi-segment packet, joined.
+    scratch: Vec<u8>,
+    stamps: Stamps,
+    tsc: TscClock,
+    clock: ClockSource,
+    stats: SourceStats,
+    counters: DpdkCounters,
+}
+
+impl DpdkSource {
+    /// The port's driver (`net_pcap`, `mlx5_pci`).
+    pub fn driver(&self) -> &str {
+        &self.port.driver
+    }
+
+    /// The RX queue this source polls.
+    pub fn queue(&self) -> u16 {
+        self.queue
+    }
+
+    /// The source's own counters (the port's drops are read by [`Source::stats`]).
+    pub fn counters(&self) -> DpdkCounters {
+        self.counters
+    }
+}
+
+thread_local! {
+    /// Whether this thread is registered with the EAL (has an lcore id, for pool caches).
+    static REGISTERED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn register_thread() {
+    REGISTERED.with(|r| {
+        if !r.get() {
+            // SAFETY: registers the calling thread with the EAL (started: sources exist
+            // only after init_eal). Failing (no lcore id left) only means no pool cache.
+            unsafe { sys::rte_thread_register() };
+            r.set(true);
+        }
+    });
+}
+
+/// A received burst: its mbufs are freed back to their pool when it is dropped, also when
+/// the callback failed part-way.
+struct Burst<'a> {
+    mbufs: &'a [*mut sys::rte_mbuf],
+}
+
+impl Drop for Burst<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the mbufs came from rte_eth_rx_burst and are ours; no slice of them
+        // outlives the Burst (packets are lent to the callback within its lifetime).
+        unsafe {
+            sys::rte_pktmbuf_free_bulk(self.mbufs.as_ptr().cast_mut(), self.mbufs.len() as u32)
+        };
+    }
+}
+
+impl Source for DpdkSource {
+    fn poll(
+        &mut self,
+        max: usize,
+        f: &mut dyn FnMut(&Packet<'_>) -> Result<(), SourceError>,
+    ) -> Result<Poll, SourceError> {
+        register_thread();
+        let mut mbufs = [std::ptr::null_mut::<sys::rte_mbuf>(); MAX_BURST];
+        let want = max.clamp(1, MAX_BURST) as u16;
+        // SAFETY: this source's thread is the only poller of (port, queue), a started
+        // port's configured queue; mbufs has room for `want` pointers.
+        let got = unsafe { sys::wt_rx_burst(self.port.id, self.queue, mbufs.as_mut_ptr(), want) };
+        let tsc = rdtsc();
+        if self.tsc.due(tsc) {
+            let now = now_ns();
+            self.tsc.discipline(rdtsc(), now);
+            self.counters.tsc_drift_ns = self.tsc.drift_ns;
+            self.counters.tsc_max_drift_ns = self.tsc.max_drift_ns;
+        }
+        if got == 0 {
+            return Ok(Poll::Idle);
+        }
+        let burst = Burst {
+            mbufs: &mbufs[..usize::from(got)],
+        };
+        let tsc_ns = self.tsc.stamp(tsc);
+        for &m in burst.mbufs {
+            let mut seg = sys::wt_seg::default();
+            // SAFETY: m is a received mbuf, ours until the burst is dropped.
+            unsafe { sys::wt_mbuf_seg(m, &mut seg) };
+            let (offset, flag) = match self.stamps {
+                Stamps::Tsc => (-1, 0),
+                Stamps::Device { offset, flag, .. } | Stamps::Micros { offset, flag } => {
+                    (offset, flag)
+                }
+            };
+            let mut t = 0u64;
+            // SAFETY: m is ours; offset and flag are the registered RX timestamp field and
+            // flag (a negative offset reads nothing).
+            let stamped = unsafe { sys::wt_mbuf_rx_timestamp(m, offset, flag, &mut t) } != 0;
+            let ts_ns = match self.stamps {
+                Stamps::Device { clock, .. } if stamped => clock.ns(t),
+                Stamps::Micros { .. } if stamped => t.saturating_mul(1_000),
+                Stamps::Tsc => tsc_ns,
+                _ => {
+                    self.counters.tsc_stamped += 1;
+                    tsc_ns
+                }
+            };
+            let data: &[u8] = if seg.nb_segs <= 1 || seg.next.is_null() {
+                // SAFETY: the segment's data_len bytes at its data pointer are the
+                // packet's, valid while the mbuf is ours (until the burst is dropped).
+                unsafe { std::slice::from_raw_parts(seg.data, usize::from(seg.data_len)) }
+            } else {
+                self.scratch.clear();
+                let mut s = seg;
+                loop {
+                    // SAFETY: as above, for each segment of the chain (owned with its
+                    // first segment).
+                    self.scratch.extend_from_slice(unsafe {
+                        std::slice::from_raw_parts(s.data, usize::from(s.data_len))
+                    });
+                    if s.next.is_null() {
+                        break;
+                    }
+                    let next = s.next;
+                    // SAFETY: next is the following segment of an mbuf we own.
+                    unsafe { sys::wt_mbuf_seg(next, &mut s) };
+                }
+                &self.scratch
+            };
+            let data = &data[..data.len().min(self.snaplen)];
+            self.stats.packets += 1;
+            self.stats.bytes += u64::from(seg.pkt_len);
+            f(&Packet {
+                ts_ns,
+                orig_len: seg.pkt_len,
+                link_type: LINKTYPE_ETHERNET,
+                iface: 0,
+                flags: FLAGS_INBOUND,
+                data,
+            })?;
+        }
+        drop(burst);
+        Ok(Poll::Packets(usize::from(got)))
+    }
+
+    fn stats(&mut self) -> SourceStats {
+        if self.queue == 0 {
+            let mut st = sys::rte_eth_stats::default();
+            // SAFETY: a started port; st is a writable rte_eth_stats.
+            if unsafe { sys::rte_eth_stats_get(self.port.id, &mut st) } == 0 {
+                self.counters.imissed = st.imissed;
+                self.counters.rx_nombuf = st.rx_nombuf;
+                self.counters.ierrors = st.ierrors;
+                self.stats.dropped = st.imissed + st.rx_nombuf + st.ierrors;
+            }
+        }
+        self.stats.received = self.stats.packets + self.stats.dropped;
+        self.stats
+    }
+
+    fn clock(&self) -> ClockSource {
+        self.clock
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            finite: false,
+            pin: true,
+        }
+    }
+}
