@@ -108,19 +108,23 @@ impl CaptureThread {
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }
-            // Claim up to a burst from the packet budget (--count).
-            let claimed = claim(&self.budget, BURST);
-            if claimed == 0 {
+            // The packet budget (--count) is claimed as packets arrive, not before the poll:
+            // a thread waiting on an idle queue holds none of it, so the others never see
+            // it spent while it is not. With a count, one packet at a time (exact when
+            // several threads receive); without one, a burst at a time.
+            let left = self.budget.load(Ordering::Relaxed);
+            if left == 0 {
                 self.stop.store(true, Ordering::Relaxed);
                 break;
             }
-            let mut room = claimed;
+            let step = if left > u64::MAX / 2 { BURST } else { 1 };
+            let mut room = 0;
             let (mut n, mut bytes) = (0u64, 0u64);
             let budget = &self.budget;
-            let r = self.source.poll(claimed as usize, &mut |p| {
+            let r = self.source.poll(left.min(BURST) as usize, &mut |p| {
                 if room == 0 {
-                    // A ring hands over whole blocks, more than asked: claim more of the budget.
-                    room = claim(budget, BURST);
+                    // A ring hands over whole blocks, more than asked: that is claimed too.
+                    room = claim(budget, step);
                     if room == 0 {
                         // Past --count: not recorded.
                         return Ok(());
