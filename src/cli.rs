@@ -707,7 +707,10 @@ pcap:FILE\n      \
 a capture file (--pace: at its original pace)\n  \
 afpacket:IFACE[,threads=N][,block-size=B][,blocks=N]\n      \
 a Linux interface (-i IFACE is the same): TPACKET_V3 ring, PACKET_FANOUT\n      \
-across N threads, VLAN tags put back, --filter compiled into the socket\n\n\
+across N threads, VLAN tags put back, --filter compiled into the socket\n  \
+dpdk:PORT[,queues=N]\n      \
+a DPDK port (a number, or a name: net_pcap0, 0000:01:00.0) with --eal \"...\";\n      \
+N RX queues (RSS), a capture thread each. Needs a build with --features dpdk\n\n\
 EXAMPLES:\n  \
 wiretape record -d /var/lib/wiretape     # the synthetic feed, until Ctrl-C\n  \
 wiretape record -d /var/lib/wiretape -i eth1 -c 1000000 --duration 60\n  \
@@ -746,6 +749,10 @@ pub struct RecordArgs {
     /// Capture filter in tcpdump syntax, compiled to BPF and attached to afpacket sockets.
     #[arg(long)]
     pub filter: Option<String>,
+    /// DPDK's EAL arguments for dpdk sources, as one string split on whitespace:
+    /// "-l 0-1 -a 0000:01:00.0", "--no-huge --no-pci --vdev=net_pcap0,rx_pcap=in.pcap".
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub eal: Option<String>,
     /// Bytes kept of each packet (afpacket); the original length is recorded anyway
     /// [default: 65535].
     #[arg(long, short = 's', value_name = "BYTES")]

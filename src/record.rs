@@ -37,6 +37,7 @@ fn from_args(a: &RecordArgs) -> ConfigFile {
         feed_map: a.feed_map.clone(),
         max_orders: a.max_orders,
         index: a.no_index.then_some(false),
+        eal: a.eal.clone(),
     }
 }
 

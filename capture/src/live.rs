@@ -286,6 +286,12 @@ pub enum SourceSpec {
         block_size: Option<usize>,
         block_count: Option<usize>,
     },
+    /// A DPDK port (a number or a device name) and its RX queues (built with the `dpdk`
+    /// feature; the spec parses either way, so a build without it can say so).
+    Dpdk {
+        port: String,
+        queues: Option<u16>,
+    },
 }
 
 fn parse_kv(s: &str) -> impl Iterator<Item = Result<(&str, &str), SourceError>> {
@@ -302,7 +308,7 @@ fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, SourceError> {
 
 impl SourceSpec {
     /// Parses `synth[:opts]`, `pcap:FILE`, `afpacket:IFACE[,threads=N][,block-size=B][,blocks=N]`
-    /// (`B` a byte count or a size with its unit, `4MiB`).
+    /// (`B` a byte count or a size with its unit, `4MiB`), `dpdk:PORT[,queues=N]`.
     pub fn parse(s: &str) -> Result<SourceSpec, SourceError> {
         let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
         match kind {
@@ -370,8 +376,32 @@ impl SourceSpec {
                     block_count,
                 })
             }
+            "dpdk" => {
+                let mut parts = rest.splitn(2, ',');
+                let port = parts.next().unwrap_or("").to_owned();
+                if port.is_empty() {
+                    return Err(SourceError::Config(
+                        "dpdk: name the port (dpdk:0, dpdk:net_pcap0, dpdk:0000:01:00.0)"
+                            .to_owned(),
+                    ));
+                }
+                let mut queues = None;
+                for kv in parse_kv(parts.next().unwrap_or("")) {
+                    let (k, v) = kv?;
+                    match k {
+                        "queues" => queues = Some(num(k, v)?),
+                        _ => {
+                            return Err(SourceError::Config(format!(
+                                "dpdk: unknown option {k:?} (queues)"
+                            )))
+                        }
+                    }
+                }
+                Ok(SourceSpec::Dpdk { port, queues })
+            }
             _ => Err(SourceError::Config(format!(
-                "unknown source {s:?}: use synth[:rate=PPS], pcap:FILE or afpacket:IFACE[,threads=N]"
+                "unknown source {s:?}: use synth[:rate=PPS], pcap:FILE, afpacket:IFACE[,threads=N] \
+                 or dpdk:PORT[,queues=N]"
             ))),
         }
     }
@@ -412,6 +442,20 @@ mod tests {
             );
         }
         assert_eq!(
+            SourceSpec::parse("dpdk:0000:01:00.0,queues=4").unwrap(),
+            SourceSpec::Dpdk {
+                port: "0000:01:00.0".into(),
+                queues: Some(4)
+            }
+        );
+        assert_eq!(
+            SourceSpec::parse("dpdk:net_pcap0").unwrap(),
+            SourceSpec::Dpdk {
+                port: "net_pcap0".into(),
+                queues: None
+            }
+        );
+        assert_eq!(
             SourceSpec::parse("pcap:/tmp/x.pcap").unwrap(),
             SourceSpec::Pcap("/tmp/x.pcap".into())
         );
@@ -425,6 +469,9 @@ mod tests {
             "afpacket:eth0,block-size=lots",
             "pcap:",
             "synth:rate",
+            "dpdk:",
+            "dpdk:0,queues=many",
+            "dpdk:0,rings=2",
         ] {
             assert!(SourceSpec::parse(bad).is_err(), "{bad}");
         }

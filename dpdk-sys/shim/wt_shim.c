@@ -1,5 +1,6 @@
 /* See wt_shim.h. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "wt_shim.h"
 
@@ -88,11 +89,17 @@ uint64_t wt_rdtsc(void)
 static char *log_buf;
 static size_t log_len;
 static FILE *log_stream;
+static int saved_stdout = -1;
 
 int wt_log_capture_begin(void)
 {
 	if (log_stream != NULL)
 		return -1;
+	/* The EAL prints its usage with printf: to stderr instead, stdout is the program's. */
+	fflush(stdout);
+	saved_stdout = dup(STDOUT_FILENO);
+	if (saved_stdout >= 0)
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	free(log_buf);
 	log_buf = NULL;
 	log_len = 0;
@@ -104,6 +111,12 @@ int wt_log_capture_begin(void)
 
 const char *wt_log_capture_end(void)
 {
+	if (saved_stdout >= 0) {
+		fflush(stdout);
+		dup2(saved_stdout, STDOUT_FILENO);
+		close(saved_stdout);
+		saved_stdout = -1;
+	}
 	if (log_stream == NULL)
 		return "";
 	/* On Linux, DPDK's default log stream is stdout (and syslog): keep stdout for the

@@ -79,7 +79,8 @@ uint64_t wt_rdtsc(void);
 /* EAL log capture: while capturing, DPDK's log goes to a memory buffer instead of stderr,
  * so that a failure can be explained with DPDK's own words. wt_log_capture_end returns
  * the text captured (owned by the shim until the next capture) and sends the log to
- * stderr from then on. */
+ * stderr from then on. While capturing, stdout (fd 1) goes to stderr too: the EAL prints
+ * its usage there when its arguments are wrong. */
 int wt_log_capture_begin(void);
 const char *wt_log_capture_end(void);
 

@@ -88,6 +88,8 @@ pub struct ConfigFile {
     pub feed_map: Option<PathBuf>,
     pub max_orders: Option<u64>,
     pub index: Option<bool>,
+    /// DPDK's EAL arguments, for dpdk sources (split on whitespace).
+    pub eal: Option<String>,
 }
 
 impl ConfigFile {
@@ -126,6 +128,7 @@ impl ConfigFile {
             feed_map: self.feed_map.or(other.feed_map),
             max_orders: self.max_orders.or(other.max_orders),
             index: self.index.or(other.index),
+            eal: self.eal.or(other.eal),
         }
     }
 }
@@ -223,7 +226,8 @@ pub const DEFAULT_METRICS: &str = "127.0.0.1:9187";
 pub struct Settings {
     /// The data directory (created 0750 if missing).
     pub data: PathBuf,
-    /// Source specifications (`synth`, `pcap:FILE`, `afpacket:IFACE[,threads=N]`).
+    /// Source specifications (`synth`, `pcap:FILE`, `afpacket:IFACE[,threads=N]`,
+    /// `dpdk:PORT[,queues=N]`).
     pub sources: Vec<String>,
     /// Capture threads per afpacket source unless the source says.
     pub threads: Option<usize>,
@@ -249,6 +253,8 @@ pub struct Settings {
     pub state_limits: StateLimits,
     /// Whether to index while recording.
     pub index: bool,
+    /// DPDK's EAL arguments (`--eal`, the config file's `eal`), for dpdk sources.
+    pub eal: Option<String>,
 }
 
 impl Settings {
@@ -329,6 +335,7 @@ impl Settings {
             feed_map: c.feed_map,
             state_limits: state_limits(c.max_orders)?,
             index: c.index.unwrap_or(true),
+            eal: c.eal.filter(|e| !e.trim().is_empty()),
         })
     }
 }

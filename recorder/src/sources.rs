@@ -16,6 +16,9 @@ pub enum OpenError {
         #[source]
         source: SourceError,
     },
+    /// A dpdk source in a build without the `dpdk` feature.
+    #[error("--source {spec}: this wiretape was built without DPDK; build it with `cargo build --release --features dpdk` (needs libdpdk-dev, libclang-dev and pkg-config)")]
+    NoDpdk { spec: String },
     /// A capture filter without a source that can apply it.
     #[error("--filter applies to afpacket sources only")]
     FilterWithoutAfPacket,
@@ -66,6 +69,19 @@ pub fn open_sources(s: &Settings) -> Result<Vec<Box<dyn Source>>, OpenError> {
                     out.push(Box::new(src));
                 }
             }
+            #[cfg(feature = "dpdk")]
+            SourceSpec::Dpdk { port, queues } => {
+                use wiretape_capture::dpdk::{self, DpdkConfig};
+                let eal = dpdk::split_eal_args(s.eal.as_deref().unwrap_or(""));
+                let mut cfg = DpdkConfig::new(port, eal);
+                cfg.queues = queues.unwrap_or(1);
+                cfg.snaplen = s.snaplen;
+                for src in dpdk::open(&cfg).map_err(err)? {
+                    out.push(Box::new(src));
+                }
+            }
+            #[cfg(not(feature = "dpdk"))]
+            SourceSpec::Dpdk { .. } => return Err(OpenError::NoDpdk { spec: spec.clone() }),
         }
     }
     if s.filter.is_some() && !filtered {

@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod decode;
+mod dpdk;
 mod fixture;
 mod follow;
 mod gen;

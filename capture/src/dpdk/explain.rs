@@ -23,7 +23,11 @@ fn said(log: &str) -> String {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .filter(|l| !l.starts_with("EAL: Detected") && !l.contains("Selected IOVA mode"))
+        .filter(|l| {
+            !l.starts_with("EAL: Detected")
+                && !l.contains("Selected IOVA mode")
+                && !l.contains("Static memory layout is selected")
+        })
         .collect();
     let tail = &lines[lines.len().saturating_sub(4)..];
     if tail.is_empty() {
@@ -67,7 +71,11 @@ pub(super) fn eal_init(err: i32, log: &str, args: &[String]) -> String {
             "the EAL arguments are not valid: {given:?} (see DPDK's EAL parameters, e.g. \
              `-l 0-1 --no-huge --no-pci --vdev=net_pcap0,rx_pcap=in.pcap`)"
         )
-    } else if lower.contains("vdev") || lower.contains("probe") || lower.contains("driver") {
+    } else if lower.contains("vdev")
+        || lower.contains("probe")
+        || lower.contains("driver")
+        || lower.contains("parse device")
+    {
         "a device named in the EAL arguments could not be started: check each --vdev \
          (a known driver, net_pcap0, net_null0, net_ring0, net_af_packet0, and its options) \
          and each PCI address (bound to vfio-pci, not to a kernel driver)"
@@ -254,6 +262,14 @@ mod tests {
         );
         assert!(m.contains("--vdev"), "{m}");
         assert!(m.contains("net_nope0"), "{m}");
+        let m = eal_init(
+            errno::ENODEV,
+            "EAL: Static memory layout is selected, amount of reserved memory can be adjusted \
+             with -m or --socket-mem\nEAL: failed to parse device \"net_nosuch0\"\n",
+            &args("--no-huge --vdev=net_nosuch0"),
+        );
+        assert!(m.starts_with("a device named in the EAL arguments"), "{m}");
+        assert!(!m.contains("Static memory"), "{m}");
     }
 
     #[test]

@@ -29,7 +29,9 @@
 //! `0000:01:00.0`). A missing port is explained: the ports the EAL found, and for a PCI
 //! address the kernel driver it is still bound to (read from sysfs). The port gets
 //! `queues` RX queues (and no TX queue); with more than one, RSS spreads flows over them by
-//! their IPv4/IPv6 addresses and TCP/UDP ports (what the device offers of those). VLAN (and
+//! their IPv4/IPv6 addresses and TCP/UDP ports (what the device offers of those; a device
+//! without RSS, a virtual one, fills its queues its own way: `net_pcap` one capture file per
+//! queue). VLAN (and
 //! QinQ) stripping is not enabled, so frames are stored as they were on the wire. Each queue
 //! has its own mbuf pool ([`DpdkConfig::mbufs`] buffers of 2 KiB data room: a frame larger
 //! than that arrives in several segments, which are joined), so queues share nothing. The
@@ -213,23 +215,21 @@ fn start_eal(args: &[String]) -> Result<(), String> {
     let ptrs = ptrs.leak();
 
     let affinity = current_affinity();
-    // SAFETY: capture_begin swaps DPDK's log stream for a memory stream; it touches only
-    // the shim's own state and DPDK's global log stream, before the EAL runs.
+    // SAFETY: capture_begin swaps DPDK's log stream for a memory stream and points fd 1 at
+    // stderr; it touches only the shim's own state, DPDK's global log stream and fd 1,
+    // before the EAL runs (and end below undoes it whatever begin managed).
     let capturing = unsafe { sys::wt_log_capture_begin() } == 0;
     // SAFETY: argv is argc valid NUL-terminated strings followed by NULL, leaked so they
     // outlive the EAL; EAL is guarded by the mutex held by the caller, so this runs once.
     let rc = unsafe { sys::rte_eal_init(argc, ptrs.as_mut_ptr()) };
     // SAFETY: the thread's rte_errno, read right after the call that set it.
     let err = unsafe { sys::wt_errno() };
-    let log = if capturing {
-        // SAFETY: ends the capture begun above; the text is copied before anything else
-        // calls into the shim's log capture.
-        unsafe { CStr::from_ptr(sys::wt_log_capture_end()) }
-            .to_string_lossy()
-            .into_owned()
-    } else {
-        String::new()
-    };
+    // SAFETY: ends the capture begun above (or restores fd 1 if the capture itself could
+    // not start); the text is copied before anything calls into the shim's capture again.
+    let captured = unsafe { CStr::from_ptr(sys::wt_log_capture_end()) }
+        .to_string_lossy()
+        .into_owned();
+    let log = if capturing { captured } else { String::new() };
     if let Some(set) = affinity {
         restore_affinity(&set);
     }
@@ -456,15 +456,13 @@ pub fn open(cfg: &DpdkConfig) -> Result<Vec<DpdkSource>, SourceError> {
             | sys::WT_RSS_NONFRAG_IPV6_TCP as u64
             | sys::WT_RSS_NONFRAG_IPV6_UDP as u64
             | sys::WT_RSS_NONFRAG_IPV6_OTHER as u64;
+        // A device without RSS (the virtual ones) feeds its queues its own way: net_pcap a
+        // file each (rx_pcap= once per queue), net_ring a ring each.
         let hf = wanted & info.flow_type_rss_offloads;
-        if hf == 0 {
-            return Err(config(format!(
-                "DPDK port {name} ({driver}) cannot spread flows over queues (no RSS on \
-                 IP addresses or TCP/UDP ports): use queues=1"
-            )));
+        if hf != 0 {
+            conf.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_hf = hf;
         }
-        conf.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_RSS;
-        conf.rx_adv_conf.rss_conf.rss_hf = hf;
     }
     // Frames as they were on the wire: no VLAN or QinQ stripping (offloads are opt-in, so
     // not asking is enough). The device's timestamps when it has them.
