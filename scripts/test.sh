@@ -2,8 +2,9 @@
 # Runs every test of the workspace on a fresh Debian 12 machine with Rust: installs the
 # system packages the end-to-end tests compare against (tcpdump, tshark, capinfos, zstd),
 # libpcap (loaded at run time for BPF filters), ip and tcpreplay (the AF_PACKET tests, which run
-# only as root), then `cargo test --workspace`. Safe to run again: installs only what is missing.
-# `--install-only` stops after the packages.
+# only as root), DPDK's development files, libclang and pkg-config (the `dpdk` feature, which
+# CI builds and tests: `.ci/run`), then `cargo test --workspace`. Safe to run again: installs
+# only what is missing. `--install-only` stops after the packages.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -18,6 +19,11 @@ command -v cc >/dev/null || need+=(build-essential)
 /sbin/ldconfig -p | grep -q 'libpcap\.so\.0\.8' || need+=(libpcap0.8)
 command -v ip >/dev/null || need+=(iproute2)
 command -v tcpreplay >/dev/null || need+=(tcpreplay)
+# The `dpdk` feature: DPDK 22.11 (its PMDs, net_pcap among them, come with it), bindgen's
+# libclang, pkg-config to find libdpdk.
+command -v pkg-config >/dev/null || need+=(pkg-config)
+pkg-config --exists libdpdk 2>/dev/null || need+=(libdpdk-dev)
+/sbin/ldconfig -p | grep -q 'libclang[-.0-9]*\.so' || need+=(libclang-dev clang)
 if ((${#need[@]})); then
     sudo=()
     [[ $EUID -eq 0 ]] || sudo=(sudo)
