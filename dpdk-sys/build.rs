@@ -47,7 +47,7 @@ fn main() {
         .allowlist_function("rte_eth_dev_count_avail|rte_eth_dev_get_port_by_name")
         .allowlist_function("rte_eth_dev_get_name_by_port|rte_eth_dev_is_valid_port")
         .allowlist_function("rte_eth_dev_info_get|rte_eth_dev_configure|rte_eth_dev_socket_id")
-        .allowlist_function("rte_eth_rx_queue_setup|rte_eth_tx_queue_setup")
+        .allowlist_function("rte_eth_rx_queue_setup|rte_eth_tx_queue_setup|rte_eth_tx_done_cleanup")
         .allowlist_function("rte_eth_dev_start|rte_eth_dev_stop|rte_eth_dev_close")
         .allowlist_function("rte_eth_promiscuous_enable|rte_eth_stats_get|rte_eth_read_clock")
         .allowlist_function("rte_eth_dev_adjust_nb_rx_tx_desc|rte_eth_find_next_owned_by")

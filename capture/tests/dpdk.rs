@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use wiretape_capture::dpdk::{self, DpdkConfig};
 use wiretape_capture::source::{Poll, Source};
+use wiretape_capture::transmit::{OutPacket, Transmit, TxStats};
 use wiretape_capture::PcapWriter;
 use wiretape_store::{ClockSource, OwnedPacket, Packet};
 
@@ -71,7 +72,7 @@ fn dpdk_net_pcap_port_gives_every_packet_byte_identical_in_order() {
     w.finish().unwrap();
 
     let eal = dpdk::split_eal_args(&format!(
-        "--no-huge --no-pci -l 0 --vdev=net_pcap0,rx_pcap={}",
+        "--no-huge -m 256 --no-pci -l 0 --vdev=net_pcap0,rx_pcap={} --vdev=net_ring0",
         path.display()
     ));
     let mut sources = dpdk::open(&DpdkConfig::new("net_pcap0", eal.clone())).unwrap();
@@ -123,7 +124,7 @@ fn dpdk_net_pcap_port_gives_every_packet_byte_identical_in_order() {
         .unwrap()
         .to_string();
     assert!(
-        e.starts_with("no DPDK port 7: the EAL found 0 = net_pcap0;"),
+        e.starts_with("no DPDK port 7: the EAL found 0 = net_pcap0, 1 = net_ring0;"),
         "{e}"
     );
     assert!(e.contains("--vdev"), "{e}");
@@ -132,6 +133,58 @@ fn dpdk_net_pcap_port_gives_every_packet_byte_identical_in_order() {
         .unwrap()
         .to_string();
     assert!(e.contains("--vdev=net_ring9"), "{e}");
+
+    // A TX → RX loop through net_ring0 (its TX queue feeds its RX queue): the sink sends
+    // bursts, the source gets the same frames in order; frames over 2 KiB are refused.
+    let mut cfg = DpdkConfig::new("net_ring0", eal.clone());
+    cfg.tx_queues = 1;
+    let (mut sources, mut sinks) = dpdk::open_port(&cfg).unwrap();
+    let (source, sink) = (&mut sources[0], &mut sinks[0]);
+    assert_eq!(sink.name(), "dpdk:net_ring0#tx0");
+    assert!(
+        !sink.send_on_timestamp(),
+        "net_ring has no launch-time offload"
+    );
+    assert!(!sink.capabilities().launch_time);
+    let sendable: Vec<&OwnedPacket> = want.iter().filter(|p| p.data.len() <= 2048).collect();
+    let out: Vec<OutPacket<'_>> = want
+        .iter()
+        .map(|p| OutPacket {
+            data: &p.data,
+            orig_len: p.orig_len,
+            link_type: 1,
+            ts_ns: p.ts_ns,
+            launch_ns: None,
+        })
+        .collect();
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let mut next = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (next < out.len() || got.len() < sendable.len()) && Instant::now() < deadline {
+        if next < out.len() {
+            next += sink
+                .transmit(&out[next..(next + 32).min(out.len())])
+                .unwrap();
+        }
+        source
+            .poll(64, &mut |p: &Packet<'_>| {
+                got.push(p.data.to_vec());
+                Ok(())
+            })
+            .unwrap();
+    }
+    sink.flush().unwrap();
+    assert_eq!(got.len(), sendable.len());
+    assert!(got.iter().zip(&sendable).all(|(g, w)| *g == w.data));
+    let refused = (want.len() - sendable.len()) as u64;
+    assert_eq!(
+        sink.stats(),
+        TxStats {
+            packets: sendable.len() as u64,
+            bytes: sendable.iter().map(|p| p.data.len() as u64).sum(),
+            refused,
+        }
+    );
 
     // The EAL is started once per process: other arguments are refused, in words.
     let e = dpdk::init_eal(&dpdk::split_eal_args("--no-huge --vdev=net_null0"))

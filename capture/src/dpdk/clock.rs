@@ -120,6 +120,13 @@ impl DeviceClock {
         let ns = self.anchor_ns as i128 + (d as f64 * 1e9 / self.hz) as i128;
         ns.max(0) as u64
     }
+
+    /// The device ticks of `ns` since the epoch (for a launch time).
+    pub fn ticks(&self, ns: u64) -> u64 {
+        let d = ns as i128 - self.anchor_ns as i128;
+        let t = self.anchor_ticks as i128 + (d as f64 * self.hz / 1e9) as i128;
+        t.max(0) as u64
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +175,7 @@ mod tests {
         assert!((c.hz - 1e9).abs() < 1.0);
         assert_eq!(c.ns(105_000_000), T0 + 100_000_000);
         assert_eq!(c.ns(104_000_000), T0 + 99_000_000);
+        assert_eq!(c.ticks(T0 + 99_000_000), 104_000_000);
         assert!(DeviceClock::calibrate(5, T0, 5, T0 + 1).is_none());
     }
 }

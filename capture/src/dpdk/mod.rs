@@ -69,6 +69,18 @@
 //! is reported as `dropped` by the source of queue 0 only, so a recording with several
 //! queues counts each drop once; `received` is `packets + dropped`.
 //!
+//! # Transmit
+//!
+//! [`open_port`] with [`DpdkConfig::tx_queues`] also gives a [`DpdkSink`] per TX queue, a
+//! [`Transmit`] sink for replay: each burst is copied into mbufs of the queue's own pool
+//! (frames up to 2 KiB; longer ones are counted as refused) and handed to
+//! `rte_eth_tx_burst`, which may take a prefix (the caller offers the rest again); the
+//! device frees the mbufs once sent. Where the device offers
+//! `RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP` it is enabled ([`DpdkSink::send_on_timestamp`]),
+//! and if the device clock can be read the packets' launch times are written into the mbuf's
+//! TX timestamp field in device ticks: the NIC schedules them
+//! ([`TxCapabilities::launch_time`]). Otherwise the caller paces.
+//!
 //! # `unsafe`
 //!
 //! This module is, with `wiretape-dpdk-sys`, where DPDK is called. The accepted hazards:
@@ -92,6 +104,7 @@ use wiretape_dpdk_sys as sys;
 use wiretape_store::{ClockSource, Packet};
 
 use crate::source::{Capabilities, Poll, Source, SourceError, SourceStats};
+use crate::transmit::{OutPacket, Transmit, TransmitError, TxCapabilities, TxStats};
 use clock::{DeviceClock, TscClock};
 use explain::PciBinding;
 
@@ -119,6 +132,8 @@ pub struct DpdkConfig {
     pub mbufs: u32,
     /// RX descriptors per queue (adjusted to what the device accepts).
     pub rx_descriptors: u16,
+    /// TX queues, one [`DpdkSink`] each ([`open_port`]); 0 for capture only.
+    pub tx_queues: u16,
 }
 
 impl DpdkConfig {
@@ -134,6 +149,7 @@ impl DpdkConfig {
             snaplen: 65535,
             mbufs: Self::DEFAULT_MBUFS,
             rx_descriptors: Self::DEFAULT_RX_DESCRIPTORS,
+            tx_queues: 0,
         }
     }
 }
@@ -423,8 +439,20 @@ fn dev_info(id: u16, name: &str) -> Result<(sys::rte_eth_dev_info, String), Sour
 /// Opens `cfg.port` with `cfg.queues` RX queues: one [`DpdkSource`] per queue, in queue
 /// order. Starts the EAL first if needed.
 pub fn open(cfg: &DpdkConfig) -> Result<Vec<DpdkSource>, SourceError> {
-    if cfg.queues == 0 || cfg.queues > 64 {
+    if cfg.queues == 0 {
         return Err(config("queues must be between 1 and 64".into()));
+    }
+    Ok(open_port(cfg)?.0)
+}
+
+/// Opens `cfg.port` with `cfg.queues` RX queues (0 for a sink only) and `cfg.tx_queues`
+/// TX queues: a [`DpdkSource`] per RX queue and a [`DpdkSink`] per TX queue, in queue
+/// order. Starts the EAL first if needed.
+pub fn open_port(cfg: &DpdkConfig) -> Result<(Vec<DpdkSource>, Vec<DpdkSink>), SourceError> {
+    if cfg.queues > 64 || cfg.tx_queues > 64 || cfg.queues + cfg.tx_queues == 0 {
+        return Err(config(
+            "queues must be between 1 and 64 (RX, TX: at least one queue)".into(),
+        ));
     }
     init_eal(&cfg.eal_args)?;
     let id = resolve_port(&cfg.port, &cfg.eal_args)?;
@@ -437,10 +465,10 @@ pub fn open(cfg: &DpdkConfig) -> Result<Vec<DpdkSource>, SourceError> {
             Ok(())
         }
     };
-    if cfg.queues > info.max_rx_queues {
+    if cfg.queues > info.max_rx_queues || cfg.tx_queues > info.max_tx_queues {
         return Err(config(format!(
-            "DPDK port {name} ({driver}) has at most {} RX queues, not {}",
-            info.max_rx_queues, cfg.queues
+            "DPDK port {name} ({driver}) has at most {} RX and {} TX queues, not {} and {}",
+            info.max_rx_queues, info.max_tx_queues, cfg.queues, cfg.tx_queues
         )));
     }
 
@@ -470,9 +498,15 @@ pub fn open(cfg: &DpdkConfig) -> Result<Vec<DpdkSource>, SourceError> {
     if hw_stamps {
         conf.rxmode.offloads |= sys::WT_RX_OFFLOAD_TIMESTAMP as u64;
     }
+    // NIC-scheduled launch times for a sink, where the device has them.
+    let send_on_timestamp = cfg.tx_queues > 0
+        && info.tx_offload_capa & sys::WT_TX_OFFLOAD_SEND_ON_TIMESTAMP as u64 != 0;
+    if send_on_timestamp {
+        conf.txmode.offloads |= sys::WT_TX_OFFLOAD_SEND_ON_TIMESTAMP as u64;
+    }
     // SAFETY: id is a valid, stopped port; conf is a valid configuration.
     setup("configure", unsafe {
-        sys::rte_eth_dev_configure(id, cfg.queues, 0, &conf)
+        sys::rte_eth_dev_configure(id, cfg.queues, cfg.tx_queues, &conf)
     })?;
 
     let mut port = Port {
@@ -482,7 +516,7 @@ pub fn open(cfg: &DpdkConfig) -> Result<Vec<DpdkSource>, SourceError> {
         started: false,
     };
     let mut nb_rxd = cfg.rx_descriptors;
-    let mut nb_txd = 0u16;
+    let mut nb_txd = if cfg.tx_queues > 0 { 1024u16 } else { 0 };
     // SAFETY: id is a configured port; the counts are writable u16s.
     setup("adjusting descriptor counts", unsafe {
         sys::rte_eth_dev_adjust_nb_rx_tx_desc(id, &mut nb_rxd, &mut nb_txd)
@@ -523,6 +557,33 @@ pub fn open(cfg: &DpdkConfig) -> Result<Vec<DpdkSource>, SourceError> {
             )
         })?;
     }
+    let mut tx_pools = Vec::new();
+    for q in 0..cfg.tx_queues {
+        // SAFETY: a configured port, a TX queue below the configured count, the device's
+        // default txconf (with the port's offloads).
+        setup(&format!("TX queue {q} setup"), unsafe {
+            sys::rte_eth_tx_queue_setup(id, q, nb_txd, socket as u32, std::ptr::null())
+        })?;
+        let pool_name = CString::new(format!("wt_p{id}_t{q}")).expect("no NUL");
+        // SAFETY: as for the RX pools above.
+        let pool = unsafe {
+            sys::rte_pktmbuf_pool_create(
+                pool_name.as_ptr(),
+                cfg.mbufs,
+                POOL_CACHE.min(cfg.mbufs / 2),
+                0,
+                sys::WT_MBUF_DEFAULT_BUF_SIZE as u16,
+                socket,
+            )
+        };
+        let Some(pool) = NonNull::new(pool) else {
+            // SAFETY: rte_errno of this thread, set by the failed call.
+            let err = unsafe { sys::wt_errno() };
+            return Err(config(explain::mempool(name, cfg.mbufs, err)));
+        };
+        port.pools.push(pool);
+        tx_pools.push(pool);
+    }
     // SAFETY: a configured port. Promiscuous mode is not supported by every driver
     // (virtual ones): that is not an error for capture.
     unsafe { sys::rte_eth_promiscuous_enable(id) };
@@ -553,7 +614,34 @@ pub fn open(cfg: &DpdkConfig) -> Result<Vec<DpdkSource>, SourceError> {
         // A capture file's times: whatever clock the capturing tool used.
         Stamps::Micros { .. } => ClockSource::Unspecified,
     };
-    Ok((0..cfg.queues)
+    // Launch times: the TX timestamp dynamic field, in device ticks (so the device clock
+    // must be readable to convert them).
+    let launch = if send_on_timestamp {
+        let (mut offset, mut flag) = (-1 as c_int, 0u64);
+        // SAFETY: registers (or finds) the TX timestamp dynamic field and flag; both
+        // outputs are writable.
+        let rc = unsafe { sys::rte_mbuf_dyn_tx_timestamp_register(&mut offset, &mut flag) };
+        match device_clock(id) {
+            Some(clock) if rc == 0 && offset >= 0 => Some((offset, flag, clock)),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let sinks = tx_pools
+        .into_iter()
+        .enumerate()
+        .map(|(q, pool)| DpdkSink {
+            port: Arc::clone(&port),
+            queue: q as u16,
+            pool,
+            name: format!("dpdk:{name}#tx{q}"),
+            launch,
+            send_on_timestamp,
+            stats: TxStats::default(),
+        })
+        .collect();
+    let sources = (0..cfg.queues)
         .map(|q| DpdkSource {
             port: Arc::clone(&port),
             queue: q,
@@ -570,7 +658,8 @@ pub fn open(cfg: &DpdkConfig) -> Result<Vec<DpdkSource>, SourceError> {
             stats: SourceStats::default(),
             counters: DpdkCounters::default(),
         })
-        .collect())
+        .collect();
+    Ok((sources, sinks))
 }
 
 fn rdtsc() -> u64 {
@@ -790,5 +879,133 @@ impl Source for DpdkSource {
             finite: false,
             pin: true,
         }
+    }
+}
+
+/// Bytes of frame one mbuf carries (its data room after the headroom); longer frames are
+/// refused (multi-segment transmit is not done).
+const TX_MAX_FRAME: usize = 2048;
+
+/// One TX queue of a DPDK port: bursts copied into mbufs of its pool and handed to
+/// `rte_eth_tx_burst`. With `RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP` (and a readable device
+/// clock), each packet's [`OutPacket::launch_ns`] goes into the mbuf's TX timestamp field and
+/// the NIC sends it then ([`TxCapabilities::launch_time`]); otherwise the caller paces.
+pub struct DpdkSink {
+    port: Arc<Port>,
+    queue: u16,
+    pool: NonNull<sys::rte_mempool>,
+    name: String,
+    /// The TX timestamp field, flag and device clock, when launch times are in use.
+    launch: Option<(c_int, u64, DeviceClock)>,
+    send_on_timestamp: bool,
+    stats: TxStats,
+}
+
+// SAFETY: the pool pointer is a thread-safe DPDK mempool kept alive by the shared Port;
+// the TX queue is used only by the thread that owns this sink.
+unsafe impl Send for DpdkSink {}
+
+impl DpdkSink {
+    /// Whether the device offers `RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP` (it is then
+    /// enabled; launch times are used only if the device clock can also be read).
+    pub fn send_on_timestamp(&self) -> bool {
+        self.send_on_timestamp
+    }
+
+    fn unsupported(&self, what: String) -> TransmitError {
+        TransmitError::Unsupported {
+            sink: self.name.clone(),
+            what,
+        }
+    }
+}
+
+impl Transmit for DpdkSink {
+    fn transmit(&mut self, burst: &[OutPacket<'_>]) -> Result<usize, TransmitError> {
+        register_thread();
+        if let Some(p) = burst.first() {
+            if p.link_type != LINKTYPE_ETHERNET {
+                return Err(self.unsupported(format!(
+                    "link type {}: a DPDK port sends Ethernet frames (1)",
+                    p.link_type
+                )));
+            }
+            if p.data.len() > TX_MAX_FRAME {
+                // Taken and refused: too long for one mbuf.
+                self.stats.refused += 1;
+                return Ok(1);
+            }
+        }
+        // The run of sendable packets at the start of the burst.
+        let run = burst
+            .iter()
+            .take(MAX_BURST)
+            .take_while(|p| p.link_type == LINKTYPE_ETHERNET && p.data.len() <= TX_MAX_FRAME)
+            .count();
+        let mut mbufs = [std::ptr::null_mut::<sys::rte_mbuf>(); MAX_BURST];
+        let mut filled = 0;
+        for p in &burst[..run] {
+            // SAFETY: the pool is alive (held by the Port).
+            let m = unsafe { sys::wt_pktmbuf_alloc(self.pool.as_ptr()) };
+            if m.is_null() {
+                break; // the pool is empty: the device still holds our mbufs
+            }
+            // SAFETY: m is a fresh mbuf of ours; data is p.data.len() (<= 2048, its data
+            // room) readable bytes.
+            let rc = unsafe { sys::wt_pktmbuf_fill(m, p.data.as_ptr(), p.data.len() as u16) };
+            if rc != 0 {
+                // SAFETY: m is ours and not handed to the device.
+                unsafe { sys::wt_pktmbuf_free(m) };
+                break;
+            }
+            if let (Some((offset, flag, clock)), Some(at)) = (self.launch, p.launch_ns) {
+                // SAFETY: m is ours; offset and flag are the registered TX timestamp field.
+                unsafe { sys::wt_mbuf_set_tx_timestamp(m, offset, flag, clock.ticks(at)) };
+            }
+            mbufs[filled] = m;
+            filled += 1;
+        }
+        if filled == 0 {
+            return Ok(0);
+        }
+        // SAFETY: the TX queue is this sink's, of a started port; mbufs[..filled] are ours
+        // and filled. Those the device takes are its own until it has sent them.
+        let sent = usize::from(unsafe {
+            sys::wt_tx_burst(self.port.id, self.queue, mbufs.as_mut_ptr(), filled as u16)
+        });
+        if sent < filled {
+            // SAFETY: the mbufs the device did not take are still ours.
+            unsafe {
+                sys::rte_pktmbuf_free_bulk(mbufs[sent..].as_mut_ptr(), (filled - sent) as u32)
+            };
+        }
+        for p in &burst[..sent] {
+            self.stats.packets += 1;
+            self.stats.bytes += p.data.len() as u64;
+        }
+        Ok(sent)
+    }
+
+    fn flush(&mut self) -> Result<(), TransmitError> {
+        // DPDK cannot say in general when a descriptor's packet has left: free what the
+        // driver has completed (not every driver can: then nothing is done).
+        // SAFETY: this sink's TX queue of a started port.
+        unsafe { sys::rte_eth_tx_done_cleanup(self.port.id, self.queue, 0) };
+        Ok(())
+    }
+
+    fn stats(&self) -> TxStats {
+        self.stats
+    }
+
+    fn capabilities(&self) -> TxCapabilities {
+        TxCapabilities {
+            launch_time: self.launch.is_some(),
+            max_burst: MAX_BURST,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }
