@@ -22,6 +22,8 @@
 #               speed) and each sending the capture LOOPS times: more offered load than one
 #               sender reaches, when cores allow
 #   RESULTS_DIR where the markdown table goes (default bench/results)
+#   WT          a wiretape binary to use instead of building one (bench/dpdk.sh passes its
+#               --features dpdk build, so both sources run the same binary)
 #
 # Needs root, iproute2, tcpreplay, tcpdump, jq, GNU time. Both receivers get the same kernel
 # ring memory (by default 256 MiB: wiretape's default 64 blocks of 4 MiB, tcpdump -B 262144).
@@ -49,9 +51,13 @@ for tool in ip tcpreplay tcpdump jq cargo; do
 done
 [[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) not found: apt-get install time"
 
-(cd "$root" && cargo build --release --locked -q)
-target=$(cd "$root" && cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
-wt=$target/release/wiretape
+if [[ -n ${WT:-} ]]; then
+    wt=$WT
+else
+    (cd "$root" && cargo build --release --locked -q)
+    target=$(cd "$root" && cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
+    wt=$target/release/wiretape
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/wiretape-capture-bench.XXXXXX")
 ns=wtbench$$
 host=wtb$$a
