@@ -2,9 +2,10 @@
 # Runs every test of the workspace on a fresh Debian 12 machine with Rust: installs the
 # system packages the end-to-end tests compare against (tcpdump, tshark, capinfos, zstd),
 # libpcap (loaded at run time for BPF filters), ip and tcpreplay (the AF_PACKET tests, which run
-# only as root), DPDK's development files, libclang and pkg-config (the `dpdk` feature, which
-# CI builds and tests: `.ci/run`), then `cargo test --workspace`. Safe to run again: installs
-# only what is missing. `--install-only` stops after the packages.
+# only as root), DPDK's development files, libclang and pkg-config (the `dpdk` feature), then
+# `cargo test --workspace --features dpdk`: every test, DPDK's against virtual devices (no NIC,
+# no hugepages needed). Safe to run again: installs only what is missing. `--install-only`
+# stops after the packages.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -40,4 +41,4 @@ if [[ ! -d ../shared/corpus/tcpdump ]]; then
     echo "test.sh: warning: ../shared/corpus/tcpdump not found; the corpus tests will skip" >&2
 fi
 
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --features dpdk "$@"

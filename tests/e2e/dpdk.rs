@@ -242,3 +242,149 @@ fn dpdk_failures_are_explained_in_words() {
         );
     }
 }
+
+/// A classic pcap file of `flows` UDP flows (IPv4, distinct source ports) of `each` packets
+/// each, interleaved: flow `f`'s packet `i` carries (f, i) in its payload.
+#[cfg(feature = "dpdk")]
+fn udp_flows(path: &Path, flows: u16, each: u16) -> Vec<Vec<u8>> {
+    let mut frames = Vec::new();
+    for i in 0..each {
+        for f in 0..flows {
+            let payload_len = 18 + usize::from((f * 7 + i) % 200);
+            let mut p = vec![0x02, 0, 0, 0, 0, 0xaa, 0x02, 0, 0, 0, 0, 0xbb, 0x08, 0x00];
+            let ip_len = (20 + 8 + payload_len) as u16;
+            p.extend_from_slice(&[0x45, 0, (ip_len >> 8) as u8, ip_len as u8, 0, 0, 0x40, 0]);
+            p.extend_from_slice(&[64, 17, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2]);
+            let mut sum = 0u32;
+            for w in p[14..34].chunks(2) {
+                sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+            }
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            let csum = !(sum as u16);
+            p[24..26].copy_from_slice(&csum.to_be_bytes());
+            let sport = 20_000 + f;
+            let udp_len = (8 + payload_len) as u16;
+            p.extend_from_slice(&sport.to_be_bytes());
+            p.extend_from_slice(&30_001u16.to_be_bytes());
+            p.extend_from_slice(&udp_len.to_be_bytes());
+            p.extend_from_slice(&[0, 0]);
+            p.extend_from_slice(&f.to_be_bytes());
+            p.extend_from_slice(&i.to_be_bytes());
+            p.extend((4..payload_len).map(|j| (j as u16 ^ f) as u8));
+            frames.push(p);
+        }
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&65_535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (n, f) in frames.iter().enumerate() {
+        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    std::fs::write(path, out).unwrap();
+    frames
+}
+
+/// `net_af_packet` on a veth (root only): the PMD opens one AF_PACKET socket per queue pair
+/// (`qpairs=2`) in a fanout group that hashes flows over them, as RSS does on a NIC. Traffic
+/// is sent into the peer end from a namespace; each queue is a capture thread with its own
+/// stream, every frame is stored once and unchanged, and each flow stays on one queue in
+/// its order.
+#[cfg(feature = "dpdk")]
+#[test]
+fn a_dpdk_af_packet_port_on_a_veth_spreads_flows_over_its_queues() {
+    use crate::record::{json, Recorder, Veth};
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    let Some(veth) = Veth::new("d") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("flows.pcap");
+    let (flows, each) = (64u16, 40u16);
+    let sent = udp_flows(&f, flows, each);
+    let total = sent.len().to_string();
+    let d = tmp.path().join("d");
+    let eal = format!(
+        "--no-huge -m 512 --no-pci -l 0 --vdev=net_af_packet0,iface={},qpairs=2",
+        veth.host
+    );
+    let rec = Recorder::start(&[
+        "--data",
+        s(&d),
+        "--source",
+        "dpdk:net_af_packet0,queues=2",
+        "--eal",
+        &eal,
+        "-c",
+        &total,
+        "--duration",
+        "90s",
+        "--metrics",
+        "off",
+        "--json",
+    ]);
+    rec.wait_line("capture started", Duration::from_secs(60));
+    rec.wait_line("capture started", Duration::from_secs(10));
+    veth.replay(&f, 20_000);
+    let (code, out) = rec.wait(Duration::from_secs(120));
+    assert_eq!(code, Some(0), "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let threads = v["threads"].as_array().expect("threads");
+    assert_eq!(threads.len(), 2, "{v}");
+    let per_queue: Vec<u64> = threads
+        .iter()
+        .map(|t| t["packets"].as_u64().unwrap())
+        .collect();
+    assert_eq!(per_queue.iter().sum::<u64>(), sent.len() as u64, "{v}");
+    assert!(
+        per_queue.iter().all(|&n| n > 0),
+        "{flows} flows, all on one queue: {v}"
+    );
+
+    // Every frame once, unchanged; each flow on one stream, in the order it was sent.
+    let out = tmp.path().join("out.pcapng");
+    let r = crate::wiretape(&["export", "--data", s(&d), "-o", s(&out)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let (got, err) = wiretape_tests::read_capture(&out);
+    assert!(err.is_none(), "{err:?}");
+    let mut got_frames: Vec<&[u8]> = got.iter().map(|p| p.data.as_slice()).collect();
+    let mut want_frames: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
+    got_frames.sort();
+    want_frames.sort();
+    assert!(
+        got_frames == want_frames,
+        "the stored frames differ from those sent"
+    );
+    let mut next: HashMap<u16, u16> = HashMap::new();
+    for p in &got {
+        let flow = u16::from_be_bytes([p.data[42], p.data[43]]);
+        let seq = u16::from_be_bytes([p.data[44], p.data[45]]);
+        let want = next.entry(flow).or_insert(0);
+        assert_eq!(seq, *want, "flow {flow}: out of order");
+        *want += 1;
+    }
+    // Each flow on one queue (one stream): the stream is the first part of a packet's id.
+    let r = crate::wiretape(&["search", "--data", s(&d), "proto:udp", "--json", "-c", "0"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mut stream_of: HashMap<u64, String> = HashMap::new();
+    for line in r.stdout.lines() {
+        let p: serde_json::Value = serde_json::from_str(line).unwrap();
+        let sport = p["net"]["sport"].as_u64().unwrap();
+        let stream = p["packet"].as_str().unwrap().split(':').next().unwrap();
+        let first = stream_of.entry(sport).or_insert_with(|| stream.to_owned());
+        assert_eq!(first, stream, "flow from port {sport} on two queues");
+    }
+    assert_eq!(stream_of.len(), usize::from(flows));
+    // Nothing dropped, and the recording verifies.
+    let st = json(&["stats", "--data", s(&d), "--json"]);
+    assert_eq!(st["source_dropped"], 0, "{st}");
+    let r = crate::wiretape(&["verify", "--data", s(&d)]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+}

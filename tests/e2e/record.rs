@@ -12,13 +12,13 @@ use wiretape_tests::is_root;
 use crate::wiretape;
 
 /// A recorder running in the background; killed if the test ends early.
-struct Recorder {
+pub(crate) struct Recorder {
     child: Child,
     lines: mpsc::Receiver<String>,
 }
 
 impl Recorder {
-    fn start(args: &[&str]) -> Recorder {
+    pub(crate) fn start(args: &[&str]) -> Recorder {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wiretape"))
             .arg("record")
             .args(args)
@@ -40,7 +40,7 @@ impl Recorder {
     }
 
     /// The first log line containing `what`, within `timeout`.
-    fn wait_line(&self, what: &str, timeout: Duration) -> String {
+    pub(crate) fn wait_line(&self, what: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -61,7 +61,7 @@ impl Recorder {
     }
 
     /// Waits for the exit (deadline), returning the code and standard output.
-    fn wait(mut self, timeout: Duration) -> (Option<i32>, String) {
+    pub(crate) fn wait(mut self, timeout: Duration) -> (Option<i32>, String) {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -84,7 +84,7 @@ impl Drop for Recorder {
     }
 }
 
-fn json(args: &[&str]) -> serde_json::Value {
+pub(crate) fn json(args: &[&str]) -> serde_json::Value {
     let r = wiretape(args);
     assert!(
         matches!(r.code, Some(0) | Some(3)),
@@ -665,7 +665,7 @@ fn index_and_import_max_orders_cap_the_order_state_of_their_decoders() {
 // ---------------------------------------------------------------------------------------
 // Live capture from a veth pair (root only).
 
-fn sh(program: &str, args: &[&str]) -> Result<String, String> {
+pub(crate) fn sh(program: &str, args: &[&str]) -> Result<String, String> {
     match Command::new(program).args(args).output() {
         Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
         Ok(o) => Err(format!(
@@ -679,14 +679,14 @@ fn sh(program: &str, args: &[&str]) -> Result<String, String> {
 
 /// A veth pair, `host` here and `peer` in its own namespace, IPv6 off on both (so the kernel
 /// sends nothing of its own). Removed on drop.
-struct Veth {
-    ns: String,
-    host: String,
-    peer: String,
+pub(crate) struct Veth {
+    pub(crate) ns: String,
+    pub(crate) host: String,
+    pub(crate) peer: String,
 }
 
 impl Veth {
-    fn new(tag: &str) -> Option<Veth> {
+    pub(crate) fn new(tag: &str) -> Option<Veth> {
         if !is_root() || sh("tcpreplay", &["--version"]).is_err() {
             println!("skipped: needs root and tcpreplay");
             return None;
@@ -743,7 +743,7 @@ impl Veth {
     }
 
     /// Sends a capture file out of the peer end with tcpreplay, at `pps` packets per second.
-    fn replay(&self, file: &Path, pps: u32) {
+    pub(crate) fn replay(&self, file: &Path, pps: u32) {
         let out = sh(
             "ip",
             &[
