@@ -311,6 +311,8 @@ SCHEMAS = {
             "source_received": t("integer", "Packets the source says it received.", minimum=0),
             "source_dropped": t("integer", "Packets the source dropped.", minimum=0),
             "segments_sealed": t("integer", "Segments it sealed.", minimum=0),
+            "clock": t("string", "The clock that stamped its packets, as recorded in its segments: unspecified, kernel-software, hardware, synthetic, host-tsc (or unknown-N)."),
+            "clock_max_drift_ns": t("integer", "For a host clock disciplined while running (DPDK's TSC, against CLOCK_REALTIME every second): the largest drift found, ns; null for other clocks.", True, minimum=0),
             "error": t("string", "Why it stopped, if it failed.", True),
         })},
     })),

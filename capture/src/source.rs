@@ -43,6 +43,20 @@ pub struct SourceStats {
     pub received: u64,
     /// Packets the source dropped before we saw them (kernel ring full, NIC queue full).
     pub dropped: u64,
+    /// For a source that stamps with a host clock it disciplines while running (DPDK's
+    /// TSC, re-anchored to `CLOCK_REALTIME` every second): the drift found at the last
+    /// discipline (`CLOCK_REALTIME` minus what the clock predicted, ns) and the largest seen.
+    /// `None` for the others (the kernel's clock, a NIC's, a file's).
+    pub clock_drift: Option<ClockDrift>,
+}
+
+/// See [`SourceStats::clock_drift`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClockDrift {
+    /// At the last discipline, ns (positive: the clock ran slow).
+    pub last_ns: i64,
+    /// The largest seen (absolute), ns.
+    pub max_ns: u64,
 }
 
 impl SourceStats {

@@ -26,6 +26,12 @@ pub struct ThreadReport {
     pub source_received: u64,
     pub source_dropped: u64,
     pub segments_sealed: u64,
+    /// The clock that stamped its packets (`host-tsc`, `kernel-software`, ...), as recorded
+    /// in its segments.
+    pub clock: String,
+    /// For a host clock disciplined while running (DPDK's TSC): the largest drift found
+    /// against `CLOCK_REALTIME`, ns.
+    pub clock_max_drift_ns: Option<u64>,
     /// Why it stopped early, if it did.
     pub error: Option<String>,
 }
@@ -183,6 +189,7 @@ impl CaptureThread {
                     .source_dropped
                     .fetch_add(delta.source_dropped, Ordering::Relaxed);
                 w.add_stats(&delta);
+                self.note_clock(&now);
                 last = now;
                 if let Err(e) = if end { w.flush() } else { w.flush_nowait() } {
                     if !e.is_storage_full() {
@@ -212,6 +219,10 @@ impl CaptureThread {
         }
         let now = self.source.stats();
         w.add_stats(&stored_delta(&now, &last, &mut credited));
+        self.note_clock(&now);
+        if let Some(d) = now.clock_drift {
+            info!(source = %name, stream, clock = %self.cfg.clock, last_drift_ns = d.last_ns, max_drift_ns = d.max_ns, "host clock disciplined against CLOCK_REALTIME");
+        }
         let segments = match w.close() {
             Ok(t) => t.segments_sealed,
             Err(e) if e.is_storage_full() => {
@@ -249,6 +260,16 @@ impl CaptureThread {
         self.report(name, stream, now, segments, error)
     }
 
+    /// The drift of a disciplined host clock, for the metrics and the report.
+    fn note_clock(&self, now: &SourceStats) {
+        if let Some(d) = now.clock_drift {
+            let c = &self.counters;
+            c.clock_disciplined.store(true, Ordering::Relaxed);
+            c.clock_drift_ns.store(d.last_ns, Ordering::Relaxed);
+            c.clock_max_drift_ns.store(d.max_ns, Ordering::Relaxed);
+        }
+    }
+
     fn report(
         &self,
         source: String,
@@ -264,6 +285,8 @@ impl CaptureThread {
             source_received: stats.received,
             source_dropped: stats.dropped,
             segments_sealed,
+            clock: self.cfg.clock.to_string(),
+            clock_max_drift_ns: stats.clock_drift.map(|d| d.max_ns),
             error,
         }
     }

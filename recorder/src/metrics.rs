@@ -3,7 +3,7 @@
 //! OpenMetrics text format), and the HTTP endpoint that serves it (`tiny_http`).
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +34,12 @@ pub struct ThreadCounters {
     /// Finite sources: bytes read and bytes in all (for a progress bar).
     pub progress_done: AtomicU64,
     pub progress_total: AtomicU64,
+    /// A disciplined host clock (DPDK's TSC): the drift at the last discipline and the
+    /// largest, ns ([`SourceStats::clock_drift`](wiretape_capture::source::SourceStats)).
+    pub clock_drift_ns: AtomicI64,
+    pub clock_max_drift_ns: AtomicU64,
+    /// Whether the source has such a clock (the two above are reported only then).
+    pub clock_disciplined: AtomicBool,
 }
 
 /// Messages and error records per protocol, counted from the indexer's decoding through
@@ -281,6 +287,36 @@ impl Collector for StatusCollector {
             "Segments sealed by the writers.",
             &per(&|c| load(&c.segments_sealed)),
         )?;
+        // Only for threads whose source disciplines a host clock (DPDK without NIC stamps).
+        let drift: Vec<(Labels, i64, u64)> = threads
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.clock_disciplined.load(Ordering::Relaxed))
+            .map(|(i, c)| {
+                (
+                    vec![("source", escape(&c.name)), ("thread", i.to_string())],
+                    c.clock_drift_ns.load(Ordering::Relaxed),
+                    load(&c.clock_max_drift_ns),
+                )
+            })
+            .collect();
+        if !drift.is_empty() {
+            gauge(
+                &mut e,
+                "wiretape_clock_drift_ns",
+                "Host clock (TSC) stamping a capture thread: CLOCK_REALTIME minus what it predicted, at its last discipline (every second).",
+                &drift.iter().map(|(l, d, _)| (l.clone(), *d)).collect::<Vec<_>>(),
+            )?;
+            gauge(
+                &mut e,
+                "wiretape_clock_max_drift_ns",
+                "The largest such drift since start (absolute).",
+                &drift
+                    .iter()
+                    .map(|(l, _, m)| (l.clone(), *m as i64))
+                    .collect::<Vec<_>>(),
+            )?;
+        }
         let counts = s.messages.get();
         let proto = |p: Protocol| vec![("protocol", p.name().to_owned())];
         counter(
@@ -488,5 +524,37 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+        // No thread disciplines a clock: no drift gauges.
+        assert!(!text.contains("wiretape_clock_drift_ns"), "{text}");
+    }
+
+    #[test]
+    fn a_disciplined_host_clock_reports_its_drift_per_thread() {
+        let s = Arc::new(Status::default());
+        let plain = Arc::new(ThreadCounters {
+            name: "afpacket:eth1#0".into(),
+            ..ThreadCounters::default()
+        });
+        let tsc = Arc::new(ThreadCounters {
+            name: "dpdk:0".into(),
+            ..ThreadCounters::default()
+        });
+        tsc.clock_disciplined.store(true, Ordering::Relaxed);
+        tsc.clock_drift_ns.store(-1_250, Ordering::Relaxed);
+        tsc.clock_max_drift_ns.store(4_000, Ordering::Relaxed);
+        s.threads.lock().unwrap().extend([plain, tsc]);
+        let text = s.encode();
+        assert!(
+            text.contains("wiretape_clock_drift_ns{source=\"dpdk:0\",thread=\"1\"} -1250"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wiretape_clock_max_drift_ns{source=\"dpdk:0\",thread=\"1\"} 4000"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("wiretape_clock_drift_ns{source=\"afpacket"),
+            "{text}"
+        );
     }
 }

@@ -171,6 +171,21 @@ impl From<ClockSource> for u8 {
     }
 }
 
+/// The clock's name in reports (`record --json`, logs): `unspecified`, `kernel-software`,
+/// `hardware`, `synthetic`, `host-tsc`, or `unknown-N` for a value this build does not know.
+impl std::fmt::Display for ClockSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClockSource::Unspecified => f.write_str("unspecified"),
+            ClockSource::KernelSoftware => f.write_str("kernel-software"),
+            ClockSource::Hardware => f.write_str("hardware"),
+            ClockSource::Synthetic => f.write_str("synthetic"),
+            ClockSource::HostTsc => f.write_str("host-tsc"),
+            ClockSource::Unknown(v) => write!(f, "unknown-{v}"),
+        }
+    }
+}
+
 /// The segment file header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentHeader {

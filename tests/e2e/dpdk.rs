@@ -87,6 +87,10 @@ fn a_dpdk_net_pcap_port_records_every_packet_as_import_does() {
         "DPDK's log stays off stdout: {}",
         r.stdout
     );
+    // net_pcap stamps with the file's times: a clock of its own, not disciplined by us.
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["threads"][0]["clock"], "unspecified", "{v}");
+    assert!(v["threads"][0]["clock_max_drift_ns"].is_null(), "{v}");
     let imp = tmp.path().join("imp");
     let r = wiretape(&["import", "--no-progress", "--data", s(&imp), s(&f)]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
@@ -343,6 +347,11 @@ fn a_dpdk_af_packet_port_on_a_veth_spreads_flows_over_its_queues() {
         .map(|t| t["packets"].as_u64().unwrap())
         .collect();
     assert_eq!(per_queue.iter().sum::<u64>(), sent.len() as u64, "{v}");
+    for t in threads {
+        // Host-TSC stamps (net_af_packet has no timestamp offload), disciplined while running.
+        assert_eq!(t["clock"], "host-tsc", "{v}");
+        assert!(t["clock_max_drift_ns"].is_u64(), "{v}");
+    }
     assert!(
         per_queue.iter().all(|&n| n > 0),
         "{flows} flows, all on one queue: {v}"

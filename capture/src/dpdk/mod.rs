@@ -103,7 +103,7 @@ use std::time::Duration;
 use wiretape_dpdk_sys as sys;
 use wiretape_store::{ClockSource, Packet};
 
-use crate::source::{Capabilities, Poll, Source, SourceError, SourceStats};
+use crate::source::{Capabilities, ClockDrift, Poll, Source, SourceError, SourceStats};
 use crate::transmit::{OutPacket, Transmit, TransmitError, TxCapabilities, TxStats};
 use clock::{DeviceClock, TscClock};
 use explain::PciBinding;
@@ -863,6 +863,12 @@ impl Source for DpdkSource {
             }
         }
         self.stats.received = self.stats.packets + self.stats.dropped;
+        if self.clock == ClockSource::HostTsc {
+            self.stats.clock_drift = Some(ClockDrift {
+                last_ns: self.tsc.drift_ns,
+                max_ns: self.tsc.max_drift_ns,
+            });
+        }
         self.stats
     }
 
