@@ -708,9 +708,10 @@ a capture file (--pace: at its original pace)\n  \
 afpacket:IFACE[,threads=N][,block-size=B][,blocks=N]\n      \
 a Linux interface (-i IFACE is the same): TPACKET_V3 ring, PACKET_FANOUT\n      \
 across N threads, VLAN tags put back, --filter compiled into the socket\n  \
-dpdk:PORT[,queues=N]\n      \
+dpdk:PORT[,queues=N][,mbufs=N][,rxd=N]\n      \
 a DPDK port (a number, or a name: net_pcap0, 0000:01:00.0) with --eal \"...\";\n      \
-N RX queues (RSS), a capture thread each. Needs a build with --features dpdk\n\n\
+N RX queues (RSS), a capture thread each; mbufs per queue's pool (8191),\n      \
+RX descriptors per queue (1024). Needs a build with --features dpdk\n\n\
 EXAMPLES:\n  \
 wiretape record -d /var/lib/wiretape     # the synthetic feed, until Ctrl-C\n  \
 wiretape record -d /var/lib/wiretape -i eth1 -c 1000000 --duration 60\n  \
@@ -718,13 +719,15 @@ wiretape record -d /var/lib/wiretape --source afpacket:eth1,threads=2 \\\n      
 --source afpacket:eth2 --filter 'udp or tcp' \\\n      \
 --retain-bytes 2TiB --retain-age 14d\n  \
 wiretape record -d /tmp/d --source pcap:incident.pcap --pace\n  \
+wiretape record -d /var/lib/wiretape --source dpdk:0,queues=2 \\\n      \
+--eal \"-l 2-3 -a 0000:5e:00.0\"\n  \
 wiretape record --config /etc/wiretape/record.toml\n\n\
 CONFIG FILE (TOML; every key optional, the command line wins):\n  \
 data = \"/var/lib/wiretape\"\n  \
 sources = [\"afpacket:eth1,threads=2\"]\n  \
 filter = \"udp\"\n  snaplen = 65535\n  retain_bytes = \"2TiB\"\n  retain_age = \"14d\"\n  \
 segment_size = \"128MiB\"\n  block_size = \"1MiB\"\n  zstd_level = -2\n  flush_interval = \"1s\"\n  \
-metrics = \"127.0.0.1:9187\"\n  user = \"wiretape\"\n  feed_map = \"/etc/wiretape/feeds.toml\"\n  \
+metrics = \"127.0.0.1:9187\"\n  user = \"wiretape\"\n  eal = \"-l 2-3 -a 0000:5e:00.0\"\n  feed_map = \"/etc/wiretape/feeds.toml\"\n  \
 max_orders = 1000000")]
 pub struct RecordArgs {
     /// Data directory (created 0750 if missing).
@@ -753,7 +756,12 @@ pub struct RecordArgs {
     /// "-l 0-1 -a 0000:01:00.0", "--no-huge --no-pci --vdev=net_pcap0,rx_pcap=in.pcap".
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
     pub eal: Option<String>,
-    /// Bytes kept of each packet (afpacket); the original length is recorded anyway
+    /// Where blocks are compressed: helper (a thread per stream; the capture thread only
+    /// polls and appends) or capture (the capture thread compresses each block when full)
+    /// [default: helper].
+    #[arg(long, value_name = "WHERE")]
+    pub compress_on: Option<String>,
+    /// Bytes kept of each packet (afpacket, dpdk); the original length is recorded anyway
     /// [default: 65535].
     #[arg(long, short = 's', value_name = "BYTES")]
     pub snaplen: Option<u32>,

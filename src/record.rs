@@ -38,6 +38,7 @@ fn from_args(a: &RecordArgs) -> ConfigFile {
         max_orders: a.max_orders,
         index: a.no_index.then_some(false),
         eal: a.eal.clone(),
+        compress_on: a.compress_on.clone(),
     }
 }
 

@@ -291,6 +291,10 @@ pub enum SourceSpec {
     Dpdk {
         port: String,
         queues: Option<u16>,
+        /// Mbufs in each queue's pool (`mbufs=`; default 8191).
+        mbufs: Option<u32>,
+        /// RX descriptors per queue (`rxd=`; default 1024, adjusted to the device).
+        rx_descriptors: Option<u16>,
     },
 }
 
@@ -308,7 +312,7 @@ fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, SourceError> {
 
 impl SourceSpec {
     /// Parses `synth[:opts]`, `pcap:FILE`, `afpacket:IFACE[,threads=N][,block-size=B][,blocks=N]`
-    /// (`B` a byte count or a size with its unit, `4MiB`), `dpdk:PORT[,queues=N]`.
+    /// (`B` a byte count or a size with its unit, `4MiB`), `dpdk:PORT[,queues=N][,mbufs=N][,rxd=N]`.
     pub fn parse(s: &str) -> Result<SourceSpec, SourceError> {
         let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
         match kind {
@@ -385,19 +389,26 @@ impl SourceSpec {
                             .to_owned(),
                     ));
                 }
-                let mut queues = None;
+                let (mut queues, mut mbufs, mut rx_descriptors) = (None, None, None);
                 for kv in parse_kv(parts.next().unwrap_or("")) {
                     let (k, v) = kv?;
                     match k {
                         "queues" => queues = Some(num(k, v)?),
+                        "mbufs" => mbufs = Some(num(k, v)?),
+                        "rxd" => rx_descriptors = Some(num(k, v)?),
                         _ => {
                             return Err(SourceError::Config(format!(
-                                "dpdk: unknown option {k:?} (queues)"
+                                "dpdk: unknown option {k:?} (queues, mbufs, rxd)"
                             )))
                         }
                     }
                 }
-                Ok(SourceSpec::Dpdk { port, queues })
+                Ok(SourceSpec::Dpdk {
+                    port,
+                    queues,
+                    mbufs,
+                    rx_descriptors,
+                })
             }
             _ => Err(SourceError::Config(format!(
                 "unknown source {s:?}: use synth[:rate=PPS], pcap:FILE, afpacket:IFACE[,threads=N] \
@@ -442,17 +453,21 @@ mod tests {
             );
         }
         assert_eq!(
-            SourceSpec::parse("dpdk:0000:01:00.0,queues=4").unwrap(),
+            SourceSpec::parse("dpdk:0000:01:00.0,queues=4,mbufs=65535,rxd=4096").unwrap(),
             SourceSpec::Dpdk {
                 port: "0000:01:00.0".into(),
-                queues: Some(4)
+                queues: Some(4),
+                mbufs: Some(65535),
+                rx_descriptors: Some(4096),
             }
         );
         assert_eq!(
             SourceSpec::parse("dpdk:net_pcap0").unwrap(),
             SourceSpec::Dpdk {
                 port: "net_pcap0".into(),
-                queues: None
+                queues: None,
+                mbufs: None,
+                rx_descriptors: None,
             }
         );
         assert_eq!(
@@ -472,6 +487,8 @@ mod tests {
             "dpdk:",
             "dpdk:0,queues=many",
             "dpdk:0,rings=2",
+            "dpdk:0,mbufs=-1",
+            "dpdk:0,rxd=70000",
         ] {
             assert!(SourceSpec::parse(bad).is_err(), "{bad}");
         }

@@ -127,6 +127,12 @@ pub trait Source: Send {
         None
     }
 
+    /// How the source was set up, for the log when capture starts (a DPDK port's driver,
+    /// MTU, RSS and timestamps); `None` when its name says it all.
+    fn describe(&self) -> Option<String> {
+        None
+    }
+
     /// What kind of source this is (live by default, not pinned).
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()

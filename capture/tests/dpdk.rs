@@ -71,15 +71,25 @@ fn dpdk_net_pcap_port_gives_every_packet_byte_identical_in_order() {
     }
     w.finish().unwrap();
 
+    let tx_path = dir.path().join("tx.pcap");
     let eal = dpdk::split_eal_args(&format!(
-        "--no-huge -m 256 --no-pci -l 0 --vdev=net_pcap0,rx_pcap={} --vdev=net_ring0",
-        path.display()
+        "--no-huge -m 256 --no-pci -l 0 --vdev=net_pcap0,rx_pcap={} --vdev=net_ring0 \
+         --vdev=net_pcap1,tx_pcap={}",
+        path.display(),
+        tx_path.display()
     ));
     let mut sources = dpdk::open(&DpdkConfig::new("net_pcap0", eal.clone())).unwrap();
     assert_eq!(sources.len(), 1);
     let source = &mut sources[0];
     assert_eq!(source.name(), "dpdk:net_pcap0");
     assert_eq!(source.driver(), "net_pcap");
+    // net_pcap does not offer the scatter offload: the MTU asked is what fits one mbuf
+    // (it does not filter by MTU, and makes chains of longer frames itself: see below).
+    let detail = source.describe().unwrap();
+    assert!(
+        detail.contains("driver net_pcap, RX queue 0 of 1, MTU 2022, VLAN tags kept"),
+        "{detail}"
+    );
     // net_pcap stamps with the file's times: recorded as an unspecified clock, as an
     // import's.
     assert_eq!(source.clock(), ClockSource::Unspecified);
@@ -124,7 +134,7 @@ fn dpdk_net_pcap_port_gives_every_packet_byte_identical_in_order() {
         .unwrap()
         .to_string();
     assert!(
-        e.starts_with("no DPDK port 7: the EAL found 0 = net_pcap0, 1 = net_ring0;"),
+        e.starts_with("no DPDK port 7: the EAL found 0 = net_pcap0, 1 = net_ring0, 2 = net_pcap1;"),
         "{e}"
     );
     assert!(e.contains("--vdev"), "{e}");
@@ -135,7 +145,8 @@ fn dpdk_net_pcap_port_gives_every_packet_byte_identical_in_order() {
     assert!(e.contains("--vdev=net_ring9"), "{e}");
 
     // A TX → RX loop through net_ring0 (its TX queue feeds its RX queue): the sink sends
-    // bursts, the source gets the same frames in order; frames over 2 KiB are refused.
+    // bursts, the source gets the same frames in order; the one over 2 KiB goes as a chain
+    // of mbufs (net_ring offers multi-segment transmit) and is joined on receipt.
     let mut cfg = DpdkConfig::new("net_ring0", eal.clone());
     cfg.tx_queues = 1;
     let (mut sources, mut sinks) = dpdk::open_port(&cfg).unwrap();
@@ -146,7 +157,9 @@ fn dpdk_net_pcap_port_gives_every_packet_byte_identical_in_order() {
         "net_ring has no launch-time offload"
     );
     assert!(!sink.capabilities().launch_time);
-    let sendable: Vec<&OwnedPacket> = want.iter().filter(|p| p.data.len() <= 2048).collect();
+    assert_eq!(sink.max_frame(), 65_535);
+    let sendable: Vec<&OwnedPacket> = want.iter().collect();
+    assert!(sendable.iter().any(|p| p.data.len() > 2048));
     let out: Vec<OutPacket<'_>> = want
         .iter()
         .map(|p| OutPacket {
@@ -185,6 +198,38 @@ fn dpdk_net_pcap_port_gives_every_packet_byte_identical_in_order() {
             refused,
         }
     );
+
+    // A sink into a capture file (net_pcap's tx_pcap=): every frame written as sent, but
+    // the one longer than an mbuf, refused and counted: net_pcap does not offer
+    // multi-segment transmit.
+    let mut cfg = DpdkConfig::new("net_pcap1", eal.clone());
+    cfg.queues = 0;
+    cfg.tx_queues = 1;
+    let (sources, mut sinks) = dpdk::open_port(&cfg).unwrap();
+    assert!(sources.is_empty());
+    let sink = &mut sinks[0];
+    assert_eq!(sink.max_frame(), 2048);
+    let mut next = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while next < out.len() && Instant::now() < deadline {
+        next += sink
+            .transmit(&out[next..(next + 32).min(out.len())])
+            .unwrap();
+    }
+    sink.flush().unwrap();
+    let fits: Vec<&OwnedPacket> = want.iter().filter(|p| p.data.len() <= 2048).collect();
+    assert_eq!(sink.stats().packets, fits.len() as u64);
+    assert_eq!(sink.stats().refused, (want.len() - fits.len()) as u64);
+    drop(sinks); // the port is closed: net_pcap closes its file
+    let mut r = wiretape_capture::CaptureReader::open(&tx_path).unwrap();
+    let mut written = Vec::new();
+    while let Some(p) = r.next_packet().unwrap() {
+        written.push(p.data.to_vec());
+    }
+    assert_eq!(written.len(), fits.len());
+    for (i, (g, w)) in written.iter().zip(&fits).enumerate() {
+        assert_eq!(*g, w.data, "frame {i} as written by net_pcap");
+    }
 
     // The EAL is started once per process: other arguments are refused, in words.
     let e = dpdk::init_eal(&dpdk::split_eal_args("--no-huge --vdev=net_null0"))

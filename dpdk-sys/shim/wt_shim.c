@@ -62,23 +62,41 @@ void wt_mbuf_set_tx_timestamp(struct rte_mbuf *m, int offset, uint64_t tx_flag, 
 	m->ol_flags |= tx_flag;
 }
 
-void wt_pktmbuf_free(struct rte_mbuf *m)
+struct rte_mbuf *wt_pktmbuf_copy_in(struct rte_mempool *mp, const uint8_t *data, uint32_t len,
+				    uint16_t max_segs)
 {
-	rte_pktmbuf_free(m);
-}
-
-struct rte_mbuf *wt_pktmbuf_alloc(struct rte_mempool *mp)
-{
-	return rte_pktmbuf_alloc(mp);
-}
-
-int wt_pktmbuf_fill(struct rte_mbuf *m, const uint8_t *data, uint16_t len)
-{
-	char *dst = rte_pktmbuf_append(m, len);
-	if (dst == NULL)
-		return -1;
-	rte_memcpy(dst, data, len);
-	return 0;
+	struct rte_mbuf *head = NULL;
+	uint16_t segs = 0;
+	do {
+		struct rte_mbuf *m;
+		uint16_t room, n;
+		if (segs == max_segs)
+			goto fail;
+		m = rte_pktmbuf_alloc(mp);
+		if (m == NULL)
+			goto fail;
+		room = rte_pktmbuf_tailroom(m);
+		n = len < room ? (uint16_t)len : room;
+		if (n == 0 && len > 0) {
+			rte_pktmbuf_free(m);
+			goto fail;
+		}
+		rte_memcpy(rte_pktmbuf_append(m, n), data, n);
+		if (head == NULL) {
+			head = m;
+		} else if (rte_pktmbuf_chain(head, m) != 0) {
+			rte_pktmbuf_free(m);
+			goto fail;
+		}
+		segs++;
+		data += n;
+		len -= n;
+	} while (len > 0);
+	return head;
+fail:
+	if (head != NULL)
+		rte_pktmbuf_free(head);
+	return NULL;
 }
 
 uint64_t wt_rdtsc(void)

@@ -67,11 +67,11 @@ int wt_mbuf_rx_timestamp(const struct rte_mbuf *m, int offset, uint64_t rx_flag,
 /* Sets the dynamic TX timestamp (for SEND_ON_TIMESTAMP) and its flag. */
 void wt_mbuf_set_tx_timestamp(struct rte_mbuf *m, int offset, uint64_t tx_flag, uint64_t ts);
 
-/* rte_pktmbuf_free, rte_pktmbuf_alloc, and rte_pktmbuf_append of len bytes copied from
- * data (0, or -1 when the mbuf has no room). */
-void wt_pktmbuf_free(struct rte_mbuf *m);
-struct rte_mbuf *wt_pktmbuf_alloc(struct rte_mempool *mp);
-int wt_pktmbuf_fill(struct rte_mbuf *m, const uint8_t *data, uint16_t len);
+/* A packet of len bytes copied from data into mbufs of mp: one, or a chain of as many as it
+ * takes (rte_pktmbuf_chain) when max_segs > 1. NULL when the pool ran out or the packet
+ * needs more than max_segs segments (nothing is kept then). */
+struct rte_mbuf *wt_pktmbuf_copy_in(struct rte_mempool *mp, const uint8_t *data, uint32_t len,
+				    uint16_t max_segs);
 
 /* rte_rdtsc. */
 uint64_t wt_rdtsc(void);

@@ -101,7 +101,10 @@ impl CaptureThread {
         self.counters
             .stream
             .store(u64::from(stream), Ordering::Relaxed);
-        info!(source = %name, stream, "capture started");
+        match self.source.describe() {
+            Some(detail) => info!(source = %name, stream, %detail, "capture started"),
+            None => info!(source = %name, stream, "capture started"),
+        }
         let mut last = SourceStats::default();
         let mut last_flush = Instant::now();
         let mut error = None;

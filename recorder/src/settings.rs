@@ -90,6 +90,9 @@ pub struct ConfigFile {
     pub index: Option<bool>,
     /// DPDK's EAL arguments, for dpdk sources (split on whitespace).
     pub eal: Option<String>,
+    /// Where blocks are compressed: `helper` (a compression thread per stream, the
+    /// default) or `capture` (the capture thread, between polls).
+    pub compress_on: Option<String>,
 }
 
 impl ConfigFile {
@@ -129,6 +132,7 @@ impl ConfigFile {
             max_orders: self.max_orders.or(other.max_orders),
             index: self.index.or(other.index),
             eal: self.eal.or(other.eal),
+            compress_on: self.compress_on.or(other.compress_on),
         }
     }
 }
@@ -288,10 +292,22 @@ impl Settings {
             segment_max_age: Some(c.segment_max_age.unwrap_or("1m".into())),
         };
         let mut writer = writer_config(&w)?;
-        // Compression threads are shared by all streams' writers: one each is plenty, the
-        // capture threads and the indexer need the other cores.
-        writer.compress_threads = 1;
-        // A capture thread never stops to compress: its ring would overflow meanwhile.
+        // Compression: by default on a thread of its own per stream's writer (one each is
+        // plenty, the capture threads and the indexer need the other cores), and a capture
+        // thread never stops to compress: its ring would overflow meanwhile. With `capture`,
+        // the capture thread compresses each block itself when it is full (no hand-over, no
+        // extra thread; the poll waits meanwhile): see BENCHMARKS.md, "DPDK capture", for
+        // which is faster where.
+        writer.compress_threads = match c.compress_on.as_deref().unwrap_or("helper") {
+            "helper" => 1,
+            "capture" => 0,
+            other => {
+                return Err(bad(
+                    "--compress-on",
+                    format!("{other:?}: use helper or capture"),
+                ))
+            }
+        };
         writer.writer_helps = false;
         let policy = policy(c.retain_bytes.as_deref(), c.retain_age.as_deref())?;
         let flush_interval = duration(

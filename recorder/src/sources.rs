@@ -70,11 +70,18 @@ pub fn open_sources(s: &Settings) -> Result<Vec<Box<dyn Source>>, OpenError> {
                 }
             }
             #[cfg(feature = "dpdk")]
-            SourceSpec::Dpdk { port, queues } => {
+            SourceSpec::Dpdk {
+                port,
+                queues,
+                mbufs,
+                rx_descriptors,
+            } => {
                 use wiretape_capture::dpdk::{self, DpdkConfig};
                 let eal = dpdk::split_eal_args(s.eal.as_deref().unwrap_or(""));
                 let mut cfg = DpdkConfig::new(port, eal);
                 cfg.queues = queues.unwrap_or(1);
+                cfg.mbufs = mbufs.unwrap_or(DpdkConfig::DEFAULT_MBUFS);
+                cfg.rx_descriptors = rx_descriptors.unwrap_or(DpdkConfig::DEFAULT_RX_DESCRIPTORS);
                 cfg.snaplen = s.snaplen;
                 for src in dpdk::open(&cfg).map_err(err)? {
                     out.push(Box::new(src));

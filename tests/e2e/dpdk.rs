@@ -300,7 +300,8 @@ fn udp_flows(path: &Path, flows: u16, each: u16) -> Vec<Vec<u8>> {
 /// (`qpairs=2`) in a fanout group that hashes flows over them, as RSS does on a NIC. Traffic
 /// is sent into the peer end from a namespace; each queue is a capture thread with its own
 /// stream, every frame is stored once and unchanged, and each flow stays on one queue in
-/// its order.
+/// its order. The recorder drops root (`--user nobody`) once the port is started: the EAL
+/// and the PMD's sockets need it, capturing does not.
 #[cfg(feature = "dpdk")]
 #[test]
 fn a_dpdk_af_packet_port_on_a_veth_spreads_flows_over_its_queues() {
@@ -310,6 +311,12 @@ fn a_dpdk_af_packet_port_on_a_veth_spreads_flows_over_its_queues() {
 
     let Some(veth) = Veth::new("d") else { return };
     let tmp = tempfile::tempdir().unwrap();
+    // nobody must reach the data directory (which the recorder gives it).
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let f = tmp.path().join("flows.pcap");
     let (flows, each) = (64u16, 40u16);
     let sent = udp_flows(&f, flows, each);
@@ -332,8 +339,11 @@ fn a_dpdk_af_packet_port_on_a_veth_spreads_flows_over_its_queues() {
         "90s",
         "--metrics",
         "off",
+        "--user",
+        "nobody",
         "--json",
     ]);
+    rec.wait_line("privileges dropped", Duration::from_secs(60));
     rec.wait_line("capture started", Duration::from_secs(60));
     rec.wait_line("capture started", Duration::from_secs(10));
     veth.replay(&f, 20_000);

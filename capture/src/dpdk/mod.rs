@@ -473,6 +473,7 @@ pub fn open_port(cfg: &DpdkConfig) -> Result<(Vec<DpdkSource>, Vec<DpdkSink>), S
     }
 
     let mut conf = sys::rte_eth_conf::default();
+    let mut rss = false;
     if cfg.queues > 1 {
         let wanted = sys::WT_RSS_IPV4 as u64
             | sys::WT_RSS_FRAG_IPV4 as u64
@@ -487,10 +488,26 @@ pub fn open_port(cfg: &DpdkConfig) -> Result<(Vec<DpdkSource>, Vec<DpdkSink>), S
         // A device without RSS (the virtual ones) feeds its queues its own way: net_pcap a
         // file each (rx_pcap= once per queue), net_ring a ring each.
         let hf = wanted & info.flow_type_rss_offloads;
+        rss = hf != 0;
         if hf != 0 {
             conf.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_RSS;
             conf.rx_adv_conf.rss_conf.rss_hf = hf;
         }
+    }
+    // Jumbo frames: the largest MTU the device takes up to JUMBO_MTU, received as chains of
+    // mbufs (scatter) where a frame is longer than one; a device that cannot scatter gets an
+    // MTU whose frames fit one mbuf.
+    let can_scatter = info.rx_offload_capa & sys::WT_RX_OFFLOAD_SCATTER as u64 != 0;
+    let (mtu, scatter) = rx_mtu(
+        info.min_mtu,
+        info.max_mtu,
+        info.max_rx_pktlen,
+        can_scatter,
+        MBUF_DATA_ROOM,
+    );
+    conf.rxmode.mtu = u32::from(mtu);
+    if scatter {
+        conf.rxmode.offloads |= sys::WT_RX_OFFLOAD_SCATTER as u64;
     }
     // Frames as they were on the wire: no VLAN or QinQ stripping (offloads are opt-in, so
     // not asking is enough). The device's timestamps when it has them.
@@ -503,6 +520,12 @@ pub fn open_port(cfg: &DpdkConfig) -> Result<(Vec<DpdkSource>, Vec<DpdkSink>), S
         && info.tx_offload_capa & sys::WT_TX_OFFLOAD_SEND_ON_TIMESTAMP as u64 != 0;
     if send_on_timestamp {
         conf.txmode.offloads |= sys::WT_TX_OFFLOAD_SEND_ON_TIMESTAMP as u64;
+    }
+    // Frames longer than an mbuf (jumbo frames) as chains, where the device takes them.
+    let multi_seg =
+        cfg.tx_queues > 0 && info.tx_offload_capa & sys::WT_TX_OFFLOAD_MULTI_SEGS as u64 != 0;
+    if multi_seg {
+        conf.txmode.offloads |= sys::WT_TX_OFFLOAD_MULTI_SEGS as u64;
     }
     // SAFETY: id is a valid, stopped port; conf is a valid configuration.
     setup("configure", unsafe {
@@ -638,6 +661,11 @@ pub fn open_port(cfg: &DpdkConfig) -> Result<(Vec<DpdkSource>, Vec<DpdkSink>), S
             name: format!("dpdk:{name}#tx{q}"),
             launch,
             send_on_timestamp,
+            max_frame: if multi_seg {
+                TX_MAX_CHAINED
+            } else {
+                TX_MAX_FRAME
+            },
             stats: TxStats::default(),
         })
         .collect();
@@ -657,9 +685,54 @@ pub fn open_port(cfg: &DpdkConfig) -> Result<(Vec<DpdkSource>, Vec<DpdkSink>), S
             clock,
             stats: SourceStats::default(),
             counters: DpdkCounters::default(),
+            detail: format!(
+                "driver {driver}, RX queue {q} of {}{}, MTU {mtu}{}, VLAN tags kept, stamps: {}",
+                cfg.queues,
+                if rss { " (RSS)" } else { "" },
+                if scatter { " (scatter)" } else { "" },
+                match stamps {
+                    Stamps::Tsc => "host TSC per burst, disciplined against CLOCK_REALTIME",
+                    Stamps::Device { .. } => "the NIC's (RX timestamp offload)",
+                    Stamps::Micros { .. } => "the capture file's (net_pcap)",
+                }
+            ),
         })
         .collect();
     Ok((sources, sinks))
+}
+
+/// Bytes of frame an mbuf of our pools holds (DPDK's default data room, behind the
+/// headroom).
+const MBUF_DATA_ROOM: u32 = 2048;
+/// The largest MTU asked of a port (jumbo frames as seen in colocation networks).
+pub const JUMBO_MTU: u16 = 9600;
+/// A frame's bytes beyond its MTU: the Ethernet header and CRC (18), and two VLAN tags.
+const FRAME_OVERHEAD: u32 = 18 + 8;
+
+/// The MTU to configure and whether to enable scatter, from what the device says: its MTU
+/// range, its largest receivable frame, whether it can scatter a frame over several mbufs,
+/// and an mbuf's data room. As large as the device takes, up to [`JUMBO_MTU`]; without
+/// scatter, no larger than a frame in one mbuf (but never below the device's minimum).
+fn rx_mtu(
+    min_mtu: u16,
+    max_mtu: u16,
+    max_rx_pktlen: u32,
+    can_scatter: bool,
+    data_room: u32,
+) -> (u16, bool) {
+    let by_frame = max_rx_pktlen.saturating_sub(18).min(u32::from(u16::MAX)) as u16;
+    let mut mtu = JUMBO_MTU.min(max_mtu).min(by_frame);
+    let fits_one = data_room
+        .saturating_sub(FRAME_OVERHEAD)
+        .min(u32::from(u16::MAX)) as u16;
+    if !can_scatter {
+        mtu = mtu.min(fits_one);
+    }
+    let mtu = mtu.max(min_mtu);
+    (
+        mtu,
+        can_scatter && u32::from(mtu) + FRAME_OVERHEAD > data_room,
+    )
 }
 
 fn rdtsc() -> u64 {
@@ -713,6 +786,8 @@ pub struct DpdkSource {
     clock: ClockSource,
     stats: SourceStats,
     counters: DpdkCounters,
+    /// How the port was set up ([`Source::describe`]).
+    detail: String,
 }
 
 impl DpdkSource {
@@ -886,11 +961,18 @@ impl Source for DpdkSource {
             pin: true,
         }
     }
+
+    fn describe(&self) -> Option<String> {
+        Some(self.detail.clone())
+    }
 }
 
-/// Bytes of frame one mbuf carries (its data room after the headroom); longer frames are
-/// refused (multi-segment transmit is not done).
+/// Bytes of frame one mbuf carries (its data room after the headroom): longer frames are
+/// sent as a chain of mbufs where the device offers `RTE_ETH_TX_OFFLOAD_MULTI_SEGS`, and
+/// refused where it does not.
 const TX_MAX_FRAME: usize = 2048;
+/// The longest frame sent as a chain.
+const TX_MAX_CHAINED: usize = 65_535;
 
 /// One TX queue of a DPDK port: bursts copied into mbufs of its pool and handed to
 /// `rte_eth_tx_burst`. With `RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP` (and a readable device
@@ -904,6 +986,9 @@ pub struct DpdkSink {
     /// The TX timestamp field, flag and device clock, when launch times are in use.
     launch: Option<(c_int, u64, DeviceClock)>,
     send_on_timestamp: bool,
+    /// The longest frame this sink sends: [`TX_MAX_FRAME`], or [`TX_MAX_CHAINED`] with
+    /// multi-segment transmit.
+    max_frame: usize,
     stats: TxStats,
 }
 
@@ -916,6 +1001,12 @@ impl DpdkSink {
     /// enabled; launch times are used only if the device clock can also be read).
     pub fn send_on_timestamp(&self) -> bool {
         self.send_on_timestamp
+    }
+
+    /// The longest frame it sends (longer ones are counted as refused): one mbuf's 2 KiB,
+    /// or 64 KiB as a chain of mbufs where the device offers multi-segment transmit.
+    pub fn max_frame(&self) -> usize {
+        self.max_frame
     }
 
     fn unsupported(&self, what: String) -> TransmitError {
@@ -936,8 +1027,8 @@ impl Transmit for DpdkSink {
                     p.link_type
                 )));
             }
-            if p.data.len() > TX_MAX_FRAME {
-                // Taken and refused: too long for one mbuf.
+            if p.data.len() > self.max_frame {
+                // Taken and refused: too long for what the device sends.
                 self.stats.refused += 1;
                 return Ok(1);
             }
@@ -946,23 +1037,24 @@ impl Transmit for DpdkSink {
         let run = burst
             .iter()
             .take(MAX_BURST)
-            .take_while(|p| p.link_type == LINKTYPE_ETHERNET && p.data.len() <= TX_MAX_FRAME)
+            .take_while(|p| p.link_type == LINKTYPE_ETHERNET && p.data.len() <= self.max_frame)
             .count();
+        let max_segs = self.max_frame.div_ceil(TX_MAX_FRAME) as u16;
         let mut mbufs = [std::ptr::null_mut::<sys::rte_mbuf>(); MAX_BURST];
         let mut filled = 0;
         for p in &burst[..run] {
-            // SAFETY: the pool is alive (held by the Port).
-            let m = unsafe { sys::wt_pktmbuf_alloc(self.pool.as_ptr()) };
+            // SAFETY: the pool is alive (held by the Port); data is p.data.len() readable
+            // bytes (at most max_frame, which fits in max_segs mbufs).
+            let m = unsafe {
+                sys::wt_pktmbuf_copy_in(
+                    self.pool.as_ptr(),
+                    p.data.as_ptr(),
+                    p.data.len() as u32,
+                    max_segs,
+                )
+            };
             if m.is_null() {
                 break; // the pool is empty: the device still holds our mbufs
-            }
-            // SAFETY: m is a fresh mbuf of ours; data is p.data.len() (<= 2048, its data
-            // room) readable bytes.
-            let rc = unsafe { sys::wt_pktmbuf_fill(m, p.data.as_ptr(), p.data.len() as u16) };
-            if rc != 0 {
-                // SAFETY: m is ours and not handed to the device.
-                unsafe { sys::wt_pktmbuf_free(m) };
-                break;
             }
             if let (Some((offset, flag, clock)), Some(at)) = (self.launch, p.launch_ns) {
                 // SAFETY: m is ours; offset and flag are the registered TX timestamp field.
@@ -1013,5 +1105,28 @@ impl Transmit for DpdkSink {
 
     fn name(&self) -> &str {
         &self.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mtu_is_as_large_as_the_device_takes_and_scatter_only_when_needed() {
+        // A NIC that scatters and takes 9.7 KB frames: jumbo, with scatter (longer than an
+        // mbuf).
+        assert_eq!(rx_mtu(68, 9702, 9728, true, 2048), (9600, true));
+        // One that does not scatter: frames that fit one mbuf.
+        assert_eq!(rx_mtu(68, 9702, 9728, false, 2048), (2022, false));
+        // A device whose frames are at most 1518 bytes: 1500, no scatter.
+        assert_eq!(rx_mtu(68, 1500, 1518, true, 2048), (1500, false));
+        // DPDK's defaults when a driver says nothing (max_mtu 65535), net_pcap's 64 KiB.
+        assert_eq!(rx_mtu(68, u16::MAX, 65_535, false, 2048), (2022, false));
+        assert_eq!(rx_mtu(68, u16::MAX, u32::MAX, true, 2048), (9600, true));
+        // Never below the device's minimum, even when that needs more than an mbuf.
+        assert_eq!(rx_mtu(4000, 9000, 9018, false, 2048), (4000, false));
+        // A device reporting nothing sensible does not underflow.
+        assert_eq!(rx_mtu(0, 0, 0, false, 0), (0, false));
     }
 }
