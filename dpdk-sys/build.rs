@@ -44,6 +44,7 @@ fn main() {
         .allowlist_function("wt_.*")
         .allowlist_function("rte_eal_init|rte_eal_cleanup|rte_strerror|rte_get_tsc_hz")
         .allowlist_function("rte_thread_register|rte_lcore_id|rte_socket_id")
+        .allowlist_function("rte_get_next_lcore|rte_lcore_to_cpu_id|rte_lcore_count")
         .allowlist_function("rte_eth_dev_count_avail|rte_eth_dev_get_port_by_name")
         .allowlist_function("rte_eth_dev_get_name_by_port|rte_eth_dev_is_valid_port")
         .allowlist_function("rte_eth_dev_info_get|rte_eth_dev_configure|rte_eth_dev_socket_id")
@@ -53,7 +54,9 @@ fn main() {
         .allowlist_function("rte_eth_dev_adjust_nb_rx_tx_desc|rte_eth_find_next_owned_by")
         .allowlist_function("rte_pktmbuf_pool_create|rte_mempool_free|rte_pktmbuf_free_bulk")
         .allowlist_function("rte_mbuf_dyn_rx_timestamp_register|rte_mbuf_dyn_tx_timestamp_register")
-        .allowlist_var("WT_.*|RTE_MAX_ETHPORTS|RTE_ETHDEV_QUEUE_STAT_CNTRS|RTE_ETH_NAME_MAX_LEN")
+        .allowlist_var(
+            "WT_.*|RTE_MAX_ETHPORTS|RTE_MAX_LCORE|RTE_ETHDEV_QUEUE_STAT_CNTRS|RTE_ETH_NAME_MAX_LEN",
+        )
         .allowlist_type("rte_eth_conf|rte_eth_dev_info|rte_eth_stats|rte_eth_rxconf|rte_eth_txconf")
         .allowlist_type("rte_eth_rx_mq_mode|rte_eth_tx_mq_mode|wt_seg")
         // Only pointers to these cross the boundary: keep their layout out of Rust.

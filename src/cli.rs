@@ -114,7 +114,7 @@ pub enum Command {
     Gen(GenArgs),
     Show(ShowArgs),
     Decode(DecodeArgs),
-    Record(RecordArgs),
+    Record(Box<RecordArgs>),
     Search(SearchArgs),
     Index(IndexArgs),
     Completions(CompletionsArgs),

@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         cli::Command::Gen(a) => gen::run(a),
         cli::Command::Show(a) => show::run(a),
         cli::Command::Decode(a) => decode::run(a),
-        cli::Command::Record(a) => record::run(a),
+        cli::Command::Record(a) => record::run(*a),
         cli::Command::Search(a) => search::run(a),
         cli::Command::Index(a) => index::run(a),
         cli::Command::Completions(a) => docs::completions(a),

@@ -271,6 +271,7 @@ impl Source for PcapSource {
         Capabilities {
             finite: true,
             pin: false,
+            core: None,
         }
     }
 }

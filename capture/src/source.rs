@@ -97,6 +97,9 @@ pub struct Capabilities {
     /// sources only shows a progress bar and stops when they are all done; live sources run
     /// until stopped.
     pub finite: bool,
+    /// The core the operator gave this source (a DPDK queue: the EAL's lcore list, `-l`):
+    /// its thread is pinned there, whatever the machine's size.
+    pub core: Option<usize>,
     /// The source polls a device queue (a kernel ring, a NIC queue) that should have a core
     /// of its own: its thread is pinned when the machine has cores to spare.
     pub pin: bool,

@@ -221,13 +221,15 @@ impl Recorder {
                 .lock()
                 .expect("status lock")
                 .push(Arc::clone(&counters));
-            // Capture threads on the first cores; the last core stays for the indexer (on
-            // a machine with more than two).
-            let cpu = src
-                .capabilities()
-                .pin
-                .then(|| wiretape_capture::cpu::capture_core(i, cpus))
-                .flatten();
+            // The core the operator gave the source (DPDK's lcores); else capture threads on
+            // the first cores, the last core staying for the indexer (on a machine with more
+            // than two).
+            let caps = src.capabilities();
+            let cpu = caps.core.or_else(|| {
+                caps.pin
+                    .then(|| wiretape_capture::cpu::capture_core(i, cpus))
+                    .flatten()
+            });
             let t = CaptureThread {
                 source: src,
                 dir: s.data.clone(),

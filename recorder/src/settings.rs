@@ -391,6 +391,24 @@ mod tests {
     }
 
     #[test]
+    fn compression_runs_on_a_helper_thread_unless_asked_on_the_capture_thread() {
+        let on = |v: Option<&str>| {
+            let file: ConfigFile = toml::from_str(&match v {
+                Some(v) => format!("data = \"/d\"\ncompress_on = \"{v}\"\n"),
+                None => "data = \"/d\"\n".to_owned(),
+            })
+            .unwrap();
+            let w = Settings::resolve(ConfigFile::default(), file)
+                .unwrap()
+                .writer;
+            (w.compress_threads, w.writer_helps)
+        };
+        assert_eq!(on(None), (1, false));
+        assert_eq!(on(Some("helper")), (1, false));
+        assert_eq!(on(Some("capture")), (0, false));
+    }
+
+    #[test]
     fn bad_values_name_their_option() {
         let with = |f: fn(&mut ConfigFile)| {
             let mut c = ConfigFile {
@@ -409,6 +427,11 @@ mod tests {
         assert!(with(|c| c.duration = Some("soon".into())).starts_with("--duration"));
         assert!(with(|c| c.retain_bytes = Some("lots".into())).starts_with("--retain-bytes"));
         assert!(with(|c| c.threads = Some(0)).starts_with("--threads"));
+        let e = with(|c| c.compress_on = Some("gpu".into()));
+        assert!(
+            e.starts_with("--compress-on") && e.contains("helper or capture"),
+            "{e}"
+        );
         let e = Settings::resolve(ConfigFile::default(), ConfigFile::default()).unwrap_err();
         assert!(matches!(e, SettingsError::NoData));
         let e = toml::from_str::<ConfigFile>("colour = 1").unwrap_err();

@@ -323,7 +323,7 @@ fn a_dpdk_af_packet_port_on_a_veth_spreads_flows_over_its_queues() {
     let total = sent.len().to_string();
     let d = tmp.path().join("d");
     let eal = format!(
-        "--no-huge -m 512 --no-pci -l 0 --vdev=net_af_packet0,iface={},qpairs=2",
+        "--no-huge -m 512 --no-pci -l 0-1 --vdev=net_af_packet0,iface={},qpairs=2",
         veth.host
     );
     let rec = Recorder::start(&[
@@ -344,8 +344,36 @@ fn a_dpdk_af_packet_port_on_a_veth_spreads_flows_over_its_queues() {
         "--json",
     ]);
     rec.wait_line("privileges dropped", Duration::from_secs(60));
-    rec.wait_line("capture started", Duration::from_secs(60));
-    rec.wait_line("capture started", Duration::from_secs(10));
+    // With an lcore list (-l 0-1), queue N is polled on the CPU of the Nth lcore.
+    for _ in 0..2 {
+        let l = rec.wait_line("capture started", Duration::from_secs(60));
+        let q = if l.contains("#1 ") { 1 } else { 0 };
+        assert!(
+            l.contains(&format!("RX queue {q} of 2, on CPU {q} (EAL lcore)")),
+            "{l}"
+        );
+    }
+    let mut pinned = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{}/task", rec.pid())).unwrap() {
+        let task = task.unwrap().path();
+        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if let Some(q) = comm.trim().strip_prefix("capture-") {
+            let status = std::fs::read_to_string(task.join("status")).unwrap_or_default();
+            let cpus = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .unwrap()
+                .trim()
+                .to_owned();
+            pinned.push((q.to_owned(), cpus));
+        }
+    }
+    pinned.sort();
+    assert_eq!(
+        pinned,
+        [("0".into(), "0".into()), ("1".into(), "1".into())],
+        "capture threads and their CPUs"
+    );
     veth.replay(&f, 20_000);
     let (code, out) = rec.wait(Duration::from_secs(120));
     assert_eq!(code, Some(0), "{out}");

@@ -52,6 +52,10 @@ impl Recorder {
         }
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn signal(&self, sig: &str) {
         let st = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
@@ -179,32 +183,53 @@ fn a_pcap_source_records_the_file_exactly() {
     let f = tmp.path().join("g.pcap");
     let r = wiretape(&["gen", "--packets", "5000", "-o", f.to_str().unwrap()]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let d = tmp.path().join("d");
     let src = format!("pcap:{}", f.display());
+    // Blocks compressed on a helper thread (the default) or on the capture thread itself:
+    // the same recording either way.
+    for compress_on in ["helper", "capture"] {
+        let d = tmp.path().join(compress_on);
+        let r = wiretape(&[
+            "record",
+            "--data",
+            d.to_str().unwrap(),
+            "--source",
+            &src,
+            "--metrics",
+            "off",
+            "--block-size",
+            "64KiB",
+            "--compress-on",
+            compress_on,
+        ]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let out = tmp.path().join(format!("{compress_on}.pcap"));
+        let r = wiretape(&[
+            "export",
+            "--data",
+            d.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let (a, ea) = wiretape_tests::read_capture(&f);
+        let (b, eb) = wiretape_tests::read_capture(&out);
+        assert!(ea.is_none() && eb.is_none());
+        assert_eq!(a.len(), 5000);
+        assert_eq!(a, b, "--compress-on {compress_on}");
+        let r = wiretape(&["verify", "--data", d.to_str().unwrap()]);
+        assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    }
     let r = wiretape(&[
         "record",
         "--data",
-        d.to_str().unwrap(),
+        tmp.path().join("x").to_str().unwrap(),
         "--source",
         &src,
-        "--metrics",
-        "off",
+        "--compress-on",
+        "gpu",
     ]);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let out = tmp.path().join("out.pcap");
-    let r = wiretape(&[
-        "export",
-        "--data",
-        d.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let (a, ea) = wiretape_tests::read_capture(&f);
-    let (b, eb) = wiretape_tests::read_capture(&out);
-    assert!(ea.is_none() && eb.is_none());
-    assert_eq!(a.len(), 5000);
-    assert_eq!(a, b);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--compress-on"), "{}", r.stderr);
 }
 
 #[test]

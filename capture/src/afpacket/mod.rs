@@ -618,6 +618,7 @@ impl Source for AfPacketSource {
         Capabilities {
             finite: false,
             pin: true,
+            core: None,
         }
     }
 }

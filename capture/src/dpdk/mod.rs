@@ -669,6 +669,15 @@ pub fn open_port(cfg: &DpdkConfig) -> Result<(Vec<DpdkSource>, Vec<DpdkSink>), S
             stats: TxStats::default(),
         })
         .collect();
+    // Capture cores: with an lcore list in the EAL arguments (-l, -c, --lcores), queue q is
+    // polled on the q-th lcore's CPU (wrapping around when there are fewer lcores than
+    // queues: two queues then share a core, and say so).
+    let cores = if lcores_given(&cfg.eal_args) {
+        lcore_cpus()
+    } else {
+        Vec::new()
+    };
+    let core_of = |q: u16| (!cores.is_empty()).then(|| cores[usize::from(q) % cores.len()]);
     let sources = (0..cfg.queues)
         .map(|q| DpdkSource {
             port: Arc::clone(&port),
@@ -685,10 +694,21 @@ pub fn open_port(cfg: &DpdkConfig) -> Result<(Vec<DpdkSource>, Vec<DpdkSink>), S
             clock,
             stats: SourceStats::default(),
             counters: DpdkCounters::default(),
+            core: core_of(q),
             detail: format!(
-                "driver {driver}, RX queue {q} of {}{}, MTU {mtu}{}, VLAN tags kept, stamps: {}",
+                "driver {driver}, RX queue {q} of {}{}{}, MTU {mtu}{}, VLAN tags kept, stamps: {}",
                 cfg.queues,
                 if rss { " (RSS)" } else { "" },
+                match core_of(q) {
+                    Some(c) if cores.len() < usize::from(cfg.queues) => format!(
+                        ", on CPU {c} (EAL lcore; {} lcore{} for {} queues: cores shared)",
+                        cores.len(),
+                        if cores.len() == 1 { "" } else { "s" },
+                        cfg.queues
+                    ),
+                    Some(c) => format!(", on CPU {c} (EAL lcore)"),
+                    None => String::new(),
+                },
                 if scatter { " (scatter)" } else { "" },
                 match stamps {
                     Stamps::Tsc => "host TSC per burst, disciplined against CLOCK_REALTIME",
@@ -699,6 +719,35 @@ pub fn open_port(cfg: &DpdkConfig) -> Result<(Vec<DpdkSource>, Vec<DpdkSink>), S
         })
         .collect();
     Ok((sources, sinks))
+}
+
+/// Whether the EAL arguments name the lcores (`-l`, `-c`, `--lcores`): the operator chose
+/// the cores, and the capture threads go there.
+fn lcores_given(args: &[String]) -> bool {
+    args.iter().any(|a| {
+        matches!(a.as_str(), "-l" | "-c" | "--lcores")
+            || a.starts_with("--lcores=")
+            || (a.len() > 2 && (a.starts_with("-l") || a.starts_with("-c")) && !a.starts_with("--"))
+    })
+}
+
+/// The CPU of each lcore the EAL enabled, in lcore order.
+fn lcore_cpus() -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut lcore = u32::MAX; // rte_get_next_lcore(-1, ...) gives the first
+    loop {
+        // SAFETY: reads the EAL's lcore configuration (started by now); any i is valid.
+        lcore = unsafe { sys::rte_get_next_lcore(lcore, 0, 0) };
+        if lcore >= sys::RTE_MAX_LCORE {
+            break;
+        }
+        // SAFETY: lcore is an enabled lcore id below RTE_MAX_LCORE.
+        let cpu = unsafe { sys::rte_lcore_to_cpu_id(lcore as c_int) };
+        if let Ok(cpu) = usize::try_from(cpu) {
+            out.push(cpu);
+        }
+    }
+    out
 }
 
 /// Bytes of frame an mbuf of our pools holds (DPDK's default data room, behind the
@@ -788,6 +837,8 @@ pub struct DpdkSource {
     counters: DpdkCounters,
     /// How the port was set up ([`Source::describe`]).
     detail: String,
+    /// The CPU of the EAL lcore given to this queue, when the operator named lcores.
+    core: Option<usize>,
 }
 
 impl DpdkSource {
@@ -959,6 +1010,7 @@ impl Source for DpdkSource {
         Capabilities {
             finite: false,
             pin: true,
+            core: self.core,
         }
     }
 
@@ -1128,5 +1180,28 @@ mod tests {
         assert_eq!(rx_mtu(4000, 9000, 9018, false, 2048), (4000, false));
         // A device reporting nothing sensible does not underflow.
         assert_eq!(rx_mtu(0, 0, 0, false, 0), (0, false));
+    }
+
+    #[test]
+    fn an_lcore_list_in_the_eal_arguments_is_the_operators_choice_of_cores() {
+        let given = |s: &str| lcores_given(&split_eal_args(s));
+        for yes in [
+            "-l 2-3",
+            "-l2-3",
+            "-c 0xc",
+            "-c0xc",
+            "--lcores 2,3",
+            "--lcores=(0-1)@2",
+        ] {
+            assert!(given(&format!("--no-huge {yes} -a 0000:5e:00.0")), "{yes}");
+        }
+        for no in [
+            "",
+            "--no-huge --no-pci",
+            "--log-level=lib.eal:debug",
+            "-a 0000:5e:00.0",
+        ] {
+            assert!(!given(no), "{no}");
+        }
     }
 }
