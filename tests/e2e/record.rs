@@ -52,6 +52,8 @@ impl Recorder {
         }
     }
 
+    /// Its process id (the DPDK tests look at its threads).
+    #[cfg_attr(not(feature = "dpdk"), allow(dead_code))]
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
