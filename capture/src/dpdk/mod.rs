@@ -33,10 +33,25 @@
 //! without RSS, a virtual one, fills its queues its own way: `net_pcap` one capture file per
 //! queue). VLAN (and
 //! QinQ) stripping is not enabled, so frames are stored as they were on the wire. Each queue
-//! has its own mbuf pool ([`DpdkConfig::mbufs`] buffers of 2 KiB data room: a frame larger
-//! than that arrives in several segments, which are joined), so queues share nothing. The
-//! port is promiscuous. It is stopped and closed, and the pools freed, when the last of its
-//! sources is dropped.
+//! has its own mbuf pool ([`DpdkConfig::mbufs`] buffers of 2 KiB data room), so queues share
+//! nothing. Jumbo frames: the MTU is the largest the device takes up to [`JUMBO_MTU`], with
+//! the scatter offload (a frame over several mbufs, joined here) where a frame outgrows an
+//! mbuf; a device without scatter gets the MTU whose frames fit one mbuf (2022; virtual
+//! devices ignore it, and `net_pcap` chains longer frames itself). The port is promiscuous.
+//! It is stopped and closed, and the pools freed, when the last of its sources is dropped.
+//!
+//! With an lcore list in the EAL arguments (`-l`, `-c`, `--lcores`), queue N's source
+//! names the Nth lcore's CPU in [`Capabilities::core`] (wrapping around when there are
+//! fewer lcores than queues), and the recorder pins its capture thread there.
+//! [`Source::describe`] says how the port was set up, for the log.
+//!
+//! # Privileges
+//!
+//! Starting the EAL and the port needs root, or: `/dev/vfio/*` and the hugepage mount
+//! readable and writable, `CAP_IPC_LOCK`, `CAP_SYS_ADMIN` for physical addresses (IOVA as
+//! PA), `CAP_NET_RAW` for `net_af_packet`. Polling does not: after [`open`] the process may
+//! become an unprivileged user (`record --user`), the queues, pools and PMD sockets being
+//! set up already.
 //!
 //! # Bursts
 //!
@@ -73,7 +88,8 @@
 //!
 //! [`open_port`] with [`DpdkConfig::tx_queues`] also gives a [`DpdkSink`] per TX queue, a
 //! [`Transmit`] sink for replay: each burst is copied into mbufs of the queue's own pool
-//! (frames up to 2 KiB; longer ones are counted as refused) and handed to
+//! (a frame over 2 KiB into a chain of them where the device offers
+//! `RTE_ETH_TX_OFFLOAD_MULTI_SEGS`, else it is counted as refused) and handed to
 //! `rte_eth_tx_burst`, which may take a prefix (the caller offers the rest again); the
 //! device frees the mbufs once sent. Where the device offers
 //! `RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP` it is enabled ([`DpdkSink::send_on_timestamp`]),
@@ -85,7 +101,7 @@
 //!
 //! This module is, with `wiretape-dpdk-sys`, where DPDK is called. The accepted hazards:
 //! the mbufs of a burst are ours from `rte_eth_rx_burst` until they are freed, and a packet
-//! slice is lent only within that window; the port and its pools live in one [`Port`]
+//! slice is lent only within that window; the port and its pools live in one `Port`
 //! shared by the port's sources and torn down only when the last is dropped; each queue is
 //! polled by the one thread that owns its source.
 
