@@ -435,3 +435,82 @@ fn a_dpdk_af_packet_port_on_a_veth_spreads_flows_over_its_queues() {
     let r = crate::wiretape(&["verify", "--data", s(&d)]);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
 }
+
+/// A DPDK recording is a recording like any other: metrics served while it runs, indexed as
+/// it goes, and SIGTERM flushes, seals, finishes the index and exits 0. `net_pcap` delivers
+/// its file and then has nothing more, as an idle link: the capture thread busy-polls until
+/// the signal.
+#[cfg(feature = "dpdk")]
+#[test]
+fn sigterm_ends_a_dpdk_recording_indexed_and_sealed_with_metrics_served() {
+    use crate::record::{http_get, json, metric, Recorder};
+    use std::time::{Duration, Instant};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("g.pcap");
+    gen(&f, "20000", "8");
+    let d = tmp.path().join("d");
+    let eal = format!(
+        "--no-huge -m 512 --no-pci -l 0 --vdev=net_pcap0,rx_pcap={}",
+        f.display()
+    );
+    let rec = Recorder::start(&[
+        "--data",
+        s(&d),
+        "--source",
+        "dpdk:0",
+        "--eal",
+        &eal,
+        "--metrics",
+        "127.0.0.1:0",
+        "--flush-interval",
+        "200ms",
+    ]);
+    let line = rec.wait_line("metrics endpoint", Duration::from_secs(60));
+    let addr = line
+        .split("url=")
+        .nth(1)
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let resp = http_get(&addr, "/metrics");
+        let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+        if metric(&body, "wiretape_packets_total") == 20_000
+            && metric(&body, "wiretape_index_runs_total") > 0
+        {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "no progress: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(text.contains("source=\"dpdk:0\",thread=\"0\""), "{text}");
+    assert_eq!(metric(&text, "wiretape_source_dropped_total"), 0, "{text}");
+    rec.signal("TERM");
+    let (code, _) = rec.wait(Duration::from_secs(60));
+    assert_eq!(code, Some(0));
+    let r = crate::wiretape(&["verify", "--data", s(&d)]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let st = json(&["stats", "--data", s(&d), "--json"]);
+    assert_eq!(st["packets"], 20_000, "{st}");
+    assert_eq!(st["index"]["blocks_indexed"], st["index"]["blocks"], "{st}");
+    // The index answers as an import's does.
+    let imp = tmp.path().join("imp");
+    let r = crate::wiretape(&["import", "--no-progress", "--data", s(&imp), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for q in ["proto:itch", "proto:fix AND symbol:AAPL", "proto:ouch"] {
+        let a = crate::wiretape(&["search", "--data", s(&d), q, "--count"]);
+        let b = crate::wiretape(&["search", "--data", s(&imp), q, "--count"]);
+        assert_eq!(a.code, Some(0), "{}", a.stderr);
+        assert_eq!(a.stdout, b.stdout, "{q}");
+        if q == "proto:itch" {
+            assert!(
+                a.stdout.trim().parse::<u64>().unwrap() > 10_000,
+                "{}",
+                a.stdout
+            );
+        }
+    }
+}

@@ -58,7 +58,7 @@ impl Recorder {
         self.child.id()
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         let st = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
             .status()
@@ -100,7 +100,7 @@ pub(crate) fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(r.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", r.stdout))
 }
 
-fn http_get(addr: &str, path: &str) -> String {
+pub(crate) fn http_get(addr: &str, path: &str) -> String {
     // A loaded machine may refuse or reset a connection now and then: retry briefly.
     let mut last = None;
     for _ in 0..20 {
@@ -123,7 +123,7 @@ fn http_get(addr: &str, path: &str) -> String {
     panic!("GET {path} from {addr}: {last:?}");
 }
 
-fn metric(text: &str, name: &str) -> u64 {
+pub(crate) fn metric(text: &str, name: &str) -> u64 {
     text.lines()
         .filter(|l| l.starts_with(name) && !l.starts_with('#'))
         .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
