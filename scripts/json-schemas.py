@@ -33,6 +33,16 @@ def t(kind, desc, nullable=False, **extra):
     return d
 
 
+def PERCENTILES(desc):
+    """Percentiles of an error in ns, or null."""
+    return {"type": ["object", "null"], "description": desc,
+            "properties": {k: t("integer", d, minimum=0) for k, d in [
+                ("p50_ns", "Median."), ("p90_ns", "90th percentile."), ("p99_ns", "99th percentile."),
+                ("p999_ns", "99.9th percentile."), ("max_ns", "The largest.")]},
+            "required": ["max_ns", "p50_ns", "p90_ns", "p999_ns", "p99_ns"],
+            "additionalProperties": False}
+
+
 def counts(desc, keys):
     return obj(desc, {k: t("integer", f"{k}", minimum=0) for k in keys})
 
@@ -293,6 +303,30 @@ SCHEMAS = {
         "gaps": t("integer", "Deliberate MoldUDP64 sequence gaps.", minimum=0),
         "retransmissions": t("integer", "Retransmitted TCP segments.", minimum=0),
         "clean_end": t("boolean", "Whether TCP sessions were closed with FINs (the capture ran to its end)."),
+    })),
+    "replay": ("wiretape replay --json: the report at the end", obj("What the replay did.", {
+        "sink": t("string", "Where it went (afpacket:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT)."),
+        "launch_time": t("boolean", "Whether the sink scheduled launch times itself (a file, a NIC's launch-time offload): then the errors are the sink's, not measured (null)."),
+        "packets": t("integer", "Packets the sink took.", minimum=0),
+        "bytes": t("integer", "Their bytes.", minimum=0),
+        "refused": t("integer", "Packets the device refused after taking them (longer than its MTU).", minimum=0),
+        "passes": t("integer", "Passes over the selection (--loop).", minimum=0),
+        "planned_ns": t("integer", "The last packet's deadline after the start, ns: how long the replay should take.", minimum=0),
+        "last_sent_ns": t("integer", "When the last packet was handed over, after the start, ns.", minimum=0),
+        "actual_ns": t("integer", "When the replay ended (the sink flushed), after the start, ns.", minimum=0),
+        "schedule_error": PERCENTILES("How far each packet was handed over from its deadline (absolute), ns; null for a launch-time sink."),
+        "gap_error": PERCENTILES("How far each gap between consecutive packets was from the planned gap (absolute), ns; null for a launch-time sink."),
+        "send_cost_ns": t("integer", "The send call's cost as last estimated, ns: packets due within it are sent together.", minimum=0),
+        "interrupted": t("boolean", "Stopped by SIGINT or SIGTERM before the end."),
+    })),
+    "replay-plan": ("wiretape replay --dry-run --json: the plan, nothing sent", obj("What the replay would do.", {
+        "packets": t("integer", "Packets it would send, over every pass.", minimum=0),
+        "bytes": t("integer", "Their bytes.", minimum=0),
+        "passes": t("integer", "Passes over the selection (--loop).", minimum=1),
+        "duration_ns": t("integer", "The last packet's deadline after the start, over every pass, ns.", minimum=0),
+        "flows": t("integer", "Distinct flows of one pass (addresses, ports, protocol, VLAN).", minimum=0),
+        "sink": t("string", "Where it would go."),
+        "timing": t("string", "The pacing, in words (original timing, × speed, packets/s, Mbit/s, top speed; gaps cut)."),
     })),
     "record": ("wiretape record --json: the summary at the end", obj("What the recording did.", {
         "packets": t("integer", "Packets stored.", minimum=0),

@@ -117,6 +117,7 @@ pub enum Command {
     Record(Box<RecordArgs>),
     Search(SearchArgs),
     Index(IndexArgs),
+    Replay(Box<ReplayArgs>),
     Completions(CompletionsArgs),
     Man(ManArgs),
 }
@@ -289,6 +290,93 @@ pub struct ExportArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// Send recorded packets again, at their original timing (or a rate), onto an interface.
+///
+/// The packets are chosen as for `export` (a query, --from/--to), merged in capture
+/// order across streams. Each packet's deadline is computed from the replay's start, never
+/// from the previous packet, so errors do not add up over a long replay; the sender sleeps
+/// until shortly before a deadline, then spins on CLOCK_MONOTONIC_RAW, and sends packets
+/// due within one send's cost together. The report gives the scheduling error (when each
+/// packet was handed over against its deadline) and the gap error as percentiles.
+///
+/// Sending on an interface needs it in the allowlist (--allow-iface, or allow_ifaces in
+/// --config), and root or CAP_NET_RAW. Replaying onto an interface that has one of the
+/// capture's source addresses is refused without --force. --dry-run sends nothing.
+#[derive(Args, Debug)]
+#[command(after_help = "SINKS (--sink SINK):\n  \
+afpacket:IFACE   out of a Linux interface (sendmmsg, qdisc bypassed); -i IFACE\n  \
+pcap:FILE        a pcap of what would be sent, stamped with launch times\n  \
+pcapng:FILE      the same in pcapng\n  \
+dpdk:PORT        a DPDK port (--eal \"...\"; needs --features dpdk)\n\n\
+EXAMPLES:\n  \
+wiretape replay -d /var/lib/wiretape --dry-run 'symbol:NVDA' \\\n      \
+--from 14:30 --to 14:31\n  \
+wiretape replay -d /var/lib/wiretape -i veth0 --allow-iface veth0 \\\n      \
+--from start --to start+60s\n  \
+wiretape replay -d /var/lib/wiretape -i veth0 --allow-iface veth0 \\\n      \
+--speed 2 --max-gap 10ms --loop 3 'proto:itch'\n  \
+wiretape replay -d /var/lib/wiretape --sink pcap:plan.pcap --topspeed\n")]
+pub struct ReplayArgs {
+    /// Data directory.
+    #[arg(long, short = 'd')]
+    pub data: PathBuf,
+    /// Which packets: a query (see `wiretape search --help`), as for export; without one,
+    /// every packet in --from/--to.
+    pub query: Option<String>,
+    /// First instant to replay (inclusive); the forms of `export --from`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// Last instant to replay (inclusive).
+    #[arg(long, allow_hyphen_values = true)]
+    pub to: Option<String>,
+    /// Where to send (see SINKS below).
+    #[arg(long, value_name = "SINK", required_unless_present_any = ["interface"])]
+    pub sink: Option<String>,
+    /// Send out of this interface, as tcpreplay -i: the same as --sink afpacket:IFACE.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with = "sink")]
+    pub interface: Option<String>,
+    /// The original spacing divided by X (2 = twice as fast) [default: 1].
+    #[arg(long, value_name = "X", group = "rate")]
+    pub speed: Option<f64>,
+    /// A fixed rate of packets per second instead of the original timing.
+    #[arg(long, value_name = "N", group = "rate")]
+    pub pps: Option<f64>,
+    /// A fixed rate of megabits per second (frame bytes × 8).
+    #[arg(long, value_name = "N", group = "rate")]
+    pub mbps: Option<f64>,
+    /// As fast as the sink takes them.
+    #[arg(long, group = "rate")]
+    pub topspeed: bool,
+    /// Cut idle gaps longer than this to it (e.g. 10ms, 1s).
+    #[arg(long, value_name = "DURATION")]
+    pub max_gap: Option<String>,
+    /// Passes over the selection.
+    #[arg(long = "loop", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub loops: u64,
+    /// An interface replay may send on (repeat for several).
+    #[arg(long, value_name = "IFACE")]
+    pub allow_iface: Vec<String>,
+    /// TOML file with `allow_ifaces = ["veth0"]` (and `eal = "..."`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Send even onto an interface that has one of the capture's source addresses.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the plan (packets, bytes, duration, flows, passes) and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// DPDK's EAL arguments for a dpdk sink, split on whitespace.
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub eal: Option<String>,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Print the plan or the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

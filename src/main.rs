@@ -10,6 +10,7 @@ mod index;
 mod interrupt;
 mod output;
 mod record;
+mod replay;
 mod search;
 mod show;
 mod stats;
@@ -28,6 +29,19 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The command finished but found damaged data (verify), or skipped it (export).
     pub const DAMAGE: u8 = 3;
+
+    /// An error in what the user asked (a setting out of range, a refused interface): the
+    /// message as given, and exit code 2.
+    #[derive(Debug)]
+    pub struct Usage(pub String);
+
+    impl std::fmt::Display for Usage {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl std::error::Error for Usage {}
 }
 
 fn main() -> ExitCode {
@@ -44,6 +58,7 @@ fn main() -> ExitCode {
         cli::Command::Record(a) => record::run(*a),
         cli::Command::Search(a) => search::run(a),
         cli::Command::Index(a) => index::run(a),
+        cli::Command::Replay(a) => replay::run(*a),
         cli::Command::Completions(a) => docs::completions(a),
         cli::Command::Man(a) => docs::man(a),
     };
@@ -73,6 +88,9 @@ fn report_usage(e: &anyhow::Error) -> Option<u8> {
         };
         if let Some(v) = value {
             eprintln!("{}", v.caret());
+            return Some(exit::USAGE);
+        }
+        if cause.downcast_ref::<exit::Usage>().is_some() {
             return Some(exit::USAGE);
         }
         if matches!(

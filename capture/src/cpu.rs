@@ -73,6 +73,54 @@ pub fn pin_current_thread(cpu: usize) -> Result<(), SourceError> {
     Ok(())
 }
 
+/// A thread's CPU set, kept to give back: the threads a pinned thread starts inherit its
+/// pin, so a capture thread starts its writer's helper threads (compression, segment, sync)
+/// with the set it had before it was pinned ([`with_affinity`]), or they would all share
+/// the capture core.
+#[derive(Clone, Copy)]
+pub struct Affinity(libc::cpu_set_t);
+
+impl std::fmt::Debug for Affinity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+            // SAFETY: i < CPU_SETSIZE: the bit is inside the set.
+            .filter(|&i| unsafe { libc::CPU_ISSET(i, &self.0) })
+            .collect();
+        write!(f, "Affinity({cpus:?})")
+    }
+}
+
+/// The calling thread's CPU set, or `None` if it cannot be read.
+pub fn current_affinity() -> Option<Affinity> {
+    // SAFETY: cpu_set_t is a bit array; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is a writable cpu_set_t of the size passed; pid 0 is the calling thread.
+    let rc = unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) };
+    (rc == 0).then_some(Affinity(set))
+}
+
+fn set_affinity(a: &Affinity) -> io::Result<()> {
+    // SAFETY: a.0 is a valid cpu_set_t of the size passed; pid 0 is the calling thread.
+    let rc = unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &a.0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Runs `f` with the calling thread's CPU set changed to `a` (so that threads `f` starts
+/// inherit `a`), then puts the thread's own set back.
+pub fn with_affinity<R>(a: &Affinity, f: impl FnOnce() -> R) -> R {
+    let own = current_affinity();
+    let changed = set_affinity(a).is_ok();
+    let r = f();
+    if let (true, Some(own)) = (changed, own) {
+        let _ = set_affinity(&own);
+    }
+    r
+}
+
 /// Raises the calling thread's nice value by `by` (at most to 19): it and the threads it
 /// starts then yield the CPU to threads at the default priority. Needs no privilege.
 pub fn lower_priority(by: i32) -> Result<(), SourceError> {

@@ -62,6 +62,10 @@ pub struct TxCapabilities {
     pub launch_time: bool,
     /// Most packets worth offering in one burst.
     pub max_burst: usize,
+    /// With `launch_time`: how far ahead of its launch time a packet may be handed over
+    /// (`u64::MAX` for a file, which takes everything at once; a NIC's queue holds only so
+    /// much). 0 otherwise.
+    pub launch_horizon_ns: u64,
 }
 
 /// Why a sink failed.
@@ -180,6 +184,7 @@ impl<W: Write + Send> Transmit for FileSink<W> {
         TxCapabilities {
             launch_time: true,
             max_burst: 256,
+            launch_horizon_ns: u64::MAX,
         }
     }
 

@@ -49,6 +49,8 @@ pub struct CaptureThread {
     pub counters: Arc<ThreadCounters>,
     /// The core to pin this thread to.
     pub cpu: Option<usize>,
+    /// The CPU set it had before it was pinned (set by `run`; `None` to begin with).
+    pub unpinned: Option<wiretape_capture::cpu::Affinity>,
     pub status: Arc<Status>,
 }
 
@@ -77,12 +79,14 @@ impl CaptureThread {
     pub fn run(mut self) -> ThreadReport {
         let name = self.source.name().to_owned();
         if let Some(cpu) = self.cpu {
+            // The writer's threads, started from this thread, get the set it had before.
+            self.unpinned = wiretape_capture::cpu::current_affinity();
             if let Err(e) = wiretape_capture::cpu::pin_current_thread(cpu) {
                 warn!(error = %e, "could not pin capture thread");
             }
         }
         self.cfg.clock = self.source.clock();
-        let mut w = match StreamWriter::open(&self.dir, None, self.cfg.clone()) {
+        let mut w = match self.open_writer(None) {
             Ok(w) => w,
             Err(e) => {
                 return self.report(
@@ -233,7 +237,7 @@ impl CaptureThread {
                 // reached the disk, and count what did not.
                 error!(stream, error = %e, "disk full while closing: pruning the oldest segments");
                 emergency_prune(&self.dir, &self.cfg, &self.status);
-                match StreamWriter::open(&self.dir, Some(stream), self.cfg.clone()) {
+                match self.open_writer(Some(stream)) {
                     Ok(nw) => {
                         let lost = account_losses(&self.dir, stream, &self.counters);
                         if let Err(e) = nw.close() {
@@ -261,6 +265,17 @@ impl CaptureThread {
             info!(source = %name, stream, packets = fields.0, dropped = fields.1, error = %fields.2, "capture stopped");
         }
         self.report(name, stream, now, segments, error)
+    }
+
+    /// Opens (or reopens) this thread's stream. Its compression, segment and sync threads
+    /// are started with the CPU set this thread had before it was pinned: they inherit it
+    /// otherwise, and would share the capture core.
+    fn open_writer(&self, stream: Option<u32>) -> wiretape_store::Result<StreamWriter> {
+        let open = || StreamWriter::open(&self.dir, stream, self.cfg.clone());
+        match &self.unpinned {
+            Some(set) => wiretape_capture::cpu::with_affinity(set, open),
+            None => open(),
+        }
     }
 
     /// The drift of a disciplined host clock, for the metrics and the report.
@@ -330,7 +345,7 @@ impl CaptureThread {
             if backoff.elapsed() >= Duration::from_millis(200) {
                 backoff = Instant::now();
                 emergency_prune(&self.dir, &self.cfg, &self.status);
-                match StreamWriter::open(&self.dir, Some(stream), self.cfg.clone()) {
+                match self.open_writer(Some(stream)) {
                     Ok(mut nw) => {
                         for r in nw.recovered() {
                             warn!(what = %r, "recovered after the disk filled");

@@ -239,6 +239,7 @@ impl Recorder {
                 budget: Arc::clone(&budget),
                 counters,
                 cpu,
+                unpinned: None,
                 status: Arc::clone(&status),
             };
             match std::thread::Builder::new()

@@ -1,3 +1,22 @@
-//! Replay engine: re-inject selected traffic at its original (or scaled) timing.
+//! Replay: the selected packets re-sent at their original timing (or a rate), into a
+//! [`Transmit`](wiretape_capture::transmit::Transmit) sink.
 //!
-//! Filled by the replay issue. It is empty until then.
+//! - [`schedule`]: each packet's deadline from the start, exact, so errors never add up;
+//! - [`pacer`]: sleep, spin or send a batch, from the time and the deadlines ahead;
+//! - [`engine`]: the sending loop around them, over a [`engine::Feed`] and a [`clock::Clock`];
+//! - [`report`]: what it did, with the scheduling and gap errors as percentiles.
+//!
+//! The schedule and the pacer take time as a parameter and are tested without a clock; the
+//! engine is tested on a fake clock.
+
+pub mod clock;
+pub mod engine;
+pub mod pacer;
+pub mod report;
+pub mod schedule;
+pub mod sink;
+
+pub use engine::{replay, Feed, ReplayError, ReplayOptions};
+pub use report::{Percentiles, Report};
+pub use schedule::Timing;
+pub use sink::SinkSpec;

@@ -353,27 +353,52 @@ fn a_dpdk_af_packet_port_on_a_veth_spreads_flows_over_its_queues() {
             "{l}"
         );
     }
-    let mut pinned = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{}/task", rec.pid())).unwrap() {
-        let task = task.unwrap().path();
-        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
-        if let Some(q) = comm.trim().strip_prefix("capture-") {
+    // Each capture thread on its lcore's CPU; the threads its writer started (compression,
+    // segment, sync) not confined there. A thread just started carries its parent's name
+    // until it sets its own: look again until the names have settled.
+    let threads = || {
+        let mut out = Vec::new();
+        for task in std::fs::read_dir(format!("/proc/{}/task", rec.pid())).unwrap() {
+            let task = task.unwrap().path();
+            let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
             let status = std::fs::read_to_string(task.join("status")).unwrap_or_default();
             let cpus = status
                 .lines()
                 .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-                .unwrap()
+                .unwrap_or("")
                 .trim()
                 .to_owned();
-            pinned.push((q.to_owned(), cpus));
+            out.push((comm.trim().to_owned(), cpus));
         }
-    }
-    pinned.sort();
+        out.sort();
+        out
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let all = loop {
+        let t = threads();
+        let capture = t.iter().filter(|(c, _)| c.starts_with("capture-")).count();
+        if capture == 2 || std::time::Instant::now() > deadline {
+            break t;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pinned: Vec<(String, String)> = all
+        .iter()
+        .filter(|(c, _)| c.starts_with("capture-"))
+        .cloned()
+        .collect();
     assert_eq!(
         pinned,
-        [("0".into(), "0".into()), ("1".into(), "1".into())],
-        "capture threads and their CPUs"
+        [
+            ("capture-0".into(), "0".into()),
+            ("capture-1".into(), "1".into())
+        ],
+        "capture threads and their CPUs: {all:?}"
     );
+    let process_cpus = all.iter().find(|(c, _)| c == "wiretape").unwrap().1.clone();
+    for (comm, cpus) in all.iter().filter(|(c, _)| c.starts_with("wt-")) {
+        assert_eq!(*cpus, process_cpus, "{comm} confined: {all:?}");
+    }
     veth.replay(&f, 20_000);
     let (code, out) = rec.wait(Duration::from_secs(120));
     assert_eq!(code, Some(0), "{out}");

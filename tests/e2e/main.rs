@@ -11,6 +11,7 @@ mod import;
 mod newuser;
 mod readonly;
 mod record;
+mod replay;
 mod schemas;
 mod search;
 

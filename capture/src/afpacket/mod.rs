@@ -124,6 +124,9 @@
 
 #![allow(unsafe_code)]
 
+mod tx;
+pub use tx::AfPacketSink;
+
 mod bpf;
 mod ring;
 

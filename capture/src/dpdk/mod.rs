@@ -1168,6 +1168,9 @@ impl Transmit for DpdkSink {
         TxCapabilities {
             launch_time: self.launch.is_some(),
             max_burst: MAX_BURST,
+            // A NIC's TX queue holds 1,024 descriptors: hand packets over at most 1 ms
+            // ahead of their launch.
+            launch_horizon_ns: if self.launch.is_some() { 1_000_000 } else { 0 },
         }
     }
 

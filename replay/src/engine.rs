@@ -1,0 +1,433 @@
+//! The sending loop: packets from a [`Feed`] (the selection, read back from the store),
+//! deadlines from the [`Schedule`], decisions from the [`Pacer`], time from a [`Clock`],
+//! bursts into a [`Transmit`] sink. The loop is the thin shell around the two deterministic
+//! cores; it measures what it did for the [`Report`].
+//!
+//! A sink that schedules launch times itself ([`TxCapabilities::launch_time`]: a capture
+//! file, a NIC with launch-time offload) is not paced here: each packet carries its launch
+//! time (the replay's start on the wall clock plus its deadline) and is handed over no more
+//! than [`TxCapabilities`]'s horizon ahead of it.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use hdrhistogram::Histogram;
+use wiretape_capture::transmit::{OutPacket, Transmit, TransmitError};
+use wiretape_store::Packet;
+
+use crate::clock::Clock;
+use crate::pacer::{Pacer, Step};
+use crate::report::{Percentiles, Report};
+use crate::schedule::{Schedule, Timing};
+
+/// Where the packets come from: the selection, in capture order. `rewind` starts it again
+/// for the next pass of a `--loop` (false if it cannot).
+pub trait Feed {
+    fn next_packet(&mut self) -> Option<Packet<'_>>;
+    fn rewind(&mut self) -> bool;
+}
+
+/// What to replay how.
+pub struct ReplayOptions<'a> {
+    pub timing: Timing,
+    /// Idle gaps longer than this are cut to it.
+    pub max_gap_ns: Option<u64>,
+    /// Passes over the selection (at least 1).
+    pub loops: u64,
+    /// How long before a deadline to stop sleeping and spin (more than the sleep's
+    /// overshoot; see [`crate::clock::calibrate_spin`]).
+    pub spin_ns: u64,
+    /// Set to stop after the packet being sent.
+    pub cancel: Option<&'a AtomicBool>,
+    /// Called with the packets sent so far, every few thousand packets.
+    pub progress: Option<&'a dyn Fn(u64)>,
+}
+
+/// Why a replay failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Transmit(#[from] TransmitError),
+    #[error("the sink took nothing for {0} s: is the interface up and its link connected?")]
+    Stuck(u64),
+}
+
+/// A packet read ahead, in a buffer of its own (buffers are reused).
+struct Pending {
+    data: Vec<u8>,
+    orig_len: u32,
+    link_type: u16,
+    ts_ns: u64,
+    deadline: u64,
+}
+
+/// The sink's horizon when it schedules launch times: how far ahead of its launch a packet
+/// is handed over. A file takes everything at once.
+fn horizon(sink: &dyn Transmit) -> u64 {
+    sink.capabilities().launch_horizon_ns
+}
+
+/// Replays `feed` into `sink` (see the [module documentation](self)).
+pub fn replay(
+    feed: &mut dyn Feed,
+    sink: &mut dyn Transmit,
+    clock: &dyn Clock,
+    opts: &ReplayOptions<'_>,
+) -> Result<Report, ReplayError> {
+    let caps = sink.capabilities();
+    let max_batch = caps.max_burst.clamp(1, 1024);
+    let launch = caps.launch_time;
+    let lead = horizon(sink);
+    let mut schedule = Schedule::new(opts.timing, opts.max_gap_ns);
+    let mut pacer = Pacer::new(opts.spin_ns, max_batch);
+    let mut ahead: VecDeque<Pending> = VecDeque::with_capacity(max_batch * 2);
+    let mut spare: Vec<Vec<u8>> = Vec::new();
+    // 1 ns to an hour, 3 significant figures (larger errors are counted as an hour).
+    let hist = || Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
+    let (mut sched_err, mut gap_err) = (hist(), hist());
+    // At top speed there is no deadline to miss: no errors are measured.
+    let paced = !launch && opts.timing != Timing::Topspeed;
+    let mut report = Report {
+        sink: sink.name().to_owned(),
+        launch_time: launch,
+        ..Report::default()
+    };
+    let mut pass = 1;
+    let mut feed_done = false;
+    let start = clock.now_ns();
+    let start_wall = clock.wall_ns();
+    // (deadline, when it was handed over) of the previous packet.
+    let mut prev: Option<(u64, u64)> = None;
+    let mut last_progress = 0u64;
+    let mut deadlines: Vec<u64> = Vec::with_capacity(max_batch);
+    let mut stuck_since: Option<u64> = None;
+
+    loop {
+        // Read ahead: a batch's worth of packets with their deadlines.
+        while !feed_done && ahead.len() < max_batch {
+            if let Some(p) = feed.next_packet() {
+                let mut data = spare.pop().unwrap_or_default();
+                data.clear();
+                data.extend_from_slice(p.data);
+                let deadline = start.saturating_add(schedule.deadline(p.ts_ns, p.data.len()));
+                report.planned_ns = deadline - start;
+                ahead.push_back(Pending {
+                    data,
+                    orig_len: p.orig_len,
+                    link_type: p.link_type,
+                    ts_ns: p.ts_ns,
+                    deadline,
+                });
+            } else if pass < opts.loops.max(1) && feed.rewind() {
+                pass += 1;
+                schedule.new_pass();
+            } else {
+                feed_done = true;
+            }
+        }
+        if ahead.is_empty() {
+            break;
+        }
+        if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            report.interrupted = true;
+            break;
+        }
+        deadlines.clear();
+        deadlines.extend(ahead.iter().map(|p| p.deadline.saturating_sub(lead)));
+        let now = clock.now_ns();
+        let n = match pacer.step(now, &deadlines) {
+            Step::Sleep { until } => {
+                clock.sleep_until(until);
+                continue;
+            }
+            Step::Spin { until } => {
+                while clock.now_ns() < until {
+                    std::hint::spin_loop();
+                }
+                continue;
+            }
+            Step::Send(n) => n.min(ahead.len()),
+        };
+        let burst: Vec<OutPacket<'_>> = ahead
+            .iter()
+            .take(n)
+            .map(|p| OutPacket {
+                data: &p.data,
+                orig_len: p.orig_len,
+                link_type: p.link_type,
+                ts_ns: p.ts_ns,
+                launch_ns: launch.then(|| start_wall.saturating_add(p.deadline - start)),
+            })
+            .collect();
+        let t0 = clock.now_ns();
+        let taken = sink.transmit(&burst)?;
+        let t1 = clock.now_ns();
+        drop(burst);
+        if taken == 0 {
+            // The device's queue is full: offer again (held back by the device, not lost).
+            let since = *stuck_since.get_or_insert(t1);
+            if t1 - since > 10_000_000_000 {
+                return Err(ReplayError::Stuck(10));
+            }
+            continue;
+        }
+        stuck_since = None;
+        pacer.sent(t1 - t0);
+        for p in ahead.drain(..taken) {
+            if paced {
+                sched_err.saturating_record(t0.abs_diff(p.deadline));
+                if let Some((d, t)) = prev {
+                    let want = p.deadline - d;
+                    let got = t0.saturating_sub(t);
+                    gap_err.saturating_record(want.abs_diff(got));
+                }
+                prev = Some((p.deadline, t0));
+            }
+            report.packets += 1;
+            report.bytes += p.data.len() as u64;
+            spare.push(p.data);
+        }
+        report.last_sent_ns = t1 - start;
+        if report.packets - last_progress >= 4096 {
+            last_progress = report.packets;
+            if let Some(f) = opts.progress {
+                f(report.packets);
+            }
+        }
+    }
+    sink.flush()?;
+    report.actual_ns = clock.now_ns() - start;
+    report.passes = pass;
+    report.refused = sink.stats().refused;
+    report.send_cost_ns = pacer.cost_ns();
+    if paced && !sched_err.is_empty() {
+        report.schedule_error = Some(Percentiles::of(&sched_err));
+        report.gap_error = (!gap_err.is_empty()).then(|| Percentiles::of(&gap_err));
+    }
+    if let Some(f) = opts.progress {
+        f(report.packets);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use wiretape_capture::transmit::{TxCapabilities, TxStats};
+
+    use super::*;
+
+    /// A clock that moves only when slept on, spun on (100 ns per look) or sent through.
+    struct FakeClock {
+        now: AtomicU64,
+        overshoot: u64,
+    }
+
+    impl Clock for FakeClock {
+        fn now_ns(&self) -> u64 {
+            let t = self.now.load(Ordering::Relaxed);
+            self.now.store(t + 100, Ordering::Relaxed);
+            t
+        }
+        fn wall_ns(&self) -> u64 {
+            1_700_000_000_000_000_000 + self.now.load(Ordering::Relaxed)
+        }
+        fn sleep_until(&self, t: u64) {
+            self.now.store(self.now.load(Ordering::Relaxed).max(t) + self.overshoot, Ordering::Relaxed);
+        }
+    }
+
+    struct VecFeed {
+        packets: Vec<(u64, Vec<u8>)>,
+        next: usize,
+    }
+
+    impl Feed for VecFeed {
+        fn next_packet(&mut self) -> Option<Packet<'_>> {
+            let (ts, d) = self.packets.get(self.next)?;
+            self.next += 1;
+            Some(Packet {
+                ts_ns: *ts,
+                orig_len: d.len() as u32,
+                link_type: 1,
+                iface: 0,
+                flags: 0,
+                data: d,
+            })
+        }
+        fn rewind(&mut self) -> bool {
+            self.next = 0;
+            true
+        }
+    }
+
+    /// A sink that notes when (on the fake clock) each packet was taken; each call costs
+    /// 2 µs; it takes at most `room` packets per call.
+    struct Recording<'c> {
+        clock: &'c FakeClock,
+        sent: Vec<(u64, Vec<u8>, Option<u64>)>,
+        room: usize,
+        launch: bool,
+    }
+
+    impl Transmit for Recording<'_> {
+        fn transmit(&mut self, burst: &[OutPacket<'_>]) -> Result<usize, TransmitError> {
+            let t = self.clock.now.load(Ordering::Relaxed);
+            let n = burst.len().min(self.room);
+            for p in &burst[..n] {
+                self.sent.push((t, p.data.to_vec(), p.launch_ns));
+            }
+            self.clock.now.store(t + 2_000, Ordering::Relaxed);
+            Ok(n)
+        }
+        fn flush(&mut self) -> Result<(), TransmitError> {
+            Ok(())
+        }
+        fn stats(&self) -> TxStats {
+            TxStats::default()
+        }
+        fn capabilities(&self) -> TxCapabilities {
+            TxCapabilities {
+                launch_time: self.launch,
+                max_burst: 32,
+                launch_horizon_ns: if self.launch { u64::MAX } else { 0 },
+            }
+        }
+        fn name(&self) -> &str {
+            "test"
+        }
+    }
+
+    fn feed(n: u64, gap: u64) -> VecFeed {
+        VecFeed {
+            packets: (0..n)
+                .map(|i| (1_000_000_000 + i * gap, i.to_be_bytes().to_vec()))
+                .collect(),
+            next: 0,
+        }
+    }
+
+    fn opts(timing: Timing) -> ReplayOptions<'static> {
+        ReplayOptions {
+            timing,
+            max_gap_ns: None,
+            loops: 1,
+            spin_ns: 50_000,
+            cancel: None,
+            progress: None,
+        }
+    }
+
+    #[test]
+    fn every_packet_leaves_in_order_near_its_deadline() {
+        let clock = FakeClock {
+            now: AtomicU64::new(0),
+            overshoot: 20_000,
+        };
+        let mut sink = Recording {
+            clock: &clock,
+            sent: Vec::new(),
+            room: usize::MAX,
+            launch: false,
+        };
+        let mut f = feed(20_000, 10_000);
+        let r = replay(
+            &mut f,
+            &mut sink,
+            &clock,
+            &opts(Timing::Original {
+                speed_ppm: 1_000_000,
+            }),
+        )
+        .unwrap();
+        assert_eq!(r.packets, 20_000);
+        assert_eq!(sink.sent.len(), 20_000);
+        for (i, (t, d, launch)) in sink.sent.iter().enumerate() {
+            assert_eq!(*d, (i as u64).to_be_bytes());
+            assert!(launch.is_none());
+            let deadline = i as u64 * 10_000;
+            assert!(t.abs_diff(deadline) <= 2_500, "packet {i}: {t} for {deadline}");
+        }
+        assert_eq!(r.planned_ns, 19_999 * 10_000);
+        let e = r.schedule_error.unwrap();
+        assert!(e.max_ns <= 2_500, "{e:?}");
+        assert!(e.p50_ns > 0, "{e:?}");
+        assert!(r.gap_error.unwrap().p99_ns <= 2_500);
+    }
+
+    #[test]
+    fn a_sink_that_takes_part_of_a_burst_is_offered_the_rest() {
+        let clock = FakeClock {
+            now: AtomicU64::new(0),
+            overshoot: 0,
+        };
+        let mut sink = Recording {
+            clock: &clock,
+            sent: Vec::new(),
+            room: 3,
+            launch: false,
+        };
+        let mut f = feed(1_000, 1);
+        let r = replay(&mut f, &mut sink, &clock, &opts(Timing::Topspeed)).unwrap();
+        assert_eq!(r.packets, 1_000);
+        let got: Vec<u64> = sink
+            .sent
+            .iter()
+            .map(|(_, d, _)| u64::from_be_bytes(d[..8].try_into().unwrap()))
+            .collect();
+        assert_eq!(got, (0..1_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_launch_time_sink_gets_every_packet_at_once_stamped_with_its_launch() {
+        let clock = FakeClock {
+            now: AtomicU64::new(0),
+            overshoot: 0,
+        };
+        let mut sink = Recording {
+            clock: &clock,
+            sent: Vec::new(),
+            room: usize::MAX,
+            launch: true,
+        };
+        let mut f = feed(100, 1_000_000_000);
+        let mut o = opts(Timing::Original {
+            speed_ppm: 2_000_000,
+        });
+        o.loops = 2;
+        let r = replay(&mut f, &mut sink, &clock, &o).unwrap();
+        assert_eq!(r.packets, 200);
+        assert_eq!(r.passes, 2);
+        // Two passes of 100 packets 1 s apart, at twice the speed, the second pass right
+        // after the first: 99 s planned, sent in microseconds.
+        assert_eq!(r.planned_ns, 198 * 500_000_000);
+        assert!(r.actual_ns < 10_000_000, "{}", r.actual_ns);
+        let wall0 = sink.sent[0].2.unwrap();
+        for (i, (_, _, launch)) in sink.sent.iter().enumerate() {
+            let slot = if i < 100 { i } else { i - 1 } as u64;
+            assert_eq!(launch.unwrap() - wall0, slot * 500_000_000, "packet {i}");
+        }
+        assert!(r.schedule_error.is_none());
+    }
+
+    #[test]
+    fn cancelling_stops_after_the_packet_being_sent() {
+        let clock = FakeClock {
+            now: AtomicU64::new(0),
+            overshoot: 0,
+        };
+        let mut sink = Recording {
+            clock: &clock,
+            sent: Vec::new(),
+            room: usize::MAX,
+            launch: false,
+        };
+        let stop = AtomicBool::new(true);
+        let mut o = opts(Timing::Topspeed);
+        o.cancel = Some(&stop);
+        let r = replay(&mut feed(100, 1), &mut sink, &clock, &o).unwrap();
+        assert!(r.interrupted);
+        assert_eq!(r.packets, 0);
+    }
+}

@@ -1,0 +1,79 @@
+//! `--sink` text: where a replay goes.
+
+use std::path::PathBuf;
+
+/// A parsed `--sink`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkSpec {
+    /// Out of a Linux interface through an `AF_PACKET` socket (`-i IFACE`).
+    AfPacket { interface: String },
+    /// Into a pcap (or pcapng) file: what would have been sent, stamped with its launch
+    /// time, for a dry comparison.
+    File { path: PathBuf, pcapng: bool },
+    /// Out of a DPDK port (built with the `dpdk` feature; EAL arguments from `--eal`).
+    Dpdk { port: String },
+}
+
+impl SinkSpec {
+    /// Parses `afpacket:IFACE`, `pcap:FILE`, `pcapng:FILE` or `dpdk:PORT`.
+    pub fn parse(s: &str) -> Result<SinkSpec, String> {
+        let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
+        if rest.is_empty() {
+            return Err(format!(
+                "{s:?}: use afpacket:IFACE, pcap:FILE, pcapng:FILE or dpdk:PORT"
+            ));
+        }
+        match kind {
+            "afpacket" => Ok(SinkSpec::AfPacket {
+                interface: rest.to_owned(),
+            }),
+            "pcap" | "pcapng" => Ok(SinkSpec::File {
+                path: PathBuf::from(rest),
+                pcapng: kind == "pcapng",
+            }),
+            "dpdk" => Ok(SinkSpec::Dpdk {
+                port: rest.to_owned(),
+            }),
+            _ => Err(format!(
+                "unknown sink {kind:?}: use afpacket:IFACE, pcap:FILE, pcapng:FILE or dpdk:PORT"
+            )),
+        }
+    }
+
+    /// The interface (or DPDK port) it sends on, which must be in the allowlist; `None` for
+    /// a file.
+    pub fn device(&self) -> Option<&str> {
+        match self {
+            SinkSpec::AfPacket { interface } => Some(interface),
+            SinkSpec::Dpdk { port } => Some(port),
+            SinkSpec::File { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sinks_parse_and_name_their_device() {
+        let s = SinkSpec::parse("afpacket:veth0").unwrap();
+        assert_eq!(s.device(), Some("veth0"));
+        let s = SinkSpec::parse("pcapng:/tmp/x.pcapng").unwrap();
+        assert_eq!(
+            s,
+            SinkSpec::File {
+                path: "/tmp/x.pcapng".into(),
+                pcapng: true
+            }
+        );
+        assert_eq!(s.device(), None);
+        assert_eq!(
+            SinkSpec::parse("dpdk:0000:01:00.0").unwrap().device(),
+            Some("0000:01:00.0")
+        );
+        for bad in ["", "afpacket:", "eth0", "tap:x", "pcap"] {
+            assert!(SinkSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

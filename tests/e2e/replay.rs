@@ -1,0 +1,228 @@
+//! `wiretape replay` (issue #15): the selection re-sent at its original timing — into a
+//! capture file (a dry comparison, stamped with launch times), and out of a veth into a
+//! namespace where wiretape's own AF_PACKET recorder compares what arrived with what was
+//! selected.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use wiretape_store::OwnedPacket;
+
+use crate::record::{sh, Recorder, Veth};
+use crate::wiretape;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A store of `packets` packets of `wiretape gen`, and the exported selection `query`.
+fn store(dir: &Path, packets: &str) -> std::path::PathBuf {
+    let f = dir.join("g.pcap");
+    let r = wiretape(&["gen", "--packets", packets, "--seed", "4", "-o", s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let d = dir.join("d");
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    d
+}
+
+fn exported(d: &Path, out: &Path, query: Option<&str>) -> Vec<OwnedPacket> {
+    let mut args = vec!["export", "--data", s(d), "-o", s(out)];
+    args.extend(query);
+    let r = wiretape(&args);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let (p, e) = wiretape_tests::read_capture(out);
+    assert!(e.is_none(), "{e:?}");
+    p
+}
+
+#[test]
+fn a_replay_into_a_file_keeps_every_packet_at_its_original_spacing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = store(tmp.path(), "3000");
+    let want = exported(&d, &tmp.path().join("x.pcap"), Some("proto:itch"));
+    assert!(want.len() > 1000);
+    let first = want[0].ts_ns;
+    for (speed, max_gap) in [("1", None), ("2", None), ("1", Some("100us"))] {
+        let out = tmp.path().join(format!("plan-{speed}.pcap"));
+        let sink = format!("pcap:{}", out.display());
+        let mut args = vec![
+            "replay", "--data", s(&d), "proto:itch", "--sink", &sink, "--speed", speed, "--json",
+        ];
+        if let Some(g) = max_gap {
+            args.extend(["--max-gap", g]);
+        }
+        let r = wiretape(&args);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        assert_eq!(v["packets"], want.len() as u64, "{v}");
+        assert_eq!(v["launch_time"], true);
+        assert!(v["schedule_error"].is_null());
+        let (got, e) = wiretape_tests::read_capture(&out);
+        assert!(e.is_none(), "{e:?}");
+        assert_eq!(got.len(), want.len());
+        let t0 = got[0].ts_ns;
+        let mut virt = 0u64;
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g.data, w.data, "packet {i}");
+            if i > 0 {
+                let gap = w.ts_ns.saturating_sub(want[i - 1].ts_ns);
+                virt += match max_gap {
+                    Some(_) => gap.min(100_000),
+                    None => gap,
+                };
+            }
+            let planned = if speed == "2" { virt / 2 } else { virt };
+            // Launch times (ns pcap): the schedule's, exactly.
+            let at = g.ts_ns - t0;
+            assert!(
+                at == planned,
+                "{speed} {max_gap:?}: packet {i} at {at} ns, planned {planned} (capture {})",
+                w.ts_ns - first
+            );
+        }
+        assert_eq!(v["planned_ns"].as_u64().unwrap() / 1000, {
+            let last = if speed == "2" { virt / 2 } else { virt };
+            last / 1000
+        });
+    }
+}
+
+#[test]
+fn a_dry_run_gives_the_plan_and_sends_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = store(tmp.path(), "2000");
+    let want = exported(&d, &tmp.path().join("x.pcap"), None);
+    let r = wiretape(&[
+        "replay",
+        "--data",
+        s(&d),
+        "-i",
+        "wtnosuchif0",
+        "--dry-run",
+        "--loop",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["packets"], 3 * want.len() as u64, "{v}");
+    assert_eq!(
+        v["bytes"],
+        3 * want.iter().map(|p| p.data.len() as u64).sum::<u64>()
+    );
+    assert_eq!(v["passes"], 3);
+    assert!(v["flows"].as_u64().unwrap() > 5, "{v}");
+    let one = want.last().unwrap().ts_ns - want[0].ts_ns;
+    assert_eq!(v["duration_ns"], 3 * one, "{v}");
+    assert_eq!(v["timing"], "original timing");
+    let r = wiretape(&["replay", "--data", s(&d), "-i", "wtnosuchif0", "--dry-run"]);
+    assert!(
+        r.stdout.starts_with(&format!("would replay {} packets", want.len())),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn sending_needs_the_interface_allowed_and_bad_settings_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = store(tmp.path(), "200");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["-i", "lo"], "lo is not in the allowlist: replay sends only on interfaces named with --allow-iface lo"),
+        (vec!["--sink", "tap:x"], "unknown sink"),
+        (vec!["--sink", "afpacket:"], "afpacket:IFACE"),
+        (vec!["--sink", "pcap:/dev/null", "--speed", "0"], "--speed"),
+        (vec!["--sink", "pcap:/dev/null", "--pps", "0"], "--pps"),
+        (vec!["--sink", "pcap:/dev/null", "--max-gap", "soon"], "--max-gap"),
+        (vec!["--sink", "pcap:/dev/null", "--pps", "10", "--topspeed"], "cannot be used"),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["replay", "--data", s(&d)];
+        args.extend(&extra);
+        let r = wiretape(&args);
+        assert_eq!(r.code, Some(2), "{extra:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{extra:?}: no {want:?} in {}", r.stderr);
+        assert_eq!(r.stdout, "", "{extra:?}");
+    }
+}
+
+/// Root only: a veth pair, the recorder on the host end, replay sending out of the peer end
+/// from its namespace. Every selected packet arrives, in order, byte-identical; and an
+/// interface that has one of the capture's source addresses is refused without --force.
+#[test]
+fn a_replay_out_of_a_veth_arrives_whole_and_in_order() {
+    let Some(veth) = Veth::new("p") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = store(tmp.path(), "3000");
+    let want = exported(&d, &tmp.path().join("x.pcap"), None);
+    let rec_dir = tmp.path().join("rec");
+    let src = format!("afpacket:{},threads=1", veth.host);
+    let total = want.len().to_string();
+    let rec = Recorder::start(&[
+        "--data",
+        s(&rec_dir),
+        "--source",
+        &src,
+        "--count",
+        &total,
+        "--duration",
+        "90s",
+        "--metrics",
+        "off",
+    ]);
+    rec.wait_line("capture started", Duration::from_secs(30));
+    let bin = env!("CARGO_BIN_EXE_wiretape");
+    let out = Command::new("ip")
+        .args(["netns", "exec", &veth.ns, bin, "replay", "--data", s(&d)])
+        .args(["-i", &veth.peer, "--allow-iface", &veth.peer, "--json", "--no-progress"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["packets"], want.len() as u64, "{v}");
+    assert_eq!(v["refused"], 0, "{v}");
+    assert!(v["schedule_error"]["p50_ns"].is_u64(), "{v}");
+    // The original timing: the replay lasted as long as the capture, within 20 ms.
+    let planned = v["planned_ns"].as_u64().unwrap();
+    assert_eq!(planned, want.last().unwrap().ts_ns - want[0].ts_ns);
+    let actual = v["last_sent_ns"].as_u64().unwrap();
+    assert!(actual.abs_diff(planned) < 20_000_000, "{v}");
+    let (code, _) = rec.wait(Duration::from_secs(60));
+    assert_eq!(code, Some(0));
+    let got = exported(&rec_dir, &tmp.path().join("got.pcap"), None);
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.data, w.data, "packet {i}");
+    }
+
+    // The peer given one of the capture's source addresses: refused, unless --force.
+    let first_src = {
+        let r = wiretape(&["search", "--data", s(&d), "proto:udp", "--json", "-c", "1"]);
+        let p: serde_json::Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
+        p["net"]["src"].as_str().unwrap().to_owned()
+    };
+    sh(
+        "ip",
+        &["-n", &veth.ns, "addr", "add", &format!("{first_src}/32"), "dev", &veth.peer],
+    )
+    .unwrap();
+    let run = |force: bool| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &veth.ns, bin, "replay", "--data", s(&d)])
+            .args(["-i", &veth.peer, "--allow-iface", &veth.peer, "--topspeed"])
+            .args(["--no-progress", "--to", "start+1ms"]);
+        if force {
+            c.arg("--force");
+        }
+        c.output().unwrap()
+    };
+    let out = run(false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&first_src) && stderr.contains("--force"), "{stderr}");
+    let out = run(true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
