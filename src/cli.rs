@@ -335,7 +335,12 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "SINK", required_unless_present_any = ["interface"])]
     pub sink: Option<String>,
     /// Send out of this interface, as tcpreplay -i: the same as --sink afpacket:IFACE.
-    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with = "sink")]
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        conflicts_with = "sink"
+    )]
     pub interface: Option<String>,
     /// The original spacing divided by X (2 = twice as fast) [default: 1].
     #[arg(long, value_name = "X", group = "rate")]
@@ -352,6 +357,11 @@ pub struct ReplayArgs {
     /// Cut idle gaps longer than this to it (e.g. 10ms, 1s).
     #[arg(long, value_name = "DURATION")]
     pub max_gap: Option<String>,
+    /// How long before each deadline to stop sleeping and busy-wait on the clock: longer
+    /// is more precise where wake-ups are late (virtual machines), and costs CPU (e.g.
+    /// 200us, 1ms; default: measured at start from the sleep's overshoot).
+    #[arg(long, value_name = "DURATION")]
+    pub spin: Option<String>,
     /// Passes over the selection.
     #[arg(long = "loop", value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u64).range(1..))]

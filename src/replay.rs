@@ -11,11 +11,11 @@ use wiretape_capture::transmit::{FileSink, Transmit};
 use wiretape_capture::WriteFormat;
 use wiretape_decode::query::NetFields;
 use wiretape_index::search::SearchOptions;
-use wiretape_index::select::{Selection, SelectionCursor};
+use wiretape_index::select::Selection;
 use wiretape_replay::clock::{calibrate_spin, SystemClock};
 use wiretape_replay::schedule::Schedule;
-use wiretape_replay::{Feed, ReplayOptions, Report, SinkSpec, Timing};
-use wiretape_store::{Packet, Store};
+use wiretape_replay::{ReplayOptions, Report, SinkSpec, Timing};
+use wiretape_store::Store;
 use wiretape_wire::packet::Dissected;
 
 use crate::cli::ReplayArgs;
@@ -33,28 +33,6 @@ struct ReplayConfig {
     /// DPDK's EAL arguments for a dpdk sink.
     #[cfg_attr(not(feature = "dpdk"), allow(dead_code))]
     eal: Option<String>,
-}
-
-/// The selection read back from the store, started again for each `--loop` pass.
-struct SelectionFeed<'s> {
-    store: &'s Store,
-    sel: &'s Selection,
-    cursor: SelectionCursor<'s>,
-}
-
-impl Feed for SelectionFeed<'_> {
-    fn next_packet(&mut self) -> Option<Packet<'_>> {
-        self.cursor.next().map(|(_, p)| p)
-    }
-    fn rewind(&mut self) -> bool {
-        match self.sel.cursor(self.store) {
-            Ok(c) => {
-                self.cursor = c;
-                true
-            }
-            Err(_) => false,
-        }
-    }
 }
 
 /// What a replay will do, from one pass over the selection: `--dry-run` prints it, and
@@ -87,12 +65,15 @@ fn timing_of(a: &ReplayArgs) -> Result<Timing> {
         Timing::MilliPps((p * 1000.0).round() as u64)
     } else if let Some(m) = a.mbps {
         if !(m.is_finite() && m > 0.0 && m < 1e9) {
-            return Err(bad("--mbps must be a positive number of megabits per second"));
+            return Err(bad(
+                "--mbps must be a positive number of megabits per second",
+            ));
         }
         Timing::Bps((m * 1e6).round().max(1.0) as u64)
     } else {
         let x = a.speed.unwrap_or(1.0);
-        Timing::speed(x).ok_or_else(|| bad("--speed must be a positive number (2 = twice as fast)"))?
+        Timing::speed(x)
+            .ok_or_else(|| bad("--speed must be a positive number (2 = twice as fast)"))?
     })
 }
 
@@ -117,8 +98,8 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
     };
     let config = match &a.config {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             toml::from_str::<ReplayConfig>(&text)
                 .with_context(|| format!("{}: not a replay config", p.display()))?
         }
@@ -132,7 +113,11 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
     let spec = SinkSpec::parse(&spec_text).map_err(|e| bad_value(&format!("--sink: {e}")))?;
     // Safety first: an interface must be allowed before anything is read.
     if let Some(dev) = spec.device() {
-        let allowed = a.allow_iface.iter().chain(&config.allow_ifaces).any(|i| i == dev);
+        let allowed = a
+            .allow_iface
+            .iter()
+            .chain(&config.allow_ifaces)
+            .any(|i| i == dev);
         if !allowed && !a.dry_run {
             bail!(bad_value(&format!(
                 "{dev} is not in the allowlist: replay sends only on interfaces named with \
@@ -188,7 +173,11 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
                 "{interface} has {} of the capture's source addresses ({}): this looks like \
                  the network the traffic was captured on; --force replays anyway",
                 if clash.len() == 1 { "one" } else { "some" },
-                clash.iter().map(|ip| ip.to_string()).collect::<Vec<_>>().join(", ")
+                clash
+                    .iter()
+                    .map(|ip| ip.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         if !clash.is_empty() {
@@ -198,7 +187,16 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
 
     let mut sink: Box<dyn Transmit> = open_sink(&spec, &a, &config)?;
     let clock = SystemClock::new();
-    let spin_ns = calibrate_spin(&clock);
+    let spin_ns = match &a.spin {
+        Some(s) => wiretape_store::units::parse_duration(s)
+            .map_err(|value| wiretape_store::Error::BadOption {
+                option: "--spin".into(),
+                value: Box::new(value),
+            })?
+            .as_nanos()
+            .min(u128::from(u64::MAX)) as u64,
+        None => calibrate_spin(&clock),
+    };
     let pb = progress(plan.packets, false, !a.no_progress && !a.json);
     pb.set_message("replay");
     let on_progress = |n: u64| pb.set_position(n);
@@ -210,14 +208,34 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
         cancel: Some(interrupt.flag()),
         progress: Some(&on_progress),
     };
-    let mut feed = SelectionFeed {
-        store: &store,
-        sel: &sel,
-        cursor: sel.cursor(&store)?,
-    };
-    let report = wiretape_replay::replay(&mut feed, sink.as_mut(), &clock, &opts)?;
+    // The selection is read (decompressed) ahead on a thread of its own: up to 256
+    // batches of 512 packets.
+    let report = std::thread::scope(|scope| {
+        let (mut feed, reader) = wiretape_replay::prefetch::spawn(scope, a.loops, 256, |emit| {
+            let Ok(mut cursor) = sel.cursor(&store) else {
+                return;
+            };
+            while let Some((_, p)) = cursor.next() {
+                if !emit(&p) {
+                    return;
+                }
+            }
+        });
+        let r = wiretape_replay::replay(&mut feed, sink.as_mut(), &clock, &opts);
+        drop(feed);
+        let _ = reader.join();
+        r
+    })?;
     pb.finish_and_clear();
     drop(sink); // a file sink is finished when dropped
+    if !report.interrupted && report.packets + report.refused < plan.packets {
+        eprintln!(
+            "wiretape: warning: {} packets were planned but only {} could be read again from {}",
+            plan.packets,
+            report.packets + report.refused,
+            a.data.display()
+        );
+    }
     print_report(&report, a.json)?;
     Ok(match interrupt.exit_code() {
         Some(code) if report.interrupted => code,
@@ -273,7 +291,9 @@ fn plan(
 
 fn describe(t: Timing, max_gap_ns: Option<u64>) -> String {
     let base = match t {
-        Timing::Original { speed_ppm } if speed_ppm == 1_000_000 => "original timing".to_owned(),
+        Timing::Original {
+            speed_ppm: 1_000_000,
+        } => "original timing".to_owned(),
         Timing::Original { speed_ppm } => format!("original timing × {}", speed_ppm as f64 / 1e6),
         Timing::MilliPps(n) => format!("{} packets/s", n as f64 / 1000.0),
         Timing::Bps(n) => format!("{} Mbit/s", n as f64 / 1e6),
@@ -346,9 +366,9 @@ fn print_report(r: &Report, json: bool) -> Result<()> {
 
 fn open_sink(spec: &SinkSpec, a: &ReplayArgs, config: &ReplayConfig) -> Result<Box<dyn Transmit>> {
     Ok(match spec {
-        SinkSpec::AfPacket { interface } => {
-            Box::new(wiretape_capture::afpacket::AfPacketSink::open(interface, true)?)
-        }
+        SinkSpec::AfPacket { interface } => Box::new(
+            wiretape_capture::afpacket::AfPacketSink::open(interface, true)?,
+        ),
         SinkSpec::File { path, pcapng } => {
             let f = std::fs::File::create(path)
                 .with_context(|| format!("creating {}", path.display()))?;
@@ -357,16 +377,27 @@ fn open_sink(spec: &SinkSpec, a: &ReplayArgs, config: &ReplayConfig) -> Result<B
             } else {
                 WriteFormat::Pcap
             };
-            Box::new(FinishOnDrop(Some(FileSink::new(
-                BufWriter::with_capacity(1 << 20, f),
-                format,
-                format!("{}:{}", if *pcapng { "pcapng" } else { "pcap" }, path.display()),
-            )), path.clone()))
+            Box::new(FinishOnDrop(
+                Some(FileSink::new(
+                    BufWriter::with_capacity(1 << 20, f),
+                    format,
+                    format!(
+                        "{}:{}",
+                        if *pcapng { "pcapng" } else { "pcap" },
+                        path.display()
+                    ),
+                )),
+                path.clone(),
+            ))
         }
         #[cfg(feature = "dpdk")]
         SinkSpec::Dpdk { port } => {
             use wiretape_capture::dpdk::{self, DpdkConfig};
-            let eal = a.eal.clone().or_else(|| config.eal.clone()).unwrap_or_default();
+            let eal = a
+                .eal
+                .clone()
+                .or_else(|| config.eal.clone())
+                .unwrap_or_default();
             let mut cfg = DpdkConfig::new(port.clone(), dpdk::split_eal_args(&eal));
             cfg.queues = 0;
             cfg.tx_queues = 1;

@@ -121,6 +121,15 @@ pub fn with_affinity<R>(a: &Affinity, f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Puts the calling thread in `SCHED_IDLE`: it runs only when its CPU has nothing else to
+/// run, and never preempts another thread (replay's reader, sharing a core with the sender).
+/// Needs no privilege; false if the kernel refused.
+pub fn set_current_thread_idle() -> bool {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: param is a valid sched_param; pid 0 is the calling thread.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0 }
+}
+
 /// Raises the calling thread's nice value by `by` (at most to 19): it and the threads it
 /// starts then yield the CPU to threads at the default priority. Needs no privilege.
 pub fn lower_priority(by: i32) -> Result<(), SourceError> {

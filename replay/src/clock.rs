@@ -55,7 +55,8 @@ impl Clock for SystemClock {
 }
 
 /// How long before a deadline to stop sleeping: the worst overshoot of 20 sleeps of 200 µs,
-/// doubled, plus 10 µs; between 20 µs and 2 ms.
+/// doubled, plus 10 µs; between 200 µs (a virtual machine wakes a sleeper late now and then,
+/// more than 20 samples show) and 2 ms.
 pub fn calibrate_spin(clock: &dyn Clock) -> u64 {
     let mut worst = 0u64;
     for _ in 0..20 {
@@ -63,7 +64,7 @@ pub fn calibrate_spin(clock: &dyn Clock) -> u64 {
         clock.sleep_until(t);
         worst = worst.max(clock.now_ns().saturating_sub(t));
     }
-    (worst * 2 + 10_000).clamp(20_000, 2_000_000)
+    (worst * 2 + 10_000).clamp(200_000, 2_000_000)
 }
 
 #[cfg(test)]
@@ -79,6 +80,6 @@ mod tests {
         assert!(b >= a + 1_000_000, "{a} {b}");
         assert!(c.wall_ns() > 1_600_000_000_000_000_000);
         let spin = calibrate_spin(&c);
-        assert!((20_000..=2_000_000).contains(&spin), "{spin}");
+        assert!((200_000..=2_000_000).contains(&spin), "{spin}");
     }
 }

@@ -234,7 +234,10 @@ mod tests {
             1_700_000_000_000_000_000 + self.now.load(Ordering::Relaxed)
         }
         fn sleep_until(&self, t: u64) {
-            self.now.store(self.now.load(Ordering::Relaxed).max(t) + self.overshoot, Ordering::Relaxed);
+            self.now.store(
+                self.now.load(Ordering::Relaxed).max(t) + self.overshoot,
+                Ordering::Relaxed,
+            );
         }
     }
 
@@ -347,7 +350,10 @@ mod tests {
             assert_eq!(*d, (i as u64).to_be_bytes());
             assert!(launch.is_none());
             let deadline = i as u64 * 10_000;
-            assert!(t.abs_diff(deadline) <= 2_500, "packet {i}: {t} for {deadline}");
+            assert!(
+                t.abs_diff(deadline) <= 2_500,
+                "packet {i}: {t} for {deadline}"
+            );
         }
         assert_eq!(r.planned_ns, 19_999 * 10_000);
         let e = r.schedule_error.unwrap();

@@ -4,6 +4,8 @@
 //! - [`schedule`]: each packet's deadline from the start, exact, so errors never add up;
 //! - [`pacer`]: sleep, spin or send a batch, from the time and the deadlines ahead;
 //! - [`engine`]: the sending loop around them, over a [`engine::Feed`] and a [`clock::Clock`];
+//! - [`prefetch`]: the selection read ahead on a thread of its own (`SCHED_IDLE`), so the
+//!   sender never stops to decompress;
 //! - [`report`]: what it did, with the scheduling and gap errors as percentiles.
 //!
 //! The schedule and the pacer take time as a parameter and are tested without a clock; the
@@ -12,6 +14,7 @@
 pub mod clock;
 pub mod engine;
 pub mod pacer;
+pub mod prefetch;
 pub mod report;
 pub mod schedule;
 pub mod sink;

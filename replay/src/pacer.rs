@@ -87,8 +87,14 @@ mod tests {
     fn far_deadlines_sleep_near_ones_spin_due_ones_send() {
         let p = Pacer::new(50_000, 64);
         assert_eq!(p.step(0, &[1_000_000]), Step::Sleep { until: 950_000 });
-        assert_eq!(p.step(950_000, &[1_000_000]), Step::Spin { until: 1_000_000 });
-        assert_eq!(p.step(999_999, &[1_000_000]), Step::Spin { until: 1_000_000 });
+        assert_eq!(
+            p.step(950_000, &[1_000_000]),
+            Step::Spin { until: 1_000_000 }
+        );
+        assert_eq!(
+            p.step(999_999, &[1_000_000]),
+            Step::Spin { until: 1_000_000 }
+        );
         assert_eq!(p.step(1_000_000, &[1_000_000, 1_000_001]), Step::Send(1));
         // Late: everything already due goes at once.
         assert_eq!(p.step(2_000_000, &[1_000_000, 1_500_000]), Step::Send(2));
@@ -126,7 +132,9 @@ mod tests {
         // by 30 µs, a spin step is 100 ns, a send costs 1 µs. Every packet leaves within a
         // send's cost of its deadline, and never before it minus that cost.
         let mut p = Pacer::new(50_000, 64);
-        let deadlines: Vec<u64> = (0..10_000u64).map(|i| i * 7_919 % 5_000 + i * 5_000).collect();
+        let deadlines: Vec<u64> = (0..10_000u64)
+            .map(|i| i * 7_919 % 5_000 + i * 5_000)
+            .collect();
         let mut sorted = deadlines.clone();
         sorted.sort();
         let mut now = 0u64;

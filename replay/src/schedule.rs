@@ -22,7 +22,7 @@ impl Timing {
     /// `--speed X` (a positive decimal, up to six places): the original spacing × 1/X.
     pub fn speed(x: f64) -> Option<Timing> {
         let ppm = (x * 1e6).round();
-        (x.is_finite() && ppm >= 1.0 && ppm <= 1e15).then_some(Timing::Original {
+        (x.is_finite() && (1.0..=1e15).contains(&ppm)).then_some(Timing::Original {
             speed_ppm: ppm as u64,
         })
     }
@@ -91,7 +91,12 @@ mod tests {
 
     #[test]
     fn original_timing_keeps_the_spacing_from_the_first_packet() {
-        let mut s = Schedule::new(Timing::Original { speed_ppm: 1_000_000 }, None);
+        let mut s = Schedule::new(
+            Timing::Original {
+                speed_ppm: 1_000_000,
+            },
+            None,
+        );
         let t0 = 1_700_000_000_000_000_000;
         assert_eq!(s.deadline(t0, 60), 0);
         assert_eq!(s.deadline(t0 + 1_500, 60), 1_500);
@@ -125,7 +130,12 @@ mod tests {
 
     #[test]
     fn idle_gaps_are_capped_and_the_rest_is_kept() {
-        let mut s = Schedule::new(Timing::Original { speed_ppm: 1_000_000 }, Some(1_000_000));
+        let mut s = Schedule::new(
+            Timing::Original {
+                speed_ppm: 1_000_000,
+            },
+            Some(1_000_000),
+        );
         assert_eq!(s.deadline(0, 60), 0);
         assert_eq!(s.deadline(500, 60), 500);
         // 10 s of silence: cut to 1 ms.
@@ -153,7 +163,12 @@ mod tests {
 
     #[test]
     fn a_new_pass_follows_the_last_packet_at_once() {
-        let mut s = Schedule::new(Timing::Original { speed_ppm: 2_000_000 }, None);
+        let mut s = Schedule::new(
+            Timing::Original {
+                speed_ppm: 2_000_000,
+            },
+            None,
+        );
         assert_eq!(s.deadline(1_000, 60), 0);
         assert_eq!(s.deadline(3_000, 60), 1_000);
         s.new_pass();

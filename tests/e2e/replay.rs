@@ -48,7 +48,15 @@ fn a_replay_into_a_file_keeps_every_packet_at_its_original_spacing() {
         let out = tmp.path().join(format!("plan-{speed}.pcap"));
         let sink = format!("pcap:{}", out.display());
         let mut args = vec![
-            "replay", "--data", s(&d), "proto:itch", "--sink", &sink, "--speed", speed, "--json",
+            "replay",
+            "--data",
+            s(&d),
+            "proto:itch",
+            "--sink",
+            &sink,
+            "--speed",
+            speed,
+            "--json",
         ];
         if let Some(g) = max_gap {
             args.extend(["--max-gap", g]);
@@ -119,7 +127,8 @@ fn a_dry_run_gives_the_plan_and_sends_nothing() {
     assert_eq!(v["timing"], "original timing");
     let r = wiretape(&["replay", "--data", s(&d), "-i", "wtnosuchif0", "--dry-run"]);
     assert!(
-        r.stdout.starts_with(&format!("would replay {} packets", want.len())),
+        r.stdout
+            .starts_with(&format!("would replay {} packets", want.len())),
         "{}",
         r.stdout
     );
@@ -143,7 +152,11 @@ fn sending_needs_the_interface_allowed_and_bad_settings_say_so() {
         args.extend(&extra);
         let r = wiretape(&args);
         assert_eq!(r.code, Some(2), "{extra:?}: {}", r.stderr);
-        assert!(r.stderr.contains(want), "{extra:?}: no {want:?} in {}", r.stderr);
+        assert!(
+            r.stderr.contains(want),
+            "{extra:?}: no {want:?} in {}",
+            r.stderr
+        );
         assert_eq!(r.stdout, "", "{extra:?}");
     }
 }
@@ -176,7 +189,14 @@ fn a_replay_out_of_a_veth_arrives_whole_and_in_order() {
     let bin = env!("CARGO_BIN_EXE_wiretape");
     let out = Command::new("ip")
         .args(["netns", "exec", &veth.ns, bin, "replay", "--data", s(&d)])
-        .args(["-i", &veth.peer, "--allow-iface", &veth.peer, "--json", "--no-progress"])
+        .args([
+            "-i",
+            &veth.peer,
+            "--allow-iface",
+            &veth.peer,
+            "--json",
+            "--no-progress",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -206,7 +226,15 @@ fn a_replay_out_of_a_veth_arrives_whole_and_in_order() {
     };
     sh(
         "ip",
-        &["-n", &veth.ns, "addr", "add", &format!("{first_src}/32"), "dev", &veth.peer],
+        &[
+            "-n",
+            &veth.ns,
+            "addr",
+            "add",
+            &format!("{first_src}/32"),
+            "dev",
+            &veth.peer,
+        ],
     )
     .unwrap();
     let run = |force: bool| {
@@ -222,7 +250,14 @@ fn a_replay_out_of_a_veth_arrives_whole_and_in_order() {
     let out = run(false);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&first_src) && stderr.contains("--force"), "{stderr}");
+    assert!(
+        stderr.contains(&first_src) && stderr.contains("--force"),
+        "{stderr}"
+    );
     let out = run(true);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

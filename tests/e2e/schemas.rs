@@ -78,6 +78,35 @@ fn every_json_output_matches_its_schema() {
     check(&["stats", "-d", d, "--json", "--timeline", "10ms"], |_| {
         "stats"
     });
+    let plan = dir.path().join("plan.pcap");
+    let sink = format!("pcap:{}", s(&plan));
+    check(
+        &[
+            "replay",
+            "-d",
+            d,
+            "--sink",
+            &sink,
+            "--to",
+            "start+10ms",
+            "--json",
+        ],
+        |_| "replay",
+    );
+    check(
+        &[
+            "replay",
+            "-d",
+            d,
+            "-i",
+            "lo",
+            "--dry-run",
+            "--loop",
+            "2",
+            "--json",
+        ],
+        |_| "replay-plan",
+    );
     check(&["verify", "-d", d, "--json"], |_| "verify");
     check(&["index", "-d", d, "--json"], |_| "index");
     check(&["show", "-d", d, "--json", "-c", "300", "--hex"], |_| {
