@@ -307,9 +307,9 @@ SCHEMAS = {
     "replay": ("wiretape replay --json: the report at the end", obj("What the replay did.", {
         "sink": t("string", "Where it went (afpacket:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT)."),
         "launch_time": t("boolean", "Whether the sink scheduled launch times itself (a file, a NIC's launch-time offload): then the errors are the sink's, not measured (null)."),
-        "packets": t("integer", "Packets the sink took.", minimum=0),
-        "bytes": t("integer", "Their bytes.", minimum=0),
-        "refused": t("integer", "Packets the device refused after taking them (longer than its MTU).", minimum=0),
+        "packets": t("integer", "Packets the sink sent.", minimum=0),
+        "bytes": t("integer", "Their bytes (for udp:, the payloads').", minimum=0),
+        "refused": t("integer", "Packets the sink took and refused: longer than the device's MTU, or for udp: not a whole UDP datagram.", minimum=0),
         "passes": t("integer", "Passes over the selection (--loop).", minimum=0),
         "planned_ns": t("integer", "The last packet's deadline after the start, ns: how long the replay should take.", minimum=0),
         "last_sent_ns": t("integer", "When the last packet was handed over, after the start, ns.", minimum=0),

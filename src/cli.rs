@@ -309,7 +309,8 @@ pub struct ExportArgs {
 afpacket:IFACE   out of a Linux interface (sendmmsg, qdisc bypassed); -i IFACE\n  \
 pcap:FILE        a pcap of what would be sent, stamped with launch times\n  \
 pcapng:FILE      the same in pcapng\n  \
-dpdk:PORT        a DPDK port (--eal \"...\"; needs --features dpdk)\n\n\
+dpdk:PORT        a DPDK port (--eal \"...\"; needs --features dpdk)\n  \
+udp:HOST:PORT    the UDP payloads, through an ordinary socket\n\n\
 EXAMPLES:\n  \
 wiretape replay -d /var/lib/wiretape --dry-run 'symbol:NVDA' \\\n      \
 --from 14:30 --to 14:31\n  \

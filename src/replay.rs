@@ -390,6 +390,7 @@ fn open_sink(spec: &SinkSpec, a: &ReplayArgs, config: &ReplayConfig) -> Result<B
                 path.clone(),
             ))
         }
+        SinkSpec::Udp { to } => Box::new(wiretape_capture::transmit::UdpSink::open(to)?),
         #[cfg(feature = "dpdk")]
         SinkSpec::Dpdk { port } => {
             use wiretape_capture::dpdk::{self, DpdkConfig};

@@ -193,6 +193,111 @@ impl<W: Write + Send> Transmit for FileSink<W> {
     }
 }
 
+/// `udp:HOST:PORT`: the UDP payloads of the packets re-sent through an ordinary UDP socket,
+/// for a feed handler in staging that reads a socket and has no raw access. Each UDP
+/// datagram of the selection (not a fragment, not cut by the snaplen) becomes one datagram
+/// to the destination; every other packet is counted as refused. The socket is unconnected
+/// (an ICMP port-unreachable from a receiver not yet listening does not fail the next
+/// send) and blocking.
+pub struct UdpSink {
+    socket: std::net::UdpSocket,
+    to: std::net::SocketAddr,
+    name: String,
+    stats: TxStats,
+}
+
+impl UdpSink {
+    /// A sink sending to `to` (`HOST:PORT`; a name is resolved once, now).
+    pub fn open(to: &str) -> Result<UdpSink, TransmitError> {
+        use std::net::ToSocketAddrs;
+        let name = format!("udp:{to}");
+        let os = |what: &str, source: std::io::Error| TransmitError::Os {
+            sink: name.clone(),
+            what: what.to_owned(),
+            source,
+        };
+        let addr = to
+            .to_socket_addrs()
+            .map_err(|e| os("resolving the destination", e))?
+            .next()
+            .ok_or_else(|| TransmitError::Unsupported {
+                sink: name.clone(),
+                what: format!("{to}: the name has no address"),
+            })?;
+        let bind: std::net::SocketAddr = if addr.is_ipv4() {
+            "0.0.0.0:0".parse().expect("valid")
+        } else {
+            "[::]:0".parse().expect("valid")
+        };
+        let socket = std::net::UdpSocket::bind(bind).map_err(|e| os("bind", e))?;
+        Ok(UdpSink {
+            socket,
+            to: addr,
+            name,
+            stats: TxStats::default(),
+        })
+    }
+}
+
+impl Transmit for UdpSink {
+    fn transmit(&mut self, burst: &[OutPacket<'_>]) -> Result<usize, TransmitError> {
+        use wiretape_wire::ip::IpProtocol;
+        use wiretape_wire::packet::Dissected;
+        for p in burst {
+            let d = Dissected::parse(p.link_type, p.data);
+            let whole = d.ip_protocol == Some(IpProtocol::Udp)
+                && d.fragment.is_none()
+                && !d.snapped
+                && d.payload_offset + d.payload_len <= p.data.len();
+            if !whole {
+                self.stats.refused += 1;
+                continue;
+            }
+            let payload = d.payload(p.data);
+            match self.socket.send_to(payload, self.to) {
+                Ok(_) => {
+                    self.stats.packets += 1;
+                    self.stats.bytes += payload.len() as u64;
+                }
+                // A receiver not listening (an ICMP error from an earlier datagram): the
+                // datagram is sent anyway, as UDP would.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    self.stats.packets += 1;
+                    self.stats.bytes += payload.len() as u64;
+                }
+                Err(e) => {
+                    return Err(TransmitError::Os {
+                        sink: self.name.clone(),
+                        what: format!("sendto {}", self.to),
+                        source: e,
+                    })
+                }
+            }
+        }
+        Ok(burst.len())
+    }
+
+    fn flush(&mut self) -> Result<(), TransmitError> {
+        Ok(())
+    }
+
+    fn stats(&self) -> TxStats {
+        self.stats
+    }
+
+    fn capabilities(&self) -> TxCapabilities {
+        TxCapabilities {
+            launch_time: false,
+            max_burst: 64,
+            launch_horizon_ns: 0,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,6 +58,7 @@ struct Pending {
     orig_len: u32,
     link_type: u16,
     ts_ns: u64,
+    /// Its deadline, ns after the start.
     deadline: u64,
 }
 
@@ -94,8 +95,9 @@ pub fn replay(
     };
     let mut pass = 1;
     let mut feed_done = false;
-    let start = clock.now_ns();
-    let start_wall = clock.wall_ns();
+    // The start instant (pacing clock, wall clock): taken once the first packets are read,
+    // so that waiting for the reader does not make them late.
+    let mut started: Option<(u64, u64)> = None;
     // (deadline, when it was handed over) of the previous packet.
     let mut prev: Option<(u64, u64)> = None;
     let mut last_progress = 0u64;
@@ -109,8 +111,9 @@ pub fn replay(
                 let mut data = spare.pop().unwrap_or_default();
                 data.clear();
                 data.extend_from_slice(p.data);
-                let deadline = start.saturating_add(schedule.deadline(p.ts_ns, p.data.len()));
-                report.planned_ns = deadline - start;
+                // Kept relative to the start until it is taken.
+                let deadline = schedule.deadline(p.ts_ns, p.data.len());
+                report.planned_ns = deadline;
                 ahead.push_back(Pending {
                     data,
                     orig_len: p.orig_len,
@@ -128,12 +131,17 @@ pub fn replay(
         if ahead.is_empty() {
             break;
         }
+        let (start, start_wall) = *started.get_or_insert_with(|| (clock.now_ns(), clock.wall_ns()));
         if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             report.interrupted = true;
             break;
         }
         deadlines.clear();
-        deadlines.extend(ahead.iter().map(|p| p.deadline.saturating_sub(lead)));
+        deadlines.extend(
+            ahead
+                .iter()
+                .map(|p| start.saturating_add(p.deadline).saturating_sub(lead)),
+        );
         let now = clock.now_ns();
         let n = match pacer.step(now, &deadlines) {
             Step::Sleep { until } => {
@@ -156,7 +164,7 @@ pub fn replay(
                 orig_len: p.orig_len,
                 link_type: p.link_type,
                 ts_ns: p.ts_ns,
-                launch_ns: launch.then(|| start_wall.saturating_add(p.deadline - start)),
+                launch_ns: launch.then(|| start_wall.saturating_add(p.deadline)),
             })
             .collect();
         let t0 = clock.now_ns();
@@ -175,13 +183,14 @@ pub fn replay(
         pacer.sent(t1 - t0);
         for p in ahead.drain(..taken) {
             if paced {
-                sched_err.saturating_record(t0.abs_diff(p.deadline));
+                let deadline = start.saturating_add(p.deadline);
+                sched_err.saturating_record(t0.abs_diff(deadline));
                 if let Some((d, t)) = prev {
-                    let want = p.deadline - d;
+                    let want = deadline - d;
                     let got = t0.saturating_sub(t);
                     gap_err.saturating_record(want.abs_diff(got));
                 }
-                prev = Some((p.deadline, t0));
+                prev = Some((deadline, t0));
             }
             report.packets += 1;
             report.bytes += p.data.len() as u64;
@@ -196,9 +205,14 @@ pub fn replay(
         }
     }
     sink.flush()?;
+    let start = started.map_or_else(|| clock.now_ns(), |s| s.0);
     report.actual_ns = clock.now_ns() - start;
     report.passes = pass;
-    report.refused = sink.stats().refused;
+    // What the sink says it sent (a packet it took and refused is not among them).
+    let st = sink.stats();
+    report.packets = st.packets;
+    report.bytes = st.bytes;
+    report.refused = st.refused;
     report.send_cost_ns = pacer.cost_ns();
     if paced && !sched_err.is_empty() {
         report.schedule_error = Some(Percentiles::of(&sched_err));
@@ -288,7 +302,11 @@ mod tests {
             Ok(())
         }
         fn stats(&self) -> TxStats {
-            TxStats::default()
+            TxStats {
+                packets: self.sent.len() as u64,
+                bytes: self.sent.iter().map(|(_, d, _)| d.len() as u64).sum(),
+                refused: 0,
+            }
         }
         fn capabilities(&self) -> TxCapabilities {
             TxCapabilities {

@@ -35,10 +35,11 @@ pub struct Report {
     /// Whether the sink scheduled launch times itself (then the errors are the sink's, not
     /// measured here).
     pub launch_time: bool,
-    /// Packets and bytes the sink took.
+    /// Packets and bytes the sink sent (for `udp:`, the payloads' bytes).
     pub packets: u64,
     pub bytes: u64,
-    /// Packets the sink refused after taking them (too long for the device).
+    /// Packets the sink took and refused: too long for the device, or (`udp:`) not a whole
+    /// UDP datagram.
     pub refused: u64,
     /// Passes over the selection (`--loop`).
     pub passes: u64,

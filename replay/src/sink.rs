@@ -12,15 +12,17 @@ pub enum SinkSpec {
     File { path: PathBuf, pcapng: bool },
     /// Out of a DPDK port (built with the `dpdk` feature; EAL arguments from `--eal`).
     Dpdk { port: String },
+    /// The UDP payloads, re-sent through an ordinary socket to `HOST:PORT`.
+    Udp { to: String },
 }
 
 impl SinkSpec {
-    /// Parses `afpacket:IFACE`, `pcap:FILE`, `pcapng:FILE` or `dpdk:PORT`.
+    /// Parses `afpacket:IFACE`, `pcap:FILE`, `pcapng:FILE`, `dpdk:PORT` or `udp:HOST:PORT`.
     pub fn parse(s: &str) -> Result<SinkSpec, String> {
         let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
         if rest.is_empty() {
             return Err(format!(
-                "{s:?}: use afpacket:IFACE, pcap:FILE, pcapng:FILE or dpdk:PORT"
+                "{s:?}: use afpacket:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT or udp:HOST:PORT"
             ));
         }
         match kind {
@@ -34,19 +36,23 @@ impl SinkSpec {
             "dpdk" => Ok(SinkSpec::Dpdk {
                 port: rest.to_owned(),
             }),
+            "udp" if rest.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) => {
+                Ok(SinkSpec::Udp { to: rest.to_owned() })
+            }
+            "udp" => Err(format!("{s:?}: use udp:HOST:PORT (udp:127.0.0.1:9000, udp:[::1]:9000)")),
             _ => Err(format!(
-                "unknown sink {kind:?}: use afpacket:IFACE, pcap:FILE, pcapng:FILE or dpdk:PORT"
+                "unknown sink {kind:?}: use afpacket:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT or udp:HOST:PORT"
             )),
         }
     }
 
     /// The interface (or DPDK port) it sends on, which must be in the allowlist; `None` for
-    /// a file.
+    /// a file or a UDP socket (the kernel routes it; no raw access).
     pub fn device(&self) -> Option<&str> {
         match self {
             SinkSpec::AfPacket { interface } => Some(interface),
             SinkSpec::Dpdk { port } => Some(port),
-            SinkSpec::File { .. } => None,
+            SinkSpec::File { .. } | SinkSpec::Udp { .. } => None,
         }
     }
 }
@@ -72,7 +78,23 @@ mod tests {
             SinkSpec::parse("dpdk:0000:01:00.0").unwrap().device(),
             Some("0000:01:00.0")
         );
-        for bad in ["", "afpacket:", "eth0", "tap:x", "pcap"] {
+        assert_eq!(
+            SinkSpec::parse("udp:[::1]:9000").unwrap(),
+            SinkSpec::Udp {
+                to: "[::1]:9000".into()
+            }
+        );
+        assert_eq!(SinkSpec::parse("udp:localhost:9").unwrap().device(), None);
+        for bad in [
+            "",
+            "afpacket:",
+            "eth0",
+            "tap:x",
+            "pcap",
+            "udp:x",
+            "udp::9",
+            "udp:h:99999",
+        ] {
             assert!(SinkSpec::parse(bad).is_err(), "{bad}");
         }
     }

@@ -261,3 +261,67 @@ fn a_replay_out_of_a_veth_arrives_whole_and_in_order() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `udp:HOST:PORT`: the UDP payloads of the selection, each a datagram to a socket, in
+/// order; the selection's other packets are counted as refused.
+#[test]
+fn a_replay_to_a_udp_socket_sends_the_payloads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = store(tmp.path(), "1500");
+    let want = exported(&d, &tmp.path().join("x.pcap"), Some("proto:udp"));
+    let payloads: Vec<Vec<u8>> = want
+        .iter()
+        .map(|p| {
+            let dis = wiretape_wire::packet::Dissected::parse(p.link_type, &p.data);
+            dis.payload(&p.data).to_vec()
+        })
+        .collect();
+    assert!(payloads.len() > 500);
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sink = format!("udp:{}", rx.local_addr().unwrap());
+    // A receiver reading while the replay runs (at the original timing: about 0.1 s).
+    rx.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 65_536];
+        while let Ok(n) = rx.recv(&mut buf) {
+            got.push(buf[..n].to_vec());
+        }
+        got
+    });
+    let r = wiretape(&[
+        "replay",
+        "--data",
+        s(&d),
+        "proto:udp",
+        "--sink",
+        &sink,
+        "--json",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["packets"], payloads.len() as u64, "{v}");
+    assert_eq!(v["refused"], 0, "{v}");
+    let got = reader.join().unwrap();
+    assert_eq!(got.len(), payloads.len());
+    for (i, (g, w)) in got.iter().zip(&payloads).enumerate() {
+        assert_eq!(g, w, "datagram {i}");
+    }
+    // Every packet of the store: the TCP and other packets are refused.
+    let r = wiretape(&[
+        "replay",
+        "--data",
+        s(&d),
+        "--sink",
+        &sink,
+        "--topspeed",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(v["refused"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(
+        v["packets"].as_u64().unwrap() + v["refused"].as_u64().unwrap(),
+        1500,
+        "{v}"
+    );
+}
