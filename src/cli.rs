@@ -301,6 +301,9 @@ pub struct ExportArgs {
 /// due within one send's cost together. The report gives the scheduling error (when each
 /// packet was handed over against its deadline) and the gap error as percentiles.
 ///
+/// Rewrites (--map-ip, --map-mac, --map-port, --map-group, --vlan, --ttl) adjust the IP,
+/// UDP and TCP checksums incrementally (a wrong one stays wrong by as much).
+///
 /// Sending on an interface needs it in the allowlist (--allow-iface, or allow_ifaces in
 /// --config), and root or CAP_NET_RAW. Replaying onto an interface that has one of the
 /// capture's source addresses is refused without --force. --dry-run sends nothing.
@@ -318,7 +321,10 @@ wiretape replay -d /var/lib/wiretape -i veth0 --allow-iface veth0 \\\n      \
 --from start --to start+60s\n  \
 wiretape replay -d /var/lib/wiretape -i veth0 --allow-iface veth0 \\\n      \
 --speed 2 --max-gap 10ms --loop 3 'proto:itch'\n  \
-wiretape replay -d /var/lib/wiretape --sink pcap:plan.pcap --topspeed\n")]
+wiretape replay -d /var/lib/wiretape --sink pcap:plan.pcap --topspeed\n  \
+wiretape replay -d /var/lib/wiretape -i veth0 --allow-iface veth0 \\\n      \
+--map-ip 206.200.0.0/16=10.77.0.0/16 --map-group 233.54.12.111=239.1.1.1 \\\n      \
+--vlan strip 'proto:itch'\n")]
 pub struct ReplayArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
@@ -367,6 +373,26 @@ pub struct ReplayArgs {
     #[arg(long = "loop", value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub loops: u64,
+    /// Rewrite a MAC address, source or destination (repeat for several):
+    /// 02:00:00:00:00:0b=02:aa:bb:cc:dd:ee.
+    #[arg(long, value_name = "MAC=MAC")]
+    pub map_mac: Vec<String>,
+    /// Move addresses from one prefix into another, host bits kept (repeat; IPv4 or IPv6,
+    /// same length): 10.1.0.0/16=10.201.0.0/16.
+    #[arg(long, value_name = "CIDR=CIDR")]
+    pub map_ip: Vec<String>,
+    /// Rewrite a TCP or UDP port, source or destination (repeat): 26477=30001.
+    #[arg(long, value_name = "PORT=PORT")]
+    pub map_port: Vec<String>,
+    /// Move a multicast group, its MAC with it (repeat): 233.54.12.111=239.1.2.3.
+    #[arg(long, value_name = "GROUP=GROUP")]
+    pub map_group: Vec<String>,
+    /// The outer VLAN tag: set:N (adding one to untagged frames) or strip.
+    #[arg(long, value_name = "set:N|strip")]
+    pub vlan: Option<String>,
+    /// Set the IPv4 TTL / IPv6 hop limit.
+    #[arg(long, value_name = "N")]
+    pub ttl: Option<u8>,
     /// An interface replay may send on (repeat for several).
     #[arg(long, value_name = "IFACE")]
     pub allow_iface: Vec<String>,

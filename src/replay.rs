@@ -13,6 +13,7 @@ use wiretape_decode::query::NetFields;
 use wiretape_index::search::SearchOptions;
 use wiretape_index::select::Selection;
 use wiretape_replay::clock::{calibrate_spin, SystemClock};
+use wiretape_replay::rewrite::Rewrite;
 use wiretape_replay::schedule::Schedule;
 use wiretape_replay::{ReplayOptions, Report, SinkSpec, Timing};
 use wiretape_store::Store;
@@ -44,8 +45,10 @@ struct Plan {
     passes: u64,
     /// The last packet's deadline after the start, over every pass, ns.
     duration_ns: u64,
-    /// Distinct (addresses, ports, protocol) of one pass.
+    /// Distinct (addresses, ports, protocol) of one pass, as sent (rewritten).
     flows: u64,
+    /// Packets the rewrites change, over every pass.
+    rewritten: u64,
     /// Source IP addresses of the selection.
     #[serde(skip)]
     sources: HashSet<IpAddr>,
@@ -82,8 +85,32 @@ fn bad_value(what: &str) -> exit::Usage {
     exit::Usage(what.to_owned())
 }
 
+/// The rewrites asked for, checked.
+fn rewrite_of(a: &ReplayArgs) -> Result<Rewrite> {
+    let mut r = Rewrite::default();
+    let usage = |opt: &str, e: String| bad_value(&format!("{opt}: {e}"));
+    for m in &a.map_mac {
+        r.add_mac(m).map_err(|e| usage("--map-mac", e))?;
+    }
+    for m in &a.map_ip {
+        r.add_ip(m).map_err(|e| usage("--map-ip", e))?;
+    }
+    for m in &a.map_port {
+        r.add_port(m).map_err(|e| usage("--map-port", e))?;
+    }
+    for m in &a.map_group {
+        r.add_group(m).map_err(|e| usage("--map-group", e))?;
+    }
+    if let Some(v) = &a.vlan {
+        r.set_vlan(v).map_err(|e| usage("--vlan", e))?;
+    }
+    r.ttl = a.ttl;
+    Ok(r)
+}
+
 pub fn run(a: ReplayArgs) -> Result<u8> {
     let timing = timing_of(&a)?;
+    let rewrite = rewrite_of(&a)?;
     let max_gap_ns = match &a.max_gap {
         Some(s) => Some(
             wiretape_store::units::parse_duration(s)
@@ -154,7 +181,7 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
         eprintln!("wiretape: warning: {d}");
     }
 
-    let mut plan = plan(&store, &sel, timing, max_gap_ns, a.loops)?;
+    let mut plan = plan(&store, &sel, timing, max_gap_ns, a.loops, &rewrite)?;
     plan.sink = spec_text.clone();
     plan.timing = describe(timing, max_gap_ns);
     if a.dry_run {
@@ -207,6 +234,7 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
         spin_ns,
         cancel: Some(interrupt.flag()),
         progress: Some(&on_progress),
+        rewrite: (!rewrite.is_empty()).then_some(&rewrite),
     };
     // The selection is read (decompressed) ahead on a thread of its own: up to 256
     // batches of 512 packets.
@@ -251,6 +279,7 @@ fn plan(
     timing: Timing,
     max_gap_ns: Option<u64>,
     loops: u64,
+    rewrite: &Rewrite,
 ) -> Result<Plan> {
     let mut schedule = Schedule::new(timing, max_gap_ns);
     let mut plan = Plan {
@@ -259,6 +288,8 @@ fn plan(
     };
     let mut flows = HashSet::new();
     let mut packets_one_pass = 0u64;
+    let mut rewritten_one_pass = 0u64;
+    let mut scratch = Vec::new();
     for pass in 0..loops {
         if pass > 0 {
             schedule.new_pass();
@@ -268,8 +299,15 @@ fn plan(
             plan.duration_ns = schedule.deadline(p.ts_ns, p.data.len());
             if pass == 0 {
                 packets_one_pass += 1;
-                plan.bytes += p.data.len() as u64;
-                let n = NetFields::from_dissected(p.ts_ns, &Dissected::parse(p.link_type, p.data));
+                // As it will be sent: rewritten (the address check looks at these).
+                scratch.clear();
+                scratch.extend_from_slice(p.data);
+                if rewrite.apply(p.link_type, &mut scratch) {
+                    rewritten_one_pass += 1;
+                }
+                plan.bytes += scratch.len() as u64;
+                let n =
+                    NetFields::from_dissected(p.ts_ns, &Dissected::parse(p.link_type, &scratch));
                 if let Some(src) = n.src {
                     plan.sources.insert(src);
                 }
@@ -284,6 +322,7 @@ fn plan(
         }
     }
     plan.packets = packets_one_pass * loops;
+    plan.rewritten = rewritten_one_pass * loops;
     plan.bytes *= loops;
     plan.flows = flows.len() as u64;
     Ok(plan)
@@ -319,10 +358,15 @@ fn print_plan(p: &Plan, json: bool) -> Result<()> {
         return crate::output::line(&serde_json::to_string(p)?);
     }
     crate::output::line(&format!(
-        "would replay {} packets ({} bytes, {} flows{}) to {} at {}: {} planned; nothing sent (--dry-run)",
+        "would replay {} packets ({} bytes, {} flows{}{}) to {} at {}: {} planned; nothing sent (--dry-run)",
         p.packets,
         p.bytes,
         p.flows,
+        if p.rewritten > 0 {
+            format!(", {} rewritten", p.rewritten)
+        } else {
+            String::new()
+        },
         if p.passes > 1 {
             format!(", {} passes", p.passes)
         } else {
@@ -339,9 +383,14 @@ fn print_report(r: &Report, json: bool) -> Result<()> {
         return crate::output::line(&serde_json::to_string(r)?);
     }
     let mut s = format!(
-        "replayed {} packets ({} bytes) to {} in {} (planned {}){}{}",
+        "replayed {} packets ({} bytes{}) to {} in {} (planned {}){}{}",
         r.packets,
         r.bytes,
+        if r.rewritten > 0 {
+            format!(", {} rewritten", r.rewritten)
+        } else {
+            String::new()
+        },
         r.sink,
         fmt_ns(r.actual_ns),
         fmt_ns(r.planned_ns),

@@ -41,6 +41,8 @@ pub struct ReplayOptions<'a> {
     pub cancel: Option<&'a AtomicBool>,
     /// Called with the packets sent so far, every few thousand packets.
     pub progress: Option<&'a dyn Fn(u64)>,
+    /// Rewrites applied to each packet as it is read ahead.
+    pub rewrite: Option<&'a crate::rewrite::Rewrite>,
 }
 
 /// Why a replay failed.
@@ -111,6 +113,12 @@ pub fn replay(
                 let mut data = spare.pop().unwrap_or_default();
                 data.clear();
                 data.extend_from_slice(p.data);
+                if opts
+                    .rewrite
+                    .is_some_and(|r| r.apply(p.link_type, &mut data))
+                {
+                    report.rewritten += 1;
+                }
                 // Kept relative to the start until it is taken.
                 let deadline = schedule.deadline(p.ts_ns, p.data.len());
                 report.planned_ns = deadline;
@@ -337,6 +345,7 @@ mod tests {
             spin_ns: 50_000,
             cancel: None,
             progress: None,
+            rewrite: None,
         }
     }
 

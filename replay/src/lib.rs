@@ -6,7 +6,9 @@
 //! - [`engine`]: the sending loop around them, over a [`engine::Feed`] and a [`clock::Clock`];
 //! - [`prefetch`]: the selection read ahead on a thread of its own (`SCHED_IDLE`), so the
 //!   sender never stops to decompress;
-//! - [`report`]: what it did, with the scheduling and gap errors as percentiles.
+//! - [`report`]: what it did, with the scheduling and gap errors as percentiles;
+//! - [`rewrite`]: addresses, ports, groups, VLAN and TTL rewritten, checksums adjusted
+//!   incrementally.
 //!
 //! The schedule and the pacer take time as a parameter and are tested without a clock; the
 //! engine is tested on a fake clock.
@@ -16,6 +18,7 @@ pub mod engine;
 pub mod pacer;
 pub mod prefetch;
 pub mod report;
+pub mod rewrite;
 pub mod schedule;
 pub mod sink;
 

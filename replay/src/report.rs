@@ -43,6 +43,8 @@ pub struct Report {
     pub refused: u64,
     /// Passes over the selection (`--loop`).
     pub passes: u64,
+    /// Packets the rewrites changed.
+    pub rewritten: u64,
     /// The last packet's deadline after the start, ns: how long the replay should take.
     pub planned_ns: u64,
     /// When the last packet was handed over, and when the replay ended (flushed), after the
