@@ -508,6 +508,51 @@ mod tests {
     }
 
     #[test]
+    fn hostile_frames_never_panic() {
+        // Every truncation and many random corruptions of a few real shapes, through every
+        // rewrite at once.
+        let mut r = Rewrite::default();
+        r.add_ip("0.0.0.0/0=10.0.0.0/0").unwrap();
+        r.add_ip("::/0=fd00::/0").unwrap();
+        r.add_port("1=2").unwrap();
+        r.add_group("239.1.1.1=239.2.2.2").unwrap();
+        r.add_mac("02:00:00:00:00:0b=02:00:00:00:00:0c").unwrap();
+        r.ttl = Some(1);
+        let mut tagged = udp_frame([1, 2, 3, 4], [239, 1, 1, 1], 1, 2, &[7; 40]);
+        tagged.splice(12..12, [0x81, 0x00, 0x00, 0x05]);
+        let shapes = [
+            udp_frame([1, 2, 3, 4], [239, 1, 1, 1], 1, 2, &[7; 40]),
+            tagged,
+        ];
+        let mut x = 0x9e37_79b9u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for vlan in [None, Some(Vlan::Strip), Some(Vlan::Set(9))] {
+            r.vlan = vlan;
+            for shape in &shapes {
+                for cut in 0..=shape.len() {
+                    let mut f = shape[..cut].to_vec();
+                    r.apply(1, &mut f);
+                }
+                for _ in 0..3_000 {
+                    let mut f = shape.clone();
+                    for _ in 0..(next() % 4 + 1) {
+                        let at = next() as usize % f.len();
+                        f[at] = next() as u8;
+                    }
+                    f.truncate(next() as usize % (f.len() + 1));
+                    r.apply(1, &mut f);
+                    r.apply(113, &mut f);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn bad_maps_are_refused_in_words() {
         let mut r = Rewrite::default();
         assert!(r
