@@ -83,11 +83,14 @@ fn dpdk_net_pcap_port_gives_every_packet_byte_identical_in_order() {
     let source = &mut sources[0];
     assert_eq!(source.name(), "dpdk:net_pcap0");
     assert_eq!(source.driver(), "net_pcap");
-    // net_pcap does not offer the scatter offload: the MTU asked is what fits one mbuf
-    // (it does not filter by MTU, and makes chains of longer frames itself: see below).
+    // The EAL's lcore list (-l 0) gives the queue its CPU. net_pcap does not offer the
+    // scatter offload: the MTU asked is what fits one mbuf (it does not filter by MTU, and
+    // makes chains of longer frames itself: see below).
     let detail = source.describe().unwrap();
     assert!(
-        detail.contains("driver net_pcap, RX queue 0 of 1, MTU 2022, VLAN tags kept"),
+        detail.contains(
+            "driver net_pcap, RX queue 0 of 1, on CPU 0 (EAL lcore), MTU 2022, VLAN tags kept"
+        ),
         "{detail}"
     );
     // net_pcap stamps with the file's times: recorded as an unspecified clock, as an

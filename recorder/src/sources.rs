@@ -96,3 +96,28 @@ pub fn open_sources(s: &Settings) -> Result<Vec<Box<dyn Source>>, OpenError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_dpdk_a_dpdk_source_says_how_to_build_it() {
+        let e = OpenError::NoDpdk {
+            spec: "dpdk:0".into(),
+        }
+        .to_string();
+        assert!(
+            e.contains("built without DPDK") && e.contains("--features dpdk"),
+            "{e}"
+        );
+        // A build without the feature gives it for a dpdk source (with it, the EAL would
+        // start here: `tests/e2e/dpdk.rs` opens ports in processes of their own).
+        #[cfg(not(feature = "dpdk"))]
+        {
+            let s = Settings::new(std::path::Path::new("/nonexistent"), &["dpdk:0"]);
+            let e = open_sources(&s).err().expect("refused").to_string();
+            assert!(e.contains("built without DPDK"), "{e}");
+        }
+    }
+}
