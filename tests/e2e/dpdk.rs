@@ -539,3 +539,50 @@ fn sigterm_ends_a_dpdk_recording_indexed_and_sealed_with_metrics_served() {
         }
     }
 }
+
+/// `wiretape replay --sink dpdk:PORT`: the DPDK sink from the command line, into a
+/// `net_pcap` port that writes what it sends to a file (`tx_pcap=`): every packet of the
+/// selection, in order, byte-identical. The port needs to be allowed, as an interface does.
+#[cfg(feature = "dpdk")]
+#[test]
+fn a_replay_into_a_dpdk_port_sends_every_packet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("g.pcap");
+    gen(&f, "2000", "9");
+    let d = tmp.path().join("d");
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let sent = tmp.path().join("sent.pcap");
+    let eal = format!(
+        "--no-huge -m 256 --no-pci -l 0 --vdev=net_pcap0,tx_pcap={}",
+        sent.display()
+    );
+    let args = [
+        "replay",
+        "--data",
+        s(&d),
+        "--sink",
+        "dpdk:net_pcap0",
+        "--eal",
+        &eal,
+        "--topspeed",
+        "--json",
+    ];
+    let r = wiretape(&args);
+    assert_eq!(r.code, Some(2), "not allowed yet: {}", r.stderr);
+    assert!(r.stderr.contains("--allow-iface net_pcap0"), "{}", r.stderr);
+    let mut allowed = args.to_vec();
+    allowed.extend(["--allow-iface", "net_pcap0"]);
+    let r = wiretape(&allowed);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["packets"], 2000, "{v}");
+    assert_eq!(v["sink"], "dpdk:net_pcap0#tx0", "{v}");
+    let want = exported(&d, &tmp.path().join("want.pcap"));
+    let (got, e) = wiretape_tests::read_capture(&sent);
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.data, w.3, "packet {i}");
+    }
+}
