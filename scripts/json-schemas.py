@@ -317,6 +317,10 @@ SCHEMAS = {
         "actual_ns": t("integer", "When the replay ended (the sink flushed), after the start, ns.", minimum=0),
         "schedule_error": PERCENTILES("How far each packet was handed over from its deadline (absolute), ns; null for a launch-time sink."),
         "gap_error": PERCENTILES("How far each gap between consecutive packets was from the planned gap (absolute), ns; null for a launch-time sink."),
+        "gap_error_histogram": {"type": "array", "description": "The gap errors as histogram bars (what --plot draws): upper bounds 100 ns, then 1-2-5 steps to 1 s, then one bar above; empty when gap_error is null.",
+                                "items": obj("A bar.", {
+                                    "upper_ns": t("integer", "The bar holds the gaps whose error is at most this many ns (and above the bar before); null: above one second.", nullable=True, minimum=0),
+                                    "count": t("integer", "Gaps in this bar.", minimum=0)})},
         "send_cost_ns": t("integer", "The send call's cost as last estimated, ns: packets due within it are sent together.", minimum=0),
         "interrupted": t("boolean", "Stopped by SIGINT or SIGTERM before the end."),
     })),

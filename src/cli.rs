@@ -387,6 +387,11 @@ pub struct ReplayArgs {
     /// Move a multicast group, its MAC with it (repeat): 233.54.12.111=239.1.2.3.
     #[arg(long, value_name = "GROUP=GROUP")]
     pub map_group: Vec<String>,
+    /// Rename a MoldUDP64 session (repeat): the first 10 bytes of each UDP payload that
+    /// holds a MoldUDP64 header and starts with OLD (space-padded) become NEW:
+    /// NASDAQ0001=STAGING01.
+    #[arg(long, value_name = "OLD=NEW")]
+    pub map_session: Vec<String>,
     /// The outer VLAN tag: set:N (adding one to untagged frames) or strip.
     #[arg(long, value_name = "set:N|strip")]
     pub vlan: Option<String>,
@@ -408,6 +413,10 @@ pub struct ReplayArgs {
     /// DPDK's EAL arguments for a dpdk sink, split on whitespace.
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
     pub eal: Option<String>,
+    /// Draw the gap-error histogram (|actual gap - original gap| per packet, with its
+    /// percentiles) into this PNG file when the replay ends.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,

@@ -9,6 +9,7 @@ mod import;
 mod index;
 mod interrupt;
 mod output;
+mod plot;
 mod record;
 mod replay;
 mod search;

@@ -101,6 +101,9 @@ fn rewrite_of(a: &ReplayArgs) -> Result<Rewrite> {
     for m in &a.map_group {
         r.add_group(m).map_err(|e| usage("--map-group", e))?;
     }
+    for m in &a.map_session {
+        r.add_session(m).map_err(|e| usage("--map-session", e))?;
+    }
     if let Some(v) = &a.vlan {
         r.set_vlan(v).map_err(|e| usage("--vlan", e))?;
     }
@@ -111,6 +114,11 @@ fn rewrite_of(a: &ReplayArgs) -> Result<Rewrite> {
 pub fn run(a: ReplayArgs) -> Result<u8> {
     let timing = timing_of(&a)?;
     let rewrite = rewrite_of(&a)?;
+    if a.plot.is_some() && timing == Timing::Topspeed {
+        bail!(bad_value(
+            "--plot draws the gap errors, and at --topspeed there is no spacing to keep"
+        ));
+    }
     let max_gap_ns = match &a.max_gap {
         Some(s) => Some(
             wiretape_store::units::parse_duration(s)
@@ -213,6 +221,17 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
     }
 
     let mut sink: Box<dyn Transmit> = open_sink(&spec, &a, &config)?;
+    if a.plot.is_some() {
+        // The gap errors are measured here, between the deadlines and the sends: a sink
+        // that schedules launch times takes the packets ahead of them.
+        if sink.capabilities().launch_time {
+            bail!(bad_value(&format!(
+                "--plot draws the gap errors measured as packets are sent, and {} schedules \
+                 the launch times itself (it takes the packets ahead of them)",
+                sink.name()
+            )));
+        }
+    }
     let clock = SystemClock::new();
     let spin_ns = match &a.spin {
         Some(s) => wiretape_store::units::parse_duration(s)
@@ -265,6 +284,16 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
         );
     }
     print_report(&report, a.json)?;
+    if let Some(path) = &a.plot {
+        if report.gap_error_histogram.is_empty() {
+            eprintln!(
+                "wiretape: warning: --plot: no gap was measured (fewer than two packets sent); {} not written",
+                path.display()
+            );
+        } else {
+            crate::plot::gap_error_png(&report, path)?;
+        }
+    }
     Ok(match interrupt.exit_code() {
         Some(code) if report.interrupted => code,
         _ => exit::OK,

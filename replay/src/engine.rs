@@ -224,7 +224,10 @@ pub fn replay(
     report.send_cost_ns = pacer.cost_ns();
     if paced && !sched_err.is_empty() {
         report.schedule_error = Some(Percentiles::of(&sched_err));
-        report.gap_error = (!gap_err.is_empty()).then(|| Percentiles::of(&gap_err));
+        if !gap_err.is_empty() {
+            report.gap_error = Some(Percentiles::of(&gap_err));
+            report.gap_error_histogram = crate::report::buckets(&gap_err);
+        }
     }
     if let Some(f) = opts.progress {
         f(report.packets);

@@ -27,6 +27,63 @@ impl Percentiles {
     }
 }
 
+/// One bar of an error histogram: the packets whose error was at most `upper_ns` (and
+/// above the bar before); `upper_ns` is `None` for the last bar, above one second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    pub upper_ns: Option<u64>,
+    pub count: u64,
+}
+
+/// The upper bounds of the histogram bars: 100 ns, then 1-2-5 steps to one second; one
+/// more bar holds everything above.
+pub const BUCKET_BOUNDS_NS: [u64; 22] = [
+    100,
+    200,
+    500,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    20_000,
+    50_000,
+    100_000,
+    200_000,
+    500_000,
+    1_000_000,
+    2_000_000,
+    5_000_000,
+    10_000_000,
+    20_000_000,
+    50_000_000,
+    100_000_000,
+    200_000_000,
+    500_000_000,
+    1_000_000_000,
+];
+
+/// The bars of `h` over [`BUCKET_BOUNDS_NS`] (a value exactly on a bound is in that bar;
+/// hdrhistogram's values are equivalent within its 3 significant figures).
+pub fn buckets(h: &Histogram<u64>) -> Vec<Bucket> {
+    let mut out: Vec<Bucket> = BUCKET_BOUNDS_NS
+        .iter()
+        .map(|&b| Bucket {
+            upper_ns: Some(b),
+            count: 0,
+        })
+        .collect();
+    out.push(Bucket {
+        upper_ns: None,
+        count: 0,
+    });
+    for v in h.iter_recorded() {
+        let x = h.lowest_equivalent(v.value_iterated_to());
+        let i = BUCKET_BOUNDS_NS.partition_point(|&b| b < x);
+        out[i].count += v.count_at_value();
+    }
+    out
+}
+
 /// See the [module documentation](self).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -56,8 +113,46 @@ pub struct Report {
     pub schedule_error: Option<Percentiles>,
     /// How far each gap between consecutive packets was from the planned gap (absolute).
     pub gap_error: Option<Percentiles>,
+    /// The gap errors as histogram bars ([`BUCKET_BOUNDS_NS`]; what `--plot` draws);
+    /// empty when there is no `gap_error`.
+    pub gap_error_histogram: Vec<Bucket>,
     /// The send call's cost as last estimated, ns (packets due within it go together).
     pub send_cost_ns: u64,
     /// Stopped by SIGINT/SIGTERM before the end.
     pub interrupted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_fall_into_the_bar_of_their_upper_bound() {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).unwrap();
+        for v in [
+            1,
+            100,
+            101,
+            150,
+            999,
+            1_000,
+            1_001,
+            7_000_000,
+            1_000_000_000,
+        ] {
+            h.record(v).unwrap();
+        }
+        h.record_n(2_000_000_000, 5).unwrap();
+        let b = buckets(&h);
+        assert_eq!(b.len(), BUCKET_BOUNDS_NS.len() + 1);
+        let count = |upper: Option<u64>| b.iter().find(|b| b.upper_ns == upper).unwrap().count;
+        assert_eq!(count(Some(100)), 2); // 1 and 100
+        assert_eq!(count(Some(200)), 2); // 101, 150
+        assert_eq!(count(Some(1_000)), 2); // 999, 1000
+        assert_eq!(count(Some(2_000)), 1); // 1001
+        assert_eq!(count(Some(10_000_000)), 1);
+        assert_eq!(count(Some(1_000_000_000)), 1);
+        assert_eq!(count(None), 5);
+        assert_eq!(b.iter().map(|b| b.count).sum::<u64>(), h.len());
+    }
 }

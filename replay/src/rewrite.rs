@@ -1,7 +1,7 @@
 //! Rewriting frames for a staging network whose addresses differ: MAC addresses, IP
 //! addresses by prefix (`10.1.0.0/16=10.201.0.0/16`), ports, multicast groups (with the
 //! group's MAC, 01:00:5e + its low 23 bits), the outer VLAN tag (set or strip) and the TTL /
-//! hop limit.
+//! hop limit, and MoldUDP64 session names (`--map-session`).
 //!
 //! Checksums are adjusted incrementally (RFC 1624: `HC' = ~(~HC + ~m + m')` for each changed
 //! 16-bit word), not recomputed: a frame captured with a wrong checksum keeps it wrong by
@@ -106,6 +106,8 @@ pub struct Rewrite {
     pub groups: Vec<(Ipv4Addr, Ipv4Addr)>,
     pub vlan: Option<Vlan>,
     pub ttl: Option<u8>,
+    /// MoldUDP64 sessions, as on the wire: ten ASCII bytes, space-padded.
+    pub sessions: Vec<([u8; 10], [u8; 10])>,
 }
 
 fn pair<'a>(s: &'a str, what: &str) -> Result<(&'a str, &'a str), String> {
@@ -169,6 +171,28 @@ impl Rewrite {
                 .ok_or_else(|| format!("{x:?}: not an IPv4 multicast group (224.0.0.0/4)"))
         };
         self.groups.push((g(a)?, g(b)?));
+        Ok(())
+    }
+
+    /// `--map-session OLD=NEW`: a MoldUDP64 session renamed (its name is 1 to 10 printable
+    /// ASCII characters, padded with spaces on the wire). A UDP datagram is taken for
+    /// MoldUDP64 when its payload holds a whole header (20 bytes) starting with the old
+    /// name; the port does not matter, so both the feed and the retransmission requests
+    /// are renamed.
+    pub fn add_session(&mut self, s: &str) -> Result<(), String> {
+        let (a, b) = pair(s, "SESSION=SESSION")?;
+        let name = |x: &str| -> Result<[u8; 10], String> {
+            let x = x.trim_end_matches(' ');
+            if x.is_empty() || x.len() > 10 || !x.bytes().all(|c| (0x20..0x7f).contains(&c)) {
+                return Err(format!(
+                    "{x:?}: a MoldUDP64 session is 1 to 10 printable ASCII characters"
+                ));
+            }
+            let mut out = [b' '; 10];
+            out[..x.len()].copy_from_slice(x.as_bytes());
+            Ok(out)
+        };
+        self.sessions.push((name(a)?, name(b)?));
         Ok(())
     }
 
@@ -308,6 +332,21 @@ impl Rewrite {
                             frame[at..at + 2].copy_from_slice(&q.to_be_bytes());
                             l4_changes.push((p.to_be_bytes().to_vec(), q.to_be_bytes().to_vec()));
                         }
+                    }
+                }
+            }
+            if let (Some(o), Some(IpProtocol::Udp)) = (l4, d.ip_protocol) {
+                // The session is the first 10 bytes of the payload: at an even offset
+                // from the UDP header, so the checksum adjusts word by word.
+                let at = o + 8;
+                if frame.len() >= at + 20 {
+                    if let Some((from, to)) = self
+                        .sessions
+                        .iter()
+                        .find(|(from, _)| frame[at..at + 10] == *from)
+                    {
+                        frame[at..at + 10].copy_from_slice(to);
+                        l4_changes.push((from.to_vec(), to.to_vec()));
                     }
                 }
             }
@@ -508,6 +547,35 @@ mod tests {
     }
 
     #[test]
+    fn a_moldudp64_session_is_renamed_with_the_udp_checksum_adjusted() {
+        let mut r = Rewrite::default();
+        r.add_session("TEST000001=STAGE1").unwrap();
+        let mut hdr = b"TEST000001".to_vec();
+        hdr.extend_from_slice(&42u64.to_be_bytes());
+        hdr.extend_from_slice(&1u16.to_be_bytes());
+        hdr.extend_from_slice(&[0, 3, b'a', b'b', b'c']);
+        let mut f = udp_frame([1, 2, 3, 4], [233, 54, 12, 111], 1000, 26477, &hdr);
+        assert!(r.apply(1, &mut f));
+        assert_eq!(&f[42..52], b"STAGE1    ");
+        assert_eq!(f[52..], hdr[10..]);
+        assert_eq!(checks_ok(&f), (true, true));
+        // Another session, a short payload, a TCP segment: left alone.
+        let mut other = hdr.clone();
+        other[..10].copy_from_slice(b"OTHER00001");
+        let mut g = udp_frame([1, 2, 3, 4], [5, 6, 7, 8], 1, 2, &other);
+        assert!(!r.apply(1, &mut g));
+        let mut g = udp_frame([1, 2, 3, 4], [5, 6, 7, 8], 1, 2, &hdr[..19]);
+        assert!(!r.apply(1, &mut g));
+        for bad in ["=X", "X=", "ELEVENCHARS=X", "A=B\u{7f}", "A=\u{e9}"] {
+            assert!(Rewrite::default().add_session(bad).is_err(), "{bad}");
+        }
+        // Trailing spaces are the padding: "ABC  " is "ABC".
+        let mut r = Rewrite::default();
+        r.add_session("ABC  =XYZ").unwrap();
+        assert_eq!(&r.sessions[0].0, b"ABC       ");
+    }
+
+    #[test]
     fn hostile_frames_never_panic() {
         // Every truncation and many random corruptions of a few real shapes, through every
         // rewrite at once.
@@ -517,6 +585,7 @@ mod tests {
         r.add_port("1=2").unwrap();
         r.add_group("239.1.1.1=239.2.2.2").unwrap();
         r.add_mac("02:00:00:00:00:0b=02:00:00:00:00:0c").unwrap();
+        r.add_session("AAAAAAAAAA=BBBBBBBBBB").unwrap();
         r.ttl = Some(1);
         let mut tagged = udp_frame([1, 2, 3, 4], [239, 1, 1, 1], 1, 2, &[7; 40]);
         tagged.splice(12..12, [0x81, 0x00, 0x00, 0x05]);

@@ -292,6 +292,7 @@ fn a_replay_to_a_udp_socket_sends_the_payloads() {
         }
         got
     });
+    let png = tmp.path().join("gaps.png");
     let r = wiretape(&[
         "replay",
         "--data",
@@ -299,12 +300,20 @@ fn a_replay_to_a_udp_socket_sends_the_payloads() {
         "proto:udp",
         "--sink",
         &sink,
+        "--plot",
+        s(&png),
         "--json",
     ]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(v["packets"], payloads.len() as u64, "{v}");
     assert_eq!(v["refused"], 0, "{v}");
+    // One gap between each two packets, every one in a bar of the histogram; and the bars
+    // drawn in the picture.
+    let bars = v["gap_error_histogram"].as_array().unwrap();
+    let gaps: u64 = bars.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(gaps, payloads.len() as u64 - 1, "{v}");
+    check_plot(&png);
     let got = reader.join().unwrap();
     assert_eq!(got.len(), payloads.len());
     for (i, (g, w)) in got.iter().zip(&payloads).enumerate() {
@@ -448,4 +457,114 @@ fn rewrites_map_addresses_ports_groups_and_vlans_with_checksums_tshark_accepts()
         "tshark verified {} UDP checksums",
         good.len()
     );
+}
+
+/// `--plot`'s picture: a 1200 × 640 PNG with the bars (blue) and the text (black) drawn.
+fn check_plot(png: &Path) {
+    let f = std::fs::File::open(png).unwrap();
+    let mut reader = png::Decoder::new(std::io::BufReader::new(f))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (1200, 640));
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    let px: Vec<&[u8]> = buf[..info.buffer_size()].chunks(3).collect();
+    let blue = px
+        .iter()
+        .filter(|p| p[2] > 150 && p[0] < 140 && p[1] < 140)
+        .count();
+    let dark = px
+        .iter()
+        .filter(|p| p[0] < 60 && p[1] < 60 && p[2] < 60)
+        .count();
+    assert!(blue > 2_000, "bars: {blue} blue pixels");
+    assert!(dark > 2_000, "text and axes: {dark} dark pixels");
+}
+
+/// `--plot` measures the gaps as packets are sent: refused (exit 2) at top speed and into
+/// a sink that schedules launch times itself (a file), before anything is sent.
+#[test]
+fn a_plot_is_refused_where_no_gap_is_measured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = store(tmp.path(), "200");
+    let png = tmp.path().join("p.png");
+    let out = tmp.path().join("o.pcap");
+    let sink = format!("pcap:{}", out.display());
+    for extra in [&["--topspeed"][..], &[]] {
+        let mut args = vec![
+            "replay",
+            "--data",
+            s(&d),
+            "--sink",
+            &sink,
+            "--plot",
+            s(&png),
+        ];
+        args.extend(extra);
+        let r = wiretape(&args);
+        assert_eq!(r.code, Some(2), "{extra:?}: {}", r.stderr);
+        assert!(r.stderr.contains("--plot"), "{}", r.stderr);
+        assert!(!png.exists());
+    }
+    assert!(!out.exists() || std::fs::metadata(&out).unwrap().len() <= 24);
+}
+
+/// `--map-session OLD=NEW`: the MoldUDP64 session renamed in every packet that carries
+/// it, found under its new name by wiretape's own decoder after a re-import, with the UDP
+/// checksums still right for tshark.
+#[test]
+fn a_moldudp64_session_is_renamed_and_decodes_under_its_new_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = store(tmp.path(), "3000");
+    let mold = exported(&d, &tmp.path().join("m.pcap"), Some("proto:moldudp64"));
+    let first = mold.first().expect("the feed carries MoldUDP64");
+    let dis = wiretape_wire::packet::Dissected::parse(first.link_type, &first.data);
+    let old = String::from_utf8(dis.payload(&first.data)[..10].to_vec()).unwrap();
+    let old = old.trim_end().to_owned();
+    let count = |d: &Path, q: &str| -> u64 {
+        let r = wiretape(&["search", "--data", s(d), q, "--count"]);
+        assert_eq!(r.code, Some(0), "{q}: {}", r.stderr);
+        r.stdout.trim().parse().unwrap()
+    };
+    let q_old = format!("session:{old:?}");
+    let before = count(&d, &q_old);
+    assert!(before > 100, "{q_old}: {before}");
+    let out = tmp.path().join("renamed.pcap");
+    let sink = format!("pcap:{}", out.display());
+    let map = format!("{old}=STAGING01");
+    let r = wiretape(&[
+        "replay",
+        "--data",
+        s(&d),
+        "--sink",
+        &sink,
+        "--map-session",
+        &map,
+        "--json",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let d2 = tmp.path().join("d2");
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d2), s(&out)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(count(&d2, "session:STAGING01"), before);
+    assert_eq!(count(&d2, &q_old), 0);
+    assert_eq!(count(&d2, "proto:moldudp64"), count(&d, "proto:moldudp64"));
+    if wiretape_tests::have("tshark") {
+        let status = |f: &Path, st: &str| {
+            let filter = format!("udp.checksum.status == {st}");
+            wiretape_tests::tshark(
+                f,
+                &["-o", "udp.check_checksum:TRUE", "-Y", &filter],
+                &["frame.number"],
+            )
+            .len()
+        };
+        // tshark: status 0 is "Bad", 1 "Good".
+        assert_eq!(status(&out, "0"), 0, "frames with a wrong UDP checksum");
+        // Every MoldUDP64 datagram's checksum still verifies after the rename.
+        let mold_good = status(&tmp.path().join("m.pcap"), "1");
+        assert_eq!(mold_good, mold.len(), "the feed's checksums, before");
+        assert!(status(&out, "1") >= mold_good, "UDP checksums verified");
+    }
 }
