@@ -21,6 +21,10 @@
 #   SENDERS     tcpreplay processes sending at once (default 1), each at rate/SENDERS (or top
 #               speed) and each sending the capture LOOPS times: more offered load than one
 #               sender reaches, when cores allow
+#   SENDER      tcpreplay (default) or wiretape: `wiretape replay --pps R -i PEER` from a store
+#               of the same capture (its absolute-deadline pacer; issue #15)
+#   PIN         1: the sender on CPU 1, the receiver (every thread of it) on CPU 0, so the
+#               two never share a core (default 0: the scheduler decides)
 #   RESULTS_DIR where the markdown table goes (default bench/results)
 #   WT          a wiretape binary to use instead of building one (bench/dpdk.sh passes its
 #               --features dpdk build, so both sources run the same binary)
@@ -46,6 +50,14 @@ total=$((packets * loops * senders))
 rates=${RATES:-"100000 200000 300000 400000 600000 max"}
 index=${INDEX:-1}
 results_dir=${RESULTS_DIR:-$root/bench/results}
+sender=${SENDER:-tcpreplay}
+[[ $sender == tcpreplay || $sender == wiretape ]] || die "SENDER is tcpreplay or wiretape"
+pin_send=()
+pin_recv=()
+if [[ ${PIN:-0} == 1 ]]; then
+    pin_send=(taskset -c 1)
+    pin_recv=(taskset -c 0)
+fi
 for tool in ip tcpreplay tcpdump jq cargo; do
     command -v "$tool" >/dev/null || die "$tool not found"
 done
@@ -79,6 +91,9 @@ ip -n "$ns" link set "$peer" up
 sleep 0.5
 
 "$wt" gen --packets "$packets" --seed 1 -o "$work/in.pcap" >&2
+if [[ $sender == wiretape ]]; then
+    "$wt" import --no-progress --no-index --data "$work/src" "$work/in.pcap" >&2
+fi
 
 send() { # rate → the rate the senders achieved together (packets/s, the sum of each
     # tcpreplay's); -K: the capture preloaded in memory
@@ -86,12 +101,22 @@ send() { # rate → the rate the senders achieved together (packets/s, the sum o
     [[ $1 == max ]] && args=(--topspeed)
     local i pids=()
     for ((i = 0; i < senders; i++)); do
-        ip netns exec "$ns" tcpreplay -q -K --loop="$loops" "${args[@]}" -i "$peer" "$work/in.pcap" \
-            >"$work/send.$i" 2>&1 &
+        if [[ $sender == wiretape ]]; then
+            ip netns exec "$ns" "${pin_send[@]}" "$wt" replay --data "$work/src" -i "$peer" \
+                --allow-iface "$peer" --loop "$loops" "${args[@]}" \
+                --no-progress --json >"$work/send.$i" 2>"$work/send.$i.err" &
+        else
+            ip netns exec "$ns" "${pin_send[@]}" tcpreplay -q -K --loop="$loops" "${args[@]}" \
+                -i "$peer" "$work/in.pcap" >"$work/send.$i" 2>&1 &
+        fi
         pids+=($!)
     done
     wait "${pids[@]}" || true
-    cat "$work"/send.* | awk '/Rated:/ { for (i = 1; i <= NF; i++) if ($i == "pps") s += $(i-1) } END { printf "%.2f", s }'
+    if [[ $sender == wiretape ]]; then
+        cat "$work"/send.? | jq -s '[.[] | .packets / (.last_sent_ns / 1e9)] | add' | awk '{ printf "%.2f", $1 }'
+    else
+        cat "$work"/send.* | awk '/Rated:/ { for (i = 1; i <= NF; i++) if ($i == "pps") s += $(i-1) } END { printf "%.2f", s }'
+    fi
     rm -f "$work"/send.*
 }
 
@@ -100,7 +125,7 @@ wiretape_run() { # rate → "achieved stored dropped cpu_seconds"
     local extra=()
     [[ $index == 0 ]] && extra=(--no-index)
     /usr/bin/time -f '%U %S' -o "$work/wt.time" \
-        "$wt" record --data "$work/d" --source "afpacket:$host,blocks=$((ring_mib / 4)),block-size=4MiB" \
+        "${pin_recv[@]}" "$wt" record --data "$work/d" --source "afpacket:$host,blocks=$((ring_mib / 4)),block-size=4MiB" \
         --metrics off --quiet \
         "${extra[@]}" >/dev/null 2>"$work/wt.log" &
     local pid=$!
@@ -118,7 +143,7 @@ wiretape_run() { # rate → "achieved stored dropped cpu_seconds"
 tcpdump_run() {
     rm -f "$work/td.pcap"
     /usr/bin/time -f '%U %S' -o "$work/td.time" \
-        tcpdump -i "$host" -w "$work/td.pcap" -B $((ring_mib * 1024)) -s 0 -n 2>"$work/td.log" &
+        "${pin_recv[@]}" tcpdump -i "$host" -w "$work/td.pcap" -B $((ring_mib * 1024)) -s 0 -n 2>"$work/td.log" &
     local pid=$!
     for _ in $(seq 100); do grep -q "listening on" "$work/td.log" && break; sleep 0.1; done
     local achieved
@@ -134,7 +159,7 @@ tcpdump_run() {
 
 out="$results_dir/capture.md"
 {
-    echo "### capture.sh: $(date -u +%FT%TZ), $packets packets × $loops × $senders sender(s) per run, ring $ring_mib MiB, index=$index, rev $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
+    echo "### capture.sh: $(date -u +%FT%TZ), $packets packets × $loops × $senders $sender sender(s) per run, ring $ring_mib MiB, index=$index, pin=${PIN:-0}, rev $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
     echo
     echo "| receiver | asked pps | achieved pps | stored | kernel drops | CPU s | CPU s per M packets |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
