@@ -310,6 +310,9 @@ pub struct ExportArgs {
 #[derive(Args, Debug)]
 #[command(after_help = "SINKS (--sink SINK):\n  \
 afpacket:IFACE   out of a Linux interface (sendmmsg, qdisc bypassed); -i IFACE\n  \
+txtime:IFACE     out of IFACE, each packet launched at its time by the kernel\n                   \
+(SO_TXTIME; needs an ETF qdisc on IFACE: tc qdisc replace dev IFACE\n                   \
+root etf clockid CLOCK_TAI delta 200000)\n  \
 pcap:FILE        a pcap of what would be sent, stamped with launch times\n  \
 pcapng:FILE      the same in pcapng\n  \
 dpdk:PORT        a DPDK port (--eal \"...\"; needs --features dpdk)\n  \

@@ -200,7 +200,7 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
         eprintln!("wiretape: nothing to replay: the selection is empty");
         return Ok(exit::OK);
     }
-    if let SinkSpec::AfPacket { interface } = &spec {
+    if let SinkSpec::AfPacket { interface } | SinkSpec::TxTime { interface } = &spec {
         let mine = interface_addresses(interface)?;
         let clash: Vec<&IpAddr> = mine.iter().filter(|ip| plan.sources.contains(ip)).collect();
         if !clash.is_empty() && !a.force {
@@ -447,6 +447,9 @@ fn open_sink(spec: &SinkSpec, a: &ReplayArgs, config: &ReplayConfig) -> Result<B
         SinkSpec::AfPacket { interface } => Box::new(
             wiretape_capture::afpacket::AfPacketSink::open(interface, true)?,
         ),
+        SinkSpec::TxTime { interface } => {
+            Box::new(wiretape_capture::afpacket::TxtimeSink::open(interface)?)
+        }
         SinkSpec::File { path, pcapng } => {
             let f = std::fs::File::create(path)
                 .with_context(|| format!("creating {}", path.display()))?;

@@ -11,7 +11,9 @@
 //!   each says what it is ([`source::Capabilities`]: finite or live, whether to pin it);
 //!   with the `dpdk` feature, DPDK ports (`dpdk`, one source per RX queue);
 //! - sinks behind the [`transmit::Transmit`] trait beside it (bursts out, the sink's
-//!   buffers back), for replay and DPDK TX: a capture file today;
+//!   buffers back), for replay: a capture file, a UDP socket, an interface through
+//!   AF_PACKET (the qdisc bypassed, or each frame launched at its time by the kernel's ETF
+//!   qdisc: [`afpacket::TxtimeSink`]), with the `dpdk` feature a DPDK port;
 //! - [`cpu`]: pinning and nice values for the threads that run them.
 //!
 //! It does not store, index or interpret packets: that is `wiretape-store`,

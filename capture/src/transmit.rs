@@ -50,7 +50,8 @@ pub struct TxStats {
     /// Their bytes (as sent: the frames' captured bytes).
     pub bytes: u64,
     /// Packets the device refused after taking them (too long for its MTU, a send error
-    /// the sink recovered from).
+    /// the sink recovered from; for `txtime:`, dropped by the ETF qdisc for missing their
+    /// launch time).
     pub refused: u64,
 }
 
@@ -62,9 +63,11 @@ pub struct TxCapabilities {
     pub launch_time: bool,
     /// Most packets worth offering in one burst.
     pub max_burst: usize,
-    /// With `launch_time`: how far ahead of its launch time a packet may be handed over
+    /// With `launch_time`: how far ahead of its launch time a packet is handed over
     /// (`u64::MAX` for a file, which takes everything at once; a NIC's queue holds only so
-    /// much). 0 otherwise.
+    /// much; ETF needs it before its launch time minus its `delta`). Replay starts such a
+    /// sink's schedule one horizon after its start, so that the first packets are not
+    /// late. 0 otherwise.
     pub launch_horizon_ns: u64,
 }
 

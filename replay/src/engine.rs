@@ -4,9 +4,12 @@
 //! cores; it measures what it did for the [`Report`].
 //!
 //! A sink that schedules launch times itself ([`TxCapabilities::launch_time`]: a capture
-//! file, a NIC with launch-time offload) is not paced here: each packet carries its launch
-//! time (the replay's start on the wall clock plus its deadline) and is handed over no more
-//! than [`TxCapabilities`]'s horizon ahead of it.
+//! file, a NIC with launch-time offload, the kernel's ETF qdisc) is not paced here: each
+//! packet carries its launch time and is handed over [`TxCapabilities`]'s horizon ahead of
+//! it. Its schedule starts one horizon after the replay's start (launch time = the start on
+//! the wall clock + the horizon + its deadline), so the first packets too arrive a horizon
+//! ahead of their launch instead of already late (which a NIC sends at once and ETF drops).
+//! A file's horizon is unbounded: it takes every packet at once, stamped from the start.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,6 +73,16 @@ fn horizon(sink: &dyn Transmit) -> u64 {
     sink.capabilities().launch_horizon_ns
 }
 
+/// How long after the start a launch-time sink's schedule starts: one horizon (a file's,
+/// unbounded, gives 0: its stamps start at the start).
+fn schedule_delay(launch: bool, lead: u64) -> u64 {
+    if launch && lead != u64::MAX {
+        lead
+    } else {
+        0
+    }
+}
+
 /// Replays `feed` into `sink` (see the [module documentation](self)).
 pub fn replay(
     feed: &mut dyn Feed,
@@ -81,6 +94,7 @@ pub fn replay(
     let max_batch = caps.max_burst.clamp(1, 1024);
     let launch = caps.launch_time;
     let lead = horizon(sink);
+    let delay = schedule_delay(launch, lead);
     let mut schedule = Schedule::new(opts.timing, opts.max_gap_ns);
     let mut pacer = Pacer::new(opts.spin_ns, max_batch);
     let mut ahead: VecDeque<Pending> = VecDeque::with_capacity(max_batch * 2);
@@ -145,11 +159,12 @@ pub fn replay(
             break;
         }
         deadlines.clear();
-        deadlines.extend(
-            ahead
-                .iter()
-                .map(|p| start.saturating_add(p.deadline).saturating_sub(lead)),
-        );
+        deadlines.extend(ahead.iter().map(|p| {
+            start
+                .saturating_add(delay)
+                .saturating_add(p.deadline)
+                .saturating_sub(lead)
+        }));
         let now = clock.now_ns();
         let n = match pacer.step(now, &deadlines) {
             Step::Sleep { until } => {
@@ -172,7 +187,8 @@ pub fn replay(
                 orig_len: p.orig_len,
                 link_type: p.link_type,
                 ts_ns: p.ts_ns,
-                launch_ns: launch.then(|| start_wall.saturating_add(p.deadline)),
+                launch_ns: launch
+                    .then(|| start_wall.saturating_add(delay).saturating_add(p.deadline)),
             })
             .collect();
         let t0 = clock.now_ns();
@@ -296,7 +312,8 @@ mod tests {
         clock: &'c FakeClock,
         sent: Vec<(u64, Vec<u8>, Option<u64>)>,
         room: usize,
-        launch: bool,
+        /// Launch times with this horizon.
+        launch: Option<u64>,
     }
 
     impl Transmit for Recording<'_> {
@@ -321,9 +338,9 @@ mod tests {
         }
         fn capabilities(&self) -> TxCapabilities {
             TxCapabilities {
-                launch_time: self.launch,
+                launch_time: self.launch.is_some(),
                 max_burst: 32,
-                launch_horizon_ns: if self.launch { u64::MAX } else { 0 },
+                launch_horizon_ns: self.launch.unwrap_or(0),
             }
         }
         fn name(&self) -> &str {
@@ -362,7 +379,7 @@ mod tests {
             clock: &clock,
             sent: Vec::new(),
             room: usize::MAX,
-            launch: false,
+            launch: None,
         };
         let mut f = feed(20_000, 10_000);
         let r = replay(
@@ -402,7 +419,7 @@ mod tests {
             clock: &clock,
             sent: Vec::new(),
             room: 3,
-            launch: false,
+            launch: None,
         };
         let mut f = feed(1_000, 1);
         let r = replay(&mut f, &mut sink, &clock, &opts(Timing::Topspeed)).unwrap();
@@ -425,7 +442,7 @@ mod tests {
             clock: &clock,
             sent: Vec::new(),
             room: usize::MAX,
-            launch: true,
+            launch: Some(u64::MAX),
         };
         let mut f = feed(100, 1_000_000_000);
         let mut o = opts(Timing::Original {
@@ -448,6 +465,49 @@ mod tests {
     }
 
     #[test]
+    fn a_launch_time_sink_with_a_horizon_gets_each_packet_one_horizon_ahead() {
+        let clock = FakeClock {
+            now: AtomicU64::new(0),
+            overshoot: 0,
+        };
+        let horizon = 2_200_000;
+        let mut sink = Recording {
+            clock: &clock,
+            sent: Vec::new(),
+            room: usize::MAX,
+            launch: Some(horizon),
+        };
+        let mut f = feed(200, 100_000);
+        let r = replay(
+            &mut f,
+            &mut sink,
+            &clock,
+            &opts(Timing::Original {
+                speed_ppm: 1_000_000,
+            }),
+        )
+        .unwrap();
+        assert_eq!(r.packets, 200);
+        assert!(r.schedule_error.is_none());
+        // The wall clock is the fake clock + this, so a launch time and the instant the
+        // packet was taken compare directly.
+        let wall = 1_700_000_000_000_000_000;
+        let first = sink.sent[0].2.unwrap() - wall;
+        for (i, (t, _, launch)) in sink.sent.iter().enumerate() {
+            let launch = launch.unwrap() - wall;
+            // Spaced as captured, from one horizon after the start...
+            assert_eq!(launch - first, i as u64 * 100_000, "packet {i}");
+            // ...and each taken one horizon ahead, the first included (within the pacer's
+            // batching and the fake clock's steps).
+            let ahead = i128::from(launch) - i128::from(*t);
+            assert!(
+                ahead.abs_diff(i128::from(horizon)) <= 10_000,
+                "packet {i}: taken {ahead} ns ahead of its launch"
+            );
+        }
+    }
+
+    #[test]
     fn cancelling_stops_after_the_packet_being_sent() {
         let clock = FakeClock {
             now: AtomicU64::new(0),
@@ -457,7 +517,7 @@ mod tests {
             clock: &clock,
             sent: Vec::new(),
             room: usize::MAX,
-            launch: false,
+            launch: None,
         };
         let stop = AtomicBool::new(true);
         let mut o = opts(Timing::Topspeed);

@@ -7,6 +7,9 @@ use std::path::PathBuf;
 pub enum SinkSpec {
     /// Out of a Linux interface through an `AF_PACKET` socket (`-i IFACE`).
     AfPacket { interface: String },
+    /// Out of a Linux interface, each packet launched at its time by the kernel
+    /// (`SO_TXTIME` through the interface's ETF qdisc).
+    TxTime { interface: String },
     /// Into a pcap (or pcapng) file: what would have been sent, stamped with its launch
     /// time, for a dry comparison.
     File { path: PathBuf, pcapng: bool },
@@ -17,16 +20,20 @@ pub enum SinkSpec {
 }
 
 impl SinkSpec {
-    /// Parses `afpacket:IFACE`, `pcap:FILE`, `pcapng:FILE`, `dpdk:PORT` or `udp:HOST:PORT`.
+    /// Parses `afpacket:IFACE`, `txtime:IFACE`, `pcap:FILE`, `pcapng:FILE`, `dpdk:PORT` or
+    /// `udp:HOST:PORT`.
     pub fn parse(s: &str) -> Result<SinkSpec, String> {
         let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
         if rest.is_empty() {
             return Err(format!(
-                "{s:?}: use afpacket:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT or udp:HOST:PORT"
+                "{s:?}: use afpacket:IFACE, txtime:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT or udp:HOST:PORT"
             ));
         }
         match kind {
             "afpacket" => Ok(SinkSpec::AfPacket {
+                interface: rest.to_owned(),
+            }),
+            "txtime" => Ok(SinkSpec::TxTime {
                 interface: rest.to_owned(),
             }),
             "pcap" | "pcapng" => Ok(SinkSpec::File {
@@ -41,7 +48,7 @@ impl SinkSpec {
             }
             "udp" => Err(format!("{s:?}: use udp:HOST:PORT (udp:127.0.0.1:9000, udp:[::1]:9000)")),
             _ => Err(format!(
-                "unknown sink {kind:?}: use afpacket:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT or udp:HOST:PORT"
+                "unknown sink {kind:?}: use afpacket:IFACE, txtime:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT or udp:HOST:PORT"
             )),
         }
     }
@@ -50,7 +57,7 @@ impl SinkSpec {
     /// a file or a UDP socket (the kernel routes it; no raw access).
     pub fn device(&self) -> Option<&str> {
         match self {
-            SinkSpec::AfPacket { interface } => Some(interface),
+            SinkSpec::AfPacket { interface } | SinkSpec::TxTime { interface } => Some(interface),
             SinkSpec::Dpdk { port } => Some(port),
             SinkSpec::File { .. } | SinkSpec::Udp { .. } => None,
         }
@@ -65,6 +72,14 @@ mod tests {
     fn sinks_parse_and_name_their_device() {
         let s = SinkSpec::parse("afpacket:veth0").unwrap();
         assert_eq!(s.device(), Some("veth0"));
+        let s = SinkSpec::parse("txtime:eth1").unwrap();
+        assert_eq!(
+            s,
+            SinkSpec::TxTime {
+                interface: "eth1".into()
+            }
+        );
+        assert_eq!(s.device(), Some("eth1"));
         let s = SinkSpec::parse("pcapng:/tmp/x.pcapng").unwrap();
         assert_eq!(
             s,
@@ -88,6 +103,8 @@ mod tests {
         for bad in [
             "",
             "afpacket:",
+            "txtime:",
+            "txtime",
             "eth0",
             "tap:x",
             "pcap",

@@ -132,6 +132,20 @@ fn a_dry_run_gives_the_plan_and_sends_nothing() {
         "{}",
         r.stdout
     );
+    // A txtime sink: the plan only (no allowlist, no ETF qdisc needed, nothing opened).
+    let r = wiretape(&[
+        "replay",
+        "--data",
+        s(&d),
+        "--sink",
+        "txtime:wtnosuchif0",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["packets"], want.len() as u64, "{v}");
+    assert_eq!(v["sink"], "txtime:wtnosuchif0");
 }
 
 #[test]
@@ -142,6 +156,8 @@ fn sending_needs_the_interface_allowed_and_bad_settings_say_so() {
         (vec!["-i", "lo"], "lo is not in the allowlist: replay sends only on interfaces named with --allow-iface lo"),
         (vec!["--sink", "tap:x"], "unknown sink"),
         (vec!["--sink", "afpacket:"], "afpacket:IFACE"),
+        (vec!["--sink", "txtime:"], "txtime:IFACE"),
+        (vec!["--sink", "txtime:lo"], "lo is not in the allowlist"),
         (vec!["--sink", "pcap:/dev/null", "--speed", "0"], "--speed"),
         (vec!["--sink", "pcap:/dev/null", "--pps", "0"], "--pps"),
         (vec!["--sink", "pcap:/dev/null", "--max-gap", "soon"], "--max-gap"),
@@ -263,6 +279,119 @@ fn a_replay_out_of_a_veth_arrives_whole_and_in_order() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Root only: `txtime:IFACE` sends through the interface's ETF qdisc, which this machine's
+/// kernel may not have (no `sch_etf`): without one the sink refuses with exit 1, naming the
+/// root qdisc it found (a veth's `noqueue`; a `tbf` put there) and the `tc` command that adds
+/// ETF. The allowlist and the address check come first, as for `afpacket:`. Where the
+/// kernel accepts an ETF qdisc, the replay goes through it.
+#[test]
+fn a_txtime_replay_names_the_missing_etf_qdisc() {
+    let Some(veth) = Veth::new("t") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = store(tmp.path(), "300");
+    let sink = format!("txtime:{}", veth.peer);
+    let bin = env!("CARGO_BIN_EXE_wiretape");
+    let run = |extra: &[&str]| {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &veth.ns, bin, "replay", "--data", s(&d)])
+            .args(["--sink", &sink, "--no-progress"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+        )
+    };
+    let allow = ["--allow-iface", veth.peer.as_str()];
+    let (code, stdout, stderr) = run(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not in the allowlist"), "{stderr}");
+    assert_eq!(stdout, "");
+
+    let (code, stdout, stderr) = run(&allow);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    let p = &veth.peer;
+    for want in [
+        format!("txtime:{p}: no ETF qdisc on {p} (its root qdisc is noqueue)"),
+        format!("`tc qdisc replace dev {p} root etf clockid CLOCK_TAI delta 200000`"),
+        "CONFIG_NET_SCH_ETF".to_owned(),
+    ] {
+        assert!(stderr.contains(&want), "no {want:?} in {stderr}");
+    }
+
+    let tc = |args: &[&str]| {
+        let mut a = vec!["netns", "exec", &veth.ns, "tc", "qdisc"];
+        a.extend(args);
+        sh("ip", &a)
+    };
+    tc(&[
+        "add", "dev", p, "root", "tbf", "rate", "1gbit", "burst", "32k", "latency", "10ms",
+    ])
+    .unwrap();
+    let (code, _, stderr) = run(&allow);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("no ETF qdisc on {p} (its root qdisc is tbf)")),
+        "{stderr}"
+    );
+
+    // The peer given one of the capture's source addresses: refused before the sink is
+    // opened, unless --force (then the qdisc is the problem again).
+    let r = wiretape(&["search", "--data", s(&d), "proto:udp", "--json", "-c", "1"]);
+    let first: serde_json::Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
+    let src = first["net"]["src"].as_str().unwrap().to_owned();
+    sh(
+        "ip",
+        &[
+            "-n",
+            &veth.ns,
+            "addr",
+            "add",
+            &format!("{src}/32"),
+            "dev",
+            p,
+        ],
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&allow);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&src) && stderr.contains("--force"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&[allow[0], allow[1], "--force"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("its root qdisc is tbf"), "{stderr}");
+
+    // ETF, where this kernel has it (not on the machine these tests were written on).
+    let etf = [
+        "replace",
+        "dev",
+        p,
+        "root",
+        "etf",
+        "clockid",
+        "CLOCK_TAI",
+        "delta",
+        "200000",
+    ];
+    if let Err(e) = tc(&etf) {
+        println!("no ETF qdisc on this kernel, the timed send is not tested: {e}");
+        return;
+    }
+    let (code, stdout, stderr) = run(&[allow[0], allow[1], "--force", "--topspeed", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["launch_time"], true, "{v}");
+    assert!(v["packets"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["refused"], 0, "{v}");
 }
 
 /// `udp:HOST:PORT`: the UDP payloads of the selection, each a datagram to a socket, in

@@ -5,6 +5,10 @@
 //! [`compile_filter`] turns a tcpdump expression into the classic BPF program the kernel
 //! filters with. Pinning capture threads to cores is [`crate::cpu`]'s.
 //!
+//! Two sinks send out of an interface: [`AfPacketSink`] (`sendmmsg`, the qdisc bypassed) and
+//! [`TxtimeSink`] (each frame launched by the kernel at its time: `SO_TXTIME` through the
+//! interface's ETF qdisc, found with an rtnetlink dump).
+//!
 //! # The ring
 //!
 //! `PACKET_RX_RING` with a `tpacket_req3` makes the kernel allocate `block_count` blocks of
@@ -116,16 +120,21 @@
 //!
 //! # `unsafe`
 //!
-//! This module (with its `bpf` FFI) is where the crate's `unsafe` lives: syscalls, the
-//! ring mapping, and the status word shared with the kernel. The accepted hazard is the
-//! ring: a slice of a block exists only between reading `TP_STATUS_USER` and handing the
-//! block back, and while it exists the kernel does not write the block; it does read the
-//! status word, which the slice is never used to write.
+//! This module (with its `bpf` FFI and the sinks' sockets) is where the crate's `unsafe`
+//! lives: syscalls, the ring mapping, and the status word shared with the kernel. The
+//! accepted hazard is the ring: a slice of a block exists only between reading
+//! `TP_STATUS_USER` and handing the block back, and while it exists the kernel does not
+//! write the block; it does read the status word, which the slice is never used to write.
 
 #![allow(unsafe_code)]
 
 mod tx;
 pub use tx::AfPacketSink;
+
+mod rtnl;
+mod txtime;
+pub use rtnl::EtfParams;
+pub use txtime::TxtimeSink;
 
 mod bpf;
 mod ring;
