@@ -25,6 +25,7 @@
 #               of the same capture (its absolute-deadline pacer; issue #15)
 #   PIN         1: the sender on CPU 1, the receiver (every thread of it) on CPU 0, so the
 #               two never share a core (default 0: the scheduler decides)
+#   SHAPE       gen (default: `wiretape gen`) or tests (the tests/examples generator)
 #   RESULTS_DIR where the markdown table goes (default bench/results)
 #   WT          a wiretape binary to use instead of building one (bench/dpdk.sh passes its
 #               --features dpdk build, so both sources run the same binary)
@@ -90,7 +91,14 @@ ip link set "$host" up
 ip -n "$ns" link set "$peer" up
 sleep 0.5
 
-"$wt" gen --packets "$packets" --seed 1 -o "$work/in.pcap" >&2
+case ${SHAPE:-gen} in
+gen) "$wt" gen --packets "$packets" --seed 1 -o "$work/in.pcap" >&2 ;;
+tests)
+    (cd "$root" && cargo run --release -q --locked -p wiretape-tests --example gen_trading_pcap -- \
+        --packets "$packets" --seed 1 --out "$work/in.pcap") >&2
+    ;;
+*) die "SHAPE is gen or tests" ;;
+esac
 if [[ $sender == wiretape ]]; then
     "$wt" import --no-progress --no-index --data "$work/src" "$work/in.pcap" >&2
 fi
@@ -159,7 +167,7 @@ tcpdump_run() {
 
 out="$results_dir/capture.md"
 {
-    echo "### capture.sh: $(date -u +%FT%TZ), $packets packets × $loops × $senders $sender sender(s) per run, ring $ring_mib MiB, index=$index, pin=${PIN:-0}, rev $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
+    echo "### capture.sh: $(date -u +%FT%TZ), $packets packets × $loops × $senders $sender sender(s) per run, ring $ring_mib MiB, index=$index, pin=${PIN:-0}, shape ${SHAPE:-gen}, rev $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
     echo
     echo "| receiver | asked pps | achieved pps | stored | kernel drops | CPU s | CPU s per M packets |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
