@@ -12,6 +12,7 @@ mod output;
 mod plot;
 mod record;
 mod replay;
+mod report;
 mod search;
 mod show;
 mod stats;
@@ -60,6 +61,7 @@ fn main() -> ExitCode {
         cli::Command::Search(a) => search::run(a),
         cli::Command::Index(a) => index::run(a),
         cli::Command::Replay(a) => replay::run(*a),
+        cli::Command::Report(a) => report::run(a),
         cli::Command::Completions(a) => docs::completions(a),
         cli::Command::Man(a) => docs::man(a),
     };

@@ -104,6 +104,16 @@ pub fn write_atomically<T>(
     }
 }
 
+/// A duration for people: ns below 10 µs, then µs, ms and s with one or three decimals.
+pub fn span(ns: u64) -> String {
+    match ns {
+        0..=9_999 => format!("{ns} ns"),
+        10_000..=9_999_999 => format!("{:.1} µs", ns as f64 / 1e3),
+        10_000_000..=9_999_999_999 => format!("{:.1} ms", ns as f64 / 1e6),
+        _ => format!("{:.3} s", ns as f64 / 1e9),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

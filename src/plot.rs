@@ -12,6 +12,8 @@ use plotters::style::{register_font, FontStyle};
 use wiretape_replay::report::Bucket;
 use wiretape_replay::Report;
 
+use crate::output::span as ns;
+
 const WIDTH: u32 = 1200;
 const HEIGHT: u32 = 640;
 static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSansMono.ttf");
@@ -34,15 +36,6 @@ fn label(b: &Bucket) -> String {
         Some(n) if n < 1_000_000 => format!("{}µs", n / 1_000),
         Some(n) if n < 1_000_000_000 => format!("{}ms", n / 1_000_000),
         Some(n) => format!("{}s", n / 1_000_000_000),
-    }
-}
-
-fn ns(n: u64) -> String {
-    match n {
-        0..=9_999 => format!("{n} ns"),
-        10_000..=9_999_999 => format!("{:.1} µs", n as f64 / 1e3),
-        10_000_000..=9_999_999_999 => format!("{:.1} ms", n as f64 / 1e6),
-        _ => format!("{:.3} s", n as f64 / 1e9),
     }
 }
 

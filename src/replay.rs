@@ -22,7 +22,7 @@ use wiretape_wire::packet::Dissected;
 use crate::cli::ReplayArgs;
 use crate::exit;
 use crate::export::time_range;
-use crate::output::progress;
+use crate::output::{progress, span as fmt_ns};
 
 /// `--config`: the replay's settings file.
 #[derive(Debug, Default, Deserialize)]
@@ -370,15 +370,6 @@ fn describe(t: Timing, max_gap_ns: Option<u64>) -> String {
     match max_gap_ns {
         Some(g) => format!("{base}, gaps cut to {}", fmt_ns(g)),
         None => base,
-    }
-}
-
-fn fmt_ns(ns: u64) -> String {
-    match ns {
-        0..=9_999 => format!("{ns} ns"),
-        10_000..=9_999_999 => format!("{:.1} µs", ns as f64 / 1e3),
-        10_000_000..=9_999_999_999 => format!("{:.1} ms", ns as f64 / 1e6),
-        _ => format!("{:.3} s", ns as f64 / 1e9),
     }
 }
 

@@ -12,6 +12,7 @@ mod newuser;
 mod readonly;
 mod record;
 mod replay;
+mod report;
 mod schemas;
 mod search;
 

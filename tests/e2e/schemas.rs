@@ -107,6 +107,7 @@ fn every_json_output_matches_its_schema() {
         ],
         |_| "replay-plan",
     );
+    check(&["report", "-d", d, "--json"], |_| "report");
     check(&["verify", "-d", d, "--json"], |_| "verify");
     check(&["index", "-d", d, "--json"], |_| "index");
     check(&["show", "-d", d, "--json", "-c", "300", "--hex"], |_| {

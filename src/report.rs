@@ -1,0 +1,242 @@
+//! `wiretape report`: the monitor's cores (`wiretape-monitor`) over stored traffic — feed
+//! gaps per MoldUDP64 session and line, arbitrated across lines.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use wiretape_decode::{Decoder, FeedMap, MessageRecord, Protocol, Session};
+use wiretape_index::search::SearchOptions;
+use wiretape_index::select::Selection;
+use wiretape_monitor::gaps::{FeedGaps, GapReport, SessionReport};
+use wiretape_monitor::Line;
+use wiretape_store::units::format_time;
+use wiretape_store::Store;
+
+use crate::cli::ReportArgs;
+use crate::exit;
+use crate::export::time_range;
+use crate::output::{line, progress, span};
+
+/// `--json`'s object.
+#[derive(Debug, Serialize)]
+struct Report {
+    /// Packets read and MoldUDP64 messages (heartbeats included) seen.
+    packets: u64,
+    moldudp64_messages: u64,
+    gaps: GapReport,
+}
+
+pub fn run(a: ReportArgs) -> Result<u8> {
+    let feeds = match &a.feed_map {
+        Some(path) => {
+            FeedMap::load(path).with_context(|| format!("--feed-map {}", path.display()))?
+        }
+        None => FeedMap::new(),
+    };
+    let interrupt = crate::interrupt::Interrupt::install(false)?;
+    let (store, sel) = match &a.query {
+        None => {
+            let store = Store::open(&a.data)?;
+            let range = time_range(&store, &a.from, &a.to)?;
+            (store, Selection::all(range))
+        }
+        Some(text) => {
+            let searcher = crate::search::open(&a.data)?;
+            let range = time_range(searcher.store(), &a.from, &a.to)?;
+            let q = match crate::search::parse_query(text, searcher.store()) {
+                Ok(q) => q,
+                Err(code) => return Ok(code),
+            };
+            let opts = SearchOptions {
+                progress: None,
+                cancel: Some(interrupt.flag()),
+            };
+            let (sel, stats) = Selection::of_query(&searcher, &q, range, &opts)?;
+            crate::search::warn(&stats, &a.data);
+            (searcher.into_store(), sel)
+        }
+    };
+    for d in store.damage() {
+        eprintln!("wiretape: warning: {d}");
+    }
+    let pb = progress(sel.size_hint(&store), false, !a.no_progress && !a.json);
+    pb.set_message("report");
+    let mut decoder = Decoder::with_feed_map(feeds);
+    let mut gaps = FeedGaps::new();
+    let mut records = Vec::new();
+    let (mut packets, mut mold) = (0u64, 0u64);
+    let mut take = |records: &mut Vec<MessageRecord>, mold: &mut u64| {
+        for r in records.drain(..) {
+            let MessageRecord::Message(m) = r else {
+                continue;
+            };
+            let (
+                Session::MoldUdp64 {
+                    name,
+                    dst,
+                    dport,
+                    vlan,
+                },
+                Some(seq),
+            ) = (&m.session, m.sequence)
+            else {
+                continue;
+            };
+            // A heartbeat or end of session carries the next number and no message.
+            let count = u64::from(m.protocol != Protocol::MoldUdp64);
+            let l = Line {
+                dst: *dst,
+                dport: *dport,
+                vlan: *vlan,
+            };
+            gaps.message(name.0, l, seq, count, m.capture_ts_ns);
+            *mold += 1;
+        }
+    };
+    let mut cursor = sel.cursor(&store)?;
+    let mut interrupted = false;
+    while let Some((id, p)) = cursor.next() {
+        decoder.packet(id, p.ts_ns, p.link_type, p.data, &mut records);
+        take(&mut records, &mut mold);
+        packets += 1;
+        if packets % 65_536 == 0 {
+            pb.set_position(packets);
+            if interrupt.flag().load(std::sync::atomic::Ordering::Relaxed) {
+                interrupted = true;
+                break;
+            }
+        }
+    }
+    decoder.finish(&mut records);
+    take(&mut records, &mut mold);
+    pb.finish_and_clear();
+    for d in cursor.damage() {
+        eprintln!("wiretape: warning: {d}");
+    }
+    let damaged = !cursor.damage().is_empty() || !store.damage().is_empty();
+    let report = Report {
+        packets,
+        moldudp64_messages: mold,
+        gaps: gaps.finish(),
+    };
+    if a.json {
+        line(&serde_json::to_string(&report)?)?;
+    } else {
+        for l in text(&report, a.list) {
+            line(&l)?;
+        }
+    }
+    Ok(match interrupt.exit_code() {
+        Some(code) if interrupted => code,
+        _ if damaged => exit::DAMAGE,
+        _ => exit::OK,
+    })
+}
+
+/// `first–last (n)`, or `first (1)`.
+fn range(first: u64, last: u64) -> String {
+    if first == last {
+        format!("{first} (1)")
+    } else {
+        format!("{first}–{last} ({})", last - first + 1)
+    }
+}
+
+/// At most `n` of `items`, then how many more.
+fn listed<T>(out: &mut Vec<String>, items: &[T], n: usize, f: impl Fn(&T) -> String) {
+    for i in items.iter().take(n) {
+        out.push(f(i));
+    }
+    if items.len() > n {
+        out.push(format!(
+            "      … {} more (--list N, or --json for all)",
+            items.len() - n
+        ));
+    }
+}
+
+fn session_text(out: &mut Vec<String>, s: &SessionReport, n: usize) {
+    let gaps: usize = s.lines.iter().map(|l| l.gaps.len()).sum();
+    out.push(format!(
+        "  session {:?}{}: {} gap{} on its lines; {} messages recovered by another line, {} lost",
+        s.session,
+        if s.arbitrated && s.lines.len() > 1 {
+            format!(", {} lines arbitrated", s.lines.len())
+        } else if s.arbitrated {
+            ", one line".to_owned()
+        } else {
+            " (blank name: one line, not arbitrated)".to_owned()
+        },
+        gaps,
+        if gaps == 1 { "" } else { "s" },
+        s.recovered_messages,
+        s.lost_messages,
+    ));
+    for l in &s.lines {
+        out.push(format!(
+            "    line {}: {} messages, sequence {} to {}, {} gap{} ({} missing), {} duplicate{}, {} out of order",
+            l.line,
+            l.messages,
+            l.first_seq,
+            l.next_seq.saturating_sub(1),
+            l.gaps.len(),
+            if l.gaps.len() == 1 { "" } else { "s" },
+            l.missing,
+            l.duplicates,
+            if l.duplicates == 1 { "" } else { "s" },
+            l.out_of_order,
+        ));
+        listed(out, &l.gaps, n, |g| {
+            let verdict = match (g.recovered, g.lost) {
+                (_, 0) => "recovered".to_owned(),
+                (0, _) => "lost".to_owned(),
+                (r, x) => format!("{r} recovered, {x} lost"),
+            };
+            format!(
+                "      gap {} at {}, {} after the line's previous message: {verdict}",
+                range(g.first_seq, g.last_seq),
+                format_time(g.after_ns),
+                span(g.after_ns.saturating_sub(g.before_ns)),
+            )
+        });
+    }
+    listed(out, &s.recovered, n, |r| {
+        format!(
+            "    recovered {} by {}, {}{} after the gap showed",
+            range(r.first_seq, r.last_seq),
+            r.by,
+            span(r.late_min_ns),
+            if r.late_max_ns != r.late_min_ns {
+                format!(" to {}", span(r.late_max_ns))
+            } else {
+                String::new()
+            },
+        )
+    });
+    listed(out, &s.lost, n, |l| {
+        format!(
+            "    LOST {}: seen missing at {} on {}",
+            range(l.first_seq, l.last_seq),
+            format_time(l.revealed_ns),
+            l.revealed_by
+        )
+    });
+}
+
+fn text(r: &Report, n: usize) -> Vec<String> {
+    let g = &r.gaps;
+    let mut out = vec![format!(
+        "feed gaps (MoldUDP64): {} session{}, {} messages in {} packets; {} gap{} on the lines, {} messages recovered, {} lost",
+        g.sessions.len(),
+        if g.sessions.len() == 1 { "" } else { "s" },
+        r.moldudp64_messages,
+        r.packets,
+        g.line_gaps,
+        if g.line_gaps == 1 { "" } else { "s" },
+        g.recovered_messages,
+        g.lost_messages,
+    )];
+    for s in &g.sessions {
+        session_text(&mut out, s, n);
+    }
+    out
+}

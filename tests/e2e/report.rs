@@ -1,0 +1,244 @@
+//! `wiretape report` (issue #16): feed gaps found against `wiretape gen`'s truth, and A/B
+//! arbitration on a capture made A/B here: every MoldUDP64 datagram of one feed copied onto
+//! a second group 2 µs later, with independent drops on each line and some on both.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use wiretape_capture::{CaptureWriter, WriteFormat};
+use wiretape_replay::rewrite::Rewrite;
+use wiretape_wire::packet::Dissected;
+
+use crate::wiretape;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn report(d: &Path) -> serde_json::Value {
+    let r = wiretape(&["report", "--data", s(d), "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    serde_json::from_str(r.stdout.trim()).unwrap()
+}
+
+/// Every gap `wiretape gen` made is found on its line with its exact range, lost (one
+/// line per feed there), and nothing else.
+#[test]
+fn every_injected_gap_is_found_with_its_exact_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (f, t, d) = (
+        tmp.path().join("g.pcap"),
+        tmp.path().join("t.json"),
+        tmp.path().join("d"),
+    );
+    let r = wiretape(&[
+        "gen",
+        "--packets",
+        "30000",
+        "--seed",
+        "7",
+        "-o",
+        s(&f),
+        "--truth",
+        s(&t),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(&t).unwrap()).unwrap();
+    let v = report(&d);
+    let sessions = v["gaps"]["sessions"].as_array().unwrap();
+    assert_eq!(
+        sessions.len(),
+        truth["feeds"].as_array().unwrap().len(),
+        "{v}"
+    );
+    let mut want = BTreeSet::new();
+    for g in truth["gaps"].as_array().unwrap() {
+        if g["next_packet"].is_null() {
+            continue; // at the very end: nothing after it shows it
+        }
+        let first = g["first_missing_seq"].as_u64().unwrap();
+        let last = first + g["count"].as_u64().unwrap() - 1;
+        want.insert((
+            g["session"].as_str().unwrap().trim().to_owned(),
+            first,
+            last,
+        ));
+    }
+    assert!(!want.is_empty());
+    let mut got = BTreeSet::new();
+    for s in sessions {
+        let lines = s["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 1, "{s}");
+        for g in lines[0]["gaps"].as_array().unwrap() {
+            let (first, last) = (
+                g["first_seq"].as_u64().unwrap(),
+                g["last_seq"].as_u64().unwrap(),
+            );
+            assert_eq!(g["lost"], last - first + 1, "{g}");
+            assert!(g["before_ns"].as_u64().unwrap() <= g["after_ns"].as_u64().unwrap());
+            got.insert((s["session"].as_str().unwrap().to_owned(), first, last));
+        }
+        assert_eq!(lines[0]["duplicates"], 0);
+        assert_eq!(lines[0]["out_of_order"], 0);
+    }
+    assert_eq!(got, want);
+    let lost: u64 = want.iter().map(|(_, a, b)| b - a + 1).sum();
+    assert_eq!(v["gaps"]["lost_messages"], lost);
+    // The text report names them too.
+    let r = wiretape(&["report", "--data", s(&d)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for (_, first, last) in &want {
+        assert!(
+            r.stdout.contains(&format!("LOST {first}–{last}")),
+            "{}",
+            r.stdout
+        );
+    }
+}
+
+/// MoldUDP64 (sequence, count) of a frame, if it is one on `group`.
+fn mold(data: &[u8], group: [u8; 4]) -> Option<(u64, u64)> {
+    let d = Dissected::parse(1, data);
+    if d.dst_ip != Some(std::net::IpAddr::from(group)) {
+        return None;
+    }
+    let p = d.payload(data);
+    (p.len() >= 20).then(|| {
+        (
+            u64::from_be_bytes(p[10..18].try_into().unwrap()),
+            u64::from(u16::from_be_bytes([p[18], p[19]])),
+        )
+    })
+}
+
+/// A/B: numbers dropped on one line are recovered from the other; dropped on both, lost;
+/// each line's gaps are exactly its own drops.
+#[test]
+fn a_and_b_lines_are_arbitrated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (f, t) = (tmp.path().join("g.pcap"), tmp.path().join("t.json"));
+    let r = wiretape(&[
+        "gen",
+        "--packets",
+        "20000",
+        "--seed",
+        "3",
+        "-o",
+        s(&f),
+        "--truth",
+        s(&t),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let (packets, e) = wiretape_tests::read_capture(&f);
+    assert!(e.is_none());
+    let a_group = [233, 54, 12, 111];
+    let mut b_line = Rewrite::default();
+    b_line.add_group("233.54.12.111=233.54.12.112").unwrap();
+    let ab = tmp.path().join("ab.pcap");
+    let mut out = Vec::with_capacity(packets.len() * 2);
+    // Numbers each line carried (heartbeats carry none).
+    let (mut on_a, mut on_b) = (BTreeSet::new(), BTreeSet::new());
+    let (mut hi_a, mut hi_b) = (0, 0);
+    let mut k = 0u64;
+    for p in &packets {
+        let Some((seq, count)) = mold(&p.data, a_group) else {
+            out.push(p.clone());
+            continue;
+        };
+        k += 1;
+        // A drops every 37th datagram, B every 53rd, both every 400th (at 200).
+        let drop_a = k.is_multiple_of(37) || k % 400 == 200;
+        let drop_b = k.is_multiple_of(53) || k % 400 == 200;
+        if !drop_a {
+            out.push(p.clone());
+            on_a.extend(seq..seq + count);
+            hi_a = hi_a.max(seq + count);
+        }
+        if !drop_b {
+            let mut b = p.clone();
+            b_line.apply(1, &mut b.data);
+            b.ts_ns += 2_000;
+            out.push(b);
+            on_b.extend(seq..seq + count);
+            hi_b = hi_b.max(seq + count);
+        }
+    }
+    // In time order, as a tap sees them: B's copy often comes after A's next datagram.
+    out.sort_by_key(|p| p.ts_ns);
+    let mut w = CaptureWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(&ab).unwrap()),
+        WriteFormat::Pcap,
+    );
+    for p in &out {
+        w.write_packet(&p.as_packet()).unwrap();
+    }
+    use std::io::Write;
+    w.finish().unwrap().flush().unwrap();
+    let d = tmp.path().join("d");
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&ab)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v = report(&d);
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(&t).unwrap()).unwrap();
+    let session = truth["feeds"][0]["session"].as_str().unwrap().trim();
+    let sess = v["gaps"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session"] == session)
+        .expect("the A/B session");
+    assert_eq!(sess["arbitrated"], true);
+    let lines = sess["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{sess}");
+    // Lost: what neither line carried, up to the last number both reached.
+    let top = hi_a.max(hi_b);
+    let lo = on_a.first().unwrap().min(on_b.first().unwrap());
+    let want_lost: BTreeSet<u64> = (*lo..top)
+        .filter(|n| !on_a.contains(n) && !on_b.contains(n))
+        .collect();
+    let got_lost: BTreeSet<u64> = sess["lost"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["first_seq"].as_u64().unwrap()..=l["last_seq"].as_u64().unwrap())
+        .collect();
+    assert!(want_lost.len() > 20, "{}", want_lost.len());
+    assert_eq!(got_lost, want_lost);
+    for (l, on) in [(&lines[0], &on_a), (&lines[1], &on_b)] {
+        let first = *on.first().unwrap();
+        let last = *on.last().unwrap();
+        let missing: BTreeSet<u64> = (first..=last).filter(|n| !on.contains(n)).collect();
+        let gaps: BTreeSet<u64> = l["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["first_seq"].as_u64().unwrap()..=g["last_seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(gaps, missing, "line {}", l["line"]);
+        let recovered: u64 = l["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["recovered"].as_u64().unwrap())
+            .sum();
+        let lost_here = missing.intersection(&want_lost).count() as u64;
+        assert_eq!(
+            recovered,
+            missing.len() as u64 - lost_here,
+            "line {}",
+            l["line"]
+        );
+        assert!(recovered > 100, "line {}: {recovered}", l["line"]);
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l["line"].as_str().unwrap().starts_with("233.54.12.112")));
+    // B is 2 µs behind: what A misses, B brings after the hole showed, and says how late.
+    let rec = sess["recovered"].as_array().unwrap();
+    assert!(
+        rec.iter()
+            .any(|r| r["by"].as_str().unwrap().starts_with("233.54.12.112")),
+        "{sess}"
+    );
+}
