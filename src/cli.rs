@@ -696,7 +696,7 @@ pub struct DecodeArgs {
 #[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
 wiretape report -d /var/lib/wiretape --from 14:30 --to 15:00\n  \
-wiretape report -d /var/lib/wiretape --json 'proto:moldudp64' | jq .gaps.lost_messages")]
+wiretape report -d /var/lib/wiretape --json | jq .gaps.lost_messages")]
 pub struct ReportArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
