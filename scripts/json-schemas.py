@@ -43,6 +43,12 @@ def PERCENTILES(desc):
             "additionalProperties": False}
 
 
+LATENCY = {k: t("integer", d, minimum=0) for k, d in [
+    ("count", "Round trips."), ("min_ns", "The fastest, ns."), ("p50_ns", "Median, ns."),
+    ("p90_ns", "90th percentile, ns."), ("p99_ns", "99th percentile, ns."),
+    ("p999_ns", "99.9th percentile, ns."), ("max_ns", "The slowest, ns.")]}
+
+
 def counts(desc, keys):
     return obj(desc, {k: t("integer", f"{k}", minimum=0) for k in keys})
 
@@ -334,7 +340,7 @@ SCHEMAS = {
         "sink": t("string", "Where it would go."),
         "timing": t("string", "The pacing, in words (original timing, × speed, packets/s, Mbit/s, top speed; gaps cut)."),
     })),
-    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection.", {
+    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps and order-to-ack latency.", {
         "packets": t("integer", "Packets read.", minimum=0),
         "moldudp64_messages": t("integer", "MoldUDP64 messages seen (ITCH messages, heartbeats, end of session).", minimum=0),
         "gaps": obj("Feed gaps: MoldUDP64 sequence numbers per session and line, arbitrated across the lines of a session.", {
@@ -377,6 +383,21 @@ SCHEMAS = {
                     "revealed_by": t("string", "On which line."),
                 })},
             })},
+        }),
+        "latency": obj("Order-to-ack latency: each request (enter, replace, cancel) matched with the exchange's first answer by its id (OUCH 4.2 token, OUCH 5.0 UserRefNum, FIX ClOrdID) on its connection; capture times, ns.", {
+            "matched": t("integer", "Round trips matched.", minimum=0),
+            "unmatched_answers": t("integer", "Answers whose id no request waited for (the request before the capture, or a second answer).", minimum=0),
+            "answered_before_asked": t("integer", "Answers captured before their request (not measured).", minimum=0),
+            "evicted": t("integer", "Requests dropped unanswered because a million were waiting.", minimum=0),
+            "sessions": {"type": "array", "description": "One per connection.", "items": obj("A connection.", {
+                "session": t("string", "PROTOCOL CLIENT → SERVER (address:port)."),
+                "unanswered": t("integer", "Requests with no answer by the end.", minimum=0),
+                "kinds": {"type": "array", "description": "One per kind of round trip.", "items": obj("A kind of round trip and its distribution.", dict(
+                    kind=t("string", "REQUEST → ANSWER: enter, replace, cancel → accepted, rejected, replaced, canceled, execution report, cancel reject."),
+                    **LATENCY))},
+            })},
+            "symbols": {"type": "array", "description": "One per symbol, every connection and kind.", "items": obj("A symbol and its distribution.", dict(
+                symbol=t("string", "The symbol."), **LATENCY))},
         }),
     })),
     "record": ("wiretape record --json: the summary at the end", obj("What the recording did.", {

@@ -676,7 +676,7 @@ pub struct DecodeArgs {
 }
 
 /// What the traffic shows: feed gaps per MoldUDP64 session, per line and arbitrated
-/// across lines (A/B).
+/// across lines (A/B), and order-to-ack latency.
 ///
 /// Decodes the selection (a query and --from/--to, as export takes; without a query every
 /// packet in the range) in capture order and reports, per MoldUDP64 session:
@@ -689,6 +689,11 @@ pub struct DecodeArgs {
 ///   line missed and another delivered after the gap showed are recovered (by which line,
 ///   how late); numbers no line delivered are lost. A gap on a line whose numbers another
 ///   line had delivered already is recovered too, with no wait.
+///
+/// Order-to-ack latency: each order request (OUCH Enter, Replace, Cancel; FIX
+/// NewOrderSingle, OrderCancelReplaceRequest, OrderCancelRequest) matched with the
+/// exchange's first answer carrying its id (OUCH 4.2 token, OUCH 5.0 UserRefNum, FIX
+/// ClOrdID) on the same connection, as percentiles per connection and kind, and per symbol.
 ///
 /// Time is the capture time of each message: the report over stored data gives the
 /// verdicts a live monitor would. Sessions whose name is blank or all zero (sanitised

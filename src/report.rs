@@ -1,15 +1,18 @@
 //! `wiretape report`: the monitor's cores (`wiretape-monitor`) over stored traffic — feed
-//! gaps per MoldUDP64 session and line, arbitrated across lines.
+//! gaps per MoldUDP64 session and line, arbitrated across lines, and order-to-ack latency
+//! per connection, kind and symbol.
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use wiretape_decode::{Decoder, FeedMap, MessageRecord, Protocol, Session};
+use wiretape_decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol, Session};
 use wiretape_index::search::SearchOptions;
 use wiretape_index::select::Selection;
 use wiretape_monitor::gaps::{FeedGaps, GapReport, SessionReport};
+use wiretape_monitor::latency::{Answer, Distribution, LatencyReport, OrderLatency, Request};
 use wiretape_monitor::Line;
 use wiretape_store::units::format_time;
 use wiretape_store::Store;
+use wiretape_wire::trading::Direction;
 
 use crate::cli::ReportArgs;
 use crate::exit;
@@ -23,6 +26,48 @@ struct Report {
     packets: u64,
     moldudp64_messages: u64,
     gaps: GapReport,
+    latency: LatencyReport,
+}
+
+/// `PROTOCOL CLIENT → SERVER`: the connection a message travelled on, the same both ways.
+fn connection(protocol: Protocol, flow: &FlowKey, direction: Direction) -> String {
+    let c = match direction {
+        Direction::Inbound => *flow,
+        Direction::Outbound => flow.reverse(),
+    };
+    let ep = |a: std::net::IpAddr, p: u16| match a {
+        std::net::IpAddr::V4(a) => format!("{a}:{p}"),
+        std::net::IpAddr::V6(a) => format!("[{a}]:{p}"),
+    };
+    format!("{protocol} {} → {}", ep(c.src, c.sport), ep(c.dst, c.dport))
+}
+
+/// An order-entry message as a request or an answer, with the id that ties them.
+fn order_step(m: &Message) -> Option<(Result<Request, Answer>, String)> {
+    let code = m.msg_type.code.as_bytes();
+    let dir = m.direction?;
+    let id = match m.protocol {
+        Protocol::Ouch42 => m.ids.token.map(|t| t.to_string())?,
+        Protocol::Ouch50 => m.ids.user_ref_num?.to_string(),
+        Protocol::Fix => m.ids.cl_ord_id.as_deref()?.to_owned(),
+        _ => return None,
+    };
+    let step = match (m.protocol, dir, code) {
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Inbound, b"O") => Ok(Request::Enter),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Inbound, b"U") => Ok(Request::Replace),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Inbound, b"X") => Ok(Request::Cancel),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"A") => Err(Answer::Accepted),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"J") => Err(Answer::Rejected),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"U") => Err(Answer::Replaced),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"C") => Err(Answer::Canceled),
+        (Protocol::Fix, Direction::Inbound, b"D") => Ok(Request::Enter),
+        (Protocol::Fix, Direction::Inbound, b"G") => Ok(Request::Replace),
+        (Protocol::Fix, Direction::Inbound, b"F") => Ok(Request::Cancel),
+        (Protocol::Fix, Direction::Outbound, b"8") => Err(Answer::ExecutionReport),
+        (Protocol::Fix, Direction::Outbound, b"9") => Err(Answer::CancelReject),
+        _ => return None,
+    };
+    Some((step, id.trim_end().to_owned()))
 }
 
 pub fn run(a: ReportArgs) -> Result<u8> {
@@ -62,6 +107,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     pb.set_message("report");
     let mut decoder = Decoder::with_feed_map(feeds);
     let mut gaps = FeedGaps::new();
+    let mut latency = OrderLatency::new();
     let mut records = Vec::new();
     let (mut packets, mut mold) = (0u64, 0u64);
     let mut take = |records: &mut Vec<MessageRecord>, mold: &mut u64| {
@@ -69,6 +115,18 @@ pub fn run(a: ReportArgs) -> Result<u8> {
             let MessageRecord::Message(m) = r else {
                 continue;
             };
+            if let (Some((step, id)), Some(flow), Some(dir)) =
+                (order_step(&m), m.session.flow(), m.direction)
+            {
+                let conn = connection(m.protocol, flow, dir);
+                match step {
+                    Ok(req) => {
+                        latency.request(&conn, req, &id, m.symbol.as_deref(), m.capture_ts_ns)
+                    }
+                    Err(ans) => latency.answer(&conn, ans, &id, m.capture_ts_ns),
+                }
+                continue;
+            }
             let (
                 Session::MoldUdp64 {
                     name,
@@ -117,6 +175,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
         packets,
         moldudp64_messages: mold,
         gaps: gaps.finish(),
+        latency: latency.finish(),
     };
     if a.json {
         line(&serde_json::to_string(&report)?)?;
@@ -237,6 +296,64 @@ fn text(r: &Report, n: usize) -> Vec<String> {
     )];
     for s in &g.sessions {
         session_text(&mut out, s, n);
+    }
+    let l = &r.latency;
+    out.push(format!(
+        "order-to-ack latency: {} round trips matched on {} connection{}; {} answers with no request seen{}",
+        l.matched,
+        l.sessions.len(),
+        if l.sessions.len() == 1 { "" } else { "s" },
+        l.unmatched_answers,
+        if l.answered_before_asked + l.evicted > 0 {
+            format!(
+                ", {} answered before asked (clock stepped back), {} requests dropped unanswered (too many waiting)",
+                l.answered_before_asked, l.evicted
+            )
+        } else {
+            String::new()
+        },
+    ));
+    let dist = |d: &Distribution| {
+        format!(
+            "{:>7}  min {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+            d.count,
+            span(d.min_ns),
+            span(d.p50_ns),
+            span(d.p90_ns),
+            span(d.p99_ns),
+            span(d.p999_ns),
+            span(d.max_ns)
+        )
+    };
+    for s in &l.sessions {
+        out.push(format!(
+            "  {}{}",
+            s.session,
+            if s.unanswered > 0 {
+                format!(" ({} unanswered at the end)", s.unanswered)
+            } else {
+                String::new()
+            }
+        ));
+        for k in &s.kinds {
+            out.push(format!("    {:<30} {}", k.kind, dist(&k.latency)));
+        }
+    }
+    if !l.symbols.is_empty() {
+        let mut by_count: Vec<_> = l.symbols.iter().collect();
+        by_count.sort_by(|a, b| {
+            b.latency
+                .count
+                .cmp(&a.latency.count)
+                .then(a.symbol.cmp(&b.symbol))
+        });
+        out.push(format!(
+            "  per symbol ({}, busiest first):",
+            l.symbols.len()
+        ));
+        listed(&mut out, &by_count, n, |s| {
+            format!("    {:<12} {}", s.symbol, dist(&s.latency))
+        });
     }
     out
 }

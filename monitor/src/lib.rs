@@ -5,7 +5,11 @@
 //! - [`gaps`]: MoldUDP64 sequence gaps per session and per line (A and B: the same session
 //!   on two groups or VLANs), arbitrated across lines: a gap one line fills for another is
 //!   recovered, a gap on every line is lost.
+//! - [`latency`]: order-to-ack latency, each order request matched with the exchange's first
+//!   answer by its id on its connection, as HDR histograms per connection, kind and symbol.
 
 pub mod gaps;
+pub mod latency;
 
 pub use gaps::{FeedGaps, GapReport, Line};
+pub use latency::{Answer, LatencyReport, OrderLatency, Request};

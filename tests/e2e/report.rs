@@ -242,3 +242,104 @@ fn a_and_b_lines_are_arbitrated() {
         "{sess}"
     );
 }
+
+/// Order-to-ack latency: the report's round trips, per protocol and kind, against a pairing
+/// done here from `wiretape decode --json` (request and first answer by token, UserRefNum or
+/// ClOrdID on the same connection): the same counts, the same fastest and slowest (within
+/// hdrhistogram's 0.1 %).
+#[test]
+fn order_round_trips_match_a_pairing_of_the_decoded_messages() {
+    use std::collections::{BTreeMap, HashMap};
+    let tmp = tempfile::tempdir().unwrap();
+    let (f, d) = (tmp.path().join("g.pcap"), tmp.path().join("d"));
+    let r = wiretape(&["gen", "--packets", "40000", "--seed", "11", "-o", s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["decode", "--data", s(&d), "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    // (protocol, kind) → (count, min, max)
+    let mut want: BTreeMap<(String, String), (u64, u64, u64)> = BTreeMap::new();
+    let mut waiting: HashMap<(String, String), (String, u64)> = HashMap::new();
+    for line in r.stdout.lines() {
+        let m: serde_json::Value = serde_json::from_str(line).unwrap();
+        let proto = m["protocol"].as_str().unwrap();
+        let id = match proto {
+            "ouch42" => &m["ids"]["token"],
+            "ouch50" => &m["ids"]["urn"],
+            "fix" => &m["ids"]["clordid"],
+            _ => continue,
+        };
+        let (Some(id), Some(dir)) = (id.as_str(), m["direction"].as_str()) else {
+            continue;
+        };
+        // The connection, the same both ways: the endpoints (OUCH) or comp ids (FIX) sorted.
+        let sess = m["session"].as_str().unwrap();
+        let ends = sess.split(' ').next().unwrap();
+        let mut parts: Vec<&str> = ends.split('>').collect();
+        parts.sort();
+        let conn = format!("{proto} {}", parts.join("|"));
+        let ty = m["type"].as_str().unwrap();
+        let t = m["ts_ns"].as_u64().unwrap();
+        let fix = proto == "fix";
+        let req = match (dir, ty, fix) {
+            ("in", "O", false) | ("in", "D", true) => Some("enter"),
+            ("in", "U", false) | ("in", "G", true) => Some("replace"),
+            ("in", "X", false) | ("in", "F", true) => Some("cancel"),
+            _ => None,
+        };
+        let ans = match (dir, ty, fix) {
+            ("out", "A", false) => Some("accepted"),
+            ("out", "J", false) => Some("rejected"),
+            ("out", "U", false) => Some("replaced"),
+            ("out", "C", false) => Some("canceled"),
+            ("out", "8", true) => Some("execution report"),
+            ("out", "9", true) => Some("cancel reject"),
+            _ => None,
+        };
+        let key = (conn, id.trim_end().to_owned());
+        if let Some(req) = req {
+            waiting.insert(key, (req.to_owned(), t));
+        } else if let Some(ans) = ans {
+            if let Some((req, t0)) = waiting.remove(&key) {
+                let e = want
+                    .entry((proto.to_owned(), format!("{req} → {ans}")))
+                    .or_insert((0, u64::MAX, 0));
+                let ns = (t - t0).max(1);
+                *e = (e.0 + 1, e.1.min(ns), e.2.max(ns));
+            }
+        }
+    }
+    assert!(want.len() >= 4, "{want:?}");
+    let v = report(&d);
+    let mut got: BTreeMap<(String, String), (u64, u64, u64)> = BTreeMap::new();
+    for sess in v["latency"]["sessions"].as_array().unwrap() {
+        let proto = sess["session"].as_str().unwrap().split(' ').next().unwrap();
+        for k in sess["kinds"].as_array().unwrap() {
+            let e = got
+                .entry((proto.to_owned(), k["kind"].as_str().unwrap().to_owned()))
+                .or_insert((0, u64::MAX, 0));
+            let (c, lo, hi) = (
+                k["count"].as_u64().unwrap(),
+                k["min_ns"].as_u64().unwrap(),
+                k["max_ns"].as_u64().unwrap(),
+            );
+            *e = (e.0 + c, e.1.min(lo), e.2.max(hi));
+        }
+    }
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    let close = |a: u64, b: u64| a.abs_diff(b) * 1000 <= b.max(1);
+    for (k, (c, lo, hi)) in &want {
+        let (gc, glo, ghi) = got[k];
+        assert_eq!(gc, *c, "{k:?}");
+        assert!(
+            close(glo, *lo) && close(ghi, *hi),
+            "{k:?}: {glo}..{ghi} against {lo}..{hi}"
+        );
+    }
+    let total: u64 = want.values().map(|w| w.0).sum();
+    assert_eq!(v["latency"]["matched"], total);
+}
