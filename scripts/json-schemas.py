@@ -340,7 +340,7 @@ SCHEMAS = {
         "sink": t("string", "Where it would go."),
         "timing": t("string", "The pacing, in words (original timing, × speed, packets/s, Mbit/s, top speed; gaps cut)."),
     })),
-    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps and order-to-ack latency.", {
+    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps, microbursts and order-to-ack latency.", {
         "packets": t("integer", "Packets read.", minimum=0),
         "moldudp64_messages": t("integer", "MoldUDP64 messages seen (ITCH messages, heartbeats, end of session).", minimum=0),
         "gaps": obj("Feed gaps: MoldUDP64 sequence numbers per session and line, arbitrated across the lines of a session.", {
@@ -382,6 +382,35 @@ SCHEMAS = {
                     "revealed_ns": t("integer", "When the hole was first seen, ns since the epoch.", minimum=0),
                     "revealed_by": t("string", "On which line."),
                 })},
+            })},
+        }),
+        "bursts": obj("Microbursts: packets and bytes in sliding windows (t - W, t] ending at each packet, over the link and per multicast group.", {
+            "windows_ns": {"type": "array", "description": "The windows measured, ns (10 µs to 1 s, and --burst-window).", "items": t("integer", "A window, ns.", minimum=1)},
+            "threshold_bytes": t("integer", "Bytes in --burst-window above which a burst is listed (--burst-threshold); null without one.", nullable=True, minimum=0),
+            "threshold_window_ns": t("integer", "That window, ns; null without a threshold.", nullable=True, minimum=1),
+            "out_of_order": t("integer", "Packets stamped earlier than the one before (counted at the one before's time).", minimum=0),
+            "tracks": {"type": "array", "description": "The link (\"link\") and each multicast group (GROUP:PORT).", "items": obj("A track.", {
+                "track": t("string", "link, or GROUP:PORT."),
+                "packets": t("integer", "Packets.", minimum=0),
+                "bytes": t("integer", "Their bytes on the wire.", minimum=0),
+                "first_ns": t("integer", "First packet's capture time, ns since the epoch.", minimum=0),
+                "last_ns": t("integer", "Last packet's capture time, ns since the epoch.", minimum=0),
+                "peaks": {"type": "array", "description": "One per window, narrowest first.", "items": obj("A window's peak.", {
+                    "window_ns": t("integer", "The window, ns.", minimum=1),
+                    "packets": t("integer", "Most packets in one window.", minimum=0),
+                    "packets_at_ns": t("integer", "When (the window's end: a packet's capture time), ns.", minimum=0),
+                    "bytes": t("integer", "Most bytes in one window.", minimum=0),
+                    "bytes_at_ns": t("integer", "When, ns.", minimum=0),
+                    "peak_to_average": t("number", "Peak bytes over the average bytes per window over the track's span; 0 when the span is shorter than the window.", minimum=0),
+                })},
+                "bursts": {"type": "array", "description": "Bursts above the threshold, the first 1,000.", "items": obj("A burst: a run of packets at which the window held more than the threshold.", {
+                    "start_ns": t("integer", "The first such window's start (its first packet), ns.", minimum=0),
+                    "end_ns": t("integer", "The last such packet, ns.", minimum=0),
+                    "peak_bytes": t("integer", "Most bytes the window held during it.", minimum=0),
+                    "peak_at_ns": t("integer", "When, ns.", minimum=0),
+                    "packets": t("integer", "Packets that ended a window above the threshold.", minimum=0),
+                })},
+                "burst_count": t("integer", "Bursts above the threshold, all of them.", minimum=0),
             })},
         }),
         "latency": obj("Order-to-ack latency: each request (enter, replace, cancel) matched with the exchange's first answer by its id (OUCH 4.2 token, OUCH 5.0 UserRefNum, FIX ClOrdID) on its connection; capture times, ns.", {

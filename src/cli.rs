@@ -676,7 +676,7 @@ pub struct DecodeArgs {
 }
 
 /// What the traffic shows: feed gaps per MoldUDP64 session, per line and arbitrated
-/// across lines (A/B), and order-to-ack latency.
+/// across lines (A/B), microbursts, and order-to-ack latency.
 ///
 /// Decodes the selection (a query and --from/--to, as export takes; without a query every
 /// packet in the range) in capture order and reports, per MoldUDP64 session:
@@ -690,6 +690,10 @@ pub struct DecodeArgs {
 ///   how late); numbers no line delivered are lost. A gap on a line whose numbers another
 ///   line had delivered already is recovered too, with no wait.
 ///
+/// Microbursts: packets and bytes in sliding windows of 10 µs, 100 µs, 1 ms, 10 ms, 100 ms
+/// and 1 s over the link and per multicast group (each window's peak and when, and
+/// peak-to-average), and with --burst-threshold the bursts above a rate.
+///
 /// Order-to-ack latency: each order request (OUCH Enter, Replace, Cancel; FIX
 /// NewOrderSingle, OrderCancelReplaceRequest, OrderCancelRequest) matched with the
 /// exchange's first answer carrying its id (OUCH 4.2 token, OUCH 5.0 UserRefNum, FIX
@@ -701,6 +705,7 @@ pub struct DecodeArgs {
 #[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
 wiretape report -d /var/lib/wiretape --from 14:30 --to 15:00\n  \
+wiretape report -d /var/lib/wiretape --burst-threshold 800\n  \
 wiretape report -d /var/lib/wiretape --json | jq .gaps.lost_messages")]
 pub struct ReportArgs {
     /// Data directory.
@@ -718,6 +723,13 @@ pub struct ReportArgs {
     /// Feed map (TOML) naming the protocol of flows by address and port.
     #[arg(long)]
     pub feed_map: Option<PathBuf>,
+    /// List the bursts where the link (or a group) carried more than this many megabits
+    /// per second over --burst-window (e.g. 500 for 500 Mbit/s).
+    #[arg(long, value_name = "MBPS")]
+    pub burst_threshold: Option<f64>,
+    /// The window --burst-threshold is measured over (e.g. 100us, 1ms).
+    #[arg(long, value_name = "DURATION", default_value = "1ms")]
+    pub burst_window: String,
     /// Ranges listed per kind in the text report (--json lists all).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub list: usize,

@@ -7,11 +7,13 @@ use serde::Serialize;
 use wiretape_decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol, Session};
 use wiretape_index::search::SearchOptions;
 use wiretape_index::select::Selection;
+use wiretape_monitor::bursts::{BurstReport, Bursts, DEFAULT_WINDOWS_NS};
 use wiretape_monitor::gaps::{FeedGaps, GapReport, SessionReport};
 use wiretape_monitor::latency::{Answer, Distribution, LatencyReport, OrderLatency, Request};
 use wiretape_monitor::Line;
 use wiretape_store::units::format_time;
 use wiretape_store::Store;
+use wiretape_wire::packet::Dissected;
 use wiretape_wire::trading::Direction;
 
 use crate::cli::ReportArgs;
@@ -26,7 +28,43 @@ struct Report {
     packets: u64,
     moldudp64_messages: u64,
     gaps: GapReport,
+    bursts: BurstReport,
     latency: LatencyReport,
+}
+
+/// `--burst-threshold`/`--burst-window` as (window ns, bytes), checked.
+fn threshold(a: &ReportArgs) -> Result<Option<(u64, u64)>> {
+    let window = wiretape_store::units::parse_duration(&a.burst_window)
+        .map_err(|value| wiretape_store::Error::BadOption {
+            option: "--burst-window".into(),
+            value: Box::new(value),
+        })?
+        .as_nanos()
+        .min(u128::from(u64::MAX)) as u64;
+    if window == 0 {
+        anyhow::bail!(exit::Usage("--burst-window must be longer than 0".into()));
+    }
+    let Some(mbps) = a.burst_threshold else {
+        return Ok(None);
+    };
+    if !(mbps.is_finite() && mbps > 0.0 && mbps < 1e9) {
+        anyhow::bail!(exit::Usage(
+            "--burst-threshold must be a positive number of megabits per second".into()
+        ));
+    }
+    // Bytes in the window at that rate.
+    let bytes = (mbps * 1e6 / 8.0 * window as f64 / 1e9).floor() as u64;
+    Ok(Some((window, bytes)))
+}
+
+/// `GROUP:PORT` of a multicast datagram.
+fn group(link_type: u16, data: &[u8]) -> Option<String> {
+    let d = Dissected::parse(link_type, data);
+    let dst = d.dst_ip.filter(|a| a.is_multicast())?;
+    Some(match dst {
+        std::net::IpAddr::V4(a) => format!("{a}:{}", d.dst_port.unwrap_or(0)),
+        std::net::IpAddr::V6(a) => format!("[{a}]:{}", d.dst_port.unwrap_or(0)),
+    })
 }
 
 /// `PROTOCOL CLIENT → SERVER`: the connection a message travelled on, the same both ways.
@@ -77,6 +115,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
         }
         None => FeedMap::new(),
     };
+    let limit = threshold(&a)?;
     let interrupt = crate::interrupt::Interrupt::install(false)?;
     let (store, sel) = match &a.query {
         None => {
@@ -108,6 +147,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     let mut decoder = Decoder::with_feed_map(feeds);
     let mut gaps = FeedGaps::new();
     let mut latency = OrderLatency::new();
+    let mut bursts = Bursts::new(&DEFAULT_WINDOWS_NS, limit);
     let mut records = Vec::new();
     let (mut packets, mut mold) = (0u64, 0u64);
     let mut take = |records: &mut Vec<MessageRecord>, mold: &mut u64| {
@@ -153,6 +193,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     let mut cursor = sel.cursor(&store)?;
     let mut interrupted = false;
     while let Some((id, p)) = cursor.next() {
+        bursts.packet(p.ts_ns, p.orig_len, group(p.link_type, p.data).as_deref());
         decoder.packet(id, p.ts_ns, p.link_type, p.data, &mut records);
         take(&mut records, &mut mold);
         packets += 1;
@@ -175,6 +216,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
         packets,
         moldudp64_messages: mold,
         gaps: gaps.finish(),
+        bursts: bursts.finish(),
         latency: latency.finish(),
     };
     if a.json {
@@ -297,6 +339,7 @@ fn text(r: &Report, n: usize) -> Vec<String> {
     for s in &g.sessions {
         session_text(&mut out, s, n);
     }
+    bursts_text(&mut out, &r.bursts, n);
     let l = &r.latency;
     out.push(format!(
         "order-to-ack latency: {} round trips matched on {} connection{}; {} answers with no request seen{}",
@@ -356,4 +399,77 @@ fn text(r: &Report, n: usize) -> Vec<String> {
         });
     }
     out
+}
+
+fn bursts_text(out: &mut Vec<String>, b: &BurstReport, n: usize) {
+    let groups = b.tracks.len().saturating_sub(1);
+    out.push(format!(
+        "microbursts: the link and {groups} multicast group{} (peak packets and bytes in a window, when, and peak over average){}",
+        if groups == 1 { "" } else { "s" },
+        if b.out_of_order > 0 {
+            format!("; {} packets stamped earlier than the one before", b.out_of_order)
+        } else {
+            String::new()
+        }
+    ));
+    // The link first, then the groups by bytes.
+    let mut tracks: Vec<_> = b.tracks.iter().collect();
+    tracks.sort_by(|x, y| {
+        (y.track == "link")
+            .cmp(&(x.track == "link"))
+            .then(y.bytes.cmp(&x.bytes))
+    });
+    let shown = tracks.len().min(n + 1);
+    for t in &tracks[..shown] {
+        out.push(format!(
+            "  {}: {} packets, {} bytes over {}",
+            t.track,
+            t.packets,
+            t.bytes,
+            span(t.last_ns - t.first_ns)
+        ));
+        for p in &t.peaks {
+            out.push(format!(
+                "    {:>8}  {:>7} packets at {}  {:>10} bytes at {}  {:>7.1}× average",
+                span(p.window_ns),
+                p.packets,
+                format_time(p.packets_at_ns),
+                p.bytes,
+                format_time(p.bytes_at_ns),
+                p.peak_to_average
+            ));
+        }
+        if let (Some(limit), Some(w)) = (b.threshold_bytes, b.threshold_window_ns) {
+            out.push(format!(
+                "    {} burst{} above {limit} bytes in {}",
+                t.burst_count,
+                if t.burst_count == 1 { "" } else { "s" },
+                span(w)
+            ));
+            for x in t.bursts.iter().take(n) {
+                out.push(format!(
+                    "      {} to {} ({}): peak {} bytes at {}",
+                    format_time(x.start_ns),
+                    format_time(x.end_ns),
+                    span(x.end_ns - x.start_ns),
+                    x.peak_bytes,
+                    format_time(x.peak_at_ns)
+                ));
+            }
+            let shown = t.bursts.len().min(n) as u64;
+            if t.burst_count > shown {
+                out.push(format!(
+                    "      … {} more (--list N; --json lists the first {})",
+                    t.burst_count - shown,
+                    wiretape_monitor::bursts::MAX_LISTED
+                ));
+            }
+        }
+    }
+    if tracks.len() > shown {
+        out.push(format!(
+            "  … {} more groups (--list N, or --json for all)",
+            tracks.len() - shown
+        ));
+    }
 }

@@ -5,9 +5,12 @@
 //! - [`gaps`]: MoldUDP64 sequence gaps per session and per line (A and B: the same session
 //!   on two groups or VLANs), arbitrated across lines: a gap one line fills for another is
 //!   recovered, a gap on every line is lost.
+//! - [`bursts`]: microbursts, packets and bytes in sliding windows from 10 µs to 1 s over
+//!   the link and per multicast group, peaks, peak-to-average and bursts above a threshold.
 //! - [`latency`]: order-to-ack latency, each order request matched with the exchange's first
 //!   answer by its id on its connection, as HDR histograms per connection, kind and symbol.
 
+pub mod bursts;
 pub mod gaps;
 pub mod latency;
 

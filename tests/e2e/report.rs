@@ -252,7 +252,7 @@ fn order_round_trips_match_a_pairing_of_the_decoded_messages() {
     use std::collections::{BTreeMap, HashMap};
     let tmp = tempfile::tempdir().unwrap();
     let (f, d) = (tmp.path().join("g.pcap"), tmp.path().join("d"));
-    let r = wiretape(&["gen", "--packets", "40000", "--seed", "11", "-o", s(&f)]);
+    let r = wiretape(&["gen", "--packets", "15000", "--seed", "11", "-o", s(&f)]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
@@ -342,4 +342,117 @@ fn order_round_trips_match_a_pairing_of_the_decoded_messages() {
     }
     let total: u64 = want.values().map(|w| w.0).sum();
     assert_eq!(v["latency"]["matched"], total);
+}
+
+/// A 60-byte UDP frame to `group:5000`.
+fn udp_to(group: [u8; 4]) -> Vec<u8> {
+    let mut f = vec![0x01, 0x00, 0x5e, group[1] & 0x7f, group[2], group[3]];
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 1, 0x08, 0x00]);
+    let ip_len = 20 + 8 + 18u16;
+    f.extend_from_slice(&[
+        0x45,
+        0,
+        (ip_len >> 8) as u8,
+        ip_len as u8,
+        0,
+        0,
+        0,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ]);
+    f.extend_from_slice(&[10, 0, 0, 1]);
+    f.extend_from_slice(&group);
+    f.extend_from_slice(&[0x13, 0x88, 0x13, 0x88, 0, 26, 0, 0]);
+    f.extend_from_slice(&[0x55; 18]);
+    f
+}
+
+/// Microbursts where they were put: a packet every 100 µs for 20 ms, and at 10.03 ms a burst
+/// of 100 packets 100 ns apart to another group. The 10 µs window's peak is the burst (at its
+/// last packet), on the link and on that group; with a threshold of 3,000 bytes in 10 µs
+/// (2,400 Mbit/s) the burst is the only one listed.
+#[test]
+fn a_microburst_is_found_where_it_was_put() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("b.pcap");
+    let (bg, burst) = (udp_to([239, 1, 1, 1]), udp_to([239, 2, 2, 2]));
+    let t0 = 1_800_000_000_000_000_000u64;
+    let mut pkts: Vec<(u64, &[u8])> = (0..200).map(|i| (t0 + i * 100_000, &bg[..])).collect();
+    let start = t0 + 10_030_000;
+    pkts.extend((0..100).map(|k| (start + k * 100, &burst[..])));
+    pkts.sort_by_key(|p| p.0);
+    let mut w = CaptureWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(&f).unwrap()),
+        WriteFormat::Pcap,
+    );
+    for (t, data) in &pkts {
+        w.write_packet(&wiretape_store::Packet {
+            ts_ns: *t,
+            orig_len: data.len() as u32,
+            link_type: 1,
+            iface: 0,
+            flags: 0,
+            data,
+        })
+        .unwrap();
+    }
+    use std::io::Write;
+    w.finish().unwrap().flush().unwrap();
+    let d = tmp.path().join("d");
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&[
+        "report",
+        "--data",
+        s(&d),
+        "--json",
+        "--burst-threshold",
+        "2400",
+        "--burst-window",
+        "10us",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let b = &v["bursts"];
+    assert_eq!(b["threshold_bytes"], 3_000);
+    assert_eq!(b["threshold_window_ns"], 10_000);
+    let track = |name: &str| {
+        b["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["track"] == name)
+            .unwrap_or_else(|| panic!("{name}: {b}"))
+            .clone()
+    };
+    let last = start + 99 * 100;
+    for name in ["link", "239.2.2.2:5000"] {
+        let t = track(name);
+        let p10 = &t["peaks"][0];
+        assert_eq!(p10["window_ns"], 10_000);
+        assert_eq!(
+            (p10["packets"].as_u64(), p10["packets_at_ns"].as_u64()),
+            (Some(100), Some(last)),
+            "{name}"
+        );
+        assert_eq!(p10["bytes"], 6_000, "{name}");
+        assert_eq!(t["burst_count"], 1, "{name}");
+        let burst = &t["bursts"][0];
+        assert_eq!(burst["end_ns"], last);
+        assert_eq!(burst["peak_at_ns"], last);
+        assert_eq!(burst["peak_bytes"], 6_000);
+        // Above 3,000 bytes from the 51st packet: the window then starts at the burst's first.
+        assert_eq!(burst["start_ns"], start, "{name}");
+        assert_eq!(burst["packets"], 50);
+    }
+    let quiet = track("239.1.1.1:5000");
+    assert_eq!(quiet["peaks"][0]["packets"], 1);
+    assert_eq!(quiet["burst_count"], 0);
+    // The 1 s window holds everything; the capture is shorter than it: no average.
+    let link = track("link");
+    assert_eq!(link["peaks"][5]["packets"], 300);
+    assert_eq!(link["peaks"][5]["peak_to_average"], 0.0);
 }

@@ -1,0 +1,376 @@
+//! Microbursts: packets and bytes in sliding windows (10 µs to 1 s by default) over the link
+//! and per multicast group, their peaks with the time they were reached, peak-to-average,
+//! and the list of bursts above a rate threshold in one window.
+//!
+//! A window of width `W` ending at a packet's capture time `t` holds the packets captured in
+//! `(t − W, t]`: exact, evaluated at every packet (the count can only rise when a packet
+//! arrives). One queue per track holds the packets of the widest window; each window keeps
+//! its own head in that queue and its running sums, so a packet costs O(windows) amortised.
+//!
+//! A burst (with a threshold) is a maximal run of packets at which the chosen window's bytes
+//! exceed the threshold: it starts at the first such packet's window start and ends at the
+//! last such packet's time; its peak is the most bytes the window held during it.
+//!
+//! Time is the capture timestamp; packets are taken in capture order (a timestamp earlier
+//! than the previous one is counted as the previous one's, and counted as out of order).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+
+/// Windows measured by default, ns: 10 µs, 100 µs, 1 ms, 10 ms, 100 ms, 1 s.
+pub const DEFAULT_WINDOWS_NS: [u64; 6] = [
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// Bursts listed per track, at most (the count goes on).
+pub const MAX_LISTED: usize = 1_000;
+
+/// The peak of one window on one track.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Peak {
+    pub window_ns: u64,
+    /// Most packets in one window, and when (the window's end: a packet's time).
+    pub packets: u64,
+    pub packets_at_ns: u64,
+    /// Most bytes (frame lengths on the wire) in one window, and when.
+    pub bytes: u64,
+    pub bytes_at_ns: u64,
+    /// The peak bytes over the average bytes per window of this width (over the track's
+    /// span); 0 when the span is shorter than the window.
+    pub peak_to_average: f64,
+}
+
+/// A burst above the threshold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Burst {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// Most bytes the window held during it, and when.
+    pub peak_bytes: u64,
+    pub peak_at_ns: u64,
+    /// Packets that ended a window above the threshold.
+    pub packets: u64,
+}
+
+/// One track: the link, or a multicast group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackReport {
+    pub track: String,
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_ns: u64,
+    pub last_ns: u64,
+    pub peaks: Vec<Peak>,
+    /// Bursts above the threshold (the first [`MAX_LISTED`]), and how many there were.
+    pub bursts: Vec<Burst>,
+    pub burst_count: u64,
+}
+
+/// Every track, at the end.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BurstReport {
+    pub windows_ns: Vec<u64>,
+    /// The burst threshold: bytes within `threshold_window_ns`; none without one.
+    pub threshold_bytes: Option<u64>,
+    pub threshold_window_ns: Option<u64>,
+    pub tracks: Vec<TrackReport>,
+    /// Packets whose timestamp went back (taken at the previous one's).
+    pub out_of_order: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PeakState {
+    packets: u64,
+    packets_at: u64,
+    bytes: u64,
+    bytes_at: u64,
+}
+
+#[derive(Debug)]
+struct Track {
+    /// (time, bytes) of the packets in the widest window; `base` is the absolute index of
+    /// the first.
+    q: VecDeque<(u64, u32)>,
+    base: u64,
+    heads: Vec<u64>,
+    sums: Vec<(u64, u64)>,
+    peaks: Vec<PeakState>,
+    packets: u64,
+    bytes: u64,
+    first: u64,
+    last: u64,
+    open: Option<Burst>,
+    bursts: Vec<Burst>,
+    burst_count: u64,
+}
+
+/// See the [module documentation](self).
+#[derive(Debug)]
+pub struct Bursts {
+    windows: Vec<u64>,
+    /// (index of the window in `windows`, bytes).
+    threshold: Option<(usize, u64)>,
+    tracks: BTreeMap<String, Track>,
+    last_ts: u64,
+    out_of_order: u64,
+}
+
+impl Bursts {
+    /// Measures `windows` (ns, each at least 1; sorted and deduplicated here); with
+    /// `threshold = Some((window, bytes))` also lists the bursts where `window` held more
+    /// than `bytes` (the window is added to the list if missing).
+    pub fn new(windows: &[u64], threshold: Option<(u64, u64)>) -> Bursts {
+        let mut w: Vec<u64> = windows.iter().map(|&x| x.max(1)).collect();
+        if let Some((tw, _)) = threshold {
+            w.push(tw.max(1));
+        }
+        w.sort_unstable();
+        w.dedup();
+        let threshold = threshold.map(|(tw, b)| (w.binary_search(&tw.max(1)).unwrap_or(0), b));
+        Bursts {
+            windows: w,
+            threshold,
+            tracks: BTreeMap::new(),
+            last_ts: 0,
+            out_of_order: 0,
+        }
+    }
+
+    /// A packet of `len` bytes on the wire, captured at `t_ns`, counted on the link and, if
+    /// `group` is given, on that group's track too.
+    pub fn packet(&mut self, t_ns: u64, len: u32, group: Option<&str>) {
+        let t = if t_ns < self.last_ts {
+            self.out_of_order += 1;
+            self.last_ts
+        } else {
+            t_ns
+        };
+        self.last_ts = t;
+        self.push("link", t, len);
+        if let Some(g) = group {
+            self.push(g, t, len);
+        }
+    }
+
+    fn push(&mut self, key: &str, t: u64, len: u32) {
+        let n = self.windows.len();
+        let track = match self.tracks.get_mut(key) {
+            Some(tr) => tr,
+            None => self.tracks.entry(key.to_owned()).or_insert(Track {
+                q: VecDeque::new(),
+                base: 0,
+                heads: vec![0; n],
+                sums: vec![(0, 0); n],
+                peaks: vec![PeakState::default(); n],
+                packets: 0,
+                bytes: 0,
+                first: t,
+                last: t,
+                open: None,
+                bursts: Vec::new(),
+                burst_count: 0,
+            }),
+        };
+        track.q.push_back((t, len));
+        track.packets += 1;
+        track.bytes += u64::from(len);
+        track.last = t;
+        for (i, &w) in self.windows.iter().enumerate() {
+            let s = &mut track.sums[i];
+            s.0 += 1;
+            s.1 += u64::from(len);
+            // Out of the window: captured at or before t − w.
+            loop {
+                let at = (track.heads[i] - track.base) as usize;
+                let (ht, hl) = track.q[at];
+                if t - ht < w {
+                    break;
+                }
+                s.0 -= 1;
+                s.1 -= u64::from(hl);
+                track.heads[i] += 1;
+            }
+            let p = &mut track.peaks[i];
+            if s.0 > p.packets {
+                p.packets = s.0;
+                p.packets_at = t;
+            }
+            if s.1 > p.bytes {
+                p.bytes = s.1;
+                p.bytes_at = t;
+            }
+        }
+        // The widest window's head is the lowest: what is before it is out of every window.
+        let keep = track.heads[n - 1];
+        while track.base < keep {
+            track.q.pop_front();
+            track.base += 1;
+        }
+        if let Some((i, limit)) = self.threshold {
+            let bytes = track.sums[i].1;
+            if bytes > limit {
+                let start = track.q[(track.heads[i] - track.base) as usize].0;
+                let b = track.open.get_or_insert(Burst {
+                    start_ns: start,
+                    end_ns: t,
+                    peak_bytes: 0,
+                    peak_at_ns: t,
+                    packets: 0,
+                });
+                b.end_ns = t;
+                b.packets += 1;
+                if bytes > b.peak_bytes {
+                    b.peak_bytes = bytes;
+                    b.peak_at_ns = t;
+                }
+            } else if let Some(b) = track.open.take() {
+                track.burst_count += 1;
+                if track.bursts.len() < MAX_LISTED {
+                    track.bursts.push(b);
+                }
+            }
+        }
+    }
+
+    /// The peaks and bursts (see the [module documentation](self)).
+    pub fn finish(self) -> BurstReport {
+        let windows = self.windows;
+        let tracks = self
+            .tracks
+            .into_iter()
+            .map(|(name, mut tr)| {
+                if let Some(b) = tr.open.take() {
+                    tr.burst_count += 1;
+                    if tr.bursts.len() < MAX_LISTED {
+                        tr.bursts.push(b);
+                    }
+                }
+                let span = tr.last - tr.first;
+                let peaks = windows
+                    .iter()
+                    .zip(&tr.peaks)
+                    .map(|(&w, p)| Peak {
+                        window_ns: w,
+                        packets: p.packets,
+                        packets_at_ns: p.packets_at,
+                        bytes: p.bytes,
+                        bytes_at_ns: p.bytes_at,
+                        peak_to_average: if span >= w && tr.bytes > 0 {
+                            p.bytes as f64 / (tr.bytes as f64 * w as f64 / span as f64)
+                        } else {
+                            0.0
+                        },
+                    })
+                    .collect();
+                TrackReport {
+                    track: name,
+                    packets: tr.packets,
+                    bytes: tr.bytes,
+                    first_ns: tr.first,
+                    last_ns: tr.last,
+                    peaks,
+                    bursts: tr.bursts,
+                    burst_count: tr.burst_count,
+                }
+            })
+            .collect();
+        BurstReport {
+            threshold_bytes: self.threshold.map(|(_, b)| b),
+            threshold_window_ns: self.threshold.map(|(i, _)| windows[i]),
+            windows_ns: windows,
+            tracks,
+            out_of_order: self.out_of_order,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_burst_is_found_at_its_time_with_its_peak() {
+        let mut b = Bursts::new(&[10_000, 1_000_000], Some((10_000, 5_000)));
+        // One 100-byte packet every 100 µs for 10 ms, and at 5 ms a burst of 100 packets
+        // 100 ns apart.
+        let mut t = 0;
+        while t < 10_000_000 {
+            b.packet(t, 100, None);
+            if t == 5_000_000 {
+                for k in 1..=100 {
+                    b.packet(t + k * 100, 100, Some("233.1.1.1:1"));
+                }
+            }
+            t += 100_000;
+        }
+        let r = b.finish();
+        let link = r.tracks.iter().find(|t| t.track == "link").unwrap();
+        assert_eq!(link.packets, 200);
+        let p10 = &link.peaks[0];
+        // (t − 10 µs, t] first holds 100 packets at t = 5 ms + 9.9 µs (the 5 ms packet and
+        // 99 of the burst); at 5.01 ms again (the burst's 100, 5 ms out): the first is kept.
+        assert_eq!((p10.packets, p10.packets_at_ns), (100, 5_009_900));
+        assert_eq!(p10.bytes, 10_000);
+        let g = r.tracks.iter().find(|t| t.track == "233.1.1.1:1").unwrap();
+        assert_eq!(g.peaks[0].packets, 100);
+        // The burst: above 5,000 bytes from the 51st packet of it on.
+        assert_eq!(link.burst_count, 1);
+        let burst = &link.bursts[0];
+        assert_eq!(burst.peak_bytes, 10_000);
+        assert_eq!(burst.peak_at_ns, 5_009_900);
+        assert_eq!(burst.end_ns, 5_010_000);
+        assert!(
+            burst.start_ns >= 5_000_000 && burst.start_ns < 5_010_000,
+            "{burst:?}"
+        );
+        // Peak-to-average over 1 ms windows: the average is 200 packets × 100 B over ~10 ms.
+        assert!(link.peaks[1].peak_to_average > 4.0, "{:?}", link.peaks[1]);
+    }
+
+    #[test]
+    fn time_going_back_is_counted_and_taken_as_the_previous() {
+        let mut b = Bursts::new(&[1_000], None);
+        b.packet(5_000, 10, None);
+        b.packet(4_000, 10, None);
+        let r = b.finish();
+        assert_eq!(r.out_of_order, 1);
+        assert_eq!(r.tracks[0].peaks[0].packets, 2);
+    }
+
+    proptest! {
+        /// The sliding peak equals a brute-force count over every window ending at a packet.
+        #[test]
+        fn peaks_equal_a_brute_force_count(
+            gaps in proptest::collection::vec(0u64..3_000, 1..300),
+            lens in proptest::collection::vec(60u32..1_500, 300),
+            w in 1u64..20_000,
+        ) {
+            let mut b = Bursts::new(&[w], None);
+            let mut t = 1_000_000u64;
+            let mut pkts = Vec::new();
+            for (i, g) in gaps.iter().enumerate() {
+                t += g;
+                b.packet(t, lens[i], None);
+                pkts.push((t, lens[i]));
+            }
+            let r = b.finish();
+            let (mut bp, mut bb) = (0u64, 0u64);
+            for &(end, _) in &pkts {
+                let inside = pkts.iter().filter(|(x, _)| *x <= end && end - *x < w);
+                let (n, s) = inside.fold((0u64, 0u64), |(n, s), (_, l)| (n + 1, s + u64::from(*l)));
+                bp = bp.max(n);
+                bb = bb.max(s);
+            }
+            prop_assert_eq!(r.tracks[0].peaks[0].packets, bp);
+            prop_assert_eq!(r.tracks[0].peaks[0].bytes, bb);
+        }
+    }
+}
