@@ -183,7 +183,7 @@ fn overlap<V>(map: &Ranges<V>, s: u64, e: u64) -> u64 {
     for (&k, (last, _)) in map.range(from..=e) {
         let (lo, hi) = (k.max(s), (*last).min(e));
         if hi >= lo {
-            n += hi - lo + 1;
+            n = u64::saturating_add(n, hi - lo + 1);
         }
     }
     n
@@ -398,7 +398,9 @@ impl FeedGaps {
                         messages: l.messages,
                         first_seq: l.first_seq,
                         next_seq: l.next,
-                        missing: gaps.iter().map(|g| g.last_seq - g.first_seq + 1).sum(),
+                        missing: gaps
+                            .iter()
+                            .fold(0u64, |n, g| n.saturating_add(g.last_seq - g.first_seq + 1)),
                         gaps,
                         duplicates: l.duplicates,
                         out_of_order: l.out_of_order,
@@ -411,9 +413,10 @@ impl FeedGaps {
                 recovered_messages: s
                     .recovered
                     .iter()
-                    .map(|r| r.last_seq - r.first_seq + 1)
-                    .sum(),
-                lost_messages: lost.iter().map(|l| l.last_seq - l.first_seq + 1).sum(),
+                    .fold(0u64, |n, r| n.saturating_add(r.last_seq - r.first_seq + 1)),
+                lost_messages: lost
+                    .iter()
+                    .fold(0u64, |n, l| n.saturating_add(l.last_seq - l.first_seq + 1)),
                 lines,
                 recovered: s.recovered,
                 lost,
@@ -423,8 +426,10 @@ impl FeedGaps {
                 .iter()
                 .map(|l| l.gaps.len() as u64)
                 .sum::<u64>();
-            report.recovered_messages += session.recovered_messages;
-            report.lost_messages += session.lost_messages;
+            report.recovered_messages = report
+                .recovered_messages
+                .saturating_add(session.recovered_messages);
+            report.lost_messages = report.lost_messages.saturating_add(session.lost_messages);
             report.sessions.push(session);
         }
         report
@@ -544,6 +549,24 @@ mod tests {
             .sessions
             .iter()
             .all(|s| !s.arbitrated && s.lost.is_empty()));
+    }
+
+    /// Hostile numbers (jumps across the whole range, heartbeats at 0 and at the top) give
+    /// counts that saturate, never a panic.
+    #[test]
+    fn numbers_at_the_ends_of_the_range_do_not_overflow() {
+        let mut g = FeedGaps::new();
+        let (a, b) = (line(1), line(2));
+        g.message(NAME, a, 0, 0, 1);
+        g.message(NAME, a, u64::MAX, 1, 2);
+        g.message(NAME, b, 5, 1, 3);
+        g.message(NAME, b, u64::MAX - 1, 1, 4);
+        g.message(NAME, b, 1, 0, 5);
+        g.message(NAME, a, u64::MAX, 0, 6);
+        let r = g.finish();
+        assert_eq!(r.sessions.len(), 1);
+        assert!(r.lost_messages > 0);
+        assert!(r.sessions[0].lines.iter().all(|l| l.missing > 0));
     }
 
     #[test]
