@@ -56,39 +56,59 @@ pub fn run(a: ExportArgs) -> Result<u8> {
     }
 }
 
+/// The store and the selection of a command that reads one (export, replay, report): every
+/// packet in `--from`/`--to`, or those of `query` (with `whole_flow`, every packet of the TCP
+/// connections it finds). `Ok(Err(code))`: the query was refused and said why (exit `code`).
+/// The bool: the search met damaged index data (warned about).
+pub fn open_selection(
+    data: &Path,
+    query: Option<&str>,
+    from: &Option<String>,
+    to: &Option<String>,
+    whole_flow: bool,
+    interrupt: &crate::interrupt::Interrupt,
+) -> Result<std::result::Result<(Store, Selection, bool), u8>> {
+    let Some(text) = query else {
+        let store = Store::open(data)?;
+        let range = time_range(&store, from, to)?;
+        return Ok(Ok((store, Selection::all(range), false)));
+    };
+    let searcher = crate::search::open(data)?;
+    let range = time_range(searcher.store(), from, to)?;
+    let q = match crate::search::parse_query(text, searcher.store()) {
+        Ok(q) => q,
+        Err(code) => return Ok(Err(code)),
+    };
+    let opts = SearchOptions {
+        progress: None,
+        cancel: Some(interrupt.flag()),
+    };
+    let (sel, stats) = if whole_flow {
+        let (sel, stats, flows) = Selection::of_query_whole_flows(&searcher, &q, range, &opts)?;
+        eprintln!("wiretape: --whole-flow: every packet of {flows} TCP connection(s)");
+        (sel, stats)
+    } else {
+        Selection::of_query(&searcher, &q, range, &opts)?
+    };
+    let damaged = crate::search::warn(&stats, data);
+    Ok(Ok((searcher.into_store(), sel, damaged)))
+}
+
 fn run_export(
     a: &ExportArgs,
     format: WriteFormat,
     interrupt: &crate::interrupt::Interrupt,
 ) -> Result<u8> {
-    let (store, sel, search_damaged) = match &a.query {
-        None => {
-            let store = Store::open(&a.data)?;
-            let range = time_range(&store, &a.from, &a.to)?;
-            (store, Selection::all(range), false)
-        }
-        Some(text) => {
-            let searcher = crate::search::open(&a.data)?;
-            let range = time_range(searcher.store(), &a.from, &a.to)?;
-            let q = match crate::search::parse_query(text, searcher.store()) {
-                Ok(q) => q,
-                Err(code) => return Ok(code),
-            };
-            let opts = SearchOptions {
-                progress: None,
-                cancel: Some(interrupt.flag()),
-            };
-            let (sel, stats) = if a.whole_flow {
-                let (sel, stats, flows) =
-                    Selection::of_query_whole_flows(&searcher, &q, range, &opts)?;
-                eprintln!("wiretape: --whole-flow: every packet of {flows} TCP connection(s)");
-                (sel, stats)
-            } else {
-                Selection::of_query(&searcher, &q, range, &opts)?
-            };
-            let damaged = crate::search::warn(&stats, &a.data);
-            (searcher.into_store(), sel, damaged)
-        }
+    let (store, sel, search_damaged) = match open_selection(
+        &a.data,
+        a.query.as_deref(),
+        &a.from,
+        &a.to,
+        a.whole_flow,
+        interrupt,
+    )? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
     };
     for d in store.damage() {
         eprintln!("wiretape: warning: {d}");

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use wiretape_capture::transmit::{FileSink, Transmit};
 use wiretape_capture::WriteFormat;
 use wiretape_decode::query::NetFields;
-use wiretape_index::search::SearchOptions;
 use wiretape_index::select::Selection;
 use wiretape_replay::clock::{calibrate_spin, SystemClock};
 use wiretape_replay::rewrite::Rewrite;
@@ -21,7 +20,6 @@ use wiretape_wire::packet::Dissected;
 
 use crate::cli::ReplayArgs;
 use crate::exit;
-use crate::export::time_range;
 use crate::output::{progress, span as fmt_ns};
 
 /// `--config`: the replay's settings file.
@@ -163,27 +161,16 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
     }
 
     let interrupt = crate::interrupt::Interrupt::install(false)?;
-    let (store, sel) = match &a.query {
-        None => {
-            let store = Store::open(&a.data)?;
-            let range = time_range(&store, &a.from, &a.to)?;
-            (store, Selection::all(range))
-        }
-        Some(text) => {
-            let searcher = crate::search::open(&a.data)?;
-            let range = time_range(searcher.store(), &a.from, &a.to)?;
-            let q = match crate::search::parse_query(text, searcher.store()) {
-                Ok(q) => q,
-                Err(code) => return Ok(code),
-            };
-            let opts = SearchOptions {
-                progress: None,
-                cancel: Some(interrupt.flag()),
-            };
-            let (sel, stats) = Selection::of_query(&searcher, &q, range, &opts)?;
-            crate::search::warn(&stats, &a.data);
-            (searcher.into_store(), sel)
-        }
+    let (store, sel, _) = match crate::export::open_selection(
+        &a.data,
+        a.query.as_deref(),
+        &a.from,
+        &a.to,
+        false,
+        &interrupt,
+    )? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
     };
     for d in store.damage() {
         eprintln!("wiretape: warning: {d}");

@@ -5,20 +5,16 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 use wiretape_decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol, Session};
-use wiretape_index::search::SearchOptions;
-use wiretape_index::select::Selection;
 use wiretape_monitor::bursts::{BurstReport, Bursts, DEFAULT_WINDOWS_NS};
 use wiretape_monitor::gaps::{FeedGaps, GapReport, SessionReport};
 use wiretape_monitor::latency::{Answer, Distribution, LatencyReport, OrderLatency, Request};
 use wiretape_monitor::Line;
 use wiretape_store::units::format_time;
-use wiretape_store::Store;
 use wiretape_wire::packet::Dissected;
 use wiretape_wire::trading::Direction;
 
 use crate::cli::ReportArgs;
 use crate::exit;
-use crate::export::time_range;
 use crate::output::{line, progress, span};
 
 /// `--json`'s object.
@@ -117,27 +113,16 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     };
     let limit = threshold(&a)?;
     let interrupt = crate::interrupt::Interrupt::install(false)?;
-    let (store, sel) = match &a.query {
-        None => {
-            let store = Store::open(&a.data)?;
-            let range = time_range(&store, &a.from, &a.to)?;
-            (store, Selection::all(range))
-        }
-        Some(text) => {
-            let searcher = crate::search::open(&a.data)?;
-            let range = time_range(searcher.store(), &a.from, &a.to)?;
-            let q = match crate::search::parse_query(text, searcher.store()) {
-                Ok(q) => q,
-                Err(code) => return Ok(code),
-            };
-            let opts = SearchOptions {
-                progress: None,
-                cancel: Some(interrupt.flag()),
-            };
-            let (sel, stats) = Selection::of_query(&searcher, &q, range, &opts)?;
-            crate::search::warn(&stats, &a.data);
-            (searcher.into_store(), sel)
-        }
+    let (store, sel, _) = match crate::export::open_selection(
+        &a.data,
+        a.query.as_deref(),
+        &a.from,
+        &a.to,
+        false,
+        &interrupt,
+    )? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
     };
     for d in store.damage() {
         eprintln!("wiretape: warning: {d}");
