@@ -14,6 +14,8 @@
 #   FAST      packets replayed at top speed (default 1000000; 0 skips that part)
 #   SHAPE     gen (default) or tests (the tests/examples generator)
 #   RUNS      runs per sender (default 3)
+#   SENDERS   the senders at the original timing, in each run's order (default
+#             "wiretape tcpreplay"); wiretape@F replays with --catch-up F
 set -euo pipefail
 die() {
     echo "replay.sh: $*" >&2
@@ -28,6 +30,7 @@ packets=${PACKETS:-200000}
 fast=${FAST:-1000000}
 shape=${SHAPE:-gen}
 runs=${RUNS:-3}
+senders=${SENDERS:-wiretape tcpreplay}
 (cd "$root" && cargo build --release --locked -q)
 target=$(cd "$root" && cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
 wt=$target/release/wiretape
@@ -80,7 +83,9 @@ capture() {
     done
     ip netns exec "$ns" taskset -c 1 "$@" >"$work/sender.out" 2>"$work/sender.err" ||
         die "sender failed: $(tail -3 "$work/sender.err")"
-    sleep 0.5
+    # libpcap hands over a block of the ring when it is full or its timeout (1 s)
+    # passes: wait for the last one before stopping tcpdump.
+    sleep 2
     kill -INT "$tp"
     wait "$tp" || true
     grep -E "dropped by kernel" "$work/tcpdump.err" | sed 's/^/    tcpdump: /' >&2 || true
@@ -94,9 +99,12 @@ echo
 echo "| sender | run | received | identical | gap err p50 | p90 | p99 | p99.9 | max | paced p50 | paced p90 | paced p99 | paced > 5 us (after late) | duration vs original |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for run in $(seq "$runs"); do
-    for sender in wiretape tcpreplay; do
-        if [[ $sender == wiretape ]]; then
-            capture "$wt" replay --data "$work/timed.d" -i "$b" --allow-iface "$b" --no-progress --json
+    for sender in $senders; do
+        if [[ $sender == wiretape* ]]; then
+            catchup=()
+            [[ $sender == wiretape@* ]] && catchup=(--catch-up "${sender#wiretape@}")
+            capture "$wt" replay --data "$work/timed.d" -i "$b" --allow-iface "$b" --no-progress --json \
+                "${catchup[@]}"
         else
             capture tcpreplay -q -i "$b" "$work/timed.sel.pcap"
         fi

@@ -373,6 +373,13 @@ pub struct ReplayArgs {
     /// 200us, 1ms; default: measured at start from the sleep's overshoot).
     #[arg(long, value_name = "DURATION")]
     pub spin: Option<String>,
+    /// After falling behind (a burst faster than the link or the machine), give back at
+    /// most this fraction of each following gap until on schedule again: 1 catches up at
+    /// once (the packets after a burst go back to back), 0 never does (the replay ends
+    /// late by every delay, as tcpreplay's); in between the traffic keeps its shape within
+    /// that fraction and the lateness drains away in the idle stretches.
+    #[arg(long, value_name = "FRACTION", default_value_t = 1.0)]
+    pub catch_up: f64,
     /// Passes over the selection.
     #[arg(long = "loop", value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u64).range(1..))]

@@ -233,7 +233,14 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
     let pb = progress(plan.packets, false, !a.no_progress && !a.json);
     pb.set_message("replay");
     let on_progress = |n: u64| pb.set_position(n);
+    if !(0.0..=1.0).contains(&a.catch_up) {
+        bail!(bad_value(&format!(
+            "--catch-up takes a fraction from 0 to 1, not {}",
+            a.catch_up
+        )));
+    }
     let opts = ReplayOptions {
+        catchup_ppm: (a.catch_up * 1e6).round() as u64,
         timing,
         max_gap_ns,
         loops: a.loops,

@@ -18,6 +18,7 @@ use hdrhistogram::Histogram;
 use wiretape_capture::transmit::{OutPacket, Transmit, TransmitError};
 use wiretape_store::Packet;
 
+use crate::catchup::Catchup;
 use crate::clock::Clock;
 use crate::pacer::{Pacer, Step};
 use crate::report::{Percentiles, Report};
@@ -46,6 +47,9 @@ pub struct ReplayOptions<'a> {
     pub progress: Option<&'a dyn Fn(u64)>,
     /// Rewrites applied to each packet as it is read ahead.
     pub rewrite: Option<&'a crate::rewrite::Rewrite>,
+    /// After falling behind, the most of each following gap given back to the lateness, in
+    /// millionths ([`crate::catchup`]; [`crate::catchup::WHOLE`]: the absolute schedule).
+    pub catchup_ppm: u64,
 }
 
 /// Why a replay failed.
@@ -97,6 +101,7 @@ pub fn replay(
     let delay = schedule_delay(launch, lead);
     let mut schedule = Schedule::new(opts.timing, opts.max_gap_ns);
     let mut pacer = Pacer::new(opts.spin_ns, max_batch);
+    let mut catchup = Catchup::new(opts.catchup_ppm);
     let mut ahead: VecDeque<Pending> = VecDeque::with_capacity(max_batch * 2);
     let mut spare: Vec<Vec<u8>> = Vec::new();
     // 1 ns to an hour, 3 significant figures (larger errors are counted as an hour).
@@ -159,13 +164,26 @@ pub fn replay(
             break;
         }
         deadlines.clear();
-        deadlines.extend(ahead.iter().map(|p| {
-            start
-                .saturating_add(delay)
-                .saturating_add(p.deadline)
-                .saturating_sub(lead)
-        }));
         let now = clock.now_ns();
+        if paced {
+            let seen = now
+                .saturating_add(lead)
+                .saturating_sub(start.saturating_add(delay));
+            catchup.plan(seen, ahead.iter().map(|p| p.deadline), &mut deadlines);
+            for d in &mut deadlines {
+                *d = start
+                    .saturating_add(delay)
+                    .saturating_add(*d)
+                    .saturating_sub(lead);
+            }
+        } else {
+            deadlines.extend(ahead.iter().map(|p| {
+                start
+                    .saturating_add(delay)
+                    .saturating_add(p.deadline)
+                    .saturating_sub(lead)
+            }));
+        }
         let n = match pacer.step(now, &deadlines) {
             Step::Sleep { until } => {
                 clock.sleep_until(until);
@@ -204,9 +222,13 @@ pub fn replay(
             continue;
         }
         stuck_since = None;
-        pacer.sent(t1 - t0);
-        for p in ahead.drain(..taken) {
+        pacer.sent(t1 - t0, taken);
+        for (i, p) in ahead.drain(..taken).enumerate() {
             if paced {
+                // The packets of one call leave one after another over its time: each is
+                // counted late from its place in it (the call's own cost is not lateness).
+                let at = t0 + (t1 - t0) * i as u64 / taken as u64;
+                catchup.sent(p.deadline, at.saturating_sub(start));
                 let deadline = start.saturating_add(p.deadline);
                 sched_err.saturating_record(t0.abs_diff(deadline));
                 if let Some((d, t)) = prev {
@@ -307,11 +329,13 @@ mod tests {
     }
 
     /// A sink that notes when (on the fake clock) each packet was taken; each call costs
-    /// 2 µs; it takes at most `room` packets per call.
+    /// 2 µs and `per_packet` ns more for each packet after the first (which leaves that much
+    /// later than the one before); it takes at most `room` packets per call.
     struct Recording<'c> {
         clock: &'c FakeClock,
         sent: Vec<(u64, Vec<u8>, Option<u64>)>,
         room: usize,
+        per_packet: u64,
         /// Launch times with this horizon.
         launch: Option<u64>,
     }
@@ -320,10 +344,12 @@ mod tests {
         fn transmit(&mut self, burst: &[OutPacket<'_>]) -> Result<usize, TransmitError> {
             let t = self.clock.now.load(Ordering::Relaxed);
             let n = burst.len().min(self.room);
-            for p in &burst[..n] {
-                self.sent.push((t, p.data.to_vec(), p.launch_ns));
+            for (k, p) in burst[..n].iter().enumerate() {
+                let at = t + k as u64 * self.per_packet;
+                self.sent.push((at, p.data.to_vec(), p.launch_ns));
             }
-            self.clock.now.store(t + 2_000, Ordering::Relaxed);
+            let took = 2_000 + (n as u64).saturating_sub(1) * self.per_packet;
+            self.clock.now.store(t + took, Ordering::Relaxed);
             Ok(n)
         }
         fn flush(&mut self) -> Result<(), TransmitError> {
@@ -366,6 +392,7 @@ mod tests {
             cancel: None,
             progress: None,
             rewrite: None,
+            catchup_ppm: crate::catchup::WHOLE,
         }
     }
 
@@ -378,6 +405,7 @@ mod tests {
         let mut sink = Recording {
             clock: &clock,
             sent: Vec::new(),
+            per_packet: 0,
             room: usize::MAX,
             launch: None,
         };
@@ -409,6 +437,60 @@ mod tests {
         assert!(r.gap_error.unwrap().p99_ns <= 2_500);
     }
 
+    /// A burst the sink cannot carry (50 packets 100 ns apart, 1 µs each to send), then
+    /// 300 packets 20 µs apart: what each --catch-up does after it.
+    fn after_a_burst(catchup_ppm: u64) -> (Vec<u64>, u64) {
+        let clock = FakeClock {
+            now: AtomicU64::new(0),
+            overshoot: 0,
+        };
+        let mut sink = Recording {
+            clock: &clock,
+            sent: Vec::new(),
+            per_packet: 1_000,
+            room: usize::MAX,
+            launch: None,
+        };
+        let mut ts: Vec<u64> = (0..50).map(|i| i * 100).collect();
+        ts.extend((1..=300).map(|i| 4_900 + i * 20_000));
+        let mut f = VecFeed {
+            packets: ts.iter().map(|&t| (t, vec![0u8; 60])).collect(),
+            next: 0,
+        };
+        let o = ReplayOptions {
+            catchup_ppm,
+            ..opts(Timing::Original {
+                speed_ppm: 1_000_000,
+            })
+        };
+        replay(&mut f, &mut sink, &clock, &o).unwrap();
+        let at: Vec<u64> = sink.sent.iter().map(|s| s.0).collect();
+        let last = at[at.len() - 1];
+        // The paced gaps, as sent.
+        let gaps = at[50..].windows(2).map(|w| w[1] - w[0]).collect();
+        (gaps, last - (4_900 + 300 * 20_000))
+    }
+
+    #[test]
+    fn after_a_burst_the_catch_up_fraction_sets_the_gaps_and_the_end() {
+        // The whole fraction: back to back until on schedule, then exact; ends on time.
+        let (gaps, late) = after_a_burst(crate::catchup::WHOLE);
+        assert!(gaps[0] < 5_000, "{:?}", &gaps[..5]);
+        assert!(late <= 2_000, "{late}");
+        // None: every gap kept to within the sink's cost; the end late by the burst's lag.
+        let (gaps, late) = after_a_burst(0);
+        assert!(gaps.iter().all(|g| g.abs_diff(20_000) <= 1_000), "{gaps:?}");
+        assert!(late > 40_000, "{late}");
+        // A tenth: no gap shortened by more than a tenth (and the sink's cost), and on
+        // time again well before the end.
+        let (gaps, late) = after_a_burst(100_000);
+        assert!(
+            gaps.iter().all(|g| (17_000..=21_000).contains(g)),
+            "{gaps:?}"
+        );
+        assert!(late <= 2_000, "{late}");
+    }
+
     #[test]
     fn a_sink_that_takes_part_of_a_burst_is_offered_the_rest() {
         let clock = FakeClock {
@@ -418,6 +500,7 @@ mod tests {
         let mut sink = Recording {
             clock: &clock,
             sent: Vec::new(),
+            per_packet: 0,
             room: 3,
             launch: None,
         };
@@ -441,6 +524,7 @@ mod tests {
         let mut sink = Recording {
             clock: &clock,
             sent: Vec::new(),
+            per_packet: 0,
             room: usize::MAX,
             launch: Some(u64::MAX),
         };
@@ -474,6 +558,7 @@ mod tests {
         let mut sink = Recording {
             clock: &clock,
             sent: Vec::new(),
+            per_packet: 0,
             room: usize::MAX,
             launch: Some(horizon),
         };
@@ -516,6 +601,7 @@ mod tests {
         let mut sink = Recording {
             clock: &clock,
             sent: Vec::new(),
+            per_packet: 0,
             room: usize::MAX,
             launch: None,
         };

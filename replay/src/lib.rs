@@ -13,6 +13,7 @@
 //! The schedule and the pacer take time as a parameter and are tested without a clock; the
 //! engine is tested on a fake clock.
 
+pub mod catchup;
 pub mod clock;
 pub mod engine;
 pub mod pacer;

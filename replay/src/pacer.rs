@@ -1,9 +1,13 @@
 //! What the sending thread does next, given the time and the deadlines ahead: sleep (until
 //! shortly before the next deadline), spin (the last stretch, on the clock), or send a batch
-//! — the packets whose deadlines fall within one send's cost, since sending them one by one
-//! would make the later ones late anyway. No clock here: the time is a parameter, and the
-//! send cost is learned from what the caller reports ([`Pacer::sent`]), so every decision is
-//! tested with made-up times.
+//! — the packets due within one packet's send from now, which sent one by one would leave
+//! late anyway. No clock here: the time is a parameter, and the cost of sending a packet is
+//! learned from what the caller reports ([`Pacer::sent`]), so every decision is tested with
+//! made-up times.
+//!
+//! The cost is learned *per packet*: a call that sent 30 packets in 30 µs says a packet takes
+//! 1 µs, not that one send takes 30 µs (an estimate per call would grow with the batches it
+//! allows, and batch ever further ahead, sending paced packets early).
 
 /// The next thing to do. Times are on the replay's clock, in ns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +26,7 @@ pub struct Pacer {
     /// How long before a deadline sleeping stops and spinning starts: more than the
     /// sleep's overshoot (measured by the caller, see [`Pacer::new`]).
     spin_ns: u64,
-    /// Estimated cost of one send call, ns (an exponentially weighted average).
+    /// Estimated cost of sending one packet, ns (an exponentially weighted average).
     cost_ns: u64,
     /// The most packets in one batch.
     max_batch: usize,
@@ -40,7 +44,7 @@ impl Pacer {
         }
     }
 
-    /// The estimated cost of one send call, ns.
+    /// The estimated cost of sending one packet, ns.
     pub fn cost_ns(&self) -> u64 {
         self.cost_ns
     }
@@ -58,7 +62,9 @@ impl Pacer {
         if first > now {
             return Step::Spin { until: first };
         }
-        // Due: with it, every packet due before this send would be done.
+        // Due: with it, every packet due before one more send would be done. (Not the k-th
+        // packet k sends ahead: the estimate is an average, and a packet sent early by
+        // what it overestimates is an error as large as being late.)
         let horizon = now.saturating_add(self.cost_ns);
         let n = deadlines
             .iter()
@@ -68,12 +74,14 @@ impl Pacer {
         Step::Send(n.max(1))
     }
 
-    /// A send call took `took_ns`: the estimate moves an eighth of the way to it.
-    pub fn sent(&mut self, took_ns: u64) {
+    /// A send call of `packets` packets took `took_ns`: the estimate of one packet's cost
+    /// moves an eighth of the way to `took_ns / packets`.
+    pub fn sent(&mut self, took_ns: u64, packets: usize) {
+        let per = took_ns / (packets.max(1) as u64);
         if self.cost_ns == 0 {
-            self.cost_ns = took_ns;
+            self.cost_ns = per;
         } else {
-            let c = i128::from(self.cost_ns) + (i128::from(took_ns) - i128::from(self.cost_ns)) / 8;
+            let c = i128::from(self.cost_ns) + (i128::from(per) - i128::from(self.cost_ns)) / 8;
             self.cost_ns = u64::try_from(c.max(0)).unwrap_or(0);
         }
     }
@@ -103,25 +111,36 @@ mod tests {
     #[test]
     fn packets_due_within_one_send_go_together() {
         let mut p = Pacer::new(50_000, 4);
-        p.sent(2_000);
+        p.sent(2_000, 1);
         assert_eq!(p.cost_ns(), 2_000);
         let d = [10_000, 10_500, 11_999, 12_000, 12_001, 13_000];
         assert_eq!(p.step(10_000, &d), Step::Send(4));
         // Never more than max_batch, never fewer than one.
         assert_eq!(p.step(20_000, &d), Step::Send(4));
-        assert_eq!(p.step(10_000, &[10_000, 50_000]), Step::Send(1));
+        assert_eq!(p.step(10_000, &[10_000, 12_001]), Step::Send(1));
+    }
+
+    #[test]
+    fn a_batch_teaches_the_cost_of_one_packet() {
+        // 30 packets in 30 µs: a packet costs 1 µs, and the next batch reaches no further
+        // than that (a per-call estimate would have reached 30 µs ahead).
+        let mut p = Pacer::new(50_000, 64);
+        p.sent(1_000, 1);
+        p.sent(30_000, 30);
+        assert_eq!(p.cost_ns(), 1_000);
+        assert_eq!(p.step(100_000, &[100_000, 120_000]), Step::Send(1));
     }
 
     #[test]
     fn the_send_cost_follows_what_sends_take() {
         let mut p = Pacer::new(0, 8);
-        p.sent(8_000);
+        p.sent(8_000, 1);
         for _ in 0..100 {
-            p.sent(1_000);
+            p.sent(1_000, 1);
         }
         assert!((1_000..1_010).contains(&p.cost_ns()), "{}", p.cost_ns());
         for _ in 0..100 {
-            p.sent(3_000);
+            p.sent(6_000, 2);
         }
         assert!((2_990..=3_000).contains(&p.cost_ns()), "{}", p.cost_ns());
     }
@@ -145,13 +164,14 @@ mod tests {
                 Step::Sleep { until } => now = until + 30_000,
                 Step::Spin { .. } => now += 100,
                 Step::Send(n) => {
-                    for &d in &sorted[next..next + n] {
-                        worst = worst.max((now as i64 - d as i64).abs());
+                    for (k, &d) in sorted[next..next + n].iter().enumerate() {
+                        let left = now + k as u64 * 1_000;
+                        worst = worst.max((left as i64 - d as i64).abs());
                         assert!(now + p.cost_ns() >= d);
                     }
                     next += n;
-                    now += 1_000;
-                    p.sent(1_000);
+                    now += 1_000 * n as u64;
+                    p.sent(1_000 * n as u64, n);
                 }
             }
         }

@@ -165,6 +165,8 @@ fn sending_needs_the_interface_allowed_and_bad_settings_say_so() {
         (vec!["--sink", "pcap:/dev/null", "--map-ip", "10.0.0.0/8"], "--map-ip"),
         (vec!["--sink", "pcap:/dev/null", "--map-group", "10.0.0.1=239.0.0.1"], "multicast"),
         (vec!["--sink", "pcap:/dev/null", "--vlan", "push"], "--vlan"),
+        (vec!["--sink", "pcap:/dev/null", "--catch-up", "1.5"], "--catch-up"),
+        (vec!["--sink", "pcap:/dev/null", "--catch-up", "NaN"], "--catch-up"),
     ];
     for (extra, want) in cases {
         let mut args = vec!["replay", "--data", s(&d)];
@@ -431,6 +433,8 @@ fn a_replay_to_a_udp_socket_sends_the_payloads() {
         &sink,
         "--plot",
         s(&png),
+        "--catch-up",
+        "0.25",
         "--json",
     ]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
