@@ -340,7 +340,7 @@ SCHEMAS = {
         "sink": t("string", "Where it would go."),
         "timing": t("string", "The pacing, in words (original timing, × speed, packets/s, Mbit/s, top speed; gaps cut)."),
     })),
-    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps, microbursts and order-to-ack latency.", {
+    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps, microbursts, order-to-ack latency, order-entry numbering and tick-to-trade.", {
         "packets": t("integer", "Packets read.", minimum=0),
         "moldudp64_messages": t("integer", "MoldUDP64 messages seen (ITCH messages, heartbeats, end of session).", minimum=0),
         "gaps": obj("Feed gaps: MoldUDP64 sequence numbers per session and line, arbitrated across the lines of a session.", {
@@ -427,6 +427,40 @@ SCHEMAS = {
             })},
             "symbols": {"type": "array", "description": "One per symbol, every connection and kind.", "items": obj("A symbol and its distribution.", dict(
                 symbol=t("string", "The symbol."), **LATENCY))},
+        }),
+        "sequences": obj("Order-entry sequence numbers: SoupBinTCP's sequenced messages per session across logins, FIX MsgSeqNum (34) per SenderCompID → TargetCompID.", {
+            "gaps": t("integer", "Gaps, all streams.", minimum=0),
+            "missing": t("integer", "Numbers in them.", minimum=0),
+            "resends": t("integer", "Messages sent again (FIX PossDupFlag Y; SoupBinTCP numbers a login asked for again).", minimum=0),
+            "too_low": t("integer", "FIX numbers below the next expected without PossDupFlag.", minimum=0),
+            "untracked": t("integer", "Messages of streams beyond 65,536.", minimum=0),
+            "streams": {"type": "array", "description": "One per stream, those with numbers missing first.", "items": obj("A numbered stream.", {
+                "stream": t("string", "'SoupBinTCP session NAME' (or its connection) or 'FIX SENDER → TARGET'."),
+                "messages": t("integer", "Numbered messages.", minimum=0),
+                "next_seq": t("integer", "The number expected next at the end; null after a SequenceReset with nothing since.", nullable=True, minimum=0),
+                "gap_count": t("integer", "Gaps.", minimum=0),
+                "missing": t("integer", "Numbers in the gaps.", minimum=0),
+                "resends": t("integer", "Resent.", minimum=0),
+                "too_low": t("integer", "Too low.", minimum=0),
+                "resets": t("integer", "FIX SequenceResets (35=4).", minimum=0),
+                "resend_requests": t("integer", "FIX ResendRequests (35=2).", minimum=0),
+                "logins": t("integer", "SoupBinTCP Login Accepted.", minimum=0),
+                "gaps": {"type": "array", "description": "The first 1,000 gaps.", "items": obj("Numbers the stream skipped.", {
+                    "first_seq": t("integer", "First missing number.", minimum=0),
+                    "last_seq": t("integer", "Last missing number.", minimum=0),
+                    "at_ns": t("integer", "Capture time of what revealed it, ns since the epoch.", minimum=0),
+                    "across_login": t("boolean", "Seen between two connections (a Login Accepted beyond the last number)."),
+                })},
+            })},
+        }),
+        "tick_to_trade": obj("Tick-to-trade: each new order (OUCH Enter, FIX NewOrderSingle) measured from the last ITCH message on its symbol, within the window.", {
+            "window_ns": t("integer", "An order counts within this long after its symbol's last tick, ns.", minimum=0),
+            "overall": {"type": ["object", "null"], "description": "Every symbol; null when no order followed a tick.", "properties": LATENCY,
+                        "required": sorted(LATENCY), "additionalProperties": False},
+            "symbols": {"type": "array", "description": "One per symbol with a measured order.", "items": obj("A symbol and its distribution.", dict(
+                symbol=t("string", "The symbol."), **LATENCY))},
+            "orders_without_tick": t("integer", "New orders with no tick on their symbol within the window before them.", minimum=0),
+            "untracked_ticks": t("integer", "Ticks on symbols beyond 200,000.", minimum=0),
         }),
     })),
     "record": ("wiretape record --json: the summary at the end", obj("What the recording did.", {

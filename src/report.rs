@@ -3,30 +3,17 @@
 //! per connection, kind and symbol.
 
 use anyhow::{Context, Result};
-use serde::Serialize;
-use wiretape_decode::{Decoder, FeedMap, FlowKey, Message, MessageRecord, Protocol, Session};
-use wiretape_monitor::bursts::{BurstReport, Bursts, DEFAULT_WINDOWS_NS};
-use wiretape_monitor::gaps::{FeedGaps, GapReport, SessionReport};
-use wiretape_monitor::latency::{Answer, Distribution, LatencyReport, OrderLatency, Request};
-use wiretape_monitor::Line;
+use wiretape_decode::{Decoder, FeedMap, MessageRecord};
+use wiretape_monitor::bursts::BurstReport;
+use wiretape_monitor::gaps::SessionReport;
+use wiretape_monitor::latency::Distribution;
+use wiretape_monitor::{Monitor, MonitorOptions, MonitorReport as Report};
 use wiretape_store::units::format_time;
 use wiretape_wire::packet::Dissected;
-use wiretape_wire::trading::Direction;
 
 use crate::cli::ReportArgs;
 use crate::exit;
 use crate::output::{line, progress, span};
-
-/// `--json`'s object.
-#[derive(Debug, Serialize)]
-struct Report {
-    /// Packets read and MoldUDP64 messages (heartbeats included) seen.
-    packets: u64,
-    moldudp64_messages: u64,
-    gaps: GapReport,
-    bursts: BurstReport,
-    latency: LatencyReport,
-}
 
 /// `--burst-threshold`/`--burst-window` as (window ns, bytes), checked.
 fn threshold(a: &ReportArgs) -> Result<Option<(u64, u64)>> {
@@ -51,57 +38,6 @@ fn threshold(a: &ReportArgs) -> Result<Option<(u64, u64)>> {
     // Bytes in the window at that rate.
     let bytes = (mbps * 1e6 / 8.0 * window as f64 / 1e9).floor() as u64;
     Ok(Some((window, bytes)))
-}
-
-/// `GROUP:PORT` of a multicast datagram.
-fn group(link_type: u16, data: &[u8]) -> Option<String> {
-    let d = Dissected::parse(link_type, data);
-    let dst = d.dst_ip.filter(|a| a.is_multicast())?;
-    Some(match dst {
-        std::net::IpAddr::V4(a) => format!("{a}:{}", d.dst_port.unwrap_or(0)),
-        std::net::IpAddr::V6(a) => format!("[{a}]:{}", d.dst_port.unwrap_or(0)),
-    })
-}
-
-/// `PROTOCOL CLIENT → SERVER`: the connection a message travelled on, the same both ways.
-fn connection(protocol: Protocol, flow: &FlowKey, direction: Direction) -> String {
-    let c = match direction {
-        Direction::Inbound => *flow,
-        Direction::Outbound => flow.reverse(),
-    };
-    let ep = |a: std::net::IpAddr, p: u16| match a {
-        std::net::IpAddr::V4(a) => format!("{a}:{p}"),
-        std::net::IpAddr::V6(a) => format!("[{a}]:{p}"),
-    };
-    format!("{protocol} {} → {}", ep(c.src, c.sport), ep(c.dst, c.dport))
-}
-
-/// An order-entry message as a request or an answer, with the id that ties them.
-fn order_step(m: &Message) -> Option<(Result<Request, Answer>, String)> {
-    let code = m.msg_type.code.as_bytes();
-    let dir = m.direction?;
-    let id = match m.protocol {
-        Protocol::Ouch42 => m.ids.token.map(|t| t.to_string())?,
-        Protocol::Ouch50 => m.ids.user_ref_num?.to_string(),
-        Protocol::Fix => m.ids.cl_ord_id.as_deref()?.to_owned(),
-        _ => return None,
-    };
-    let step = match (m.protocol, dir, code) {
-        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Inbound, b"O") => Ok(Request::Enter),
-        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Inbound, b"U") => Ok(Request::Replace),
-        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Inbound, b"X") => Ok(Request::Cancel),
-        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"A") => Err(Answer::Accepted),
-        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"J") => Err(Answer::Rejected),
-        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"U") => Err(Answer::Replaced),
-        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"C") => Err(Answer::Canceled),
-        (Protocol::Fix, Direction::Inbound, b"D") => Ok(Request::Enter),
-        (Protocol::Fix, Direction::Inbound, b"G") => Ok(Request::Replace),
-        (Protocol::Fix, Direction::Inbound, b"F") => Ok(Request::Cancel),
-        (Protocol::Fix, Direction::Outbound, b"8") => Err(Answer::ExecutionReport),
-        (Protocol::Fix, Direction::Outbound, b"9") => Err(Answer::CancelReject),
-        _ => return None,
-    };
-    Some((step, id.trim_end().to_owned()))
 }
 
 pub fn run(a: ReportArgs) -> Result<u8> {
@@ -130,59 +66,28 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     let pb = progress(sel.size_hint(&store), false, !a.no_progress && !a.json);
     pb.set_message("report");
     let mut decoder = Decoder::with_feed_map(feeds);
-    let mut gaps = FeedGaps::new();
-    let mut latency = OrderLatency::new();
-    let mut bursts = Bursts::new(&DEFAULT_WINDOWS_NS, limit);
+    let mut monitor = Monitor::new(MonitorOptions {
+        burst_threshold: limit,
+        ..MonitorOptions::default()
+    });
     let mut records = Vec::new();
-    let (mut packets, mut mold) = (0u64, 0u64);
-    let mut take = |records: &mut Vec<MessageRecord>, mold: &mut u64| {
+    let take = |records: &mut Vec<MessageRecord>, monitor: &mut Monitor| {
         for r in records.drain(..) {
-            let MessageRecord::Message(m) = r else {
-                continue;
-            };
-            if let (Some((step, id)), Some(flow), Some(dir)) =
-                (order_step(&m), m.session.flow(), m.direction)
-            {
-                let conn = connection(m.protocol, flow, dir);
-                match step {
-                    Ok(req) => {
-                        latency.request(&conn, req, &id, m.symbol.as_deref(), m.capture_ts_ns)
-                    }
-                    Err(ans) => latency.answer(&conn, ans, &id, m.capture_ts_ns),
-                }
-                continue;
+            if let MessageRecord::Message(m) = r {
+                monitor.message(&m);
             }
-            let (
-                Session::MoldUdp64 {
-                    name,
-                    dst,
-                    dport,
-                    vlan,
-                },
-                Some(seq),
-            ) = (&m.session, m.sequence)
-            else {
-                continue;
-            };
-            // A heartbeat or end of session carries the next number and no message.
-            let count = u64::from(m.protocol != Protocol::MoldUdp64);
-            let l = Line {
-                dst: *dst,
-                dport: *dport,
-                vlan: *vlan,
-            };
-            gaps.message(name.0, l, seq, count, m.capture_ts_ns);
-            *mold += 1;
         }
     };
     let mut cursor = sel.cursor(&store)?;
     let mut interrupted = false;
+    let mut packets = 0u64;
     while let Some((id, p)) = cursor.next() {
-        bursts.packet(p.ts_ns, p.orig_len, group(p.link_type, p.data).as_deref());
+        let d = Dissected::parse(p.link_type, p.data);
+        monitor.packet(p.ts_ns, p.orig_len, &d);
         decoder.packet(id, p.ts_ns, p.link_type, p.data, &mut records);
-        take(&mut records, &mut mold);
+        take(&mut records, &mut monitor);
         packets += 1;
-        if packets % 65_536 == 0 {
+        if packets.is_multiple_of(65_536) {
             pb.set_position(packets);
             if interrupt.flag().load(std::sync::atomic::Ordering::Relaxed) {
                 interrupted = true;
@@ -191,19 +96,13 @@ pub fn run(a: ReportArgs) -> Result<u8> {
         }
     }
     decoder.finish(&mut records);
-    take(&mut records, &mut mold);
+    take(&mut records, &mut monitor);
     pb.finish_and_clear();
     for d in cursor.damage() {
         eprintln!("wiretape: warning: {d}");
     }
     let damaged = !cursor.damage().is_empty() || !store.damage().is_empty();
-    let report = Report {
-        packets,
-        moldudp64_messages: mold,
-        gaps: gaps.finish(),
-        bursts: bursts.finish(),
-        latency: latency.finish(),
-    };
+    let report = monitor.finish();
     if a.json {
         line(&serde_json::to_string(&report)?)?;
     } else {
@@ -383,6 +282,78 @@ fn text(r: &Report, n: usize) -> Vec<String> {
             format!("    {:<12} {}", s.symbol, dist(&s.latency))
         });
     }
+    let t = &r.tick_to_trade;
+    match &t.overall {
+        Some(d) => {
+            out.push(format!(
+                "tick-to-trade: new orders after their symbol's last ITCH message (within {}): {}",
+                span(t.window_ns),
+                dist(d).trim_start()
+            ));
+            let mut by_count: Vec<_> = t.symbols.iter().collect();
+            by_count.sort_by(|a, b| {
+                b.latency
+                    .count
+                    .cmp(&a.latency.count)
+                    .then(a.symbol.cmp(&b.symbol))
+            });
+            listed(&mut out, &by_count, n, |s| {
+                format!("    {:<12} {}", s.symbol, dist(&s.latency))
+            });
+        }
+        None => out.push(format!(
+            "tick-to-trade: no new order came within {} of a market-data message on its symbol",
+            span(t.window_ns)
+        )),
+    }
+    if t.orders_without_tick > 0 {
+        out.push(format!(
+            "  {} new orders with no tick on their symbol within the window",
+            t.orders_without_tick
+        ));
+    }
+    let q = &r.sequences;
+    out.push(format!(
+        "order-entry sequence numbers (SoupBinTCP by session, FIX by comp ids): {} stream{}, {} gap{} ({} numbers missing), {} resent, {} too low",
+        q.streams.len(),
+        if q.streams.len() == 1 { "" } else { "s" },
+        q.gaps,
+        if q.gaps == 1 { "" } else { "s" },
+        q.missing,
+        q.resends,
+        q.too_low,
+    ));
+    listed(&mut out, &q.streams, n, |s| {
+        let mut l = format!(
+            "    {}: {} messages, {} gap{} ({} missing), {} resent, {} too low, {} reset{}, {} resend request{}, {} login{}",
+            s.stream,
+            s.messages,
+            s.gap_count,
+            if s.gap_count == 1 { "" } else { "s" },
+            s.missing,
+            s.resends,
+            s.too_low,
+            s.resets,
+            if s.resets == 1 { "" } else { "s" },
+            s.resend_requests,
+            if s.resend_requests == 1 { "" } else { "s" },
+            s.logins,
+            if s.logins == 1 { "" } else { "s" },
+        );
+        for g in s.gaps.iter().take(n) {
+            l.push_str(&format!(
+                "\n      gap {} at {}{}",
+                range(g.first_seq, g.last_seq),
+                format_time(g.at_ns),
+                if g.across_login {
+                    " (between logins)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        l
+    });
     out
 }
 

@@ -179,6 +179,7 @@ struct Picked<'a> {
     price: Option<&'a [u8]>,
     last_px: Option<&'a [u8]>,
     last_qty: Option<&'a [u8]>,
+    poss_dup: Option<&'a [u8]>,
 }
 
 impl FixState {
@@ -234,6 +235,7 @@ impl FixState {
                 44 => &mut p.price,
                 31 => &mut p.last_px,
                 32 => &mut p.last_qty,
+                43 => &mut p.poss_dup,
                 _ => continue,
             };
             if slot.is_none() {
@@ -303,6 +305,9 @@ impl FixState {
         if !m.checksum_ok() {
             flags.insert(Flags::BAD_CHECKSUM);
             ctx.stats.bad_checksums += 1;
+        }
+        if p.poss_dup == Some(b"Y") {
+            flags.insert(Flags::POSS_DUP);
         }
         let sender = p.sender.map(|v| self.intern(v));
         let target = p.target.map(|v| self.intern(v));

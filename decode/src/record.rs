@@ -239,6 +239,8 @@ impl Flags {
     pub const BAD_CHECKSUM: Flags = Flags(1);
     /// The first message decoded after a gap or a resynchronisation in its byte stream.
     pub const AFTER_RESYNC: Flags = Flags(2);
+    /// FIX: PossDupFlag (43) is `Y`: the message is sent again (a resend).
+    pub const POSS_DUP: Flags = Flags(4);
 
     /// Whether every bit of `other` is set.
     pub const fn contains(self, other: Flags) -> bool {

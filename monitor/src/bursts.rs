@@ -119,6 +119,8 @@ pub struct Bursts {
     tracks: BTreeMap<String, Track>,
     last_ts: u64,
     out_of_order: u64,
+    /// Bursts that ended and were not taken yet ([`Bursts::with_events`]).
+    ended: Option<Vec<(String, Burst)>>,
 }
 
 impl Bursts {
@@ -139,7 +141,31 @@ impl Bursts {
             tracks: BTreeMap::new(),
             last_ts: 0,
             out_of_order: 0,
+            ended: None,
         }
+    }
+
+    /// Keeps each burst above the threshold as it ends, for [`Bursts::take_ended`] (a live
+    /// monitor's alerts; at most [`MAX_LISTED`] wait).
+    pub fn with_events(mut self) -> Bursts {
+        self.ended = Some(Vec::new());
+        self
+    }
+
+    /// The bursts that ended since the last call, with their track.
+    pub fn take_ended(&mut self) -> Vec<(String, Burst)> {
+        self.ended.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The highest byte count seen in each window so far on the link: (window ns, bytes).
+    pub fn link_peaks(&self) -> Vec<(u64, u64)> {
+        self.tracks.get("link").map_or_else(Vec::new, |t| {
+            self.windows
+                .iter()
+                .zip(&t.peaks)
+                .map(|(&w, p)| (w, p.bytes))
+                .collect()
+        })
     }
 
     /// A packet of `len` bytes on the wire, captured at `t_ns`, counted on the link and, if
@@ -231,6 +257,11 @@ impl Bursts {
                 }
             } else if let Some(b) = track.open.take() {
                 track.burst_count += 1;
+                if let Some(ev) = &mut self.ended {
+                    if ev.len() < MAX_LISTED {
+                        ev.push((key.to_owned(), b.clone()));
+                    }
+                }
                 if track.bursts.len() < MAX_LISTED {
                     track.bursts.push(b);
                 }
@@ -333,6 +364,30 @@ mod tests {
         );
         // Peak-to-average over 1 ms windows: the average is 200 packets × 100 B over ~10 ms.
         assert!(link.peaks[1].peak_to_average > 4.0, "{:?}", link.peaks[1]);
+    }
+
+    #[test]
+    fn a_live_monitor_is_told_of_each_burst_when_it_ends() {
+        let mut b = Bursts::new(&[10_000], Some((10_000, 5_000))).with_events();
+        for k in 0..100u64 {
+            b.packet(1_000_000 + k * 100, 100, Some("233.1.1.1:1"));
+        }
+        // Still going: nothing yet.
+        assert!(b.take_ended().is_empty());
+        assert_eq!(b.link_peaks(), [(10_000, 10_000)]);
+        b.packet(2_000_000, 100, Some("233.1.1.1:1"));
+        let mut ended = b.take_ended();
+        ended.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(ended.len(), 2, "{ended:?}");
+        assert_eq!(ended[0].0, "233.1.1.1:1");
+        assert_eq!(ended[1].0, "link");
+        assert_eq!(ended[1].1.peak_bytes, 10_000);
+        assert!(b.take_ended().is_empty());
+        // Without events nothing is kept.
+        let mut q = Bursts::new(&[10_000], Some((10_000, 50)));
+        q.packet(0, 100, None);
+        q.packet(1_000_000, 10, None);
+        assert!(q.take_ended().is_empty());
     }
 
     #[test]

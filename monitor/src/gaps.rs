@@ -142,6 +142,18 @@ pub struct GapReport {
     pub lost_messages: u64,
 }
 
+/// Running totals ([`FeedGaps::counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GapCounts {
+    pub line_gaps: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    /// Numbers another line delivered after a hole was seen.
+    pub recovered: u64,
+    /// Numbers still missing on every line after the arbitration window.
+    pub unrecovered: u64,
+}
+
 /// Intervals of numbers `first → (last, V)`, disjoint.
 type Ranges<V> = BTreeMap<u64, (u64, V)>;
 
@@ -252,6 +264,8 @@ struct Hole {
     /// start of a capture one line is often a few messages ahead). Filling it is no
     /// recovery; left open at the end it is lost all the same.
     before_start: bool,
+    /// Already given as a [`GapEvent::Unrecovered`] (live use).
+    told: bool,
 }
 
 #[derive(Debug)]
@@ -289,6 +303,7 @@ impl SessionState {
                             revealed_ns: t,
                             revealed_by: line,
                             before_start: true,
+                            told: false,
                         },
                     ),
                 );
@@ -304,6 +319,7 @@ impl SessionState {
                         revealed_ns: t,
                         revealed_by: line,
                         before_start: false,
+                        told: false,
                     },
                 ),
             );
@@ -335,16 +351,124 @@ impl SessionState {
     }
 }
 
+/// What a live monitor is told as it happens ([`FeedGaps::with_events`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum GapEvent {
+    /// A line skipped numbers (another line may still deliver them).
+    LineGap {
+        session: String,
+        line: Line,
+        first_seq: u64,
+        last_seq: u64,
+        /// When the message that revealed it was captured, ns.
+        at_ns: u64,
+    },
+    /// Numbers no line has delivered within the arbitration window after the hole was
+    /// revealed: lost, unless a line delivers them later still (the final report says).
+    Unrecovered {
+        session: String,
+        first_seq: u64,
+        last_seq: u64,
+        revealed_ns: u64,
+        revealed_by: Line,
+    },
+}
+
 /// See the [module documentation](self).
 #[derive(Debug, Default)]
 pub struct FeedGaps {
     /// By session name, and by line too for a session that is not arbitrated.
     sessions: BTreeMap<([u8; 10], Option<Line>), SessionState>,
+    /// Events not yet taken, when kept.
+    events: Option<Vec<GapEvent>>,
+    /// Events dropped because nobody took them (more than [`MAX_PENDING_EVENTS`]).
+    events_dropped: u64,
+}
+
+/// Events kept waiting for [`FeedGaps::take_events`] at most; more are counted, not kept.
+pub const MAX_PENDING_EVENTS: usize = 10_000;
+
+fn session_name(name: &[u8; 10]) -> String {
+    String::from_utf8_lossy(name).trim_end().to_owned()
 }
 
 impl FeedGaps {
     pub fn new() -> FeedGaps {
         FeedGaps::default()
+    }
+
+    /// One that also keeps [`GapEvent`]s as they happen, for [`FeedGaps::take_events`].
+    pub fn with_events() -> FeedGaps {
+        FeedGaps {
+            events: Some(Vec::new()),
+            ..FeedGaps::default()
+        }
+    }
+
+    fn event(&mut self, e: GapEvent) {
+        if let Some(ev) = &mut self.events {
+            if ev.len() < MAX_PENDING_EVENTS {
+                ev.push(e);
+            } else {
+                self.events_dropped += 1;
+            }
+        }
+    }
+
+    /// The events since the last call (empty unless made [`FeedGaps::with_events`]).
+    pub fn take_events(&mut self) -> Vec<GapEvent> {
+        self.events.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Events that were not kept because too many waited.
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
+    }
+
+    /// At capture time `now_ns`: every hole revealed at least `window_ns` before and still
+    /// open becomes a [`GapEvent::Unrecovered`] (each once). A live monitor calls this as
+    /// time goes on; A/B arbitration normally fills a hole within milliseconds.
+    pub fn expire(&mut self, now_ns: u64, window_ns: u64) {
+        let mut found = Vec::new();
+        for ((name, _), s) in &mut self.sessions {
+            for (&first, (last, h)) in s.holes.iter_mut() {
+                if !h.told && h.revealed_ns.saturating_add(window_ns) <= now_ns {
+                    h.told = true;
+                    found.push(GapEvent::Unrecovered {
+                        session: session_name(name),
+                        first_seq: first,
+                        last_seq: *last,
+                        revealed_ns: h.revealed_ns,
+                        revealed_by: h.revealed_by,
+                    });
+                }
+            }
+        }
+        for e in found {
+            self.event(e);
+        }
+    }
+
+    /// Line gaps and lost numbers so far, over all sessions (for metrics).
+    pub fn counts(&self) -> GapCounts {
+        let mut c = GapCounts::default();
+        for s in self.sessions.values() {
+            for l in s.lines.values() {
+                c.line_gaps += l.gaps.len() as u64;
+                c.duplicates += l.duplicates;
+                c.out_of_order += l.out_of_order;
+            }
+            for (&first, (last, h)) in &s.holes {
+                if h.told {
+                    c.unrecovered = c.unrecovered.saturating_add(last - first + 1);
+                }
+            }
+            c.recovered = s.recovered.iter().fold(c.recovered, |n, r| {
+                n.saturating_add(r.last_seq - r.first_seq + 1)
+            });
+        }
+        c
     }
 
     /// A MoldUDP64 packet's messages, or one message: session `name` (as on the wire),
@@ -353,16 +477,32 @@ impl FeedGaps {
     pub fn message(&mut self, name: [u8; 10], line: Line, seq: u64, count: u64, t_ns: u64) {
         let arbitrated = !name.iter().all(|&b| b == 0 || b == b' ');
         let key = (name, (!arbitrated).then_some(line));
-        self.sessions
-            .entry(key)
-            .or_insert_with(|| SessionState {
-                lines: BTreeMap::new(),
-                next: None,
-                first: 0,
-                holes: Ranges::new(),
-                recovered: Vec::new(),
-            })
-            .message(line, seq, count, t_ns);
+        let s = self.sessions.entry(key).or_insert_with(|| SessionState {
+            lines: BTreeMap::new(),
+            next: None,
+            first: 0,
+            holes: Ranges::new(),
+            recovered: Vec::new(),
+        });
+        let gaps_before = s.lines.get(&line).map_or(0, |l| l.gaps.len());
+        s.message(line, seq, count, t_ns);
+        if self.events.is_some() {
+            let new_gap = s
+                .lines
+                .get(&line)
+                .filter(|l| l.gaps.len() > gaps_before)
+                .and_then(|l| l.gaps.last())
+                .cloned();
+            if let Some(g) = new_gap {
+                self.event(GapEvent::LineGap {
+                    session: session_name(&name),
+                    line,
+                    first_seq: g.first_seq,
+                    last_seq: g.last_seq,
+                    at_ns: g.after_ns,
+                });
+            }
+        }
     }
 
     /// The verdicts (see the [module documentation](self)).
@@ -408,7 +548,7 @@ impl FeedGaps {
                 })
                 .collect();
             let session = SessionReport {
-                session: String::from_utf8_lossy(&name).trim_end().to_owned(),
+                session: session_name(&name),
                 arbitrated: single.is_none(),
                 recovered_messages: s
                     .recovered
@@ -452,6 +592,60 @@ mod tests {
             dport: 26477,
             vlan: None,
         }
+    }
+
+    #[test]
+    fn live_events_name_line_gaps_at_once_and_holes_left_open_after_the_window() {
+        let (a, b) = (line(1), line(2));
+        let mut g = FeedGaps::with_events();
+        for s in 1..=5 {
+            g.message(NAME, a, s, 1, s * 1_000);
+        }
+        // A skips 6..=7 and 9.
+        g.message(NAME, a, 8, 1, 8_000);
+        g.message(NAME, a, 10, 1, 10_000);
+        let ev = g.take_events();
+        assert_eq!(ev.len(), 2, "{ev:?}");
+        assert_eq!(
+            ev[0],
+            GapEvent::LineGap {
+                session: "NASDAQ0001".into(),
+                line: a,
+                first_seq: 6,
+                last_seq: 7,
+                at_ns: 8_000,
+            }
+        );
+        // B brings 6..=7 within the window; 9 never comes.
+        g.message(NAME, b, 6, 2, 9_000);
+        g.expire(10_500, 1_000);
+        assert_eq!(g.take_events(), []);
+        g.expire(11_000, 1_000);
+        let ev = g.take_events();
+        assert_eq!(
+            ev,
+            [GapEvent::Unrecovered {
+                session: "NASDAQ0001".into(),
+                first_seq: 9,
+                last_seq: 9,
+                revealed_ns: 10_000,
+                revealed_by: a,
+            }]
+        );
+        // Each hole once.
+        g.expire(99_000, 1_000);
+        assert_eq!(g.take_events(), []);
+        let c = g.counts();
+        assert_eq!(
+            (c.line_gaps, c.recovered, c.unrecovered),
+            (2, 2, 1),
+            "{c:?}"
+        );
+        // Without events nothing is kept.
+        let mut quiet = FeedGaps::new();
+        quiet.message(NAME, a, 1, 1, 1);
+        quiet.message(NAME, a, 5, 1, 2);
+        assert!(quiet.take_events().is_empty());
     }
 
     #[test]

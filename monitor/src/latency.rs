@@ -82,7 +82,8 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    fn of(h: &Histogram<u64>) -> Distribution {
+    /// The percentiles of a histogram of ns.
+    pub fn of(h: &Histogram<u64>) -> Distribution {
         Distribution {
             count: h.len(),
             min_ns: h.min(),
@@ -225,19 +226,20 @@ impl OrderLatency {
         }
     }
 
-    /// An answer on connection `session` to id `id`, captured at `t_ns`.
-    pub fn answer(&mut self, session: &str, answer: Answer, id: &str, t_ns: u64) {
+    /// An answer on connection `session` to id `id`, captured at `t_ns`: the round trip's
+    /// latency in ns when it answers a request waiting for one.
+    pub fn answer(&mut self, session: &str, answer: Answer, id: &str, t_ns: u64) -> Option<u64> {
         let Some(&s) = self.numbers.get(session) else {
             self.unmatched += 1;
-            return;
+            return None;
         };
         let Some(p) = self.pending.remove(&(s, Box::<str>::from(id))) else {
             self.unmatched += 1;
-            return;
+            return None;
         };
         let Some(ns) = t_ns.checked_sub(p.t_ns) else {
             self.backwards += 1;
-            return;
+            return None;
         };
         let ns = ns.max(1);
         self.kinds
@@ -250,6 +252,7 @@ impl OrderLatency {
                 .or_insert_with(histogram)
                 .saturating_record(ns);
         }
+        Some(ns)
     }
 
     /// The distributions (see the [module documentation](self)).

@@ -9,10 +9,21 @@
 //!   the link and per multicast group, peaks, peak-to-average and bursts above a threshold.
 //! - [`latency`]: order-to-ack latency, each order request matched with the exchange's first
 //!   answer by its id on its connection, as HDR histograms per connection, kind and symbol.
+//! - [`sequence`]: order-entry numbering, SoupBinTCP across logins and FIX MsgSeqNum: gaps,
+//!   resends, numbers too low, resets.
+//! - [`ticktrade`]: tick-to-trade, from a symbol's last market-data message to an order on it.
+//! - [`watch`]: the [`Monitor`] that feeds all of them from one pass, for the report and for
+//!   the live monitor in the recorder, and turns what they see into [`alert`]s.
 
+pub mod alert;
 pub mod bursts;
 pub mod gaps;
 pub mod latency;
+pub mod sequence;
+pub mod ticktrade;
+pub mod watch;
 
+pub use alert::{Alert, Severity, Suppressor};
 pub use gaps::{FeedGaps, GapReport, Line};
 pub use latency::{Answer, LatencyReport, OrderLatency, Request};
+pub use watch::{Monitor, MonitorCounts, MonitorOptions, MonitorReport};

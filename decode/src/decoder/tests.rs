@@ -1200,7 +1200,7 @@ fn fix_session_split_chains_and_bad_checksum() {
     let at = bad.len() - 4;
     bad[at] = if bad[at] == b'9' { b'0' } else { bad[at] + 1 }; // corrupt the checksum
     cap.push(s.data(&bad));
-    cap.push(c.data(&fix_msg("0", 4, &[])));
+    cap.push(c.data(&fix_msg("0", 4, &[(43, "Y")])));
     let (out, stats) = cap.decode();
     assert!(errors(&out).is_empty(), "{:?}", errors(&out));
     let msgs = messages(&out);
@@ -1260,6 +1260,9 @@ fn fix_session_split_chains_and_bad_checksum() {
     assert_eq!(msgs[4].price, Some(1_503_000));
     assert!(msgs[5].flags.contains(Flags::BAD_CHECKSUM));
     assert!(!msgs[3].flags.contains(Flags::BAD_CHECKSUM));
+    // PossDupFlag (43) Y: a resend.
+    assert!(msgs[6].flags.contains(Flags::POSS_DUP));
+    assert!(msgs[..6].iter().all(|m| !m.flags.contains(Flags::POSS_DUP)));
     assert_eq!(stats.bad_checksums, 1);
     assert_eq!(stats.flows.fix, 1);
     assert_eq!(stats.unresolved_symbols, 0);

@@ -1,0 +1,149 @@
+//! Tick-to-trade: how long after the last market-data message on a symbol an order on that
+//! symbol was sent, as a distribution (overall and per symbol).
+//!
+//! Each market-data message on a symbol (ITCH: add, execute, trade, …) marks the symbol's
+//! last tick; each new order request (OUCH Enter, FIX NewOrderSingle) on it measures the time
+//! since. This is what a trading system's reaction time looks like from the wire, with two
+//! limits stated plainly: the tick an order reacted to is not known (the last one is taken),
+//! and an order more than `window_ns` after the last tick is not counted as a reaction (it is
+//! counted apart). Time is the capture time; nothing here reads a clock.
+
+use std::collections::{BTreeMap, HashMap};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::latency::Distribution;
+
+/// Symbols followed at most; ticks on more are not remembered (counted).
+pub const MAX_SYMBOLS: usize = 200_000;
+
+/// The distributions at the end.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TickToTradeReport {
+    /// The window an order must follow its tick within to count, ns.
+    pub window_ns: u64,
+    /// Every symbol; `None` when no order followed a tick.
+    pub overall: Option<Distribution>,
+    pub symbols: Vec<SymbolTickToTrade>,
+    /// Orders on a symbol with no tick before them, or the last one longer ago than the
+    /// window.
+    pub orders_without_tick: u64,
+    /// Ticks on symbols beyond [`MAX_SYMBOLS`].
+    pub untracked_ticks: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SymbolTickToTrade {
+    pub symbol: String,
+    #[serde(flatten)]
+    pub latency: Distribution,
+}
+
+/// See the [module documentation](self).
+#[derive(Debug)]
+pub struct TickToTrade {
+    window_ns: u64,
+    last_tick: HashMap<Box<str>, u64>,
+    overall: Histogram<u64>,
+    symbols: BTreeMap<Box<str>, Histogram<u64>>,
+    without: u64,
+    untracked: u64,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds")
+}
+
+impl TickToTrade {
+    /// Orders count when they come within `window_ns` of their symbol's last tick.
+    pub fn new(window_ns: u64) -> TickToTrade {
+        TickToTrade {
+            window_ns,
+            last_tick: HashMap::new(),
+            overall: histogram(),
+            symbols: BTreeMap::new(),
+            without: 0,
+            untracked: 0,
+        }
+    }
+
+    /// A market-data message on `symbol`, captured at `t_ns`.
+    pub fn tick(&mut self, symbol: &str, t_ns: u64) {
+        let full = self.last_tick.len() >= MAX_SYMBOLS;
+        match self.last_tick.get_mut(symbol) {
+            Some(t) => *t = (*t).max(t_ns),
+            None if !full => {
+                self.last_tick.insert(symbol.into(), t_ns);
+            }
+            None => self.untracked += 1,
+        }
+    }
+
+    /// A new order on `symbol`, captured at `t_ns`: the time since the symbol's last tick,
+    /// when it counts.
+    pub fn order(&mut self, symbol: &str, t_ns: u64) -> Option<u64> {
+        let since = self
+            .last_tick
+            .get(symbol)
+            .and_then(|&tick| t_ns.checked_sub(tick))
+            .filter(|&d| d <= self.window_ns);
+        let Some(d) = since else {
+            self.without += 1;
+            return None;
+        };
+        let d = d.max(1);
+        self.overall.saturating_record(d);
+        self.symbols
+            .entry(symbol.into())
+            .or_insert_with(histogram)
+            .saturating_record(d);
+        Some(d)
+    }
+
+    pub fn finish(self) -> TickToTradeReport {
+        TickToTradeReport {
+            window_ns: self.window_ns,
+            overall: (!self.overall.is_empty()).then(|| Distribution::of(&self.overall)),
+            symbols: self
+                .symbols
+                .iter()
+                .map(|(s, h)| SymbolTickToTrade {
+                    symbol: s.to_string(),
+                    latency: Distribution::of(h),
+                })
+                .collect(),
+            orders_without_tick: self.without,
+            untracked_ticks: self.untracked,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_measures_from_its_symbols_last_tick_within_the_window() {
+        let mut t = TickToTrade::new(1_000_000);
+        t.tick("AAPL", 1_000);
+        t.tick("AAPL", 5_000);
+        t.tick("MSFT", 2_000);
+        assert_eq!(t.order("AAPL", 12_000), Some(7_000));
+        assert_eq!(t.order("MSFT", 2_500), Some(500));
+        // No tick on it; a tick too long ago; a tick after the order (clock going back).
+        assert_eq!(t.order("NVDA", 3_000), None);
+        assert_eq!(t.order("AAPL", 5_000 + 2_000_000), None);
+        assert_eq!(t.order("MSFT", 1_000), None);
+        // A tick stamped earlier than the last does not move it back.
+        t.tick("AAPL", 4_000);
+        assert_eq!(t.order("AAPL", 6_000), Some(1_000));
+        let r = t.finish();
+        assert_eq!(r.orders_without_tick, 3);
+        let o = r.overall.unwrap();
+        assert_eq!((o.count, o.min_ns), (3, 500));
+        assert_eq!(r.symbols.len(), 2);
+        assert_eq!(r.symbols[0].symbol, "AAPL");
+        assert_eq!(r.symbols[0].latency.count, 2);
+    }
+}

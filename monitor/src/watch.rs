@@ -1,0 +1,611 @@
+//! The monitor: every core of this crate fed from one pass over packets and decoded
+//! messages, the same for `wiretape report` (stored traffic) and for the live monitor inside
+//! `wiretape record` (the indexer's observer hook), so both reach the same verdicts.
+//!
+//! [`Monitor::packet`] takes each packet with its parsed layers (microbursts per link and
+//! multicast group); [`Monitor::message`] each decoded message: MoldUDP64 numbers into
+//! [`FeedGaps`], order requests and answers into [`OrderLatency`] (OUCH 4.2 token, OUCH 5.0
+//! UserRefNum, FIX ClOrdID), order-entry numbering into [`Sequences`] (SoupBinTCP logins and
+//! sequenced messages by session, FIX MsgSeqNum by SenderCompID → TargetCompID), and ITCH
+//! ticks and new orders per symbol into [`TickToTrade`]. Made [`Monitor::live`], it turns
+//! what the cores see as it happens into [`Alert`]s ([`Monitor::take_alerts`]).
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::json;
+use wiretape_decode::{FlowKey, Message, Protocol, Session};
+use wiretape_wire::packet::Dissected;
+use wiretape_wire::trading::Direction;
+
+use crate::alert::{Alert, Severity};
+use crate::bursts::{BurstReport, Bursts, DEFAULT_WINDOWS_NS};
+use crate::gaps::{FeedGaps, GapCounts, GapEvent, GapReport, Line};
+use crate::latency::{Answer, LatencyReport, OrderLatency, Request};
+use crate::sequence::{SeqEvent, SequenceReport, Sequences, Step};
+use crate::ticktrade::{TickToTrade, TickToTradeReport};
+
+/// How the monitor is set up.
+#[derive(Debug, Clone)]
+pub struct MonitorOptions {
+    /// Microburst windows, ns.
+    pub burst_windows: Vec<u64>,
+    /// (window ns, bytes): bursts above it are listed (and alerted live).
+    pub burst_threshold: Option<(u64, u64)>,
+    /// Live: how long a feed's hole may wait for another line before it is alerted as
+    /// unrecovered, ns of capture time.
+    pub arbitration_ns: u64,
+    /// Tick-to-trade: an order counts as a reaction within this long of its symbol's last
+    /// tick, ns.
+    pub tick_to_trade_window_ns: u64,
+}
+
+impl Default for MonitorOptions {
+    fn default() -> MonitorOptions {
+        MonitorOptions {
+            burst_windows: DEFAULT_WINDOWS_NS.to_vec(),
+            burst_threshold: None,
+            arbitration_ns: 1_000_000_000,
+            tick_to_trade_window_ns: 1_000_000_000,
+        }
+    }
+}
+
+/// Everything at the end.
+#[derive(Debug, Serialize)]
+pub struct MonitorReport {
+    /// Packets seen and MoldUDP64 messages (heartbeats included).
+    pub packets: u64,
+    pub moldudp64_messages: u64,
+    pub gaps: GapReport,
+    pub bursts: BurstReport,
+    pub latency: LatencyReport,
+    pub sequences: SequenceReport,
+    pub tick_to_trade: TickToTradeReport,
+}
+
+/// Running totals, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MonitorCounts {
+    pub packets: u64,
+    pub moldudp64_messages: u64,
+    pub gaps: GapCounts,
+    /// Order round trips matched.
+    pub round_trips: u64,
+    pub order_seq_gaps: u64,
+    pub order_seq_missing: u64,
+    pub alerts: u64,
+}
+
+/// See the [module documentation](self).
+pub struct Monitor {
+    opts: MonitorOptions,
+    live: bool,
+    gaps: FeedGaps,
+    latency: OrderLatency,
+    bursts: Bursts,
+    sequences: Sequences,
+    tick: TickToTrade,
+    packets: u64,
+    mold: u64,
+    round_trips: u64,
+    /// The latest capture time seen (the live monitor's "now").
+    now_ns: u64,
+    alerts: u64,
+}
+
+/// `GROUP:PORT` of a multicast datagram.
+fn group(d: &Dissected) -> Option<String> {
+    let dst = d.dst_ip.filter(|a| a.is_multicast())?;
+    Some(match dst {
+        IpAddr::V4(a) => format!("{a}:{}", d.dst_port.unwrap_or(0)),
+        IpAddr::V6(a) => format!("[{a}]:{}", d.dst_port.unwrap_or(0)),
+    })
+}
+
+fn endpoint(a: IpAddr, p: u16) -> String {
+    match a {
+        IpAddr::V4(a) => format!("{a}:{p}"),
+        IpAddr::V6(a) => format!("[{a}]:{p}"),
+    }
+}
+
+/// `PROTOCOL CLIENT → SERVER`: the connection a message travelled on, the same both ways.
+pub fn connection(protocol: Protocol, flow: &FlowKey, direction: Direction) -> String {
+    let c = match direction {
+        Direction::Inbound => *flow,
+        Direction::Outbound => flow.reverse(),
+    };
+    format!(
+        "{protocol} {} → {}",
+        endpoint(c.src, c.sport),
+        endpoint(c.dst, c.dport)
+    )
+}
+
+/// An order-entry message as a request or an answer, with the id that ties them.
+fn order_step(m: &Message) -> Option<(Result<Request, Answer>, String)> {
+    let code = m.msg_type.code.as_bytes();
+    let dir = m.direction?;
+    let id = match m.protocol {
+        Protocol::Ouch42 => m.ids.token.map(|t| t.to_string())?,
+        Protocol::Ouch50 => m.ids.user_ref_num?.to_string(),
+        Protocol::Fix => m.ids.cl_ord_id.as_deref()?.to_owned(),
+        _ => return None,
+    };
+    let step = match (m.protocol, dir, code) {
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Inbound, b"O") => Ok(Request::Enter),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Inbound, b"U") => Ok(Request::Replace),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Inbound, b"X") => Ok(Request::Cancel),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"A") => Err(Answer::Accepted),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"J") => Err(Answer::Rejected),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"U") => Err(Answer::Replaced),
+        (Protocol::Ouch42 | Protocol::Ouch50, Direction::Outbound, b"C") => Err(Answer::Canceled),
+        (Protocol::Fix, Direction::Inbound, b"D") => Ok(Request::Enter),
+        (Protocol::Fix, Direction::Inbound, b"G") => Ok(Request::Replace),
+        (Protocol::Fix, Direction::Inbound, b"F") => Ok(Request::Cancel),
+        (Protocol::Fix, Direction::Outbound, b"8") => Err(Answer::ExecutionReport),
+        (Protocol::Fix, Direction::Outbound, b"9") => Err(Answer::CancelReject),
+        _ => return None,
+    };
+    Some((step, id.trim_end().to_owned()))
+}
+
+/// The numbering stream of an order-entry message and what it says, if it is numbered:
+/// SoupBinTCP's sequenced messages (server to client) by session, FIX by comp ids.
+fn sequence_step(m: &Message) -> Option<(String, Step)> {
+    let seq = m.sequence?;
+    match &m.session {
+        Session::SoupBin { flow, session } => {
+            if m.direction != Some(Direction::Outbound) {
+                return None;
+            }
+            let stream = match session {
+                Some(s) => format!(
+                    "SoupBinTCP session {}",
+                    String::from_utf8_lossy(s.trimmed())
+                ),
+                None => format!(
+                    "SoupBinTCP {} → {}",
+                    endpoint(flow.src, flow.sport),
+                    endpoint(flow.dst, flow.dport)
+                ),
+            };
+            let step = if m.protocol == Protocol::SoupBin {
+                match m.msg_type.code.as_bytes() {
+                    b"A" => Step::Login { next: seq },
+                    _ => return None,
+                }
+            } else {
+                Step::Message { seq, resend: false }
+            };
+            Some((stream, step))
+        }
+        Session::Fix {
+            flow,
+            sender_comp_id,
+            target_comp_id,
+        } => {
+            let stream = match (sender_comp_id, target_comp_id) {
+                (Some(s), Some(t)) => format!("FIX {s} → {t}"),
+                _ => format!(
+                    "FIX {} → {}",
+                    endpoint(flow.src, flow.sport),
+                    endpoint(flow.dst, flow.dport)
+                ),
+            };
+            let resend = m.flags.contains(wiretape_decode::Flags::POSS_DUP);
+            let step = match m.msg_type.code.as_bytes() {
+                b"4" => Step::Reset,
+                b"2" => Step::ResendRequest { seq },
+                _ => Step::Message { seq, resend },
+            };
+            Some((stream, step))
+        }
+        Session::MoldUdp64 { .. } => None,
+    }
+}
+
+impl Monitor {
+    /// A monitor for a report: nothing is kept for alerts.
+    pub fn new(opts: MonitorOptions) -> Monitor {
+        Monitor::build(opts, false)
+    }
+
+    /// A live monitor: what the cores see is kept for [`Monitor::take_alerts`].
+    pub fn live(opts: MonitorOptions) -> Monitor {
+        Monitor::build(opts, true)
+    }
+
+    fn build(opts: MonitorOptions, live: bool) -> Monitor {
+        let bursts = Bursts::new(&opts.burst_windows, opts.burst_threshold);
+        Monitor {
+            gaps: if live {
+                FeedGaps::with_events()
+            } else {
+                FeedGaps::new()
+            },
+            latency: OrderLatency::new(),
+            bursts: if live { bursts.with_events() } else { bursts },
+            sequences: if live {
+                Sequences::with_events()
+            } else {
+                Sequences::new()
+            },
+            tick: TickToTrade::new(opts.tick_to_trade_window_ns),
+            opts,
+            live,
+            packets: 0,
+            mold: 0,
+            round_trips: 0,
+            now_ns: 0,
+            alerts: 0,
+        }
+    }
+
+    /// A packet of `orig_len` bytes on the wire, captured at `t_ns`, with its layers.
+    pub fn packet(&mut self, t_ns: u64, orig_len: u32, d: &Dissected) {
+        self.packets += 1;
+        self.now_ns = self.now_ns.max(t_ns);
+        self.bursts.packet(t_ns, orig_len, group(d).as_deref());
+    }
+
+    /// A decoded message.
+    pub fn message(&mut self, m: &Message) {
+        let t = m.capture_ts_ns;
+        self.now_ns = self.now_ns.max(t);
+        if let Some((stream, step)) = sequence_step(m) {
+            self.sequences.step(&stream, step, t);
+        }
+        if let (Some((step, id)), Some(flow), Some(dir)) =
+            (order_step(m), m.session.flow(), m.direction)
+        {
+            let conn = connection(m.protocol, flow, dir);
+            match step {
+                Ok(req) => {
+                    if req == Request::Enter {
+                        if let Some(sym) = m.symbol.as_deref() {
+                            self.tick.order(sym, t);
+                        }
+                    }
+                    self.latency
+                        .request(&conn, req, &id, m.symbol.as_deref(), t)
+                }
+                Err(ans) => {
+                    if self.latency.answer(&conn, ans, &id, t).is_some() {
+                        self.round_trips += 1;
+                    }
+                }
+            }
+            return;
+        }
+        if m.protocol == Protocol::Itch {
+            if let Some(sym) = m.symbol.as_deref() {
+                self.tick.tick(sym, t);
+            }
+        }
+        let (
+            Session::MoldUdp64 {
+                name,
+                dst,
+                dport,
+                vlan,
+            },
+            Some(seq),
+        ) = (&m.session, m.sequence)
+        else {
+            return;
+        };
+        // A heartbeat or end of session carries the next number and no message.
+        let count = u64::from(m.protocol != Protocol::MoldUdp64);
+        let line = Line {
+            dst: *dst,
+            dport: *dport,
+            vlan: *vlan,
+        };
+        self.gaps.message(name.0, line, seq, count, t);
+        self.mold += 1;
+    }
+
+    /// Running totals.
+    pub fn counts(&self) -> MonitorCounts {
+        let (order_seq_gaps, order_seq_missing) = self.sequences.counts();
+        MonitorCounts {
+            packets: self.packets,
+            moldudp64_messages: self.mold,
+            gaps: self.gaps.counts(),
+            round_trips: self.round_trips,
+            order_seq_gaps,
+            order_seq_missing,
+            alerts: self.alerts,
+        }
+    }
+
+    /// The highest bytes seen in each microburst window on the link so far.
+    pub fn burst_peaks(&self) -> Vec<(u64, u64)> {
+        self.bursts.link_peaks()
+    }
+
+    /// Live: what happened since the last call, as alerts (holes older than the arbitration
+    /// window, by the latest capture time seen, included). Empty for a report's monitor.
+    pub fn take_alerts(&mut self) -> Vec<Alert> {
+        if !self.live {
+            return Vec::new();
+        }
+        self.gaps.expire(self.now_ns, self.opts.arbitration_ns);
+        let mut out = Vec::new();
+        for e in self.gaps.take_events() {
+            out.push(match e {
+                GapEvent::LineGap {
+                    ref session,
+                    line,
+                    first_seq,
+                    last_seq,
+                    at_ns,
+                } => {
+                    let mut a = Alert::new(
+                        at_ns,
+                        "feed.line_gap",
+                        "feed",
+                        Severity::Low,
+                        format!("{session} {line}"),
+                        format!(
+                            "MoldUDP64 session {session:?} line {line}: {} message(s) missing ({first_seq}–{last_seq}); the other line may carry them",
+                            last_seq - first_seq + 1
+                        ),
+                        serde_json::to_value(&e).unwrap_or_default(),
+                    );
+                    a.dest_ip = Some(line.dst);
+                    a.dest_port = Some(line.dport);
+                    a
+                }
+                GapEvent::Unrecovered {
+                    ref session,
+                    first_seq,
+                    last_seq,
+                    revealed_ns,
+                    revealed_by,
+                } => {
+                    let mut a = Alert::new(
+                        revealed_ns,
+                        "feed.unrecovered",
+                        "feed",
+                        Severity::High,
+                        session.clone(),
+                        format!(
+                            "MoldUDP64 session {session:?}: {} message(s) ({first_seq}–{last_seq}) on no line {} ms after the gap showed on {revealed_by}",
+                            last_seq - first_seq + 1,
+                            self.opts.arbitration_ns / 1_000_000
+                        ),
+                        serde_json::to_value(&e).unwrap_or_default(),
+                    );
+                    a.dest_ip = Some(revealed_by.dst);
+                    a.dest_port = Some(revealed_by.dport);
+                    a
+                }
+            });
+        }
+        for (track, b) in self.bursts.take_ended() {
+            let (window, limit) = self.opts.burst_threshold.unwrap_or((0, 0));
+            out.push(Alert::new(
+                b.start_ns,
+                "burst",
+                "network",
+                Severity::Medium,
+                track.clone(),
+                format!(
+                    "microburst on {track}: {} bytes in {} µs (threshold {limit}), {} µs long",
+                    b.peak_bytes,
+                    window / 1_000,
+                    b.end_ns.saturating_sub(b.start_ns) / 1_000
+                ),
+                json!({ "track": track, "burst": b, "window_ns": window, "threshold_bytes": limit }),
+            ));
+        }
+        for e in self.sequences.take_events() {
+            out.push(match &e {
+                SeqEvent::Gap { stream, gap } => Alert::new(
+                    gap.at_ns,
+                    "order_entry.seq_gap",
+                    "order-entry",
+                    Severity::High,
+                    stream.clone(),
+                    format!(
+                        "{stream}: {} message(s) skipped ({}–{}){}",
+                        gap.last_seq - gap.first_seq + 1,
+                        gap.first_seq,
+                        gap.last_seq,
+                        if gap.across_login {
+                            " between two logins"
+                        } else {
+                            ""
+                        }
+                    ),
+                    serde_json::to_value(&e).unwrap_or_default(),
+                ),
+                SeqEvent::TooLow {
+                    stream,
+                    seq,
+                    expected,
+                    at_ns,
+                } => Alert::new(
+                    *at_ns,
+                    "order_entry.seq_too_low",
+                    "order-entry",
+                    Severity::High,
+                    stream.clone(),
+                    format!("{stream}: MsgSeqNum {seq} below the expected {expected} without PossDupFlag"),
+                    serde_json::to_value(&e).unwrap_or_default(),
+                ),
+            });
+        }
+        self.alerts += out.len() as u64;
+        out
+    }
+
+    /// Everything at the end.
+    pub fn finish(self) -> MonitorReport {
+        MonitorReport {
+            packets: self.packets,
+            moldudp64_messages: self.mold,
+            gaps: self.gaps.finish(),
+            bursts: self.bursts.finish(),
+            latency: self.latency.finish(),
+            sequences: self.sequences.finish(),
+            tick_to_trade: self.tick.finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use wiretape_decode::{Flags, MsgType, OrderIds, TypeCode};
+    use wiretape_wire::trading::Alpha;
+
+    use super::*;
+
+    fn flow() -> FlowKey {
+        FlowKey {
+            src: "10.1.0.21".parse().unwrap(),
+            dst: "10.2.0.11".parse().unwrap(),
+            sport: 50_014,
+            dport: 9_878,
+            vlan: None,
+        }
+    }
+
+    fn msg(protocol: Protocol, code: &[u8], session: Session, seq: Option<u64>, t: u64) -> Message {
+        Message {
+            protocol,
+            msg_type: MsgType {
+                code: TypeCode::new(code),
+                name: "",
+            },
+            direction: None,
+            session,
+            sequence: seq,
+            symbol: None,
+            stock_locate: None,
+            ids: OrderIds::default(),
+            side: None,
+            price: None,
+            quantity: None,
+            exchange_time: None,
+            capture_ts_ns: t,
+            flags: Flags::default(),
+            packets: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn fix(code: &[u8], seq: u64, t: u64) -> Message {
+        let mut m = msg(
+            Protocol::Fix,
+            code,
+            Session::Fix {
+                flow: flow(),
+                sender_comp_id: Some(Arc::from("FIRM")),
+                target_comp_id: Some(Arc::from("EXCH")),
+            },
+            Some(seq),
+            t,
+        );
+        m.direction = Some(Direction::Inbound);
+        m
+    }
+
+    #[test]
+    fn fix_and_soupbin_numbering_reach_the_report_and_the_alerts() {
+        let mut mon = Monitor::live(MonitorOptions::default());
+        for s in 1..=3 {
+            mon.message(&fix(b"0", s, s));
+        }
+        mon.message(&fix(b"0", 7, 7)); // 4..=6 skipped
+        let mut dup = fix(b"0", 5, 8);
+        dup.flags.insert(Flags::POSS_DUP);
+        mon.message(&dup); // a resend
+        mon.message(&fix(b"4", 8, 9)); // SequenceReset
+        mon.message(&fix(b"0", 100, 10));
+        // SoupBinTCP: the server's sequenced messages after Login Accepted at 10, then a
+        // second login at 20 (10 + 3 delivered: 13..=19 never sent to the client).
+        let sb = |proto, code: &[u8], seq, t| {
+            let mut m = msg(
+                proto,
+                code,
+                Session::SoupBin {
+                    flow: flow().reverse(),
+                    session: Some(Alpha::new(b"S1")),
+                },
+                Some(seq),
+                t,
+            );
+            m.direction = Some(Direction::Outbound);
+            m
+        };
+        mon.message(&sb(Protocol::SoupBin, b"A", 10, 20));
+        for s in 10..13 {
+            mon.message(&sb(Protocol::Ouch42, b"A", s, 21));
+        }
+        mon.message(&sb(Protocol::SoupBin, b"A", 20, 30));
+        let alerts = mon.take_alerts();
+        let sigs: Vec<(&str, &str)> = alerts
+            .iter()
+            .map(|a| (a.signature, a.key.as_str()))
+            .collect();
+        assert_eq!(
+            sigs,
+            [
+                ("order_entry.seq_gap", "FIX FIRM → EXCH"),
+                ("order_entry.seq_gap", "SoupBinTCP session S1"),
+            ]
+        );
+        assert_eq!(mon.counts().order_seq_missing, 3 + 7);
+        let r = mon.finish();
+        let fix = r
+            .sequences
+            .streams
+            .iter()
+            .find(|s| s.stream == "FIX FIRM → EXCH")
+            .unwrap();
+        assert_eq!((fix.missing, fix.resends, fix.resets), (3, 1, 1));
+        let soup = r
+            .sequences
+            .streams
+            .iter()
+            .find(|s| s.stream == "SoupBinTCP session S1")
+            .unwrap();
+        assert_eq!((soup.logins, soup.messages, soup.missing), (2, 3, 7));
+    }
+
+    #[test]
+    fn tick_to_trade_follows_itch_ticks_to_new_orders() {
+        let mut mon = Monitor::new(MonitorOptions::default());
+        let mut tick = msg(
+            Protocol::Itch,
+            b"A",
+            Session::MoldUdp64 {
+                name: Alpha::new(b"NASDAQ0001"),
+                dst: "233.54.12.111".parse().unwrap(),
+                dport: 26_477,
+                vlan: None,
+            },
+            Some(1),
+            1_000,
+        );
+        tick.symbol = Some(Arc::from("AAPL"));
+        mon.message(&tick);
+        let mut order = fix(b"D", 1, 4_500);
+        order.symbol = Some(Arc::from("AAPL"));
+        order.ids.cl_ord_id = Some("C1".into());
+        mon.message(&order);
+        // A report's monitor keeps no alerts.
+        assert!(mon.take_alerts().is_empty());
+        let r = mon.finish();
+        let t = r.tick_to_trade.overall.unwrap();
+        assert_eq!((t.count, t.min_ns), (1, 3_500));
+        assert_eq!(r.gaps.sessions.len(), 1);
+        assert_eq!(r.latency.sessions.len(), 1);
+    }
+}
