@@ -939,7 +939,9 @@ sources = [\"afpacket:eth1,threads=2\"]\n  \
 filter = \"udp\"\n  snaplen = 65535\n  retain_bytes = \"2TiB\"\n  retain_age = \"14d\"\n  \
 segment_size = \"128MiB\"\n  block_size = \"1MiB\"\n  zstd_level = -2\n  flush_interval = \"1s\"\n  \
 metrics = \"127.0.0.1:9187\"\n  user = \"wiretape\"\n  eal = \"-l 2-3 -a 0000:5e:00.0\"\n  feed_map = \"/etc/wiretape/feeds.toml\"\n  \
-max_orders = 1000000")]
+max_orders = 1000000\n  watch = true\n  alerts = \"/var/log/wiretape/alerts.ndjson\"\n  \
+alert_suppress = \"60s\"\n  alert_rotate = \"64MiB\"\n  alert_keep = 5\n  \
+burst_threshold = 2000.0\n  burst_window = \"1ms\"\n  arbitration = \"1s\"")]
 pub struct RecordArgs {
     /// Data directory (created 0750 if missing).
     #[arg(long, short = 'd')]
@@ -1021,6 +1023,33 @@ pub struct RecordArgs {
     /// Do not index while recording.
     #[arg(long)]
     pub no_index: bool,
+    /// No live monitor. By default it watches what the indexer decodes (feed gaps with A/B
+    /// arbitration, order-entry sequence gaps, microbursts above --burst-threshold, order
+    /// round trips) and writes alerts to --alerts, with its totals in the metrics.
+    #[arg(long)]
+    pub no_watch: bool,
+    /// The alert log: one JSON line per alert in Suricata's eve format (event_type
+    /// "alert"), rotated by size (--alert-rotate, 5 kept) [default: DATA/alerts.ndjson].
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
+    /// The same alert on the same key (a feed's line, a session) within this long is
+    /// counted, not written again; the next one written says how many [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub alert_suppress: Option<String>,
+    /// Rotate the alert log past this size [default: 64MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub alert_rotate: Option<String>,
+    /// Alert when the link carries more than this many megabits per second within
+    /// --burst-window (a microburst) [default: no burst alerts].
+    #[arg(long, value_name = "MBPS")]
+    pub burst_threshold: Option<f64>,
+    /// The microburst window of --burst-threshold [default: 1ms].
+    #[arg(long, value_name = "DURATION")]
+    pub burst_window: Option<String>,
+    /// How long a gap on one line of a feed may wait for the other line before it is
+    /// alerted as lost [default: 1s].
+    #[arg(long, value_name = "DURATION")]
+    pub arbitration: Option<String>,
     /// TOML file with the same settings (see below).
     #[arg(long)]
     pub config: Option<PathBuf>,

@@ -39,6 +39,14 @@ fn from_args(a: &RecordArgs) -> ConfigFile {
         index: a.no_index.then_some(false),
         eal: a.eal.clone(),
         compress_on: a.compress_on.clone(),
+        watch: a.no_watch.then_some(false),
+        alerts: a.alerts.clone(),
+        alert_suppress: a.alert_suppress.clone(),
+        alert_rotate: a.alert_rotate.clone(),
+        alert_keep: None,
+        burst_threshold: a.burst_threshold,
+        burst_window: a.burst_window.clone(),
+        arbitration: a.arbitration.clone(),
     }
 }
 

@@ -89,8 +89,12 @@ pub struct Monitor {
     packets: u64,
     mold: u64,
     round_trips: u64,
+    /// Every round trip's latency, for live quantiles.
+    round_trip_ns: hdrhistogram::Histogram<u64>,
     /// The latest capture time seen (the live monitor's "now").
     now_ns: u64,
+    /// The capture is over: every open hole is past its window.
+    closed: bool,
     alerts: u64,
 }
 
@@ -238,7 +242,10 @@ impl Monitor {
             packets: 0,
             mold: 0,
             round_trips: 0,
+            round_trip_ns: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
+                .expect("valid bounds"),
             now_ns: 0,
+            closed: false,
             alerts: 0,
         }
     }
@@ -272,8 +279,9 @@ impl Monitor {
                         .request(&conn, req, &id, m.symbol.as_deref(), t)
                 }
                 Err(ans) => {
-                    if self.latency.answer(&conn, ans, &id, t).is_some() {
+                    if let Some(ns) = self.latency.answer(&conn, ans, &id, t) {
                         self.round_trips += 1;
+                        self.round_trip_ns.saturating_record(ns);
                     }
                 }
             }
@@ -321,6 +329,18 @@ impl Monitor {
         }
     }
 
+    /// Order-to-ack latency over every round trip so far: p50, p99 and max, ns.
+    pub fn round_trip_quantiles(&self) -> Option<(u64, u64, u64)> {
+        let h = &self.round_trip_ns;
+        (!h.is_empty()).then(|| (h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.max()))
+    }
+
+    /// The capture is over: the next [`Monitor::take_alerts`] gives every hole still open as
+    /// unrecovered, however recent.
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
     /// The highest bytes seen in each microburst window on the link so far.
     pub fn burst_peaks(&self) -> Vec<(u64, u64)> {
         self.bursts.link_peaks()
@@ -332,7 +352,8 @@ impl Monitor {
         if !self.live {
             return Vec::new();
         }
-        self.gaps.expire(self.now_ns, self.opts.arbitration_ns);
+        let now = if self.closed { u64::MAX } else { self.now_ns };
+        self.gaps.expire(now, self.opts.arbitration_ns);
         let mut out = Vec::new();
         for e in self.gaps.take_events() {
             out.push(match e {
@@ -373,9 +394,13 @@ impl Monitor {
                         Severity::High,
                         session.clone(),
                         format!(
-                            "MoldUDP64 session {session:?}: {} message(s) ({first_seq}–{last_seq}) on no line {} ms after the gap showed on {revealed_by}",
+                            "MoldUDP64 session {session:?}: {} message(s) ({first_seq}–{last_seq}) on no line {} after the gap showed on {revealed_by}",
                             last_seq - first_seq + 1,
-                            self.opts.arbitration_ns / 1_000_000
+                            if self.closed {
+                                "by the end of the capture".to_owned()
+                            } else {
+                                format!("{} ms", self.opts.arbitration_ns / 1_000_000)
+                            }
                         ),
                         serde_json::to_value(&e).unwrap_or_default(),
                     );

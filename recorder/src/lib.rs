@@ -23,6 +23,7 @@ mod privileges;
 pub mod recorder;
 pub mod settings;
 pub mod sources;
+pub mod watch;
 
 pub use capture::{CaptureThread, ThreadReport};
 pub use metrics::{Status, Totals};

@@ -103,6 +103,8 @@ pub struct Status {
     pub messages: Arc<MessageCounts>,
     /// Whether the recording has finished.
     pub done: AtomicBool,
+    /// The live monitor's counters, when it runs.
+    pub watch: Mutex<Option<Arc<crate::watch::WatchCounters>>>,
 }
 
 /// A snapshot of the totals, for a status line.
@@ -419,8 +421,102 @@ impl Collector for StatusCollector {
             "Resident set size of the recorder (VmRSS).",
             &one(resident_bytes()),
         )?;
+        let watch = s.watch.lock().expect("status lock").clone();
+        if let Some(w) = watch {
+            encode_watch(&mut e, &w)?;
+        }
         Ok(())
     }
+}
+
+/// The live monitor's metrics.
+fn encode_watch(
+    e: &mut DescriptorEncoder<'_>,
+    w: &crate::watch::WatchCounters,
+) -> Result<(), std::fmt::Error> {
+    let one = |v: &AtomicU64| vec![(Labels::new(), v.load(Ordering::Relaxed))];
+    counter(
+        e,
+        "wiretape_watch_packets",
+        "Packets the live monitor has seen (it follows the index).",
+        &one(&w.packets),
+    )?;
+    counter(
+        e,
+        "wiretape_feed_line_gaps",
+        "Gaps in MoldUDP64 sequence numbers on one line of a feed (the other line may fill them).",
+        &one(&w.feed_line_gaps),
+    )?;
+    counter(
+        e,
+        "wiretape_feed_recovered_messages",
+        "Messages missing on one line that another line delivered (A/B arbitration).",
+        &one(&w.feed_recovered),
+    )?;
+    counter(
+        e,
+        "wiretape_feed_lost_messages",
+        "Messages no line delivered within the arbitration window (--arbitration).",
+        &one(&w.feed_unrecovered),
+    )?;
+    counter(
+        e,
+        "wiretape_order_round_trips",
+        "Order requests matched with the exchange's first answer.",
+        &one(&w.order_round_trips),
+    )?;
+    counter(
+        e,
+        "wiretape_order_seq_gaps",
+        "Gaps in order-entry sequence numbers (SoupBinTCP across logins, FIX MsgSeqNum).",
+        &one(&w.order_seq_gaps),
+    )?;
+    counter(
+        e,
+        "wiretape_order_seq_missing",
+        "Numbers in those gaps.",
+        &one(&w.order_seq_missing),
+    )?;
+    counter(
+        e,
+        "wiretape_alerts",
+        "Alerts written to the alert log.",
+        &one(&w.alerts_written),
+    )?;
+    counter(
+        e,
+        "wiretape_alerts_suppressed",
+        "Repeated alerts not written (the same alert on the same key within --alert-suppress).",
+        &one(&w.alerts_suppressed),
+    )?;
+    counter(
+        e,
+        "wiretape_alert_write_errors",
+        "Alerts that could not be written (the disk).",
+        &one(&w.alert_write_errors),
+    )?;
+    if let Some((p50, p99, max)) = *w.round_trip.lock().expect("watch lock") {
+        let q = |v: &str| vec![("quantile", v.to_owned())];
+        gauge(
+            e,
+            "wiretape_order_ack_latency_ns",
+            "Order-to-ack latency over every round trip since start, ns (capture times).",
+            &[(q("0.5"), p50), (q("0.99"), p99), (q("1"), max)],
+        )?;
+    }
+    let peaks = w.burst_peaks.lock().expect("watch lock").clone();
+    if !peaks.is_empty() {
+        gauge(
+            e,
+            "wiretape_burst_peak_bytes",
+            "The most bytes seen on the link in one window since start, per window.",
+            &peaks
+                .iter()
+                .map(|(win, b)| (vec![("window_ns", win.to_string())], *b))
+                .collect::<Vec<_>>(),
+        )?;
+    }
+    Ok(())
 }
 
 /// The Prometheus endpoint: `GET /metrics` (OpenMetrics text), `GET /` (a pointer to it),

@@ -31,6 +31,7 @@ use crate::capture::{emergency_prune, note_removed, CaptureThread, ThreadReport}
 use crate::metrics::{MetricsServer, Status, ThreadCounters};
 use crate::settings::Settings;
 use crate::sources::{open_sources, OpenError};
+use crate::watch::LiveWatch;
 
 /// How much lower the indexer runs (this thread and the threads it starts) than the capture
 /// threads, in nice steps.
@@ -61,6 +62,11 @@ pub enum RecordError {
     ObserverWithoutIndex,
     #[error("starting a capture thread: {0}")]
     Thread(std::io::Error),
+    #[error("the alert log {}: {source}", path.display())]
+    Alerts {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What a recording did.
@@ -84,6 +90,19 @@ pub struct RecordReport {
     pub messages: std::collections::BTreeMap<&'static str, u64>,
     /// Error records per protocol.
     pub message_errors: std::collections::BTreeMap<&'static str, u64>,
+    /// The live monitor's alerts (`None` when it was off).
+    pub alerts: Option<AlertsReport>,
+}
+
+/// What the live monitor wrote.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AlertsReport {
+    /// The alert log.
+    pub path: std::path::PathBuf,
+    pub written: u64,
+    /// Repeats not written (the same alert on the same key within the suppression interval).
+    pub suppressed: u64,
+    pub write_errors: u64,
 }
 
 impl RecordReport {
@@ -102,6 +121,7 @@ pub struct Recorder {
     indexer: Option<Indexer>,
     status: Arc<Status>,
     observers: Vec<Arc<dyn Observer>>,
+    watch: Option<Arc<LiveWatch>>,
 }
 
 impl Recorder {
@@ -141,13 +161,27 @@ impl Recorder {
         };
         let status = Arc::new(Status::default());
         *status.state_limits.lock().expect("status lock") = s.state_limits;
+        let mut observers = vec![Arc::clone(&status.messages) as Arc<dyn Observer>];
+        let watch = match (&s.watch, &indexer) {
+            (Some(w), Some(_)) => {
+                let live = Arc::new(LiveWatch::new(w).map_err(|source| RecordError::Alerts {
+                    path: w.alerts.clone(),
+                    source,
+                })?);
+                *status.watch.lock().expect("status lock") = Some(live.counters());
+                observers.push(Arc::clone(&live) as Arc<dyn Observer>);
+                Some(live)
+            }
+            _ => None,
+        };
         Ok(Recorder {
             settings,
             sources,
             metrics,
             indexer,
-            observers: vec![Arc::clone(&status.messages) as Arc<dyn Observer>],
+            observers,
             status,
+            watch,
         })
     }
 
@@ -295,6 +329,9 @@ impl Recorder {
             }
         }
         retention_pass(&s.data, &s.policy, &status, &mut segments);
+        if let Some(w) = &self.watch {
+            w.finish();
+        }
         let t = status.totals();
         threads.sort_by(|a, b| (&a.source, a.stream).cmp(&(&b.source, b.stream)));
         let report = RecordReport {
@@ -318,6 +355,15 @@ impl Recorder {
                 .iter()
                 .map(|(p, _, e)| (p.name(), *e))
                 .collect(),
+            alerts: self.watch.as_ref().zip(s.watch.as_ref()).map(|(w, ws)| {
+                let c = w.counters();
+                AlertsReport {
+                    path: ws.alerts.clone(),
+                    written: c.alerts_written.load(Ordering::Relaxed),
+                    suppressed: c.alerts_suppressed.load(Ordering::Relaxed),
+                    write_errors: c.alert_write_errors.load(Ordering::Relaxed),
+                }
+            }),
         };
         status.done.store(true, Ordering::Relaxed);
         report

@@ -93,6 +93,18 @@ pub struct ConfigFile {
     /// Where blocks are compressed: `helper` (a compression thread per stream, the
     /// default) or `capture` (the capture thread, between polls).
     pub compress_on: Option<String>,
+    /// The live monitor (default on when indexing).
+    pub watch: Option<bool>,
+    /// Its alert log (default DATA/alerts.ndjson).
+    pub alerts: Option<PathBuf>,
+    pub alert_suppress: Option<String>,
+    pub alert_rotate: Option<String>,
+    pub alert_keep: Option<usize>,
+    /// Megabits per second in `burst_window` above which a microburst is alerted.
+    pub burst_threshold: Option<f64>,
+    pub burst_window: Option<String>,
+    /// How long a feed's hole may wait for the other line before it is alerted.
+    pub arbitration: Option<String>,
 }
 
 impl ConfigFile {
@@ -133,6 +145,14 @@ impl ConfigFile {
             index: self.index.or(other.index),
             eal: self.eal.or(other.eal),
             compress_on: self.compress_on.or(other.compress_on),
+            watch: self.watch.or(other.watch),
+            alerts: self.alerts.or(other.alerts),
+            alert_suppress: self.alert_suppress.or(other.alert_suppress),
+            alert_rotate: self.alert_rotate.or(other.alert_rotate),
+            alert_keep: self.alert_keep.or(other.alert_keep),
+            burst_threshold: self.burst_threshold.or(other.burst_threshold),
+            burst_window: self.burst_window.or(other.burst_window),
+            arbitration: self.arbitration.or(other.arbitration),
         }
     }
 }
@@ -257,6 +277,8 @@ pub struct Settings {
     pub state_limits: StateLimits,
     /// Whether to index while recording.
     pub index: bool,
+    /// The live monitor, when on (it needs the index).
+    pub watch: Option<crate::watch::WatchSettings>,
     /// DPDK's EAL arguments (`--eal`, the config file's `eal`), for dpdk sources.
     pub eal: Option<String>,
 }
@@ -278,7 +300,18 @@ impl Settings {
     /// Merges the command line (`cli`, winning) and the config file, and checks them.
     pub fn resolve(cli: ConfigFile, file: ConfigFile) -> Result<Settings, SettingsError> {
         let c = cli.or(file);
-        let data = c.data.ok_or(SettingsError::NoData)?;
+        let data = c.data.clone().ok_or(SettingsError::NoData)?;
+        let index = c.index.unwrap_or(true);
+        let watch = match (c.watch, index) {
+            (Some(true), false) => {
+                return Err(bad(
+                    "--watch",
+                    "the live monitor sees what the indexer decodes: it needs the index (drop --no-index)",
+                ))
+            }
+            (Some(false), _) | (None, false) => None,
+            (_, true) => Some(watch_settings(&data, &c)?),
+        };
         let mut sources = c.sources.unwrap_or_default();
         if sources.is_empty() {
             sources.push("synth".to_owned());
@@ -331,6 +364,7 @@ impl Settings {
             }
         }
         Ok(Settings {
+            watch,
             data,
             sources,
             threads: c.threads,
@@ -350,10 +384,59 @@ impl Settings {
             user: c.user,
             feed_map: c.feed_map,
             state_limits: state_limits(c.max_orders)?,
-            index: c.index.unwrap_or(true),
+            index,
             eal: c.eal.filter(|e| !e.trim().is_empty()),
         })
     }
+}
+
+/// The live monitor's settings, checked.
+fn watch_settings(
+    data: &Path,
+    c: &ConfigFile,
+) -> Result<crate::watch::WatchSettings, SettingsError> {
+    let suppress = duration(
+        "--alert-suppress",
+        c.alert_suppress.as_deref().unwrap_or("60s"),
+    )?;
+    let rotate = parse_size(c.alert_rotate.as_deref().unwrap_or("64MiB"))
+        .map_err(|e| bad("--alert-rotate", e))?;
+    if rotate < 4096 {
+        return Err(bad("--alert-rotate", "must be at least 4KiB"));
+    }
+    let window = duration("--burst-window", c.burst_window.as_deref().unwrap_or("1ms"))?;
+    let window_ns = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+    if window_ns == 0 {
+        return Err(bad("--burst-window", "must be longer than 0"));
+    }
+    let threshold = match c.burst_threshold {
+        None => None,
+        Some(mbps) if mbps.is_finite() && mbps > 0.0 && mbps < 1e9 => Some((
+            window_ns,
+            (mbps * 1e6 / 8.0 * window_ns as f64 / 1e9).floor() as u64,
+        )),
+        Some(mbps) => {
+            return Err(bad(
+                "--burst-threshold",
+                format!("{mbps}: a positive number of megabits per second"),
+            ))
+        }
+    };
+    let arbitration = duration("--arbitration", c.arbitration.as_deref().unwrap_or("1s"))?;
+    Ok(crate::watch::WatchSettings {
+        alerts: c
+            .alerts
+            .clone()
+            .unwrap_or_else(|| data.join("alerts.ndjson")),
+        rotate_bytes: rotate,
+        keep: c.alert_keep.unwrap_or(5),
+        suppress,
+        monitor: wiretape_monitor::MonitorOptions {
+            burst_threshold: threshold,
+            arbitration_ns: u64::try_from(arbitration.as_nanos()).unwrap_or(u64::MAX),
+            ..wiretape_monitor::MonitorOptions::default()
+        },
+    })
 }
 
 #[cfg(test)]
