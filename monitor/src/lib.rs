@@ -9,10 +9,15 @@
 //!   the link and per multicast group, peaks, peak-to-average and bursts above a threshold.
 //! - [`latency`]: order-to-ack latency, each order request matched with the exchange's first
 //!   answer by its id on its connection, as HDR histograms per connection, kind and symbol.
+//! - [`talkers`]: source MACs and IPs first seen after a learning period (new talkers), and
+//!   ARP bindings watched in arpwatch's terms (new station, changed ethernet address, flip
+//!   flop, reused old ethernet address, ethernet mismatch, ethernet broadcast).
 
 pub mod bursts;
 pub mod gaps;
 pub mod latency;
+pub mod talkers;
 
 pub use gaps::{FeedGaps, GapReport, Line};
 pub use latency::{Answer, LatencyReport, OrderLatency, Request};
+pub use talkers::{Seen, TalkerEvent, TalkerReport, Talkers};
