@@ -12,12 +12,16 @@
 //! - [`talkers`]: source MACs and IPs first seen after a learning period (new talkers), and
 //!   ARP bindings watched in arpwatch's terms (new station, changed ethernet address, flip
 //!   flop, reused old ethernet address, ethernet mismatch, ethernet broadcast).
+//! - [`tcp`]: TCP health per connection and direction: retransmissions (serial-number
+//!   arithmetic across the 32-bit wrap), zero windows, resets, handshakes and closes.
 
 pub mod bursts;
 pub mod gaps;
 pub mod latency;
 pub mod talkers;
+pub mod tcp;
 
 pub use gaps::{FeedGaps, GapReport, Line};
 pub use latency::{Answer, LatencyReport, OrderLatency, Request};
 pub use talkers::{Seen, TalkerEvent, TalkerReport, Talkers};
+pub use tcp::{Segment, TcpEvent, TcpHealth, TcpReport};
