@@ -40,7 +40,8 @@
 //! Events come out as they happen: [`Talkers::packet`] returns the events of that packet
 //! (a live monitor turns each into an alert), and [`Talkers::finish`] gives the
 //! [`TalkerReport`] with the new talkers, the ARP events, the final bindings and the counts.
-//! [`Talkers::counts`] is the running tally, cheap enough for metrics.
+//! [`Talkers::counts`] (by kind) and [`Talkers::events_total`] are the running tally, cheap
+//! enough for metrics.
 //!
 //! Memory is bounded: at most `max_tracked` addresses (learned and new) and `max_tracked`
 //! bindings; a packet whose address or binding would need a new entry in a full table is
@@ -456,6 +457,11 @@ impl Talkers {
     /// The events so far, by kind.
     pub fn counts(&self) -> &EventCounts {
         &self.counts
+    }
+
+    /// The events so far.
+    pub fn events_total(&self) -> u64 {
+        self.counts.total()
     }
 
     /// One packet; returns the events it produced (see the [module documentation](self)).
@@ -950,7 +956,7 @@ mod tests {
         // Then it is counted, not announced again.
         assert!(t.packet(&ip(1_400, m(4), 4)).is_empty());
         assert!(t.packet(&ip(1_500, m(1), 3)).is_empty());
-        assert_eq!(t.counts().total(), 3);
+        assert_eq!((t.counts().total(), t.events_total()), (3, 3));
         let r = t.finish();
         assert_eq!((r.learned_macs, r.learned_ips), (2, 2));
         assert_eq!(r.new_talkers.len(), 3);
@@ -1139,6 +1145,17 @@ mod tests {
                     &arp_body(2, gw, gw_ip, bcast, gw_ip),
                 ),
             ),
+            // A body claiming the broadcast address as the sender's.
+            (
+                2_000_250,
+                frame(
+                    bcast,
+                    host,
+                    None,
+                    0x0806,
+                    &arp_body(2, bcast, host_ip, bcast, host_ip),
+                ),
+            ),
             // The host on VLAN 5: a station of another network.
             (
                 2_000_300,
@@ -1191,6 +1208,7 @@ mod tests {
                 "changed ethernet address 192.168.1.1 None false",
                 "flip flop 192.168.1.1 None false",
                 "ethernet mismatch 192.168.1.1 None false",
+                "ethernet broadcast 192.168.1.10 None false",
                 "new station 192.168.1.10 Some(5) false",
                 "new talker Ip Some(192.168.1.11)",
             ]
