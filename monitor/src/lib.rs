@@ -14,6 +14,11 @@
 //! - [`ticktrade`]: tick-to-trade, from a symbol's last market-data message to an order on it.
 //! - [`watch`]: the [`Monitor`] that feeds all of them from one pass, for the report and for
 //!   the live monitor in the recorder, and turns what they see into [`alert`]s.
+//! - [`talkers`]: source MACs and IPs first seen after a learning period (new talkers), and
+//!   ARP bindings watched in arpwatch's terms (new station, changed ethernet address, flip
+//!   flop, reused old ethernet address, ethernet mismatch, ethernet broadcast).
+//! - [`tcp`]: TCP health per connection and direction: retransmissions (serial-number
+//!   arithmetic across the 32-bit wrap), zero windows, resets, handshakes and closes.
 
 pub mod alert;
 pub mod bursts;
@@ -22,8 +27,12 @@ pub mod latency;
 pub mod sequence;
 pub mod ticktrade;
 pub mod watch;
+pub mod talkers;
+pub mod tcp;
 
 pub use alert::{Alert, Severity, Suppressor};
 pub use gaps::{FeedGaps, GapReport, Line};
 pub use latency::{Answer, LatencyReport, OrderLatency, Request};
 pub use watch::{Monitor, MonitorCounts, MonitorOptions, MonitorReport};
+pub use talkers::{Seen, TalkerEvent, TalkerReport, Talkers};
+pub use tcp::{Segment, TcpEvent, TcpHealth, TcpReport};

@@ -92,6 +92,9 @@ pub struct ArpInfo {
     pub sender_ip: Option<Ipv4Addr>,
     /// Target protocol address, when it is IPv4.
     pub target_ip: Option<Ipv4Addr>,
+    /// Sender hardware address, when the hardware type is Ethernet with 6-byte addresses
+    /// (what the sender says its MAC is; the Ethernet source may differ).
+    pub sender_mac: Option<EthernetAddress>,
 }
 
 /// TCP facts.
@@ -304,6 +307,11 @@ impl Dissected {
             operation: p.operation(),
             sender_ip: p.source_ipv4(),
             target_ip: p.target_ipv4(),
+            sender_mac: if p.hardware_type() == arp::Hardware::Ethernet {
+                p.source_mac()
+            } else {
+                None
+            },
         });
         self.set_payload(offset + p.packet_len(), 0);
     }
@@ -445,12 +453,19 @@ mod tests {
         assert_eq!(arp.operation, arp::Operation::Request);
         assert_eq!(arp.sender_ip, Some(Ipv4Addr::new(172, 21, 79, 97)));
         assert_eq!(arp.target_ip, Some(Ipv4Addr::new(172, 21, 79, 100)));
+        assert_eq!(arp.sender_mac, d.src_mac);
         assert_eq!(d.src_ip, None);
         assert_eq!(d.payload_range(), 50..50); // the padding after the ARP body is not payload
 
         let d = eth(&testdata::QINQ_ARP_REPLY);
         assert_eq!(d.arp.map(|a| a.operation), Some(arp::Operation::Reply));
         assert_eq!(d.src_mac.unwrap().to_string(), "00:80:ea:81:88:63");
+        assert_eq!(d.arp.and_then(|a| a.sender_mac), d.src_mac);
+        // Another hardware type (IEEE 802) with 6-byte addresses: not an Ethernet MAC here.
+        let mut frame = testdata::QINQ_ARP_REPLY;
+        frame[23] = 6;
+        let d = eth(&frame);
+        assert_eq!(d.arp.map(|a| a.sender_mac), Some(None));
     }
 
     #[test]
