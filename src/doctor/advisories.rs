@@ -142,7 +142,11 @@ struct RawAdvisory {
 /// The 1-based line of byte offset `at` in `text`.
 fn line_of(text: &str, at: usize) -> usize {
     let at = at.min(text.len());
-    text.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..at]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Loads a table; `file` names it in errors (a path, or "built-in table").
@@ -191,13 +195,19 @@ pub fn load(text: &str, file: &str) -> Result<Vec<Advisory>, TableError> {
             if fixed.iter().any(|g: &Version| g.branch() == v.branch()) {
                 return Err(err(
                     f.span().start,
-                    format!("{cve}: two fixed releases on the {} branch", v.branch_name()),
+                    format!(
+                        "{cve}: two fixed releases on the {} branch",
+                        v.branch_name()
+                    ),
                 ));
             }
             fixed.push(v);
         }
         if fixed.is_empty() {
-            return Err(err(a.fixed.span().start, format!("{cve}: no fixed release")));
+            return Err(err(
+                a.fixed.span().start,
+                format!("{cve}: no fixed release"),
+            ));
         }
         fixed.sort();
         let sources = a.sources.get_ref();
@@ -316,9 +326,12 @@ mod tests {
         let a = entry("CVE-2024-11614");
         assert_eq!(a.component, "vhost");
         assert!(affected(&a, "22.11.4"));
-        assert_eq!(a.judge(v("22.11.4")), Verdict::Affected {
-            fix: Some(v("22.11.7"))
-        });
+        assert_eq!(
+            a.judge(v("22.11.4")),
+            Verdict::Affected {
+                fix: Some(v("22.11.7"))
+            }
+        );
         assert!(!affected(&a, "22.11.7"));
         assert!(!affected(&a, "22.11.11"));
         assert!(affected(&a, "23.11.2"));
@@ -330,16 +343,22 @@ mod tests {
         assert!(!affected(&a, "25.11.2"));
         // A branch the fix never reached: affected until a later main release.
         assert!(affected(&a, "23.07"));
-        assert_eq!(a.judge(v("23.07")), Verdict::Affected {
-            fix: Some(v("23.11.3"))
-        });
+        assert_eq!(
+            a.judge(v("23.07")),
+            Verdict::Affected {
+                fix: Some(v("23.11.3"))
+            }
+        );
         assert!(affected(&a, "24.07"));
         // 21.11: affected (21.05 and later), no 21.11 fix in the table.
         assert!(affected(&a, "21.11.0"));
         assert!(affected(&a, "21.11.9"));
-        assert_eq!(a.judge(v("21.11.9")), Verdict::Affected {
-            fix: Some(v("22.11.7"))
-        });
+        assert_eq!(
+            a.judge(v("21.11.9")),
+            Verdict::Affected {
+                fix: Some(v("22.11.7"))
+            }
+        );
         // Before the feature existed.
         assert_eq!(a.judge(v("20.11.10")), Verdict::NotYet);
         assert_eq!(a.judge(v("21.02")), Verdict::NotYet);
@@ -388,7 +407,12 @@ sources = [\"https://nvd.nist.gov/vuln/detail/CVE-2024-0001\"]\n";
         let cases: [(&str, &str, usize, &str); 9] = [
             ("\"22.11.7\"", "\"22.11.x\"", 7, "is not a DPDK version"),
             ("\"high\"", "\"severe\"", 4, "severe"),
-            ("CVE-2024-0001\"\ncomp", "CVE-24-1\"\ncomp", 2, "not a CVE id"),
+            (
+                "CVE-2024-0001\"\ncomp",
+                "CVE-24-1\"\ncomp",
+                2,
+                "not a CVE id",
+            ),
             (
                 "[\"https://nvd.nist.gov/vuln/detail/CVE-2024-0001\"]",
                 "[]",
@@ -403,7 +427,12 @@ sources = [\"https://nvd.nist.gov/vuln/detail/CVE-2024-0001\"]\n";
             ),
             ("summary = \"s\"", "summary = \"s", 5, ""),
             ("advice = \"a\"", "advise = \"a\"", 6, "advise"),
-            ("\"22.11.7\", \"25.03\"", "\"22.11.7\", \"22.11.8\"", 7, "two fixed"),
+            (
+                "\"22.11.7\", \"25.03\"",
+                "\"22.11.7\", \"22.11.8\"",
+                7,
+                "two fixed",
+            ),
             ("\"22.11.7\", \"25.03\"", "", 7, "no fixed release"),
         ];
         for (from, to, line, what) in cases {
@@ -412,13 +441,19 @@ sources = [\"https://nvd.nist.gov/vuln/detail/CVE-2024-0001\"]\n";
             let e = load(&bad, "t.toml").expect_err(&bad);
             assert_eq!((e.file.as_str(), e.line), ("t.toml", line), "{e}\n{bad}");
             assert!(e.message.contains(what), "{e}");
-            assert!(e.to_string().starts_with(&format!("t.toml:{line}: ")), "{e}");
+            assert!(
+                e.to_string().starts_with(&format!("t.toml:{line}: ")),
+                "{e}"
+            );
         }
         let twice = format!("{good}{good}");
         let e = load(&twice, "t.toml").unwrap_err();
         assert_eq!(e.line, 10, "{e}");
         assert!(e.message.contains("twice"));
-        assert!(load("", "t.toml").unwrap_err().message.contains("no [[advisory]]"));
+        assert!(load("", "t.toml")
+            .unwrap_err()
+            .message
+            .contains("no [[advisory]]"));
     }
 
     #[test]

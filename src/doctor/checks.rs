@@ -10,7 +10,12 @@ use super::version::{self, Version};
 use super::{Check, Finding, Severity, Status};
 
 /// Every check. `ifaces`: the interfaces asked for (none: every interface with a device).
-pub fn run_all(host: &dyn Host, ifaces: &[String], table: &[Advisory], source: &str) -> Vec<Finding> {
+pub fn run_all(
+    host: &dyn Host,
+    ifaces: &[String],
+    table: &[Advisory],
+    source: &str,
+) -> Vec<Finding> {
     let mut out = dpdk(host, table, source);
     let (ifaces, mut found) = interfaces(host, ifaces);
     out.append(&mut found);
@@ -164,7 +169,13 @@ pub fn dpdk(host: &dyn Host, table: &[Advisory], source: &str) -> Vec<Finding> {
                 continue;
             };
             affected += 1;
-            out.push(advisory_finding(a, s, fix, package.as_deref(), changelog.as_deref()));
+            out.push(advisory_finding(
+                a,
+                s,
+                fix,
+                package.as_deref(),
+                changelog.as_deref(),
+            ));
         }
     }
     let list: Vec<String> = versions.iter().map(|s| s.version.to_string()).collect();
@@ -186,9 +197,9 @@ pub fn dpdk(host: &dyn Host, table: &[Advisory], source: &str) -> Vec<Finding> {
     } else {
         Finding::info(Check::Dpdk, summary)
     };
-    f = f.detail(where_seen).advice(
-        "the table is as of this wiretape release: --advisories FILE reads a newer one",
-    );
+    f = f
+        .detail(where_seen)
+        .advice("the table is as of this wiretape release: --advisories FILE reads a newer one");
     if versions.len() > 1 {
         f.detail.push_str(
             "; the versions differ: the library wiretape runs with is the linked one, \
@@ -334,7 +345,9 @@ fn interfaces(host: &dyn Host, asked: &[String]) -> (Vec<String>, Vec<Finding>) 
                 )
                 .subject(i.clone())
                 .detail(format!("/sys/class/net/{i} is not there"))
-                .advice("check the name (ip link); a NIC bound to vfio-pci for DPDK has no interface"),
+                .advice(
+                    "check the name (ip link); a NIC bound to vfio-pci for DPDK has no interface",
+                ),
             );
         }
     }
@@ -434,8 +447,11 @@ fn rings(host: &dyn Host, iface: &str) -> Finding {
         Output::Ok(t) => t,
     };
     match parse::ethtool_rx_ring(&text) {
-        None => Finding::skip(Check::Rings, &format!("ethtool -g {iface} gives no RX ring sizes"))
-            .subject(iface),
+        None => Finding::skip(
+            Check::Rings,
+            &format!("ethtool -g {iface} gives no RX ring sizes"),
+        )
+        .subject(iface),
         Some((max, cur)) if cur < max => Finding::new(
             Check::Rings,
             Status::Warn,
@@ -443,15 +459,18 @@ fn rings(host: &dyn Host, iface: &str) -> Finding {
             format!("{iface}: RX ring {cur} of {max} descriptors"),
         )
         .subject(iface)
-        .detail(format!("ethtool -g {iface}: maximum RX {max}, current RX {cur}"))
+        .detail(format!(
+            "ethtool -g {iface}: maximum RX {max}, current RX {cur}"
+        ))
         .advice(format!(
             "raise it: ethtool -G {iface} rx {max} (a longer ring rides out bursts; keep it \
              across reboots in a udev rule or a systemd .link file)"
         )),
-        Some((max, cur)) => {
-            Finding::pass(Check::Rings, format!("{iface}: RX ring {cur} of {max} descriptors"))
-                .subject(iface)
-        }
+        Some((max, cur)) => Finding::pass(
+            Check::Rings,
+            format!("{iface}: RX ring {cur} of {max} descriptors"),
+        )
+        .subject(iface),
     }
 }
 
@@ -631,8 +650,11 @@ fn ptp(host: &dyn Host, ifaces: &[String]) -> Finding {
         .to_owned();
     if !clocks.is_empty() {
         if daemons.is_none() {
-            return Finding::skip(Check::Ptp, "/proc cannot be listed to see which daemons run")
-                .detail(detail);
+            return Finding::skip(
+                Check::Ptp,
+                "/proc cannot be listed to see which daemons run",
+            )
+            .detail(detail);
         }
         return match (has("ptp4l"), has("phc2sys")) {
             (true, true) => Finding::pass(
@@ -667,8 +689,11 @@ fn ptp(host: &dyn Host, ifaces: &[String]) -> Finding {
     }
     let syncing = TIME_DAEMONS.iter().any(|d| has(d));
     match daemons {
-        None => Finding::skip(Check::Ptp, "/proc cannot be listed to see which daemons run")
-            .detail(detail),
+        None => Finding::skip(
+            Check::Ptp,
+            "/proc cannot be listed to see which daemons run",
+        )
+        .detail(detail),
         Some(_) if syncing => Finding::info(
             Check::Ptp,
             format!("no PTP hardware clock; the system clock is kept by {daemons_text}"),
@@ -819,7 +844,9 @@ fn cpu_isolation(host: &dyn Host) -> (Finding, BTreeSet<u32>) {
         isolated_sys
             .as_ref()
             .map_or("unreadable".to_owned(), cpu_list_text),
-        nohz_sys.as_ref().map_or("unreadable".to_owned(), cpu_list_text),
+        nohz_sys
+            .as_ref()
+            .map_or("unreadable".to_owned(), cpu_list_text),
     );
     let example = "isolcpus=2-5 nohz_full=2-5 rcu_nocbs=2-5 irqaffinity=0-1";
     if isolated.is_empty() && nohz.is_empty() {
@@ -979,7 +1006,10 @@ fn irq_affinity(
     }
     Finding::pass(
         Check::IrqAffinity,
-        format!("{iface}: {}, none on the isolated CPUs", irq_count(numbers.len())),
+        format!(
+            "{iface}: {}, none on the isolated CPUs",
+            irq_count(numbers.len())
+        ),
     )
     .subject(iface)
     .detail(detail)
@@ -1083,33 +1113,59 @@ LOC: 1 1 1 1 Local timer interrupts\n",
         assert!(!cve.sources.is_empty());
         // Only the one advisory: 22.11.4 is past every other fix.
         assert_eq!(
-            fs.iter().filter(|f| f.subject.as_deref().is_some_and(|s| s.starts_with("CVE-"))).count(),
+            fs.iter()
+                .filter(|f| f.subject.as_deref().is_some_and(|s| s.starts_with("CVE-")))
+                .count(),
             1,
             "{fs:#?}"
         );
         let nic = &find(&fs, Check::Nic)[0];
         assert_eq!(nic.status, Status::Pass);
-        assert!(nic.summary.contains("ixgbe 6.1.0, firmware 0x800003e7, bus 0000:01:00.0"), "{}", nic.summary);
+        assert!(
+            nic.summary
+                .contains("ixgbe 6.1.0, firmware 0x800003e7, bus 0000:01:00.0"),
+            "{}",
+            nic.summary
+        );
         let rings = &find(&fs, Check::Rings)[0];
         assert_eq!(rings.status, Status::Warn);
-        assert!(rings.advice.contains("ethtool -G eth1 rx 4096"), "{}", rings.advice);
+        assert!(
+            rings.advice.contains("ethtool -G eth1 rx 4096"),
+            "{}",
+            rings.advice
+        );
         let drops = &find(&fs, Check::Drops)[0];
         assert_eq!(drops.status, Status::Warn);
-        assert!(drops.summary.contains("rx_dropped 5, rx_missed_errors 7"), "{}", drops.summary);
+        assert!(
+            drops.summary.contains("rx_dropped 5, rx_missed_errors 7"),
+            "{}",
+            drops.summary
+        );
         assert_eq!(find(&fs, Check::Clocksource)[0].status, Status::Warn);
         assert!(find(&fs, Check::Clocksource)[0].advice.contains("echo tsc"));
         let ptp = &find(&fs, Check::Ptp)[0];
         assert_eq!(ptp.status, Status::Warn, "{ptp:?}");
-        assert!(ptp.summary.contains("ptp4l does not run"), "{}", ptp.summary);
+        assert!(
+            ptp.summary.contains("ptp4l does not run"),
+            "{}",
+            ptp.summary
+        );
         assert!(ptp.detail.contains("eth1 → /dev/ptp0"), "{}", ptp.detail);
         assert!(ptp.detail.contains("chronyd"), "{}", ptp.detail);
         let huge = &find(&fs, Check::Hugepages)[0];
-        assert_eq!((huge.status, huge.summary.as_str()), (Status::Warn, "no hugepages reserved"));
+        assert_eq!(
+            (huge.status, huge.summary.as_str()),
+            (Status::Warn, "no hugepages reserved")
+        );
         assert!(huge.advice.contains("--no-huge") && huge.advice.contains("nr_hugepages"));
         assert_eq!(find(&fs, Check::CpuIsolation)[0].status, Status::Pass);
         let irq = &find(&fs, Check::IrqAffinity)[0];
         assert_eq!(irq.status, Status::Warn);
-        assert!(irq.summary.contains("91 (CPUs 2)") && irq.summary.contains("92 (CPUs 0-3)"), "{}", irq.summary);
+        assert!(
+            irq.summary.contains("91 (CPUs 2)") && irq.summary.contains("92 (CPUs 0-3)"),
+            "{}",
+            irq.summary
+        );
         assert!(!irq.summary.contains("90 "), "{}", irq.summary);
         // lo has no device: not looked at.
         assert!(fs.iter().all(|f| f.subject.as_deref() != Some("lo")));
@@ -1124,15 +1180,31 @@ LOC: 1 1 1 1 Local timer interrupts\n",
             b"dpdk (22.11.4-1~deb12u1) bookworm-security; urgency=medium\n\n  * Fixes rx checksum calculation in virtio driver (CVE-2024-11614)\n",
         )
         .unwrap();
-        h.file("/usr/share/doc/libdpdk-dev/changelog.Debian.gz", gz.finish().unwrap());
+        h.file(
+            "/usr/share/doc/libdpdk-dev/changelog.Debian.gz",
+            gz.finish().unwrap(),
+        );
         let fs = dpdk(&h, &table(), "built-in");
-        let cve = fs.iter().find(|f| f.subject.as_deref() == Some("CVE-2024-11614")).unwrap();
+        let cve = fs
+            .iter()
+            .find(|f| f.subject.as_deref() == Some("CVE-2024-11614"))
+            .unwrap();
         assert_eq!(cve.status, Status::Info, "{cve:?}");
-        assert!(cve.detail.contains("Fixes rx checksum calculation"), "{}", cve.detail);
+        assert!(
+            cve.detail.contains("Fixes rx checksum calculation"),
+            "{}",
+            cve.detail
+        );
         // A garbled changelog is as good as none.
-        h.file("/usr/share/doc/libdpdk-dev/changelog.Debian.gz", b"\x1f\x8b garbage");
+        h.file(
+            "/usr/share/doc/libdpdk-dev/changelog.Debian.gz",
+            b"\x1f\x8b garbage",
+        );
         let fs = dpdk(&h, &table(), "built-in");
-        let cve = fs.iter().find(|f| f.subject.as_deref() == Some("CVE-2024-11614")).unwrap();
+        let cve = fs
+            .iter()
+            .find(|f| f.subject.as_deref() == Some("CVE-2024-11614"))
+            .unwrap();
         assert_eq!(cve.status, Status::Fail);
     }
 
@@ -1142,7 +1214,10 @@ LOC: 1 1 1 1 Local timer interrupts\n",
         let fs = dpdk(&h, &table(), "built-in");
         assert_eq!(fs.len(), 1);
         assert_eq!(fs[0].status, Status::Skip);
-        assert_eq!(fs[0].summary, "not checked: pkg-config and dpkg-query not found");
+        assert_eq!(
+            fs[0].summary,
+            "not checked: pkg-config and dpkg-query not found"
+        );
         let mut h = FakeHost::new();
         h.command(
             "pkg-config --modversion libdpdk",
@@ -1156,17 +1231,27 @@ LOC: 1 1 1 1 Local timer interrupts\n",
             .command(DPKG, ok("ii  22.11.11-0+deb12u1"));
         let fs = dpdk(&h, &table(), "built-in");
         assert_eq!((fs.len(), fs[0].status), (1, Status::Pass), "{fs:?}");
-        assert!(fs[0].summary.starts_with("DPDK 22.11.11: none of the"), "{}", fs[0].summary);
+        assert!(
+            fs[0].summary.starts_with("DPDK 22.11.11: none of the"),
+            "{}",
+            fs[0].summary
+        );
         let mut h = FakeHost::new();
         h.command("pkg-config --modversion libdpdk", ok("garbage\n"));
         let fs = dpdk(&h, &table(), "built-in");
-        assert!(fs.iter().any(|f| f.status == Status::Warn && f.summary.contains("not a DPDK version")));
+        assert!(fs
+            .iter()
+            .any(|f| f.status == Status::Warn && f.summary.contains("not a DPDK version")));
         // Two versions: each judged.
         let mut h = FakeHost::new();
         h.command("pkg-config --modversion libdpdk", ok("23.11.2\n"))
             .command(DPKG, ok("ii  22.11.4-1"));
         let fs = dpdk(&h, &table(), "built-in");
-        let cves: Vec<_> = fs.iter().filter(|f| f.subject.is_some()).map(|f| f.detail.clone()).collect();
+        let cves: Vec<_> = fs
+            .iter()
+            .filter(|f| f.subject.is_some())
+            .map(|f| f.detail.clone())
+            .collect();
         assert_eq!(cves.len(), 2, "{fs:#?}");
         assert!(cves[0].contains("23.11.2") && cves[1].contains("22.11.4"));
     }
@@ -1174,28 +1259,56 @@ LOC: 1 1 1 1 Local timer interrupts\n",
     #[test]
     fn a_quiet_host_passes() {
         let mut h = FakeHost::new();
-        h.file("/proc/meminfo", "HugePages_Total:    1024\nHugePages_Free:     1000\nHugepagesize:       2048 kB\n")
-            .file("/proc/cmdline", "ro isolcpus=managed_irq,domain,2-3 nohz_full=2-3\n")
-            .file("/sys/devices/system/clocksource/clocksource0/current_clocksource", "tsc\n")
-            .symlink("/sys/class/net/eth1/device", "../../../devices/pci0000:00/0000:01:00.0")
-            .dir("/sys/devices/pci0000:00/0000:01:00.0/ptp/ptp0")
-            .dir("/sys/class/ptp/ptp0")
-            .file("/proc/10/comm", "ptp4l\n")
-            .file("/proc/11/comm", "phc2sys\n")
-            .file("/proc/interrupts", "CPU0 CPU1 CPU2 CPU3\n 90: 1 1 1 1 IR-PCI-MSI eth1-TxRx-0\n")
-            .file("/proc/irq/90/smp_affinity_list", "0-1\n")
-            .command("ethtool -g eth1", ok("Pre-set maximums:\nRX: 4096\nCurrent hardware settings:\nRX: 4096\n"));
+        h.file(
+            "/proc/meminfo",
+            "HugePages_Total:    1024\nHugePages_Free:     1000\nHugepagesize:       2048 kB\n",
+        )
+        .file(
+            "/proc/cmdline",
+            "ro isolcpus=managed_irq,domain,2-3 nohz_full=2-3\n",
+        )
+        .file(
+            "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            "tsc\n",
+        )
+        .symlink(
+            "/sys/class/net/eth1/device",
+            "../../../devices/pci0000:00/0000:01:00.0",
+        )
+        .dir("/sys/devices/pci0000:00/0000:01:00.0/ptp/ptp0")
+        .dir("/sys/class/ptp/ptp0")
+        .file("/proc/10/comm", "ptp4l\n")
+        .file("/proc/11/comm", "phc2sys\n")
+        .file(
+            "/proc/interrupts",
+            "CPU0 CPU1 CPU2 CPU3\n 90: 1 1 1 1 IR-PCI-MSI eth1-TxRx-0\n",
+        )
+        .file("/proc/irq/90/smp_affinity_list", "0-1\n")
+        .command(
+            "ethtool -g eth1",
+            ok("Pre-set maximums:\nRX: 4096\nCurrent hardware settings:\nRX: 4096\n"),
+        );
         for c in DROP_COUNTERS {
             h.file(&format!("/sys/class/net/eth1/statistics/{c}"), "0\n");
         }
         let fs = run_all(&h, &["eth1".to_owned()], &table(), "built-in");
-        for c in [Check::Rings, Check::Drops, Check::Clocksource, Check::Ptp, Check::Hugepages, Check::CpuIsolation, Check::IrqAffinity] {
+        for c in [
+            Check::Rings,
+            Check::Drops,
+            Check::Clocksource,
+            Check::Ptp,
+            Check::Hugepages,
+            Check::CpuIsolation,
+            Check::IrqAffinity,
+        ] {
             let f = &find(&fs, c)[0];
             assert_eq!(f.status, Status::Pass, "{f:?}");
         }
         // Without ethtool -i: sysfs says what it can (no driver link here: skipped).
         assert_eq!(find(&fs, Check::Nic)[0].status, Status::Skip);
-        assert!(find(&fs, Check::IrqAffinity)[0].summary.contains("1 IRQ, none on the isolated"));
+        assert!(find(&fs, Check::IrqAffinity)[0]
+            .summary
+            .contains("1 IRQ, none on the isolated"));
     }
 
     #[test]
@@ -1203,12 +1316,17 @@ LOC: 1 1 1 1 Local timer interrupts\n",
         let mut h = FakeHost::new();
         h.symlink("/sys/class/net/eth0/device", "../../../devices/virtual/x")
             .dir("/sys/devices/virtual/x")
-            .symlink("/sys/devices/virtual/x/driver", "../../../bus/virtio/drivers/virtio_net");
+            .symlink(
+                "/sys/devices/virtual/x/driver",
+                "../../../bus/virtio/drivers/virtio_net",
+            );
         let fs = run_all(&h, &[], &table(), "built-in");
         for c in Check::ALL {
             assert!(!find(&fs, c).is_empty(), "{c:?}");
         }
-        assert!(find(&fs, Check::Rings)[0].summary.contains("ethtool not found"));
+        assert!(find(&fs, Check::Rings)[0]
+            .summary
+            .contains("ethtool not found"));
         assert_eq!(find(&fs, Check::Hugepages)[0].status, Status::Skip);
         assert_eq!(find(&fs, Check::Clocksource)[0].status, Status::Skip);
         assert_eq!(find(&fs, Check::IrqAffinity)[0].status, Status::Skip);
@@ -1218,8 +1336,13 @@ LOC: 1 1 1 1 Local timer interrupts\n",
         // An interface asked for that is not there fails; nothing else is looked at for it.
         let fs = run_all(&h, &["eth9".to_owned()], &table(), "built-in");
         let nic = &find(&fs, Check::Nic)[0];
-        assert_eq!((nic.status, nic.summary.as_str()), (Status::Fail, "eth9: no such interface"));
-        assert!(find(&fs, Check::Rings)[0].summary.contains("no network interface"));
+        assert_eq!(
+            (nic.status, nic.summary.as_str()),
+            (Status::Fail, "eth9: no such interface")
+        );
+        assert!(find(&fs, Check::Rings)[0]
+            .summary
+            .contains("no network interface"));
     }
 
     #[test]
@@ -1238,14 +1361,26 @@ LOC: 1 1 1 1 Local timer interrupts\n",
         ] {
             h.file(p, &junk);
         }
-        h.file("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "18446744073709551615\n")
-            .file("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages", "18446744073709551615\n")
-            .file("/sys/class/net/eth1/statistics/rx_missed_errors", "99999999999999999999999\n")
-            .symlink("/sys/class/net/eth1/device", "x")
-            .command("ethtool -i eth1", ok(&String::from_utf8_lossy(&junk)))
-            .command("ethtool -g eth1", ok(&String::from_utf8_lossy(&junk)))
-            .command("pkg-config --modversion libdpdk", ok(&String::from_utf8_lossy(&junk)))
-            .command(DPKG, ok(&String::from_utf8_lossy(&junk)));
+        h.file(
+            "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
+            "18446744073709551615\n",
+        )
+        .file(
+            "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages",
+            "18446744073709551615\n",
+        )
+        .file(
+            "/sys/class/net/eth1/statistics/rx_missed_errors",
+            "99999999999999999999999\n",
+        )
+        .symlink("/sys/class/net/eth1/device", "x")
+        .command("ethtool -i eth1", ok(&String::from_utf8_lossy(&junk)))
+        .command("ethtool -g eth1", ok(&String::from_utf8_lossy(&junk)))
+        .command(
+            "pkg-config --modversion libdpdk",
+            ok(&String::from_utf8_lossy(&junk)),
+        )
+        .command(DPKG, ok(&String::from_utf8_lossy(&junk)));
         let fs = run_all(&h, &[], &table(), "built-in");
         for c in Check::ALL {
             assert!(!find(&fs, c).is_empty(), "{c:?}");

@@ -190,9 +190,7 @@ pub fn run_with_timeout(exe: &Path, args: &[&str], timeout: Duration) -> Output 
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
-            Ok(None) if started.elapsed() < timeout => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
+            Ok(None) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(5)),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -292,10 +290,7 @@ pub mod fake {
                 line.push(' ');
                 line.push_str(a);
             }
-            self.commands
-                .get(&line)
-                .cloned()
-                .unwrap_or(Output::Missing)
+            self.commands.get(&line).cloned().unwrap_or(Output::Missing)
         }
         fn linked_dpdk(&self) -> Option<String> {
             None
@@ -318,7 +313,10 @@ mod tests {
             Output::Missing
         );
         assert_eq!(host.run("/bin/sh", &[]), Output::Missing, "names only");
-        assert_eq!(host.run("sh", &["-c", "echo hi"]), Output::Ok("hi\n".into()));
+        assert_eq!(
+            host.run("sh", &["-c", "echo hi"]),
+            Output::Ok("hi\n".into())
+        );
         assert_eq!(
             host.run("sh", &["-c", "echo oops >&2; exit 3"]),
             Output::Failed("exit status 3: oops".into())

@@ -156,7 +156,12 @@ impl Finding {
 
     /// "not checked: WHY".
     pub fn skip(check: Check, why: &str) -> Finding {
-        Finding::new(check, Status::Skip, Severity::None, format!("not checked: {why}"))
+        Finding::new(
+            check,
+            Status::Skip,
+            Severity::None,
+            format!("not checked: {why}"),
+        )
     }
 
     pub fn subject(mut self, s: impl Into<String>) -> Finding {
@@ -236,9 +241,8 @@ pub fn run(a: DoctorArgs) -> Result<u8> {
     let (text, source) = match &a.advisories {
         None => (advisories::BUILT_IN.to_owned(), "built-in".to_owned()),
         Some(path) => {
-            let text = std::fs::read(path).map_err(|e| {
-                exit::Usage(format!("--advisories {}: {e}", path.display()))
-            })?;
+            let text = std::fs::read(path)
+                .map_err(|e| exit::Usage(format!("--advisories {}: {e}", path.display())))?;
             (
                 String::from_utf8_lossy(&text).into_owned(),
                 path.display().to_string(),

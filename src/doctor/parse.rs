@@ -172,9 +172,11 @@ pub struct Irq {
 /// description.
 pub fn interrupts(text: &str) -> Vec<Irq> {
     let mut lines = text.lines();
-    let cpus = lines
-        .next()
-        .map_or(0, |h| h.split_whitespace().filter(|w| w.starts_with("CPU")).count());
+    let cpus = lines.next().map_or(0, |h| {
+        h.split_whitespace()
+            .filter(|w| w.starts_with("CPU"))
+            .count()
+    });
     let mut out = Vec::new();
     for line in lines {
         let Some((n, rest)) = line.split_once(':') else {
@@ -345,10 +347,7 @@ nohz_full=2-5 dyndbg=\"file a.c +p\" -- --init-arg isolcpus=9\n",
         assert_eq!(s("3-1"), None);
         assert_eq!(s("a"), None);
         assert_eq!(s("1,,2"), Some(vec![1, 2]));
-        assert_eq!(
-            isolcpus("managed_irq,domain,2-5").map(|s| s.len()),
-            Some(4)
-        );
+        assert_eq!(isolcpus("managed_irq,domain,2-5").map(|s| s.len()), Some(4));
         assert_eq!(isolcpus("nohz,1").map(|s| s.len()), Some(1));
         let set = cpu_list("0-3,8,10-11").unwrap();
         assert_eq!(cpu_list_text(&set), "0-3,8,10-11");
@@ -398,8 +397,15 @@ ERR:          0\n";
             dpkg_installed("ii  22.11.11-0+deb12u1"),
             Some("22.11.11-0+deb12u1".into())
         );
-        assert_eq!(dpkg_installed("hi  22.11.7-1~deb12u1\n"), Some("22.11.7-1~deb12u1".into()));
-        assert_eq!(dpkg_installed("rc  22.11.4-1"), None, "removed, config left");
+        assert_eq!(
+            dpkg_installed("hi  22.11.7-1~deb12u1\n"),
+            Some("22.11.7-1~deb12u1".into())
+        );
+        assert_eq!(
+            dpkg_installed("rc  22.11.4-1"),
+            None,
+            "removed, config left"
+        );
         assert_eq!(dpkg_installed("un "), None);
         assert_eq!(dpkg_installed(""), None);
     }
