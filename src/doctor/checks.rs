@@ -187,9 +187,14 @@ pub fn dpdk(host: &dyn Host, table: &[Advisory], source: &str) -> Vec<Finding> {
         )
     } else {
         format!(
-            "DPDK {}: {affected} advisor{} of the table ({source}) affect it (listed apart)",
+            "DPDK {}: {affected} {} of the table ({source}) {} it (listed apart)",
             list.join(", "),
-            if affected == 1 { "y" } else { "ies" }
+            if affected == 1 {
+                "advisory"
+            } else {
+                "advisories"
+            },
+            if affected == 1 { "affects" } else { "affect" }
         )
     };
     let mut f = if affected == 0 {
@@ -418,7 +423,7 @@ fn or_dash(s: &str) -> &str {
 
 fn nic(host: &dyn Host, iface: &str) -> Finding {
     match nic_info(host, iface) {
-        Err(why) => Finding::skip(Check::Nic, &why).subject(iface),
+        Err(why) => Finding::skip_for(Check::Nic, iface, &why),
         Ok(n) => Finding::pass(
             Check::Nic,
             format!(
@@ -440,18 +445,18 @@ fn nic(host: &dyn Host, iface: &str) -> Finding {
 
 fn rings(host: &dyn Host, iface: &str) -> Finding {
     let text = match host.run("ethtool", &["-g", iface]) {
-        Output::Missing => return Finding::skip(Check::Rings, "ethtool not found").subject(iface),
+        Output::Missing => return Finding::skip_for(Check::Rings, iface, "ethtool not found"),
         Output::Failed(e) => {
-            return Finding::skip(Check::Rings, &format!("ethtool -g {iface}: {e}")).subject(iface)
+            return Finding::skip_for(Check::Rings, iface, &format!("ethtool -g {iface}: {e}"))
         }
         Output::Ok(t) => t,
     };
     match parse::ethtool_rx_ring(&text) {
-        None => Finding::skip(
+        None => Finding::skip_for(
             Check::Rings,
+            iface,
             &format!("ethtool -g {iface} gives no RX ring sizes"),
-        )
-        .subject(iface),
+        ),
         Some((max, cur)) if cur < max => Finding::new(
             Check::Rings,
             Status::Warn,
@@ -493,11 +498,11 @@ fn drops(host: &dyn Host, iface: &str) -> Finding {
         }
     }
     if read.is_empty() {
-        return Finding::skip(
+        return Finding::skip_for(
             Check::Drops,
+            iface,
             &format!("/sys/class/net/{iface}/statistics cannot be read"),
-        )
-        .subject(iface);
+        );
     }
     let all = read
         .iter()
@@ -548,7 +553,10 @@ fn clocksource(host: &dyn Host) -> Finding {
     let available = host
         .text(&format!("{CLOCKSOURCE}/available_clocksource"))
         .unwrap_or_default();
-    let available = available.trim();
+    let available = match available.trim() {
+        "" => "unknown",
+        a => a,
+    };
     if current == "tsc" {
         return Finding::pass(Check::Clocksource, "clock source: tsc".into())
             .detail(format!("available: {available}"));
@@ -986,11 +994,11 @@ fn irq_affinity(
         ));
     }
     if unread == numbers.len() {
-        return Finding::skip(
+        return Finding::skip_for(
             Check::IrqAffinity,
-            &format!("{iface}: /proc/irq/N/smp_affinity_list cannot be read"),
+            iface,
+            "/proc/irq/N/smp_affinity_list cannot be read",
         )
-        .subject(iface)
         .detail(detail);
     }
     if isolated.is_empty() {

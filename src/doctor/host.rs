@@ -159,12 +159,15 @@ fn linked_dpdk_version() -> Option<String> {
     None
 }
 
-/// Runs `exe args` with `LC_ALL=C` and no input, giving up (and killing it) after
-/// `timeout`.
+/// Runs `exe args` with `LC_ALL=C` and no input, giving up after `timeout`: then it and
+/// whatever it started (its process group: a script's children hold its pipes open) are
+/// killed.
 pub fn run_with_timeout(exe: &Path, args: &[&str], timeout: Duration) -> Output {
+    use std::os::unix::process::CommandExt;
     let child = Command::new(exe)
         .args(args)
         .env("LC_ALL", "C")
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -192,6 +195,10 @@ pub fn run_with_timeout(exe: &Path, args: &[&str], timeout: Duration) -> Output 
             Ok(Some(st)) => break Some(st),
             Ok(None) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(5)),
             _ => {
+                if let Ok(pid) = i32::try_from(child.id()) {
+                    let group = nix::unistd::Pid::from_raw(pid);
+                    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+                }
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;

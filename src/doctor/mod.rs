@@ -164,6 +164,17 @@ impl Finding {
         )
     }
 
+    /// "IFACE: not checked: WHY", about that interface.
+    pub fn skip_for(check: Check, iface: &str, why: &str) -> Finding {
+        Finding::new(
+            check,
+            Status::Skip,
+            Severity::None,
+            format!("{iface}: not checked: {why}"),
+        )
+        .subject(iface)
+    }
+
     pub fn subject(mut self, s: impl Into<String>) -> Finding {
         self.subject = Some(s.into());
         self
