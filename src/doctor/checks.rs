@@ -1099,7 +1099,7 @@ LOC: 1 1 1 1 Local timer interrupts\n",
         h
     }
 
-    fn find<'a>(fs: &'a [Finding], check: Check) -> Vec<&'a Finding> {
+    fn find(fs: &[Finding], check: Check) -> Vec<&Finding> {
         fs.iter().filter(|f| f.check == check).collect()
     }
 

@@ -140,7 +140,7 @@ pub fn debian_upstream(package_version: &str) -> Option<Version> {
         None => (upstream, None),
     };
     let upstream = upstream
-        .split(|c| c == '~' || c == '+')
+        .split(['~', '+'])
         .next()
         .unwrap_or(upstream);
     let mut v = Version::parse(upstream)?;
