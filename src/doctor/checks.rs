@@ -4,10 +4,10 @@ use std::collections::BTreeSet;
 use std::io::Read;
 
 use super::advisories::{Advisory, Verdict};
+use super::finding::{Check, Finding, Severity, Status};
 use super::host::{Host, Output};
 use super::parse::{self, cpu_list_text};
 use super::version::{self, Version};
-use super::{Check, Finding, Severity, Status};
 
 /// Every check. `ifaces`: the interfaces asked for (none: every interface with a device).
 pub fn run_all(

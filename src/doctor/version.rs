@@ -139,10 +139,7 @@ pub fn debian_upstream(package_version: &str) -> Option<Version> {
         }
         None => (upstream, None),
     };
-    let upstream = upstream
-        .split(['~', '+'])
-        .next()
-        .unwrap_or(upstream);
+    let upstream = upstream.split(['~', '+']).next().unwrap_or(upstream);
     let mut v = Version::parse(upstream)?;
     v.rc = rc;
     Some(v)
