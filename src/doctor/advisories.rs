@@ -86,15 +86,25 @@ impl Advisory {
         Verdict::Affected { fix }
     }
 
-    /// `22.11.7, 23.11.3, 24.11.1, 25.03 and later`: the fixed releases as people read them.
-    pub fn fixed_list(&self) -> String {
-        let mut names: Vec<String> = self.fixed.iter().map(|f| f.short()).collect();
-        if let Some(last) = names.last_mut() {
-            if self.fixed.last().is_some_and(|f| f.is_main_release()) {
-                last.push_str(" and later");
-            }
+    /// The affected releases per branch, as people read them: `from 21.05 on: 22.11.x
+    /// below 22.11.7, 23.11.x below 23.11.3, 24.11.x below 24.11.1, any other release below
+    /// 25.03`.
+    pub fn affected_ranges(&self) -> String {
+        let mut parts: Vec<String> = self
+            .fixed
+            .iter()
+            .filter(|f| !f.is_main_release())
+            .map(|f| format!("{}.x below {}", f.branch_name(), f.short()))
+            .collect();
+        let others = match self.fixed.iter().filter(|f| f.is_main_release()).min() {
+            Some(m) => format!("any other release below {}", m.short()),
+            None => "any other release".to_owned(),
+        };
+        parts.push(others);
+        match self.introduced {
+            Some(i) => format!("from {} on: {}", i.short(), parts.join(", ")),
+            None => parts.join(", "),
         }
-        names.join(", ")
     }
 }
 
@@ -391,10 +401,16 @@ mod tests {
     }
 
     #[test]
-    fn fixed_list_reads_as_releases() {
+    fn affected_ranges_read_per_branch() {
         assert_eq!(
-            entry("CVE-2024-11614").fixed_list(),
-            "22.11.7, 23.11.3, 24.11.1, 25.03 and later"
+            entry("CVE-2024-11614").affected_ranges(),
+            "from 21.05 on: 22.11.x below 22.11.7, 23.11.x below 23.11.3, \
+24.11.x below 24.11.1, any other release below 25.03"
+        );
+        assert_eq!(
+            entry("CVE-2022-2132").affected_ranges(),
+            "19.11.x below 19.11.13, 20.11.x below 20.11.6, 21.11.x below 21.11.2, \
+any other release below 22.11"
         );
     }
 

@@ -247,15 +247,12 @@ fn advisory_finding(
         None => format!("the table knows no fixed release after {}", s.version),
     };
     let mut detail = format!(
-        "{} → {}: {fix_text} (fixed in {}). {}",
+        "{} → {}: {fix_text}. Affected: {}. {}",
         s.what,
         s.version,
-        a.fixed_list(),
+        a.affected_ranges(),
         a.summary
     );
-    if let Some(i) = a.introduced {
-        detail.push_str(&format!(" Affected from {} on.", i.short()));
-    }
     if let Some(c) = a.cvss {
         detail.push_str(&format!(" CVSS {c}."));
     }

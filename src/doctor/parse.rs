@@ -207,8 +207,9 @@ pub fn interrupts(text: &str) -> Vec<Irq> {
 }
 
 /// Whether an IRQ's description names this interface: its name (`eth1`, `eth1-TxRx-0`,
-/// `eth1-rx-3`), its device (`virtio2-input.0` for device `virtio2`) or its PCI address
-/// (`PCI-MSIX-0000:01:00.0`, `mlx5_comp0@pci:0000:01:00.0`).
+/// `eth1-rx-3`, and after a driver's prefix `i40e-eth1-TxRx-0`, `ice-eth1-TxRx-0`), its
+/// device (`virtio2-input.0` for device `virtio2`) or its PCI address
+/// (`PCI-MSIX-0000:01:00.0`, `mlx5_comp0@pci:0000:01:00.0`, `i40e-0000:01:00.0:misc`).
 pub fn irq_names(desc: &str, iface: &str, device: Option<&str>, pci: Option<&str>) -> bool {
     let word_is = |w: &str, name: &str| {
         !name.is_empty()
@@ -216,8 +217,13 @@ pub fn irq_names(desc: &str, iface: &str, device: Option<&str>, pci: Option<&str
                 || w.strip_prefix(name)
                     .is_some_and(|r| r.starts_with('-') || r.starts_with('@')))
     };
+    let queue_of = |w: &str| {
+        !iface.is_empty()
+            && (w.contains(&format!("-{iface}-")) || w.ends_with(&format!("-{iface}")))
+    };
     desc.split_whitespace().any(|w| {
         word_is(w, iface)
+            || queue_of(w)
             || device.is_some_and(|d| word_is(w, d))
             || pci.is_some_and(|p| !p.is_empty() && w.contains(p))
     })
@@ -365,11 +371,14 @@ nohz_full=2-5 dyndbg=\"file a.c +p\" -- --init-arg isolcpus=9\n",
  90:        100          5  IR-PCI-MSI 524288-edge      eth1-TxRx-0\n\
  91:          7          0  IR-PCI-MSI 524289-edge      eth10-TxRx-0\n\
  92:          1          1  mlx5_comp0@pci:0000:01:00.0\n\
+ 93:          1          1  IR-PCI-MSI 1-edge i40e-eth2-TxRx-0\n\
+ 94:          1          1  IR-PCI-MSI 2-edge ice-eth20-TxRx-0\n\
+ 95:          1          1  IR-PCI-MSI 3-edge i40e-eth2\n\
 NMI:          0          0   Non-maskable interrupts\n\
 LOC:    3425681    3734364   Local timer interrupts\n\
 ERR:          0\n";
         let irqs = interrupts(text);
-        assert_eq!(irqs.len(), 7);
+        assert_eq!(irqs.len(), 10);
         assert_eq!(irqs[2].irq, 38);
         assert_eq!(irqs[2].count, 6522);
         assert_eq!(irqs[2].desc, "PCI-MSIX-0000:00:03.0 1-edge virtio2-input.0");
@@ -384,6 +393,7 @@ ERR:          0\n";
         assert_eq!(named("eth1", None, None), vec![90], "not eth10");
         assert_eq!(named("ens1f0", None, Some("0000:01:00.0")), vec![92]);
         assert_eq!(named("eth0", None, None), Vec::<u32>::new());
+        assert_eq!(named("eth2", None, None), vec![93, 95], "not eth20");
         // A line cut short keeps what it has.
         assert_eq!(interrupts("CPU0 CPU1\n 5: 3")[0].count, 3);
         assert!(is_pci_address("0000:01:00.0"));
