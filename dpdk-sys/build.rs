@@ -43,6 +43,7 @@ fn main() {
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         .allowlist_function("wt_.*")
         .allowlist_function("rte_eal_init|rte_eal_cleanup|rte_strerror|rte_get_tsc_hz")
+        .allowlist_function("rte_version")
         .allowlist_function("rte_thread_register|rte_lcore_id|rte_socket_id")
         .allowlist_function("rte_get_next_lcore|rte_lcore_to_cpu_id|rte_lcore_count")
         .allowlist_function("rte_eth_dev_count_avail|rte_eth_dev_get_port_by_name")

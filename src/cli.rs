@@ -51,7 +51,8 @@ wiretape decode -d /var/lib/wiretape --from 2026-11-24T14:30:00 -c 20\n  \
 wiretape search -d /var/lib/wiretape 'symbol:AAPL AND msg:E AND time:>=-1h'\n  \
 wiretape export -d /var/lib/wiretape 'order:ABC123' --whole-flow -w order.pcap\n  \
 wiretape export -d /var/lib/wiretape --from start+10s --to end-5m -w cut.pcap\n  \
-wiretape verify -d /var/lib/wiretape\n\n\
+wiretape verify -d /var/lib/wiretape\n  \
+wiretape doctor -i eth1\n\n\
 SHELL COMPLETIONS AND MAN PAGES:\n  \
 wiretape completions bash > /etc/bash_completion.d/wiretape\n  \
 wiretape man --dir /usr/local/share/man/man1\n\n\
@@ -90,6 +91,7 @@ impl Cli {
             Command::Show(a) => json(&mut a.json, a.format_json),
             Command::Gen(a) => json(&mut a.json, a.format_json),
             Command::Index(a) => json(&mut a.json, a.format_json),
+            Command::Doctor(a) => json(&mut a.json, a.format_json),
             Command::Record(a) => {
                 json(&mut a.json, a.format_json);
                 let ifaces = std::mem::take(&mut a.interfaces);
@@ -119,6 +121,7 @@ pub enum Command {
     Index(IndexArgs),
     Replay(Box<ReplayArgs>),
     Report(ReportArgs),
+    Doctor(DoctorArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
 }
@@ -746,6 +749,90 @@ pub struct ReportArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// Check a capture host: DPDK against known vulnerabilities, the NICs (driver, firmware,
+/// rings, drops), the clock (clock source, PTP), hugepages, CPU isolation, IRQ affinity.
+///
+/// Each finding has a status (FAIL, WARN, INFO, SKIP for not checked, OK), a severity, what
+/// was seen and what to do; the worst come first. Nothing is changed on the host: the
+/// doctor reads /proc and /sys and runs ethtool, pkg-config and dpkg-query (a missing one
+/// makes its check SKIP, never an error). Run it as root for everything (some counters and
+/// the IRQ affinities need it).
+///
+/// The checks:
+///
+/// - dpdk: the host's DPDK (the linked library with a --features dpdk build, pkg-config
+///   libdpdk, Debian's libdpdk-dev) against a table of DPDK security advisories built into
+///   wiretape (data/dpdk-advisories.toml; --advisories FILE for a newer one), each with
+///   its CVE, the affected and fixed releases per LTS branch, and its sources. A fix
+///   reaches each branch in its own patch release (22.11.7 fixes 22.11.x); a branch it
+///   never reached (23.07) stays affected. Distributions backport fixes without a new
+///   upstream number: when the Debian package's changelog names the CVE, the finding says
+///   so (INFO) instead of failing. High and critical advisories FAIL, others WARN.
+///
+/// - nic: driver, version, firmware and bus of each interface (--iface, or every one with
+///   a device: not lo, bridges or veths), from ethtool -i or sysfs.
+///
+/// - rings: the RX ring (ethtool -g) below its maximum: raise it to ride out bursts.
+///
+/// - drops: rx_dropped, rx_missed_errors, rx_fifo_errors, rx_over_errors since the driver
+///   started; any above zero is a WARN with the numbers.
+///
+/// - clocksource: the kernel's clock (tsc is OK; hpet, acpi_pm, kvm-clock cost more per
+///   timestamp).
+///
+/// - ptp: PTP hardware clocks (/sys/class/ptp, and which interface has one), and whether
+///   ptp4l, phc2sys or another time daemon (chronyd, ntpd) runs.
+///
+/// - hugepages: reserved and free per size (DPDK needs them, or runs --no-huge).
+///
+/// - cpu-isolation: isolcpus, nohz_full, rcu_nocbs (kernel command line, sysfs): without
+///   them capture cores share with the OS.
+///
+/// - irq-affinity: each interface's IRQs and the CPUs they may run on: on an isolated
+///   CPU they interrupt capture.
+#[derive(Args, Debug)]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape doctor\n  \
+wiretape doctor -i eth1 -i eth2 --fail-on warn\n  \
+wiretape doctor --json | jq '.findings[] | select(.status == \"fail\")'\n  \
+wiretape doctor --advisories /etc/wiretape/dpdk-advisories.toml\n\n\
+EXIT CODES:\n  \
+0  no finding at the failing level (--fail-on: fail, or warn too)\n  \
+1  at least one\n  \
+2  bad command line, or an --advisories file that does not load (the message\n     \
+names the file and the line)")]
+pub struct DoctorArgs {
+    /// An interface to check (repeat for several); default: every interface with a device.
+    #[arg(short = 'i', long = "iface", value_name = "IFACE")]
+    pub ifaces: Vec<String>,
+    /// Print one JSON object (the findings, worst first) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
+    #[arg(long = "format", value_enum, hide = true)]
+    pub format_json: Option<DecodeFormat>,
+    /// A DPDK advisory table (TOML, the form of data/dpdk-advisories.toml) to use instead
+    /// of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub advisories: Option<PathBuf>,
+    /// Which findings make the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail, value_name = "LEVEL")]
+    pub fail_on: FailOn,
+    /// Read /proc, /sys and the commands (DIR/usr/bin, DIR/sbin, ...) under DIR instead of
+    /// the machine's: for tests.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub root: Option<PathBuf>,
+}
+
+/// `doctor --fail-on`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    /// FAIL findings only.
+    Fail,
+    /// WARN findings too.
+    Warn,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]

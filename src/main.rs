@@ -3,6 +3,7 @@
 mod cli;
 mod decode;
 mod docs;
+mod doctor;
 mod export;
 mod gen;
 mod import;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         cli::Command::Index(a) => index::run(a),
         cli::Command::Replay(a) => replay::run(*a),
         cli::Command::Report(a) => report::run(a),
+        cli::Command::Doctor(a) => doctor::run(a),
         cli::Command::Completions(a) => docs::completions(a),
         cli::Command::Man(a) => docs::man(a),
     };

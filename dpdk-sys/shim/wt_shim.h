@@ -21,6 +21,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
+#include <rte_version.h>
 
 #define WT_RX_OFFLOAD_VLAN_STRIP (1ULL << 0)
 #define WT_RX_OFFLOAD_QINQ_STRIP (1ULL << 5)

@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod decode;
+mod doctor;
 mod dpdk;
 mod fixture;
 mod follow;

@@ -12,7 +12,7 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-fn schema(name: &str) -> jsonschema::Validator {
+pub fn schema(name: &str) -> jsonschema::Validator {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("docs/json")
         .join(format!("{name}.schema.json"));
@@ -108,6 +108,10 @@ fn every_json_output_matches_its_schema() {
         |_| "replay-plan",
     );
     check(&["report", "-d", d, "--json"], |_| "report");
+    // A host tree with only warnings (exit 0); doctor.rs checks the failing ones too.
+    let host = dir.path().join("host");
+    crate::doctor::troubled_tree(&host, "22.11.7");
+    check(&["doctor", "--root", s(&host), "--json"], |_| "doctor");
     check(&["verify", "-d", d, "--json"], |_| "verify");
     check(&["index", "-d", d, "--json"], |_| "index");
     check(&["show", "-d", d, "--json", "-c", "300", "--hex"], |_| {

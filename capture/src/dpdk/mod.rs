@@ -170,6 +170,15 @@ impl DpdkConfig {
     }
 }
 
+/// The version of the DPDK library linked in (`rte_version()`: "DPDK 22.11.11"), for
+/// `wiretape doctor`. Needs no EAL.
+pub fn version() -> String {
+    // SAFETY: rte_version() returns a pointer to a static NUL-terminated string built into
+    // the library (RTE_VERSION's text); it is never freed or written to.
+    let v = unsafe { CStr::from_ptr(sys::rte_version()) };
+    v.to_string_lossy().into_owned()
+}
+
 /// EAL arguments from one string (`--eal "..."`, the config file's `eal`), split on
 /// whitespace: no quoting, so a path in them cannot contain spaces.
 pub fn split_eal_args(s: &str) -> Vec<String> {
