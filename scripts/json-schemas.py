@@ -43,6 +43,22 @@ def PERCENTILES(desc):
             "additionalProperties": False}
 
 
+TCP_COUNTS = ["packets", "payload_bytes", "syn", "fin", "rst", "retransmissions", "partial_retransmissions",
+              "retransmitted_bytes", "syn_retransmissions", "out_of_order", "seq_gaps", "keep_alives",
+              "zero_window_probes", "dup_acks", "zero_windows", "zero_window_episodes"]
+
+
+def _tcp_direction():
+    props = {k: t("integer", k.replace("_", " ") + ".", minimum=0) for k in TCP_COUNTS}
+    props["first_zero_window_ns"] = t("integer", "When it first advertised a zero window, ns since the epoch.", nullable=True, minimum=0)
+    props["longest_zero_window_ns"] = t("integer", "Its longest zero-window episode, ns.", minimum=0)
+    props["first_rst_ns"] = t("integer", "When it first sent a RST, ns since the epoch.", nullable=True, minimum=0)
+    return obj("One direction of the connection.", props)
+
+
+TCP_DIRECTION = _tcp_direction()
+
+
 LATENCY = {k: t("integer", d, minimum=0) for k, d in [
     ("count", "Round trips."), ("min_ns", "The fastest, ns."), ("p50_ns", "Median, ns."),
     ("p90_ns", "90th percentile, ns."), ("p99_ns", "99th percentile, ns."),
@@ -340,7 +356,7 @@ SCHEMAS = {
         "sink": t("string", "Where it would go."),
         "timing": t("string", "The pacing, in words (original timing, × speed, packets/s, Mbit/s, top speed; gaps cut)."),
     })),
-    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps, microbursts, order-to-ack latency, order-entry numbering and tick-to-trade.", {
+    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps, microbursts, order-to-ack latency, order-entry numbering, tick-to-trade, talkers and ARP, TCP health.", {
         "packets": t("integer", "Packets read.", minimum=0),
         "moldudp64_messages": t("integer", "MoldUDP64 messages seen (ITCH messages, heartbeats, end of session).", minimum=0),
         "gaps": obj("Feed gaps: MoldUDP64 sequence numbers per session and line, arbitrated across the lines of a session.", {
@@ -462,6 +478,67 @@ SCHEMAS = {
             "orders_without_tick": t("integer", "New orders with no tick on their symbol within the window before them.", minimum=0),
             "untracked_ticks": t("integer", "Ticks on symbols beyond 200,000.", minimum=0),
         }),
+        "talkers": obj("New talkers (source MACs and IPs first seen after the learning period) and ARP bindings in arpwatch's terms.", {
+            "learning_ns": t("integer", "The learning period from the first packet (--learning), ns.", minimum=0),
+            "first_ns": time_ns("The first packet's capture time", nullable=True),
+            "learned_macs": t("integer", "Source MACs seen during the learning period.", minimum=0),
+            "learned_ips": t("integer", "Source IPs seen during the learning period.", minimum=0),
+            "new_talkers": {"type": "array", "description": "Addresses first seen after the learning period, in order.", "items": obj("A new talker.", {
+                "what": t("string", "Which address is new: mac or ip.", enum=["mac", "ip"]),
+                "mac": t("string", "The source MAC of its first packet.", nullable=True),
+                "ip": t("string", "The source IP of its first packet.", nullable=True),
+                "vlan": t("integer", "The outermost VLAN of its first packet.", nullable=True, minimum=0),
+                "first_ns": time_ns("Its first packet"),
+                "last_ns": time_ns("Its latest packet"),
+                "packets": t("integer", "Packets from it.", minimum=0),
+                "bytes": t("integer", "Their bytes.", minimum=0),
+            })},
+            "arp_events": {"type": "array", "description": "ARP verdicts in arpwatch's terms, in order (the first 10,000).", "items": obj("An ARP verdict.", {
+                "t_ns": time_ns("The ARP packet's capture time"),
+                "ip": t("string", "The ARP sender IP.", nullable=True),
+                "vlan": t("integer", "Outermost VLAN.", nullable=True, minimum=0),
+                "learning": t("boolean", "Seen during the learning period."),
+                "kind": t("string", "arpwatch's verdict.", enum=["new_station", "new_activity", "changed_ethernet_address", "flip_flop", "reused_old_ethernet_address", "ethernet_mismatch", "ethernet_broadcast"]),
+                "mac": t("string", "new_station, new_activity: the MAC."),
+                "idle_ns": t("integer", "new_activity: how long the binding was idle, ns.", minimum=0),
+                "old_mac": t("string", "changed, flip flop, reused: the MAC before."),
+                "new_mac": t("string", "changed, flip flop, reused: the MAC now."),
+                "eth_mac": t("string", "mismatch, broadcast: the Ethernet source.", nullable=True),
+                "arp_mac": t("string", "mismatch, broadcast: the ARP sender hardware address.", nullable=True),
+            }, optional=("mac", "idle_ns", "old_mac", "new_mac", "eth_mac", "arp_mac"))},
+            "bindings": {"type": "array", "description": "Every IP → MAC binding at the end, by IP and VLAN.", "items": obj("A binding.", {
+                "ip": t("string", "The IPv4 address."),
+                "vlan": t("integer", "Outermost VLAN.", nullable=True, minimum=0),
+                "mac": t("string", "Its MAC now."),
+                "previous": {"type": "array", "description": "The MACs before, most recent first (at most 7).", "items": t("string", "A MAC.")},
+                "learned": t("boolean", "First bound during the learning period."),
+                "first_ns": time_ns("First bound"),
+                "last_ns": time_ns("Last seen"),
+                "changes": t("integer", "Times it moved to another MAC.", minimum=0),
+            })},
+            "counts": counts("Events by kind, all of them.", ["new_talkers", "new_station", "new_activity", "changed_ethernet_address", "flip_flop", "reused_old_ethernet_address", "ethernet_mismatch", "ethernet_broadcast", "overflow"]),
+            "packets": t("integer", "Packets seen.", minimum=0),
+            "arp_packets": t("integer", "ARP packets.", minimum=0),
+            "arp_unbound": t("integer", "ARP packets that bound nothing (sender 0.0.0.0 or not IPv4, no sender MAC, other operations).", minimum=0),
+            "out_of_order": t("integer", "Packets whose timestamp went back.", minimum=0),
+            "overflow": counts("Packets that needed an entry in a full table.", ["addresses", "bindings"]),
+        }),
+        "tcp": obj("TCP health per connection and direction.", {
+            "connections": {"type": "array", "description": "Worst first (retransmissions, zero-window episodes, resets).", "items": obj("A connection.", {
+                "client": t("string", "ADDRESS:PORT of the client."),
+                "server": t("string", "ADDRESS:PORT of the server."),
+                "client_by": t("string", "How the client was told: the side that sent the SYN, the side a SYN-ACK went to, or the lower endpoint.", enum=["syn", "syn_ack", "lower"]),
+                "first_ns": time_ns("First segment"),
+                "last_ns": time_ns("Last segment"),
+                "from_client": TCP_DIRECTION,
+                "from_server": TCP_DIRECTION,
+                "trouble": t("integer", "Retransmissions + SYN retransmissions + zero-window episodes + resets: the sort key.", minimum=0),
+            })},
+            "totals": counts("Over every segment, evicted connections included.", TCP_COUNTS),
+            "connections_seen": t("integer", "Connections seen.", minimum=0),
+            "evicted": t("integer", "Connections evicted (the least recently active) to stay within max_connections.", minimum=0),
+            "max_connections": t("integer", "Connections followed at most.", minimum=0),
+        }),
     })),
     "doctor": ("wiretape doctor --json", obj("What the doctor found on the host, worst first.", {
         "ok": t("boolean", "No finding at the failing level (--fail-on): the exit code is 0 when true, 1 when false."),
@@ -507,7 +584,36 @@ SCHEMAS = {
             "clock_max_drift_ns": t("integer", "For a host clock disciplined while running (DPDK's TSC, against CLOCK_REALTIME every second): the largest drift found, ns; null for other clocks.", True, minimum=0),
             "error": t("string", "Why it stopped, if it failed.", True),
         })},
+        "alerts": {"type": ["object", "null"], "description": "The live monitor's alert log; null when the monitor was off (--no-watch, --no-index).",
+                   "properties": {
+                       "path": t("string", "The alert log (--alerts)."),
+                       "written": t("integer", "Alerts written.", minimum=0),
+                       "suppressed": t("integer", "Repeats not written (the same signature and key within --alert-suppress).", minimum=0),
+                       "write_errors": t("integer", "Alerts that could not be written.", minimum=0),
+                   },
+                   "required": ["path", "suppressed", "write_errors", "written"], "additionalProperties": False},
     })),
+    "alert": ("wiretape record: a line of the alert log (--alerts), Suricata eve style", obj("One alert of the live monitor.", {
+        "timestamp": t("string", "Capture time of what raised it, RFC 3339 UTC with nanoseconds."),
+        "event_type": t("string", "Always alert.", enum=["alert"]),
+        "src_ip": t("string", "The source address, where one applies."),
+        "src_port": t("integer", "The source port, where one applies.", minimum=0),
+        "dest_ip": t("string", "The destination address (a feed line's group), where one applies."),
+        "dest_port": t("integer", "The destination port, where one applies.", minimum=0),
+        "alert": obj("As in eve.", {
+            "action": t("string", "Always allowed: wiretape watches, it does not block.", enum=["allowed"]),
+            "signature": t("string", "What happened: feed.line_gap, feed.unrecovered, order_entry.seq_gap, order_entry.seq_too_low, burst, tcp.reset, tcp.zero_window, tcp.retransmission, tcp.syn_retransmission, talker.new, talker.table_full, arp.new_station, arp.new_activity, arp.changed_ethernet_address, arp.flip_flop, arp.reused_old_ethernet_address, arp.ethernet_mismatch, arp.ethernet_broadcast."),
+            "category": t("string", "feed, order-entry, network or talkers.", enum=["feed", "order-entry", "network", "talkers"]),
+            "severity": t("integer", "1 (most severe) to 3.", minimum=1, maximum=3),
+        }),
+        "wiretape": obj("wiretape's own fields.", {
+            "ts_ns": time_ns("Capture time of what raised it"),
+            "key": t("string", "What it is about (a feed's line, a session, a connection, an address): the same signature on the same key is suppressed within --alert-suppress."),
+            "message": t("string", "For people."),
+            "suppressed": t("integer", "Identical alerts suppressed since the last one written.", minimum=0),
+            "details": {"type": "object", "description": "The event as the monitor's core gave it (its fields depend on the signature)."},
+        }),
+    }, optional=("src_ip", "src_port", "dest_ip", "dest_port"))),
 }
 
 

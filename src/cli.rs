@@ -709,9 +709,19 @@ pub struct DecodeArgs {
 /// exchange's first answer carrying its id (OUCH 4.2 token, OUCH 5.0 UserRefNum, FIX
 /// ClOrdID) on the same connection, as percentiles per connection and kind, and per symbol.
 ///
+/// Order-entry numbering: SoupBinTCP sequenced messages per session across logins, FIX
+/// MsgSeqNum per SenderCompID → TargetCompID: gaps, resends (PossDupFlag), numbers too low,
+/// SequenceResets, ResendRequests. Tick-to-trade: each new order measured from the last
+/// ITCH message on its symbol.
+///
+/// Talkers: source MACs and IPs first seen after the learning period (--learning), and ARP
+/// bindings in arpwatch's terms (new station, changed ethernet address, flip flop, reused
+/// old ethernet address, ethernet mismatch, ethernet broadcast). TCP per connection:
+/// retransmissions, zero windows, resets.
+///
 /// Time is the capture time of each message: the report over stored data gives the
-/// verdicts a live monitor would. Sessions whose name is blank or all zero (sanitised
-/// captures) are reported per line, not arbitrated.
+/// verdicts a live monitor would (`record` alerts on the same). Sessions whose name is
+/// blank or all zero (sanitised captures) are reported per line, not arbitrated.
 #[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
 wiretape report -d /var/lib/wiretape --from 14:30 --to 15:00\n  \
@@ -740,6 +750,10 @@ pub struct ReportArgs {
     /// The window --burst-threshold is measured over (e.g. 100us, 1ms).
     #[arg(long, value_name = "DURATION", default_value = "1ms")]
     pub burst_window: String,
+    /// Addresses seen within this long of the first packet are the known ones; those
+    /// first seen later are new talkers.
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub learning: String,
     /// Ranges listed per kind in the text report (--json lists all).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub list: usize,
@@ -1028,7 +1042,8 @@ segment_size = \"128MiB\"\n  block_size = \"1MiB\"\n  zstd_level = -2\n  flush_i
 metrics = \"127.0.0.1:9187\"\n  user = \"wiretape\"\n  eal = \"-l 2-3 -a 0000:5e:00.0\"\n  feed_map = \"/etc/wiretape/feeds.toml\"\n  \
 max_orders = 1000000\n  watch = true\n  alerts = \"/var/log/wiretape/alerts.ndjson\"\n  \
 alert_suppress = \"60s\"\n  alert_rotate = \"64MiB\"\n  alert_keep = 5\n  \
-burst_threshold = 2000.0\n  burst_window = \"1ms\"\n  arbitration = \"1s\"")]
+burst_threshold = 2000.0\n  burst_window = \"1ms\"\n  arbitration = \"1s\"\n  \
+learning = \"10m\"")]
 pub struct RecordArgs {
     /// Data directory (created 0750 if missing).
     #[arg(long, short = 'd')]
@@ -1137,6 +1152,11 @@ pub struct RecordArgs {
     /// alerted as lost [default: 1s].
     #[arg(long, value_name = "DURATION")]
     pub arbitration: Option<String>,
+    /// Source MACs and IPs seen within this long of the start are the known ones; one
+    /// first seen later is alerted as a new talker (ARP changes are alerted after it too)
+    /// [default: 10m].
+    #[arg(long, value_name = "DURATION")]
+    pub learning: Option<String>,
     /// TOML file with the same settings (see below).
     #[arg(long)]
     pub config: Option<PathBuf>,

@@ -47,6 +47,7 @@ fn from_args(a: &RecordArgs) -> ConfigFile {
         burst_threshold: a.burst_threshold,
         burst_window: a.burst_window.clone(),
         arbitration: a.arbitration.clone(),
+        learning: a.learning.clone(),
     }
 }
 

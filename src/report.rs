@@ -66,8 +66,16 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     let pb = progress(sel.size_hint(&store), false, !a.no_progress && !a.json);
     pb.set_message("report");
     let mut decoder = Decoder::with_feed_map(feeds);
+    let learning = wiretape_store::units::parse_duration(&a.learning)
+        .map_err(|value| wiretape_store::Error::BadOption {
+            option: "--learning".into(),
+            value: Box::new(value),
+        })?
+        .as_nanos()
+        .min(u128::from(u64::MAX)) as u64;
     let mut monitor = Monitor::new(MonitorOptions {
         burst_threshold: limit,
+        learning_ns: learning,
         ..MonitorOptions::default()
     });
     let mut records = Vec::new();
@@ -354,7 +362,82 @@ fn text(r: &Report, n: usize) -> Vec<String> {
         }
         l
     });
+    talkers_text(&mut out, &r.talkers, n);
+    tcp_text(&mut out, &r.tcp, n);
     out
+}
+
+fn talkers_text(out: &mut Vec<String>, t: &wiretape_monitor::TalkerReport, n: usize) {
+    let c = &t.counts;
+    out.push(format!(
+        "talkers: {} MACs and {} IPs known from the first {}; {} new talker{} after; ARP (arpwatch's terms): {} new station, {} changed ethernet address, {} flip flop, {} reused old ethernet address, {} ethernet mismatch, {} ethernet broadcast, {} new activity",
+        t.learned_macs,
+        t.learned_ips,
+        span(t.learning_ns),
+        t.new_talkers.len(),
+        if t.new_talkers.len() == 1 { "" } else { "s" },
+        c.new_station,
+        c.changed_ethernet_address,
+        c.flip_flop,
+        c.reused_old_ethernet_address,
+        c.ethernet_mismatch,
+        c.ethernet_broadcast,
+        c.new_activity,
+    ));
+    listed(out, &t.new_talkers, n, |x| {
+        let mac = x.mac.map(|m| m.to_string()).unwrap_or_else(|| "-".into());
+        let ip = x.ip.map(|i| i.to_string()).unwrap_or_else(|| "-".into());
+        format!(
+            "    new {:?} talker at {}: MAC {mac} IP {ip}{}, {} packets, {} bytes",
+            x.what,
+            format_time(x.first_ns),
+            x.vlan.map(|v| format!(" vlan {v}")).unwrap_or_default(),
+            x.packets,
+            x.bytes
+        )
+    });
+    let shown: Vec<_> = t.arp_events.iter().filter(|e| !e.learning).collect();
+    listed(out, &shown, n, |e| {
+        format!(
+            "    arp {} at {}: {}{} {}",
+            e.verdict.message(),
+            format_time(e.t_ns),
+            e.ip.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+            e.vlan.map(|v| format!(" vlan {v}")).unwrap_or_default(),
+            serde_json::to_string(&e.verdict).unwrap_or_default()
+        )
+    });
+}
+
+fn tcp_text(out: &mut Vec<String>, t: &wiretape_monitor::TcpReport, n: usize) {
+    let x = &t.totals;
+    out.push(format!(
+        "TCP: {} connection{}, {} retransmission{} ({} bytes), {} SYN retransmissions, {} zero-window episodes, {} resets",
+        t.connections_seen,
+        if t.connections_seen == 1 { "" } else { "s" },
+        x.retransmissions,
+        if x.retransmissions == 1 { "" } else { "s" },
+        x.retransmitted_bytes,
+        x.syn_retransmissions,
+        x.zero_window_episodes,
+        x.rst,
+    ));
+    let troubled: Vec<_> = t.connections.iter().filter(|c| c.trouble > 0).collect();
+    listed(out, &troubled, n, |c| {
+        let d = |r: &wiretape_monitor::tcp::DirectionReport| {
+            format!(
+                "{} retransmitted, {} zero windows, {} RST",
+                r.counts.retransmissions, r.counts.zero_window_episodes, r.counts.rst
+            )
+        };
+        format!(
+            "    {} → {}: client {}; server {}",
+            c.client,
+            c.server,
+            d(&c.from_client),
+            d(&c.from_server)
+        )
+    });
 }
 
 fn bursts_text(out: &mut Vec<String>, b: &BurstReport, n: usize) {

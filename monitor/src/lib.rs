@@ -25,14 +25,14 @@ pub mod bursts;
 pub mod gaps;
 pub mod latency;
 pub mod sequence;
-pub mod ticktrade;
-pub mod watch;
 pub mod talkers;
 pub mod tcp;
+pub mod ticktrade;
+pub mod watch;
 
 pub use alert::{Alert, Severity, Suppressor};
 pub use gaps::{FeedGaps, GapReport, Line};
 pub use latency::{Answer, LatencyReport, OrderLatency, Request};
-pub use watch::{Monitor, MonitorCounts, MonitorOptions, MonitorReport};
 pub use talkers::{Seen, TalkerEvent, TalkerReport, Talkers};
 pub use tcp::{Segment, TcpEvent, TcpHealth, TcpReport};
+pub use watch::{Monitor, MonitorCounts, MonitorOptions, MonitorReport};

@@ -23,6 +23,8 @@ use crate::bursts::{BurstReport, Bursts, DEFAULT_WINDOWS_NS};
 use crate::gaps::{FeedGaps, GapCounts, GapEvent, GapReport, Line};
 use crate::latency::{Answer, LatencyReport, OrderLatency, Request};
 use crate::sequence::{SeqEvent, SequenceReport, Sequences, Step};
+use crate::talkers::{ArpVerdict, Seen, TalkerEvent, TalkerKind, TalkerReport, Talkers};
+use crate::tcp::{Segment, TcpEvent, TcpEventKind, TcpHealth, TcpReport};
 use crate::ticktrade::{TickToTrade, TickToTradeReport};
 
 /// How the monitor is set up.
@@ -38,6 +40,11 @@ pub struct MonitorOptions {
     /// Tick-to-trade: an order counts as a reaction within this long of its symbol's last
     /// tick, ns.
     pub tick_to_trade_window_ns: u64,
+    /// Talkers: addresses seen within this long of the first packet are the known ones;
+    /// those first seen later are new talkers, ns.
+    pub learning_ns: u64,
+    /// Addresses (and ARP bindings) followed at most.
+    pub max_talkers: usize,
 }
 
 impl Default for MonitorOptions {
@@ -47,6 +54,8 @@ impl Default for MonitorOptions {
             burst_threshold: None,
             arbitration_ns: 1_000_000_000,
             tick_to_trade_window_ns: 1_000_000_000,
+            learning_ns: 60_000_000_000,
+            max_talkers: 100_000,
         }
     }
 }
@@ -62,6 +71,8 @@ pub struct MonitorReport {
     pub latency: LatencyReport,
     pub sequences: SequenceReport,
     pub tick_to_trade: TickToTradeReport,
+    pub talkers: TalkerReport,
+    pub tcp: TcpReport,
 }
 
 /// Running totals, for metrics.
@@ -86,6 +97,10 @@ pub struct Monitor {
     bursts: Bursts,
     sequences: Sequences,
     tick: TickToTrade,
+    talkers: Talkers,
+    tcp: TcpHealth,
+    /// Live: alerts made as packets came, not taken yet.
+    pending: Vec<Alert>,
     packets: u64,
     mold: u64,
     round_trips: u64,
@@ -210,6 +225,114 @@ fn sequence_step(m: &Message) -> Option<(String, Step)> {
     }
 }
 
+/// Alerts made from packets waiting to be taken at most (more are dropped: the suppressor
+/// would have kept most of them quiet anyway).
+const MAX_PENDING: usize = 100_000;
+
+/// A talker or ARP event as an alert (ARP bindings learned in the learning period are
+/// not alerts).
+fn talker_alert(e: &TalkerEvent) -> Option<Alert> {
+    let details = serde_json::to_value(e).unwrap_or_default();
+    match e {
+        TalkerEvent::NewTalker(n) => {
+            let (what, key) = match n.what {
+                TalkerKind::Mac => ("MAC", n.mac.map(|m| m.to_string()).unwrap_or_default()),
+                TalkerKind::Ip => ("IP", n.ip.map(|i| i.to_string()).unwrap_or_default()),
+            };
+            let mut a = Alert::new(
+                n.first_ns,
+                "talker.new",
+                "talkers",
+                Severity::Medium,
+                key.clone(),
+                format!(
+                    "new talker: {what} {key} first seen after the learning period{}",
+                    n.vlan.map(|v| format!(" (vlan {v})")).unwrap_or_default()
+                ),
+                details,
+            );
+            a.src_ip = n.ip;
+            Some(a)
+        }
+        TalkerEvent::Arp(ev) => {
+            if ev.learning {
+                return None;
+            }
+            let (sig, sev) = match ev.verdict {
+                ArpVerdict::NewStation { .. } => ("arp.new_station", Severity::Low),
+                ArpVerdict::NewActivity { .. } => ("arp.new_activity", Severity::Low),
+                ArpVerdict::ChangedEthernetAddress { .. } => {
+                    ("arp.changed_ethernet_address", Severity::High)
+                }
+                ArpVerdict::FlipFlop { .. } => ("arp.flip_flop", Severity::High),
+                ArpVerdict::ReusedOldEthernetAddress { .. } => {
+                    ("arp.reused_old_ethernet_address", Severity::Medium)
+                }
+                ArpVerdict::EthernetMismatch { .. } => ("arp.ethernet_mismatch", Severity::High),
+                ArpVerdict::EthernetBroadcast { .. } => {
+                    ("arp.ethernet_broadcast", Severity::Medium)
+                }
+            };
+            let ip = ev.ip.map(|i| i.to_string()).unwrap_or_else(|| "-".into());
+            let mut a = Alert::new(
+                ev.t_ns,
+                sig,
+                "talkers",
+                sev,
+                ip.clone(),
+                format!("arpwatch: {} {ip}", ev.verdict.message()),
+                details,
+            );
+            a.src_ip = ev.ip.map(IpAddr::V4);
+            Some(a)
+        }
+        TalkerEvent::Overflow { t_ns, table } => Some(Alert::new(
+            *t_ns,
+            "talker.table_full",
+            "talkers",
+            Severity::Low,
+            format!("{table:?}"),
+            format!("talker table {table:?} is full: new entries are counted, not followed"),
+            details,
+        )),
+    }
+}
+
+/// A TCP event as an alert, keyed by its connection.
+fn tcp_alert(e: &TcpEvent) -> Alert {
+    let (sig, sev, what) = match e.kind {
+        TcpEventKind::Reset => ("tcp.reset", Severity::Medium, "reset"),
+        TcpEventKind::ZeroWindow => ("tcp.zero_window", Severity::Medium, "zero window"),
+        TcpEventKind::Retransmission { .. } => {
+            ("tcp.retransmission", Severity::Low, "retransmission")
+        }
+        TcpEventKind::SynRetransmission { .. } => (
+            "tcp.syn_retransmission",
+            Severity::Low,
+            "SYN retransmission",
+        ),
+    };
+    let (a_end, b_end) = if e.from.to_string() <= e.to.to_string() {
+        (e.from, e.to)
+    } else {
+        (e.to, e.from)
+    };
+    let mut a = Alert::new(
+        e.t_ns,
+        sig,
+        "network",
+        sev,
+        format!("{a_end} {b_end}"),
+        format!("TCP {what} from {} to {}", e.from, e.to),
+        serde_json::to_value(e).unwrap_or_default(),
+    );
+    a.src_ip = Some(e.from.ip);
+    a.src_port = Some(e.from.port);
+    a.dest_ip = Some(e.to.ip);
+    a.dest_port = Some(e.to.port);
+    a
+}
+
 impl Monitor {
     /// A monitor for a report: nothing is kept for alerts.
     pub fn new(opts: MonitorOptions) -> Monitor {
@@ -237,6 +360,9 @@ impl Monitor {
                 Sequences::new()
             },
             tick: TickToTrade::new(opts.tick_to_trade_window_ns),
+            talkers: Talkers::new(opts.learning_ns, opts.max_talkers),
+            tcp: TcpHealth::new(),
+            pending: Vec::new(),
             opts,
             live,
             packets: 0,
@@ -255,6 +381,20 @@ impl Monitor {
         self.packets += 1;
         self.now_ns = self.now_ns.max(t_ns);
         self.bursts.packet(t_ns, orig_len, group(d).as_deref());
+        let events = self
+            .talkers
+            .packet(&Seen::from_dissected(t_ns, orig_len, d));
+        if self.live && !events.is_empty() && self.pending.len() < MAX_PENDING {
+            let a: Vec<Alert> = events.iter().filter_map(talker_alert).collect();
+            self.pending.extend(a);
+        }
+        if let Some(seg) = Segment::from_dissected(t_ns, d) {
+            let events = self.tcp.segment(&seg);
+            if self.live && !events.is_empty() && self.pending.len() < MAX_PENDING {
+                let a: Vec<Alert> = events.iter().map(tcp_alert).collect();
+                self.pending.extend(a);
+            }
+        }
     }
 
     /// A decoded message.
@@ -354,7 +494,7 @@ impl Monitor {
         }
         let now = if self.closed { u64::MAX } else { self.now_ns };
         self.gaps.expire(now, self.opts.arbitration_ns);
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.pending);
         for e in self.gaps.take_events() {
             out.push(match e {
                 GapEvent::LineGap {
@@ -478,6 +618,8 @@ impl Monitor {
             latency: self.latency.finish(),
             sequences: self.sequences.finish(),
             tick_to_trade: self.tick.finish(),
+            talkers: self.talkers.finish(),
+            tcp: self.tcp.finish(),
         }
     }
 }

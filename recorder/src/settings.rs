@@ -105,6 +105,8 @@ pub struct ConfigFile {
     pub burst_window: Option<String>,
     /// How long a feed's hole may wait for the other line before it is alerted.
     pub arbitration: Option<String>,
+    /// Talkers first seen this long after the start are new talkers.
+    pub learning: Option<String>,
 }
 
 impl ConfigFile {
@@ -153,6 +155,7 @@ impl ConfigFile {
             burst_threshold: self.burst_threshold.or(other.burst_threshold),
             burst_window: self.burst_window.or(other.burst_window),
             arbitration: self.arbitration.or(other.arbitration),
+            learning: self.learning.or(other.learning),
         }
     }
 }
@@ -423,6 +426,7 @@ fn watch_settings(
         }
     };
     let arbitration = duration("--arbitration", c.arbitration.as_deref().unwrap_or("1s"))?;
+    let learning = duration("--learning", c.learning.as_deref().unwrap_or("10m"))?;
     Ok(crate::watch::WatchSettings {
         alerts: c
             .alerts
@@ -434,6 +438,7 @@ fn watch_settings(
         monitor: wiretape_monitor::MonitorOptions {
             burst_threshold: threshold,
             arbitration_ns: u64::try_from(arbitration.as_nanos()).unwrap_or(u64::MAX),
+            learning_ns: u64::try_from(learning.as_nanos()).unwrap_or(u64::MAX),
             ..wiretape_monitor::MonitorOptions::default()
         },
     })

@@ -308,7 +308,7 @@ mod tests {
     fn the_log_is_eve_lines_rotated_by_size() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alerts/alerts.ndjson");
-        let one = eve_line(&alert(1_700_000_000_000_000_001, "k")).len() as u64 + 1;
+        let one = eve_line(&alert(1_700_000_000_000_000_001, "k0")).len() as u64 + 1;
         let mut log = AlertLog::open(&path, one * 3, 2).unwrap();
         for i in 0..10 {
             log.write(&alert(1_700_000_000_000_000_000 + i, &format!("k{i}")))

@@ -263,6 +263,8 @@ fn sigterm_flushes_seals_indexes_and_exits_0_and_metrics_are_served() {
         let body = resp.split("\r\n\r\n").nth(1).unwrap().to_owned();
         if metric(&body, "wiretape_packets_total") > 5_000
             && metric(&body, "wiretape_index_runs_total") > 0
+            && body.contains("wiretape_watch_packets_total")
+            && metric(&body, "wiretape_watch_packets_total") > 0
         {
             break body;
         }
@@ -282,6 +284,15 @@ fn sigterm_flushes_seals_indexes_and_exits_0_and_metrics_are_served() {
         "wiretape_index_decoder_sessions",
         "wiretape_index_decoder_evicted",
         "process_resident_memory_bytes",
+        // The live monitor (on by default with the index).
+        "wiretape_watch_packets_total",
+        "wiretape_feed_line_gaps_total",
+        "wiretape_feed_lost_messages_total",
+        "wiretape_order_round_trips_total",
+        "wiretape_order_seq_gaps_total",
+        "wiretape_alerts_total",
+        "wiretape_alerts_suppressed_total",
+        "wiretape_burst_peak_bytes",
     ] {
         // OpenMetrics: a counter's family is named without `_total`, its sample with it.
         let family = match name.strip_suffix("_total") {

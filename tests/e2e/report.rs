@@ -456,3 +456,220 @@ fn a_microburst_is_found_where_it_was_put() {
     assert_eq!(link["peaks"][5]["packets"], 300);
     assert_eq!(link["peaks"][5]["peak_to_average"], 0.0);
 }
+
+/// TCP retransmissions: every one `wiretape gen` injected (its truth names the sender and
+/// the bytes) is found on its connection, from its sender's side, and nothing else.
+#[test]
+fn tcp_retransmissions_match_the_generators_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (f, t, d) = (
+        tmp.path().join("g.pcap"),
+        tmp.path().join("t.json"),
+        tmp.path().join("d"),
+    );
+    let r = wiretape(&[
+        "gen",
+        "--packets",
+        "30000",
+        "--seed",
+        "11",
+        "-o",
+        s(&f),
+        "--truth",
+        s(&t),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(&t).unwrap()).unwrap();
+    let want = truth["retransmissions"].as_array().unwrap();
+    assert!(!want.is_empty());
+    let v = report(&d);
+    let tcp = &v["tcp"];
+    assert_eq!(tcp["totals"]["retransmissions"], want.len() as u64, "{tcp}");
+    let bytes: u64 = want.iter().map(|w| w["len"].as_u64().unwrap()).sum();
+    assert_eq!(tcp["totals"]["retransmitted_bytes"], bytes);
+    for w in want {
+        let (c, side) = tcp["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|c| {
+                if c["server"] == w["src"] && c["client"] == w["dst"] {
+                    Some((c, "from_server"))
+                } else if c["client"] == w["src"] && c["server"] == w["dst"] {
+                    Some((c, "from_client"))
+                } else {
+                    None
+                }
+            })
+            .unwrap_or_else(|| panic!("no connection for {w}: {tcp}"));
+        assert!(
+            c[side]["retransmissions"].as_u64().unwrap() >= 1,
+            "{w}: {c}"
+        );
+    }
+}
+
+/// An Ethernet ARP reply: `ip` is at `mac`.
+fn arp_reply(mac: [u8; 6], ip: [u8; 4]) -> Vec<u8> {
+    let mut f = vec![0xff; 6];
+    f.extend_from_slice(&mac);
+    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 2]);
+    f.extend_from_slice(&mac);
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xfe, 10, 9, 0, 254]);
+    f.resize(60, 0);
+    f
+}
+
+/// A UDP datagram from `mac`/`ip` to 10.9.0.254:7.
+fn udp_from(mac: [u8; 6], ip: [u8; 4]) -> Vec<u8> {
+    let mut f = vec![0x02, 0, 0, 0, 0, 0xfe];
+    f.extend_from_slice(&mac);
+    f.extend_from_slice(&[0x08, 0x00]);
+    f.extend_from_slice(&[0x45, 0, 0, 32, 0, 0, 0, 0, 64, 17, 0, 0]);
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&[10, 9, 0, 254]);
+    f.extend_from_slice(&[0x30, 0x39, 0, 7, 0, 12, 0, 0, 1, 2, 3, 4]);
+    f.resize(60, 0);
+    f
+}
+
+/// ARP changes and a new talker put into a capture by hand (learning period 1 s): 10.9.0.1
+/// learned at MAC A, then answered by B (changed ethernet address) and by A again (flip
+/// flop); at 4 s a host never seen (MAC C, 10.9.0.77) talks. The report counts each in
+/// arpwatch's terms, and the recorder's live monitor, reading the same capture, writes an
+/// alert for each to its log.
+#[test]
+fn arp_changes_and_a_new_talker_are_reported_and_alerted_live() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("arp.pcap");
+    let (a, b, c) = (
+        [0x02, 0, 0, 0, 0, 0x0a],
+        [0x02, 0, 0, 0, 0, 0x0b],
+        [0x02, 0, 0, 0, 0, 0x0c],
+    );
+    let ip = [10, 9, 0, 1];
+    let t0 = 1_800_000_000_000_000_000u64;
+    let s_ = 1_000_000_000u64;
+    let pkts: Vec<(u64, Vec<u8>)> = vec![
+        (t0, arp_reply(a, ip)),
+        (t0 + s_ / 10, udp_from(a, ip)),
+        (t0 + 2 * s_, arp_reply(b, ip)),
+        (t0 + 3 * s_, arp_reply(a, ip)),
+        (t0 + 4 * s_, udp_from(c, [10, 9, 0, 77])),
+        (t0 + 5 * s_, udp_from(a, ip)),
+    ];
+    let mut w = CaptureWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(&f).unwrap()),
+        WriteFormat::Pcap,
+    );
+    for (t, data) in &pkts {
+        w.write_packet(&wiretape_store::Packet {
+            ts_ns: *t,
+            orig_len: data.len() as u32,
+            link_type: 1,
+            iface: 0,
+            flags: 0,
+            data,
+        })
+        .unwrap();
+    }
+    use std::io::Write;
+    w.finish().unwrap().flush().unwrap();
+    let d = tmp.path().join("d");
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["report", "--data", s(&d), "--json", "--learning", "1s"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let t = &v["talkers"];
+    assert_eq!(t["counts"]["changed_ethernet_address"], 1, "{t}");
+    assert_eq!(t["counts"]["flip_flop"], 1, "{t}");
+    assert_eq!(t["counts"]["new_station"], 1, "{t}");
+    let new: Vec<(&str, &str)> = t["new_talkers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["what"].as_str().unwrap(), n["first_ns"].as_u64().unwrap()))
+        .map(|(w, ns)| (w, if ns == t0 + 4 * s_ { "at 4 s" } else { "?" }))
+        .collect();
+    // MAC B spoke only in ARP (after learning): a new MAC talker at 2 s; then C and its IP.
+    assert!(new.contains(&("mac", "at 4 s")), "{t}");
+    assert!(new.contains(&("ip", "at 4 s")), "{t}");
+    let binding = &t["bindings"][0];
+    assert_eq!(binding["ip"], "10.9.0.1");
+    assert_eq!(binding["mac"], "02:00:00:00:00:0a");
+    assert_eq!(binding["changes"], 2);
+    // The same capture through the recorder: the live monitor alerts on each.
+    let rec = tmp.path().join("rec");
+    let alerts = tmp.path().join("alerts.ndjson");
+    let r = wiretape(&[
+        "record",
+        "--data",
+        s(&rec),
+        "--source",
+        &format!("pcap:{}", s(&f)),
+        "--metrics",
+        "off",
+        "--quiet",
+        "--json",
+        "--learning",
+        "1s",
+        "--alerts",
+        s(&alerts),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let summary: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let text = std::fs::read_to_string(&alerts).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        summary["alerts"]["written"],
+        lines.len() as u64,
+        "{summary}"
+    );
+    let schema = crate::schemas::schema("alert");
+    for l in &lines {
+        let errors: Vec<String> = schema.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{l}: {errors:?}");
+    }
+    let sig = |name: &str| {
+        lines
+            .iter()
+            .filter(|l| l["alert"]["signature"] == name)
+            .collect::<Vec<_>>()
+    };
+    let changed = sig("arp.changed_ethernet_address");
+    assert_eq!(changed.len(), 1, "{text}");
+    assert_eq!(changed[0]["event_type"], "alert");
+    assert_eq!(changed[0]["alert"]["severity"], 1);
+    assert_eq!(changed[0]["src_ip"], "10.9.0.1");
+    assert_eq!(changed[0]["wiretape"]["ts_ns"], t0 + 2 * s_);
+    assert_eq!(sig("arp.flip_flop").len(), 1, "{text}");
+    let talkers = sig("talker.new");
+    assert!(
+        talkers
+            .iter()
+            .any(|l| l["wiretape"]["key"] == "10.9.0.77" && l["wiretape"]["ts_ns"] == t0 + 4 * s_),
+        "{text}"
+    );
+    // With the learning period longer than the capture, nothing is new.
+    let rec2 = tmp.path().join("rec2");
+    let r = wiretape(&[
+        "record",
+        "--data",
+        s(&rec2),
+        "--source",
+        &format!("pcap:{}", s(&f)),
+        "--metrics",
+        "off",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let quiet = std::fs::read_to_string(rec2.join("alerts.ndjson")).unwrap();
+    assert_eq!(quiet, "", "{quiet}");
+}
