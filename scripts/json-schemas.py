@@ -356,7 +356,7 @@ SCHEMAS = {
         "sink": t("string", "Where it would go."),
         "timing": t("string", "The pacing, in words (original timing, × speed, packets/s, Mbit/s, top speed; gaps cut)."),
     })),
-    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps, microbursts, order-to-ack latency, order-entry numbering, tick-to-trade, talkers and ARP, TCP health.", {
+    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps, microbursts, order-to-ack latency, order-entry numbering, tick-to-trade, talkers and ARP, TCP health, expert information.", {
         "packets": t("integer", "Packets read.", minimum=0),
         "moldudp64_messages": t("integer", "MoldUDP64 messages seen (ITCH messages, heartbeats, end of session).", minimum=0),
         "gaps": obj("Feed gaps: MoldUDP64 sequence numbers per session and line, arbitrated across the lines of a session.", {
@@ -523,6 +523,22 @@ SCHEMAS = {
             "out_of_order": t("integer", "Packets whose timestamp went back.", minimum=0),
             "overflow": counts("Packets that needed an entry in a full table.", ["addresses", "bindings"]),
         }),
+        "expert": obj("Expert information in Wireshark's terms: malformed messages, checksum failures, bytes lost or skipped, unexpected traffic on a feed map's groups.", {
+            "entries": {"type": "array", "description": "One per kind (severity, group, protocol, summary), the most severe first, then the most frequent; at most 1,000.", "items": obj("A kind of finding.", {
+                "severity": t("string", "Wireshark's severity.", enum=["chat", "note", "warning", "error"]),
+                "group": t("string", "Wireshark's group.", enum=["checksum", "sequence", "malformed", "protocol", "reassemble", "undecoded"]),
+                "protocol": t("string", "The protocol it concerns (itch, moldudp64, fix, …; feed-map for unexpected traffic)."),
+                "summary": t("string", "What, in words."),
+                "count": t("integer", "How many.", minimum=1),
+                "first_ns": time_ns("The first"),
+                "last_ns": time_ns("The last"),
+            })},
+            "other": t("integer", "Findings beyond 1,000 kinds.", minimum=0),
+            "errors": t("integer", "Findings at error, all of them.", minimum=0),
+            "warnings": t("integer", "At warning.", minimum=0),
+            "notes": t("integer", "At note.", minimum=0),
+            "chats": t("integer", "At chat.", minimum=0),
+        }),
         "tcp": obj("TCP health per connection and direction.", {
             "connections": {"type": "array", "description": "Worst first (retransmissions, zero-window episodes, resets).", "items": obj("A connection.", {
                 "client": t("string", "ADDRESS:PORT of the client."),
@@ -602,7 +618,7 @@ SCHEMAS = {
         "dest_port": t("integer", "The destination port, where one applies.", minimum=0),
         "alert": obj("As in eve.", {
             "action": t("string", "Always allowed: wiretape watches, it does not block.", enum=["allowed"]),
-            "signature": t("string", "What happened: feed.line_gap, feed.unrecovered, order_entry.seq_gap, order_entry.seq_too_low, burst, tcp.reset, tcp.zero_window, tcp.retransmission, tcp.syn_retransmission, talker.new, talker.table_full, arp.new_station, arp.new_activity, arp.changed_ethernet_address, arp.flip_flop, arp.reused_old_ethernet_address, arp.ethernet_mismatch, arp.ethernet_broadcast."),
+            "signature": t("string", "What happened: feed.line_gap, feed.unrecovered, feed.unexpected_traffic, order_entry.seq_gap, order_entry.seq_too_low, burst, tcp.reset, tcp.zero_window, tcp.retransmission, tcp.syn_retransmission, talker.new, talker.table_full, arp.new_station, arp.new_activity, arp.changed_ethernet_address, arp.flip_flop, arp.reused_old_ethernet_address, arp.ethernet_mismatch, arp.ethernet_broadcast."),
             "category": t("string", "feed, order-entry, network or talkers.", enum=["feed", "order-entry", "network", "talkers"]),
             "severity": t("integer", "1 (most severe) to 3.", minimum=1, maximum=3),
         }),

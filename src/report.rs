@@ -65,7 +65,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     }
     let pb = progress(sel.size_hint(&store), false, !a.no_progress && !a.json);
     pb.set_message("report");
-    let mut decoder = Decoder::with_feed_map(feeds);
+    let mut decoder = Decoder::with_feed_map(feeds.clone());
     let learning = wiretape_store::units::parse_duration(&a.learning)
         .map_err(|value| wiretape_store::Error::BadOption {
             option: "--learning".into(),
@@ -76,14 +76,13 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     let mut monitor = Monitor::new(MonitorOptions {
         burst_threshold: limit,
         learning_ns: learning,
+        feeds,
         ..MonitorOptions::default()
     });
     let mut records = Vec::new();
     let take = |records: &mut Vec<MessageRecord>, monitor: &mut Monitor| {
         for r in records.drain(..) {
-            if let MessageRecord::Message(m) = r {
-                monitor.message(&m);
-            }
+            monitor.record(&r);
         }
     };
     let mut cursor = sel.cursor(&store)?;
@@ -364,6 +363,28 @@ fn text(r: &Report, n: usize) -> Vec<String> {
     });
     talkers_text(&mut out, &r.talkers, n);
     tcp_text(&mut out, &r.tcp, n);
+    let x = &r.expert;
+    out.push(format!(
+        "expert information (Wireshark's terms): {} error{}, {} warning{}, {} note{}",
+        x.errors,
+        if x.errors == 1 { "" } else { "s" },
+        x.warnings,
+        if x.warnings == 1 { "" } else { "s" },
+        x.notes,
+        if x.notes == 1 { "" } else { "s" },
+    ));
+    listed(&mut out, &x.entries, n, |e| {
+        format!(
+            "    {:?}/{:?} {}: {} × {} (first {}, last {})",
+            e.severity,
+            e.group,
+            e.protocol,
+            e.count,
+            e.summary,
+            format_time(e.first_ns),
+            format_time(e.last_ns)
+        )
+    });
     out
 }
 

@@ -12,6 +12,8 @@
 //! - [`sequence`]: order-entry numbering, SoupBinTCP across logins and FIX MsgSeqNum: gaps,
 //!   resends, numbers too low, resets.
 //! - [`ticktrade`]: tick-to-trade, from a symbol's last market-data message to an order on it.
+//! - [`expert`]: malformed messages, checksum failures, lost bytes and unexpected traffic on
+//!   a feed map's groups, in Wireshark's expert-info terms (severity and group).
 //! - [`watch`]: the [`Monitor`] that feeds all of them from one pass, for the report and for
 //!   the live monitor in the recorder, and turns what they see into [`alert`]s.
 //! - [`talkers`]: source MACs and IPs first seen after a learning period (new talkers), and
@@ -22,6 +24,7 @@
 
 pub mod alert;
 pub mod bursts;
+pub mod expert;
 pub mod gaps;
 pub mod latency;
 pub mod sequence;

@@ -14,12 +14,16 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 use serde_json::json;
-use wiretape_decode::{FlowKey, Message, Protocol, Session};
+use wiretape_decode::{
+    ErrorKind, FeedMap, FeedProtocol, Flags, FlowKey, Message, MessageRecord, Protocol, Session,
+};
+use wiretape_wire::ip::IpProtocol;
 use wiretape_wire::packet::Dissected;
 use wiretape_wire::trading::Direction;
 
 use crate::alert::{Alert, Severity};
 use crate::bursts::{BurstReport, Bursts, DEFAULT_WINDOWS_NS};
+use crate::expert::{ExpertGroup, ExpertInfo, ExpertReport, ExpertSeverity};
 use crate::gaps::{FeedGaps, GapCounts, GapEvent, GapReport, Line};
 use crate::latency::{Answer, LatencyReport, OrderLatency, Request};
 use crate::sequence::{SeqEvent, SequenceReport, Sequences, Step};
@@ -45,6 +49,9 @@ pub struct MonitorOptions {
     pub learning_ns: u64,
     /// Addresses (and ARP bindings) followed at most.
     pub max_talkers: usize,
+    /// The feed map: traffic to a MoldUDP64 feed's groups on another port or protocol is
+    /// unexpected.
+    pub feeds: FeedMap,
 }
 
 impl Default for MonitorOptions {
@@ -56,6 +63,7 @@ impl Default for MonitorOptions {
             tick_to_trade_window_ns: 1_000_000_000,
             learning_ns: 60_000_000_000,
             max_talkers: 100_000,
+            feeds: FeedMap::new(),
         }
     }
 }
@@ -73,6 +81,7 @@ pub struct MonitorReport {
     pub tick_to_trade: TickToTradeReport,
     pub talkers: TalkerReport,
     pub tcp: TcpReport,
+    pub expert: ExpertReport,
 }
 
 /// Running totals, for metrics.
@@ -99,6 +108,7 @@ pub struct Monitor {
     tick: TickToTrade,
     talkers: Talkers,
     tcp: TcpHealth,
+    expert: ExpertInfo,
     /// Live: alerts made as packets came, not taken yet.
     pending: Vec<Alert>,
     packets: u64,
@@ -213,7 +223,7 @@ fn sequence_step(m: &Message) -> Option<(String, Step)> {
                     endpoint(flow.dst, flow.dport)
                 ),
             };
-            let resend = m.flags.contains(wiretape_decode::Flags::POSS_DUP);
+            let resend = m.flags.contains(Flags::POSS_DUP);
             let step = match m.msg_type.code.as_bytes() {
                 b"4" => Step::Reset,
                 b"2" => Step::ResendRequest { seq },
@@ -362,6 +372,7 @@ impl Monitor {
             tick: TickToTrade::new(opts.tick_to_trade_window_ns),
             talkers: Talkers::new(opts.learning_ns, opts.max_talkers),
             tcp: TcpHealth::new(),
+            expert: ExpertInfo::new(),
             pending: Vec::new(),
             opts,
             live,
@@ -381,6 +392,9 @@ impl Monitor {
         self.packets += 1;
         self.now_ns = self.now_ns.max(t_ns);
         self.bursts.packet(t_ns, orig_len, group(d).as_deref());
+        if !self.opts.feeds.is_empty() {
+            self.feed_check(t_ns, d);
+        }
         let events = self
             .talkers
             .packet(&Seen::from_dissected(t_ns, orig_len, d));
@@ -397,8 +411,112 @@ impl Monitor {
         }
     }
 
+    /// Traffic to a group of a MoldUDP64 feed of the feed map: UDP on a port the feed does
+    /// not name, or another protocol (IGMP aside), is unexpected.
+    fn feed_check(&mut self, t_ns: u64, d: &Dissected) {
+        let Some(dst) = d.dst_ip.filter(|a| a.is_multicast()) else {
+            return;
+        };
+        let mut feeds = self
+            .opts
+            .feeds
+            .feeds
+            .iter()
+            .filter(|f| f.protocol == FeedProtocol::MoldUdp64)
+            .filter(|f| f.addr.is_some_and(|p| p.contains(dst)))
+            .peekable();
+        if feeds.peek().is_none() {
+            return;
+        }
+        let what = match (d.ip_protocol, d.dst_port) {
+            (Some(IpProtocol::Igmp), _) => return,
+            (Some(IpProtocol::Udp), Some(port)) => {
+                if feeds.any(|f| f.port.is_none_or(|p| p == port)) {
+                    return;
+                }
+                format!("UDP to port {port}, which no feed on this group names")
+            }
+            (p, _) => format!(
+                "IP protocol {} where the feed map expects MoldUDP64 over UDP",
+                p.map_or_else(|| "?".to_owned(), |p| u8::from(p).to_string())
+            ),
+        };
+        let key = format!(
+            "{}:{}",
+            dst,
+            d.dst_port.map_or_else(|| "-".to_owned(), |p| p.to_string())
+        );
+        self.expert.add(
+            ExpertSeverity::Warning,
+            ExpertGroup::Protocol,
+            "feed-map",
+            &format!("unexpected traffic on a feed group: {what}"),
+            t_ns,
+        );
+        if self.live && self.pending.len() < MAX_PENDING {
+            let mut a = Alert::new(
+                t_ns,
+                "feed.unexpected_traffic",
+                "feed",
+                Severity::Medium,
+                key.clone(),
+                format!("{key}: {what}"),
+                json!({ "group": dst, "port": d.dst_port, "what": what }),
+            );
+            a.src_ip = d.src_ip;
+            a.dest_ip = Some(dst);
+            a.dest_port = d.dst_port;
+            self.pending.push(a);
+        }
+    }
+
+    /// A record of the decoder: a message, or an error (malformed, bytes lost) for the
+    /// expert information.
+    pub fn record(&mut self, r: &MessageRecord) {
+        match r {
+            MessageRecord::Message(m) => self.message(m),
+            MessageRecord::Error(e) => {
+                let (severity, group, what) = match e.kind {
+                    ErrorKind::Malformed => (
+                        ExpertSeverity::Error,
+                        ExpertGroup::Malformed,
+                        e.reason.as_str(),
+                    ),
+                    ErrorKind::Gap => (
+                        ExpertSeverity::Warning,
+                        ExpertGroup::Reassemble,
+                        "a TCP gap cut a message (its bytes before the gap dropped)",
+                    ),
+                    ErrorKind::Skipped => (
+                        ExpertSeverity::Warning,
+                        ExpertGroup::Undecoded,
+                        "bytes skipped while resynchronising on the next frame",
+                    ),
+                    ErrorKind::Truncated => (
+                        ExpertSeverity::Warning,
+                        ExpertGroup::Malformed,
+                        "the stream ended inside a message",
+                    ),
+                };
+                self.expert
+                    .add(severity, group, e.protocol.name(), what, e.capture_ts_ns);
+            }
+            MessageRecord::Resolution(_) => {}
+        }
+    }
+
     /// A decoded message.
     pub fn message(&mut self, m: &Message) {
+        if m.flags.contains(Flags::BAD_CHECKSUM) {
+            self.expert.add(
+                ExpertSeverity::Error,
+                ExpertGroup::Checksum,
+                m.protocol.name(),
+                "CheckSum (10) does not match the message's bytes",
+                m.capture_ts_ns,
+            );
+        }
+
         let t = m.capture_ts_ns;
         self.now_ns = self.now_ns.max(t);
         if let Some((stream, step)) = sequence_step(m) {
@@ -620,6 +738,7 @@ impl Monitor {
             tick_to_trade: self.tick.finish(),
             talkers: self.talkers.finish(),
             tcp: self.tcp.finish(),
+            expert: self.expert.finish(),
         }
     }
 }

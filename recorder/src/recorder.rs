@@ -155,7 +155,7 @@ impl Recorder {
             })?;
         }
         let indexer = if s.index {
-            Some(Indexer::new(&s.data, feeds)?.with_state_limits(s.state_limits))
+            Some(Indexer::new(&s.data, feeds.clone())?.with_state_limits(s.state_limits))
         } else {
             None
         };
@@ -164,7 +164,9 @@ impl Recorder {
         let mut observers = vec![Arc::clone(&status.messages) as Arc<dyn Observer>];
         let watch = match (&s.watch, &indexer) {
             (Some(w), Some(_)) => {
-                let live = Arc::new(LiveWatch::new(w).map_err(|source| RecordError::Alerts {
+                let mut w = w.clone();
+                w.monitor.feeds = feeds;
+                let live = Arc::new(LiveWatch::new(&w).map_err(|source| RecordError::Alerts {
                     path: w.alerts.clone(),
                     source,
                 })?);

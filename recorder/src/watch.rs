@@ -275,9 +275,11 @@ impl Observer for LiveWatch {
     }
 
     fn record(&self, _: PacketId, record: &MessageRecord) {
-        if let MessageRecord::Message(m) = record {
-            self.inner.lock().expect("watch lock").monitor.message(m);
-        }
+        self.inner
+            .lock()
+            .expect("watch lock")
+            .monitor
+            .record(record);
     }
 
     fn stream_finished(&self, _: u32) {

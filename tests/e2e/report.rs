@@ -673,3 +673,153 @@ fn arp_changes_and_a_new_talker_are_reported_and_alerted_live() {
     let quiet = std::fs::read_to_string(rec2.join("alerts.ndjson")).unwrap();
     assert_eq!(quiet, "", "{quiet}");
 }
+
+/// An IPv4 frame to `dst` (a multicast group: its MAC derived) with IP protocol `proto`
+/// and `l4` after the IP header.
+fn ip_to(dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x01, 0x00, 0x5e, dst[1] & 0x7f, dst[2], dst[3]];
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x21, 0x08, 0x00]);
+    let len = 20 + l4.len() as u16;
+    f.extend_from_slice(&[
+        0x45,
+        0,
+        (len >> 8) as u8,
+        len as u8,
+        0,
+        0,
+        0,
+        0,
+        64,
+        proto,
+        0,
+        0,
+    ]);
+    f.extend_from_slice(&[10, 7, 0, 1]);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(l4);
+    f.resize(f.len().max(60), 0);
+    f
+}
+
+/// A UDP header to `port` and `payload`.
+fn udp(port: u16, payload: &[u8]) -> Vec<u8> {
+    let len = 8 + payload.len() as u16;
+    let mut u = vec![
+        0x30,
+        0x39,
+        (port >> 8) as u8,
+        port as u8,
+        (len >> 8) as u8,
+        len as u8,
+        0,
+        0,
+    ];
+    u.extend_from_slice(payload);
+    u
+}
+
+/// Expert information and a feed map's groups: with 233.54.12.0/24 port 26477 mapped as
+/// MoldUDP64, a datagram too short for a MoldUDP64 header is a malformed message (error,
+/// malformed), UDP to another port of the group and SCTP to it are unexpected traffic
+/// (warning, protocol), IGMP to it is not. The live monitor alerts on the unexpected
+/// traffic.
+#[test]
+fn malformed_messages_and_unexpected_traffic_on_feed_groups_are_expert_information() {
+    let tmp = tempfile::tempdir().unwrap();
+    let map = tmp.path().join("feeds.toml");
+    std::fs::write(
+        &map,
+        "[[feed]]\naddr = \"233.54.12.0/24\"\nport = 26477\nprotocol = \"moldudp64\"\n",
+    )
+    .unwrap();
+    let g = [233, 54, 12, 111];
+    let t0 = 1_800_000_000_000_000_000u64;
+    let pkts = [
+        ip_to(g, 17, &udp(26477, b"short")),
+        ip_to(g, 17, &udp(9999, b"what is this doing here")),
+        ip_to(g, 132, &[0u8; 16]),
+        ip_to(g, 2, &[0x16, 0, 0, 0, 233, 54, 12, 111]),
+    ];
+    let f = tmp.path().join("x.pcap");
+    let mut w = CaptureWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(&f).unwrap()),
+        WriteFormat::Pcap,
+    );
+    for (i, data) in pkts.iter().enumerate() {
+        w.write_packet(&wiretape_store::Packet {
+            ts_ns: t0 + i as u64 * 1_000,
+            orig_len: data.len() as u32,
+            link_type: 1,
+            iface: 0,
+            flags: 0,
+            data,
+        })
+        .unwrap();
+    }
+    use std::io::Write;
+    w.finish().unwrap().flush().unwrap();
+    let d = tmp.path().join("d");
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["report", "--data", s(&d), "--json", "--feed-map", s(&map)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let x = &v["expert"];
+    let entries = x["entries"].as_array().unwrap();
+    let find = |sev: &str, group: &str| {
+        entries
+            .iter()
+            .filter(|e| e["severity"] == sev && e["group"] == group)
+            .collect::<Vec<_>>()
+    };
+    let malformed = find("error", "malformed");
+    assert_eq!(malformed.len(), 1, "{x}");
+    assert_eq!(malformed[0]["protocol"], "moldudp64", "{x}");
+    assert_eq!(malformed[0]["first_ns"], t0);
+    let unexpected = find("warning", "protocol");
+    assert_eq!(unexpected.len(), 2, "{x}");
+    assert!(unexpected
+        .iter()
+        .any(|e| e["summary"].as_str().unwrap().contains("port 9999")));
+    assert!(unexpected
+        .iter()
+        .any(|e| e["summary"].as_str().unwrap().contains("IP protocol 132")));
+    assert_eq!(
+        (x["errors"].as_u64(), x["warnings"].as_u64()),
+        (Some(1), Some(2))
+    );
+    // Without the feed map nothing is expected of the group: no protocol warnings.
+    let r = wiretape(&["report", "--data", s(&d), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["expert"]["warnings"], 0, "{}", v["expert"]);
+    // Live: the recorder alerts on both.
+    let rec = tmp.path().join("rec");
+    let r = wiretape(&[
+        "record",
+        "--data",
+        s(&rec),
+        "--source",
+        &format!("pcap:{}", s(&f)),
+        "--feed-map",
+        s(&map),
+        "--metrics",
+        "off",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let text = std::fs::read_to_string(rec.join("alerts.ndjson")).unwrap();
+    let keys: BTreeSet<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["alert"]["signature"] == "feed.unexpected_traffic")
+        .map(|l| l["wiretape"]["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            "233.54.12.111:9999".to_owned(),
+            "233.54.12.111:-".to_owned()
+        ]),
+        "{text}"
+    );
+}
