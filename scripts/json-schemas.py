@@ -400,13 +400,14 @@ SCHEMAS = {
                 })},
             })},
         }),
-        "bursts": obj("Microbursts: packets and bytes in sliding windows (t - W, t] ending at each packet, over the link and per multicast group.", {
+        "bursts": obj("Microbursts: packets and bytes in sliding windows (t - W, t] ending at each packet, over the link, per multicast group and per unicast flow.", {
             "windows_ns": {"type": "array", "description": "The windows measured, ns (10 µs to 1 s, and --burst-window).", "items": t("integer", "A window, ns.", minimum=1)},
             "threshold_bytes": t("integer", "Bytes in --burst-window above which a burst is listed (--burst-threshold); null without one.", nullable=True, minimum=0),
             "threshold_window_ns": t("integer", "That window, ns; null without a threshold.", nullable=True, minimum=1),
             "out_of_order": t("integer", "Packets stamped earlier than the one before (counted at the one before's time).", minimum=0),
-            "tracks": {"type": "array", "description": "The link (\"link\") and each multicast group (GROUP:PORT).", "items": obj("A track.", {
-                "track": t("string", "link, or GROUP:PORT."),
+            "untracked": t("integer", "Packets of groups or flows beyond 4,096 tracks (counted on the link only).", minimum=0),
+            "tracks": {"type": "array", "description": "The link (\"link\"), each multicast group (GROUP:PORT) and each unicast TCP or UDP flow (\"tcp SRC:PORT → DST:PORT\").", "items": obj("A track.", {
+                "track": t("string", "link, GROUP:PORT, or tcp|udp SRC:PORT → DST:PORT."),
                 "packets": t("integer", "Packets.", minimum=0),
                 "bytes": t("integer", "Their bytes on the wire.", minimum=0),
                 "first_ns": t("integer", "First packet's capture time, ns since the epoch.", minimum=0),

@@ -462,10 +462,16 @@ fn tcp_text(out: &mut Vec<String>, t: &wiretape_monitor::TcpReport, n: usize) {
 }
 
 fn bursts_text(out: &mut Vec<String>, b: &BurstReport, n: usize) {
-    let groups = b.tracks.len().saturating_sub(1);
+    let flows = b
+        .tracks
+        .iter()
+        .filter(|t| t.track.starts_with("tcp ") || t.track.starts_with("udp "))
+        .count();
+    let groups = b.tracks.len().saturating_sub(1 + flows);
     out.push(format!(
-        "microbursts: the link and {groups} multicast group{} (peak packets and bytes in a window, when, and peak over average){}",
+        "microbursts: the link, {groups} multicast group{} and {flows} unicast flow{} (peak packets and bytes in a window, when, and peak over average){}",
         if groups == 1 { "" } else { "s" },
+        if flows == 1 { "" } else { "s" },
         if b.out_of_order > 0 {
             format!("; {} packets stamped earlier than the one before", b.out_of_order)
         } else {
@@ -528,7 +534,7 @@ fn bursts_text(out: &mut Vec<String>, b: &BurstReport, n: usize) {
     }
     if tracks.len() > shown {
         out.push(format!(
-            "  … {} more groups (--list N, or --json for all)",
+            "  … {} more groups and flows (--list N, or --json for all)",
             tracks.len() - shown
         ));
     }

@@ -1,6 +1,8 @@
-//! Microbursts: packets and bytes in sliding windows (10 µs to 1 s by default) over the link
-//! and per multicast group, their peaks with the time they were reached, peak-to-average,
-//! and the list of bursts above a rate threshold in one window.
+//! Microbursts: packets and bytes in sliding windows (10 µs to 1 s by default) over the link,
+//! per multicast group and per unicast flow, their peaks with the time they were reached,
+//! peak-to-average, and the list of bursts above a rate threshold in one window. At most
+//! [`MAX_TRACKS`] tracks are followed (the link and the first groups and flows seen); the
+//! packets of more are counted on the link only (and as untracked).
 //!
 //! A window of width `W` ending at a packet's capture time `t` holds the packets captured in
 //! `(t − W, t]`: exact, evaluated at every packet (the count can only rise when a packet
@@ -30,6 +32,9 @@ pub const DEFAULT_WINDOWS_NS: [u64; 6] = [
 
 /// Bursts listed per track, at most (the count goes on).
 pub const MAX_LISTED: usize = 1_000;
+
+/// Tracks followed at most, the link included.
+pub const MAX_TRACKS: usize = 4_096;
 
 /// The peak of one window on one track.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,6 +87,8 @@ pub struct BurstReport {
     pub tracks: Vec<TrackReport>,
     /// Packets whose timestamp went back (taken at the previous one's).
     pub out_of_order: u64,
+    /// Packets of groups or flows beyond [`MAX_TRACKS`] (counted on the link only).
+    pub untracked: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -119,6 +126,7 @@ pub struct Bursts {
     tracks: BTreeMap<String, Track>,
     last_ts: u64,
     out_of_order: u64,
+    untracked: u64,
     /// Bursts that ended and were not taken yet ([`Bursts::with_events`]).
     ended: Option<Vec<(String, Burst)>>,
 }
@@ -141,6 +149,7 @@ impl Bursts {
             tracks: BTreeMap::new(),
             last_ts: 0,
             out_of_order: 0,
+            untracked: 0,
             ended: None,
         }
     }
@@ -171,6 +180,11 @@ impl Bursts {
     /// A packet of `len` bytes on the wire, captured at `t_ns`, counted on the link and, if
     /// `group` is given, on that group's track too.
     pub fn packet(&mut self, t_ns: u64, len: u32, group: Option<&str>) {
+        self.packet_on(t_ns, len, group.as_slice());
+    }
+
+    /// A packet counted on the link and on each of `tracks` (its group, its flow).
+    pub fn packet_on(&mut self, t_ns: u64, len: u32, tracks: &[&str]) {
         let t = if t_ns < self.last_ts {
             self.out_of_order += 1;
             self.last_ts
@@ -179,8 +193,12 @@ impl Bursts {
         };
         self.last_ts = t;
         self.push("link", t, len);
-        if let Some(g) = group {
-            self.push(g, t, len);
+        for k in tracks {
+            if self.tracks.len() >= MAX_TRACKS && !self.tracks.contains_key(*k) {
+                self.untracked += 1;
+                continue;
+            }
+            self.push(k, t, len);
         }
     }
 
@@ -317,6 +335,7 @@ impl Bursts {
             windows_ns: windows,
             tracks,
             out_of_order: self.out_of_order,
+            untracked: self.untracked,
         }
     }
 }
@@ -364,6 +383,20 @@ mod tests {
         );
         // Peak-to-average over 1 ms windows: the average is 200 packets × 100 B over ~10 ms.
         assert!(link.peaks[1].peak_to_average > 4.0, "{:?}", link.peaks[1]);
+    }
+
+    #[test]
+    fn tracks_are_bounded_and_the_rest_counted_on_the_link() {
+        let mut b = Bursts::new(&[10_000], None);
+        for i in 0..MAX_TRACKS as u64 + 10 {
+            b.packet_on(i, 100, &[&format!("udp 10.0.0.1:{i} → 10.0.0.2:1")]);
+        }
+        let r = b.finish();
+        assert_eq!(r.tracks.len(), MAX_TRACKS);
+        // The link is one of them: MAX_TRACKS − 1 flows, the rest untracked.
+        assert_eq!(r.untracked, 11);
+        let link = r.tracks.iter().find(|t| t.track == "link").unwrap();
+        assert_eq!(link.packets, MAX_TRACKS as u64 + 10);
     }
 
     #[test]

@@ -132,6 +132,20 @@ fn group(d: &Dissected) -> Option<String> {
     })
 }
 
+/// `tcp|udp SRC:PORT → DST:PORT` of a unicast TCP or UDP packet (one track per direction).
+fn flow(d: &Dissected) -> Option<String> {
+    let proto = match d.ip_protocol? {
+        IpProtocol::Tcp => "tcp",
+        IpProtocol::Udp => "udp",
+        _ => return None,
+    };
+    Some(format!(
+        "{proto} {} → {}",
+        endpoint(d.src_ip?, d.src_port?),
+        endpoint(d.dst_ip?, d.dst_port?)
+    ))
+}
+
 fn endpoint(a: IpAddr, p: u16) -> String {
     match a {
         IpAddr::V4(a) => format!("{a}:{p}"),
@@ -391,7 +405,13 @@ impl Monitor {
     pub fn packet(&mut self, t_ns: u64, orig_len: u32, d: &Dissected) {
         self.packets += 1;
         self.now_ns = self.now_ns.max(t_ns);
-        self.bursts.packet(t_ns, orig_len, group(d).as_deref());
+        match group(d) {
+            Some(g) => self.bursts.packet_on(t_ns, orig_len, &[&g]),
+            None => match flow(d) {
+                Some(f) => self.bursts.packet_on(t_ns, orig_len, &[&f]),
+                None => self.bursts.packet_on(t_ns, orig_len, &[]),
+            },
+        }
         if !self.opts.feeds.is_empty() {
             self.feed_check(t_ns, d);
         }
