@@ -94,6 +94,14 @@ pub struct MonitorCounts {
     pub round_trips: u64,
     pub order_seq_gaps: u64,
     pub order_seq_missing: u64,
+    pub new_talkers: u64,
+    /// ARP bindings that moved (changed ethernet address, flip flop, reused old address).
+    pub arp_changes: u64,
+    pub tcp_resets: u64,
+    pub tcp_retransmissions: u64,
+    pub tcp_zero_windows: u64,
+    /// Expert information at error (malformed messages, checksum failures).
+    pub expert_errors: u64,
     pub alerts: u64,
 }
 
@@ -111,6 +119,8 @@ pub struct Monitor {
     expert: ExpertInfo,
     /// Live: alerts made as packets came, not taken yet.
     pending: Vec<Alert>,
+    /// TCP events so far: resets, retransmissions, zero-window episodes.
+    tcp_events: [u64; 3],
     packets: u64,
     mold: u64,
     round_trips: u64,
@@ -388,6 +398,7 @@ impl Monitor {
             tcp: TcpHealth::new(),
             expert: ExpertInfo::new(),
             pending: Vec::new(),
+            tcp_events: [0; 3],
             opts,
             live,
             packets: 0,
@@ -424,6 +435,14 @@ impl Monitor {
         }
         if let Some(seg) = Segment::from_dissected(t_ns, d) {
             let events = self.tcp.segment(&seg);
+            for e in events {
+                match e.kind {
+                    TcpEventKind::Reset => self.tcp_events[0] += 1,
+                    TcpEventKind::Retransmission { .. } => self.tcp_events[1] += 1,
+                    TcpEventKind::ZeroWindow => self.tcp_events[2] += 1,
+                    TcpEventKind::SynRetransmission { .. } => {}
+                }
+            }
             if self.live && !events.is_empty() && self.pending.len() < MAX_PENDING {
                 let a: Vec<Alert> = events.iter().map(tcp_alert).collect();
                 self.pending.extend(a);
@@ -603,6 +622,15 @@ impl Monitor {
             round_trips: self.round_trips,
             order_seq_gaps,
             order_seq_missing,
+            new_talkers: self.talkers.counts().new_talkers,
+            arp_changes: {
+                let c = self.talkers.counts();
+                c.changed_ethernet_address + c.flip_flop + c.reused_old_ethernet_address
+            },
+            tcp_resets: self.tcp_events[0],
+            tcp_retransmissions: self.tcp_events[1],
+            tcp_zero_windows: self.tcp_events[2],
+            expert_errors: self.expert.count(ExpertSeverity::Error),
             alerts: self.alerts,
         }
     }

@@ -479,6 +479,42 @@ fn encode_watch(
     )?;
     counter(
         e,
+        "wiretape_new_talkers",
+        "Source MACs and IPs first seen after the learning period (--learning).",
+        &one(&w.new_talkers),
+    )?;
+    counter(
+        e,
+        "wiretape_arp_changes",
+        "ARP bindings that moved to another MAC (arpwatch: changed ethernet address, flip flop, reused old ethernet address).",
+        &one(&w.arp_changes),
+    )?;
+    counter(
+        e,
+        "wiretape_tcp_resets",
+        "TCP resets seen.",
+        &one(&w.tcp_resets),
+    )?;
+    counter(
+        e,
+        "wiretape_tcp_retransmissions",
+        "TCP segments sent again (bytes already sent).",
+        &one(&w.tcp_retransmissions),
+    )?;
+    counter(
+        e,
+        "wiretape_tcp_zero_windows",
+        "TCP zero-window episodes.",
+        &one(&w.tcp_zero_windows),
+    )?;
+    counter(
+        e,
+        "wiretape_expert_errors",
+        "Malformed trading messages and checksum failures (expert information at error).",
+        &one(&w.expert_errors),
+    )?;
+    counter(
+        e,
         "wiretape_alerts",
         "Alerts written to the alert log.",
         &one(&w.alerts_written),

@@ -45,6 +45,12 @@ pub struct WatchCounters {
     pub order_round_trips: AtomicU64,
     pub order_seq_gaps: AtomicU64,
     pub order_seq_missing: AtomicU64,
+    pub new_talkers: AtomicU64,
+    pub arp_changes: AtomicU64,
+    pub tcp_resets: AtomicU64,
+    pub tcp_retransmissions: AtomicU64,
+    pub tcp_zero_windows: AtomicU64,
+    pub expert_errors: AtomicU64,
     pub alerts_written: AtomicU64,
     pub alerts_suppressed: AtomicU64,
     pub alert_write_errors: AtomicU64,
@@ -258,6 +264,14 @@ impl LiveWatch {
         c.order_seq_gaps.store(n.order_seq_gaps, Ordering::Relaxed);
         c.order_seq_missing
             .store(n.order_seq_missing, Ordering::Relaxed);
+        c.new_talkers.store(n.new_talkers, Ordering::Relaxed);
+        c.arp_changes.store(n.arp_changes, Ordering::Relaxed);
+        c.tcp_resets.store(n.tcp_resets, Ordering::Relaxed);
+        c.tcp_retransmissions
+            .store(n.tcp_retransmissions, Ordering::Relaxed);
+        c.tcp_zero_windows
+            .store(n.tcp_zero_windows, Ordering::Relaxed);
+        c.expert_errors.store(n.expert_errors, Ordering::Relaxed);
         *c.round_trip.lock().expect("watch lock") = i.monitor.round_trip_quantiles();
         *c.burst_peaks.lock().expect("watch lock") = i.monitor.burst_peaks();
         i.since_drain = 0;

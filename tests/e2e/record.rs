@@ -292,6 +292,11 @@ fn sigterm_flushes_seals_indexes_and_exits_0_and_metrics_are_served() {
         "wiretape_order_seq_gaps_total",
         "wiretape_alerts_total",
         "wiretape_alerts_suppressed_total",
+        "wiretape_new_talkers_total",
+        "wiretape_arp_changes_total",
+        "wiretape_tcp_resets_total",
+        "wiretape_tcp_retransmissions_total",
+        "wiretape_expert_errors_total",
         "wiretape_burst_peak_bytes",
     ] {
         // OpenMetrics: a counter's family is named without `_total`, its sample with it.
