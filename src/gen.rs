@@ -49,6 +49,7 @@ pub fn run(a: GenArgs) -> Result<u8> {
         max_packets,
         max_duration_ns,
         start_ns,
+        ab: None,
     };
     let mut g = Generator::new(cfg).context("--symbols or --start")?;
 
