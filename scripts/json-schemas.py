@@ -325,7 +325,12 @@ SCHEMAS = {
         "gaps": t("integer", "Deliberate MoldUDP64 sequence gaps.", minimum=0),
         "retransmissions": t("integer", "Retransmitted TCP segments.", minimum=0),
         "clean_end": t("boolean", "Whether TCP sessions were closed with FINs (the capture ran to its end)."),
-    })),
+        "ab": obj("With --ab only: the feeds' A/B lines, over all feeds.", {
+            "dropped_a": t("integer", "Datagrams line A dropped.", minimum=0),
+            "dropped_b": t("integer", "Datagrams line B dropped.", minimum=0),
+            "lost_messages": t("integer", "Sequence numbers on neither line (the injected gaps included), below the highest a line carried.", minimum=0),
+        }),
+    }, optional=("ab",))),
     "replay": ("wiretape replay --json: the report at the end", obj("What the replay did.", {
         "sink": t("string", "Where it went (afpacket:IFACE, txtime:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT, udp:HOST:PORT)."),
         "launch_time": t("boolean", "Whether the sink scheduled launch times itself (a file, a NIC's launch-time offload, the kernel's ETF qdisc for txtime:): then the errors are the sink's, not measured (null)."),

@@ -576,14 +576,25 @@ pub struct ShowArgs {
 /// Timing is bursty: microbursts of packets 200 ns to 5 µs apart between quiet gaps of
 /// 100 µs to 5 ms, from 2026-11-24T14:30:00Z (the Nasdaq open) unless --start says otherwise.
 ///
+/// With --ab each ITCH feed goes out on two lines, A and B, as exchanges send them: the
+/// same MoldUDP64 session, numbers and payloads on a second multicast group (the A group's
+/// last octet plus one: 233.54.12.112 and 233.49.196.73, same port and VLAN), 1 to 5 µs
+/// after A. Each line drops datagrams on its own (--ab-drop-rate), some drops hit both
+/// lines, and the sequence gaps the feed skips are missing on both: a receiver that
+/// arbitrates the lines recovers the rest, and loses those. Drops have their own random
+/// stream: line A, the order entry and the noise are the capture without --ab, less A's
+/// drops (with --packets, up to an earlier end, since line B's packets count).
+///
 /// The same arguments always give the same bytes. The truth file (JSON) counts what was
 /// written: messages per protocol, per type and per symbol, packets per symbol, every flow,
-/// the gaps and the retransmissions; its schema is documented in the
-/// `wiretape_capture::synth` module.
+/// the gaps and the retransmissions, and with --ab each line's missing sequence numbers
+/// and the numbers lost on both; its schema is documented in the `wiretape_capture::synth`
+/// module.
 #[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
 wiretape gen --out day.pcap --truth day.json\n  \
 wiretape gen --out burst.pcap --seconds 0.5 --symbols 500 --seed 7\n  \
+wiretape gen --out ab.pcap --truth ab.json --ab --ab-drop-rate 2%\n  \
 wiretape gen -w - --packets 20000 | \\\n      \
 tshark -r - -d udp.port==26477,moldudp64\n\n\
 PORTS (for Wireshark's Decode As):\n  \
@@ -613,12 +624,42 @@ pub struct GenArgs {
     /// Timestamp of the first packet (RFC 3339; UTC unless a zone follows, or @EPOCH).
     #[arg(long, default_value = "2026-11-24T14:30:00Z")]
     pub start: String,
+    /// Send each ITCH feed on two lines, A and B, each dropping datagrams (see above).
+    #[arg(long)]
+    pub ab: bool,
+    /// With --ab: how likely a drop of 1 to 3 datagrams is to start on a line at each
+    /// datagram, from 0 to 0.5 (or 0% to 50%), to a millionth; a drop on both lines at
+    /// once starts a tenth as often [default: 0.01].
+    #[arg(long, value_name = "RATE", requires = "ab", value_parser = parse_drop_rate)]
+    pub ab_drop_rate: Option<u32>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
     /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
     #[arg(long = "format", value_enum, hide = true)]
     pub format_json: Option<DecodeFormat>,
+}
+
+/// `--ab-drop-rate`: a probability (0.02) or a percentage (2%), at most one half, in parts
+/// per million.
+fn parse_drop_rate(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let (num, scale) = match t.strip_suffix('%') {
+        Some(n) => (n.trim_end(), 100.0),
+        None => (t, 1.0),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a rate: give e.g. 0.02 or 2%"))?;
+    let p = v / scale;
+    let max = f64::from(wiretape_capture::synth::MAX_DROP_PPM) / 1e6;
+    if !(0.0..=max).contains(&p) {
+        return Err(format!(
+            "{s:?}: the rate must be from 0 to {max} ({}%)",
+            max * 100.0
+        ));
+    }
+    Ok((p * 1e6).round() as u32)
 }
 
 /// Decode the trading messages in a data directory: ITCH, OUCH 4.2/5.0, FIX, one line each.
@@ -1218,6 +1259,22 @@ mod tests {
             out.push((name, sub.render_long_help().to_string()));
         }
         out
+    }
+
+    #[test]
+    fn drop_rates_parse_as_probabilities_or_percentages() {
+        assert_eq!(parse_drop_rate("0.02"), Ok(20_000));
+        assert_eq!(parse_drop_rate("2%"), Ok(20_000));
+        assert_eq!(parse_drop_rate(" 2.5 % "), Ok(25_000));
+        assert_eq!(parse_drop_rate("0"), Ok(0));
+        assert_eq!(parse_drop_rate("0.5"), Ok(500_000));
+        assert_eq!(parse_drop_rate("50%"), Ok(500_000));
+        assert_eq!(parse_drop_rate("1e-6"), Ok(1));
+        for bad in [
+            "0.51", "51%", "-0.1", "NaN", "inf", "", "%", "two", "0.1%%", "1",
+        ] {
+            assert!(parse_drop_rate(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

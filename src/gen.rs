@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use wiretape_capture::synth::{Config, Generator};
+use wiretape_capture::synth::{AbConfig, Config, Generator, Truth};
 use wiretape_capture::PcapWriter;
 use wiretape_store::units::{format_bytes, now_ns, parse_time};
 
@@ -49,8 +49,11 @@ pub fn run(a: GenArgs) -> Result<u8> {
         max_packets,
         max_duration_ns,
         start_ns,
+        ab: a.ab.then(|| AbConfig {
+            drop_ppm: a.ab_drop_rate.unwrap_or(AbConfig::DEFAULT_DROP_PPM),
+        }),
     };
-    let mut g = Generator::new(cfg).context("--symbols or --start")?;
+    let mut g = Generator::new(cfg).context("--symbols, --start or --ab-drop-rate")?;
 
     let started = Instant::now();
     let to_stdout = a.out == Path::new("-");
@@ -81,8 +84,9 @@ pub fn run(a: GenArgs) -> Result<u8> {
     };
     let rate = packets as f64 / elapsed.max(1e-9);
     let msgs = |p: &str| truth.protocols.get(p).map_or(0, |c| c.messages);
+    let ab = ab_summary(&truth);
     let summary = if a.json {
-        json!({
+        let mut v = json!({
             "out": a.out,
             "truth": a.truth,
             "packets": packets,
@@ -99,13 +103,20 @@ pub fn run(a: GenArgs) -> Result<u8> {
             "gaps": truth.gaps.len(),
             "retransmissions": truth.retransmissions.len(),
             "clean_end": truth.clean_end,
-        })
-        .to_string()
+        });
+        if let Some((dropped_a, dropped_b, lost)) = ab {
+            v["ab"] = json!({
+                "dropped_a": dropped_a,
+                "dropped_b": dropped_b,
+                "lost_messages": lost,
+            });
+        }
+        v.to_string()
     } else {
         format!(
             "wrote {packets} packets ({}, {simulated:.3} s of traffic) to {} in {elapsed:.2} s \
              ({:.2} M packets/s): {} ITCH, {} OUCH 4.2, {} OUCH 5.0, {} FIX messages, \
-             {} gaps, {} retransmissions{}",
+             {} gaps, {} retransmissions{}{}",
             format_bytes(truth.bytes),
             a.out.display(),
             rate / 1e6,
@@ -115,6 +126,10 @@ pub fn run(a: GenArgs) -> Result<u8> {
             msgs("fix"),
             truth.gaps.len(),
             truth.retransmissions.len(),
+            ab.map(|(da, db, lost)| format!(
+                "; lines A and B: {da} and {db} datagrams dropped, {lost} messages on neither"
+            ))
+            .unwrap_or_default(),
             a.truth
                 .as_ref()
                 .map(|p| format!("; truth in {}", p.display()))
@@ -127,4 +142,21 @@ pub fn run(a: GenArgs) -> Result<u8> {
         line(&summary)?;
     }
     Ok(exit::OK)
+}
+
+/// With A/B lines: datagrams dropped on A and on B, and messages lost (on neither line),
+/// over all feeds.
+fn ab_summary(truth: &Truth) -> Option<(u64, u64, u64)> {
+    truth.parameters.ab?;
+    let mut out = (0, 0, 0);
+    for f in &truth.feeds {
+        for l in f.lines.iter().flatten() {
+            match l.line.as_str() {
+                "A" => out.0 += l.dropped,
+                _ => out.1 += l.dropped,
+            }
+        }
+        out.2 += f.lost.iter().flatten().map(|r| r.count).sum::<u64>();
+    }
+    Some(out)
 }

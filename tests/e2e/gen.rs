@@ -56,6 +56,34 @@ fn gen_is_deterministic_and_its_truth_counts_the_file() {
     }
 }
 
+/// `--ab-drop-rate` needs `--ab` and a rate from 0 to 0.5: anything else is a bad command
+/// line (exit 2), said plainly, and nothing is written.
+#[test]
+fn gen_ab_options_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("x.pcap");
+    for (args, why) in [
+        (&["--ab-drop-rate", "0.1"][..], "--ab"),
+        (&["--ab", "--ab-drop-rate", "0.6"], "from 0 to 0.5"),
+        (&["--ab", "--ab-drop-rate", "60%"], "from 0 to 0.5"),
+        (&["--ab", "--ab-drop-rate", "NaN"], "from 0 to 0.5"),
+        (&["--ab", "--ab-drop-rate", "lots"], "not a rate"),
+    ] {
+        let mut a = vec!["gen", "--out", s(&out), "--packets", "100"];
+        a.extend_from_slice(args);
+        let r = wiretape(&a);
+        assert_eq!(r.code, Some(2), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
+        assert!(!out.exists());
+    }
+    let (_, t) = gen(tmp.path(), "ab", &["--packets", "2000", "--ab"]);
+    assert_eq!(t.parameters.ab.unwrap().drop_ppm, 10_000);
+    assert!(t
+        .feeds
+        .iter()
+        .all(|f| f.lines.is_some() && f.lost.is_some()));
+}
+
 #[test]
 fn gen_bounded_in_time_and_refusals() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,10 +1,12 @@
 //! `wiretape report` (issue #16): feed gaps found against `wiretape gen`'s truth, and A/B
-//! arbitration on a capture made A/B here: every MoldUDP64 datagram of one feed copied onto
-//! a second group 2 µs later, with independent drops on each line and some on both.
+//! arbitration on a capture made A/B here (every MoldUDP64 datagram of one feed copied onto
+//! a second group 2 µs later, with independent drops on each line and some on both) and on
+//! `wiretape gen --ab`, against its truth, in the report and in the live monitor's alerts.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use wiretape_capture::synth::{LineTruth, Truth};
 use wiretape_capture::{CaptureWriter, WriteFormat};
 use wiretape_replay::rewrite::Rewrite;
 use wiretape_wire::packet::Dissected;
@@ -240,6 +242,375 @@ fn a_and_b_lines_are_arbitrated() {
         rec.iter()
             .any(|r| r["by"].as_str().unwrap().starts_with("233.54.12.112")),
         "{sess}"
+    );
+}
+
+/// A line as the report names it: `group:port`, then ` vlan N` if tagged.
+fn line_name(l: &LineTruth) -> String {
+    match l.vlan {
+        Some(v) => format!("{} vlan {v}", l.dst),
+        None => l.dst.clone(),
+    }
+}
+
+/// Ranges as a set of numbers.
+fn numbers<'a>(v: impl IntoIterator<Item = &'a serde_json::Value>) -> BTreeSet<u64> {
+    v.into_iter()
+        .flat_map(|g| g["first_seq"].as_u64().unwrap()..=g["last_seq"].as_u64().unwrap())
+        .collect()
+}
+
+/// Merges touching ranges.
+fn merged(v: impl IntoIterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(l) if l.1 + 1 == a => l.1 = b,
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// `wiretape gen --ab` with `args`: the capture imported into a store; the capture, the
+/// store and the truth.
+fn gen_ab(tmp: &Path, args: &[&str]) -> (std::path::PathBuf, std::path::PathBuf, Truth) {
+    let (f, t, d) = (tmp.join("ab.pcap"), tmp.join("ab.json"), tmp.join("d"));
+    let mut a = vec!["gen", "--ab", "-o", s(&f), "--truth", s(&t)];
+    a.extend_from_slice(args);
+    let r = wiretape(&a);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("lines A and B: "), "{}", r.stdout);
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let truth: Truth = serde_json::from_slice(&std::fs::read(&t).unwrap()).unwrap();
+    (f, d, truth)
+}
+
+/// The report's A/B arbitration on `gen --ab`, against its truth, exactly: every line gap
+/// with its range on its line, each one's numbers recovered (carried by the other line)
+/// and lost (on neither) counted right, the lost numbers and nothing else; recoveries by
+/// the line that carried them.
+fn check_ab_report(d: &Path, truth: &Truth) {
+    let v = report(d);
+    let sessions = v["gaps"]["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), truth.feeds.len(), "{v}");
+    let (mut line_gaps, mut lost_total, mut recovered_total) = (0, 0, 0);
+    for f in &truth.feeds {
+        let lines = f.lines.as_ref().expect("lines in the truth of --ab");
+        let want_lost: BTreeSet<u64> = f
+            .lost
+            .as_ref()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.first_seq..=r.last_seq)
+            .collect();
+        assert!(!want_lost.is_empty(), "{}", f.name);
+        let sess = sessions
+            .iter()
+            .find(|x| x["session"] == f.session.trim())
+            .unwrap_or_else(|| panic!("no session {}: {v}", f.session));
+        assert_eq!(sess["arbitrated"], true);
+        let got_lines = sess["lines"].as_array().unwrap();
+        assert_eq!(got_lines.len(), 2, "{sess}");
+        // Every number a line misses, the other carried, unless it is lost.
+        let missing: Vec<BTreeSet<u64>> = lines
+            .iter()
+            .map(|l| {
+                l.missing
+                    .iter()
+                    .flat_map(|m| m.first_seq..=m.last_seq)
+                    .collect()
+            })
+            .collect();
+        // Some gap of a line is partly recovered, partly lost.
+        let mut split = false;
+        for l in lines {
+            let name = line_name(l);
+            let got = got_lines
+                .iter()
+                .find(|g| g["line"] == name.as_str())
+                .unwrap_or_else(|| panic!("no line {name}: {sess}"));
+            assert_eq!(got["messages"], l.messages, "{name}");
+            assert_eq!(got["first_seq"], f.first_sequence, "{name}");
+            assert_eq!(got["next_seq"], l.next_sequence, "{name}");
+            assert_eq!(got["duplicates"], 0, "{name}");
+            assert_eq!(got["out_of_order"], 0, "{name}");
+            // The gaps the line shows: its missing runs but the one after its end.
+            let want: Vec<(u64, u64)> = l
+                .missing
+                .iter()
+                .filter(|m| m.next_packet.is_some())
+                .map(|m| (m.first_seq, m.last_seq))
+                .collect();
+            let gaps = got["gaps"].as_array().unwrap();
+            let have: Vec<(u64, u64)> = gaps
+                .iter()
+                .map(|g| {
+                    (
+                        g["first_seq"].as_u64().unwrap(),
+                        g["last_seq"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            assert_eq!(have, want, "{name}");
+            assert!(want.len() > 20, "{name}: {} gaps", want.len());
+            line_gaps += want.len() as u64;
+            let mut some_recovered = false;
+            for g in gaps {
+                let range: BTreeSet<u64> = numbers([g]);
+                let lost = range.intersection(&want_lost).count() as u64;
+                assert_eq!(g["lost"], lost, "{name}: {g}");
+                assert_eq!(g["recovered"], range.len() as u64 - lost, "{name}: {g}");
+                some_recovered |= lost == 0;
+                split |= lost > 0 && lost < range.len() as u64;
+            }
+            assert!(some_recovered, "{name}: no gap recovered whole");
+        }
+        assert!(split, "{}: no gap partly lost", f.name);
+        // Lost: exactly what the truth says.
+        let got_lost = sess["lost"].as_array().unwrap();
+        let have: Vec<(u64, u64)> = merged(got_lost.iter().map(|x| {
+            (
+                x["first_seq"].as_u64().unwrap(),
+                x["last_seq"].as_u64().unwrap(),
+            )
+        }));
+        let want: Vec<(u64, u64)> = f
+            .lost
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|r| (r.first_seq, r.last_seq))
+            .collect();
+        assert_eq!(have, want, "{}", f.name);
+        assert_eq!(sess["lost_messages"], want_lost.len() as u64);
+        lost_total += want_lost.len() as u64;
+        // Recovered after the hole showed: numbers one line missed and the other carried,
+        // by that other line (B, 1 to 5 µs behind, fills what A's next datagram showed).
+        let rec = sess["recovered"].as_array().unwrap();
+        assert!(!rec.is_empty(), "{sess}");
+        let mut n = 0;
+        for r in rec {
+            let by = lines
+                .iter()
+                .position(|l| r["by"] == line_name(l).as_str())
+                .unwrap_or_else(|| panic!("{r}"));
+            let other = 1 - by;
+            for x in numbers([r]) {
+                assert!(missing[other].contains(&x), "{r}: {x}");
+                assert!(!missing[by].contains(&x), "{r}: {x}");
+                n += 1;
+            }
+            assert!(r["late_min_ns"].as_u64().unwrap() <= r["late_max_ns"].as_u64().unwrap());
+        }
+        assert_eq!(sess["recovered_messages"], n);
+        recovered_total += n;
+        assert!(
+            rec.iter().any(|r| r["by"] == line_name(&lines[1]).as_str()),
+            "{sess}"
+        );
+    }
+    assert_eq!(v["gaps"]["line_gaps"], line_gaps);
+    assert_eq!(v["gaps"]["lost_messages"], lost_total);
+    assert_eq!(v["gaps"]["recovered_messages"], recovered_total);
+}
+
+/// `wiretape gen --ab`: the report arbitrates its A/B lines exactly as the truth says, for
+/// two seeds and rates; decode and search read line B as they read line A.
+#[test]
+fn gen_ab_lines_are_arbitrated_as_the_truth_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, d, truth) = gen_ab(
+        tmp.path(),
+        &["--packets", "40000", "--seed", "3", "--ab-drop-rate", "2%"],
+    );
+    assert_eq!(truth.parameters.ab.unwrap().drop_ppm, 20_000);
+    check_ab_report(&d, &truth);
+
+    // Line B decodes as line A does: every message, every symbol resolved from the line's
+    // own directory.
+    let r = wiretape(&["decode", "--data", s(&d), "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mut per_session: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for line in r.stdout.lines() {
+        let m: serde_json::Value = serde_json::from_str(line).unwrap();
+        if m["protocol"] != "itch" {
+            continue;
+        }
+        let e = per_session
+            .entry(m["session"].as_str().unwrap().to_owned())
+            .or_default();
+        e.0 += 1;
+        if m["symbol"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("locate:"))
+        {
+            e.1 += 1;
+        }
+    }
+    for f in &truth.feeds {
+        for l in f.lines.as_ref().unwrap() {
+            let key = match l.vlan {
+                Some(v) => format!("{}@{}/vlan{v}", f.session.trim(), l.dst),
+                None => format!("{}@{}", f.session.trim(), l.dst),
+            };
+            assert_eq!(
+                per_session.get(&key),
+                Some(&(l.messages, 0)),
+                "{key}: {per_session:?}"
+            );
+            // search: the session's ITCH messages (not its heartbeats) on that line's group.
+            let group = l.dst.rsplit_once(':').unwrap().0;
+            let q = format!(
+                "proto:itch AND session:{} AND dst:{group}",
+                f.session.trim()
+            );
+            let r = wiretape(&["search", "--data", s(&d), &q, "--count", "--json"]);
+            assert_eq!(r.code, Some(0), "{}", r.stderr);
+            let c: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+            assert_eq!(c["count"], l.messages, "{q}: {c}");
+        }
+    }
+
+    // Another seed, other rates: a higher drop rate, then none (only the injected gaps,
+    // missing on both lines, are lost).
+    for (seed, rate) in [("8", "0.05"), ("5", "0")] {
+        let dir = tmp.path().join(format!("s{seed}"));
+        std::fs::create_dir(&dir).unwrap();
+        let (_, d, truth) = gen_ab(
+            &dir,
+            &["--packets", "30000", "--seed", seed, "--ab-drop-rate", rate],
+        );
+        if rate == "0" {
+            for f in &truth.feeds {
+                let gaps: Vec<(u64, u64)> = truth
+                    .gaps
+                    .iter()
+                    .filter(|g| g.feed == f.name)
+                    .map(|g| (g.first_missing_seq, g.first_missing_seq + g.count - 1))
+                    .collect();
+                let lost: Vec<(u64, u64)> = f
+                    .lost
+                    .as_ref()
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.first_seq, r.last_seq))
+                    .collect();
+                assert_eq!(lost, gaps);
+            }
+            let v = report(&d);
+            assert_eq!(v["gaps"]["recovered_messages"], 0, "{v}");
+            let lost: u64 = truth.gaps.iter().map(|g| g.count).sum();
+            assert_eq!(v["gaps"]["lost_messages"], lost);
+        } else {
+            check_ab_report(&d, &truth);
+        }
+    }
+}
+
+/// The live monitor on `gen --ab` (`wiretape record` from the capture file): every lost
+/// range of the truth is one `feed.unrecovered` alert, every gap a line shows one
+/// `feed.line_gap` alert, and nothing else of either (no suppression with
+/// `--alert-suppress 0s`).
+#[test]
+fn gen_ab_lost_numbers_are_alerted_live() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (f, _, truth) = gen_ab(
+        tmp.path(),
+        &[
+            "--packets",
+            "30000",
+            "--seed",
+            "12",
+            "--ab-drop-rate",
+            "0.03",
+        ],
+    );
+    let rec = tmp.path().join("rec");
+    let r = wiretape(&[
+        "record",
+        "--data",
+        s(&rec),
+        "--source",
+        &format!("pcap:{}", s(&f)),
+        "--metrics",
+        "off",
+        "-q",
+        "--json",
+        "--alert-suppress",
+        "0s",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let summary: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let text = std::fs::read_to_string(rec.join("alerts.ndjson")).unwrap();
+    let alerts: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        summary["alerts"]["written"],
+        alerts.len() as u64,
+        "{summary}"
+    );
+    for a in &alerts {
+        assert_eq!(a["wiretape"]["suppressed"], 0, "{a}");
+    }
+    let of = |sig: &str, session: &str| -> Vec<&serde_json::Value> {
+        alerts
+            .iter()
+            .filter(|a| a["alert"]["signature"] == sig)
+            .filter(|a| a["wiretape"]["details"]["session"] == session)
+            .collect()
+    };
+    let range = |a: &serde_json::Value| {
+        let d = &a["wiretape"]["details"];
+        (
+            d["first_seq"].as_u64().unwrap(),
+            d["last_seq"].as_u64().unwrap(),
+        )
+    };
+    let mut lost_alerts = 0;
+    for feed in &truth.feeds {
+        let session = feed.session.trim();
+        let mut got: Vec<(u64, u64)> = of("feed.unrecovered", session)
+            .into_iter()
+            .map(range)
+            .collect();
+        got.sort();
+        lost_alerts += got.len();
+        let want: Vec<(u64, u64)> = feed
+            .lost
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|r| (r.first_seq, r.last_seq))
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(merged(got), want, "{session}");
+        for l in feed.lines.as_ref().unwrap() {
+            let name = line_name(l);
+            let mut got: Vec<(u64, u64)> = of("feed.line_gap", session)
+                .into_iter()
+                .filter(|a| a["wiretape"]["details"]["line"] == name.as_str())
+                .map(range)
+                .collect();
+            got.sort();
+            let want: Vec<(u64, u64)> = l
+                .missing
+                .iter()
+                .filter(|m| m.next_packet.is_some())
+                .map(|m| (m.first_seq, m.last_seq))
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+    assert_eq!(
+        alerts
+            .iter()
+            .filter(|a| a["alert"]["signature"] == "feed.unrecovered")
+            .count(),
+        lost_alerts
     );
 }
 

@@ -55,6 +55,14 @@ fn every_json_output_matches_its_schema() {
         &["gen", "-w", s(&pcap), "--packets", "20000", "--json"],
         |_| "gen",
     );
+    let ab = dir.path().join("ab.pcap");
+    check(
+        &["gen", "-w", s(&ab), "--packets", "3000", "--ab", "--json"],
+        |v| {
+            assert!(v["ab"]["dropped_a"].is_u64(), "{v}");
+            "gen"
+        },
+    );
     check(
         &[
             "import",

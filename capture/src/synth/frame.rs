@@ -175,6 +175,19 @@ pub(crate) fn finish_icmpv6(b: &mut [u8], at: usize, src: &[u8; 16], dst: &[u8; 
         .fill_checksum_v6(&Ipv6Addr::from(*src), &Ipv6Addr::from(*dst));
 }
 
+/// Sends the IPv4 multicast frame `b` (IP header at `ip_at`) to `group` instead: the
+/// destination MAC and address are rewritten and the IPv4 and UDP checksums filled again.
+pub(crate) fn retarget_v4(b: &mut [u8], ip_at: usize, group: [u8; 4]) {
+    b[..6].copy_from_slice(&mcast_mac(group));
+    let mut ip = ipv4::Packet::new_unchecked(&mut b[ip_at..]);
+    let src = ip.src_addr();
+    ip.set_dst_addr(Ipv4Addr::from(group));
+    ip.fill_checksum();
+    let l4 = ip_at + usize::from(ip.header_len());
+    let mut u = udp::Packet::new_unchecked(&mut b[l4..]);
+    u.fill_checksum(&IpAddr::V4(src), &v4(group));
+}
+
 /// Pads a frame to the 60-byte Ethernet minimum.
 #[inline]
 pub(crate) fn pad60(b: &mut Vec<u8>) {

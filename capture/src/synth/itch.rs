@@ -25,7 +25,6 @@ use wiretape_wire::trading::{Alpha, Side};
 use super::frame::{self, Ipv4Header, ETH_IPV4, PROTO_UDP};
 use super::rng::Rng;
 use super::symbols::{lot, quote, Universe};
-use super::truth::{GapTruth, Tally};
 
 /// Largest MoldUDP64 payload the feed builds (fits a 1500-byte MTU with IPv4 and UDP).
 const MAX_PAYLOAD: usize = 1400;
@@ -101,8 +100,22 @@ pub(crate) struct Feed {
     packets: u64,
     next_gap_at: u64,
     next_heartbeat_at: u64,
-    /// (code, symbol or u32::MAX) of the messages of the packet being built.
-    msgs: Vec<(u8, u32)>,
+    /// (code, symbol or u32::MAX) of the messages of the packet last built.
+    pub msgs: Vec<(u8, u32)>,
+}
+
+/// What a datagram of the feed carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Datagram {
+    /// Its first sequence number (a heartbeat's: the next number).
+    pub seq: u64,
+    /// Messages (0: a heartbeat).
+    pub count: u64,
+    pub heartbeat: bool,
+    /// Built after the start-of-day script (so a line may drop it).
+    pub live: bool,
+    /// Numbers skipped just before it, on purpose: (first, count).
+    pub gap: Option<(u64, u64)>,
 }
 
 /// Items of the start-of-day script after the directory.
@@ -167,17 +180,18 @@ impl Feed {
         SCRIPT_HEAD + self.by_locate.len() + SCRIPT_TAIL
     }
 
-    /// Writes the feed's next packet into `out` (cleared first) and counts it. `now` is the
-    /// capture time, `midnight` the trading day's midnight (both ns since the epoch).
+    /// Writes the feed's next datagram into `out` (cleared first); says what it carries (its
+    /// messages' types and symbols are in [`Feed::msgs`]). `now` is the capture time,
+    /// `midnight` the trading day's midnight (both ns since the epoch). The caller counts it
+    /// when it goes out.
     pub fn packet(
         &mut self,
         rng: &mut Rng,
         uni: &mut Universe,
-        tally: &mut Tally,
         out: &mut Vec<u8>,
         now: u64,
         midnight: u64,
-    ) {
+    ) -> Datagram {
         out.clear();
         let live = self.phase == Phase::Live;
         let heartbeat = live && self.packets >= self.next_heartbeat_at;
@@ -253,6 +267,7 @@ impl Feed {
         let count = w.count();
         w.finish();
         self.last_ts = ts;
+        let seq = self.next_seq;
         self.next_seq += u64::from(count);
 
         frame::finish_udp(
@@ -263,21 +278,12 @@ impl Feed {
         );
         frame::finish_ipv4(out, ip_at);
         frame::pad60(out);
-
-        tally.packet(self.flow, out.len(), now);
-        tally.feed_packet(self.index, heartbeat);
-        for &(code, sym) in &self.msgs {
-            let sym = (sym != u32::MAX).then_some(sym as usize);
-            tally.itch(self.index, code, sym);
-        }
-        if let Some((first_missing_seq, count)) = gap {
-            tally.gaps.push(GapTruth {
-                feed: self.spec.name.to_string(),
-                session: String::from_utf8_lossy(&self.spec.session).into_owned(),
-                first_missing_seq,
-                count,
-                next_packet: Some(tally.current()),
-            });
+        Datagram {
+            seq,
+            count: u64::from(count),
+            heartbeat,
+            live,
+            gap,
         }
     }
 

@@ -45,6 +45,17 @@
 //!   heartbeats come every few hundred packets. Each feed skips a run of sequence numbers
 //!   now and then (one to three packets' worth): the packets are simply not sent, the lost
 //!   messages are adds of orders never referenced again, and [`Truth::gaps`] lists them.
+//! * **A/B lines** ([`Config::ab`], `wiretape gen --ab`). Each feed goes out twice: line A
+//!   as above, line B on the group whose last octet is one more (233.54.12.112:26477,
+//!   233.49.196.73:18001 on VLAN 201), same source, session, numbers and payloads, 1 to 5 µs
+//!   after A. Each line drops datagrams on its own, in runs of 1 to 3 (a run starts at a
+//!   datagram with the [`AbConfig::drop_ppm`] probability, on both lines at once a tenth as
+//!   often); the start-of-day script is never dropped. The skipped runs above are missing
+//!   on both lines. Drops and B's delays have their own random stream: line A carries the
+//!   datagrams of a run without A/B lines, at the same times, less its drops (until the
+//!   end of a run bounded by packets, which comes sooner). Lost messages (on neither line)
+//!   are real ones, so later messages may name orders a receiver never saw added.
+//!   [`FeedTruth::lines`] and [`FeedTruth::lost`] say what each line missed.
 //! * **Order entry.** Real TCP: SYN, SYN-ACK, ACK; PSH|ACK segments whose sequence numbers
 //!   advance by their payload and acknowledge the other side; pure ACKs; the TCP timestamps
 //!   option. SoupBinTCP login `L`/`A`, then OUCH in `U` (client) and `S` (exchange) packets:
@@ -101,6 +112,14 @@
 //!              "packets": 42000, "heartbeats": 30, "messages": 150000,
 //!              "first_sequence": 1, "next_sequence": 150123,
 //!              "types": {...}, "locates": {"AAPL": 2, "BRK.B": 12, ...}}, ...],
+//!   // with A/B lines only ("parameters" then has "ab": {"drop_ppm": 10000}), in each feed:
+//!   //   "lines": [{"line": "A", "dst": "233.54.12.111:26477", "vlan": null,
+//!   //              "packets": 41500, "heartbeats": 30, "messages": 148000, "dropped": 500,
+//!   //              "next_sequence": 150123,
+//!   //              "missing": [{"first_seq": 811, "last_seq": 820, "count": 10,
+//!   //                           "next_packet": 1702}, ...]},
+//!   //             {"line": "B", "dst": "233.54.12.112:26477", ...}],
+//!   //   "lost": [{"first_seq": 1234, "last_seq": 1240, "count": 7}, ...]
 //!   "tcp_sessions": [{"name": "ouch42-1", "protocol": "ouch42",
 //!                     "client": "10.1.0.21:41234", "server": "10.2.0.11:15000",
 //!                     "soupbin_session": "0000031410", "username": "WTAP01",
@@ -143,12 +162,26 @@
 //!   session it belongs to; the packet counts of all flows add up to `packets`. ARP flows use
 //!   the sender and target protocol addresses.
 //! * `gaps`: the first sequence number not sent and how many were skipped; `next_packet` is
-//!   the index of the feed's packet that follows the gap.
+//!   the index of the feed's packet that follows the gap (with A/B lines: the first after it
+//!   on either line; null if none did).
 //! * `retransmissions`: the segment sent twice, with the index of both copies.
+//! * With A/B lines, line B's copies are packets of their own: they count in `packets`,
+//!   `flows` (line B is a flow of the feed), `feeds[].packets`, `.heartbeats`, `.messages`,
+//!   `.types` and every ITCH message count (a message sent on both lines counts twice, as a
+//!   decoder sees it twice). `feeds[].lines[]` splits the feed's packets, heartbeats and
+//!   messages by line, with the datagrams each `dropped`, its `next_sequence` and every run
+//!   of numbers it is `missing`, exactly as a receiver of that line alone finds its gaps:
+//!   a run ends at the line's next datagram, heartbeats included (`next_packet`), so two
+//!   runs may touch; the numbers after the line's last datagram are a last run with
+//!   `next_packet` null. `feeds[].lost` is the numbers missing on both lines (drops on both
+//!   and the injected gaps) below the highest number a line carried, in maximal runs: what
+//!   an arbitrating receiver loses; the rest of each line's missing numbers, the other line
+//!   carried.
 
 mod fix;
 mod frame;
 mod itch;
+mod lines;
 mod noise;
 mod ouch;
 mod rng;
@@ -157,15 +190,17 @@ mod symbols;
 mod tcp;
 mod truth;
 
+pub use lines::{AbConfig, MAX_DROP_PPM};
 pub use symbols::{DEFAULT_SYMBOLS, MAX_SYMBOLS};
 pub use truth::{
-    FeedSymbolCounts, FeedTruth, FlowTruth, GapTruth, Parameters, ProtocolCounts,
-    RetransmissionTruth, SymbolTruth, TcpSessionTruth, Truth, SCHEMA,
+    FeedSymbolCounts, FeedTruth, FlowTruth, GapTruth, LineTruth, MissingTruth, Parameters,
+    ProtocolCounts, RetransmissionTruth, SeqRange, SymbolTruth, TcpSessionTruth, Truth, SCHEMA,
 };
 
 use wiretape_store::{OwnedPacket, Packet};
 
-use itch::{Feed, FeedSpec};
+use itch::{Datagram, Feed, FeedSpec};
+use lines::Lines;
 use noise::{Host, Noise, GW_MAC};
 use ouch::{Ouch, Version};
 use rng::Rng;
@@ -204,6 +239,9 @@ pub struct Config {
     pub max_duration_ns: Option<u64>,
     /// Timestamp of the first packet, ns since the Unix epoch.
     pub start_ns: u64,
+    /// Send every feed on two lines, A and B, each dropping datagrams (see [`AbConfig`] and
+    /// the module documentation). `None`: one line per feed.
+    pub ab: Option<AbConfig>,
 }
 
 impl Default for Config {
@@ -214,6 +252,7 @@ impl Default for Config {
             max_packets: None,
             max_duration_ns: None,
             start_ns: DEFAULT_START_NS,
+            ab: None,
         }
     }
 }
@@ -235,6 +274,14 @@ pub enum ConfigError {
         /// What was asked.
         start_ns: u64,
     },
+    /// The A/B lines' drop rate is above [`MAX_DROP_PPM`].
+    #[error("the A/B drop rate must be at most {max} per million, not {got}")]
+    DropRate {
+        /// What was asked, per million.
+        got: u32,
+        /// The most accepted.
+        max: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,10 +297,32 @@ struct Clock {
     t: u64,
     left_in_burst: u64,
     started: bool,
+    /// A time drawn by [`Clock::peek`], which the next [`Clock::next`] returns.
+    peeked: Option<u64>,
 }
 
 impl Clock {
+    /// The next time, drawn now but kept for [`Clock::next`]: what comes before it can be
+    /// sent first.
+    fn peek(&mut self, rng: &mut Rng) -> u64 {
+        match self.peeked {
+            Some(t) => t,
+            None => {
+                let t = self.draw(rng);
+                self.peeked = Some(t);
+                t
+            }
+        }
+    }
+
     fn next(&mut self, rng: &mut Rng) -> u64 {
+        match self.peeked.take() {
+            Some(t) => t,
+            None => self.draw(rng),
+        }
+    }
+
+    fn draw(&mut self, rng: &mut Rng) -> u64 {
         if !self.started {
             self.started = true;
             self.left_in_burst = 1 + rng.exponential(20.0) as u64;
@@ -287,6 +356,61 @@ pub struct Generator {
     frame: Vec<u8>,
     ts: u64,
     phase: Phase,
+    /// The feeds' A/B lines, if asked for.
+    lines: Option<Lines>,
+    /// Line A dropped the datagram just built: nothing to emit this time.
+    dropped: bool,
+    /// Injected gaps whose revealing packet is not out yet: (feed, index in the truth's
+    /// gaps, the number after the gap).
+    unrevealed_gaps: Vec<(usize, usize, u64)>,
+}
+
+/// What one step of the generator did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Emitted,
+    /// A datagram was built and line A dropped it (its copy may go out on line B).
+    Dropped,
+    Done,
+}
+
+/// Offset of the IPv4 header in a feed's frames.
+fn ip_offset(spec: &FeedSpec) -> usize {
+    14 + if spec.vlan.is_some() { 4 } else { 0 }
+}
+
+/// Counts a datagram of `feed` that went out on `flow` as the packet being emitted (in its
+/// line's log too, with A/B lines), and notes it as the packet revealing the injected gaps
+/// before it.
+#[allow(clippy::too_many_arguments)]
+fn count_datagram(
+    tally: &mut Tally,
+    log: Option<&mut lines::LineLog>,
+    unrevealed_gaps: &mut Vec<(usize, usize, u64)>,
+    feed: usize,
+    flow: usize,
+    len: usize,
+    ts: u64,
+    d: &Datagram,
+    msgs: &[(u8, u32)],
+) {
+    tally.packet(flow, len, ts);
+    tally.feed_packet(feed, d.heartbeat);
+    for &(code, sym) in msgs {
+        let sym = (sym != u32::MAX).then_some(sym as usize);
+        tally.itch(feed, code, sym);
+    }
+    let index = tally.current();
+    if let Some(log) = log {
+        log.sent(d.seq, d.count, index);
+    }
+    unrevealed_gaps.retain(|&(f, gap, end)| {
+        let revealed = f == feed && d.seq >= end;
+        if revealed {
+            tally.gaps[gap].next_packet = Some(index);
+        }
+        !revealed
+    });
 }
 
 fn addr(ip: [u8; 4], port: u16) -> String {
@@ -305,6 +429,14 @@ impl Generator {
                 got: cfg.symbols,
                 max: MAX_SYMBOLS,
             });
+        }
+        if let Some(ab) = cfg.ab {
+            if ab.drop_ppm > MAX_DROP_PPM {
+                return Err(ConfigError::DropRate {
+                    got: ab.drop_ppm,
+                    max: MAX_DROP_PPM,
+                });
+            }
         }
         // pcap seconds are u32; leave a year of room.
         if cfg.start_ns < EASTERN_OFFSET_NS
@@ -440,12 +572,30 @@ impl Generator {
             sessions.push(Session::new(i, name.to_string(), protocol, tcp, app));
         }
         let noise = Noise::new(hosts, &mut tally, &mut rng);
+        let lines = cfg.ab.map(|ab| {
+            let mut l = Lines::new(ab, cfg.seed);
+            for f in &feeds {
+                let b_flow = tally.add_flow(FlowKey {
+                    src: ip_text(f.spec.src_ip),
+                    dst: ip_text(lines::b_group(f.spec.group)),
+                    src_port: Some(f.spec.src_port),
+                    dst_port: Some(f.spec.dst_port),
+                    transport: "udp",
+                    vlan: f.spec.vlan,
+                    protocol: "moldudp64",
+                    session: Some(f.spec.name.to_string()),
+                });
+                l.add_feed(f.spec.group, f.first_seq, b_flow);
+            }
+            l
+        });
 
         Ok(Generator {
             clock: Clock {
                 t: cfg.start_ns,
                 left_in_burst: 0,
                 started: false,
+                peeked: None,
             },
             cfg,
             rng,
@@ -459,6 +609,9 @@ impl Generator {
             frame: Vec::with_capacity(2_048),
             ts: 0,
             phase: Phase::Running,
+            lines,
+            dropped: false,
+            unrevealed_gaps: Vec::new(),
         })
     }
 
@@ -503,10 +656,11 @@ impl Generator {
         true
     }
 
-    /// Packets the closing still needs: what is queued, and the logout and FINs of every
-    /// session opened and not yet closing.
+    /// Packets the closing still needs: what is queued (line B's copies included), and the
+    /// logout and FINs of every session opened and not yet closing.
     fn closing_need(&self) -> u64 {
         self.queue.len() as u64
+            + self.lines.as_ref().map_or(0, |l| l.pending() as u64)
             + self
                 .sessions
                 .iter()
@@ -517,13 +671,32 @@ impl Generator {
 
     /// Builds the next packet into `self.frame`; false when the run is over.
     fn advance(&mut self) -> bool {
+        loop {
+            match self.step() {
+                Step::Emitted => return true,
+                Step::Done => return false,
+                Step::Dropped => {}
+            }
+        }
+    }
+
+    /// Builds the next packet into `self.frame`, unless line A dropped it.
+    fn step(&mut self) -> Step {
         if self.phase == Phase::Done {
-            return false;
+            return Step::Done;
         }
         let emitted = self.tally.packets();
         if self.cfg.max_packets.is_some_and(|n| emitted >= n) {
             self.phase = Phase::Done;
-            return false;
+            return Step::Done;
+        }
+        // Line B's copies go out at their time, before the next tick if it is later.
+        let b_due = self.lines.as_ref().and_then(|l| l.next_due());
+        if let Some((_, due)) = b_due {
+            if due <= self.clock.peek(&mut self.rng) {
+                self.emit_copy();
+                return Step::Emitted;
+            }
         }
         let mut now = self.clock.next(&mut self.rng);
         if self.phase == Phase::Running {
@@ -567,14 +740,21 @@ impl Generator {
                     self.emit_queued(now);
                 } else if self.cfg.max_packets.is_some() && self.cfg.max_duration_ns.is_none() {
                     self.itch_packet(now);
+                } else if b_due.is_some() {
+                    // The last copies of line B, before the end.
+                    self.emit_copy();
                 } else {
                     self.phase = Phase::Done;
-                    return false;
+                    return Step::Done;
                 }
             }
-            Phase::Done => return false,
+            Phase::Done => return Step::Done,
         }
-        true
+        if std::mem::take(&mut self.dropped) {
+            Step::Dropped
+        } else {
+            Step::Emitted
+        }
     }
 
     /// Starts something new at `now`: a feed packet, an exchange, or noise.
@@ -612,16 +792,105 @@ impl Generator {
         self.feed_packet(feed, now);
     }
 
+    /// The next datagram of `feed`, sent at `now` on line A (unless it drops it), its copy
+    /// queued for line B (unless B drops it).
     fn feed_packet(&mut self, feed: usize, now: u64) {
-        self.feeds[feed].packet(
+        let d = self.feeds[feed].packet(
             &mut self.rng,
             &mut self.uni,
-            &mut self.tally,
             &mut self.frame,
             now,
             self.midnight,
         );
+        if let Some((first_missing_seq, count)) = d.gap {
+            let f = &self.feeds[feed];
+            self.tally.gaps.push(GapTruth {
+                feed: f.spec.name.to_string(),
+                session: String::from_utf8_lossy(&f.spec.session).into_owned(),
+                first_missing_seq,
+                count,
+                next_packet: None,
+            });
+            self.unrevealed_gaps
+                .push((feed, self.tally.gaps.len() - 1, first_missing_seq + count));
+        }
+        if let Some(lines) = &mut self.lines {
+            let [drop_a, drop_b] = if d.live {
+                lines.feeds[feed].drops.next(&mut lines.rng)
+            } else {
+                [false, false]
+            };
+            let f = &self.feeds[feed];
+            if drop_b {
+                lines.feeds[feed].logs[1].dropped += 1;
+            } else {
+                lines.queue_copy(
+                    feed,
+                    &self.frame,
+                    ip_offset(&f.spec),
+                    now,
+                    d.seq,
+                    d.count,
+                    d.heartbeat,
+                    &f.msgs,
+                );
+            }
+            if drop_a {
+                lines.feeds[feed].logs[0].dropped += 1;
+                self.dropped = true;
+                return;
+            }
+        }
         self.ts = now;
+        let flow = self.feeds[feed].flow;
+        count_datagram(
+            &mut self.tally,
+            self.lines.as_mut().map(|l| &mut l.feeds[feed].logs[0]),
+            &mut self.unrevealed_gaps,
+            feed,
+            flow,
+            self.frame.len(),
+            now,
+            &d,
+            &self.feeds[feed].msgs,
+        );
+    }
+
+    /// Emits the line B copy due first, at its time (or at the last packet's, if that is
+    /// later: a clock moved ahead to send a queued packet).
+    fn emit_copy(&mut self) {
+        let Some(lines) = &mut self.lines else {
+            return;
+        };
+        let Some((feed, _)) = lines.next_due() else {
+            return;
+        };
+        let Some(c) = lines.feeds[feed].pending.pop_front() else {
+            return;
+        };
+        let ts = c.due.max(self.ts);
+        let old = std::mem::replace(&mut self.frame, c.frame);
+        let d = Datagram {
+            seq: c.seq,
+            count: c.count,
+            heartbeat: c.heartbeat,
+            live: true,
+            gap: None,
+        };
+        let flow = lines.feeds[feed].b_flow;
+        count_datagram(
+            &mut self.tally,
+            Some(&mut lines.feeds[feed].logs[1]),
+            &mut self.unrevealed_gaps,
+            feed,
+            flow,
+            self.frame.len(),
+            ts,
+            &d,
+            &c.msgs,
+        );
+        lines.recycle(old, c.msgs);
+        self.ts = ts;
     }
 
     /// Emits the earliest queued packet at `now` and counts it.
@@ -690,6 +959,51 @@ impl Generator {
                 .all(|s| s.fins_seen == 3)
     }
 
+    /// Feed `f`'s lines A and B, and the numbers neither carried.
+    fn line_truth(&self, l: &Lines, f: &Feed) -> (Vec<LineTruth>, Vec<SeqRange>) {
+        let fl = &l.feeds[f.index];
+        let missing: Vec<Vec<lines::Missing>> =
+            fl.logs.iter().map(|log| log.missing(f.next_seq)).collect();
+        let per_line = ["A", "B"]
+            .iter()
+            .zip([f.spec.group, fl.b_group])
+            .zip(fl.logs.iter().zip(&missing))
+            .map(|((name, group), (log, missing))| LineTruth {
+                line: name.to_string(),
+                dst: addr(group, f.spec.dst_port),
+                vlan: f.spec.vlan,
+                packets: log.packets,
+                heartbeats: log.heartbeats,
+                messages: log.messages,
+                dropped: log.dropped,
+                next_sequence: log.next,
+                missing: missing
+                    .iter()
+                    .map(|m| MissingTruth {
+                        first_seq: m.first,
+                        last_seq: m.last,
+                        count: m.last - m.first + 1,
+                        next_packet: m.next_packet,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let ranges: Vec<Vec<(u64, u64)>> = missing
+            .iter()
+            .map(|m| m.iter().map(|m| (m.first, m.last)).collect())
+            .collect();
+        let top = fl.logs.iter().map(|log| log.next).max().unwrap_or(0);
+        let lost = lines::lost(&ranges, top)
+            .into_iter()
+            .map(|(first_seq, last_seq)| SeqRange {
+                first_seq,
+                last_seq,
+                count: last_seq - first_seq + 1,
+            })
+            .collect();
+        (per_line, lost)
+    }
+
     /// What was emitted so far (after the last packet: all of it).
     pub fn truth(&self) -> Truth {
         let (packets, bytes, first_ts_ns, last_ts_ns) = self.tally.totals();
@@ -710,6 +1024,13 @@ impl Generator {
             .iter()
             .map(|f| {
                 let (packets, heartbeats, messages, types) = self.tally.feed(f.index);
+                let (lines, lost) = match &self.lines {
+                    Some(l) => {
+                        let (lines, lost) = self.line_truth(l, f);
+                        (Some(lines), Some(lost))
+                    }
+                    None => (None, None),
+                };
                 FeedTruth {
                     name: f.spec.name.to_string(),
                     session: String::from_utf8_lossy(&f.spec.session).into_owned(),
@@ -725,6 +1046,8 @@ impl Generator {
                     locates: (0..self.uni.len())
                         .map(|s| (self.uni.syms[s].name().to_string(), f.locate_of[s]))
                         .collect(),
+                    lines,
+                    lost,
                 }
             })
             .collect();
@@ -769,6 +1092,7 @@ impl Generator {
                 max_duration_ns: self.cfg.max_duration_ns,
                 start_ns: self.cfg.start_ns,
                 midnight_ns: self.midnight,
+                ab: self.cfg.ab,
             },
             packets,
             bytes,

@@ -2,7 +2,7 @@
 //! decode of the packets with `wiretape-wire` (dissector, checksums, MoldUDP64/ITCH,
 //! SoupBinTCP/OUCH and FIX over a small in-order TCP reassembler).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
 use wiretape_wire::fix::parse_message;
@@ -217,6 +217,21 @@ struct Decoded {
     flows: HashMap<FlowId, u64>,
     gaps: Vec<(String, u64, u64, u64)>,
     retransmissions: Vec<(u64, u32)>,
+    /// Per line (`group:port`), what a receiver of that line alone sees.
+    lines: HashMap<String, LineSeen>,
+}
+
+/// One MoldUDP64 line as received.
+#[derive(Default)]
+struct LineSeen {
+    /// (first, last, index of the packet that showed them) of every run of numbers skipped.
+    runs: Vec<(u64, u64, u64)>,
+    /// Numbers carried.
+    carried: BTreeSet<u64>,
+    /// The number after the last carried.
+    next: u64,
+    /// (first number, count) → (capture time, MoldUDP64 payload, packet index).
+    datagrams: HashMap<(u64, u64), (u64, Vec<u8>, u64)>,
 }
 
 impl Decoded {
@@ -283,7 +298,9 @@ fn decode(packets: &[OwnedPacket], truth: &Truth) -> Decoded {
             )
         })
         .collect();
-    let mut itch: HashMap<String, ItchSession> = HashMap::new();
+    // Per line, so that each line of an A/B feed is a receiver of its own.
+    let mut itch: HashMap<(String, String), ItchSession> = HashMap::new();
+    let ab = truth.parameters.ab.is_some();
     let mut streams: HashMap<(IpAddr, u16, IpAddr, u16), Stream> = HashMap::new();
     let mut entry: HashMap<u16, OrderEntry> = HashMap::new();
 
@@ -356,7 +373,23 @@ fn decode(packets: &[OwnedPacket], truth: &Truth) -> Decoded {
                 let feed = feeds[&dis.dst_port.unwrap()].clone();
                 let m = moldudp64::Packet::new_checked(payload).unwrap();
                 assert_eq!(m.trailing_len(), Some(0));
-                let s = itch.entry(text(&m.session().0)).or_default();
+                let line = format!("{}:{}", dst.unwrap(), dis.dst_port.unwrap());
+                let s = itch
+                    .entry((text(&m.session().0), line.clone()))
+                    .or_default();
+                let seen = d.lines.entry(line).or_default();
+                if seen.next == 0 {
+                    seen.next = 1;
+                }
+                if m.sequence() > seen.next {
+                    seen.runs.push((seen.next, m.sequence() - 1, i));
+                }
+                seen.next = seen.next.max(m.next_sequence());
+                seen.carried.extend(m.sequence()..m.next_sequence());
+                seen.datagrams.insert(
+                    (m.sequence(), m.next_sequence() - m.sequence()),
+                    (p.ts_ns, payload.to_vec(), i),
+                );
                 if let Some(next) = s.next_seq {
                     if m.sequence() > next {
                         d.gaps.push((feed.clone(), next, m.sequence() - next, i));
@@ -382,9 +415,11 @@ fn decode(packets: &[OwnedPacket], truth: &Truth) -> Decoded {
                         );
                     }
                     assert_eq!(by_locate.is_none(), sum.stock_locate == 0, "packet {i}");
-                    // Order references: every E, C, X, D, U names a live order.
+                    // Order references: every E, C, X, D, U names a live order (of what
+                    // the line carried: with A/B lines, it may have dropped the add).
                     let live = &mut s.live;
                     match msg.view() {
+                        _ if ab => {}
                         ItchView::AddOrder(a) => {
                             live.insert(a.order_ref(), a.shares());
                         }
@@ -673,6 +708,310 @@ fn every_session_packs_and_splits_messages() {
         }
         assert!(packed, "{}: no segment with several messages", s.name);
         assert!(split, "{}: no message across segments", s.name);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A/B lines.
+
+fn ab(n: u64, seed: u64, drop_ppm: u32) -> Config {
+    Config {
+        ab: Some(AbConfig { drop_ppm }),
+        ..packets(n, seed)
+    }
+}
+
+/// Merges touching runs: `[(1, 3), (4, 5)]` is `[(1, 5)]`.
+fn merged(v: impl IntoIterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(l) if l.1 + 1 == a => l.1 = b,
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// The runs of consecutive numbers in a set.
+fn runs(set: &BTreeSet<u64>) -> Vec<(u64, u64)> {
+    merged(set.iter().map(|&n| (n, n)))
+}
+
+/// The A/B truth against an independent decode of each line: counts, flows, each line's
+/// missing runs with the packet that shows them, the lost numbers, B's copies.
+fn check_ab(cfg: Config) -> Truth {
+    let (p, truth) = run(cfg.clone());
+    let d = decode(&p, &truth);
+    assert_eq!(truth.parameters.ab, cfg.ab);
+    assert_eq!(truth.packets, p.len() as u64);
+    assert_eq!(Some(truth.packets), cfg.max_packets);
+    assert!(truth.clean_end);
+    assert!(p.windows(2).all(|w| w[0].ts_ns <= w[1].ts_ns));
+    let flows: HashMap<_, _> = truth
+        .flows
+        .iter()
+        .map(|f| {
+            (
+                (f.src.clone(), f.dst.clone(), f.src_port, f.dst_port, f.vlan),
+                f.packets,
+            )
+        })
+        .collect();
+    assert_eq!(flows, d.flows);
+    for name in ["itch", "soupbintcp", "ouch42", "ouch50", "fix"] {
+        d.protocols[name].check(&truth.protocols[name], name);
+    }
+    for s in &truth.symbols {
+        match d.symbols.get(&("itch".to_string(), s.symbol.clone())) {
+            Some(c) => c.check(&s.itch, &s.symbol),
+            None => assert_eq!(s.itch, ProtocolCounts::default(), "{}", s.symbol),
+        }
+    }
+    for f in &truth.feeds {
+        assert_eq!(f.first_sequence, 1);
+        let lines = f.lines.as_ref().expect("lines with --ab");
+        assert_eq!(lines.len(), 2);
+        assert_eq!((lines[0].line.as_str(), lines[1].line.as_str()), ("A", "B"));
+        assert_ne!(lines[0].dst, lines[1].dst);
+        assert_eq!(
+            lines.iter().map(|l| l.packets).sum::<u64>(),
+            f.packets,
+            "{}",
+            f.name
+        );
+        assert_eq!(lines.iter().map(|l| l.messages).sum::<u64>(), f.messages);
+        assert_eq!(
+            lines.iter().map(|l| l.heartbeats).sum::<u64>(),
+            f.heartbeats
+        );
+        let mut missing_sets = Vec::new();
+        for l in lines {
+            let seen = &d.lines[&l.dst];
+            assert_eq!(seen.datagrams.len() as u64, l.packets, "{}", l.dst);
+            assert_eq!(seen.carried.len() as u64, l.messages, "{}", l.dst);
+            assert_eq!(seen.next, l.next_sequence, "{}", l.dst);
+            // Every run the line alone shows, with the packet that shows it, then the tail.
+            let mut want: Vec<(u64, u64, Option<u64>)> =
+                seen.runs.iter().map(|&(a, b, i)| (a, b, Some(i))).collect();
+            if f.next_sequence > seen.next {
+                want.push((seen.next, f.next_sequence - 1, None));
+            }
+            let got: Vec<_> = l
+                .missing
+                .iter()
+                .map(|m| {
+                    assert_eq!(m.count, m.last_seq - m.first_seq + 1);
+                    (m.first_seq, m.last_seq, m.next_packet)
+                })
+                .collect();
+            assert_eq!(got, want, "{}", l.dst);
+            let missing: BTreeSet<u64> = (1..f.next_sequence)
+                .filter(|n| !seen.carried.contains(n))
+                .collect();
+            assert_eq!(
+                missing.len() as u64,
+                l.missing.iter().map(|m| m.count).sum::<u64>()
+            );
+            missing_sets.push(missing);
+        }
+        // Lost: on neither line, below the highest number a line carried.
+        let top = lines.iter().map(|l| l.next_sequence).max().unwrap();
+        let lost: BTreeSet<u64> = missing_sets[0]
+            .intersection(&missing_sets[1])
+            .copied()
+            .filter(|&n| n < top)
+            .collect();
+        let got: Vec<(u64, u64)> = f
+            .lost
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                assert_eq!(r.count, r.last_seq - r.first_seq + 1);
+                (r.first_seq, r.last_seq)
+            })
+            .collect();
+        assert_eq!(got, runs(&lost), "{}", f.name);
+        // Every injected gap is lost (or after every line's end), and shown by the feed's
+        // first datagram after it on either line.
+        for g in truth.gaps.iter().filter(|g| g.feed == f.name) {
+            let end = g.first_missing_seq + g.count;
+            for n in g.first_missing_seq..end {
+                assert!(lost.contains(&n) || n >= top, "{} {n}", f.name);
+            }
+            let first_after = lines
+                .iter()
+                .flat_map(|l| d.lines[&l.dst].datagrams.iter())
+                .filter(|((seq, _), _)| *seq >= end)
+                .map(|(_, (_, _, i))| *i)
+                .min();
+            assert_eq!(g.next_packet, first_after, "{g:?}");
+        }
+        // Line B: A's datagrams, copied 1 to 5 µs later (later still only when B's previous
+        // copy or a queued packet held it back).
+        let (a, b) = (&d.lines[&lines[0].dst], &d.lines[&lines[1].dst]);
+        let (mut both, mut late) = (0, 0);
+        for (k, (tb, payload, _)) in &b.datagrams {
+            let Some((ta, pa, _)) = a.datagrams.get(k) else {
+                continue;
+            };
+            assert_eq!(payload, pa);
+            assert!(tb - ta >= 1_000, "{k:?}: {}", tb - ta);
+            both += 1;
+            if tb - ta > 5_000 {
+                late += 1;
+            }
+        }
+        assert!(both > 1_000, "{both}");
+        assert!(late * 100 < both, "{late} of {both}");
+    }
+    truth
+}
+
+#[test]
+fn ab_lines_truth_is_what_an_independent_decoder_finds() {
+    let t = check_ab(ab(40_000, 11, 20_000));
+    for f in &t.feeds {
+        let lines = f.lines.as_ref().unwrap();
+        let lost: u64 = f.lost.as_ref().unwrap().iter().map(|r| r.count).sum();
+        let gaps: u64 = t
+            .gaps
+            .iter()
+            .filter(|g| g.feed == f.name)
+            .map(|g| g.count)
+            .sum();
+        // Drops on both lines lose more than the injected gaps.
+        assert!(lost > gaps, "{}: {lost} lost, {gaps} in gaps", f.name);
+        for l in lines {
+            assert!(l.dropped > 50, "{} {}: {}", f.name, l.line, l.dropped);
+            let missing: u64 = l.missing.iter().map(|m| m.count).sum();
+            // Most of what one line misses, the other carried.
+            assert!(missing > 2 * lost, "{} {}", f.name, l.line);
+        }
+    }
+    check_ab(ab(25_000, 4, 80_000));
+}
+
+#[test]
+fn ab_lines_without_drops_miss_only_the_injected_gaps() {
+    let t = check_ab(ab(30_000, 7, 0));
+    for f in &t.feeds {
+        let lines = f.lines.as_ref().unwrap();
+        let gaps: Vec<(u64, u64)> = t
+            .gaps
+            .iter()
+            .filter(|g| g.feed == f.name && g.next_packet.is_some())
+            .map(|g| (g.first_missing_seq, g.first_missing_seq + g.count - 1))
+            .collect();
+        assert!(!gaps.is_empty());
+        let lost: Vec<(u64, u64)> = f
+            .lost
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|r| (r.first_seq, r.last_seq))
+            .collect();
+        assert_eq!(lost, gaps, "{}", f.name);
+        for l in lines {
+            assert_eq!(l.dropped, 0);
+            let revealed: Vec<(u64, u64)> = l
+                .missing
+                .iter()
+                .filter(|m| m.next_packet.is_some())
+                .map(|m| (m.first_seq, m.last_seq))
+                .collect();
+            assert_eq!(revealed, gaps, "{} {}", f.name, l.line);
+        }
+    }
+}
+
+/// Drops have their own random stream: line A, the order entry and the noise are the run
+/// without A/B lines, packet for packet, less line A's drops.
+#[test]
+fn line_a_is_the_run_without_ab_less_its_drops() {
+    let base = Config {
+        seed: 5,
+        max_duration_ns: Some(200_000_000),
+        ..Config::default()
+    };
+    let (plain, _) = run(base.clone());
+    let (with, t) = run(Config {
+        ab: Some(AbConfig { drop_ppm: 30_000 }),
+        ..base
+    });
+    let b_dsts: HashSet<IpAddr> = t
+        .feeds
+        .iter()
+        .map(|f| {
+            let b = &f.lines.as_ref().unwrap()[1].dst;
+            b.rsplit_once(':').unwrap().0.parse().unwrap()
+        })
+        .collect();
+    let not_b: Vec<&OwnedPacket> = with
+        .iter()
+        .filter(|p| {
+            let dst = Dissected::parse(p.link_type, &p.data).dst_ip;
+            !dst.is_some_and(|d| b_dsts.contains(&d))
+        })
+        .collect();
+    // `not_b` is `plain` with some feed datagrams taken out.
+    let mut i = 0;
+    let mut dropped = 0;
+    for p in &plain {
+        if i < not_b.len() && *not_b[i] == *p {
+            i += 1;
+        } else {
+            // Only a feed's datagrams.
+            let dis = Dissected::parse(p.link_type, &p.data);
+            assert!(
+                matches!(dis.dst_port, Some(26_477 | 18_001)),
+                "{:?}",
+                dis.dst_port
+            );
+            dropped += 1;
+        }
+    }
+    assert_eq!(i, not_b.len(), "packets of line A not in the plain run");
+    let want: u64 = t
+        .feeds
+        .iter()
+        .map(|f| f.lines.as_ref().unwrap()[0].dropped)
+        .sum();
+    assert_eq!(dropped, want);
+    assert!(dropped > 100, "{dropped}");
+    assert!(t.clean_end);
+}
+
+#[test]
+fn ab_with_a_rate_too_high_is_refused() {
+    let e = Generator::new(ab(100, 1, MAX_DROP_PPM + 1)).unwrap_err();
+    assert!(e.to_string().contains("drop rate"), "{e}");
+    // The most allowed runs to its end.
+    let (p, t) = run(ab(3_000, 1, MAX_DROP_PPM));
+    assert_eq!(p.len(), 3_000);
+    assert!(t
+        .feeds
+        .iter()
+        .all(|f| f.lines.as_ref().unwrap()[0].dropped > 100));
+}
+
+#[test]
+fn ab_is_deterministic_and_off_by_default() {
+    let (a, ta) = run(ab(4_000, 3, 10_000));
+    let (b, tb) = run(ab(4_000, 3, 10_000));
+    let (c, _) = run(ab(4_000, 3, 20_000));
+    assert_eq!(a, b);
+    assert_eq!(ta, tb);
+    assert_ne!(a, c);
+    let json = serde_json::to_string(&ta).unwrap();
+    let again: Truth = serde_json::from_str(&json).unwrap();
+    assert_eq!(again, ta);
+    // Without A/B lines, the truth says nothing of lines.
+    let (_, plain) = run(packets(4_000, 3));
+    let json = serde_json::to_string(&plain).unwrap();
+    for key in ["\"lines\"", "\"lost\"", "\"ab\""] {
+        assert!(!json.contains(key), "{key}");
     }
 }
 

@@ -83,6 +83,65 @@ pub struct FeedTruth {
     pub types: BTreeMap<String, u64>,
     /// Stock locate of every symbol on this feed.
     pub locates: BTreeMap<String, u16>,
+    /// With A/B lines ([`Parameters::ab`]): line A, then line B; absent without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<LineTruth>>,
+    /// With A/B lines: the numbers no line carried, below the highest one a line did (what a
+    /// receiver arbitrating the lines loses), as maximal runs; absent without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<Vec<SeqRange>>,
+}
+
+/// One line of a feed sent on A/B lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineTruth {
+    /// `A` or `B`.
+    pub line: String,
+    /// Multicast group `address:port`.
+    pub dst: String,
+    /// 802.1Q VLAN id, if tagged.
+    pub vlan: Option<u16>,
+    /// Datagrams the line sent (data, heartbeats).
+    pub packets: u64,
+    /// Heartbeats it sent.
+    pub heartbeats: u64,
+    /// ITCH messages it carried.
+    pub messages: u64,
+    /// Datagrams of the feed it dropped (numbers skipped by the feed itself, [`Truth::gaps`],
+    /// are no datagram).
+    pub dropped: u64,
+    /// The number after the last one it carried.
+    pub next_sequence: u64,
+    /// Every run of numbers the line did not carry, in order: each ends where a datagram of
+    /// the line (a heartbeat included) shows it, exactly as a receiver of that line alone
+    /// sees the gap; the last may be the numbers after the line's last datagram, shown by
+    /// nothing (`next_packet` null).
+    pub missing: Vec<MissingTruth>,
+}
+
+/// Numbers one line did not carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingTruth {
+    /// First number missing.
+    pub first_seq: u64,
+    /// Last number missing.
+    pub last_seq: u64,
+    /// Numbers missing.
+    pub count: u64,
+    /// Index of the line's packet that shows the run (its next datagram), or null when the
+    /// line sent nothing after it.
+    pub next_packet: Option<u64>,
+}
+
+/// A run of sequence numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeqRange {
+    /// First number.
+    pub first_seq: u64,
+    /// Last number.
+    pub last_seq: u64,
+    /// Numbers in it.
+    pub count: u64,
 }
 
 /// One TCP order-entry session.
@@ -156,7 +215,8 @@ pub struct GapTruth {
     pub first_missing_seq: u64,
     /// Messages missing.
     pub count: u64,
-    /// Index of the feed's next packet (the one that reveals the gap), once sent.
+    /// Index of the feed's next packet (the one that reveals the gap; with A/B lines, the
+    /// first after the gap on either line), once sent.
     pub next_packet: Option<u64>,
 }
 
@@ -195,6 +255,9 @@ pub struct Parameters {
     /// Midnight (US/Eastern) of the trading day, ns since the Unix epoch: ITCH and OUCH
     /// timestamps count from it.
     pub midnight_ns: u64,
+    /// The A/B lines, if the feeds were sent on two; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab: Option<super::AbConfig>,
 }
 
 /// Everything the generator emitted.
