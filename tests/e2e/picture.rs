@@ -6,6 +6,9 @@ use std::path::Path;
 /// Every `--plot` picture's size.
 pub const SIZE: (u32, u32) = (1200, 640);
 
+/// The main series' colour (bars, the rate, the busiest latency histogram).
+pub const SERIES: [u8; 3] = [102, 102, 255];
+
 pub struct Picture {
     pub width: u32,
     pub height: u32,
@@ -55,6 +58,11 @@ impl Picture {
     pub fn count(&self, f: impl Fn(&[u8]) -> bool) -> usize {
         self.count_in(0..self.width, 0..self.height, f)
     }
+}
+
+/// Whether a pixel is `c`, give or take `tol` per channel.
+pub fn near(c: [u8; 3], tol: u8) -> impl Fn(&[u8]) -> bool {
+    move |p| (0..3).all(|i| p[i].abs_diff(c[i]) <= tol)
 }
 
 /// Text and axes.
