@@ -361,7 +361,7 @@ SCHEMAS = {
         "sink": t("string", "Where it would go."),
         "timing": t("string", "The pacing, in words (original timing, × speed, packets/s, Mbit/s, top speed; gaps cut)."),
     })),
-    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps, microbursts, order-to-ack latency, order-entry numbering, tick-to-trade, talkers and ARP, TCP health, expert information.", {
+    "report": ("wiretape report --json: what the traffic shows", obj("The report over the selection: feed gaps, microbursts, the link's rate over time, order-to-ack latency, order-entry numbering, tick-to-trade, talkers and ARP, TCP health, expert information.", {
         "packets": t("integer", "Packets read.", minimum=0),
         "moldudp64_messages": t("integer", "MoldUDP64 messages seen (ITCH messages, heartbeats, end of session).", minimum=0),
         "gaps": obj("Feed gaps: MoldUDP64 sequence numbers per session and line, arbitrated across the lines of a session.", {
@@ -435,6 +435,12 @@ SCHEMAS = {
                 "burst_count": t("integer", "Bursts above the threshold, all of them.", minimum=0),
             })},
         }),
+        "rate": obj("The link's rate over time: packets and bytes per time bucket from the first packet's bucket to the last's. Buckets are aligned on the epoch and as wide as the span needs to fit in 2,000 (1, 2, 10, 20, 100, 200, … ns; between 400 and 2,000 buckets over a long span); each holds exactly the packets captured in [start_ns + i × bucket_ns, start_ns + (i + 1) × bucket_ns).", {
+            "start_ns": time_ns("The first bucket's start (a multiple of bucket_ns)"),
+            "bucket_ns": t("integer", "The width of every bucket, ns.", minimum=1),
+            "packets": {"type": "array", "description": "Packets per bucket, in time order; empty without packets.", "maxItems": 2000, "items": t("integer", "Packets in one bucket.", minimum=0)},
+            "bytes": {"type": "array", "description": "Bytes on the wire per bucket (as many as packets).", "maxItems": 2000, "items": t("integer", "Bytes in one bucket.", minimum=0)},
+        }),
         "latency": obj("Order-to-ack latency: each request (enter, replace, cancel) matched with the exchange's first answer by its id (OUCH 4.2 token, OUCH 5.0 UserRefNum, FIX ClOrdID) on its connection; capture times, ns.", {
             "matched": t("integer", "Round trips matched.", minimum=0),
             "unmatched_answers": t("integer", "Answers whose id no request waited for (the request before the capture, or a second answer).", minimum=0),
@@ -445,6 +451,11 @@ SCHEMAS = {
                 "unanswered": t("integer", "Requests with no answer by the end.", minimum=0),
                 "kinds": {"type": "array", "description": "One per kind of round trip.", "items": obj("A kind of round trip and its distribution.", dict(
                     kind=t("string", "REQUEST → ANSWER: enter, replace, cancel → accepted, rejected, replaced, canceled, execution report, cancel reject."),
+                    histogram={"type": "array", "description": "The round trips in bins on a log scale, ten per decade (bounds 10, 12, 16, 20, 25, 31, 40, 50, 63, 80, 100 ns, … : the R10 preferred numbers), only those with round trips, fastest first; each binned by the highest value its HDR histogram bucket stands for (as the percentiles are). At most 117.", "items": obj("A bin.", {
+                        "lower_ns": t("integer", "Round trips longer than this, ns (0 for the first bin).", minimum=0),
+                        "upper_ns": t("integer", "And at most this long, ns.", minimum=1),
+                        "count": t("integer", "Round trips in the bin.", minimum=1),
+                    })},
                     **LATENCY))},
             })},
             "symbols": {"type": "array", "description": "One per symbol, every connection and kind.", "items": obj("A symbol and its distribution.", dict(

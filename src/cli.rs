@@ -763,11 +763,19 @@ pub struct DecodeArgs {
 /// Time is the capture time of each message: the report over stored data gives the
 /// verdicts a live monitor would (`record` alerts on the same). Sessions whose name is
 /// blank or all zero (sanitised captures) are reported per line, not arbitrated.
+///
+/// With --plot DIR, three PNG pictures (1200 × 640) are written there too: rate.png, the
+/// link's rate over the span with the bursts above --burst-threshold shaded and each
+/// window's peak marked; latency.png, order-to-ack latency histograms per connection and
+/// kind (the six busiest, log scales); gaps.png, each feed gap on a time line per session
+/// and line, coloured recovered, partly recovered or lost. Times are UTC clock times. A
+/// picture with nothing to show says so in its title.
 #[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
 wiretape report -d /var/lib/wiretape --from 14:30 --to 15:00\n  \
 wiretape report -d /var/lib/wiretape --burst-threshold 800\n  \
-wiretape report -d /var/lib/wiretape --json | jq .gaps.lost_messages")]
+wiretape report -d /var/lib/wiretape --json | jq .gaps.lost_messages\n  \
+wiretape report -d /var/lib/wiretape --burst-threshold 800 --plot plots/")]
 pub struct ReportArgs {
     /// Data directory.
     #[arg(long, short = 'd')]
@@ -801,6 +809,10 @@ pub struct ReportArgs {
     /// One JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also draw rate.png, latency.png and gaps.png into this directory (made if
+    /// missing; files of those names are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,

@@ -285,7 +285,7 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
                 path.display()
             );
         } else {
-            crate::plot::gap_error_png(&report, path)?;
+            crate::plot::replay::gap_error_png(&report, path)?;
         }
     }
     Ok(match interrupt.exit_code() {

@@ -1,6 +1,7 @@
 //! `wiretape report`: the monitor's cores (`wiretape-monitor`) over stored traffic — feed
 //! gaps per MoldUDP64 session and line, arbitrated across lines, and order-to-ack latency
-//! per connection, kind and symbol.
+//! per connection, kind and symbol — as text or JSON, and with `--plot DIR` as pictures
+//! (`plot::report`).
 
 use anyhow::{Context, Result};
 use wiretape_decode::{Decoder, FeedMap, MessageRecord};
@@ -48,6 +49,9 @@ pub fn run(a: ReportArgs) -> Result<u8> {
         None => FeedMap::new(),
     };
     let limit = threshold(&a)?;
+    if let Some(dir) = &a.plot {
+        crate::plot::report::prepare(dir)?;
+    }
     let interrupt = crate::interrupt::Interrupt::install(false)?;
     let (store, sel, _) = match crate::export::open_selection(
         &a.data,
@@ -115,6 +119,13 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     } else {
         for l in text(&report, a.list) {
             line(&l)?;
+        }
+    }
+    if let Some(dir) = &a.plot {
+        let written = crate::plot::report::write_all(&report, dir)?;
+        if !a.json {
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            line(&format!("plots: {}", names.join(", ")))?;
         }
     }
     Ok(match interrupt.exit_code() {

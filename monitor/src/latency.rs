@@ -96,12 +96,61 @@ impl Distribution {
     }
 }
 
+/// Round trips that took more than `lower_ns` and at most `upper_ns`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LatencyBin {
+    pub lower_ns: u64,
+    pub upper_ns: u64,
+    pub count: u64,
+}
+
+/// The bins' bounds within a decade, ×100: the R10 preferred numbers (1, 1.25, 1.6, 2, 2.5,
+/// 3.15, 4, 5, 6.3, 8), ten bins of about the same width on a log scale.
+const R10: [u64; 10] = [100, 125, 160, 200, 250, 315, 400, 500, 630, 800];
+
+/// The upper bound of bin `i`: 10 ns, 12, 16, 20, …, 80, 100 ns, 125, …; `u64::MAX` past
+/// what `u64` holds.
+fn bin_upper(i: usize) -> u64 {
+    10u64
+        .checked_pow(i as u32 / 10 + 1)
+        .and_then(|p| p.checked_mul(R10[i % 10]))
+        .map_or(u64::MAX, |x| x / 100)
+}
+
+/// The bins of a histogram of ns on a log scale, ten per decade from 10 ns (the first
+/// holds everything up to 10 ns), those with round trips only: at most 117 for
+/// [`OrderLatency`]'s histograms (1 ns to an hour; the last bin ends at 4,000 s). A value
+/// is binned by the highest of the values the histogram does not tell apart from it (as
+/// its percentiles are).
+pub fn log_bins(h: &Histogram<u64>) -> Vec<LatencyBin> {
+    let mut out: Vec<LatencyBin> = Vec::new();
+    let mut i = 0;
+    for v in h.iter_recorded() {
+        let ns = v.value_iterated_to();
+        while bin_upper(i) < ns && bin_upper(i) < u64::MAX {
+            i += 1;
+        }
+        let (lower_ns, upper_ns) = (if i == 0 { 0 } else { bin_upper(i - 1) }, bin_upper(i));
+        match out.last_mut() {
+            Some(b) if b.upper_ns == upper_ns => b.count += v.count_at_value(),
+            _ => out.push(LatencyBin {
+                lower_ns,
+                upper_ns,
+                count: v.count_at_value(),
+            }),
+        }
+    }
+    out
+}
+
 /// One kind of round trip on one connection (`enter → accepted`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KindLatency {
     pub kind: String,
     #[serde(flatten)]
     pub latency: Distribution,
+    /// The round trips in bins on a log scale ([`log_bins`]).
+    pub histogram: Vec<LatencyBin>,
 }
 
 /// One connection.
@@ -277,6 +326,7 @@ impl OrderLatency {
             sessions[*s as usize].kinds.push(KindLatency {
                 kind: format!("{} → {}", req.name(), ans.name()),
                 latency: Distribution::of(h),
+                histogram: log_bins(h),
             });
         }
         sessions.sort_by(|a, b| a.session.cmp(&b.session));
@@ -339,6 +389,51 @@ mod tests {
             1,
             "the cancel had no symbol; MSFT's enter was replaced"
         );
+    }
+
+    #[test]
+    fn bins_are_ten_per_decade_and_hold_every_round_trip() {
+        let uppers: Vec<u64> = (0..12).map(bin_upper).collect();
+        assert_eq!(uppers, [10, 12, 16, 20, 25, 31, 40, 50, 63, 80, 100, 125]);
+        assert_eq!(bin_upper(40), 100_000); // 100 µs
+        assert_eq!(bin_upper(1_000), u64::MAX);
+        let mut l = OrderLatency::new();
+        // 3 in (0, 10], 1 at exactly 125 (the bin's upper bound: in it), 2 in (100, 125],
+        // 4 in (400 µs, 500 µs], and one at an hour and more.
+        let took = [
+            1,
+            5,
+            10,
+            125,
+            101,
+            124,
+            450_000,
+            499_000,
+            480_000,
+            401_000,
+            u64::MAX / 4,
+        ];
+        for (t, ns) in (0u64..).zip(took) {
+            l.request("c", Request::Enter, "X", None, t);
+            l.answer("c", Answer::Accepted, "X", t.saturating_add(ns));
+        }
+        let r = l.finish();
+        let k = &r.sessions[0].kinds[0];
+        let bins: Vec<(u64, u64, u64)> = k
+            .histogram
+            .iter()
+            .map(|b| (b.lower_ns, b.upper_ns, b.count))
+            .collect();
+        assert_eq!(
+            bins[..3],
+            [(0, 10, 3), (100, 125, 3), (400_000, 500_000, 4)]
+        );
+        // Saturated at the histogram's top (an hour), binned by its equivalent value.
+        assert_eq!(bins.len(), 4, "{bins:?}");
+        assert!(bins[3].0 < 3_600_000_000_000 && bins[3].1 >= 3_600_000_000_000);
+        let total: u64 = k.histogram.iter().map(|b| b.count).sum();
+        assert_eq!(total, k.latency.count);
+        assert!(bin_upper(116) == 4_000_000_000_000);
     }
 
     #[test]

@@ -7,8 +7,11 @@
 //!   recovered, a gap on every line is lost.
 //! - [`bursts`]: microbursts, packets and bytes in sliding windows from 10 µs to 1 s over
 //!   the link and per multicast group, peaks, peak-to-average and bursts above a threshold.
+//! - [`rate`]: the link's packets and bytes per time bucket over any span, in a bounded
+//!   number of buckets that widen (1, 2, 10, 20, … ns) as the span grows.
 //! - [`latency`]: order-to-ack latency, each order request matched with the exchange's first
-//!   answer by its id on its connection, as HDR histograms per connection, kind and symbol.
+//!   answer by its id on its connection, as HDR histograms per connection, kind and symbol
+//!   (with their bins on a log scale).
 //! - [`sequence`]: order-entry numbering, SoupBinTCP across logins and FIX MsgSeqNum: gaps,
 //!   resends, numbers too low, resets.
 //! - [`ticktrade`]: tick-to-trade, from a symbol's last market-data message to an order on it.
@@ -27,6 +30,7 @@ pub mod bursts;
 pub mod expert;
 pub mod gaps;
 pub mod latency;
+pub mod rate;
 pub mod sequence;
 pub mod talkers;
 pub mod tcp;
@@ -36,6 +40,7 @@ pub mod watch;
 pub use alert::{Alert, Severity, Suppressor};
 pub use gaps::{FeedGaps, GapReport, Line};
 pub use latency::{Answer, LatencyReport, OrderLatency, Request};
+pub use rate::{RateReport, RateSeries};
 pub use talkers::{Seen, TalkerEvent, TalkerReport, Talkers};
 pub use tcp::{Segment, TcpEvent, TcpHealth, TcpReport};
 pub use watch::{Monitor, MonitorCounts, MonitorOptions, MonitorReport};

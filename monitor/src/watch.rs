@@ -26,6 +26,7 @@ use crate::bursts::{BurstReport, Bursts, DEFAULT_WINDOWS_NS};
 use crate::expert::{ExpertGroup, ExpertInfo, ExpertReport, ExpertSeverity};
 use crate::gaps::{FeedGaps, GapCounts, GapEvent, GapReport, Line};
 use crate::latency::{Answer, LatencyReport, OrderLatency, Request};
+use crate::rate::{RateReport, RateSeries};
 use crate::sequence::{SeqEvent, SequenceReport, Sequences, Step};
 use crate::talkers::{ArpVerdict, Seen, TalkerEvent, TalkerKind, TalkerReport, Talkers};
 use crate::tcp::{Segment, TcpEvent, TcpEventKind, TcpHealth, TcpReport};
@@ -76,6 +77,8 @@ pub struct MonitorReport {
     pub moldudp64_messages: u64,
     pub gaps: GapReport,
     pub bursts: BurstReport,
+    /// The link's packets and bytes per time bucket over the whole span.
+    pub rate: RateReport,
     pub latency: LatencyReport,
     pub sequences: SequenceReport,
     pub tick_to_trade: TickToTradeReport,
@@ -112,6 +115,7 @@ pub struct Monitor {
     gaps: FeedGaps,
     latency: OrderLatency,
     bursts: Bursts,
+    rate: RateSeries,
     sequences: Sequences,
     tick: TickToTrade,
     talkers: Talkers,
@@ -388,6 +392,7 @@ impl Monitor {
             },
             latency: OrderLatency::new(),
             bursts: if live { bursts.with_events() } else { bursts },
+            rate: RateSeries::default(),
             sequences: if live {
                 Sequences::with_events()
             } else {
@@ -426,6 +431,7 @@ impl Monitor {
         if !self.opts.feeds.is_empty() {
             self.feed_check(t_ns, d);
         }
+        self.rate.add(t_ns, orig_len);
         let events = self
             .talkers
             .packet(&Seen::from_dissected(t_ns, orig_len, d));
@@ -781,6 +787,7 @@ impl Monitor {
             moldudp64_messages: self.mold,
             gaps: self.gaps.finish(),
             bursts: self.bursts.finish(),
+            rate: self.rate.report(),
             latency: self.latency.finish(),
             sequences: self.sequences.finish(),
             tick_to_trade: self.tick.finish(),

@@ -10,6 +10,7 @@ mod follow;
 mod gen;
 mod import;
 mod newuser;
+mod picture;
 mod readonly;
 mod record;
 mod replay;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use wiretape_store::OwnedPacket;
 
+use crate::picture::{self, picture};
 use crate::record::{sh, Recorder, Veth};
 use crate::wiretape;
 
@@ -594,23 +595,9 @@ fn rewrites_map_addresses_ports_groups_and_vlans_with_checksums_tshark_accepts()
 
 /// `--plot`'s picture: a 1200 × 640 PNG with the bars (blue) and the text (black) drawn.
 fn check_plot(png: &Path) {
-    let f = std::fs::File::open(png).unwrap();
-    let mut reader = png::Decoder::new(std::io::BufReader::new(f))
-        .read_info()
-        .unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.width, info.height), (1200, 640));
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    let px: Vec<&[u8]> = buf[..info.buffer_size()].chunks(3).collect();
-    let blue = px
-        .iter()
-        .filter(|p| p[2] > 150 && p[0] < 140 && p[1] < 140)
-        .count();
-    let dark = px
-        .iter()
-        .filter(|p| p[0] < 60 && p[1] < 60 && p[2] < 60)
-        .count();
+    let p = picture(png);
+    let blue = p.count(picture::blue);
+    let dark = p.count(picture::dark);
     assert!(blue > 2_000, "bars: {blue} blue pixels");
     assert!(dark > 2_000, "text and axes: {dark} dark pixels");
 }

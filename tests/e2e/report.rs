@@ -2,6 +2,7 @@
 //! arbitration on a capture made A/B here (every MoldUDP64 datagram of one feed copied onto
 //! a second group 2 µs later, with independent drops on each line and some on both) and on
 //! `wiretape gen --ab`, against its truth, in the report and in the live monitor's alerts.
+//! `--plot DIR`: the three pictures decoded, their series found drawn where they should be.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -11,6 +12,7 @@ use wiretape_capture::{CaptureWriter, WriteFormat};
 use wiretape_replay::rewrite::Rewrite;
 use wiretape_wire::packet::Dissected;
 
+use crate::picture::{self, picture};
 use crate::wiretape;
 
 fn s(p: &Path) -> &str {
@@ -242,6 +244,18 @@ fn a_and_b_lines_are_arbitrated() {
         rec.iter()
             .any(|r| r["by"].as_str().unwrap().starts_with("233.54.12.112")),
         "{sess}"
+    );
+    // The gap time line shows both verdicts: recovered (green) and lost (red) gaps.
+    let dir = tmp.path().join("plots");
+    let r = wiretape(&["report", "--data", s(&d), "--plot", s(&dir)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let gaps = picture(&dir.join("gaps.png"));
+    let (w, _) = picture::SIZE;
+    let green = gaps.count_in(0..w, 30..540, picture::near([44, 160, 44], 6));
+    let red = gaps.count_in(0..w, 30..540, picture::near([214, 39, 40], 6));
+    assert!(
+        green > 3_000 && red > 500,
+        "{green} green, {red} red pixels"
     );
 }
 
@@ -741,6 +755,32 @@ fn udp_to(group: [u8; 4]) -> Vec<u8> {
     f
 }
 
+/// Writes Ethernet frames (time, bytes) into the pcap file `f` and imports it into `d`
+/// beside it.
+fn imported(f: &Path, pkts: &[(u64, &[u8])]) -> std::path::PathBuf {
+    let mut w = CaptureWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(f).unwrap()),
+        WriteFormat::Pcap,
+    );
+    for (t, data) in pkts {
+        w.write_packet(&wiretape_store::Packet {
+            ts_ns: *t,
+            orig_len: data.len() as u32,
+            link_type: 1,
+            iface: 0,
+            flags: 0,
+            data,
+        })
+        .unwrap();
+    }
+    use std::io::Write;
+    w.finish().unwrap().flush().unwrap();
+    let d = f.with_extension("d");
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    d
+}
+
 /// Microbursts where they were put: a packet every 100 µs for 20 ms, and at 10.03 ms a burst
 /// of 100 packets 100 ns apart to another group. The 10 µs window's peak is the burst (at its
 /// last packet), on the link and on that group; with a threshold of 3,000 bytes in 10 µs
@@ -755,26 +795,7 @@ fn a_microburst_is_found_where_it_was_put() {
     let start = t0 + 10_030_000;
     pkts.extend((0..100).map(|k| (start + k * 100, &burst[..])));
     pkts.sort_by_key(|p| p.0);
-    let mut w = CaptureWriter::new(
-        std::io::BufWriter::new(std::fs::File::create(&f).unwrap()),
-        WriteFormat::Pcap,
-    );
-    for (t, data) in &pkts {
-        w.write_packet(&wiretape_store::Packet {
-            ts_ns: *t,
-            orig_len: data.len() as u32,
-            link_type: 1,
-            iface: 0,
-            flags: 0,
-            data,
-        })
-        .unwrap();
-    }
-    use std::io::Write;
-    w.finish().unwrap().flush().unwrap();
-    let d = tmp.path().join("d");
-    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let d = imported(&f, &pkts);
     let r = wiretape(&[
         "report",
         "--data",
@@ -1193,4 +1214,164 @@ fn malformed_messages_and_unexpected_traffic_on_feed_groups_are_expert_informati
         ]),
         "{text}"
     );
+}
+
+/// `--plot DIR` on `wiretape gen`'s trading mix (feed gaps, OUCH and FIX round trips) with
+/// a burst threshold low enough to see bursts: the directory is made, the JSON is printed
+/// as without it (with the rate series, which adds up to every packet and byte), and each
+/// picture has its series drawn in its plotting area: the rate's bars (blue) with the bursts
+/// shaded (pale red), the busiest latency histogram (blue), the gaps (lost: red).
+#[test]
+fn plots_show_the_rate_and_its_bursts_the_latency_and_the_gaps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (f, d) = (tmp.path().join("g.pcap"), tmp.path().join("d"));
+    let r = wiretape(&["gen", "--packets", "30000", "--seed", "7", "-o", s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&f)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let dir = tmp.path().join("plots/new");
+    let r = wiretape(&[
+        "report",
+        "--data",
+        s(&d),
+        "--burst-threshold",
+        "200",
+        "--json",
+        "--plot",
+        s(&dir),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let link = v["bursts"]["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["track"] == "link")
+        .unwrap();
+    assert!(link["burst_count"].as_u64().unwrap() > 0, "{link}");
+    assert!(v["latency"]["matched"].as_u64().unwrap() > 0);
+    assert!(v["gaps"]["lost_messages"].as_u64().unwrap() > 0);
+    let sum = |k: &str| -> u64 {
+        v["rate"][k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("packets"), 30_000);
+    assert_eq!(sum("packets"), v["packets"].as_u64().unwrap());
+    assert_eq!(sum("bytes"), link["bytes"].as_u64().unwrap());
+    let buckets = v["rate"]["packets"].as_array().unwrap().len();
+    assert!((400..=2_000).contains(&buckets), "{buckets} buckets");
+    let bucket = v["rate"]["bucket_ns"].as_u64().unwrap();
+    assert_eq!(v["rate"]["start_ns"].as_u64().unwrap() % bucket, 0);
+    // Every kind of round trip carries its bins, holding all of its round trips.
+    for c in v["latency"]["sessions"].as_array().unwrap() {
+        for k in c["kinds"].as_array().unwrap() {
+            let binned: u64 = k["histogram"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["count"].as_u64().unwrap())
+                .sum();
+            assert_eq!(binned, k["count"].as_u64().unwrap(), "{k}");
+        }
+    }
+
+    let (w, h) = picture::SIZE;
+    let rate = picture(&dir.join("rate.png"));
+    // The chart is the left 860 pixels, below the title.
+    let bars = rate.count_in(0..860, 30..h, picture::near(picture::SERIES, 6));
+    assert!(bars > 5_000, "rate: {bars} pixels of bars");
+    let shaded = rate.count_in(0..860, 30..h, picture::near([246, 207, 207], 6));
+    assert!(shaded > 300, "rate: {shaded} pixels of bursts shaded");
+    assert!(rate.count(picture::dark) > 2_000);
+
+    let latency = picture(&dir.join("latency.png"));
+    let drawn = latency.count_in(0..w, 30..420, picture::near(picture::SERIES, 6));
+    assert!(
+        drawn > 2_000,
+        "latency: {drawn} pixels of the busiest histogram"
+    );
+    assert!(latency.count(picture::dark) > 2_000);
+
+    let gaps = picture(&dir.join("gaps.png"));
+    let lost = gaps.count_in(0..w, 30..540, picture::near([214, 39, 40], 6));
+    assert!(lost > 150, "gaps: {lost} pixels of lost gaps");
+    let recovered = gaps.count_in(0..w, 30..540, picture::near([44, 160, 44], 6));
+    assert_eq!(recovered, 0, "one line per feed: nothing recovered");
+    assert!(gaps.count(picture::dark) > 2_000);
+    // Written in place: no temporary file left.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["gaps.png", "latency.png", "rate.png"]);
+}
+
+/// Traffic with nothing to plot but its rate (multicast UDP that is no feed, no orders, no
+/// threshold), and a selection with no packets at all: three pictures each time, the
+/// empty charts with no series drawn; the text report names them.
+#[test]
+fn plots_with_nothing_to_show_are_still_drawn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("u.pcap");
+    let frame = udp_to([239, 1, 1, 1]);
+    let t0 = 1_800_000_000_000_000_000u64;
+    let pkts: Vec<(u64, &[u8])> = (0..500).map(|i| (t0 + i * 100_000, &frame[..])).collect();
+    let d = imported(&f, &pkts);
+    let (w, h) = picture::SIZE;
+    for (query, packets) in [(None, true), (Some("proto:fix"), false)] {
+        let dir = tmp.path().join(format!("plots-{packets}"));
+        let mut args = vec!["report", "--data", s(&d), "--plot", s(&dir)];
+        args.extend(query);
+        let r = wiretape(&args);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let last = r.stdout.lines().last().unwrap_or_default();
+        assert_eq!(
+            last,
+            format!(
+                "plots: {}, {}, {}",
+                dir.join("rate.png").display(),
+                dir.join("latency.png").display(),
+                dir.join("gaps.png").display()
+            )
+        );
+        let rate = picture(&dir.join("rate.png"));
+        let bars = rate.count_in(0..860, 30..h, picture::near(picture::SERIES, 6));
+        if packets {
+            assert!(bars > 2_000, "{bars}");
+        } else {
+            assert_eq!(bars, 0);
+        }
+        let shaded = rate.count_in(0..860, 30..h, picture::near([246, 207, 207], 6));
+        assert_eq!(shaded, 0, "no threshold: no burst");
+        for name in ["latency.png", "gaps.png"] {
+            let p = picture(&dir.join(name));
+            let coloured = p.count(|p| p.iter().max().unwrap() - p.iter().min().unwrap() > 40);
+            assert_eq!(coloured, 0, "{name}: nothing but grey drawn");
+            // The title, the axes and "nothing to draw".
+            assert!(p.count_in(0..w, 0..30, picture::dark) > 200, "{name}");
+            assert!(p.count(picture::dark) > 1_000, "{name}");
+        }
+    }
+}
+
+/// `--plot` somewhere no directory can be made: refused before the pass, naming the path,
+/// exit code 1, nothing on standard output.
+#[test]
+fn a_plot_directory_that_cannot_be_made_is_named_in_the_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("u.pcap");
+    let frame = udp_to([239, 1, 1, 1]);
+    let d = imported(&f, &[(1_800_000_000_000_000_000, &frame[..])]);
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let dir = file.join("plots");
+    let r = wiretape(&["report", "--data", s(&d), "--json", "--plot", s(&dir)]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains(s(&dir)), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
 }

@@ -1,60 +1,33 @@
-//! `replay --plot FILE.png`: the gap-error histogram of a replay, drawn with plotters into
-//! a PNG. The text is set in DejaVu Sans Mono, embedded in the binary (its licence is
-//! `assets/fonts/DejaVuSansMono.LICENSE`), so a server without fonts draws it the same.
+//! `replay --plot FILE.png`: the gap-error histogram of a replay.
 
-use std::io::BufWriter;
 use std::path::Path;
-use std::sync::OnceLock;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use plotters::prelude::*;
-use plotters::style::{register_font, FontStyle};
 use wiretape_replay::report::Bucket;
 use wiretape_replay::Report;
 
+use super::{short_ns, Drawn, FAMILY, INK, SERIES, WIDTH};
 use crate::output::span as ns;
-
-const WIDTH: u32 = 1200;
-const HEIGHT: u32 = 640;
-static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSansMono.ttf");
-const FAMILY: &str = "sans-serif";
-
-fn fonts() -> Result<()> {
-    static LOADED: OnceLock<bool> = OnceLock::new();
-    if *LOADED.get_or_init(|| register_font(FAMILY, FontStyle::Normal, FONT).is_ok()) {
-        Ok(())
-    } else {
-        Err(anyhow!("--plot: the embedded font does not load"))
-    }
-}
 
 /// A bar's label: its upper bound (`500ns`, `2µs`, `1s`) or `>1s`.
 fn label(b: &Bucket) -> String {
     match b.upper_ns {
         None => ">1s".to_owned(),
-        Some(n) if n < 1_000 => format!("{n}ns"),
-        Some(n) if n < 1_000_000 => format!("{}µs", n / 1_000),
-        Some(n) if n < 1_000_000_000 => format!("{}ms", n / 1_000_000),
-        Some(n) => format!("{}s", n / 1_000_000_000),
+        Some(n) => short_ns(n),
     }
 }
 
-/// Draws `report`'s gap-error histogram into `path` (PNG, 1200 × 640), written to a
-/// temporary file beside it and renamed, so a reader never sees half a picture.
+/// Draws `report`'s gap-error histogram into `path` (PNG, 1200 × 640).
 pub fn gap_error_png(report: &Report, path: &Path) -> Result<()> {
-    fonts()?;
     let bars = &report.gap_error_histogram;
     let p = report
         .gap_error
         .ok_or_else(|| anyhow!("--plot: no gap errors were measured"))?;
     let gaps: u64 = bars.iter().map(|b| b.count).sum();
     let top = bars.iter().map(|b| b.count).max().unwrap_or(1).max(1) as f64;
-    let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
-        let draw = |e: &dyn std::fmt::Display| anyhow!("--plot: drawing: {e}");
-        root.fill(&WHITE).map_err(|e| draw(&e))?;
-        let mut chart = ChartBuilder::on(&root)
+    super::png(path, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(
                 format!(
                     "replay gap error: {gaps} gaps, {} packets to {}",
@@ -69,7 +42,7 @@ pub fn gap_error_png(report: &Report, path: &Path) -> Result<()> {
                 (0u32..bars.len() as u32).into_segmented(),
                 (0.7f64..top * 3.0).log_scale(),
             )
-            .map_err(|e| draw(&e))?;
+            .drawn()?;
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -85,7 +58,7 @@ pub fn gap_error_png(report: &Report, path: &Path) -> Result<()> {
             .y_desc("gaps (log scale)")
             .axis_desc_style((FAMILY, 15))
             .draw()
-            .map_err(|e| draw(&e))?;
+            .drawn()?;
         chart
             .draw_series(
                 bars.iter()
@@ -98,13 +71,13 @@ pub fn gap_error_png(report: &Report, path: &Path) -> Result<()> {
                                 (SegmentValue::Exact(i), 0.7),
                                 (SegmentValue::Exact(i + 1), b.count as f64),
                             ],
-                            BLUE.mix(0.6).filled(),
+                            SERIES.filled(),
                         );
                         r.set_margin(0, 0, 3, 3);
                         r
                     }),
             )
-            .map_err(|e| draw(&e))?;
+            .drawn()?;
         let lines = [
             format!("p50   {}", ns(p.p50_ns)),
             format!("p90   {}", ns(p.p90_ns)),
@@ -118,35 +91,12 @@ pub fn gap_error_png(report: &Report, path: &Path) -> Result<()> {
             root.draw(&Text::new(
                 line.as_str(),
                 (WIDTH as i32 - 250, 70 + 20 * k as i32),
-                (FAMILY, 15).into_font().color(&BLACK),
+                (FAMILY, 15).into_font().color(&INK),
             ))
-            .map_err(|e| draw(&e))?;
+            .drawn()?;
         }
-        root.present().map_err(|e| draw(&e))?;
-    }
-    write_png(path, &rgb)
-}
-
-fn write_png(path: &Path, rgb: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("--plot {}: not a file name", path.display()))?;
-    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
-    let f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let mut enc = png::Encoder::new(BufWriter::new(f), WIDTH, HEIGHT);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    let done = (|| -> Result<(), png::EncodingError> {
-        let mut w = enc.write_header()?;
-        w.write_image_data(rgb)?;
-        w.finish()
-    })();
-    if let Err(e) = done {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing {}", tmp.display()));
-    }
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        Ok(())
+    })
 }
 
 #[cfg(test)]
