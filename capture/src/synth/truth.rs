@@ -257,7 +257,7 @@ pub struct Parameters {
     pub midnight_ns: u64,
     /// The A/B lines, if the feeds were sent on two; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ab: Option<super::AbConfig>,
+    pub ab: Option<super::lines::AbConfig>,
 }
 
 /// Everything the generator emitted.
