@@ -117,13 +117,35 @@ struct Track {
     burst_count: u64,
 }
 
+impl Track {
+    fn new(windows: usize) -> Track {
+        Track {
+            q: VecDeque::new(),
+            base: 0,
+            heads: vec![0; windows],
+            sums: vec![(0, 0); windows],
+            peaks: vec![PeakState::default(); windows],
+            packets: 0,
+            bytes: 0,
+            first: 0,
+            last: 0,
+            open: None,
+            bursts: Vec::new(),
+            burst_count: 0,
+        }
+    }
+}
+
 /// See the [module documentation](self).
 #[derive(Debug)]
 pub struct Bursts {
     windows: Vec<u64>,
     /// (index of the window in `windows`, bytes).
     threshold: Option<(usize, u64)>,
-    tracks: BTreeMap<String, Track>,
+    /// Each track with its name; the link is the first.
+    tracks: Vec<(String, Track)>,
+    /// Track names → their place in `tracks`.
+    index: BTreeMap<String, usize>,
     last_ts: u64,
     out_of_order: u64,
     untracked: u64,
@@ -143,10 +165,12 @@ impl Bursts {
         w.sort_unstable();
         w.dedup();
         let threshold = threshold.map(|(tw, b)| (w.binary_search(&tw.max(1)).unwrap_or(0), b));
+        let n_windows = w.len();
         Bursts {
             windows: w,
             threshold,
-            tracks: BTreeMap::new(),
+            tracks: vec![("link".to_owned(), Track::new(n_windows))],
+            index: BTreeMap::from([("link".to_owned(), 0)]),
             last_ts: 0,
             out_of_order: 0,
             untracked: 0,
@@ -168,13 +192,56 @@ impl Bursts {
 
     /// The highest byte count seen in each window so far on the link: (window ns, bytes).
     pub fn link_peaks(&self) -> Vec<(u64, u64)> {
-        self.tracks.get("link").map_or_else(Vec::new, |t| {
-            self.windows
-                .iter()
-                .zip(&t.peaks)
-                .map(|(&w, p)| (w, p.bytes))
-                .collect()
-        })
+        let t = &self.tracks[0].1;
+        if t.packets == 0 {
+            return Vec::new();
+        }
+        self.windows
+            .iter()
+            .zip(&t.peaks)
+            .map(|(&w, p)| (w, p.bytes))
+            .collect()
+    }
+
+    /// The track named `name` (made if new), or `None` when [`MAX_TRACKS`] are followed
+    /// already: resolve a name once, then count packets with [`Bursts::packet_to`].
+    pub fn track(&mut self, name: &str) -> Option<usize> {
+        if let Some(&i) = self.index.get(name) {
+            return Some(i);
+        }
+        if self.tracks.len() >= MAX_TRACKS {
+            return None;
+        }
+        let i = self.tracks.len();
+        self.tracks
+            .push((name.to_owned(), Track::new(self.windows.len())));
+        self.index.insert(name.to_owned(), i);
+        Some(i)
+    }
+
+    /// A packet counted on the link and on `track` (from [`Bursts::track`]); with
+    /// `untracked`, counted as belonging to a track beyond the limit.
+    pub fn packet_to(&mut self, t_ns: u64, len: u32, track: Option<usize>, untracked: bool) {
+        let t = self.time(t_ns);
+        self.push(0, t, len);
+        if let Some(i) = track.filter(|&i| i < self.tracks.len() && i > 0) {
+            self.push(i, t, len);
+        }
+        if untracked {
+            self.untracked += 1;
+        }
+    }
+
+    /// The capture time taken: never before the previous one's.
+    fn time(&mut self, t_ns: u64) -> u64 {
+        let t = if t_ns < self.last_ts {
+            self.out_of_order += 1;
+            self.last_ts
+        } else {
+            t_ns
+        };
+        self.last_ts = t;
+        t
     }
 
     /// A packet of `len` bytes on the wire, captured at `t_ns`, counted on the link and, if
@@ -185,42 +252,23 @@ impl Bursts {
 
     /// A packet counted on the link and on each of `tracks` (its group, its flow).
     pub fn packet_on(&mut self, t_ns: u64, len: u32, tracks: &[&str]) {
-        let t = if t_ns < self.last_ts {
-            self.out_of_order += 1;
-            self.last_ts
-        } else {
-            t_ns
-        };
-        self.last_ts = t;
-        self.push("link", t, len);
+        let t = self.time(t_ns);
+        self.push(0, t, len);
         for k in tracks {
-            if self.tracks.len() >= MAX_TRACKS && !self.tracks.contains_key(*k) {
-                self.untracked += 1;
-                continue;
+            match self.track(k) {
+                Some(i) if i > 0 => self.push(i, t, len),
+                Some(_) => {}
+                None => self.untracked += 1,
             }
-            self.push(k, t, len);
         }
     }
 
-    fn push(&mut self, key: &str, t: u64, len: u32) {
+    fn push(&mut self, i: usize, t: u64, len: u32) {
         let n = self.windows.len();
-        let track = match self.tracks.get_mut(key) {
-            Some(tr) => tr,
-            None => self.tracks.entry(key.to_owned()).or_insert(Track {
-                q: VecDeque::new(),
-                base: 0,
-                heads: vec![0; n],
-                sums: vec![(0, 0); n],
-                peaks: vec![PeakState::default(); n],
-                packets: 0,
-                bytes: 0,
-                first: t,
-                last: t,
-                open: None,
-                bursts: Vec::new(),
-                burst_count: 0,
-            }),
-        };
+        let (key, track) = &mut self.tracks[i];
+        if track.packets == 0 {
+            track.first = t;
+        }
         track.q.push_back((t, len));
         track.packets += 1;
         track.bytes += u64::from(len);
@@ -277,7 +325,7 @@ impl Bursts {
                 track.burst_count += 1;
                 if let Some(ev) = &mut self.ended {
                     if ev.len() < MAX_LISTED {
-                        ev.push((key.to_owned(), b.clone()));
+                        ev.push((key.clone(), b.clone()));
                     }
                 }
                 if track.bursts.len() < MAX_LISTED {
@@ -290,9 +338,12 @@ impl Bursts {
     /// The peaks and bursts (see the [module documentation](self)).
     pub fn finish(self) -> BurstReport {
         let windows = self.windows;
+        let mut slots: Vec<Option<(String, Track)>> = self.tracks.into_iter().map(Some).collect();
         let tracks = self
-            .tracks
-            .into_iter()
+            .index
+            .values()
+            .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+            .filter(|(_, tr)| tr.packets > 0)
             .map(|(name, mut tr)| {
                 if let Some(b) = tr.open.take() {
                     tr.burst_count += 1;

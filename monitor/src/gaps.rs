@@ -244,11 +244,17 @@ impl LineState {
         } else if seq == self.next {
             self.next = end;
         } else if count > 0 {
-            if cut(&mut self.holes, seq, end - 1).is_empty() {
-                self.duplicates += 1;
-            } else {
-                self.out_of_order += 1;
-            }
+            // Counted number by number, as if each message came alone: those that fill one
+            // of the line's holes are out of order, the others below the next number are
+            // duplicates; those from the next number on carry the line on.
+            let below = end.min(self.next);
+            let filled = cut(&mut self.holes, seq, below - 1)
+                .iter()
+                .fold(0u64, |n, (lo, hi, _)| n.saturating_add(hi - lo + 1));
+            self.out_of_order = self.out_of_order.saturating_add(filled);
+            self.duplicates = self
+                .duplicates
+                .saturating_add((below - seq).saturating_sub(filled));
             self.next = self.next.max(end);
         }
         self.messages += count;
@@ -778,6 +784,24 @@ mod tests {
     }
 
     proptest! {
+        /// A datagram's messages handed over as one range give the verdicts and counts of
+        /// one call per message (the live monitor and the report batch them).
+        #[test]
+        fn a_range_counts_as_its_messages_one_by_one(
+            msgs in proptest::collection::vec((0u8..2, 1u64..60, 1u64..5), 1..80)
+        ) {
+            let mut ranged = FeedGaps::new();
+            let mut single = FeedGaps::new();
+            for (i, &(l, seq, count)) in msgs.iter().enumerate() {
+                let t = i as u64 * 10;
+                ranged.message(NAME, line(l + 1), seq, count, t);
+                for k in 0..count {
+                    single.message(NAME, line(l + 1), seq + k, 1, t);
+                }
+            }
+            prop_assert_eq!(ranged.finish(), single.finish());
+        }
+
         /// Two lines carrying 1..=n with independent drops (A always has the first and
         /// the last), interleaved any way: lost = dropped on both; each line's gaps are
         /// its runs of drops; recovered + lost add up. Whatever the interleaving.

@@ -393,11 +393,11 @@ pub struct Talkers {
     /// The latest capture time seen.
     now: u64,
     /// Every source address seen: learned (`None`) or the index of its new talker.
-    known: HashMap<Address, Option<usize>>,
+    known: HashMap<Address, Option<usize>, foldhash::fast::RandomState>,
     learned_macs: u64,
     learned_ips: u64,
     new: Vec<NewTalker>,
-    bindings: HashMap<(Ipv4Addr, Option<u16>), Binding>,
+    bindings: HashMap<(Ipv4Addr, Option<u16>), Binding, foldhash::fast::RandomState>,
     /// The last packet's events.
     events: Vec<TalkerEvent>,
     listed: Vec<ArpEvent>,
@@ -423,11 +423,11 @@ impl Talkers {
             new_activity_ns: NEW_ACTIVITY_NS,
             first_ns: None,
             now: 0,
-            known: HashMap::new(),
+            known: HashMap::default(),
             learned_macs: 0,
             learned_ips: 0,
             new: Vec::new(),
-            bindings: HashMap::new(),
+            bindings: HashMap::default(),
             events: Vec::new(),
             listed: Vec::new(),
             counts: EventCounts::default(),

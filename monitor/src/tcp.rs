@@ -388,7 +388,7 @@ struct Conn {
 #[derive(Debug)]
 pub struct TcpHealth {
     max_connections: usize,
-    conns: HashMap<Key, Conn>,
+    conns: HashMap<Key, Conn, foldhash::fast::RandomState>,
     /// `touched → key`: the least recently active first.
     lru: BTreeMap<u64, Key>,
     tick: u64,
@@ -415,7 +415,7 @@ impl TcpHealth {
     pub fn with_max_connections(max: usize) -> TcpHealth {
         TcpHealth {
             max_connections: max.max(1),
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             lru: BTreeMap::new(),
             tick: 0,
             events: Vec::new(),

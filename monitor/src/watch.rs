@@ -10,6 +10,7 @@
 //! ticks and new orders per symbol into [`TickToTrade`]. Made [`Monitor::live`], it turns
 //! what the cores see as it happens into [`Alert`]s ([`Monitor::take_alerts`]).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -125,6 +126,11 @@ pub struct Monitor {
     pending: Vec<Alert>,
     /// TCP events so far: resets, retransmissions, zero-window episodes.
     tcp_events: [u64; 3],
+    /// Microburst tracks by group or flow (at most as many as `Bursts` follows).
+    tracks: HashMap<TrackKey, usize, foldhash::fast::RandomState>,
+    /// The MoldUDP64 messages of the datagram being taken, handed to `FeedGaps` as one
+    /// range (name, line, first number, count, time).
+    mold_run: Option<([u8; 10], Line, u64, u64, u64)>,
     packets: u64,
     mold: u64,
     round_trips: u64,
@@ -144,6 +150,26 @@ fn group(d: &Dissected) -> Option<String> {
         IpAddr::V4(a) => format!("{a}:{}", d.dst_port.unwrap_or(0)),
         IpAddr::V6(a) => format!("[{a}]:{}", d.dst_port.unwrap_or(0)),
     })
+}
+
+/// What a packet's microburst track is, before it is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum TrackKey {
+    Group(IpAddr, u16),
+    Flow(u8, IpAddr, u16, IpAddr, u16),
+}
+
+fn track_key(d: &Dissected) -> Option<TrackKey> {
+    let dst = d.dst_ip?;
+    if dst.is_multicast() {
+        return Some(TrackKey::Group(dst, d.dst_port.unwrap_or(0)));
+    }
+    let p = match d.ip_protocol? {
+        IpProtocol::Tcp => 6,
+        IpProtocol::Udp => 17,
+        _ => return None,
+    };
+    Some(TrackKey::Flow(p, d.src_ip?, d.src_port?, dst, d.dst_port?))
 }
 
 /// `tcp|udp SRC:PORT → DST:PORT` of a unicast TCP or UDP packet (one track per direction).
@@ -404,6 +430,8 @@ impl Monitor {
             expert: ExpertInfo::new(),
             pending: Vec::new(),
             tcp_events: [0; 3],
+            tracks: HashMap::default(),
+            mold_run: None,
             opts,
             live,
             packets: 0,
@@ -419,15 +447,30 @@ impl Monitor {
 
     /// A packet of `orig_len` bytes on the wire, captured at `t_ns`, with its layers.
     pub fn packet(&mut self, t_ns: u64, orig_len: u32, d: &Dissected) {
+        self.flush_mold();
         self.packets += 1;
         self.now_ns = self.now_ns.max(t_ns);
-        match group(d) {
-            Some(g) => self.bursts.packet_on(t_ns, orig_len, &[&g]),
-            None => match flow(d) {
-                Some(f) => self.bursts.packet_on(t_ns, orig_len, &[&f]),
-                None => self.bursts.packet_on(t_ns, orig_len, &[]),
+        // The packet's microburst track (its group, else its flow), named once.
+        let (track, untracked) = match track_key(d) {
+            None => (None, false),
+            Some(k) => match self.tracks.get(&k) {
+                Some(&i) => (Some(i), false),
+                None => {
+                    let name = match k {
+                        TrackKey::Group(..) => group(d),
+                        TrackKey::Flow(..) => flow(d),
+                    };
+                    match name.and_then(|n| self.bursts.track(&n)) {
+                        Some(i) => {
+                            self.tracks.insert(k, i);
+                            (Some(i), false)
+                        }
+                        None => (None, true),
+                    }
+                }
             },
-        }
+        };
+        self.bursts.packet_to(t_ns, orig_len, track, untracked);
         if !self.opts.feeds.is_empty() {
             self.feed_check(t_ns, d);
         }
@@ -592,7 +635,12 @@ impl Monitor {
         }
         if m.protocol == Protocol::Itch {
             if let Some(sym) = m.symbol.as_deref() {
-                self.tick.tick(sym, t);
+                match (&m.session, m.stock_locate) {
+                    (Session::MoldUdp64 { name, .. }, Some(l)) => {
+                        self.tick.tick_locate(name.0, l, sym, t)
+                    }
+                    _ => self.tick.tick(sym, t),
+                }
             }
         }
         let (
@@ -614,8 +662,33 @@ impl Monitor {
             dport: *dport,
             vlan: *vlan,
         };
-        self.gaps.message(name.0, line, seq, count, t);
         self.mold += 1;
+        // Consecutive messages of one datagram go to FeedGaps as one range (it counts number
+        // by number, so the verdicts are those of one call per message).
+        if let Some(r) = &mut self.mold_run {
+            if count == 1
+                && r.0 == name.0
+                && r.1 == line
+                && r.4 == t
+                && r.2.checked_add(r.3) == Some(seq)
+            {
+                r.3 += 1;
+                return;
+            }
+        }
+        self.flush_mold();
+        if count == 0 {
+            self.gaps.message(name.0, line, seq, 0, t);
+        } else {
+            self.mold_run = Some((name.0, line, seq, count, t));
+        }
+    }
+
+    /// Hands the pending range of MoldUDP64 messages to `FeedGaps`.
+    fn flush_mold(&mut self) {
+        if let Some((name, line, seq, count, t)) = self.mold_run.take() {
+            self.gaps.message(name, line, seq, count, t);
+        }
     }
 
     /// Running totals.
@@ -664,6 +737,7 @@ impl Monitor {
         if !self.live {
             return Vec::new();
         }
+        self.flush_mold();
         let now = if self.closed { u64::MAX } else { self.now_ns };
         self.gaps.expire(now, self.opts.arbitration_ns);
         let mut out = std::mem::take(&mut self.pending);
@@ -781,7 +855,8 @@ impl Monitor {
     }
 
     /// Everything at the end.
-    pub fn finish(self) -> MonitorReport {
+    pub fn finish(mut self) -> MonitorReport {
+        self.flush_mold();
         MonitorReport {
             packets: self.packets,
             moldudp64_messages: self.mold,
