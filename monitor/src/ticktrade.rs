@@ -40,6 +40,9 @@ pub struct SymbolTickToTrade {
     pub latency: Distribution,
 }
 
+/// A feed (its MoldUDP64 session name) and a stock locate in it.
+type LocateKey = ([u8; 10], u16);
+
 /// See the [module documentation](self).
 #[derive(Debug)]
 pub struct TickToTrade {
@@ -47,9 +50,9 @@ pub struct TickToTrade {
     last_tick: HashMap<Box<str>, u64, wiretape_decode::FxBuild>,
     /// ITCH ticks by (feed, stock locate): the symbol and its last tick (no string hashed
     /// per message: a locate's symbol is compared, and rarely changes).
-    by_locate: HashMap<([u8; 10], u16), (Box<str>, u64), wiretape_decode::FxBuild>,
+    by_locate: HashMap<LocateKey, (Box<str>, u64), wiretape_decode::FxBuild>,
     /// Each symbol's (feed, locate) keys.
-    locates_of: HashMap<Box<str>, Vec<([u8; 10], u16)>, wiretape_decode::FxBuild>,
+    locates_of: HashMap<Box<str>, Vec<LocateKey>, wiretape_decode::FxBuild>,
     overall: Histogram<u64>,
     symbols: BTreeMap<Box<str>, Histogram<u64>>,
     without: u64,
