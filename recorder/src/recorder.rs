@@ -314,6 +314,11 @@ impl Recorder {
                 if last_index.elapsed() >= Duration::from_secs(1) {
                     index_pass(ix, &status, false);
                     last_index = Instant::now();
+                    // After each pass, not only every few thousand packets: on a quiet
+                    // link the alerts (and a hole's arbitration window) must not wait.
+                    if let Some(w) = &self.watch {
+                        w.drain_now();
+                    }
                 }
             }
             std::thread::sleep(Duration::from_millis(50));

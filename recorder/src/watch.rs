@@ -231,6 +231,13 @@ impl LiveWatch {
         Arc::clone(&self.counters)
     }
 
+    /// Takes the monitor's alerts now (the recorder calls it after each index pass, so a
+    /// quiet link's alerts do not wait for thousands of packets).
+    pub fn drain_now(&self) {
+        let mut i = self.inner.lock().expect("watch lock");
+        self.drain(&mut i);
+    }
+
     /// The capture is over (after the last index pass): every feed hole still open is
     /// alerted as unrecovered, and the log is flushed.
     pub fn finish(&self) {
@@ -318,6 +325,62 @@ mod tests {
             "lost".into(),
             serde_json::json!({ "first_seq": 1 }),
         )
+    }
+
+    /// An ARP reply: `ip` is at `mac`.
+    fn arp(mac: [u8; 6], ip: [u8; 4]) -> Vec<u8> {
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&mac);
+        f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 2]);
+        f.extend_from_slice(&mac);
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&[0; 10]);
+        f
+    }
+
+    #[test]
+    fn alerts_are_written_when_drained_not_only_every_few_thousand_packets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alerts.ndjson");
+        let w = LiveWatch::new(&WatchSettings {
+            alerts: path.clone(),
+            rotate_bytes: 1 << 20,
+            keep: 1,
+            suppress: Duration::from_secs(60),
+            monitor: MonitorOptions {
+                learning_ns: 1_000,
+                ..MonitorOptions::default()
+            },
+        })
+        .unwrap();
+        let id = PacketId {
+            stream: 1,
+            segment: 0,
+            block: 0,
+            index: 0,
+        };
+        // Learned at A, then answered by B: one ARP change (and a new talker), three packets
+        // in all, far fewer than the monitor waits for between looks of its own.
+        for (t, mac) in [(0u64, 0x0a), (5_000, 0x0b), (6_000, 0x0b)] {
+            let f = arp([2, 0, 0, 0, 0, mac], [10, 9, 0, 1]);
+            let p = Packet {
+                ts_ns: t,
+                orig_len: f.len() as u32,
+                link_type: 1,
+                iface: 0,
+                flags: 0,
+                data: &f,
+            };
+            w.packet(id, &p, &Dissected::parse(1, &f));
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        w.drain_now();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("arp.changed_ethernet_address"), "{text}");
+        // B's MAC is new after the learning period too.
+        assert!(text.contains("talker.new"), "{text}");
+        assert_eq!(w.counters().alerts_written.load(Ordering::Relaxed), 2);
+        assert_eq!(w.counters().arp_changes.load(Ordering::Relaxed), 1);
     }
 
     #[test]
