@@ -105,6 +105,18 @@ pub fn write_atomically<T>(
 }
 
 /// A duration for people: ns below 10 µs, then µs, ms and s with one or three decimals.
+/// A duration option (`10ms`, `1s`) in ns (saturating), or the store's `BadOption` error
+/// naming it (a bad command line: exit 2).
+pub fn duration_ns(option: &str, text: &str) -> Result<u64, wiretape_store::Error> {
+    let d = wiretape_store::units::parse_duration(text).map_err(|value| {
+        wiretape_store::Error::BadOption {
+            option: option.into(),
+            value: Box::new(value),
+        }
+    })?;
+    Ok(d.as_nanos().min(u128::from(u64::MAX)) as u64)
+}
+
 pub fn span(ns: u64) -> String {
     match ns {
         0..=9_999 => format!("{ns} ns"),

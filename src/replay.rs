@@ -118,15 +118,7 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
         ));
     }
     let max_gap_ns = match &a.max_gap {
-        Some(s) => Some(
-            wiretape_store::units::parse_duration(s)
-                .map_err(|value| wiretape_store::Error::BadOption {
-                    option: "--max-gap".into(),
-                    value: Box::new(value),
-                })?
-                .as_nanos()
-                .min(u128::from(u64::MAX)) as u64,
-        ),
+        Some(s) => Some(crate::output::duration_ns("--max-gap", s)?),
         None => None,
     };
     let config = match &a.config {
@@ -221,13 +213,7 @@ pub fn run(a: ReplayArgs) -> Result<u8> {
     }
     let clock = SystemClock::new();
     let spin_ns = match &a.spin {
-        Some(s) => wiretape_store::units::parse_duration(s)
-            .map_err(|value| wiretape_store::Error::BadOption {
-                option: "--spin".into(),
-                value: Box::new(value),
-            })?
-            .as_nanos()
-            .min(u128::from(u64::MAX)) as u64,
+        Some(s) => crate::output::duration_ns("--spin", s)?,
         None => calibrate_spin(&clock),
     };
     let pb = progress(plan.packets, false, !a.no_progress && !a.json);

@@ -18,13 +18,7 @@ use crate::output::{line, progress, span};
 
 /// `--burst-threshold`/`--burst-window` as (window ns, bytes), checked.
 fn threshold(a: &ReportArgs) -> Result<Option<(u64, u64)>> {
-    let window = wiretape_store::units::parse_duration(&a.burst_window)
-        .map_err(|value| wiretape_store::Error::BadOption {
-            option: "--burst-window".into(),
-            value: Box::new(value),
-        })?
-        .as_nanos()
-        .min(u128::from(u64::MAX)) as u64;
+    let window = crate::output::duration_ns("--burst-window", &a.burst_window)?;
     if window == 0 {
         anyhow::bail!(exit::Usage("--burst-window must be longer than 0".into()));
     }
@@ -70,13 +64,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     let pb = progress(sel.size_hint(&store), false, !a.no_progress && !a.json);
     pb.set_message("report");
     let mut decoder = Decoder::with_feed_map(feeds.clone());
-    let learning = wiretape_store::units::parse_duration(&a.learning)
-        .map_err(|value| wiretape_store::Error::BadOption {
-            option: "--learning".into(),
-            value: Box::new(value),
-        })?
-        .as_nanos()
-        .min(u128::from(u64::MAX)) as u64;
+    let learning = crate::output::duration_ns("--learning", &a.learning)?;
     let mut monitor = Monitor::new(MonitorOptions {
         burst_threshold: limit,
         learning_ns: learning,
