@@ -28,6 +28,22 @@ pub trait Observer: Send + Sync {
         let _ = (at, record);
     }
 
+    /// A packet and the records the decoder emitted while taking it, in one call: what
+    /// [`Observer::packet`] and then [`Observer::record`] for each record do (the default),
+    /// for an observer that takes a lock once per packet rather than once per message.
+    fn packet_records(
+        &self,
+        id: PacketId,
+        packet: &Packet<'_>,
+        dissected: &Dissected,
+        records: &[MessageRecord],
+    ) {
+        self.packet(id, packet, dissected);
+        for r in records {
+            self.record(id, r);
+        }
+    }
+
     /// Stream `stream` ended and its decoder was finished: the records it flushed came
     /// before this call.
     fn stream_finished(&self, stream: u32) {

@@ -773,10 +773,7 @@ fn index_stream(
                         bd.undecoded.insert(key);
                     }
                     if let (true, Some(o)) = (emit, observer) {
-                        o.packet(id, &pk, &d);
-                        for r in &out {
-                            o.record(id, r);
-                        }
+                        o.packet_records(id, &pk, &d, &out);
                     }
                     if !out.is_empty() {
                         route(

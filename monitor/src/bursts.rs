@@ -16,7 +16,7 @@
 //! Time is the capture timestamp; packets are taken in capture order (a timestamp earlier
 //! than the previous one is counted as the previous one's, and counted as out of order).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -91,23 +91,31 @@ pub struct BurstReport {
     pub untracked: u64,
 }
 
+/// One window of one track: where it starts in the track's queue, what it holds, its peaks.
 #[derive(Debug, Clone, Copy, Default)]
-struct PeakState {
+struct WindowState {
+    /// The absolute index (see [`Track::base`]) of the oldest packet in the window.
+    head: u64,
     packets: u64,
-    packets_at: u64,
     bytes: u64,
-    bytes_at: u64,
+    peak_packets: u64,
+    peak_packets_at: u64,
+    peak_bytes: u64,
+    peak_bytes_at: u64,
 }
+
+/// Packets the queue may hold before the ones out of every window are dropped from its
+/// front (a move of what remains, paid once per this many packets at least).
+const COMPACT_AFTER: u64 = 4_096;
 
 #[derive(Debug)]
 struct Track {
-    /// (time, bytes) of the packets in the widest window; `base` is the absolute index of
-    /// the first.
-    q: VecDeque<(u64, u32)>,
+    /// (time, bytes) of the packets in the widest window (and up to [`COMPACT_AFTER`] older
+    /// ones not dropped yet); `base` is the absolute index of the first.
+    q: Vec<(u64, u32)>,
     base: u64,
-    heads: Vec<u64>,
-    sums: Vec<(u64, u64)>,
-    peaks: Vec<PeakState>,
+    /// Each window's state, narrowest first.
+    wins: Vec<WindowState>,
     packets: u64,
     bytes: u64,
     first: u64,
@@ -120,11 +128,9 @@ struct Track {
 impl Track {
     fn new(windows: usize) -> Track {
         Track {
-            q: VecDeque::new(),
+            q: Vec::new(),
             base: 0,
-            heads: vec![0; windows],
-            sums: vec![(0, 0); windows],
-            peaks: vec![PeakState::default(); windows],
+            wins: vec![WindowState::default(); windows],
             packets: 0,
             bytes: 0,
             first: 0,
@@ -151,6 +157,8 @@ pub struct Bursts {
     untracked: u64,
     /// Bursts that ended and were not taken yet ([`Bursts::with_events`]).
     ended: Option<Vec<(String, Burst)>>,
+    /// The windows measured on tracks other than the link (indexes into `windows`).
+    track_windows: std::ops::Range<usize>,
 }
 
 impl Bursts {
@@ -175,14 +183,29 @@ impl Bursts {
             out_of_order: 0,
             untracked: 0,
             ended: None,
+            track_windows: 0..n_windows,
         }
     }
 
     /// Keeps each burst above the threshold as it ends, for [`Bursts::take_ended`] (a live
     /// monitor's alerts; at most [`MAX_LISTED`] wait).
+    ///
+    /// Such a monitor reads the link's peaks (its metrics) and the bursts, nothing else: the
+    /// groups' and flows' tracks measure the threshold's window only (none without a
+    /// threshold), and their other peaks are left out of [`Bursts::finish`].
     pub fn with_events(mut self) -> Bursts {
         self.ended = Some(Vec::new());
+        self.track_windows = match self.threshold {
+            Some((i, _)) => i..i + 1,
+            None => 0..0,
+        };
         self
+    }
+
+    /// Whether tracks other than the link measure anything (not for a live monitor
+    /// without a threshold: see [`Bursts::with_events`]).
+    pub fn measures_tracks(&self) -> bool {
+        !self.track_windows.is_empty()
     }
 
     /// The bursts that ended since the last call, with their track.
@@ -198,8 +221,8 @@ impl Bursts {
         }
         self.windows
             .iter()
-            .zip(&t.peaks)
-            .map(|(&w, p)| (w, p.bytes))
+            .zip(&t.wins)
+            .map(|(&w, s)| (w, s.peak_bytes))
             .collect()
     }
 
@@ -264,50 +287,59 @@ impl Bursts {
     }
 
     fn push(&mut self, i: usize, t: u64, len: u32) {
-        let n = self.windows.len();
         let (key, track) = &mut self.tracks[i];
         if track.packets == 0 {
             track.first = t;
         }
-        track.q.push_back((t, len));
+        track.q.push((t, len));
         track.packets += 1;
         track.bytes += u64::from(len);
         track.last = t;
-        for (i, &w) in self.windows.iter().enumerate() {
-            let s = &mut track.sums[i];
-            s.0 += 1;
-            s.1 += u64::from(len);
-            // Out of the window: captured at or before t − w.
+        let measured = if i == 0 {
+            0..self.windows.len()
+        } else {
+            self.track_windows.clone()
+        };
+        if measured.is_empty() {
+            return;
+        }
+        let base = track.base;
+        let q = &track.q;
+        let wins = &mut track.wins[measured.clone()];
+        for (s, &w) in wins.iter_mut().zip(&self.windows[measured]) {
+            s.packets += 1;
+            s.bytes += u64::from(len);
+            // Out of the window: captured at or before t − w (the packet just pushed never
+            // is, w being at least 1).
             loop {
-                let at = (track.heads[i] - track.base) as usize;
-                let (ht, hl) = track.q[at];
+                let (ht, hl) = q[(s.head - base) as usize];
                 if t - ht < w {
                     break;
                 }
-                s.0 -= 1;
-                s.1 -= u64::from(hl);
-                track.heads[i] += 1;
+                s.packets -= 1;
+                s.bytes -= u64::from(hl);
+                s.head += 1;
             }
-            let p = &mut track.peaks[i];
-            if s.0 > p.packets {
-                p.packets = s.0;
-                p.packets_at = t;
+            if s.packets > s.peak_packets {
+                s.peak_packets = s.packets;
+                s.peak_packets_at = t;
             }
-            if s.1 > p.bytes {
-                p.bytes = s.1;
-                p.bytes_at = t;
+            if s.bytes > s.peak_bytes {
+                s.peak_bytes = s.bytes;
+                s.peak_bytes_at = t;
             }
         }
         // The widest window's head is the lowest: what is before it is out of every window.
-        let keep = track.heads[n - 1];
-        while track.base < keep {
-            track.q.pop_front();
-            track.base += 1;
+        let keep = wins.last().map_or(base, |s| s.head);
+        let out = keep - base;
+        if out >= COMPACT_AFTER && out as usize >= track.q.len() / 2 {
+            track.q.drain(..out as usize);
+            track.base = keep;
         }
         if let Some((i, limit)) = self.threshold {
-            let bytes = track.sums[i].1;
+            let bytes = track.wins[i].bytes;
             if bytes > limit {
-                let start = track.q[(track.heads[i] - track.base) as usize].0;
+                let start = track.q[(track.wins[i].head - track.base) as usize].0;
                 let b = track.open.get_or_insert(Burst {
                     start_ns: start,
                     end_ns: t,
@@ -338,6 +370,7 @@ impl Bursts {
     /// The peaks and bursts (see the [module documentation](self)).
     pub fn finish(self) -> BurstReport {
         let windows = self.windows;
+        let track_windows = self.track_windows;
         let mut slots: Vec<Option<(String, Track)>> = self.tracks.into_iter().map(Some).collect();
         let tracks = self
             .index
@@ -352,17 +385,22 @@ impl Bursts {
                     }
                 }
                 let span = tr.last - tr.first;
-                let peaks = windows
+                let measured = if name == "link" {
+                    0..windows.len()
+                } else {
+                    track_windows.clone()
+                };
+                let peaks = windows[measured.clone()]
                     .iter()
-                    .zip(&tr.peaks)
+                    .zip(&tr.wins[measured])
                     .map(|(&w, p)| Peak {
                         window_ns: w,
-                        packets: p.packets,
-                        packets_at_ns: p.packets_at,
-                        bytes: p.bytes,
-                        bytes_at_ns: p.bytes_at,
+                        packets: p.peak_packets,
+                        packets_at_ns: p.peak_packets_at,
+                        bytes: p.peak_bytes,
+                        bytes_at_ns: p.peak_bytes_at,
                         peak_to_average: if span >= w && tr.bytes > 0 {
-                            p.bytes as f64 / (tr.bytes as f64 * w as f64 / span as f64)
+                            p.peak_bytes as f64 / (tr.bytes as f64 * w as f64 / span as f64)
                         } else {
                             0.0
                         },
@@ -474,6 +512,47 @@ mod tests {
         assert!(q.take_ended().is_empty());
     }
 
+    /// A live monitor measures every window on the link and only the threshold's on the
+    /// groups and flows, with the same numbers as a report's; without a threshold, none.
+    #[test]
+    fn a_live_monitor_measures_the_threshold_window_only_on_groups() {
+        let windows = [1_000u64, 10_000, 100_000];
+        let run = |b: &mut Bursts| {
+            for k in 0..500u64 {
+                b.packet(
+                    k * 37 + (k % 7) * 900,
+                    100 + (k % 13) as u32,
+                    Some("233.1.1.1:1"),
+                );
+                let _ = b.take_ended();
+            }
+        };
+        let mut report = Bursts::new(&windows, Some((10_000, 2_000)));
+        let mut live = Bursts::new(&windows, Some((10_000, 2_000))).with_events();
+        run(&mut report);
+        run(&mut live);
+        let (r, l) = (report.finish(), live.finish());
+        let by = |r: &BurstReport, name: &str| r.tracks.iter().find(|t| t.track == name).cloned();
+        assert_eq!(by(&r, "link"), by(&l, "link"));
+        let (rg, lg) = (
+            &by(&r, "233.1.1.1:1").unwrap(),
+            &by(&l, "233.1.1.1:1").unwrap(),
+        );
+        assert_eq!(rg.peaks.len(), 3);
+        assert_eq!(lg.peaks, vec![rg.peaks[1].clone()]);
+        assert_eq!(
+            (lg.bursts.clone(), lg.burst_count),
+            (rg.bursts.clone(), rg.burst_count)
+        );
+        let mut none = Bursts::new(&windows, None).with_events();
+        run(&mut none);
+        let n = none.finish();
+        assert_eq!(by(&n, "link").unwrap().peaks, by(&r, "link").unwrap().peaks);
+        let ng = by(&n, "233.1.1.1:1").unwrap();
+        assert!(ng.peaks.is_empty());
+        assert_eq!(ng.packets, 500);
+    }
+
     #[test]
     fn time_going_back_is_counted_and_taken_as_the_previous() {
         let mut b = Bursts::new(&[1_000], None);
@@ -482,6 +561,43 @@ mod tests {
         let r = b.finish();
         assert_eq!(r.out_of_order, 1);
         assert_eq!(r.tracks[0].peaks[0].packets, 2);
+    }
+
+    /// Past the queue's compaction (many packets, the old ones dropped from its front) the
+    /// peaks still equal a brute-force count, in every window.
+    #[test]
+    fn peaks_hold_across_the_queues_compaction() {
+        let windows = [500u64, 7_000, 40_000];
+        let mut b = Bursts::new(&windows, None);
+        let mut pkts = Vec::new();
+        let mut t = 0u64;
+        let mut x = 12_345u64;
+        for _ in 0..30_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            t += (x >> 33) % 700;
+            let len = 60 + ((x >> 20) % 1_400) as u32;
+            b.packet(t, len, Some("g"));
+            pkts.push((t, len));
+        }
+        let r = b.finish();
+        for (k, &w) in windows.iter().enumerate() {
+            let (mut bp, mut bb) = (0u64, 0u64);
+            for (end, &(te, _)) in pkts.iter().enumerate() {
+                let (mut n, mut s) = (0u64, 0u64);
+                for &(x, l) in pkts[..=end].iter().rev() {
+                    if te - x >= w {
+                        break;
+                    }
+                    n += 1;
+                    s += u64::from(l);
+                }
+                bp = bp.max(n);
+                bb = bb.max(s);
+            }
+            for tr in &r.tracks {
+                assert_eq!((tr.peaks[k].packets, tr.peaks[k].bytes), (bp, bb), "{w}");
+            }
+        }
     }
 
     proptest! {

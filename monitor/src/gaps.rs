@@ -286,18 +286,24 @@ struct SessionState {
 }
 
 impl SessionState {
-    fn message(&mut self, line: Line, seq: u64, count: u64, t: u64) {
-        match self.lines.get_mut(&line) {
-            Some(l) => l.message(seq, count, t),
+    /// Returns the gap the message revealed on its line, if it did.
+    fn message(&mut self, line: Line, seq: u64, count: u64, t: u64) -> Option<LineGap> {
+        let gap = match self.lines.get_mut(&line) {
+            Some(l) => {
+                let gaps = l.gaps.len();
+                l.message(seq, count, t);
+                l.gaps.get(gaps).cloned()
+            }
             None => {
                 self.lines.insert(line, LineState::new(seq, count, t));
+                None
             }
-        }
+        };
         let end = seq.saturating_add(count);
         let Some(next) = self.next else {
             self.next = Some(end);
             self.first = seq;
-            return;
+            return gap;
         };
         if count > 0 && seq < self.first {
             if end < self.first {
@@ -354,6 +360,7 @@ impl SessionState {
             }
         }
         self.next = Some(next.max(end));
+        gap
     }
 }
 
@@ -385,12 +392,19 @@ pub enum GapEvent {
 #[derive(Debug, Default)]
 pub struct FeedGaps {
     /// By session name, and by line too for a session that is not arbitrated.
-    sessions: BTreeMap<([u8; 10], Option<Line>), SessionState>,
+    sessions: BTreeMap<SessionKey, usize>,
+    /// The sessions' states, in the order they were first seen.
+    states: Vec<SessionState>,
+    /// The last session looked up (a datagram's is most often the one before's).
+    last: Option<(SessionKey, usize)>,
     /// Events not yet taken, when kept.
     events: Option<Vec<GapEvent>>,
     /// Events dropped because nobody took them (more than [`MAX_PENDING_EVENTS`]).
     events_dropped: u64,
 }
+
+/// A session by name, and by line too when it is not arbitrated (a blank name).
+type SessionKey = ([u8; 10], Option<Line>);
 
 /// Events kept waiting for [`FeedGaps::take_events`] at most; more are counted, not kept.
 pub const MAX_PENDING_EVENTS: usize = 10_000;
@@ -437,7 +451,9 @@ impl FeedGaps {
     /// time goes on; A/B arbitration normally fills a hole within milliseconds.
     pub fn expire(&mut self, now_ns: u64, window_ns: u64) {
         let mut found = Vec::new();
-        for ((name, _), s) in &mut self.sessions {
+        for (&(name, _), &i) in &self.sessions {
+            let s = &mut self.states[i];
+            let name = &name;
             for (&first, (last, h)) in s.holes.iter_mut() {
                 if !h.told && h.revealed_ns.saturating_add(window_ns) <= now_ns {
                     h.told = true;
@@ -459,7 +475,7 @@ impl FeedGaps {
     /// Line gaps and lost numbers so far, over all sessions (for metrics).
     pub fn counts(&self) -> GapCounts {
         let mut c = GapCounts::default();
-        for s in self.sessions.values() {
+        for s in &self.states {
             for l in s.lines.values() {
                 c.line_gaps += l.gaps.len() as u64;
                 c.duplicates += l.duplicates;
@@ -483,22 +499,30 @@ impl FeedGaps {
     pub fn message(&mut self, name: [u8; 10], line: Line, seq: u64, count: u64, t_ns: u64) {
         let arbitrated = !name.iter().all(|&b| b == 0 || b == b' ');
         let key = (name, (!arbitrated).then_some(line));
-        let s = self.sessions.entry(key).or_insert_with(|| SessionState {
-            lines: BTreeMap::new(),
-            next: None,
-            first: 0,
-            holes: Ranges::new(),
-            recovered: Vec::new(),
-        });
-        let gaps_before = s.lines.get(&line).map_or(0, |l| l.gaps.len());
-        s.message(line, seq, count, t_ns);
+        let i = match self.last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = match self.sessions.get(&key) {
+                    Some(&i) => i,
+                    None => {
+                        self.states.push(SessionState {
+                            lines: BTreeMap::new(),
+                            next: None,
+                            first: 0,
+                            holes: Ranges::new(),
+                            recovered: Vec::new(),
+                        });
+                        self.sessions.insert(key, self.states.len() - 1);
+                        self.states.len() - 1
+                    }
+                };
+                self.last = Some((key, i));
+                i
+            }
+        };
+        let s = &mut self.states[i];
+        let new_gap = s.message(line, seq, count, t_ns);
         if self.events.is_some() {
-            let new_gap = s
-                .lines
-                .get(&line)
-                .filter(|l| l.gaps.len() > gaps_before)
-                .and_then(|l| l.gaps.last())
-                .cloned();
             if let Some(g) = new_gap {
                 self.event(GapEvent::LineGap {
                     session: session_name(&name),
@@ -514,7 +538,11 @@ impl FeedGaps {
     /// The verdicts (see the [module documentation](self)).
     pub fn finish(self) -> GapReport {
         let mut report = GapReport::default();
-        for ((name, single), s) in self.sessions {
+        let mut states: Vec<Option<SessionState>> = self.states.into_iter().map(Some).collect();
+        for ((name, single), i) in self.sessions {
+            let Some(s) = states.get_mut(i).and_then(Option::take) else {
+                continue;
+            };
             let lost: Vec<Lost> = s
                 .holes
                 .iter()

@@ -193,9 +193,69 @@ struct Pending {
     symbol: Option<Box<str>>,
 }
 
-fn histogram() -> Histogram<u64> {
-    // 1 ns to an hour, 3 significant figures.
+/// A histogram of ns: 1 ns to an hour, 3 significant figures.
+pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds")
+}
+
+/// Values kept as they are until [`Samples::SPILL`] of them, then in a [`histogram`].
+///
+/// A histogram that holds 1 ns to an hour at 3 significant figures is 270 KiB of counts,
+/// zeroed when made: one per symbol and kind of round trip, made as each first appears,
+/// costs more than the values a quiet symbol ever records (and evicts the caches of a live
+/// recorder). Its percentiles are those of the histogram either way.
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    few: Vec<u64>,
+    many: Option<Box<Histogram<u64>>>,
+}
+
+impl Samples {
+    /// Values kept before they go into a histogram.
+    pub const SPILL: usize = 2_048;
+
+    pub fn record(&mut self, ns: u64) {
+        match &mut self.many {
+            Some(h) => h.saturating_record(ns),
+            None => {
+                self.few.push(ns);
+                if self.few.len() >= Samples::SPILL {
+                    let mut h = histogram();
+                    for &v in &self.few {
+                        h.saturating_record(v);
+                    }
+                    self.few = Vec::new();
+                    self.many = Some(Box::new(h));
+                }
+            }
+        }
+    }
+
+    /// How many values were recorded.
+    pub fn len(&self) -> u64 {
+        match &self.many {
+            Some(h) => h.len(),
+            None => self.few.len() as u64,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values as a [`histogram`].
+    pub fn histogram(&self) -> std::borrow::Cow<'_, Histogram<u64>> {
+        match &self.many {
+            Some(h) => std::borrow::Cow::Borrowed(h),
+            None => {
+                let mut h = histogram();
+                for &v in &self.few {
+                    h.saturating_record(v);
+                }
+                std::borrow::Cow::Owned(h)
+            }
+        }
+    }
 }
 
 /// See the [module documentation](self).
@@ -208,8 +268,8 @@ pub struct OrderLatency {
     /// Connection names, numbered.
     names: Vec<String>,
     numbers: HashMap<String, u32>,
-    kinds: BTreeMap<(u32, Request, Answer), Histogram<u64>>,
-    symbols: BTreeMap<Box<str>, Histogram<u64>>,
+    kinds: BTreeMap<(u32, Request, Answer), Samples>,
+    symbols: BTreeMap<Box<str>, Samples>,
     unmatched: u64,
     backwards: u64,
     evicted: u64,
@@ -293,13 +353,10 @@ impl OrderLatency {
         let ns = ns.max(1);
         self.kinds
             .entry((s, p.request, answer))
-            .or_insert_with(histogram)
-            .saturating_record(ns);
+            .or_default()
+            .record(ns);
         if let Some(sym) = p.symbol {
-            self.symbols
-                .entry(sym)
-                .or_insert_with(histogram)
-                .saturating_record(ns);
+            self.symbols.entry(sym).or_default().record(ns);
         }
         Some(ns)
     }
@@ -322,6 +379,8 @@ impl OrderLatency {
             .collect();
         let mut matched = 0;
         for ((s, req, ans), h) in &self.kinds {
+            let h = h.histogram();
+            let h = h.as_ref();
             matched += h.len();
             sessions[*s as usize].kinds.push(KindLatency {
                 kind: format!("{} → {}", req.name(), ans.name()),
@@ -337,7 +396,7 @@ impl OrderLatency {
                 .iter()
                 .map(|(sym, h)| SymbolLatency {
                     symbol: sym.to_string(),
-                    latency: Distribution::of(h),
+                    latency: Distribution::of(&h.histogram()),
                 })
                 .collect(),
             matched,
@@ -351,6 +410,32 @@ impl OrderLatency {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Below and past the spill, the values come out as the histogram of them all.
+    #[test]
+    fn samples_are_the_histogram_of_their_values() {
+        for n in [
+            0usize,
+            1,
+            700,
+            Samples::SPILL - 1,
+            Samples::SPILL,
+            3 * Samples::SPILL + 5,
+        ] {
+            let mut s = Samples::default();
+            let mut h = histogram();
+            for k in 0..n as u64 {
+                let v = 1 + k * k % 97_331 * 1_013;
+                s.record(v);
+                h.saturating_record(v);
+            }
+            assert_eq!(s.len(), n as u64);
+            assert_eq!(s.is_empty(), n == 0);
+            let got = s.histogram();
+            assert_eq!(Distribution::of(&got), Distribution::of(&h), "{n}");
+            assert_eq!(log_bins(&got), log_bins(&h), "{n}");
+        }
+    }
 
     #[test]
     fn requests_are_matched_with_their_first_answer_by_id_and_connection() {

@@ -394,6 +394,8 @@ pub struct Talkers {
     now: u64,
     /// Every source address seen: learned (`None`) or the index of its new talker.
     known: HashMap<Address, Option<usize>, foldhash::fast::RandomState>,
+    /// The last MAC and the last IP address found in `known`, with their entries.
+    recent: [Option<(Address, Option<usize>)>; 2],
     learned_macs: u64,
     learned_ips: u64,
     new: Vec<NewTalker>,
@@ -424,6 +426,7 @@ impl Talkers {
             first_ns: None,
             now: 0,
             known: HashMap::default(),
+            recent: [None; 2],
             learned_macs: 0,
             learned_ips: 0,
             new: Vec::new(),
@@ -511,9 +514,22 @@ impl Talkers {
     }
 
     fn address(&mut self, a: Address, s: &Seen, learning: bool) {
-        match self.known.get(&a) {
+        // An entry of `known` never changes once made: the last MAC and IP looked up are
+        // remembered (most packets come from the source of the one before).
+        let slot = usize::from(matches!(a, Address::Ip(_)));
+        let known = match self.recent[slot] {
+            Some((k, v)) if k == a => Some(v),
+            _ => {
+                let v = self.known.get(&a).copied();
+                if let Some(v) = v {
+                    self.recent[slot] = Some((a, v));
+                }
+                v
+            }
+        };
+        match known {
             Some(None) => {}
-            Some(&Some(i)) => {
+            Some(Some(i)) => {
                 if let Some(t) = self.new.get_mut(i) {
                     t.packets = t.packets.saturating_add(1);
                     t.bytes = t.bytes.saturating_add(u64::from(s.len));

@@ -389,8 +389,11 @@ struct Conn {
 pub struct TcpHealth {
     max_connections: usize,
     conns: HashMap<Key, Conn, foldhash::fast::RandomState>,
-    /// `touched → key`: the least recently active first.
+    /// `touched → key`: the least recently active first. Kept from the first eviction on
+    /// only (made then from each connection's `touched`): until the table is full nothing
+    /// is evicted, and a segment costs no update of it.
     lru: BTreeMap<u64, Key>,
+    lru_kept: bool,
     tick: u64,
     /// The last segment's events.
     events: Vec<TcpEvent>,
@@ -417,6 +420,7 @@ impl TcpHealth {
             max_connections: max.max(1),
             conns: HashMap::default(),
             lru: BTreeMap::new(),
+            lru_kept: false,
             tick: 0,
             events: Vec::new(),
             events_total: 0,
@@ -448,11 +452,17 @@ impl TcpHealth {
         let tick = self.tick;
         match self.conns.get_mut(&key) {
             Some(c) => {
-                self.lru.remove(&c.touched);
+                if self.lru_kept {
+                    self.lru.remove(&c.touched);
+                }
                 c.touched = tick;
             }
             None => {
                 if self.conns.len() >= self.max_connections {
+                    if !self.lru_kept {
+                        self.lru = self.conns.iter().map(|(k, c)| (c.touched, *k)).collect();
+                        self.lru_kept = true;
+                    }
                     if let Some((_, old)) = self.lru.pop_first() {
                         if let Some(c) = self.conns.remove(&old) {
                             for dir in &c.dirs {
@@ -476,7 +486,9 @@ impl TcpHealth {
                 );
             }
         }
-        self.lru.insert(tick, key);
+        if self.lru_kept {
+            self.lru.insert(tick, key);
+        }
         if let Some(c) = self.conns.get_mut(&key) {
             c.first_ns = c.first_ns.min(s.t_ns);
             c.last_ns = c.last_ns.max(s.t_ns);
@@ -1094,7 +1106,7 @@ mod tests {
                 returned += h.segment(&s).len() as u64;
                 packets += 1;
                 prop_assert!(h.connections() <= max);
-                prop_assert_eq!(h.lru.len(), h.conns.len());
+                prop_assert_eq!(h.lru.len(), if h.lru_kept { h.conns.len() } else { 0 });
             }
             prop_assert_eq!(h.events_total(), returned);
             let r = h.finish();

@@ -126,6 +126,8 @@ pub struct Monitor {
     pending: Vec<Alert>,
     /// TCP events so far: resets, retransmissions, zero-window episodes.
     tcp_events: [u64; 3],
+    /// Order-entry connections' names by protocol and client-to-server flow (made once).
+    connections: HashMap<(Protocol, FlowKey), std::sync::Arc<str>, foldhash::fast::RandomState>,
     /// Microburst tracks by group or flow (at most as many as `Bursts` follows).
     tracks: HashMap<TrackKey, usize, foldhash::fast::RandomState>,
     /// The MoldUDP64 messages of the datagram being taken, handed to `FeedGaps` as one
@@ -289,6 +291,10 @@ fn sequence_step(m: &Message) -> Option<(String, Step)> {
     }
 }
 
+/// Connection names remembered at most (the memory is cleared when full: names are made
+/// again as needed).
+const MAX_CONNECTION_NAMES: usize = 65_536;
+
 /// Alerts made from packets waiting to be taken at most (more are dropped: the suppressor
 /// would have kept most of them quiet anyway).
 const MAX_PENDING: usize = 100_000;
@@ -431,6 +437,7 @@ impl Monitor {
             pending: Vec::new(),
             tcp_events: [0; 3],
             tracks: HashMap::default(),
+            connections: HashMap::default(),
             mold_run: None,
             opts,
             live,
@@ -451,7 +458,12 @@ impl Monitor {
         self.packets += 1;
         self.now_ns = self.now_ns.max(t_ns);
         // The packet's microburst track (its group, else its flow), named once.
-        let (track, untracked) = match track_key(d) {
+        let key = if self.bursts.measures_tracks() {
+            track_key(d)
+        } else {
+            None
+        };
+        let (track, untracked) = match key {
             None => (None, false),
             Some(k) => match self.tracks.get(&k) {
                 Some(&i) => (Some(i), false),
@@ -613,7 +625,22 @@ impl Monitor {
         if let (Some((step, id)), Some(flow), Some(dir)) =
             (order_step(m), m.session.flow(), m.direction)
         {
-            let conn = connection(m.protocol, flow, dir);
+            let client = match dir {
+                Direction::Inbound => *flow,
+                Direction::Outbound => flow.reverse(),
+            };
+            let conn = match self.connections.get(&(m.protocol, client)) {
+                Some(c) => std::sync::Arc::clone(c),
+                None => {
+                    let c: std::sync::Arc<str> = connection(m.protocol, flow, dir).into();
+                    if self.connections.len() >= MAX_CONNECTION_NAMES {
+                        self.connections.clear();
+                    }
+                    self.connections
+                        .insert((m.protocol, client), std::sync::Arc::clone(&c));
+                    c
+                }
+            };
             match step {
                 Ok(req) => {
                     if req == Request::Enter {
@@ -634,7 +661,7 @@ impl Monitor {
             return;
         }
         if m.protocol == Protocol::Itch {
-            if let Some(sym) = m.symbol.as_deref() {
+            if let Some(sym) = &m.symbol {
                 match (&m.session, m.stock_locate) {
                     (Session::MoldUdp64 { name, .. }, Some(l)) => {
                         self.tick.tick_locate(name.0, l, sym, t)

@@ -14,7 +14,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use wiretape_decode::{MessageRecord, Observer, Protocol, StateLimits, StateSize};
-use wiretape_store::PacketId;
+use wiretape_store::{Packet, PacketId};
+use wiretape_wire::packet::Dissected;
 
 /// Counters of one capture thread, shared with the metrics and the status line.
 #[derive(Debug, Default)]
@@ -68,6 +69,36 @@ impl MessageCounts {
 }
 
 impl Observer for MessageCounts {
+    fn packet_records(
+        &self,
+        _: PacketId,
+        _: &Packet<'_>,
+        _: &Dissected,
+        records: &[MessageRecord],
+    ) {
+        // A packet's messages are mostly of one protocol: one atomic add per run of them.
+        let mut run: Option<(Protocol, u64)> = None;
+        for r in records {
+            match r {
+                MessageRecord::Message(m) => match &mut run {
+                    Some((p, n)) if *p == m.protocol => *n += 1,
+                    _ => {
+                        if let Some((p, n)) = run.replace((m.protocol, 1)) {
+                            self.messages[p.index()].fetch_add(n, Ordering::Relaxed);
+                        }
+                    }
+                },
+                MessageRecord::Error(e) => {
+                    self.errors[e.protocol.index()].fetch_add(1, Ordering::Relaxed);
+                }
+                MessageRecord::Resolution(_) => {}
+            }
+        }
+        if let Some((p, n)) = run {
+            self.messages[p.index()].fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     fn record(&self, _: PacketId, r: &MessageRecord) {
         match r {
             MessageRecord::Message(m) => {

@@ -398,6 +398,18 @@ impl Observer for Fanout {
         }
     }
 
+    fn packet_records(
+        &self,
+        id: wiretape_store::PacketId,
+        packet: &wiretape_store::Packet<'_>,
+        dissected: &wiretape_wire::packet::Dissected,
+        records: &[wiretape_decode::MessageRecord],
+    ) {
+        for o in &self.0 {
+            o.packet_records(id, packet, dissected, records);
+        }
+    }
+
     fn stream_finished(&self, stream: u32) {
         for o in &self.0 {
             o.stream_finished(stream);

@@ -286,9 +286,22 @@ impl LiveWatch {
 }
 
 impl Observer for LiveWatch {
-    fn packet(&self, _: PacketId, packet: &Packet<'_>, dissected: &Dissected) {
+    fn packet(&self, id: PacketId, packet: &Packet<'_>, dissected: &Dissected) {
+        self.packet_records(id, packet, dissected, &[]);
+    }
+
+    fn packet_records(
+        &self,
+        _: PacketId,
+        packet: &Packet<'_>,
+        dissected: &Dissected,
+        records: &[MessageRecord],
+    ) {
         let mut i = self.inner.lock().expect("watch lock");
         i.monitor.packet(packet.ts_ns, packet.orig_len, dissected);
+        for r in records {
+            i.monitor.record(r);
+        }
         i.since_drain += 1;
         if i.since_drain >= DRAIN_EVERY {
             self.drain(&mut i);
