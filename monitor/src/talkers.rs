@@ -367,6 +367,9 @@ pub struct TalkerReport {
     pub overflow: Overflow,
 }
 
+/// Addresses of each kind remembered from their last lookup.
+const RECENT: usize = 16;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Address {
     Mac(EthernetAddress),
@@ -394,8 +397,9 @@ pub struct Talkers {
     now: u64,
     /// Every source address seen: learned (`None`) or the index of its new talker.
     known: HashMap<Address, Option<usize>, foldhash::fast::RandomState>,
-    /// The last MAC and the last IP address found in `known`, with their entries.
-    recent: [Option<(Address, Option<usize>)>; 2],
+    /// MACs (the first [`RECENT`]) and IP addresses (the others) found in `known` lately,
+    /// with their entries, by their last byte.
+    recent: [Option<(Address, Option<usize>)>; 2 * RECENT],
     learned_macs: u64,
     learned_ips: u64,
     new: Vec<NewTalker>,
@@ -426,7 +430,7 @@ impl Talkers {
             first_ns: None,
             now: 0,
             known: HashMap::default(),
-            recent: [None; 2],
+            recent: [None; 2 * RECENT],
             learned_macs: 0,
             learned_ips: 0,
             new: Vec::new(),
@@ -514,9 +518,14 @@ impl Talkers {
     }
 
     fn address(&mut self, a: Address, s: &Seen, learning: bool) {
-        // An entry of `known` never changes once made: the last MAC and IP looked up are
-        // remembered (most packets come from the source of the one before).
-        let slot = usize::from(matches!(a, Address::Ip(_)));
+        // An entry of `known` never changes once made: the last ones looked up are
+        // remembered in a small table by the address's last byte (a link's packets come
+        // from a few sources, interleaved).
+        let slot = match a {
+            Address::Mac(m) => usize::from(m.0[5]) % RECENT,
+            Address::Ip(IpAddr::V4(ip)) => RECENT + usize::from(ip.octets()[3]) % RECENT,
+            Address::Ip(IpAddr::V6(ip)) => RECENT + usize::from(ip.octets()[15]) % RECENT,
+        };
         let known = match self.recent[slot] {
             Some((k, v)) if k == a => Some(v),
             _ => {

@@ -410,6 +410,11 @@ impl Monitor {
     }
 
     /// A live monitor: what the cores see is kept for [`Monitor::take_alerts`].
+    ///
+    /// It measures what alerts and metrics read: the link's rate over time and the
+    /// tick-to-trade distributions, which only a report shows, are not kept (empty in
+    /// [`Monitor::finish`]), and the microbursts of groups and flows only in the threshold's
+    /// window ([`Bursts::with_events`]).
     pub fn live(opts: MonitorOptions) -> Monitor {
         Monitor::build(opts, true)
     }
@@ -486,7 +491,9 @@ impl Monitor {
         if !self.opts.feeds.is_empty() {
             self.feed_check(t_ns, d);
         }
-        self.rate.add(t_ns, orig_len);
+        if !self.live {
+            self.rate.add(t_ns, orig_len);
+        }
         let events = self
             .talkers
             .packet(&Seen::from_dissected(t_ns, orig_len, d));
@@ -643,7 +650,7 @@ impl Monitor {
             };
             match step {
                 Ok(req) => {
-                    if req == Request::Enter {
+                    if req == Request::Enter && !self.live {
                         if let Some(sym) = m.symbol.as_deref() {
                             self.tick.order(sym, t);
                         }
@@ -660,7 +667,7 @@ impl Monitor {
             }
             return;
         }
-        if m.protocol == Protocol::Itch {
+        if m.protocol == Protocol::Itch && !self.live {
             if let Some(sym) = &m.symbol {
                 match (&m.session, m.stock_locate) {
                     (Session::MoldUdp64 { name, .. }, Some(l)) => {
