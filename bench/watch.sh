@@ -10,7 +10,7 @@
 # Environment:
 #   PACKETS  packets in the capture (default 1000000)
 #   SHAPE    gen (default: `wiretape gen`) or tests (the tests/examples generator)
-#   RUNS     runs of each (default 3)
+#   RUNS     runs of each (default 15: one run of either varies by ±10 % on a shared VM)
 #   WT       a wiretape binary to use instead of building one
 set -euo pipefail
 die() {
@@ -19,7 +19,7 @@ die() {
 }
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packets=${PACKETS:-1000000}
-runs=${RUNS:-3}
+runs=${RUNS:-15}
 shape=${SHAPE:-gen}
 [[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) not found: apt-get install time"
 if [[ -n ${WT:-} ]]; then

@@ -398,7 +398,7 @@ pub struct Talkers {
     /// Every source address seen: learned (`None`) or the index of its new talker.
     known: HashMap<Address, Option<usize>, foldhash::fast::RandomState>,
     /// MACs (the first [`RECENT`]) and IP addresses (the others) found in `known` lately,
-    /// with their entries, by their last byte.
+    /// with their entries, by a fold of their bytes.
     recent: [Option<(Address, Option<usize>)>; 2 * RECENT],
     learned_macs: u64,
     learned_ips: u64,
@@ -519,12 +519,13 @@ impl Talkers {
 
     fn address(&mut self, a: Address, s: &Seen, learning: bool) {
         // An entry of `known` never changes once made: the last ones looked up are
-        // remembered in a small table by the address's last byte (a link's packets come
-        // from a few sources, interleaved).
+        // remembered in a small table by a fold of the address's bytes (a link's packets
+        // come from a few sources, interleaved).
+        let fold = |b: &[u8]| b.iter().fold(0u8, |x, &y| x.rotate_left(3) ^ y);
         let slot = match a {
-            Address::Mac(m) => usize::from(m.0[5]) % RECENT,
-            Address::Ip(IpAddr::V4(ip)) => RECENT + usize::from(ip.octets()[3]) % RECENT,
-            Address::Ip(IpAddr::V6(ip)) => RECENT + usize::from(ip.octets()[15]) % RECENT,
+            Address::Mac(m) => usize::from(fold(&m.0)) % RECENT,
+            Address::Ip(IpAddr::V4(ip)) => RECENT + usize::from(fold(&ip.octets())) % RECENT,
+            Address::Ip(IpAddr::V6(ip)) => RECENT + usize::from(fold(&ip.octets())) % RECENT,
         };
         let known = match self.recent[slot] {
             Some((k, v)) if k == a => Some(v),
