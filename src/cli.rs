@@ -121,6 +121,7 @@ pub enum Command {
     Index(IndexArgs),
     Replay(Box<ReplayArgs>),
     Report(ReportArgs),
+    Tui(TuiArgs),
     Doctor(DoctorArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
@@ -525,6 +526,32 @@ pub struct PruneArgs {
     /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
     #[arg(long = "format", value_enum, hide = true)]
     pub format_json: Option<DecodeFormat>,
+}
+
+/// Search and inspect a store in a terminal UI.
+///
+/// The query bar takes the query language of `search` and checks it as you type (the caret
+/// under what is wrong); Tab completes field names, protocols, and the store's symbols and
+/// MoldUDP64 sessions. Results stream in, in capture order, and only as far as you scroll;
+/// the count of the whole result comes beside them. Enter opens a packet's layer tree and
+/// hex (the selected field highlighted in both); o follows the row's order (its whole life),
+/// s its session around its sequence number, f its flow; q goes back. t shows the store's
+/// timeline (from block headers, no decompression), a the live monitor's alerts, and
+/// `:export FILE` writes the query's packets to a pcap or pcapng. ? lists every key.
+#[derive(Args, Debug)]
+#[command(after_help = "EXAMPLES:\n  \
+wiretape tui --data /var/lib/wiretape\n  \
+wiretape tui --data /var/lib/wiretape 'symbol:AAPL AND proto:ouch'")]
+pub struct TuiArgs {
+    /// Data directory.
+    #[arg(long, short = 'd')]
+    pub data: PathBuf,
+    /// A query to run at once (the same language as `search`).
+    pub query: Option<String>,
+    /// Write timings (first rows, each key's redraw, peak memory) as JSON to FILE at the
+    /// end: what `bench/tui.sh` reads.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub stats: Option<PathBuf>,
 }
 
 /// Show packets: by id, or the first ones of a time range, with their ids.

@@ -17,6 +17,7 @@ mod report;
 mod search;
 mod show;
 mod stats;
+mod tui;
 mod verify;
 
 use std::process::ExitCode;
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
         cli::Command::Index(a) => index::run(a),
         cli::Command::Replay(a) => replay::run(*a),
         cli::Command::Report(a) => report::run(a),
+        cli::Command::Tui(a) => tui::run(a),
         cli::Command::Doctor(a) => doctor::run(a),
         cli::Command::Completions(a) => docs::completions(a),
         cli::Command::Man(a) => docs::man(a),

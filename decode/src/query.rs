@@ -117,6 +117,7 @@ use std::fmt;
 
 pub use ast::{Expr, IpNet, OrderSel, ProtoSel, QueryError, Range, Term, MAX_DEPTH, MAX_QUERY_LEN};
 pub use fields::{MsgFields, NetFields, L4};
+pub use parse::{FIELD_NAMES, PROTO_NAMES};
 
 use ast::EMPTY_BOUNDS;
 

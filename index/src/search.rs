@@ -324,6 +324,27 @@ impl LocateMaps {
         }
     }
 
+    /// Every symbol the maps name and every non-blank session name, each sorted without
+    /// repeats: what a query's `symbol:` and `session:` values may be completed with.
+    pub fn vocabulary(&self) -> (Vec<String>, Vec<String>) {
+        let mut symbols: Vec<String> = self
+            .sessions
+            .values()
+            .flat_map(|(_, m)| m.values().map(|s| s.trim().to_owned()))
+            .collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        let mut sessions: Vec<String> = self
+            .sessions
+            .values()
+            .map(|(n, _)| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect();
+        sessions.sort_unstable();
+        sessions.dedup();
+        (symbols, sessions)
+    }
+
     /// The symbol of `locate` in session `sid`: its own map, else (the other half of an A/B
     /// pair) another session of the same non-blank name.
     pub fn resolve(&self, sid: u64, locate: u16) -> Option<&str> {

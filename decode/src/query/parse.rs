@@ -12,6 +12,29 @@ use super::ast::{
 
 type Result<T> = std::result::Result<T, QueryError>;
 
+/// The field names, for completion.
+pub const FIELD_NAMES: &[&str] = &[
+    "symbol", "proto", "msg", "session", "seq", "order", "ip", "src", "dst", "port", "sport",
+    "dport", "vlan", "time",
+];
+
+/// The protocol names `proto:` takes, for completion.
+pub const PROTO_NAMES: &[&str] = &[
+    "itch",
+    "moldudp64",
+    "soupbin",
+    "ouch",
+    "ouch42",
+    "ouch50",
+    "fix",
+    "tcp",
+    "udp",
+    "icmp",
+    "arp",
+    "ipv4",
+    "ipv6",
+];
+
 /// The field names, for the unknown-field error.
 const FIELDS: &str =
     "symbol, proto, msg, session, seq, order, ip, src, dst, port, sport, dport, vlan, time";
@@ -742,4 +765,16 @@ fn one_or(mut items: Vec<Expr>, make: fn(Vec<Expr>) -> Expr) -> Expr {
         }
     }
     make(items)
+}
+
+#[cfg(test)]
+mod names {
+    /// The completion lists name what the error messages name.
+    #[test]
+    fn field_and_protocol_names_agree_with_the_errors() {
+        assert_eq!(super::FIELD_NAMES.join(", "), super::FIELDS);
+        for p in super::PROTO_NAMES {
+            assert!(super::PROTOS.contains(p), "{p}");
+        }
+    }
 }

@@ -1,0 +1,26 @@
+//! `wiretape tui`: the terminal UI of the `wiretape-tui` crate on a store.
+
+use anyhow::Result;
+
+use crate::cli::TuiArgs;
+use crate::exit;
+
+pub fn run(a: TuiArgs) -> Result<u8> {
+    let searcher = crate::search::open(&a.data)?;
+    let feeds = crate::index::feeds_for(&a.data, None, false)?;
+    let opts = wiretape_tui::Options {
+        data: a.data,
+        query: a.query,
+        feeds,
+        stats: a.stats,
+    };
+    match wiretape_tui::run(searcher, opts) {
+        Ok(()) => Ok(exit::OK),
+        Err(wiretape_tui::TuiError::NotATerminal) => Err(exit::Usage(
+            "wiretape tui needs a terminal; for scripts, `wiretape search` prints the same results"
+                .into(),
+        )
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,407 @@
+//! Work off the UI thread: a search streams its hits as [`Row`]s into a channel, as far as
+//! the table has asked for ([`Demand`]: the search waits, costing nothing, until the user
+//! scrolls near the end), and stops at once when a new query cancels it; a count of the
+//! whole result runs beside it; an export writes a selection with progress.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use wiretape_capture::{CaptureWriter, WriteFormat};
+use wiretape_decode::query::{NetFields, Query};
+use wiretape_decode::render::{endpoint, net_kind, order_ids, price};
+use wiretape_decode::{Message, Protocol, Session};
+use wiretape_index::search::{Hit, SearchError, SearchOptions, Searcher};
+use wiretape_index::select::{ExportOptions, ExportProgress, Selection};
+use wiretape_store::units::format_time;
+use wiretape_store::{PacketId, TimeRange};
+
+/// One result, as the table shows it, with what following it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub ts_ns: u64,
+    /// `itch`, `ouch42`, … for a message; `udp`, `tcp`, … for a packet.
+    pub proto: String,
+    /// The message's type code and name, or a packet's addresses.
+    pub what: String,
+    pub symbol: String,
+    pub seq: String,
+    /// Side, quantity, price, order ids (messages); length (packets).
+    pub info: String,
+    pub packets: Vec<PacketId>,
+    /// Queries that follow the row: its order's life, its session around its number, its
+    /// flow (both directions).
+    pub follow_order: Option<String>,
+    pub follow_session: Option<String>,
+    pub follow_flow: Option<String>,
+}
+
+/// A query value: bare when it is a plain word, else quoted.
+fn value(v: &str) -> String {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        v.to_owned()
+    } else {
+        format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// Both directions of the flow of `net` (a TCP or UDP packet between two endpoints).
+pub fn flow_query(net: &NetFields) -> Option<String> {
+    let (src, dst, sp, dp) = (net.src?, net.dst?, net.sport?, net.dport?);
+    let (s, d) = (value(&src.to_string()), value(&dst.to_string()));
+    Some(format!(
+        "(src:{s} AND sport:{sp} AND dst:{d} AND dport:{dp}) OR (src:{d} AND sport:{dp} AND dst:{s} AND dport:{sp})"
+    ))
+}
+
+fn order_query(m: &Message) -> Option<String> {
+    let ids = &m.ids;
+    let id = match m.protocol {
+        Protocol::Ouch42 => ids
+            .token
+            .map(|t| String::from_utf8_lossy(t.trimmed()).into_owned()),
+        Protocol::Ouch50 => ids.user_ref_num.map(|n| n.to_string()),
+        Protocol::Fix => ids.cl_ord_id.as_deref().map(str::to_owned),
+        Protocol::Itch => ids.order_ref.map(|n| n.to_string()),
+        _ => None,
+    }?;
+    Some(format!("order:{}", value(id.trim())))
+}
+
+fn session_query(m: &Message) -> Option<String> {
+    let seq = m.sequence?;
+    let name = match &m.session {
+        Session::MoldUdp64 { name, .. } => String::from_utf8_lossy(name.trimmed()).into_owned(),
+        Session::SoupBin {
+            session: Some(s), ..
+        } => String::from_utf8_lossy(s.trimmed()).into_owned(),
+        _ => return None,
+    };
+    if name.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "session:{} AND seq:[{} TO {}]",
+        value(&name),
+        seq.saturating_sub(20),
+        seq.saturating_add(20)
+    ))
+}
+
+impl Row {
+    pub fn of_hit(hit: &Hit) -> Row {
+        match hit {
+            Hit::Message { message: m, net } => {
+                let mut info = Vec::new();
+                if let Some(s) = m.side {
+                    info.push(format!("{}", char::from(s.to_u8())));
+                }
+                if let Some(q) = m.quantity {
+                    info.push(format!("{q}"));
+                }
+                if let Some(p) = m.price {
+                    info.push(format!("@{}", price(p)));
+                }
+                for (k, v) in order_ids(m) {
+                    info.push(format!("{k}={v}"));
+                }
+                Row {
+                    ts_ns: m.capture_ts_ns,
+                    proto: m.protocol.name().to_owned(),
+                    what: format!("{} {}", m.msg_type.code, m.msg_type.name),
+                    symbol: m.symbol.as_deref().unwrap_or("").to_owned(),
+                    seq: m.sequence.map(|s| s.to_string()).unwrap_or_default(),
+                    info: info.join(" "),
+                    packets: m.packets.clone(),
+                    follow_order: order_query(m),
+                    follow_session: session_query(m),
+                    follow_flow: flow_query(net),
+                }
+            }
+            Hit::Packet { id, net, orig_len } => Row {
+                ts_ns: net.ts_ns,
+                proto: net_kind(net).to_owned(),
+                what: format!(
+                    "{} > {}",
+                    endpoint(net.src, net.sport),
+                    endpoint(net.dst, net.dport)
+                ),
+                symbol: String::new(),
+                seq: String::new(),
+                info: format!("len={orig_len}"),
+                packets: vec![*id],
+                follow_order: None,
+                follow_session: None,
+                follow_flow: flow_query(net),
+            },
+        }
+    }
+
+    /// Time of day with nanoseconds (`09:30:00.000012345`).
+    pub fn time(&self) -> String {
+        let t = format_time(self.ts_ns);
+        t.get(11..29).unwrap_or(&t).to_owned()
+    }
+}
+
+/// How many rows the table wants so far; a search hands out no more than that, and waits.
+#[derive(Debug, Default)]
+pub struct Demand {
+    wanted: Mutex<u64>,
+    more: Condvar,
+}
+
+impl Demand {
+    pub fn new(initial: u64) -> Arc<Demand> {
+        Arc::new(Demand {
+            wanted: Mutex::new(initial),
+            more: Condvar::new(),
+        })
+    }
+
+    /// Raises the demand to `n` rows (never lowers it).
+    pub fn want(&self, n: u64) {
+        let mut w = self.wanted.lock().unwrap_or_else(|e| e.into_inner());
+        if n > *w {
+            *w = n;
+            self.more.notify_all();
+        }
+    }
+
+    /// Wakes a waiting search (to see its cancel flag).
+    pub fn wake(&self) {
+        self.more.notify_all();
+    }
+
+    /// Waits until more than `sent` rows are wanted; false when `cancel` was set.
+    fn wait_beyond(&self, sent: u64, cancel: &AtomicBool) -> bool {
+        let mut w = self.wanted.lock().unwrap_or_else(|e| e.into_inner());
+        while *w <= sent {
+            if cancel.load(Ordering::Relaxed) {
+                return false;
+            }
+            w = self.more.wait(w).unwrap_or_else(|e| e.into_inner());
+        }
+        !cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// What the workers tell the UI. `job` is the number of the search it belongs to (the UI
+/// drops what an older search says).
+#[derive(Debug)]
+pub enum Event {
+    Rows {
+        job: u64,
+        rows: Vec<Row>,
+    },
+    /// How far the search is: capture time reached, hits so far.
+    Progress {
+        job: u64,
+        reached_ns: u64,
+        hits: u64,
+    },
+    /// The search ended: hits handed out, whether it ran to the end, damage met.
+    Done {
+        job: u64,
+        result: Result<(u64, bool, usize), String>,
+    },
+    /// The whole result's size.
+    Count {
+        job: u64,
+        count: Result<u64, String>,
+    },
+    /// An export's progress (packets written, of about), and its end.
+    ExportProgress {
+        written: u64,
+        total: u64,
+    },
+    ExportDone {
+        result: Result<(u64, PathBuf), String>,
+    },
+}
+
+/// A running search (dropping it does not stop it: [`SearchJob::cancel`] does).
+pub struct SearchJob {
+    pub job: u64,
+    cancel: Arc<AtomicBool>,
+    pub demand: Arc<Demand>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl SearchJob {
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        self.demand.wake();
+    }
+
+    /// Cancels and waits for the threads.
+    pub fn stop(mut self) {
+        self.cancel();
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Rows are sent in batches of at most this many.
+const BATCH: usize = 64;
+
+/// Starts `q` on `searcher`: rows to `tx` as demanded, and a count beside it.
+pub fn search(
+    searcher: Arc<Searcher>,
+    q: Query,
+    job: u64,
+    initial: u64,
+    tx: Sender<Event>,
+) -> SearchJob {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let demand = Demand::new(initial);
+    let mut handles = Vec::new();
+    {
+        let (searcher, q, tx, cancel, demand) = (
+            Arc::clone(&searcher),
+            q.clone(),
+            tx.clone(),
+            Arc::clone(&cancel),
+            Arc::clone(&demand),
+        );
+        handles.push(std::thread::spawn(move || {
+            let mut batch = Vec::new();
+            let mut sent = 0u64;
+            let progress = |p: &wiretape_index::search::SearchProgress| {
+                let _ = tx.send(Event::Progress {
+                    job,
+                    reached_ns: p.reached_ns,
+                    hits: p.hits,
+                });
+            };
+            let opts = SearchOptions {
+                progress: Some(&progress),
+                cancel: Some(&cancel),
+            };
+            let r = searcher.search(&q, &opts, |hit| {
+                if sent >= *demand.wanted.lock().unwrap_or_else(|e| e.into_inner()) {
+                    if !batch.is_empty() {
+                        let _ = tx.send(Event::Rows {
+                            job,
+                            rows: std::mem::take(&mut batch),
+                        });
+                    }
+                    if !demand.wait_beyond(sent, &cancel) {
+                        return ControlFlow::Break(());
+                    }
+                }
+                batch.push(Row::of_hit(&hit));
+                sent += 1;
+                if batch.len() >= BATCH {
+                    let _ = tx.send(Event::Rows {
+                        job,
+                        rows: std::mem::take(&mut batch),
+                    });
+                }
+                ControlFlow::Continue(())
+            });
+            if !batch.is_empty() {
+                let _ = tx.send(Event::Rows { job, rows: batch });
+            }
+            let result = match r {
+                Ok(s) => Ok((sent, !s.stopped, s.damage.len())),
+                Err(SearchError::Cancelled) => Err("cancelled".to_owned()),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(Event::Done { job, result });
+        }));
+    }
+    {
+        let (tx, cancel) = (tx.clone(), Arc::clone(&cancel));
+        handles.push(std::thread::spawn(move || {
+            let opts = SearchOptions {
+                progress: None,
+                cancel: Some(&cancel),
+            };
+            let count = match searcher.count(&q, &opts) {
+                Ok((n, _)) => Ok(n),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(Event::Count { job, count });
+        }));
+    }
+    SearchJob {
+        job,
+        cancel,
+        demand,
+        handles,
+    }
+}
+
+/// Writes the packets of `q`'s hits to `path` (pcapng when it ends in `.pcapng`, else
+/// pcap), atomically (a temporary file renamed at the end), on a thread.
+pub fn export(
+    searcher: Arc<Searcher>,
+    q: Query,
+    path: PathBuf,
+    cancel: Arc<AtomicBool>,
+    tx: Sender<Event>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let result = export_now(&searcher, &q, &path, &cancel, &tx).map(|n| (n, path.clone()));
+        let _ = tx.send(Event::ExportDone { result });
+    })
+}
+
+fn export_now(
+    searcher: &Searcher,
+    q: &Query,
+    path: &std::path::Path,
+    cancel: &AtomicBool,
+    tx: &Sender<Event>,
+) -> Result<u64, String> {
+    let opts = SearchOptions {
+        progress: None,
+        cancel: Some(cancel),
+    };
+    let (sel, _) =
+        Selection::of_query(searcher, q, TimeRange::ALL, &opts).map_err(|e| e.to_string())?;
+    let format = if path.extension().is_some_and(|e| e == "pcapng") {
+        WriteFormat::PcapNg
+    } else {
+        WriteFormat::Pcap
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.wiretape-tmp",
+        path.file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let file = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let on_progress = |p: ExportProgress<'_>| {
+        if let ExportProgress::Packets { written, total } = p {
+            let _ = tx.send(Event::ExportProgress { written, total });
+        }
+    };
+    let eopts = ExportOptions {
+        progress: Some(&on_progress),
+        cancel: Some(cancel),
+    };
+    let out = CaptureWriter::new(std::io::BufWriter::new(file), format);
+    match wiretape_index::select::export(searcher.store(), &sel, out, &eopts) {
+        Ok((_, report)) => {
+            std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(report.packets)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e.to_string())
+        }
+    }
+}
