@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh Debian 12 machine with Rust: installs the
-# system packages the end-to-end tests compare against (tcpdump, tshark, capinfos, zstd),
+# system packages the end-to-end tests compare against (tcpdump, tshark, capinfos, zstd; tmux
+# runs the terminal UI in a real terminal),
 # libpcap (loaded at run time for BPF filters), ip and tcpreplay (the AF_PACKET tests, which run
 # only as root), DPDK's development files, libclang and pkg-config (the `dpdk` feature), then
 # `cargo test --workspace --features dpdk`: every test, DPDK's against virtual devices (no NIC,
@@ -14,6 +15,7 @@ command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v tshark >/dev/null || need+=(tshark)
 command -v capinfos >/dev/null || need+=(wireshark-common)
 command -v zstd >/dev/null || need+=(zstd)
+command -v tmux >/dev/null || need+=(tmux)
 # The AF_PACKET source loads libpcap (the filter compiler) at run time; its tests use veths
 # and tcpreplay. A C compiler builds zstd.
 command -v cc >/dev/null || need+=(build-essential)

@@ -5,7 +5,13 @@ use anyhow::Result;
 use crate::cli::TuiArgs;
 use crate::exit;
 
+const NOT_A_TERMINAL: &str =
+    "wiretape tui needs a terminal; for scripts, `wiretape search` prints the same results";
+
 pub fn run(a: TuiArgs) -> Result<u8> {
+    if !wiretape_tui::on_a_terminal() {
+        return Err(exit::Usage(NOT_A_TERMINAL.into()).into());
+    }
     let searcher = crate::search::open(&a.data)?;
     let feeds = crate::index::feeds_for(&a.data, None, false)?;
     let opts = wiretape_tui::Options {

@@ -17,6 +17,7 @@ mod replay;
 mod report;
 mod schemas;
 mod search;
+mod tui;
 
 use std::path::Path;
 use std::time::Duration;

@@ -292,9 +292,14 @@ fn rss_kib() -> Option<u64> {
     l.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Whether standard input and output are a terminal (what [`run`] needs).
+pub fn on_a_terminal() -> bool {
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
 /// Runs the TUI on a terminal until the user quits.
 pub fn run(searcher: Searcher, opts: Options) -> Result<(), TuiError> {
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+    if !on_a_terminal() {
         return Err(TuiError::NotATerminal);
     }
     let start = Instant::now();

@@ -1,0 +1,208 @@
+//! `wiretape tui` in a real terminal: the binary runs in tmux (send-keys, capture-pane) on a
+//! `gen` store, as an analyst would use it: type a query, open a result, follow an order,
+//! export it, and the file is read back with tshark.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::wiretape;
+
+/// A tmux server of its own (its socket named for the test), killed at the end.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(name: &str) -> Tmux {
+        assert!(
+            Command::new("tmux").arg("-V").output().is_ok(),
+            "tmux is needed (scripts/test.sh installs it)"
+        );
+        Tmux {
+            socket: format!("wiretape-e2e-{name}-{}", std::process::id()),
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.cmd(&["capture-pane", "-p", "-t", "ui"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "ui"];
+        args.extend(keys);
+        self.cmd(&args);
+    }
+
+    fn type_text(&self, text: &str) {
+        self.cmd(&["send-keys", "-t", "ui", "-l", text]);
+    }
+
+    /// Waits (up to 30 s) until the screen shows `what`; returns the screen.
+    fn wait_for(&self, what: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the screen never showed {what:?}; it shows:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.cmd(&["list-sessions"]).contains("ui:")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.cmd(&["kill-server"]);
+    }
+}
+
+fn tshark_count(file: &Path) -> usize {
+    let out = Command::new("tshark")
+        .args(["-r", file.to_str().unwrap()])
+        .output()
+        .expect("tshark runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn an_analyst_searches_opens_follows_an_order_and_exports_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("g.pcap");
+    let data = tmp.path().join("d");
+    let r = wiretape(&[
+        "gen",
+        "--packets",
+        "20000",
+        "--seed",
+        "3",
+        "-o",
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&[
+        "import",
+        "--data",
+        data.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let out = tmp.path().join("order.pcap");
+
+    let t = Tmux::new("tui");
+    let cmd = format!(
+        "{} tui --data {}",
+        env!("CARGO_BIN_EXE_wiretape"),
+        data.to_str().unwrap()
+    );
+    t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ui",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    t.wait_for("type / to search");
+
+    // A query with a mistake: the caret and the reason show as it is typed.
+    t.keys(&["/"]);
+    t.type_text("proto:ouch42 AND seq:[9 TO 1]");
+    t.wait_for("backwards range");
+    // Ctrl-U clears the bar; the right query has no error under it.
+    t.keys(&["C-u"]);
+    t.type_text("proto:ouch42 AND msg:O");
+    let s = t.wait_for("/ proto:ouch42 AND msg:O");
+    assert!(!s.contains("backwards"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("O Enter Order");
+    assert!(s.contains("row 1 of"), "{s}");
+
+    // The first result's packet: the OUCH message's fields, the token among them.
+    t.keys(&["Enter"]);
+    let s = t.wait_for("OUCH 4.2 'O' Enter Order");
+    assert!(s.contains("order_token"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("row 1 of");
+
+    // Its order's whole life: the query becomes order:TOKEN, the answers come with it.
+    t.keys(&["o"]);
+    let s = t.wait_for("/ order:");
+    let token = s
+        .lines()
+        .find_map(|l| l.strip_prefix("/ order:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let s = t.wait_for("A Accepted");
+    assert!(s.contains("O Enter Order"), "{s}");
+
+    // Exported, and read back by tshark: as many packets as the CLI's export of the query.
+    t.keys(&[":"]);
+    t.type_text(&format!("export {}", out.to_str().unwrap()));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("exported ");
+    let n: usize = s
+        .split("exported ")
+        .nth(1)
+        .and_then(|x| x.split_whitespace().next())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(n >= 2, "{s}");
+    assert_eq!(tshark_count(&out), n);
+    let cli = tmp.path().join("cli.pcap");
+    let q = format!("order:{token}");
+    let r = wiretape(&[
+        "export",
+        "--data",
+        data.to_str().unwrap(),
+        &q,
+        "-w",
+        cli.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(std::fs::read(&cli).unwrap(), std::fs::read(&out).unwrap());
+
+    // q goes back to the first query, then quits.
+    t.keys(&["q"]);
+    t.wait_for("/ proto:ouch42 AND msg:O");
+    t.keys(&["q"]);
+    let start = Instant::now();
+    while t.running() {
+        assert!(start.elapsed() < Duration::from_secs(10), "{}", t.screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn without_a_terminal_it_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = wiretape(&["tui", "--data", tmp.path().to_str().unwrap()]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("needs a terminal"), "{}", r.stderr);
+}
