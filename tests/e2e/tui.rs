@@ -199,6 +199,85 @@ fn an_analyst_searches_opens_follows_an_order_and_exports_it() {
     }
 }
 
+/// The count on the status line (`row R of N`).
+fn total(screen: &str) -> Option<u64> {
+    let l = screen
+        .lines()
+        .find(|l| l.contains("row ") && l.contains(" of "))?;
+    let n = l.split(" of ").nth(1)?.split_whitespace().next()?;
+    n.replace(',', "").parse().ok()
+}
+
+#[test]
+fn following_a_store_that_grows_shows_the_new_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let d = data.to_str().unwrap();
+    let pcap = |seed: &str| {
+        let f = tmp.path().join(format!("g{seed}.pcap"));
+        let r = wiretape(&[
+            "gen",
+            "--packets",
+            "5000",
+            "--seed",
+            seed,
+            "-o",
+            f.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        f
+    };
+    let (first, second) = (pcap("1"), pcap("2"));
+    let r = wiretape(&["import", "--data", d, first.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+
+    let t = Tmux::new("follow");
+    let cmd = format!(
+        "{} tui --data {d} 'proto:fix'",
+        env!("CARGO_BIN_EXE_wiretape")
+    );
+    t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ui",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    let s = t.wait_for("row 1 of ");
+    let start = Instant::now();
+    let mut before = total(&s);
+    while before.is_none() {
+        assert!(start.elapsed() < Duration::from_secs(30), "{}", t.screen());
+        before = total(&t.screen());
+    }
+    let before = before.unwrap();
+    t.keys(&["F"]);
+    t.wait_for("following the store");
+    let r = wiretape(&["import", "--data", d, second.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let want = wiretape(&["search", "--data", d, "proto:fix", "--count"]);
+    let want: u64 = want.stdout.trim().parse().unwrap();
+    assert!(want > before, "{want} {before}");
+    // Within a few seconds the query has run again on the grown store.
+    let start = Instant::now();
+    loop {
+        let s = t.screen();
+        if total(&s) == Some(want) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "expected {want} results:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.keys(&["q"]);
+}
+
 #[test]
 fn without_a_terminal_it_says_so() {
     let tmp = tempfile::tempdir().unwrap();

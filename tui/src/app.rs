@@ -91,6 +91,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("f", "follow the row's flow (both directions)"),
     ("t", "timeline; h l move, + - zoom, Enter narrows the query"),
     ("a", "the live monitor's alerts"),
+    (
+        "F",
+        "follow a store being recorded (at the last row, stays there)",
+    ),
     ("Esc", "stop the search; leave a pane"),
     ("q", "back to the previous query or pane; quit at the first"),
     ("?", "this help"),
@@ -219,6 +223,10 @@ pub struct App {
     symbols: Vec<String>,
     sessions: Vec<String>,
     anchors: TimeAnchors,
+    /// Following a store being recorded: the query runs again as the store grows.
+    pub following: bool,
+    /// The selection stays on the last row as rows come (following, at the end).
+    tail: bool,
     /// Where the table's first row is on the screen (set as it is drawn), for clicks.
     pub table_y: u16,
     pub store_name: String,
@@ -259,6 +267,8 @@ impl App {
             symbols,
             sessions,
             anchors,
+            following: false,
+            tail: false,
             table_y: 0,
             store_name: store_name.to_owned(),
         }
@@ -284,6 +294,7 @@ impl App {
         self.rows.clear();
         self.selected = 0;
         self.top = 0;
+        self.tail = false;
         self.wanted = self.initial_want();
         self.search = SearchStatus {
             job,
@@ -291,6 +302,22 @@ impl App {
             ..SearchStatus::default()
         };
         self.mode = Mode::Results;
+    }
+
+    /// The current query ran again on a store that grew (following): the rows come again,
+    /// the selection keeps its place, or stays on the last row if it was there.
+    pub fn restarted(&mut self, job: u64) {
+        self.tail = !self.rows.is_empty() && self.selected + 1 >= self.rows.len();
+        let want = self
+            .wanted
+            .max(self.selected as u64 + self.page as u64 + AHEAD);
+        self.rows.clear();
+        self.wanted = want;
+        self.search = SearchStatus {
+            job,
+            running: true,
+            ..SearchStatus::default()
+        };
     }
 
     /// Rows asked of the search so far.
@@ -306,7 +333,12 @@ impl App {
     /// What a worker said.
     pub fn event(&mut self, e: Event) {
         match e {
-            Event::Rows { job, rows } if job == self.search.job => self.rows.extend(rows),
+            Event::Rows { job, rows } if job == self.search.job => {
+                self.rows.extend(rows);
+                if self.tail {
+                    self.selected = self.rows.len() - 1;
+                }
+            }
             Event::Progress {
                 job,
                 reached_ns,
@@ -486,6 +518,18 @@ impl App {
             KeyCode::Char('t') => {
                 self.back_to = Mode::Results;
                 self.mode = Mode::Timeline;
+                Vec::new()
+            }
+            KeyCode::Char('F') => {
+                self.following = !self.following;
+                self.message = Some((
+                    if self.following {
+                        "following the store: the query runs again as it grows (F stops)".to_owned()
+                    } else {
+                        "not following the store".to_owned()
+                    },
+                    false,
+                ));
                 Vec::new()
             }
             KeyCode::Char('a') => {
@@ -1001,6 +1045,40 @@ mod tests {
         );
         a.started("symbol:AAPL", 3);
         assert_eq!(key(&mut a, KeyCode::Char('q')), vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn following_keeps_the_selection_or_the_end() {
+        let mut a = app();
+        a.page = 10;
+        a.started("proto:itch", 1);
+        a.event(Event::Rows {
+            job: 1,
+            rows: (0..5).map(row).collect(),
+        });
+        key(&mut a, KeyCode::Char('F'));
+        assert!(a.following);
+        key(&mut a, KeyCode::Char('j'));
+        // The store grew: the query runs again; the selection (row 2) keeps its place.
+        a.restarted(2);
+        assert!(a.rows.is_empty() && a.search.running);
+        a.event(Event::Rows {
+            job: 2,
+            rows: (0..8).map(row).collect(),
+        });
+        assert_eq!(a.selected, 1);
+        // At the end, it stays at the end as rows come.
+        key(&mut a, KeyCode::Char('G'));
+        assert_eq!(a.selected, 7);
+        a.restarted(3);
+        a.event(Event::Rows {
+            job: 3,
+            rows: (0..12).map(row).collect(),
+        });
+        assert_eq!(a.selected, 11);
+        assert_eq!(a.current.as_deref(), Some("proto:itch"));
+        key(&mut a, KeyCode::Char('F'));
+        assert!(!a.following);
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Shell {
     job: Option<SearchJob>,
     jobs: u64,
     export_cancel: Option<Arc<AtomicBool>>,
+    /// The store as last seen, for following it (refreshed, which is cheap).
+    probe: Option<wiretape_store::Store>,
 }
 
 impl Shell {
@@ -102,7 +104,87 @@ impl Shell {
             job: None,
             jobs: 0,
             export_cancel: None,
+            probe: None,
         }
+    }
+
+    fn timeline_of(store: &wiretape_store::Store) -> Vec<app::BlockStat> {
+        store
+            .segments()
+            .iter()
+            .flat_map(|s| {
+                s.blocks
+                    .iter()
+                    .map(|b| (b.min_ts, b.max_ts, u64::from(b.count)))
+            })
+            .collect()
+    }
+
+    /// Following: when the store has grown, the searcher opens it again and the current
+    /// query runs again (the selection kept, or at the end). True when it had grown.
+    pub fn refresh(&mut self) -> bool {
+        let probe = match &mut self.probe {
+            Some(p) => p,
+            None => match wiretape_store::Store::open(&self.opts.data) {
+                Ok(p) => self.probe.insert(p),
+                Err(e) => {
+                    self.app.message = Some((format!("following: {e}"), true));
+                    return false;
+                }
+            },
+        };
+        if let Err(e) = probe.refresh() {
+            self.app.message = Some((format!("following: {e}"), true));
+            return false;
+        }
+        // Compared with the store the searcher has (not with the probe's last look: the
+        // probe may have been opened after the store grew).
+        let shape = |st: &wiretape_store::Store| -> Vec<(u32, u64, usize, bool)> {
+            st.segments()
+                .iter()
+                .map(|s| (s.header.stream, s.header.segment, s.blocks.len(), s.sealed))
+                .collect()
+        };
+        if shape(probe) == shape(self.searcher.store()) {
+            return false;
+        }
+        let searcher = match Searcher::open(&self.opts.data, self.opts.feeds.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                self.app.message = Some((format!("following: {e}"), true));
+                return false;
+            }
+        };
+        let blocks = Shell::timeline_of(searcher.store());
+        let (span, cursor) = (self.app.timeline.span, self.app.timeline.cursor);
+        let at_end = span == self.app.timeline.full;
+        self.app.set_timeline(blocks);
+        if !at_end {
+            self.app.timeline.span = span;
+        }
+        self.app.timeline.cursor = cursor;
+        self.searcher = Arc::new(searcher);
+        let Some(q) = self
+            .app
+            .current
+            .clone()
+            .and_then(|t| self.app.check(&t).ok())
+        else {
+            return true;
+        };
+        if let Some(old) = self.job.take() {
+            old.cancel();
+        }
+        self.jobs += 1;
+        self.app.restarted(self.jobs);
+        self.job = Some(worker::search(
+            Arc::clone(&self.searcher),
+            q,
+            self.jobs,
+            self.app.wanted(),
+            self.tx.clone(),
+        ));
+        true
     }
 
     /// Runs what keys asked; false to quit.
@@ -321,9 +403,29 @@ pub fn run(searcher: Searcher, opts: Options) -> Result<(), TuiError> {
             }
         }
         let mut dirty = true;
+        let mut refreshed = Instant::now();
+        // A note on the status line goes after a few seconds.
+        let mut note: Option<(String, Instant)> = None;
         loop {
             if shell.drain() {
                 dirty = true;
+            }
+            match (&shell.app.message, &note) {
+                (Some((m, _)), Some((n, at))) if m == n => {
+                    if at.elapsed() >= Duration::from_secs(4) {
+                        shell.app.message = None;
+                        note = None;
+                        dirty = true;
+                    }
+                }
+                (Some((m, _)), _) => note = Some((m.clone(), Instant::now())),
+                (None, _) => note = None,
+            }
+            if shell.app.following && refreshed.elapsed() >= Duration::from_secs(1) {
+                refreshed = Instant::now();
+                if shell.refresh() {
+                    dirty = true;
+                }
             }
             if dirty {
                 terminal.draw(|f| ui::draw(f, &mut shell.app))?;
