@@ -162,6 +162,15 @@ fn an_analyst_searches_opens_follows_an_order_and_exports_it() {
     let s = t.wait_for("A Accepted");
     assert!(s.contains("O Enter Order"), "{s}");
 
+    // The order's TCP connection reassembled: both directions, the client's Enter Order
+    // (its token in the bytes) and the server's answers.
+    t.keys(&["T"]);
+    let s = t.wait_for("→ client (red)");
+    assert!(s.contains(" client, ") && s.contains(" server, "), "{s}");
+    assert!(s.contains(&token[..6]), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("A Accepted");
+
     // Exported, and read back by tshark: as many packets as the CLI's export of the query.
     t.keys(&[":"]);
     t.type_text(&format!("export {}", out.to_str().unwrap()));

@@ -10,7 +10,7 @@ use wiretape_store::units::{format_time, TimeAnchors};
 use wiretape_store::PacketId;
 
 use crate::tree::Node;
-use crate::worker::{Event, Row};
+use crate::worker::{Event, Row, Stream};
 
 /// Which screen is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub enum Mode {
     Timeline,
     /// The live monitor's alerts.
     Alerts,
+    /// A TCP connection reassembled, both directions.
+    Stream,
     /// Every key.
     Help,
 }
@@ -49,6 +51,8 @@ pub enum Effect {
     Stop,
     /// Load the alerts.
     LoadAlerts,
+    /// Reassemble the TCP connection(s) of this flow query.
+    OpenStream(String),
     Quit,
 }
 
@@ -89,6 +93,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("o", "follow the row's order (its whole life)"),
     ("s", "follow the row's session around its sequence number"),
     ("f", "follow the row's flow (both directions)"),
+    ("T", "the row's TCP connection reassembled, both directions"),
     ("t", "timeline; h l move, + - zoom, Enter narrows the query"),
     ("a", "the live monitor's alerts"),
     (
@@ -215,6 +220,10 @@ pub struct App {
     pub timeline_width: usize,
     pub alerts: Option<Vec<AlertRow>>,
     pub alerts_selected: usize,
+    /// The stream view, and its first line shown (lines as laid out at the last draw).
+    pub stream: Option<Stream>,
+    pub stream_top: usize,
+    pub stream_lines: usize,
     /// A note for the status line, and whether it is an error.
     pub message: Option<(String, bool)>,
     /// An export in progress: (written, total).
@@ -262,6 +271,9 @@ impl App {
             timeline_width: 60,
             alerts: None,
             alerts_selected: 0,
+            stream: None,
+            stream_top: 0,
+            stream_lines: 0,
             message: None,
             export: None,
             symbols,
@@ -357,6 +369,14 @@ impl App {
             Event::Count { job, count } if job == self.search.job => {
                 self.search.count = Some(count)
             }
+            Event::Stream { result } => match result {
+                Ok(st) => {
+                    self.stream = Some(st);
+                    self.stream_top = 0;
+                    self.mode = Mode::Stream;
+                }
+                Err(e) => self.message = Some((e, true)),
+            },
             Event::ExportProgress { written, total } => self.export = Some((written, total)),
             Event::ExportDone { result } => {
                 self.export = None;
@@ -453,6 +473,7 @@ impl App {
             Mode::Detail => self.key_detail(k),
             Mode::Timeline => self.key_timeline(k),
             Mode::Alerts => self.key_alerts(k),
+            Mode::Stream => self.key_stream(k),
             Mode::Help => {
                 self.mode = self.back_to;
                 Vec::new()
@@ -515,6 +536,17 @@ impl App {
                     .and_then(|r| r.follow_flow.clone());
                 self.follow(q, "flow")
             }
+            KeyCode::Char('T') => match self
+                .rows
+                .get(self.selected)
+                .and_then(|r| r.follow_flow.clone())
+            {
+                Some(q) => {
+                    self.message = Some(("reassembling the connection…".to_owned(), false));
+                    vec![Effect::OpenStream(q)]
+                }
+                None => self.follow(None, "TCP connection"),
+            },
             KeyCode::Char('t') => {
                 self.back_to = Mode::Results;
                 self.mode = Mode::Timeline;
@@ -851,6 +883,24 @@ impl App {
                 self.back_to = Mode::Timeline;
                 self.mode = Mode::Help;
             }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn key_stream(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let last = self.stream_lines.saturating_sub(1);
+        let page = self.page.max(1);
+        match k.code {
+            KeyCode::Char('j') | KeyCode::Down => self.stream_top = (self.stream_top + 1).min(last),
+            KeyCode::Char('k') | KeyCode::Up => self.stream_top = self.stream_top.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => {
+                self.stream_top = (self.stream_top + page).min(last)
+            }
+            KeyCode::PageUp => self.stream_top = self.stream_top.saturating_sub(page),
+            KeyCode::Char('g') | KeyCode::Home => self.stream_top = 0,
+            KeyCode::Char('G') | KeyCode::End => self.stream_top = last,
+            KeyCode::Esc | KeyCode::Char('q') => self.mode = Mode::Results,
             _ => {}
         }
         Vec::new()

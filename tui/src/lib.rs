@@ -225,6 +225,12 @@ impl Shell {
                         c.store(true, Ordering::Relaxed);
                     }
                 }
+                Effect::OpenStream(text) => match self.app.check(&text) {
+                    Ok(q) => {
+                        worker::stream(Arc::clone(&self.searcher), q, self.tx.clone());
+                    }
+                    Err(e) => self.app.message = Some((format!("bad flow query: {e}"), true)),
+                },
                 Effect::LoadAlerts => {
                     let a = load_alerts(&self.opts.data.join("alerts.ndjson"));
                     self.app.set_alerts(a);

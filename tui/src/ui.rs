@@ -68,6 +68,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
         Mode::Timeline => draw_timeline(f, app, main),
         Mode::Alerts => draw_alerts(f, app, main),
         Mode::Help => draw_help(f, main),
+        Mode::Stream => draw_stream(f, app, main),
         Mode::Results | Mode::Query | Mode::Command => draw_table(f, app, main),
     }
     draw_status(f, app, status);
@@ -93,6 +94,7 @@ fn draw_title(f: &mut Frame<'_>, app: &App, area: Rect) {
         tab("detail", m == Mode::Detail),
         tab("timeline", m == Mode::Timeline),
         tab("alerts", m == Mode::Alerts),
+        tab("stream", m == Mode::Stream),
         Span::styled("  ? help  q back", dim()),
     ]);
     f.render_widget(Paragraph::new(line), area);
@@ -423,6 +425,92 @@ fn draw_alerts(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
 }
 
+/// The stream's lines at `width`: each chunk a header, then its bytes as text (FIX's SOH
+/// as `|`, line ends kept, other control bytes as `.`), wrapped, each line marked with
+/// its direction (`→` client, `←` server) so that nothing rests on colour alone.
+pub fn stream_lines(st: &crate::worker::Stream, width: usize) -> Vec<Line<'static>> {
+    let width = width.saturating_sub(2).max(8);
+    let mut out = Vec::new();
+    for c in &st.chunks {
+        let (mark, style) = if c.from_client {
+            ("→ ", Style::default().fg(Color::Red))
+        } else {
+            ("← ", Style::default().fg(Color::Blue))
+        };
+        if c.missing > 0 {
+            out.push(Line::styled(
+                format!("{mark}[{} bytes never captured]", c.missing),
+                error(),
+            ));
+            continue;
+        }
+        out.push(Line::styled(
+            format!(
+                "{mark}{} {}, {} bytes",
+                format_time(c.ts_ns).get(11..29).unwrap_or(""),
+                if c.from_client { "client" } else { "server" },
+                c.bytes.len()
+            ),
+            dim(),
+        ));
+        let mut line = String::new();
+        let mut n = 0;
+        let flush = |line: &mut String, n: &mut usize, out: &mut Vec<Line<'static>>| {
+            out.push(Line::styled(format!("{mark}{line}"), style));
+            line.clear();
+            *n = 0;
+        };
+        for &b in &c.bytes {
+            match b {
+                b'\n' => flush(&mut line, &mut n, &mut out),
+                b'\r' => {}
+                0x01 => line.push('|'),
+                b if b.is_ascii_graphic() || b == b' ' => line.push(b as char),
+                _ => line.push('.'),
+            }
+            if b != b'\n' && b != b'\r' {
+                n += 1;
+            }
+            if n >= width {
+                flush(&mut line, &mut n, &mut out);
+            }
+        }
+        if !line.is_empty() {
+            flush(&mut line, &mut n, &mut out);
+        }
+    }
+    out
+}
+
+fn draw_stream(f: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let Some(st) = &app.stream else {
+        return;
+    };
+    let lines = stream_lines(st, usize::from(area.width));
+    app.stream_lines = lines.len();
+    app.page = usize::from(area.height.saturating_sub(1)).max(1);
+    app.stream_top = app.stream_top.min(lines.len().saturating_sub(1));
+    let title = format!(
+        " {} — {} packets{} · → client (red) ← server (blue) ",
+        st.title,
+        thousands(st.packets),
+        if st.truncated {
+            ", the first 1 MiB"
+        } else {
+            ""
+        }
+    );
+    let shown: Vec<Line<'_>> = lines
+        .into_iter()
+        .skip(app.stream_top)
+        .take(app.page)
+        .collect();
+    f.render_widget(
+        Paragraph::new(shown).block(Block::default().borders(Borders::TOP).title(title)),
+        area,
+    );
+}
+
 fn draw_help(f: &mut Frame<'_>, area: Rect) {
     let mut lines = vec![Line::styled("Keys", accent().add_modifier(Modifier::BOLD))];
     for (k, what) in KEYS {
@@ -709,6 +797,53 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_shows_both_directions_marked_and_wrapped() {
+        use crate::worker::{Chunk, Stream};
+        let mut a = app();
+        let fix = b"8=FIX.4.2\x019=12\x0135=D\x0111=ORD1\x0110=000\x01".to_vec();
+        let st = Stream {
+            title: "10.1.0.21:40000 → 10.2.0.5:9000".into(),
+            chunks: vec![
+                Chunk {
+                    from_client: true,
+                    ts_ns: T0,
+                    bytes: fix,
+                    missing: 0,
+                },
+                Chunk {
+                    from_client: false,
+                    ts_ns: T0 + 25_000,
+                    bytes: vec![b'x'; 150],
+                    missing: 0,
+                },
+                Chunk {
+                    from_client: false,
+                    ts_ns: 0,
+                    bytes: Vec::new(),
+                    missing: 40,
+                },
+            ],
+            packets: 3,
+            truncated: false,
+        };
+        let lines: Vec<String> = stream_lines(&st, 80)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert_eq!(lines[1], "→ 8=FIX.4.2|9=12|35=D|11=ORD1|10=000|");
+        assert!(
+            lines[2].starts_with("← 16:00:00.000025000 server, 150 bytes"),
+            "{lines:?}"
+        );
+        // 150 bytes at 78 columns: two lines, each marked.
+        assert_eq!(lines[3], format!("← {}", "x".repeat(78)));
+        assert_eq!(lines[4], format!("← {}", "x".repeat(72)));
+        assert_eq!(lines[5], "← [40 bytes never captured]");
+        a.event(Event::Stream { result: Ok(st) });
+        insta::assert_snapshot!("stream", screen(&mut a, 80, 24));
+    }
+
+    #[test]
     fn small_and_odd_terminals_do_not_panic() {
         let mut a = app();
         a.started("symbol:AAPL", 1);
@@ -717,7 +852,7 @@ mod tests {
             rows: (0..40).map(row).collect(),
         });
         for (w, h) in [(1, 1), (10, 3), (20, 5), (300, 100), (80, 2)] {
-            for k in ['t', 'q', 'a', 'q', '?', 'x', '/', 'x'] {
+            for k in ['t', 'q', 'a', 'q', '?', 'x', 'T', 'j', 'q', '/', 'x'] {
                 screen(&mut a, w, h);
                 a.key(KeyEvent::from(KeyCode::Char(k)));
             }

@@ -224,6 +224,10 @@ pub enum Event {
     ExportDone {
         result: Result<(u64, PathBuf), String>,
     },
+    /// A TCP connection reassembled for the stream view.
+    Stream {
+        result: Result<Stream, String>,
+    },
 }
 
 /// A running search (dropping it does not stop it: [`SearchJob::cancel`] does).
@@ -404,4 +408,125 @@ fn export_now(
             Err(e.to_string())
         }
     }
+}
+
+/// One direction's bytes between two turns of the other's, as the stream view shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// Sent by the client (the side that sent the SYN, else the first to send data).
+    pub from_client: bool,
+    /// Capture time of the first packet that carried it.
+    pub ts_ns: u64,
+    pub bytes: Vec<u8>,
+    /// Bytes that never arrived before this point of the direction (a capture gap).
+    pub missing: u64,
+}
+
+/// A TCP connection reassembled, both directions in the order the bytes were captured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stream {
+    /// `client → server`.
+    pub title: String,
+    pub chunks: Vec<Chunk>,
+    /// Packets read, and whether the stream was cut at [`STREAM_MAX_BYTES`].
+    pub packets: u64,
+    pub truncated: bool,
+}
+
+/// The stream view holds at most this many bytes of a connection.
+pub const STREAM_MAX_BYTES: usize = 1 << 20;
+
+/// Reassembles the TCP connection(s) of `q`'s packets (a flow query: both directions) from
+/// `searcher`'s store, on a thread.
+pub fn stream(searcher: Arc<Searcher>, q: Query, tx: Sender<Event>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let result = stream_now(&searcher, &q);
+        let _ = tx.send(Event::Stream { result });
+    })
+}
+
+fn stream_now(searcher: &Searcher, q: &Query) -> Result<Stream, String> {
+    use wiretape_decode::reassembly::{Event as R, Limits, Reassembler};
+    use wiretape_wire::packet::Dissected;
+    let opts = SearchOptions::default();
+    let (sel, _) =
+        Selection::of_query(searcher, q, TimeRange::ALL, &opts).map_err(|e| e.to_string())?;
+    let mut cursor = sel.cursor(searcher.store()).map_err(|e| e.to_string())?;
+    let mut r = Reassembler::new(Limits::default());
+    let mut events = Vec::new();
+    let mut times = std::collections::HashMap::new();
+    let mut out = Stream::default();
+    let mut client: Option<wiretape_decode::FlowKey> = None;
+    let mut total = 0usize;
+    let mut take = |events: &mut Vec<R>,
+                    out: &mut Stream,
+                    client: &mut Option<wiretape_decode::FlowKey>,
+                    times: &std::collections::HashMap<PacketId, u64>| {
+        for e in events.drain(..) {
+            match e {
+                R::Start { key, syn: true } if client.is_none() => *client = Some(key),
+                R::Data {
+                    key, bytes, pieces, ..
+                } => {
+                    let c = *client.get_or_insert(key);
+                    if out.title.is_empty() {
+                        out.title = format!(
+                            "{} → {}",
+                            endpoint(Some(c.src), Some(c.sport)),
+                            endpoint(Some(c.dst), Some(c.dport))
+                        );
+                    }
+                    if total >= STREAM_MAX_BYTES {
+                        out.truncated = true;
+                        continue;
+                    }
+                    let bytes = &bytes[..bytes.len().min(STREAM_MAX_BYTES - total)];
+                    total += bytes.len();
+                    let from_client = key == c;
+                    let ts = pieces
+                        .first()
+                        .and_then(|p| times.get(&p.0))
+                        .copied()
+                        .unwrap_or(0);
+                    match out.chunks.last_mut() {
+                        Some(last) if last.from_client == from_client => {
+                            last.bytes.extend_from_slice(bytes)
+                        }
+                        _ => out.chunks.push(Chunk {
+                            from_client,
+                            ts_ns: ts,
+                            bytes: bytes.to_vec(),
+                            missing: 0,
+                        }),
+                    }
+                }
+                R::Gap { key, len, .. } => {
+                    let c = *client.get_or_insert(key);
+                    out.chunks.push(Chunk {
+                        from_client: key == c,
+                        ts_ns: 0,
+                        bytes: Vec::new(),
+                        missing: len,
+                    });
+                }
+                _ => {}
+            }
+        }
+    };
+    while let Some((id, p)) = cursor.next() {
+        let d = Dissected::parse(p.link_type, p.data);
+        times.insert(id, p.ts_ns);
+        out.packets += 1;
+        r.packet(&d, p.data, id, p.ts_ns, &mut events);
+        take(&mut events, &mut out, &mut client, &times);
+        if out.truncated {
+            break;
+        }
+    }
+    r.finish(&mut events);
+    take(&mut events, &mut out, &mut client, &times);
+    if out.title.is_empty() {
+        return Err("no TCP bytes in this flow".to_owned());
+    }
+    Ok(out)
 }
