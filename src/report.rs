@@ -4,13 +4,12 @@
 //! (`plot::report`).
 
 use anyhow::{Context, Result};
-use wiretape_decode::{Decoder, FeedMap, MessageRecord};
+use wiretape_decode::FeedMap;
 use wiretape_monitor::bursts::BurstReport;
 use wiretape_monitor::gaps::SessionReport;
 use wiretape_monitor::latency::Distribution;
 use wiretape_monitor::{Monitor, MonitorOptions, MonitorReport as Report};
 use wiretape_store::units::format_time;
-use wiretape_wire::packet::Dissected;
 
 use crate::cli::ReportArgs;
 use crate::exit;
@@ -63,44 +62,34 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     }
     let pb = progress(sel.size_hint(&store), false, !a.no_progress && !a.json);
     pb.set_message("report");
-    let mut decoder = Decoder::with_feed_map(feeds.clone());
     let learning = crate::output::duration_ns("--learning", &a.learning)?;
     let mut monitor = Monitor::new(MonitorOptions {
         burst_threshold: limit,
         learning_ns: learning,
-        feeds,
+        feeds: feeds.clone(),
         ..MonitorOptions::default()
     });
-    let mut records = Vec::new();
-    let take = |records: &mut Vec<MessageRecord>, monitor: &mut Monitor| {
-        for r in records.drain(..) {
-            monitor.record(&r);
-        }
-    };
-    let mut cursor = sel.cursor(&store)?;
-    let mut interrupted = false;
-    let mut packets = 0u64;
-    while let Some((id, p)) = cursor.next() {
-        let d = Dissected::parse(p.link_type, p.data);
-        monitor.packet(p.ts_ns, p.orig_len, &d);
-        decoder.packet(id, p.ts_ns, p.link_type, p.data, &mut records);
-        take(&mut records, &mut monitor);
-        packets += 1;
-        if packets.is_multiple_of(65_536) {
-            pb.set_position(packets);
-            if interrupt.flag().load(std::sync::atomic::Ordering::Relaxed) {
-                interrupted = true;
-                break;
+    let done = wiretape_index::select::decode_selection(
+        &store,
+        &sel,
+        feeds,
+        Some(interrupt.flag()),
+        &mut |n| pb.set_position(n),
+        &mut |packet, records| {
+            if let Some((p, d)) = packet {
+                monitor.packet(p.ts_ns, p.orig_len, d);
             }
-        }
-    }
-    decoder.finish(&mut records);
-    take(&mut records, &mut monitor);
+            for r in records {
+                monitor.record(r);
+            }
+        },
+    )?;
     pb.finish_and_clear();
-    for d in cursor.damage() {
+    for d in &done.damage {
         eprintln!("wiretape: warning: {d}");
     }
-    let damaged = !cursor.damage().is_empty() || !store.damage().is_empty();
+    let interrupted = done.cancelled;
+    let damaged = !done.damage.is_empty() || !store.damage().is_empty();
     let report = monitor.finish();
     if a.json {
         line(&serde_json::to_string(&report)?)?;

@@ -283,3 +283,61 @@ pub fn export<W: Write>(
     w.flush().map_err(WriteError::Io)?;
     Ok((w, ExportReport { packets: n, damage }))
 }
+
+/// What [`decode_selection`] hands each packet to: the packet with its layers (`None` for
+/// the records the end of the input flushes) and the records decoded from it.
+pub type DecodedPacket<'f> = dyn FnMut(
+        Option<(&Packet<'_>, &wiretape_wire::packet::Dissected)>,
+        &[wiretape_decode::MessageRecord],
+    ) + 'f;
+
+/// What [`decode_selection`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodeReport {
+    /// Packets read.
+    pub packets: u64,
+    /// Whether `cancel` stopped it before the end.
+    pub cancelled: bool,
+    /// Damaged blocks skipped.
+    pub damage: Vec<Damage>,
+}
+
+/// Reads the packets of `selection` in the store's order through one [`Decoder`] (with
+/// `feeds`), handing `each` every packet with its layers and the records the decoder
+/// emitted while taking it (the records the end of the input flushes come last, with no
+/// packet). `progress` is called every 65,536 packets with the count; `cancel` is looked at
+/// as often. What `wiretape report` and the TUI's monitor pane run the monitor over.
+///
+/// [`Decoder`]: wiretape_decode::Decoder
+pub fn decode_selection(
+    store: &Store,
+    selection: &Selection,
+    feeds: wiretape_decode::FeedMap,
+    cancel: Option<&AtomicBool>,
+    progress: &mut dyn FnMut(u64),
+    each: &mut DecodedPacket<'_>,
+) -> Result<DecodeReport, wiretape_store::Error> {
+    let mut decoder = wiretape_decode::Decoder::with_feed_map(feeds);
+    let mut records = Vec::new();
+    let mut cursor = selection.cursor(store)?;
+    let mut report = DecodeReport::default();
+    while let Some((id, p)) = cursor.next() {
+        let d = wiretape_wire::packet::Dissected::parse(p.link_type, p.data);
+        decoder.packet(id, p.ts_ns, p.link_type, p.data, &mut records);
+        each(Some((&p, &d)), &records);
+        records.clear();
+        report.packets += 1;
+        if report.packets.is_multiple_of(65_536) {
+            progress(report.packets);
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                report.cancelled = true;
+                break;
+            }
+        }
+    }
+    decoder.finish(&mut records);
+    each(None, &records);
+    progress(report.packets);
+    report.damage = cursor.damage().to_vec();
+    Ok(report)
+}

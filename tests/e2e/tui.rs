@@ -171,6 +171,13 @@ fn an_analyst_searches_opens_follows_an_order_and_exports_it() {
     t.keys(&["q"]);
     t.wait_for("A Accepted");
 
+    // The monitor over the order's packets: its round trip measured.
+    t.keys(&["m"]);
+    let s = t.wait_for("Order-to-ack latency");
+    assert!(s.contains("enter → accepted"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("A Accepted");
+
     // Exported, and read back by tshark: as many packets as the CLI's export of the query.
     t.keys(&[":"]);
     t.type_text(&format!("export {}", out.to_str().unwrap()));

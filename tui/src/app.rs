@@ -29,6 +29,8 @@ pub enum Mode {
     Alerts,
     /// A TCP connection reassembled, both directions.
     Stream,
+    /// The monitor over the query's packets: feed gaps, latency, bursts.
+    Monitor,
     /// Every key.
     Help,
 }
@@ -53,6 +55,10 @@ pub enum Effect {
     LoadAlerts,
     /// Reassemble the TCP connection(s) of this flow query.
     OpenStream(String),
+    /// Run the monitor over the current query's packets (the whole store without one).
+    RunMonitor,
+    /// Stop it.
+    StopMonitor,
     Quit,
 }
 
@@ -96,6 +102,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("T", "the row's TCP connection reassembled, both directions"),
     ("t", "timeline; h l move, + - zoom, Enter narrows the query"),
     ("a", "the live monitor's alerts"),
+    (
+        "m",
+        "the monitor over the query: feed gaps, latency, bursts",
+    ),
     (
         "F",
         "follow a store being recorded (at the last row, stays there)",
@@ -224,6 +234,12 @@ pub struct App {
     pub stream: Option<Stream>,
     pub stream_top: usize,
     pub stream_lines: usize,
+    /// The monitor's report, what it was run over, and its progress while it runs.
+    pub monitor: Option<Box<wiretape_monitor::MonitorReport>>,
+    pub monitor_of: String,
+    pub monitor_progress: Option<(u64, u64)>,
+    pub monitor_top: usize,
+    pub monitor_lines: usize,
     /// A note for the status line, and whether it is an error.
     pub message: Option<(String, bool)>,
     /// An export in progress: (written, total).
@@ -274,6 +290,11 @@ impl App {
             stream: None,
             stream_top: 0,
             stream_lines: 0,
+            monitor: None,
+            monitor_of: String::new(),
+            monitor_progress: None,
+            monitor_top: 0,
+            monitor_lines: 0,
             message: None,
             export: None,
             symbols,
@@ -377,6 +398,19 @@ impl App {
                 }
                 Err(e) => self.message = Some((e, true)),
             },
+            Event::MonitorProgress { packets, total } if self.monitor_progress.is_some() => {
+                self.monitor_progress = Some((packets, total));
+            }
+            Event::Monitor { result } => {
+                self.monitor_progress = None;
+                match result {
+                    Ok(r) => {
+                        self.monitor = Some(r);
+                        self.monitor_top = 0;
+                    }
+                    Err(e) => self.message = Some((e, true)),
+                }
+            }
             Event::ExportProgress { written, total } => self.export = Some((written, total)),
             Event::ExportDone { result } => {
                 self.export = None;
@@ -474,6 +508,7 @@ impl App {
             Mode::Timeline => self.key_timeline(k),
             Mode::Alerts => self.key_alerts(k),
             Mode::Stream => self.key_stream(k),
+            Mode::Monitor => self.key_monitor(k),
             Mode::Help => {
                 self.mode = self.back_to;
                 Vec::new()
@@ -552,6 +587,7 @@ impl App {
                 self.mode = Mode::Timeline;
                 Vec::new()
             }
+            KeyCode::Char('m') => self.open_monitor(),
             KeyCode::Char('F') => {
                 self.following = !self.following;
                 self.message = Some((
@@ -888,6 +924,46 @@ impl App {
         Vec::new()
     }
 
+    /// The monitor pane: run over the current query (again if the query changed).
+    fn open_monitor(&mut self) -> Vec<Effect> {
+        self.back_to = Mode::Results;
+        self.mode = Mode::Monitor;
+        let of = self.current.clone().unwrap_or_default();
+        if self.monitor_progress.is_some() || (self.monitor.is_some() && self.monitor_of == of) {
+            return Vec::new();
+        }
+        self.monitor = None;
+        self.monitor_of = of;
+        self.monitor_progress = Some((0, 0));
+        vec![Effect::RunMonitor]
+    }
+
+    fn key_monitor(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let last = self.monitor_lines.saturating_sub(1);
+        let page = self.page.max(1);
+        match k.code {
+            KeyCode::Char('j') | KeyCode::Down => {
+                self.monitor_top = (self.monitor_top + 1).min(last)
+            }
+            KeyCode::Char('k') | KeyCode::Up => {
+                self.monitor_top = self.monitor_top.saturating_sub(1)
+            }
+            KeyCode::PageDown | KeyCode::Char(' ') => {
+                self.monitor_top = (self.monitor_top + page).min(last)
+            }
+            KeyCode::PageUp => self.monitor_top = self.monitor_top.saturating_sub(page),
+            KeyCode::Char('g') | KeyCode::Home => self.monitor_top = 0,
+            KeyCode::Esc if self.monitor_progress.is_some() => {
+                self.monitor_progress = None;
+                self.monitor_of.clear();
+                return vec![Effect::StopMonitor];
+            }
+            KeyCode::Esc | KeyCode::Char('q') => self.mode = Mode::Results,
+            _ => {}
+        }
+        Vec::new()
+    }
+
     fn key_stream(&mut self, k: KeyEvent) -> Vec<Effect> {
         let last = self.stream_lines.saturating_sub(1);
         let page = self.page.max(1);
@@ -1129,6 +1205,28 @@ mod tests {
         assert_eq!(a.current.as_deref(), Some("proto:itch"));
         key(&mut a, KeyCode::Char('F'));
         assert!(!a.following);
+    }
+
+    #[test]
+    fn the_monitor_runs_once_per_query_and_stops_on_esc() {
+        let mut a = app();
+        a.started("symbol:AAPL", 1);
+        assert_eq!(key(&mut a, KeyCode::Char('m')), vec![Effect::RunMonitor]);
+        assert_eq!(a.mode, Mode::Monitor);
+        assert_eq!(a.monitor_progress, Some((0, 0)));
+        a.event(Event::MonitorProgress {
+            packets: 65_536,
+            total: 100_000,
+        });
+        assert_eq!(a.monitor_progress, Some((65_536, 100_000)));
+        // Esc while it runs stops it; m again starts it again.
+        assert_eq!(key(&mut a, KeyCode::Esc), vec![Effect::StopMonitor]);
+        assert_eq!(key(&mut a, KeyCode::Char('q')), Vec::new());
+        assert_eq!(key(&mut a, KeyCode::Char('m')), vec![Effect::RunMonitor]);
+        a.event(Event::Monitor {
+            result: Err("monitor stopped".into()),
+        });
+        assert!(a.monitor_progress.is_none() && a.message.is_some());
     }
 
     #[test]

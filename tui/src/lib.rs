@@ -75,6 +75,7 @@ pub struct Shell {
     export_cancel: Option<Arc<AtomicBool>>,
     /// The store as last seen, for following it (refreshed, which is cheap).
     probe: Option<wiretape_store::Store>,
+    monitor_cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Shell {
@@ -105,6 +106,7 @@ impl Shell {
             jobs: 0,
             export_cancel: None,
             probe: None,
+            monitor_cancel: None,
         }
     }
 
@@ -231,6 +233,30 @@ impl Shell {
                     }
                     Err(e) => self.app.message = Some((format!("bad flow query: {e}"), true)),
                 },
+                Effect::RunMonitor => {
+                    let q = self
+                        .app
+                        .current
+                        .as_deref()
+                        .filter(|t| !t.trim().is_empty())
+                        .and_then(|t| self.app.check(t).ok());
+                    let cancel = Arc::new(AtomicBool::new(false));
+                    if let Some(old) = self.monitor_cancel.replace(Arc::clone(&cancel)) {
+                        old.store(true, Ordering::Relaxed);
+                    }
+                    worker::monitor(
+                        Arc::clone(&self.searcher),
+                        q,
+                        self.opts.feeds.clone(),
+                        cancel,
+                        self.tx.clone(),
+                    );
+                }
+                Effect::StopMonitor => {
+                    if let Some(c) = self.monitor_cancel.take() {
+                        c.store(true, Ordering::Relaxed);
+                    }
+                }
                 Effect::LoadAlerts => {
                     let a = load_alerts(&self.opts.data.join("alerts.ndjson"));
                     self.app.set_alerts(a);
@@ -328,7 +354,10 @@ impl Shell {
         if let Some(j) = self.job.take() {
             j.stop();
         }
-        if let Some(c) = &self.export_cancel {
+        for c in [&self.export_cancel, &self.monitor_cancel]
+            .into_iter()
+            .flatten()
+        {
             c.store(true, Ordering::Relaxed);
         }
     }

@@ -69,6 +69,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
         Mode::Alerts => draw_alerts(f, app, main),
         Mode::Help => draw_help(f, main),
         Mode::Stream => draw_stream(f, app, main),
+        Mode::Monitor => draw_monitor(f, app, main),
         Mode::Results | Mode::Query | Mode::Command => draw_table(f, app, main),
     }
     draw_status(f, app, status);
@@ -83,20 +84,27 @@ fn draw_title(f: &mut Frame<'_>, app: &App, area: Rect) {
         }
     };
     let m = app.mode;
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled("wiretape ", accent().add_modifier(Modifier::BOLD)),
         Span::styled(app.store_name.clone(), dim()),
-        Span::raw("  "),
+        Span::raw(" "),
         tab(
             "results",
             matches!(m, Mode::Results | Mode::Query | Mode::Command),
         ),
-        tab("detail", m == Mode::Detail),
+    ];
+    match m {
+        Mode::Detail => spans.push(tab("packet", true)),
+        Mode::Stream => spans.push(tab("stream", true)),
+        _ => {}
+    }
+    spans.extend([
         tab("timeline", m == Mode::Timeline),
+        tab("monitor", m == Mode::Monitor),
         tab("alerts", m == Mode::Alerts),
-        tab("stream", m == Mode::Stream),
-        Span::styled("  ? help  q back", dim()),
+        Span::styled(" ? help", dim()),
     ]);
+    let line = Line::from(spans);
     f.render_widget(Paragraph::new(line), area);
 }
 
@@ -511,6 +519,199 @@ fn draw_stream(f: &mut Frame<'_>, app: &mut App, area: Rect) {
     );
 }
 
+/// `12345` ns → `12.3 µs`.
+fn ns(v: u64) -> String {
+    match v {
+        0..1_000 => format!("{v} ns"),
+        1_000..1_000_000 => format!("{:.1} µs", v as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} ms", v as f64 / 1e6),
+        _ => format!("{:.2} s", v as f64 / 1e9),
+    }
+}
+
+/// Counts as a bar of eighth blocks, scaled to the largest.
+fn bar(counts: &[u64]) -> String {
+    const B: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                B[0]
+            } else {
+                B[(1 + c * 7 / max) as usize]
+            }
+        })
+        .collect()
+}
+
+/// The monitor's report as lines: feed gaps per session and line, order-to-ack latency per
+/// connection and kind (percentiles and a histogram on a log scale), the link's microburst
+/// peaks, and the counts of the rest.
+pub fn monitor_lines(r: &wiretape_monitor::MonitorReport) -> Vec<Line<'static>> {
+    let head = |t: &str| Line::styled(t.to_owned(), accent().add_modifier(Modifier::BOLD));
+    let mut out = vec![Line::raw(format!(
+        "{} packets, {} MoldUDP64 messages",
+        thousands(r.packets),
+        thousands(r.moldudp64_messages)
+    ))];
+    out.push(head("Feed gaps"));
+    if r.gaps.sessions.is_empty() {
+        out.push(Line::styled("  no MoldUDP64 sessions", dim()));
+    }
+    for sess in &r.gaps.sessions {
+        let verdict = format!(
+            "  session {:?}{}: {} recovered, {} lost",
+            sess.session,
+            if sess.arbitrated {
+                " (A/B arbitrated)"
+            } else {
+                ""
+            },
+            thousands(sess.recovered_messages),
+            thousands(sess.lost_messages)
+        );
+        out.push(if sess.lost_messages > 0 {
+            Line::styled(verdict, error())
+        } else {
+            Line::raw(verdict)
+        });
+        for l in &sess.lines {
+            out.push(Line::raw(format!(
+                "    line {}: {} messages, {} gaps ({} missing), {} duplicates",
+                l.line,
+                thousands(l.messages),
+                l.gaps.len(),
+                thousands(l.missing),
+                thousands(l.duplicates)
+            )));
+        }
+        for lost in sess.lost.iter().take(5) {
+            out.push(Line::styled(
+                format!(
+                    "    lost {}–{} (revealed {})",
+                    lost.first_seq,
+                    lost.last_seq,
+                    format_time(lost.revealed_ns).get(11..29).unwrap_or("")
+                ),
+                error(),
+            ));
+        }
+        if sess.lost.len() > 5 {
+            out.push(Line::styled(
+                format!("    … {} more lost ranges", sess.lost.len() - 5),
+                dim(),
+            ));
+        }
+    }
+    out.push(head("Order-to-ack latency"));
+    if r.latency.sessions.is_empty() {
+        out.push(Line::styled("  no OUCH or FIX round trips", dim()));
+    }
+    for sess in &r.latency.sessions {
+        out.push(Line::raw(format!(
+            "  {} ({} unanswered)",
+            sess.session, sess.unanswered
+        )));
+        for k in &sess.kinds {
+            let d = &k.latency;
+            out.push(Line::raw(format!(
+                "    {:<26} n={:<7} p50 {:<9} p99 {:<9} max {}",
+                k.kind,
+                thousands(d.count),
+                ns(d.p50_ns),
+                ns(d.p99_ns),
+                ns(d.max_ns)
+            )));
+            if let (Some(first), Some(last)) = (k.histogram.first(), k.histogram.last()) {
+                let counts: Vec<u64> = k.histogram.iter().map(|b| b.count).collect();
+                out.push(Line::from(vec![
+                    Span::styled(format!("      {} ", ns(first.lower_ns)), dim()),
+                    Span::styled(bar(&counts), accent()),
+                    Span::styled(format!(" {}", ns(last.upper_ns)), dim()),
+                ]));
+            }
+        }
+    }
+    out.push(head("Microbursts (the link)"));
+    if let Some(link) = r.bursts.tracks.iter().find(|t| t.track == "link") {
+        for p in &link.peaks {
+            out.push(Line::raw(format!(
+                "  {:>8}: peak {} B, {} packets, at {} ({:.1}× average)",
+                ns(p.window_ns),
+                thousands(p.bytes),
+                thousands(p.packets),
+                format_time(p.bytes_at_ns).get(11..29).unwrap_or(""),
+                p.peak_to_average
+            )));
+        }
+    }
+    out.push(head("Other"));
+    out.push(Line::raw(format!(
+        "  new talkers {}, ARP changes {}, TCP retransmissions {}, resets {}, expert errors {}, warnings {}",
+        r.talkers.counts.new_talkers,
+        r.talkers.counts.changed_ethernet_address + r.talkers.counts.flip_flop,
+        r.tcp.totals.retransmissions,
+        r.tcp.totals.rst,
+        r.expert.errors,
+        r.expert.warnings
+    )));
+    out.push(Line::styled(
+        "  wiretape report gives all of it, --json for scripts, --plot for pictures",
+        dim(),
+    ));
+    out
+}
+
+fn draw_monitor(f: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let of = if app.monitor_of.is_empty() {
+        "the whole store".to_owned()
+    } else {
+        app.monitor_of.clone()
+    };
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(format!(" monitor over {of} "));
+    if let Some((n, total)) = app.monitor_progress {
+        let ratio = if total > 0 {
+            (n as f64 / total as f64).min(1.0)
+        } else {
+            0.0
+        };
+        let [msg, gauge, _] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Length(1),
+            Constraint::Min(0),
+        ])
+        .areas(area);
+        f.render_widget(
+            Paragraph::new("  decoding the packets… (Esc stops)").block(block),
+            msg,
+        );
+        f.render_widget(
+            ratatui::widgets::Gauge::default()
+                .gauge_style(accent())
+                .ratio(ratio)
+                .label(format!("{} of {} packets", thousands(n), thousands(total))),
+            gauge,
+        );
+        return;
+    }
+    let Some(r) = &app.monitor else {
+        f.render_widget(Paragraph::new("").block(block), area);
+        return;
+    };
+    let lines = monitor_lines(r);
+    app.monitor_lines = lines.len();
+    app.page = usize::from(area.height.saturating_sub(1)).max(1);
+    let shown: Vec<Line<'_>> = lines
+        .into_iter()
+        .skip(app.monitor_top)
+        .take(app.page)
+        .collect();
+    f.render_widget(Paragraph::new(shown).block(block), area);
+}
+
 fn draw_help(f: &mut Frame<'_>, area: Rect) {
     let mut lines = vec![Line::styled("Keys", accent().add_modifier(Modifier::BOLD))];
     for (k, what) in KEYS {
@@ -572,11 +773,27 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
         }
     }
     if let Some((w, t)) = app.export {
-        parts.push(format!(
-            "exporting {}/{} packets (Esc stops)",
-            thousands(w),
-            thousands(t)
-        ));
+        // The export's progress as a bar, the status on its left.
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(10), Constraint::Length(36)]).areas(area);
+        f.render_widget(Paragraph::new(Line::styled(parts.join(" · "), dim())), left);
+        let ratio = if t > 0 {
+            (w as f64 / t as f64).min(1.0)
+        } else {
+            0.0
+        };
+        f.render_widget(
+            ratatui::widgets::Gauge::default()
+                .gauge_style(accent())
+                .ratio(ratio)
+                .label(format!(
+                    "export {}/{} (Esc stops)",
+                    thousands(w),
+                    thousands(t)
+                )),
+            right,
+        );
+        return;
     }
     f.render_widget(Paragraph::new(Line::styled(parts.join(" · "), dim())), area);
 }
@@ -844,6 +1061,43 @@ mod tests {
     }
 
     #[test]
+    fn the_monitor_pane_shows_gaps_latency_and_bursts() {
+        use wiretape_monitor::{Monitor, MonitorOptions};
+        let mut a = app();
+        let mut m = Monitor::new(MonitorOptions::default());
+        let mut dec = wiretape_decode::Decoder::with_feed_map(wiretape_decode::FeedMap::new());
+        let mut out = Vec::new();
+        // Two datagrams of one session, 1001 then 1005: 1002–1004 lost.
+        for (i, seq) in [1_001u64, 1_005].into_iter().enumerate() {
+            let mut p = mold_add_order();
+            p[10..18].copy_from_slice(&seq.to_be_bytes());
+            let data = frame(&p);
+            let id = PacketId {
+                stream: 1,
+                segment: 0,
+                block: 0,
+                index: i as u32,
+            };
+            let t = T0 + i as u64 * 1_000_000;
+            let d = wiretape_wire::packet::Dissected::parse(1, &data);
+            m.packet(t, data.len() as u32, &d);
+            dec.packet(id, t, 1, &data, &mut out);
+            for r in out.drain(..) {
+                m.record(&r);
+            }
+        }
+        a.monitor_progress = Some((0, 0));
+        a.mode = Mode::Monitor;
+        insta::assert_snapshot!("monitor_running", screen(&mut a, 80, 24));
+        a.event(Event::Monitor {
+            result: Ok(Box::new(m.finish())),
+        });
+        let s = screen(&mut a, 80, 24);
+        assert!(s.contains("lost 1002–1004"), "{s}");
+        insta::assert_snapshot!("monitor", s);
+    }
+
+    #[test]
     fn small_and_odd_terminals_do_not_panic() {
         let mut a = app();
         a.started("symbol:AAPL", 1);
@@ -852,7 +1106,9 @@ mod tests {
             rows: (0..40).map(row).collect(),
         });
         for (w, h) in [(1, 1), (10, 3), (20, 5), (300, 100), (80, 2)] {
-            for k in ['t', 'q', 'a', 'q', '?', 'x', 'T', 'j', 'q', '/', 'x'] {
+            for k in [
+                't', 'q', 'a', 'q', '?', 'x', 'T', 'j', 'q', 'm', 'j', 'q', '/', 'x',
+            ] {
                 screen(&mut a, w, h);
                 a.key(KeyEvent::from(KeyCode::Char(k)));
             }

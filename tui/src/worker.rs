@@ -228,6 +228,14 @@ pub enum Event {
     Stream {
         result: Result<Stream, String>,
     },
+    /// The monitor's progress over a selection (packets read, of about), and its report.
+    MonitorProgress {
+        packets: u64,
+        total: u64,
+    },
+    Monitor {
+        result: Result<Box<wiretape_monitor::MonitorReport>, String>,
+    },
 }
 
 /// A running search (dropping it does not stop it: [`SearchJob::cancel`] does).
@@ -529,4 +537,68 @@ fn stream_now(searcher: &Searcher, q: &Query) -> Result<Stream, String> {
         return Err("no TCP bytes in this flow".to_owned());
     }
     Ok(out)
+}
+
+/// Runs the monitor (`wiretape report`'s) over `q`'s packets, or the whole store without
+/// a query, on a thread; progress as it goes, the report at the end.
+pub fn monitor(
+    searcher: Arc<Searcher>,
+    q: Option<Query>,
+    feeds: wiretape_decode::FeedMap,
+    cancel: Arc<AtomicBool>,
+    tx: Sender<Event>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let result = monitor_now(&searcher, q.as_ref(), feeds, &cancel, &tx);
+        let _ = tx.send(Event::Monitor { result });
+    })
+}
+
+fn monitor_now(
+    searcher: &Searcher,
+    q: Option<&Query>,
+    feeds: wiretape_decode::FeedMap,
+    cancel: &AtomicBool,
+    tx: &Sender<Event>,
+) -> Result<Box<wiretape_monitor::MonitorReport>, String> {
+    use wiretape_monitor::{Monitor, MonitorOptions};
+    let opts = SearchOptions {
+        progress: None,
+        cancel: Some(cancel),
+    };
+    let sel = match q {
+        Some(q) => {
+            Selection::of_query(searcher, q, TimeRange::ALL, &opts)
+                .map_err(|e| e.to_string())?
+                .0
+        }
+        None => Selection::all(TimeRange::ALL),
+    };
+    let total = sel.size_hint(searcher.store());
+    let mut m = Monitor::new(MonitorOptions {
+        feeds: feeds.clone(),
+        ..MonitorOptions::default()
+    });
+    let done = wiretape_index::select::decode_selection(
+        searcher.store(),
+        &sel,
+        feeds,
+        Some(cancel),
+        &mut |n| {
+            let _ = tx.send(Event::MonitorProgress { packets: n, total });
+        },
+        &mut |packet, records| {
+            if let Some((p, d)) = packet {
+                m.packet(p.ts_ns, p.orig_len, d);
+            }
+            for r in records {
+                m.record(r);
+            }
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    if done.cancelled {
+        return Err("monitor stopped".to_owned());
+    }
+    Ok(Box::new(m.finish()))
 }
