@@ -646,6 +646,32 @@ pub fn monitor_lines(r: &wiretape_monitor::MonitorReport) -> Vec<Line<'static>> 
             )));
         }
     }
+    out.push(head("Conversations (groups and flows, by bytes)"));
+    let mut tracks: Vec<&wiretape_monitor::bursts::TrackReport> = r
+        .bursts
+        .tracks
+        .iter()
+        .filter(|t| t.track != "link")
+        .collect();
+    tracks.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.track.cmp(&b.track)));
+    if tracks.is_empty() {
+        out.push(Line::styled("  none", dim()));
+    }
+    for t in tracks.iter().take(20) {
+        out.push(Line::raw(format!(
+            "  {:<36} {:>9} pkts {:>12} B {:>9}",
+            t.track,
+            thousands(t.packets),
+            thousands(t.bytes),
+            ns(t.last_ns.saturating_sub(t.first_ns))
+        )));
+    }
+    if tracks.len() > 20 {
+        out.push(Line::styled(
+            format!("  … {} more", tracks.len() - 20),
+            dim(),
+        ));
+    }
     out.push(head("Other"));
     out.push(Line::raw(format!(
         "  new talkers {}, ARP changes {}, TCP retransmissions {}, resets {}, expert errors {}, warnings {}",
