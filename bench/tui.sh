@@ -22,6 +22,7 @@
 #   SHAPE    gen (default) or tests (the tests/examples generator)
 #   WT       a wiretape binary to use instead of building one
 #   KEEP     a directory to keep the stores in (and reuse them when there)
+#   QUERY    the first query (default symbol:AAPL), QUERY2 the second (default symbol:MSFT)
 set -euo pipefail
 die() {
     echo "tui.sh: $*" >&2
@@ -31,6 +32,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packets=${PACKETS:-3000000}
 scale=${SCALE:-10}
 shape=${SHAPE:-gen}
+query=${QUERY:-symbol:AAPL}
+query2=${QUERY2:-symbol:MSFT}
 command -v tmux >/dev/null || die "tmux not found: apt-get install tmux"
 command -v jq >/dev/null || die "jq not found: apt-get install jq"
 if [[ -n ${WT:-} ]]; then
@@ -83,7 +86,7 @@ run_wiretape() { # store label
     rm -f "$stats"
     local start
     start=$(now_ms)
-    tm new-session -d -s ui -x 80 -y 24 "$wt tui --data $1 'symbol:AAPL' --stats $stats"
+    tm new-session -d -s ui -x 80 -y 24 "$wt tui --data $1 '$query' --stats $stats"
     wait_screen "row 1 of" 30 >/dev/null || die "wiretape tui showed no rows: $(tm capture-pane -p -t ui)"
     launch=$(($(now_ms) - start))
     for _ in $(seq 100); do send j; done
@@ -94,9 +97,9 @@ run_wiretape() { # store label
     send q t
     for _ in $(seq 10); do send l; done
     send + - q / C-u
-    tm send-keys -t ui -l "symbol:MSFT"
+    tm send-keys -t ui -l "$query2"
     send Enter
-    wait_screen "/ symbol:MSFT" 30 >/dev/null || die "the second query did not run"
+    wait_screen "/ $query2" 30 >/dev/null || die "the second query did not run"
     for _ in $(seq 50); do send j; done
     send q q
     while tm has-session -t ui 2>/dev/null; do sleep 0.05; done
@@ -139,7 +142,7 @@ run_termshark() { # pcap label
 echo "### tui.sh: $(date -u +%FT%TZ), $shape, rev $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
 echo
 make_store "$packets" 1 "$work/d1"
-echo "| what | first screen of \`symbol:AAPL\` | key → redrawn: median / p99 / max | peak memory |"
+echo "| what | first screen of \`$query\` | key → redrawn: median / p99 / max | peak memory |"
 echo "|---|---:|---:|---:|"
 run_wiretape "$work/d1" "$packets packets"
 if ((scale > 1)); then
