@@ -32,6 +32,16 @@ fn selected() -> Style {
     Style::default().add_modifier(Modifier::REVERSED)
 }
 
+/// The largest char boundary of `s` at or below `i` (a query error's byte offset may fall
+/// inside a character of hostile text).
+fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -136,12 +146,12 @@ fn draw_bar(f: &mut Frame<'_>, app: &App, bar: Rect, err: Rect) {
             f.render_widget(Paragraph::new(line), bar);
             f.set_cursor_position((bar.x + 2 + (before - skip) as u16, bar.y));
             if let Some(e) = &app.input_error {
-                let start = app.input[..e.pos.min(app.input.len())].chars().count();
-                let len = app
-                    .input
-                    .get(e.pos.min(app.input.len())..(e.pos + e.len).min(app.input.len()))
-                    .map_or(0, |s| s.chars().count())
-                    .max(1);
+                let (a, b) = (
+                    floor_boundary(&app.input, e.pos),
+                    floor_boundary(&app.input, e.pos.saturating_add(e.len)),
+                );
+                let start = app.input[..a].chars().count();
+                let len = app.input[a..b.max(a)].chars().count().max(1);
                 let indent = (start + 2).saturating_sub(skip);
                 let caret = format!("{}{}", " ".repeat(indent), "^".repeat(len));
                 let lines = vec![
@@ -1121,6 +1131,28 @@ mod tests {
         let s = screen(&mut a, 80, 24);
         assert!(s.contains("lost 1002–1004"), "{s}");
         insta::assert_snapshot!("monitor", s);
+    }
+
+    #[test]
+    fn errors_in_text_of_any_characters_draw() {
+        let mut a = app();
+        // Errors pointing into and after characters of several bytes.
+        for text in [
+            "/symbol:é",
+            "/seq:[é TO 1]",
+            "/ü:ü",
+            "/\u{1F600} AND",
+            "/time:[日本 TO *]",
+        ] {
+            a.key(KeyEvent::from(KeyCode::Esc));
+            a.input.clear();
+            a.cursor = 0;
+            for c in text.chars() {
+                a.key(KeyEvent::from(KeyCode::Char(c)));
+            }
+            screen(&mut a, 40, 10);
+            screen(&mut a, 80, 24);
+        }
     }
 
     #[test]

@@ -174,8 +174,11 @@ impl Demand {
         }
     }
 
-    /// Wakes a waiting search (to see its cancel flag).
+    /// Wakes a waiting search (to see its cancel flag). The lock is taken first: a search
+    /// between looking at the flag and waiting holds it, so the wake-up cannot fall between
+    /// the two and be lost.
     pub fn wake(&self) {
+        let _held = self.wanted.lock().unwrap_or_else(|e| e.into_inner());
         self.more.notify_all();
     }
 
@@ -601,4 +604,64 @@ fn monitor_now(
         return Err("monitor stopped".to_owned());
     }
     Ok(Box::new(m.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A search waiting for demand wakes when more rows are wanted, and when it is
+    /// cancelled, however the two threads interleave (a lost wake-up would leave it waiting
+    /// for good: the receive below would time out).
+    #[test]
+    fn a_waiting_search_wakes_for_demand_and_for_cancel() {
+        for round in 0..300 {
+            let d = Demand::new(1);
+            let cancel = Arc::new(AtomicBool::new(false));
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (d2, c2) = (Arc::clone(&d), Arc::clone(&cancel));
+            std::thread::spawn(move || {
+                let _ = tx.send(d2.wait_beyond(1, &c2));
+            });
+            for _ in 0..round % 7 {
+                std::thread::yield_now();
+            }
+            let by_demand = round % 3 == 0;
+            if by_demand {
+                d.want(2);
+            } else {
+                cancel.store(true, Ordering::Relaxed);
+                d.wake();
+            }
+            let woke = rx
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .expect("the waiting search was woken");
+            assert_eq!(woke, by_demand, "round {round}");
+        }
+    }
+
+    #[test]
+    fn flow_queries_name_both_directions_and_parse() {
+        let net = NetFields {
+            src: Some("10.1.0.21".parse().unwrap()),
+            dst: Some("10.2.0.5".parse().unwrap()),
+            sport: Some(40_000),
+            dport: Some(9_000),
+            ..NetFields::default()
+        };
+        let q = flow_query(&net).unwrap();
+        assert_eq!(
+            q,
+            "(src:10.1.0.21 AND sport:40000 AND dst:10.2.0.5 AND dport:9000) OR \
+             (src:10.2.0.5 AND sport:9000 AND dst:10.1.0.21 AND dport:40000)"
+        );
+        assert!(Query::parse(&q, 0).is_ok());
+        let v6 = NetFields {
+            src: Some("2001:db8::1".parse().unwrap()),
+            dst: Some("2001:db8::2".parse().unwrap()),
+            ..net
+        };
+        let q = flow_query(&v6).unwrap();
+        assert!(Query::parse(&q, 0).is_ok(), "{q}");
+    }
 }
