@@ -5,9 +5,8 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use wiretape_decode::query::NetFields;
 use wiretape_decode::render::{endpoint, hex, hex_dump, net_kind, MessageJson, NetJson};
-use wiretape_decode::{Decoder, FeedMap, Message, MessageRecord};
+use wiretape_decode::Message;
 use wiretape_index::search::Searcher;
-use wiretape_index::shard::session_id;
 use wiretape_store::units::format_time;
 use wiretape_store::{Packet, PacketId};
 use wiretape_wire::packet::Dissected;
@@ -16,44 +15,22 @@ use crate::cli::ShowArgs;
 use crate::exit;
 use crate::output::line;
 
-/// What a packet's summary decodes with: the feed map the index was built with, and the
-/// locate maps that name ITCH symbols (empty when the store is not indexed).
+/// What a packet's summary decodes with: the searcher, with the feed map the index was
+/// built with and the locate maps that name ITCH symbols (empty when not indexed).
 struct Decoding {
-    feeds: FeedMap,
     searcher: Searcher,
 }
 
 impl Decoding {
     fn open(dir: &std::path::Path) -> Result<Decoding> {
         let feeds = crate::index::feeds_for(dir, None, false)?;
-        let searcher = Searcher::open(dir, feeds.clone())?;
-        Ok(Decoding { feeds, searcher })
+        let searcher = Searcher::open(dir, feeds)?;
+        Ok(Decoding { searcher })
     }
 
-    /// The messages that `p` carries, decoded from it alone (a TCP segment is picked up
-    /// mid-stream; a message split across segments is not whole in one of them).
+    /// The messages that `p` carries, decoded from it alone.
     fn messages(&self, id: PacketId, p: &Packet<'_>) -> Vec<Message> {
-        let mut decoder = Decoder::with_feed_map(self.feeds.clone());
-        let mut out = Vec::new();
-        decoder.packet(id, p.ts_ns, p.link_type, p.data, &mut out);
-        decoder.finish(&mut out);
-        out.into_iter()
-            .filter_map(|r| match r {
-                MessageRecord::Message(mut m) => {
-                    if m.symbol.is_none() {
-                        let sid = session_id(&m.session).unwrap_or(0);
-                        if let Some(s) = m
-                            .stock_locate
-                            .and_then(|l| self.searcher.locate_maps().resolve(sid, l))
-                        {
-                            m.symbol = Some(s.into());
-                        }
-                    }
-                    Some(m)
-                }
-                _ => None,
-            })
-            .collect()
+        self.searcher.packet_messages(id, p)
     }
 }
 

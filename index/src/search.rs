@@ -592,6 +592,34 @@ impl Searcher {
         shard_dir(self.store.dir(), seg.header.stream, seg.header.segment)
     }
 
+    /// The messages that `p` (packet `id`) carries, decoded from it alone with the feed
+    /// map, ITCH symbols named through the locate maps where the packet does not name them.
+    /// A TCP segment is picked up mid-stream: a message split across segments is not whole
+    /// in one of them. What `wiretape show` and the TUI's detail pane display.
+    pub fn packet_messages(&self, id: PacketId, p: &wiretape_store::Packet<'_>) -> Vec<Message> {
+        let mut decoder = Decoder::with_feed_map(self.feeds.clone());
+        let mut out = Vec::new();
+        decoder.packet(id, p.ts_ns, p.link_type, p.data, &mut out);
+        decoder.finish(&mut out);
+        out.into_iter()
+            .filter_map(|r| match r {
+                MessageRecord::Message(mut m) => {
+                    if m.symbol.is_none() {
+                        let sid = session_id(&m.session).unwrap_or(0);
+                        if let Some(s) = m
+                            .stock_locate
+                            .and_then(|l| self.locate_maps().resolve(sid, l))
+                        {
+                            m.symbol = Some(s.into());
+                        }
+                    }
+                    Some(m)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The locate maps of every stream (read once).
     pub fn locate_maps(&self) -> &LocateMaps {
         self.maps.get_or_init(|| {

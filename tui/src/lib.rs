@@ -21,9 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event as TermEvent, KeyEventKind};
-use wiretape_decode::{Decoder, FeedMap, MessageRecord};
+use wiretape_decode::FeedMap;
 use wiretape_index::search::Searcher;
-use wiretape_index::shard::session_id;
 use wiretape_store::units::now_ns;
 use wiretape_store::PacketId;
 
@@ -85,16 +84,7 @@ impl Shell {
         let (symbols, sessions) = searcher.locate_maps().vocabulary();
         let name = opts.data.display().to_string();
         let mut app = App::new(&name, anchors, symbols, sessions);
-        let blocks = store
-            .segments()
-            .iter()
-            .flat_map(|s| {
-                s.blocks
-                    .iter()
-                    .map(|b| (b.min_ts, b.max_ts, u64::from(b.count)))
-            })
-            .collect();
-        app.set_timeline(blocks);
+        app.set_timeline(Shell::timeline_of(store));
         let (tx, rx) = channel();
         Shell {
             app,
@@ -307,28 +297,7 @@ impl Shell {
             .get(id)
             .map_err(|e| format!("packet {id}: {e}"))?;
         let p = p.as_packet();
-        let mut decoder = Decoder::with_feed_map(self.opts.feeds.clone());
-        let mut out = Vec::new();
-        decoder.packet(id, p.ts_ns, p.link_type, p.data, &mut out);
-        decoder.finish(&mut out);
-        let messages: Vec<_> = out
-            .into_iter()
-            .filter_map(|r| match r {
-                MessageRecord::Message(mut m) => {
-                    if m.symbol.is_none() {
-                        let sid = session_id(&m.session).unwrap_or(0);
-                        if let Some(s) = m
-                            .stock_locate
-                            .and_then(|l| self.searcher.locate_maps().resolve(sid, l))
-                        {
-                            m.symbol = Some(s.into());
-                        }
-                    }
-                    Some(m)
-                }
-                _ => None,
-            })
-            .collect();
+        let messages = self.searcher.packet_messages(id, &p);
         let tree = tree::dissect(p.data, p.link_type, &messages);
         // The row's message, by its sequence number; else the payload's first layer.
         let selected = seq
