@@ -537,7 +537,9 @@ pub struct PruneArgs {
 /// hex (the selected field highlighted in both); o follows the row's order (its whole life),
 /// s its session around its sequence number, f its flow; q goes back. t shows the store's
 /// timeline (from block headers, no decompression), a the live monitor's alerts, and
-/// `:export FILE` writes the query's packets to a pcap or pcapng. ? lists every key.
+/// `:export FILE` writes the query's packets to a pcap or pcapng. `:replay OPTIONS` replays
+/// them with `wiretape replay`'s options and safety rails (the same allowlist): the plan
+/// first, Enter sends it, Esc stops it. ? lists every key.
 #[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
 wiretape tui --data /var/lib/wiretape\n  \

@@ -117,14 +117,7 @@ pub fn duration_ns(option: &str, text: &str) -> Result<u64, wiretape_store::Erro
     Ok(d.as_nanos().min(u128::from(u64::MAX)) as u64)
 }
 
-pub fn span(ns: u64) -> String {
-    match ns {
-        0..=9_999 => format!("{ns} ns"),
-        10_000..=999_999 => format!("{:.1} µs", ns as f64 / 1e3),
-        1_000_000..=9_999_999_999 => format!("{:.1} ms", ns as f64 / 1e6),
-        _ => format!("{:.3} s", ns as f64 / 1e9),
-    }
-}
+pub use wiretape_store::units::format_span as span;
 
 #[cfg(test)]
 mod tests {

@@ -43,7 +43,8 @@ pub struct ReplayOptions<'a> {
     pub spin_ns: u64,
     /// Set to stop after the packet being sent.
     pub cancel: Option<&'a AtomicBool>,
-    /// Called with the packets sent so far, every few thousand packets.
+    /// Called with the packets sent so far: every few thousand packets, at least every
+    /// tenth of a second while sending, and at the end.
     pub progress: Option<&'a dyn Fn(u64)>,
     /// Rewrites applied to each packet as it is read ahead.
     pub rewrite: Option<&'a crate::rewrite::Rewrite>,
@@ -122,6 +123,7 @@ pub fn replay(
     // (deadline, when it was handed over) of the previous packet.
     let mut prev: Option<(u64, u64)> = None;
     let mut last_progress = 0u64;
+    let mut last_progress_at = 0u64;
     let mut deadlines: Vec<u64> = Vec::with_capacity(max_batch);
     let mut stuck_since: Option<u64> = None;
 
@@ -243,8 +245,12 @@ pub fn replay(
             spare.push(p.data);
         }
         report.last_sent_ns = t1 - start;
-        if report.packets - last_progress >= 4096 {
+        // Every 4,096 packets, or a tenth of a second at a slow rate.
+        if report.packets - last_progress >= 4096
+            || (report.packets > last_progress && t1 - last_progress_at >= 100_000_000)
+        {
             last_progress = report.packets;
+            last_progress_at = t1;
             if let Some(f) = opts.progress {
                 f(report.packets);
             }

@@ -7,6 +7,8 @@
 //! - [`prefetch`]: the selection read ahead on a thread of its own (`SCHED_IDLE`), so the
 //!   sender never stops to decompress;
 //! - [`report`]: what it did, with the scheduling and gap errors as percentiles;
+//! - [`job`]: a replay as the CLI and the TUI run it: the allowlist, the plan, the address
+//!   check, the sink opened and the selection sent;
 //! - [`rewrite`]: addresses, ports, groups, VLAN and TTL rewritten, checksums adjusted
 //!   incrementally.
 //!
@@ -16,6 +18,7 @@
 pub mod catchup;
 pub mod clock;
 pub mod engine;
+pub mod job;
 pub mod pacer;
 pub mod prefetch;
 pub mod report;

@@ -371,6 +371,16 @@ pub fn format_time(ns: u64) -> String {
     }
 }
 
+/// Formats a span of time for people: `850 ns`, `12.3 µs`, `4.5 ms`, `2.000 s`.
+pub fn format_span(ns: u64) -> String {
+    match ns {
+        0..=9_999 => format!("{ns} ns"),
+        10_000..=999_999 => format!("{:.1} µs", ns as f64 / 1e3),
+        1_000_000..=9_999_999_999 => format!("{:.1} ms", ns as f64 / 1e6),
+        _ => format!("{:.3} s", ns as f64 / 1e9),
+    }
+}
+
 /// Formats a byte count with binary units (`1.5 GiB`).
 pub fn format_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

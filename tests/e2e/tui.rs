@@ -1,6 +1,6 @@
 //! `wiretape tui` in a real terminal: the binary runs in tmux (send-keys, capture-pane) on a
 //! `gen` store, as an analyst would use it: type a query, open a result, follow an order,
-//! export it, and the file is read back with tshark.
+//! export it, and the file is read back with tshark; replay it, with the CLI's rails.
 
 use std::path::Path;
 use std::process::Command;
@@ -291,6 +291,138 @@ fn following_a_store_that_grows_shows_the_new_data() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    t.keys(&["q"]);
+}
+
+/// The number after `word ` on the screen (`replayed 123 packets`).
+fn number_after(screen: &str, word: &str) -> u64 {
+    screen
+        .split(word)
+        .nth(1)
+        .and_then(|x| x.split_whitespace().next())
+        .and_then(|x| x.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("no number after {word:?} in:\n{screen}"))
+}
+
+#[test]
+fn an_engineer_replays_the_query_from_the_tui_with_the_same_rails_as_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("g.pcap");
+    let data = tmp.path().join("d");
+    let d = data.to_str().unwrap();
+    let r = wiretape(&["gen", "--packets", "8000", "-o", pcap.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["import", "--data", d, pcap.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let query = "proto:itch AND msg:A";
+    let out = tmp.path().join("tui.pcap");
+    let o = out.to_str().unwrap();
+
+    let t = Tmux::new("replay");
+    let cmd = format!(
+        "{} tui --data {d} '{query}'",
+        env!("CARGO_BIN_EXE_wiretape")
+    );
+    t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ui",
+        "-x",
+        "120",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    t.wait_for("row 1 of ");
+
+    // An interface not in the allowlist is refused before anything is read, as by the CLI.
+    t.keys(&[":"]);
+    t.type_text("replay -i lo");
+    t.keys(&["Enter"]);
+    t.wait_for("lo is not in the allowlist");
+    t.keys(&["q"]);
+    t.wait_for("row 1 of ");
+
+    // A dry run: the CLI's plan, word for word, and nothing written.
+    t.keys(&[":"]);
+    t.type_text(&format!("replay --sink pcap:{o} --dry-run"));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("nothing sent (--dry-run)");
+    let cli = wiretape(&[
+        "replay",
+        "--data",
+        d,
+        "--sink",
+        &format!("pcap:{o}"),
+        "--dry-run",
+        query,
+    ]);
+    assert_eq!(cli.code, Some(0), "{}", cli.stderr);
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(cli.stdout.trim()), "{}\n{s}", cli.stdout);
+    assert!(!out.exists());
+    t.keys(&["Escape"]);
+    t.wait_for("row 1 of ");
+
+    // The plan, then Enter sends it: the file holds the query's packets (the CLI's export
+    // of it), spaced as they were captured.
+    t.keys(&[":"]);
+    t.type_text(&format!("replay --sink pcap:{o}"));
+    t.keys(&["Enter"]);
+    t.wait_for("Enter sends it");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("replayed ");
+    let n = number_after(&s, "replayed ");
+    let (sent, err) = wiretape_tests::read_capture(&out);
+    assert!(err.is_none(), "{err:?}");
+    let exported = tmp.path().join("cli.pcap");
+    let r = wiretape(&[
+        "export",
+        "--data",
+        d,
+        query,
+        "-w",
+        exported.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let (want, _) = wiretape_tests::read_capture(&exported);
+    assert!(want.len() > 10);
+    assert_eq!(sent.len() as u64, n);
+    assert_eq!(sent.len(), want.len());
+    for (a, b) in sent.iter().zip(&want) {
+        assert_eq!(a.data, b.data);
+        assert_eq!(a.ts_ns - sent[0].ts_ns, b.ts_ns - want[0].ts_ns);
+    }
+    t.keys(&["q"]);
+    t.wait_for("row 1 of ");
+
+    // Sent through a socket slowly, stopped with Esc: the report says so, and the
+    // receiver got as many datagrams as it says were sent.
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    rx.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let port = rx.local_addr().unwrap().port();
+    t.keys(&[":"]);
+    t.type_text(&format!("replay --sink udp:127.0.0.1:{port} --pps 50"));
+    t.keys(&["Enter"]);
+    t.wait_for("Enter sends it");
+    t.keys(&["Enter"]);
+    let mut buf = [0u8; 2048];
+    rx.recv(&mut buf).expect("the first datagram comes");
+    t.wait_for("Esc stops");
+    t.keys(&["Escape"]);
+    let s = t.wait_for("interrupted");
+    let n = number_after(&s, "replayed ");
+    assert!(n >= 1 && (n as usize) < want.len(), "{s}");
+    // Sent before the report (loopback delivers as it sends): all queued by now.
+    rx.set_nonblocking(true).unwrap();
+    let mut got = 1;
+    while rx.recv(&mut buf).is_ok() {
+        got += 1;
+    }
+    assert_eq!(got, n, "{s}");
+    t.keys(&["q"]);
+    t.wait_for("row 1 of ");
     t.keys(&["q"]);
 }
 

@@ -31,6 +31,8 @@ pub enum Mode {
     Stream,
     /// The monitor over the query's packets: feed gaps, latency, bursts.
     Monitor,
+    /// A replay: its plan, progress, report.
+    Replay,
     /// Every key.
     Help,
 }
@@ -59,6 +61,15 @@ pub enum Effect {
     RunMonitor,
     /// Stop it.
     StopMonitor,
+    /// Plan replaying the current query's packets, with these options (`wiretape
+    /// replay`'s).
+    PlanReplay(String),
+    /// Send the planned replay.
+    SendReplay,
+    /// Stop the replay being planned or sent.
+    CancelReplay,
+    /// Forget the plan (not sent).
+    DropReplay,
     Quit,
 }
 
@@ -67,6 +78,12 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (
         "export",
         "export FILE — write the query's packets to FILE (.pcap or .pcapng)",
+    ),
+    (
+        "replay",
+        "replay OPTIONS — send the query's packets as `wiretape replay` would: \
+         --sink pcap:FILE, -i IFACE --allow-iface IFACE, --speed X, --dry-run…; \
+         the plan first, Enter sends",
     ),
     ("query", "query TEXT — run TEXT"),
     (
@@ -192,6 +209,43 @@ impl Timeline {
     }
 }
 
+/// The replay pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayView {
+    /// The query's packets being read for the plan.
+    Planning { options: String },
+    /// The plan; Enter sends it (unless a dry run).
+    Planned {
+        plan: String,
+        warnings: Vec<String>,
+        packets: u64,
+        dry_run: bool,
+    },
+    /// Being sent: packets sent, of planned.
+    Sending {
+        plan: String,
+        sent: u64,
+        total: u64,
+        stopping: bool,
+    },
+    /// The report (or why it could not run), and warnings.
+    Done {
+        text: String,
+        warnings: Vec<String>,
+        failed: bool,
+    },
+}
+
+impl ReplayView {
+    /// Planning or sending.
+    pub fn running(&self) -> bool {
+        matches!(
+            self,
+            ReplayView::Planning { .. } | ReplayView::Sending { .. }
+        )
+    }
+}
+
 /// An alert line, as the alerts pane shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRow {
@@ -244,6 +298,8 @@ pub struct App {
     pub message: Option<(String, bool)>,
     /// An export in progress: (written, total).
     pub export: Option<(u64, u64)>,
+    /// The replay pane's state.
+    pub replay: Option<ReplayView>,
     /// What Tab offers: field names, protocols, and the store's symbols and sessions.
     symbols: Vec<String>,
     sessions: Vec<String>,
@@ -297,6 +353,7 @@ impl App {
             monitor_lines: 0,
             message: None,
             export: None,
+            replay: None,
             symbols,
             sessions,
             anchors,
@@ -411,6 +468,25 @@ impl App {
                     Err(e) => self.message = Some((e, true)),
                 }
             }
+            Event::ReplayProgress { sent, total } => {
+                if let Some(ReplayView::Sending {
+                    sent: s, total: t, ..
+                }) = &mut self.replay
+                {
+                    (*s, *t) = (sent, total);
+                }
+            }
+            Event::ReplayDone { result } => {
+                let (text, warnings, failed) = match result {
+                    Ok((report, warnings)) => (report, warnings, false),
+                    Err(e) => (format!("replay failed: {e}"), Vec::new(), true),
+                };
+                self.replay = Some(ReplayView::Done {
+                    text,
+                    warnings,
+                    failed,
+                });
+            }
             Event::ExportProgress { written, total } => self.export = Some((written, total)),
             Event::ExportDone { result } => {
                 self.export = None;
@@ -421,6 +497,27 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// A replay's plan came (the shell keeps what sending needs; `Planned`), or why it
+    /// could not be planned.
+    pub fn replay_planned(&mut self, r: Result<ReplayView, String>) {
+        self.replay = Some(match r {
+            Ok(v) => v,
+            Err(e) if e == "cancelled" => {
+                if self.mode == Mode::Replay {
+                    self.mode = Mode::Results;
+                }
+                self.message = Some(("replay: planning stopped".into(), false));
+                self.replay = None;
+                return;
+            }
+            Err(e) => ReplayView::Done {
+                text: format!("replay: {e}"),
+                warnings: Vec::new(),
+                failed: true,
+            },
+        });
     }
 
     pub fn set_detail(&mut self, d: Result<Detail, String>) {
@@ -509,6 +606,7 @@ impl App {
             Mode::Alerts => self.key_alerts(k),
             Mode::Stream => self.key_stream(k),
             Mode::Monitor => self.key_monitor(k),
+            Mode::Replay => self.key_replay(k),
             Mode::Help => {
                 self.mode = self.back_to;
                 Vec::new()
@@ -829,6 +927,7 @@ impl App {
                     Vec::new()
                 }
             },
+            "replay" => self.command_replay(arg),
             "export" => {
                 if arg.is_empty() {
                     self.message =
@@ -854,6 +953,90 @@ impl App {
                 ));
                 Vec::new()
             }
+        }
+    }
+
+    /// `:replay OPTIONS`: plan replaying the query's packets; `:replay` alone shows the
+    /// replay under way.
+    fn command_replay(&mut self, options: &str) -> Vec<Effect> {
+        if self.replay.as_ref().is_some_and(ReplayView::running) {
+            if !options.is_empty() {
+                self.message = Some(("a replay is running (Esc here stops it)".into(), true));
+            }
+            self.mode = Mode::Replay;
+            return Vec::new();
+        }
+        if options.is_empty() {
+            self.message = Some((
+                "replay OPTIONS: --sink pcap:FILE, -i IFACE --allow-iface IFACE, --dry-run… \
+                 (as `wiretape replay`)"
+                    .into(),
+                true,
+            ));
+            return Vec::new();
+        }
+        if self.current.as_deref().is_none_or(str::is_empty) {
+            self.message = Some(("replay: run a query first (/ then Enter)".into(), true));
+            return Vec::new();
+        }
+        self.replay = Some(ReplayView::Planning {
+            options: options.to_owned(),
+        });
+        self.mode = Mode::Replay;
+        vec![Effect::PlanReplay(options.to_owned())]
+    }
+
+    fn key_replay(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let leave = |app: &mut App| {
+            app.mode = Mode::Results;
+            Vec::new()
+        };
+        match (&mut self.replay, k.code) {
+            (_, KeyCode::Char('?')) => {
+                self.back_to = Mode::Replay;
+                self.mode = Mode::Help;
+                Vec::new()
+            }
+            (Some(ReplayView::Planning { .. }), KeyCode::Esc | KeyCode::Char('q')) => {
+                vec![Effect::CancelReplay]
+            }
+            (
+                Some(ReplayView::Planned {
+                    plan,
+                    packets,
+                    dry_run: false,
+                    ..
+                }),
+                KeyCode::Enter,
+            ) => {
+                let plan = std::mem::take(plan);
+                let total = *packets;
+                self.replay = Some(ReplayView::Sending {
+                    plan,
+                    sent: 0,
+                    total,
+                    stopping: false,
+                });
+                vec![Effect::SendReplay]
+            }
+            (Some(ReplayView::Planned { .. }), KeyCode::Esc | KeyCode::Char('q')) => {
+                self.replay = None;
+                self.mode = Mode::Results;
+                vec![Effect::DropReplay]
+            }
+            (Some(ReplayView::Sending { stopping, .. }), KeyCode::Esc) => {
+                *stopping = true;
+                vec![Effect::CancelReplay]
+            }
+            (Some(ReplayView::Sending { .. }), KeyCode::Char('q')) => leave(self),
+            (
+                Some(ReplayView::Done { .. }) | None,
+                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter,
+            ) => {
+                self.replay = None;
+                leave(self)
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -1257,6 +1440,93 @@ mod tests {
         assert!(a.run_command("frobnicate").is_empty());
         assert!(a.message.as_ref().unwrap().1);
         assert_eq!(a.run_command("q"), vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn replaying_plans_first_sends_on_enter_and_stops_on_esc() {
+        let mut a = app();
+        assert!(a.run_command("replay").is_empty());
+        assert!(a.message.as_ref().unwrap().0.starts_with("replay OPTIONS"));
+        assert!(a.run_command("replay --sink pcap:x.pcap").is_empty());
+        assert!(a.message.as_ref().unwrap().0.contains("run a query first"));
+        a.started("proto:itch", 1);
+        // Typed as a command, completed with Tab.
+        key(&mut a, KeyCode::Char(':'));
+        keys(&mut a, "rep");
+        key(&mut a, KeyCode::Tab);
+        assert_eq!(a.command, "replay ");
+        keys(&mut a, "--sink pcap:x.pcap");
+        assert_eq!(
+            key(&mut a, KeyCode::Enter),
+            vec![Effect::PlanReplay("--sink pcap:x.pcap".into())]
+        );
+        assert_eq!(a.mode, Mode::Replay);
+        // While planning: another replay is refused; Esc stops the planning.
+        assert!(a.run_command("replay --sink pcap:y.pcap").is_empty());
+        assert!(a.message.as_ref().unwrap().1);
+        assert_eq!(key(&mut a, KeyCode::Esc), vec![Effect::CancelReplay]);
+        a.replay_planned(Err("cancelled".into()));
+        assert_eq!((a.mode, a.replay.is_none()), (Mode::Results, true));
+
+        // Planned: Esc forgets it, nothing sent.
+        a.run_command("replay --sink pcap:x.pcap");
+        let planned = ReplayView::Planned {
+            plan: "would replay 5 packets".into(),
+            warnings: Vec::new(),
+            packets: 5,
+            dry_run: false,
+        };
+        a.replay_planned(Ok(planned.clone()));
+        assert_eq!(key(&mut a, KeyCode::Esc), vec![Effect::DropReplay]);
+        assert_eq!(a.mode, Mode::Results);
+        // Planned again: Enter sends; progress; q leaves it running, :replay comes back,
+        // Esc stops it; the report stays until closed.
+        a.run_command("replay --sink pcap:x.pcap");
+        a.replay_planned(Ok(planned));
+        assert_eq!(key(&mut a, KeyCode::Enter), vec![Effect::SendReplay]);
+        a.event(Event::ReplayProgress { sent: 2, total: 5 });
+        assert!(matches!(
+            a.replay,
+            Some(ReplayView::Sending {
+                sent: 2,
+                total: 5,
+                ..
+            })
+        ));
+        assert!(key(&mut a, KeyCode::Char('q')).is_empty());
+        assert_eq!(a.mode, Mode::Results);
+        assert!(a.run_command("replay").is_empty());
+        assert_eq!(a.mode, Mode::Replay);
+        assert_eq!(key(&mut a, KeyCode::Esc), vec![Effect::CancelReplay]);
+        assert!(matches!(
+            a.replay,
+            Some(ReplayView::Sending { stopping: true, .. })
+        ));
+        a.event(Event::ReplayDone {
+            result: Ok(("replayed 3 packets; interrupted".into(), Vec::new())),
+        });
+        assert!(
+            matches!(&a.replay, Some(ReplayView::Done { failed: false, text, .. }) if text.ends_with("interrupted"))
+        );
+        assert!(key(&mut a, KeyCode::Enter).is_empty());
+        assert_eq!((a.mode, a.replay.is_none()), (Mode::Results, true));
+
+        // A dry run's plan: Enter sends nothing.
+        a.run_command("replay --sink pcap:x.pcap --dry-run");
+        a.replay_planned(Ok(ReplayView::Planned {
+            plan: "would replay 5 packets; nothing sent (--dry-run)".into(),
+            warnings: Vec::new(),
+            packets: 5,
+            dry_run: true,
+        }));
+        assert!(key(&mut a, KeyCode::Enter).is_empty());
+        // A refusal shows in the pane as a failure.
+        a.run_command("replay -i eth0");
+        a.replay_planned(Err("eth0 is not in the allowlist".into()));
+        assert!(matches!(
+            &a.replay,
+            Some(ReplayView::Done { failed: true, .. })
+        ));
     }
 
     #[test]

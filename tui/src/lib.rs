@@ -2,10 +2,12 @@
 //! results streaming in time order into a lazily filled table, the layer tree and hex of a
 //! packet with the selected field highlighted in both, an order's life / a session around a
 //! sequence number / a flow a key away, a timeline of the whole store from block headers,
-//! the live monitor's alerts, and export of a selection — long work off the UI thread.
+//! the live monitor's alerts, and export and replay of a selection — long work off the UI
+//! thread.
 //!
 //! [`app::App`] is the state and what keys do (no terminal: tests drive it with key
-//! events); [`ui::draw`] draws it; [`worker`] runs searches, counts and exports on threads;
+//! events); [`ui::draw`] draws it; [`worker`] runs searches, counts, exports and replays on
+//! threads;
 //! [`Shell`] joins them to a [`Searcher`] and [`run`] to a terminal.
 
 pub mod app;
@@ -28,6 +30,7 @@ use wiretape_store::PacketId;
 
 use crate::app::{AlertRow, App, Detail, Effect};
 use crate::worker::{Event, SearchJob};
+use wiretape_replay::job::Request;
 
 /// The TUI could not run.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,30 @@ pub struct Options {
     pub feeds: FeedMap,
     /// Where to write timings at the end (JSON), for the benchmark.
     pub stats: Option<PathBuf>,
+    /// Reads `:replay`'s options (without it, the TUI does not replay).
+    pub replay: Option<ReplayParser>,
+}
+
+/// What `:replay`'s options ask for: the request, and whether it is a dry run.
+#[derive(Debug, Clone)]
+pub struct ReplayCommand {
+    pub request: Request,
+    pub dry_run: bool,
+}
+
+/// Reads `:replay`'s options (split as a shell would) into a [`ReplayCommand`], or says
+/// what is wrong with them. The binary hands in `wiretape replay`'s own parser, so that
+/// the TUI takes the same options and the same `--allow-iface`/`--config` allowlist.
+#[derive(Clone)]
+pub struct ReplayParser(pub Arc<ParseReplay>);
+
+/// See [`ReplayParser`].
+pub type ParseReplay = dyn Fn(&[String]) -> Result<ReplayCommand, String> + Send + Sync;
+
+impl std::fmt::Debug for ReplayParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReplayParser")
+    }
 }
 
 /// Timings, for the benchmark (`--stats FILE`).
@@ -75,6 +102,11 @@ pub struct Shell {
     /// The store as last seen, for following it (refreshed, which is cheap).
     probe: Option<wiretape_store::Store>,
     monitor_cancel: Option<Arc<AtomicBool>>,
+    /// The replay being planned or sent: its stop flag and thread; a plan waiting for
+    /// Enter.
+    replay_cancel: Option<Arc<AtomicBool>>,
+    replay_thread: Option<std::thread::JoinHandle<()>>,
+    replay_planned: Option<Box<worker::PlannedReplay>>,
 }
 
 impl Shell {
@@ -97,6 +129,9 @@ impl Shell {
             export_cancel: None,
             probe: None,
             monitor_cancel: None,
+            replay_cancel: None,
+            replay_thread: None,
+            replay_planned: None,
         }
     }
 
@@ -247,6 +282,26 @@ impl Shell {
                         c.store(true, Ordering::Relaxed);
                     }
                 }
+                Effect::PlanReplay(options) => self.plan_replay(&options),
+                Effect::SendReplay => match self.replay_planned.take() {
+                    Some(p) => {
+                        let cancel = Arc::new(AtomicBool::new(false));
+                        self.replay_cancel = Some(Arc::clone(&cancel));
+                        self.replay_thread = Some(worker::send_replay(
+                            Arc::clone(&self.searcher),
+                            p,
+                            cancel,
+                            self.tx.clone(),
+                        ));
+                    }
+                    None => self.app.replay_planned(Err("no plan to send".into())),
+                },
+                Effect::CancelReplay => {
+                    if let Some(c) = &self.replay_cancel {
+                        c.store(true, Ordering::Relaxed);
+                    }
+                }
+                Effect::DropReplay => self.replay_planned = None,
                 Effect::LoadAlerts => {
                     let a = load_alerts(&self.opts.data.join("alerts.ndjson"));
                     self.app.set_alerts(a);
@@ -254,6 +309,46 @@ impl Shell {
             }
         }
         true
+    }
+
+    /// `:replay OPTIONS`: the options read as `wiretape replay` reads them, the allowlist
+    /// checked before anything is read, then the plan on a thread.
+    fn plan_replay(&mut self, options: &str) {
+        self.replay_planned = None;
+        let checked = (|| {
+            let parser = self
+                .opts
+                .replay
+                .as_ref()
+                .ok_or("this wiretape tui was started without replay")?;
+            let words =
+                shlex::split(options).ok_or_else(|| format!("{options}: an unclosed quote"))?;
+            let cmd = (parser.0)(&words)?;
+            if !cmd.dry_run {
+                cmd.request.check_allowed().map_err(|e| e.to_string())?;
+            }
+            let q = self
+                .app
+                .current
+                .as_deref()
+                .ok_or("run a query first")
+                .and_then(|t| self.app.check(t).map_err(|_| "the query is not valid"))?;
+            Ok::<_, String>((cmd, q))
+        })();
+        let (cmd, q) = match checked {
+            Ok(x) => x,
+            Err(e) => return self.app.replay_planned(Err(e)),
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.replay_cancel = Some(Arc::clone(&cancel));
+        self.replay_thread = Some(worker::plan_replay(
+            Arc::clone(&self.searcher),
+            q,
+            cmd.request,
+            cmd.dry_run,
+            cancel,
+            self.tx.clone(),
+        ));
     }
 
     /// Starts `text` (the previous search cancelled).
@@ -283,8 +378,39 @@ impl Shell {
     pub fn drain(&mut self) -> bool {
         let mut any = false;
         while let Ok(e) = self.rx.try_recv() {
-            self.app.event(e);
             any = true;
+            let Event::ReplayPlanned { result } = e else {
+                self.app.event(e);
+                continue;
+            };
+            // The plan is kept here (sending needs its selection); the app shows it.
+            let shown = result.map(|p| {
+                let mut warnings = p.plan.warnings.clone();
+                let empty = p.plan.packets == 0 && !p.dry_run;
+                if empty {
+                    warnings.push("nothing to replay: the selection is empty".into());
+                }
+                let view = if p.dry_run || empty {
+                    app::ReplayView::Planned {
+                        plan: format!("{}; nothing sent (--dry-run)", p.plan),
+                        warnings,
+                        packets: p.plan.packets,
+                        dry_run: true,
+                    }
+                } else {
+                    app::ReplayView::Planned {
+                        plan: p.plan.to_string(),
+                        warnings,
+                        packets: p.plan.packets,
+                        dry_run: false,
+                    }
+                };
+                if !p.dry_run && !empty {
+                    self.replay_planned = Some(p);
+                }
+                view
+            });
+            self.app.replay_planned(shown);
         }
         any
     }
@@ -323,11 +449,19 @@ impl Shell {
         if let Some(j) = self.job.take() {
             j.stop();
         }
-        for c in [&self.export_cancel, &self.monitor_cancel]
-            .into_iter()
-            .flatten()
+        for c in [
+            &self.export_cancel,
+            &self.monitor_cancel,
+            &self.replay_cancel,
+        ]
+        .into_iter()
+        .flatten()
         {
             c.store(true, Ordering::Relaxed);
+        }
+        // A replay stops after the packet being sent; its file sink is ended.
+        if let Some(t) = self.replay_thread.take() {
+            let _ = t.join();
         }
     }
 }

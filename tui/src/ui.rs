@@ -14,7 +14,7 @@ use ratatui::widgets::{
 use ratatui::Frame;
 use wiretape_store::units::format_time;
 
-use crate::app::{App, Mode, COMMANDS, KEYS};
+use crate::app::{App, Mode, ReplayView, COMMANDS, KEYS};
 
 fn accent() -> Style {
     Style::default().fg(Color::Cyan)
@@ -80,6 +80,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
         Mode::Help => draw_help(f, main),
         Mode::Stream => draw_stream(f, app, main),
         Mode::Monitor => draw_monitor(f, app, main),
+        Mode::Replay => draw_replay(f, app, main),
         Mode::Results | Mode::Query | Mode::Command => draw_table(f, app, main),
     }
     draw_status(f, app, status);
@@ -106,6 +107,7 @@ fn draw_title(f: &mut Frame<'_>, app: &App, area: Rect) {
     match m {
         Mode::Detail => spans.push(tab("packet", true)),
         Mode::Stream => spans.push(tab("stream", true)),
+        Mode::Replay => spans.push(tab("replay", true)),
         _ => {}
     }
     spans.extend([
@@ -709,11 +711,6 @@ fn draw_monitor(f: &mut Frame<'_>, app: &mut App, area: Rect) {
         .borders(Borders::TOP)
         .title(format!(" monitor over {of} "));
     if let Some((n, total)) = app.monitor_progress {
-        let ratio = if total > 0 {
-            (n as f64 / total as f64).min(1.0)
-        } else {
-            0.0
-        };
         let [msg, gauge, _] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Length(1),
@@ -725,10 +722,11 @@ fn draw_monitor(f: &mut Frame<'_>, app: &mut App, area: Rect) {
             msg,
         );
         f.render_widget(
-            ratatui::widgets::Gauge::default()
-                .gauge_style(accent())
-                .ratio(ratio)
-                .label(format!("{} of {} packets", thousands(n), thousands(total))),
+            progress(
+                n,
+                total,
+                format!("{} of {} packets", thousands(n), thousands(total)),
+            ),
             gauge,
         );
         return;
@@ -748,8 +746,116 @@ fn draw_monitor(f: &mut Frame<'_>, app: &mut App, area: Rect) {
     f.render_widget(Paragraph::new(shown).block(block), area);
 }
 
+/// A progress bar: `n` of `total`, labelled.
+fn progress(n: u64, total: u64, label: String) -> ratatui::widgets::Gauge<'static> {
+    let ratio = if total > 0 {
+        (n as f64 / total as f64).min(1.0)
+    } else {
+        0.0
+    };
+    ratatui::widgets::Gauge::default()
+        .gauge_style(accent())
+        .ratio(ratio)
+        .label(label)
+}
+
+fn draw_replay(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(format!(" replay {} ", app.current.as_deref().unwrap_or("")));
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let warn = |lines: &mut Vec<Line<'static>>, warnings: &[String]| {
+        for w in warnings {
+            lines.push(Line::styled(format!("warning: {w}"), error()));
+        }
+    };
+    let mut gauge = None;
+    match &app.replay {
+        None => lines.push(Line::styled("no replay (:replay OPTIONS plans one)", dim())),
+        Some(ReplayView::Planning { options }) => {
+            lines.push(Line::raw(format!("planning :replay {options}")));
+            lines.push(Line::styled(
+                "reading the query's packets… (Esc stops)",
+                dim(),
+            ));
+        }
+        Some(ReplayView::Planned {
+            plan,
+            warnings,
+            dry_run,
+            ..
+        }) => {
+            lines.push(Line::raw(plan.clone()));
+            warn(&mut lines, warnings);
+            lines.push(Line::raw(""));
+            lines.push(if *dry_run {
+                Line::styled("q or Esc closes", dim())
+            } else {
+                Line::from(vec![
+                    Span::styled("Enter", accent().add_modifier(Modifier::BOLD)),
+                    Span::raw(" sends it · "),
+                    Span::styled("Esc", accent().add_modifier(Modifier::BOLD)),
+                    Span::raw(" does not"),
+                ])
+            });
+        }
+        Some(ReplayView::Sending {
+            plan,
+            sent,
+            total,
+            stopping,
+        }) => {
+            lines.push(Line::raw(plan.clone()));
+            lines.push(Line::styled(
+                if *stopping {
+                    "stopping after the packet being sent…"
+                } else {
+                    "sending · Esc stops · q leaves it running (:replay comes back)"
+                },
+                dim(),
+            ));
+            gauge = Some(progress(
+                *sent,
+                *total,
+                format!("{} of {} packets", thousands(*sent), thousands(*total)),
+            ));
+        }
+        Some(ReplayView::Done {
+            text,
+            warnings,
+            failed,
+        }) => {
+            for l in text.lines() {
+                lines.push(if *failed {
+                    Line::styled(l.to_owned(), error())
+                } else {
+                    Line::raw(l.to_owned())
+                });
+            }
+            warn(&mut lines, warnings);
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("q or Esc closes", dim()));
+        }
+    }
+    // The bar under the pane's title, the text (wrapped) below it.
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [bar, text] = Layout::vertical([
+        Constraint::Length(u16::from(gauge.is_some())),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    if let Some(g) = gauge {
+        f.render_widget(g, bar);
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text);
+}
+
 fn draw_help(f: &mut Frame<'_>, area: Rect) {
-    let mut lines = vec![Line::styled("Keys", accent().add_modifier(Modifier::BOLD))];
+    let mut lines = vec![Line::from(vec![
+        Span::styled("Keys", accent().add_modifier(Modifier::BOLD)),
+        Span::styled("  (any key leaves this help)", dim()),
+    ])];
     for (k, what) in KEYS {
         lines.push(Line::from(vec![
             Span::styled(format!("  {k:<16}"), accent()),
@@ -764,7 +870,6 @@ fn draw_help(f: &mut Frame<'_>, area: Rect) {
         Span::styled("Commands (:)  ", accent().add_modifier(Modifier::BOLD)),
         Span::raw(names.join(" · ")),
     ]));
-    lines.push(Line::styled("any key leaves this help", dim()));
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
@@ -808,27 +913,32 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
             _ => {}
         }
     }
-    if let Some((w, t)) = app.export {
-        // The export's progress as a bar, the status on its left.
+    // Work under way as a bar, the status on its left: an export, or a replay sent while
+    // its pane is not showing.
+    let bar = match (&app.export, &app.replay) {
+        (Some((w, t)), _) => Some(progress(
+            *w,
+            *t,
+            format!("export {}/{} (Esc stops)", thousands(*w), thousands(*t)),
+        )),
+        (None, Some(ReplayView::Sending { sent, total, .. })) if app.mode != Mode::Replay => {
+            Some(progress(
+                *sent,
+                *total,
+                format!(
+                    "replay {}/{} (:replay)",
+                    thousands(*sent),
+                    thousands(*total)
+                ),
+            ))
+        }
+        _ => None,
+    };
+    if let Some(bar) = bar {
         let [left, right] =
             Layout::horizontal([Constraint::Min(10), Constraint::Length(36)]).areas(area);
         f.render_widget(Paragraph::new(Line::styled(parts.join(" · "), dim())), left);
-        let ratio = if t > 0 {
-            (w as f64 / t as f64).min(1.0)
-        } else {
-            0.0
-        };
-        f.render_widget(
-            ratatui::widgets::Gauge::default()
-                .gauge_style(accent())
-                .ratio(ratio)
-                .label(format!(
-                    "export {}/{} (Esc stops)",
-                    thousands(w),
-                    thousands(t)
-                )),
-            right,
-        );
+        f.render_widget(bar, right);
         return;
     }
     f.render_widget(Paragraph::new(Line::styled(parts.join(" · "), dim())), area);
@@ -843,7 +953,7 @@ mod tests {
     use wiretape_store::PacketId;
 
     use super::*;
-    use crate::app::{AlertRow, Detail};
+    use crate::app::{AlertRow, Detail, ReplayView};
     use crate::worker::{Event, Row};
 
     const T0: u64 = 1_764_000_000_000_000_000;
@@ -1032,6 +1142,45 @@ mod tests {
             assert!(help.contains(c), "{c}");
         }
         insta::assert_snapshot!("help", help);
+    }
+
+    #[test]
+    fn the_replay_pane_plans_sends_and_reports() {
+        let mut a = app();
+        a.started("symbol:AAPL", 1);
+        a.run_command("replay --sink pcapng:/tmp/aapl.pcapng --speed 2");
+        insta::assert_snapshot!("replay_planning", screen(&mut a, 80, 24));
+        a.replay_planned(Ok(ReplayView::Planned {
+            plan: "would replay 1200 packets (180000 bytes, 3 flows) to pcapng:/tmp/aapl.pcapng \
+                   at original timing × 2: 2.500 s planned"
+                .into(),
+            warnings: vec!["stream 1 segment 4: block 7: checksum mismatch".into()],
+            packets: 1200,
+            dry_run: false,
+        }));
+        insta::assert_snapshot!("replay_planned", screen(&mut a, 80, 24));
+        a.key(KeyEvent::from(KeyCode::Enter));
+        a.event(Event::ReplayProgress {
+            sent: 300,
+            total: 1200,
+        });
+        insta::assert_snapshot!("replay_sending", screen(&mut a, 80, 24));
+        // Left running: the bar on the status line.
+        a.key(KeyEvent::from(KeyCode::Char('q')));
+        let s = screen(&mut a, 80, 24);
+        assert!(s.contains("replay 300/1,200 (:replay)"), "{s}");
+        a.run_command("replay");
+        a.event(Event::ReplayDone {
+            result: Ok((
+                "replayed 1200 packets (180000 bytes) to udp:10.9.0.1:9000 in 2.501 s \
+                 (planned 2.500 s)\n  schedule error p50 812 ns p90 2104 ns p99 9411 ns \
+                 p99.9 41.0 µs max 88.1 µs\n  gap error      p50 505 ns p90 1811 ns p99 8804 ns \
+                 p99.9 40.2 µs max 87.9 µs"
+                    .into(),
+                Vec::new(),
+            )),
+        });
+        insta::assert_snapshot!("replay_done", screen(&mut a, 80, 24));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Work off the UI thread: a search streams its hits as [`Row`]s into a channel, as far as
 //! the table has asked for ([`Demand`]: the search waits, costing nothing, until the user
 //! scrolls near the end), and stops at once when a new query cancels it; a count of the
-//! whole result runs beside it; an export writes a selection with progress.
+//! whole result runs beside it; an export writes a selection with progress; a replay is
+//! planned, then sent, through the replay library's job (the same checks as the CLI's).
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use wiretape_decode::render::{endpoint, net_kind, order_ids, price};
 use wiretape_decode::{Message, Protocol, Session};
 use wiretape_index::search::{Hit, SearchError, SearchOptions, Searcher};
 use wiretape_index::select::{ExportOptions, ExportProgress, Selection};
+use wiretape_replay::job::{self, Plan, Request};
 use wiretape_store::units::format_time;
 use wiretape_store::{PacketId, TimeRange};
 
@@ -239,6 +241,28 @@ pub enum Event {
     Monitor {
         result: Result<Box<wiretape_monitor::MonitorReport>, String>,
     },
+    /// A replay's plan (the shell keeps it until Enter sends it), its progress (packets
+    /// sent, of planned), and its end: the report and its warnings.
+    ReplayPlanned {
+        result: Result<Box<PlannedReplay>, String>,
+    },
+    ReplayProgress {
+        sent: u64,
+        total: u64,
+    },
+    ReplayDone {
+        result: Result<(String, Vec<String>), String>,
+    },
+}
+
+/// A replay planned: the request, the query's selection and the plan, until it is sent.
+#[derive(Debug)]
+pub struct PlannedReplay {
+    pub request: Request,
+    pub selection: Selection,
+    pub plan: Plan,
+    /// `--dry-run`: the plan is all.
+    pub dry_run: bool,
 }
 
 /// A running search (dropping it does not stop it: [`SearchJob::cancel`] does).
@@ -419,6 +443,77 @@ fn export_now(
             Err(e.to_string())
         }
     }
+}
+
+/// Plans replaying `q`'s packets as `request` asks (the allowlist was checked): the
+/// selection, then one pass over it.
+pub fn plan_replay(
+    searcher: Arc<Searcher>,
+    q: Query,
+    request: Request,
+    dry_run: bool,
+    cancel: Arc<AtomicBool>,
+    tx: Sender<Event>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let opts = SearchOptions {
+            progress: None,
+            cancel: Some(&cancel),
+        };
+        let result = Selection::of_query(&searcher, &q, TimeRange::ALL, &opts)
+            .map_err(|e| e.to_string())
+            .and_then(|(selection, _)| {
+                let plan = job::plan(&request, searcher.store(), &selection, Some(&cancel))
+                    .map_err(|e| e.to_string())?;
+                Ok(Box::new(PlannedReplay {
+                    request,
+                    selection,
+                    plan,
+                    dry_run,
+                }))
+            });
+        let _ = tx.send(Event::ReplayPlanned { result });
+    })
+}
+
+/// Sends a planned replay: the interface's addresses checked, the sink opened, the
+/// selection replayed with progress until the end or `cancel`.
+pub fn send_replay(
+    searcher: Arc<Searcher>,
+    planned: Box<PlannedReplay>,
+    cancel: Arc<AtomicBool>,
+    tx: Sender<Event>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let p = &*planned;
+        let total = p.plan.packets;
+        let on_progress = |sent: u64| {
+            let _ = tx.send(Event::ReplayProgress { sent, total });
+        };
+        let result = (|| {
+            let mut warnings = Vec::new();
+            if !p.request.check_addresses(&p.plan)?.is_empty() {
+                warnings.push(format!(
+                    "{} has the capture's source addresses; replayed anyway (--force)",
+                    p.request.spec.device().unwrap_or_default()
+                ));
+            }
+            let sink = p.request.open_sink()?;
+            let sent = job::send(
+                &p.request,
+                searcher.store(),
+                &p.selection,
+                &p.plan,
+                sink,
+                Some(&cancel),
+                Some(&on_progress),
+            )?;
+            warnings.extend(sent.warnings);
+            Ok::<_, job::JobError>((sent.report.to_string(), warnings))
+        })()
+        .map_err(|e| e.to_string());
+        let _ = tx.send(Event::ReplayDone { result });
+    })
 }
 
 /// One direction's bytes between two turns of the other's, as the stream view shows them.
