@@ -118,7 +118,7 @@ MESSAGE_PROPS = {
 
 MESSAGE = obj("A decoded trading message.", MESSAGE_PROPS)
 ERROR = obj("A malformed message, or bytes lost in a TCP gap; decoding went on after it.", {
-    "error": t("string", "The kind.", enum=["Malformed", "Gap", "Skipped", "Truncated"]),
+    "error": t("string", "The kind.", enum=["Malformed", "Gap", "Skipped", "Truncated", "Relabelled"]),
     "reason": t("string", "What, in words."),
     "protocol": t("string", "The protocol being decoded.", enum=PROTOCOLS),
     "session": t("string", "The session, when known.", True),
@@ -180,7 +180,7 @@ SCHEMAS = {
         "unresolved_symbols": t("integer", "ITCH messages whose stock locate was never resolved.", minimum=0),
         "late_resolutions": t("integer", "ITCH locates resolved after messages used them.", minimum=0),
         "flows": counts("Flows by what they carry (configured: named by the feed map).",
-                        ["configured", "empty", "fix", "ignored", "moldudp64", "soupbin_other",
+                        ["configured", "empty", "fix", "ignored", "moldudp64", "moldudp64_other", "soupbin_other",
                          "soupbin_ouch42", "soupbin_ouch50", "unknown"]),
     })),
     "search-message": ("wiretape search --json: a message hit", obj(

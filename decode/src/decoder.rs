@@ -49,10 +49,17 @@
 //!
 //! # Detection
 //!
-//! * UDP: [`wiretape_wire::moldudp64::looks_like_moldudp64`] on each datagram of a flow not
-//!   yet recognised: a consistent count and lengths, every message a known ITCH type of
-//!   exactly its length. It needs no address, port or session name, so sanitised captures
-//!   (all zeroed) are recognised.
+//! * UDP: [`wiretape_wire::moldudp64::shape`] on each datagram of a flow not yet
+//!   recognised: a consistent count and lengths filling the datagram exactly. One datagram
+//!   whose messages are all known ITCH 5.0 types of exactly their lengths recognises the
+//!   flow; a heartbeat or data of another dialect must come twice in a row. It needs no
+//!   address, port or session name, so sanitised captures (all zeroed) are recognised. A
+//!   recognised flow's first data datagram decides its dialect: ITCH 5.0, or another (ASX,
+//!   JNX, Nasdaq BBO/NLS ITCH), whose messages go out as MoldUDP64 records with their
+//!   session and sequence numbers (gaps and searches by number work), never decoded as
+//!   ITCH 5.0. Three datagrams in a row that fit the other dialect re-label the flow, with
+//!   a [`crate::ErrorKind::Relabelled`] note; until then an ITCH 5.0 flow's odd datagram
+//!   shows its malformed messages as errors. A flow configured in the feed map is ITCH 5.0.
 //! * TCP, per connection, on the first bytes of each direction: frame-aligned (after the
 //!   SYN) SoupBinTCP by [`wiretape_wire::soupbin::looks_like_soupbin`], FIX by `8=FIX` and a
 //!   whole header; from the middle of a stream, an offset where several SoupBin frames chain

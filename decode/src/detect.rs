@@ -240,6 +240,12 @@ pub fn classify(b: &[u8], aligned: bool, final_: bool) -> Verdict {
         if c.frames >= 6 || (c.frames >= 3 && evidence >= 1) {
             return Verdict::SoupBin(k);
         }
+        // A login (request or accepted) that the captured bytes start with and end with:
+        // its fixed length, printable fields and number agree (a connection captured from
+        // its first data segment on, without the handshake, may hold nothing else).
+        if k == 0 && c.strong && c.ends_exactly {
+            return Verdict::SoupBin(0);
+        }
         if final_ && c.frames >= 2 && c.ends_exactly && evidence >= 1 {
             return Verdict::SoupBin(k);
         }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use wiretape_store::PacketId;
 use wiretape_wire::itch::{ItchView, MessageType, Stock, Summary};
-use wiretape_wire::moldudp64::{self, Packet};
+use wiretape_wire::moldudp64::{self, Packet, Shape};
 use wiretape_wire::trading::{Alpha, ProtoError};
 
 use crate::config::{FeedMap, FeedProtocol};
@@ -36,6 +36,10 @@ use crate::record::{
 };
 use crate::seam::FlowKey;
 use crate::stats::{StateSize, Stats};
+
+/// The type name of a message of a MoldUDP64 flow that carries another ITCH dialect than
+/// 5.0 (its first byte is the type code).
+pub const OTHER_DIALECT: &str = "Message (other ITCH dialect)";
 
 /// One MoldUDP64 session's symbol state; see
 /// [`Decoder::itch_sessions`](crate::Decoder::itch_sessions).
@@ -326,12 +330,89 @@ enum UdpProto {
     Ignored,
 }
 
+/// What a MoldUDP64 flow recognised by its structure carries: ITCH 5.0 or another dialect
+/// (ASX, JNX, Nasdaq BBO/NLS ITCH ride on MoldUDP64 too). A configured flow is ITCH 5.0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// No data packet yet (heartbeats only).
+    Undecided,
+    Itch50,
+    Other,
+}
+
+/// Datagrams in a row that must disagree with a recognised flow's dialect before it is
+/// re-labelled.
+const RELABEL_AFTER: u32 = 3;
+
 #[derive(Debug)]
 struct UdpFlow {
     proto: UdpProto,
     configured: bool,
     /// The session the flow's last packet belonged to.
     last_session: Option<(Alpha<10>, usize)>,
+    dialect: Dialect,
+    /// Datagrams in a row that disagreed with `dialect`.
+    against: u32,
+}
+
+impl UdpFlow {
+    /// Whether a data datagram of this recognised flow is decoded as ITCH 5.0, from the
+    /// flow's dialect and this datagram's fit, changing the dialect after
+    /// [`RELABEL_AFTER`] datagrams in a row that disagree (a note says so):
+    /// * undecided: its first data datagram decides;
+    /// * ITCH 5.0: yes, unless a known type has a length of another dialect
+    ///   ([`moldudp64::itch50_lengths_fit`]; unknown types are kept as unknown ITCH);
+    /// * another dialect: no, even when a datagram happens to fit ITCH 5.0.
+    fn is_itch50(
+        &mut self,
+        payload: &[u8],
+        key: &FlowKey,
+        session: &ItchSession,
+        ts_ns: u64,
+        id: PacketId,
+        out: &mut Vec<MessageRecord>,
+    ) -> bool {
+        let fits = match self.dialect {
+            Dialect::Itch50 => moldudp64::itch50_lengths_fit(payload),
+            _ => moldudp64::shape(payload) == Shape::Data { itch50: true },
+        };
+        match (self.dialect, fits) {
+            (Dialect::Undecided, true) => self.dialect = Dialect::Itch50,
+            (Dialect::Undecided, false) => self.dialect = Dialect::Other,
+            (Dialect::Itch50, true) | (Dialect::Other, false) => self.against = 0,
+            (Dialect::Itch50, false) | (Dialect::Other, true) => {
+                self.against += 1;
+                if self.against >= RELABEL_AFTER {
+                    let (from, to) = match self.dialect {
+                        Dialect::Itch50 => ("ITCH 5.0", "another ITCH dialect"),
+                        _ => ("another ITCH dialect", "ITCH 5.0"),
+                    };
+                    self.dialect = if fits {
+                        Dialect::Itch50
+                    } else {
+                        Dialect::Other
+                    };
+                    self.against = 0;
+                    out.push(MessageRecord::Error(ErrorRecord {
+                        protocol: Protocol::MoldUdp64,
+                        kind: ErrorKind::Relabelled,
+                        reason: format!(
+                            "MoldUDP64 flow to {}:{}: {RELABEL_AFTER} datagrams in a row fit \
+                             {to}, not {from}: taken for {to} from here",
+                            key.dst, key.dport
+                        ),
+                        session: Some(session.session.clone()),
+                        len: payload.len() as u64,
+                        capture_ts_ns: ts_ns,
+                        packets: vec![id],
+                    }));
+                }
+            }
+        }
+        // Until re-labelled, a datagram is taken for the flow's dialect (an ITCH 5.0 flow's
+        // odd datagram shows its malformed messages as errors).
+        self.dialect == Dialect::Itch50
+    }
 }
 
 /// Every UDP flow configured or recognised, the recent others, and every MoldUDP64 session.
@@ -341,8 +422,10 @@ pub(crate) struct UdpSide {
     flow_index: FxHashMap<FlowKey, usize>,
     flows: Vec<UdpFlow>,
     last_flow: Option<(FlowKey, usize)>,
-    /// Flows not configured and not recognised (yet), to count them.
-    unknown: BoundedMap<FlowKey, ()>,
+    /// Flows not configured and not recognised (yet), to count them, with how many
+    /// MoldUDP64-framed datagrams of weak evidence (heartbeats, other dialects) each sent in
+    /// a row.
+    unknown: BoundedMap<FlowKey, u8>,
     session_index: FxHashMap<SessionKey, usize>,
     sessions: Vec<ItchSession>,
     /// Live orders kept per session (per generation).
@@ -398,7 +481,7 @@ impl UdpSide {
                         UdpProto::Ignored
                     }
                     None => {
-                        self.unknown.insert(key, ());
+                        self.unknown.insert(key, 0);
                         return None;
                     }
                 };
@@ -415,6 +498,12 @@ impl UdpSide {
             proto,
             configured,
             last_session: None,
+            dialect: if configured {
+                Dialect::Itch50
+            } else {
+                Dialect::Undecided
+            },
+            against: 0,
         });
         self.flow_index.insert(key, i);
         i
@@ -498,9 +587,27 @@ impl UdpSide {
         let f = match self.flow(key, feeds, stats) {
             Some(f) => f,
             None => {
-                if !moldudp64::looks_like_moldudp64(payload) {
-                    stats.udp_undecoded += 1;
-                    return;
+                // One datagram of ITCH 5.0 data is evidence enough (the session, the count,
+                // every length and every type agree); a heartbeat or data of another
+                // dialect must come twice in a row.
+                let weak = match moldudp64::shape(payload) {
+                    Shape::Data { itch50: true } => None,
+                    Shape::Heartbeat | Shape::Data { itch50: false } => Some(()),
+                    Shape::No => {
+                        if let Some(n) = self.unknown.get_mut(&key) {
+                            *n = 0;
+                        }
+                        stats.udp_undecoded += 1;
+                        return;
+                    }
+                };
+                if weak.is_some() {
+                    let seen = self.unknown.get(&key).copied().unwrap_or(0);
+                    if seen == 0 {
+                        self.unknown.insert(key, 1);
+                        stats.udp_undecoded += 1;
+                        return;
+                    }
                 }
                 self.recognised(key, stats)
             }
@@ -586,6 +693,35 @@ impl UdpSide {
             }));
             return;
         }
+        if !configured && !self.flows[f].is_itch50(payload, &key, session, ts_ns, id, out) {
+            // Another dialect: the messages go out with their session and sequence numbers
+            // (gaps, searches by session and number work), undecoded.
+            for (seq, bytes) in packet.messages().map_while(|m| m.ok()) {
+                stats.messages.add(Protocol::MoldUdp64);
+                out.push(MessageRecord::Message(Message {
+                    protocol: Protocol::MoldUdp64,
+                    msg_type: MsgType {
+                        code: TypeCode::byte(bytes.first().copied().unwrap_or(0)),
+                        name: OTHER_DIALECT,
+                    },
+                    direction: None,
+                    session: session.session.clone(),
+                    sequence: Some(seq),
+                    symbol: None,
+                    stock_locate: None,
+                    ids: OrderIds::default(),
+                    side: None,
+                    price: None,
+                    quantity: None,
+                    exchange_time: None,
+                    capture_ts_ns: ts_ns,
+                    flags: Default::default(),
+                    packets: vec![id],
+                    len: bytes.len() as u32,
+                }));
+            }
+            return;
+        }
         let mut used = moldudp64::HEADER_LEN;
         for m in packet.messages() {
             match m {
@@ -666,6 +802,11 @@ impl UdpSide {
                 }
             }
         }
+        stats.flows.moldudp64_other += self
+            .flows
+            .iter()
+            .filter(|f| f.dialect == Dialect::Other)
+            .count() as u64;
         // Unknown flows forgotten under a flood of new ones are counted again if they come
         // back.
         stats.flows.unknown += self.unknown.len() as u64 + self.unknown.evicted;

@@ -343,6 +343,9 @@ pub enum ErrorKind {
     Skipped,
     /// The stream ended inside a message.
     Truncated,
+    /// A flow recognised by its structure whose data stopped fitting what it was taken
+    /// for: decoded as what it fits from here (a note; nothing is lost).
+    Relabelled,
 }
 
 /// A malformed message or lost bytes; decoding continues after it.

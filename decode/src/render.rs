@@ -372,6 +372,7 @@ impl Serialize for Stats {
             ("fix", f.fix),
             ("ignored", f.ignored),
             ("moldudp64", f.moldudp64),
+            ("moldudp64_other", f.moldudp64_other),
             ("soupbin_other", f.soupbin_other),
             ("soupbin_ouch42", f.soupbin_ouch42),
             ("soupbin_ouch50", f.soupbin_ouch50),
@@ -428,9 +429,11 @@ pub fn stats_lines(s: &Stats) -> Vec<String> {
         s.tcp_gaps, s.tcp_gap_bytes, s.tcp_bytes_skipped, s.tcp_bytes_undecoded
     ));
     out.push(format!(
-        "flows        moldudp64 {}, soupbin/ouch42 {}, soupbin/ouch50 {}, soupbin/other {}, \
-         fix {}, unknown {}, empty {}, ignored {} ({} from the feed map)",
+        "flows        moldudp64 {} ({} of another ITCH dialect), soupbin/ouch42 {}, \
+         soupbin/ouch50 {}, soupbin/other {}, fix {}, unknown {}, empty {}, ignored {} ({} from \
+         the feed map)",
         f.moldudp64,
+        f.moldudp64_other,
         f.soupbin_ouch42,
         f.soupbin_ouch50,
         f.soupbin_other,

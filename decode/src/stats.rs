@@ -28,6 +28,9 @@ impl ProtocolCounts {
 pub struct FlowStats {
     /// UDP flows carrying MoldUDP64.
     pub moldudp64: u64,
+    /// Of those, recognised by their structure and carrying another ITCH dialect than 5.0
+    /// at the end (their messages recorded with sessions and sequence numbers, undecoded).
+    pub moldudp64_other: u64,
     /// TCP connections carrying SoupBinTCP with OUCH 4.2.
     pub soupbin_ouch42: u64,
     /// TCP connections carrying SoupBinTCP with OUCH 5.0.

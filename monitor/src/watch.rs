@@ -604,6 +604,11 @@ impl Monitor {
                         ExpertGroup::Malformed,
                         "the stream ended inside a message",
                     ),
+                    ErrorKind::Relabelled => (
+                        ExpertSeverity::Note,
+                        ExpertGroup::Protocol,
+                        "a flow's data stopped fitting what it was taken for (re-labelled)",
+                    ),
                 };
                 self.expert
                     .add(severity, group, e.protocol.name(), what, e.capture_ts_ns);

@@ -13,9 +13,10 @@
 //! carries messages. Retransmission requests sent to the re-request server have the same
 //! 20-byte header, the count being the number of messages requested.
 //!
-//! [`looks_like_moldudp64`] recognises the framing on unknown ports and in sanitised captures
-//! (zeroed session): beyond a consistent count and lengths, it requires every message to be
-//! an ITCH 5.0 message of exactly its type's length.
+//! [`shape`] reads the framing on unknown ports and in sanitised captures (zeroed session):
+//! a consistent count and lengths, and whether every message is an ITCH 5.0 message of
+//! exactly its type's length (other ITCH dialects ride on MoldUDP64 too);
+//! [`looks_like_moldudp64`] is its one-datagram verdict for ITCH 5.0.
 
 use crate::itch::MessageType;
 use crate::trading::{Alpha, ProtoError, Result};
@@ -208,8 +209,77 @@ pub fn framing_is_consistent(payload: &[u8]) -> bool {
     p.trailing_len() == Some(0)
 }
 
-/// Structural detection of MoldUDP64 carrying ITCH 5.0, for unknown ports and sanitised
-/// captures. True when:
+/// What a datagram's structure says about MoldUDP64 (see [`shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Not MoldUDP64: too short, a session neither printable nor zeroed, a count or
+    /// lengths that do not fill the datagram exactly, a heartbeat with bytes after it.
+    No,
+    /// A heartbeat or end of session: exactly the header, its session printable and not
+    /// blank (a zeroed session's heartbeat carries no evidence: it is [`Shape::No`]).
+    Heartbeat,
+    /// Messages filling the datagram exactly. `itch50`: every one is a known ITCH 5.0 type
+    /// of exactly that type's length; otherwise the framing holds but the messages are of
+    /// another dialect (ASX, JNX, Nasdaq BBO/NLS ITCH) or broken.
+    Data { itch50: bool },
+}
+
+/// Classifies a datagram for structural detection: [`Shape::Data`] with `itch50` is strong
+/// evidence on its own (the session, the count, every length and every type agree); a
+/// heartbeat or other-dialect data is weaker, and a detector should see it repeated.
+pub fn shape(payload: &[u8]) -> Shape {
+    let Ok(p) = Packet::new_checked(payload) else {
+        return Shape::No;
+    };
+    let session = p.session();
+    let zeroed = session.0.iter().all(|&b| b == 0);
+    let printable = session.0.iter().all(|&b| (0x20..0x7f).contains(&b));
+    if !zeroed && !printable {
+        return Shape::No;
+    }
+    if p.message_count() == 0 {
+        return if payload.len() == HEADER_LEN && printable && !session.trimmed().is_empty() {
+            Shape::Heartbeat
+        } else {
+            Shape::No
+        };
+    }
+    let mut itch50 = true;
+    let mut it = p.messages();
+    for m in it.by_ref() {
+        let Ok((_, msg)) = m else {
+            return Shape::No;
+        };
+        let Some(&code) = msg.first() else {
+            return Shape::No;
+        };
+        itch50 &= MessageType::from_u8(code).fixed_len() == Some(msg.len());
+    }
+    if it.offset != payload.len() {
+        return Shape::No;
+    }
+    Shape::Data { itch50 }
+}
+
+/// Whether every message of a data packet whose type ITCH 5.0 knows has exactly that
+/// type's length (types it does not know are kept, as unknown ITCH messages): what a flow
+/// already taken for ITCH 5.0 is checked with. False when the blocks do not parse.
+pub fn itch50_lengths_fit(payload: &[u8]) -> bool {
+    let Ok(p) = Packet::new_checked(payload) else {
+        return false;
+    };
+    p.messages().all(|m| match m {
+        Ok((_, msg)) => msg.first().is_some_and(|&code| {
+            let len = MessageType::from_u8(code).fixed_len();
+            len.is_none() || len == Some(msg.len())
+        }),
+        Err(_) => false,
+    })
+}
+
+/// Structural detection of MoldUDP64 carrying ITCH 5.0 from one datagram, for unknown
+/// ports and sanitised captures: [`shape`] says [`Shape::Heartbeat`] or ITCH 5.0
+/// [`Shape::Data`]. True when:
 /// * the session is printable ASCII, or all zero (sanitised);
 /// * a data packet's blocks fill the payload exactly, and every message is a known ITCH 5.0
 ///   type of exactly that type's length;
@@ -217,29 +287,10 @@ pub fn framing_is_consistent(payload: &[u8]) -> bool {
 ///   and not blank (with a zeroed session such a packet carries no evidence; its flow is
 ///   recognised by its data packets).
 pub fn looks_like_moldudp64(payload: &[u8]) -> bool {
-    let Ok(p) = Packet::new_checked(payload) else {
-        return false;
-    };
-    let session = p.session();
-    let zeroed = session.0.iter().all(|&b| b == 0);
-    let printable = session.0.iter().all(|&b| (0x20..0x7f).contains(&b));
-    if !zeroed && !printable {
-        return false;
-    }
-    if p.message_count() == 0 {
-        return payload.len() == HEADER_LEN && printable && !session.trimmed().is_empty();
-    }
-    let mut it = p.messages();
-    for m in it.by_ref() {
-        let Ok((_, msg)) = m else { return false };
-        let Some(&code) = msg.first() else {
-            return false;
-        };
-        if MessageType::from_u8(code).fixed_len() != Some(msg.len()) {
-            return false;
-        }
-    }
-    it.offset == payload.len()
+    matches!(
+        shape(payload),
+        Shape::Heartbeat | Shape::Data { itch50: true }
+    )
 }
 
 /// An owned MoldUDP64 packet.
@@ -462,6 +513,18 @@ mod tests {
         w[20 + 2] = b'A'; // a 19-byte message typed as Add Order (36)
         assert!(framing_is_consistent(&w));
         assert!(!looks_like_moldudp64(&w));
+        // Framed, of another dialect: the shape says so; a known type of the wrong length
+        // does not fit ITCH 5.0's lengths, an unknown type does.
+        assert_eq!(shape(&w), Shape::Data { itch50: false });
+        assert!(!itch50_lengths_fit(&w));
+        assert_eq!(shape(&b), Shape::Data { itch50: true });
+        assert!(itch50_lengths_fit(&b));
+        let mut u = b.clone();
+        u[20 + 2] = b'~'; // a type ITCH 5.0 does not know
+        assert_eq!(shape(&u), Shape::Data { itch50: false });
+        assert!(itch50_lengths_fit(&u));
+        assert_eq!(shape(&c), Shape::No);
+        assert_eq!(shape(&t), Shape::No);
     }
 
     #[test]
@@ -479,6 +542,8 @@ mod tests {
             !looks_like_moldudp64(&z),
             "a zeroed heartbeat is no evidence"
         );
+        assert_eq!(shape(&hb), Shape::Heartbeat);
+        assert_eq!(shape(&z), Shape::No);
         assert!(framing_is_consistent(&z));
 
         let eos = PacketRepr {

@@ -613,6 +613,131 @@ fn moldudp64_is_detected_with_zeroed_addresses_ports_and_session() {
     assert_eq!(stats.flows.moldudp64, 1);
 }
 
+/// A message of another ITCH dialect: type `code`, `len` bytes (ASX's Add Order is 'A'
+/// of another length than ITCH 5.0's 36).
+fn dialect_msg(code: u8, len: usize, fill: u8) -> Vec<u8> {
+    let mut m = vec![fill; len];
+    m[0] = code;
+    m
+}
+
+#[test]
+fn another_itch_dialect_on_moldudp64_is_recognised_and_not_decoded_as_itch50() {
+    // Heartbeats that look like Nasdaq's, then data whose lengths are not ITCH 5.0's.
+    let mut cap = Capture::default();
+    let asx = ([10, 8, 8, 8], 21001);
+    cap.push(udp_frame(None, SRC, asx, &mold(b"ASXITCH01", 1, &[])));
+    cap.push(udp_frame(None, SRC, asx, &mold(b"ASXITCH01", 1, &[])));
+    cap.push(udp_frame(
+        None,
+        SRC,
+        asx,
+        &mold(
+            b"ASXITCH01",
+            1,
+            &[dialect_msg(b'A', 40, 7), dialect_msg(b'T', 9, 1)],
+        ),
+    ));
+    // A datagram that happens to fit ITCH 5.0 is still the flow's dialect.
+    cap.push(udp_frame(
+        None,
+        SRC,
+        asx,
+        &mold(b"ASXITCH01", 3, &[system_event(b'O')]),
+    ));
+    let (out, stats) = cap.decode();
+    assert!(errors(&out).is_empty(), "{:?}", errors(&out));
+    let got: Vec<_> = messages(&out)
+        .iter()
+        .map(|m| (m.protocol, code(m), m.msg_type.name, m.sequence))
+        .collect();
+    let other = crate::itch::OTHER_DIALECT;
+    assert_eq!(
+        got,
+        [
+            // The first heartbeat alone was no evidence.
+            (Protocol::MoldUdp64, "H", "Heartbeat", Some(1)),
+            (Protocol::MoldUdp64, "A", other, Some(1)),
+            (Protocol::MoldUdp64, "T", other, Some(2)),
+            (Protocol::MoldUdp64, "S", other, Some(3)),
+        ]
+    );
+    assert_eq!(stats.udp_undecoded, 1);
+    assert_eq!(stats.flows.moldudp64, 1);
+    assert_eq!(stats.flows.moldudp64_other, 1);
+    assert_eq!(stats.messages.get(Protocol::Itch), 0);
+}
+
+#[test]
+fn an_itch50_flow_whose_data_stops_fitting_is_relabelled_with_a_note() {
+    let mut cap = Capture::default();
+    let feed = ([10, 9, 9, 9], 26400);
+    cap.push(udp_frame(
+        None,
+        SRC,
+        feed,
+        &mold(
+            b"S1",
+            1,
+            &[directory(1, "AAPL"), add(1, 5, "AAPL", 100, 10)],
+        ),
+    ));
+    // A message of a type ITCH 5.0 does not know is kept as unknown ITCH, no re-labelling.
+    cap.push(udp_frame(
+        None,
+        SRC,
+        feed,
+        &mold(b"S1", 3, &[dialect_msg(b'~', 12, 0)]),
+    ));
+    // Then three datagrams in a row of another dialect's lengths.
+    for seq in [4, 5, 6] {
+        cap.push(udp_frame(
+            None,
+            SRC,
+            feed,
+            &mold(b"S1", seq, &[dialect_msg(b'A', 40, 3)]),
+        ));
+    }
+    cap.push(udp_frame(
+        None,
+        SRC,
+        feed,
+        &mold(b"S1", 7, &[dialect_msg(b'A', 40, 3)]),
+    ));
+    let (out, stats) = cap.decode();
+    let notes: Vec<_> = errors(&out)
+        .into_iter()
+        .filter(|e| e.kind == ErrorKind::Relabelled)
+        .collect();
+    assert_eq!(notes.len(), 1, "{out:?}");
+    assert!(notes[0]
+        .reason
+        .contains("taken for another ITCH dialect from here"));
+    assert_eq!(notes[0].packets, [pid(5)]);
+    // The two odd datagrams before the note: ITCH 5.0's malformed messages (errors); from
+    // the third on, the other dialect's messages.
+    let malformed = errors(&out)
+        .iter()
+        .filter(|e| e.kind == ErrorKind::Malformed)
+        .count();
+    assert_eq!(malformed, 2);
+    let got: Vec<_> = messages(&out)
+        .iter()
+        .map(|m| (m.protocol, code(m), m.sequence))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Protocol::Itch, "R", Some(1)),
+            (Protocol::Itch, "A", Some(2)),
+            (Protocol::Itch, "~", Some(3)),
+            (Protocol::MoldUdp64, "A", Some(6)),
+            (Protocol::MoldUdp64, "A", Some(7)),
+        ]
+    );
+    assert_eq!(stats.flows.moldudp64_other, 1);
+}
+
 #[test]
 fn itch_malformed_message_is_an_error_record_and_decoding_continues() {
     let mut cap = Capture::default();
@@ -1115,6 +1240,113 @@ fn soupbin_seen_from_the_middle_is_detected_by_its_frame_chain() {
     assert_eq!(stats.flows.soupbin_ouch42, 1);
     // The token was never entered in this capture.
     assert_eq!(stats.unresolved_symbols, 4);
+}
+
+/// An OUCH 5.0 Order Accepted of 97 bytes: the 64-byte fixed part and 33 bytes of
+/// appendage (five 4-byte numbers and one 1-byte flag).
+fn a50_97(user_ref: u32, stock: &str, cl_ord_id: &str, order_ref: u64) -> Vec<u8> {
+    let mut v = Vec::new();
+    ouch50::OutboundRepr::OrderAccepted(ouch50::OrderAcceptedRepr {
+        timestamp: 37_000_000_000_000,
+        user_ref_num: user_ref,
+        side: Side::Sell,
+        quantity: 500,
+        symbol: Alpha::new(stock.as_bytes()),
+        price: 1_234_500,
+        time_in_force: b'0',
+        display: b'Y',
+        order_ref,
+        capacity: b'A',
+        intermarket_sweep_eligibility: b'N',
+        cross_type: b'N',
+        order_state: b'L',
+        cl_ord_id: Alpha::new(cl_ord_id.as_bytes()),
+        appendage: Some(vec![
+            ouch50::TagValue::uint(1, 7, 4),
+            ouch50::TagValue::uint(2, 100, 4),
+            ouch50::TagValue::uint(3, 200, 4),
+            ouch50::TagValue::uint(5, 300, 4),
+            ouch50::TagValue::uint(6, 400, 4),
+            ouch50::TagValue::uint(8, 1, 1),
+        ]),
+    })
+    .emit_vec(&mut v)
+    .unwrap();
+    assert_eq!(v.len(), 97);
+    v
+}
+
+#[test]
+fn ouch50_seen_from_the_middle_one_message_per_segment_is_detected_without_a_feed_map() {
+    // The capture starts mid-connection (no SYN, no login), each segment carries one
+    // SoupBin frame, the replies are 97-byte Accepted messages and 20-byte Canceled ones,
+    // and the ports say nothing.
+    for orders in [4u32, 1] {
+        let mut cap = Capture::default();
+        let (cl, sv) = (([10, 4, 4, 4], 50123), ([10, 5, 5, 5], 15001));
+        let mut c = Tcp::new(cl, sv, 1_000_000);
+        let mut s = Tcp::new(sv, cl, 9_000_000);
+        let canceled = |user_ref: u32| {
+            let mut v = Vec::new();
+            ouch50::OutboundRepr::OrderCanceled(ouch50::OrderCanceledRepr {
+                timestamp: 37_000_000_200_000,
+                user_ref_num: user_ref,
+                quantity: 500,
+                reason: b'U',
+                appendage: Some(vec![]),
+            })
+            .emit_vec(&mut v)
+            .unwrap();
+            v
+        };
+        for i in 0..orders {
+            let cl_ord = format!("C{i}");
+            cap.push(c.data(&u_frame(&o50(100 + i, "MSFT", &cl_ord, true))));
+            cap.push(s.data(&s_frame(&a50_97(
+                100 + i,
+                "MSFT",
+                &cl_ord,
+                5_000 + u64::from(i),
+            ))));
+            cap.push(s.data(&s_frame(&canceled(100 + i))));
+        }
+        let (out, stats) = cap.decode();
+        assert!(errors(&out).is_empty(), "{:?}", errors(&out));
+        let ms = messages(&out);
+        let seen: Vec<String> = ms
+            .iter()
+            .map(|m| format!("{:?} {} {}", m.protocol, code(m), sym(m).unwrap_or("-")))
+            .collect();
+        let want: Vec<String> = (0..orders)
+            .flat_map(|_| ["Ouch50 O MSFT", "Ouch50 A MSFT", "Ouch50 C MSFT"])
+            .map(String::from)
+            .collect();
+        assert_eq!(seen, want, "{orders} orders");
+        assert_eq!(stats.flows.soupbin_ouch50, 1);
+        assert_eq!(stats.flows.unknown, 0);
+    }
+}
+
+#[test]
+fn a_soupbin_login_request_alone_is_recognised() {
+    // With its handshake, and from the middle (no SYN): one Login Request, nothing else.
+    for with_syn in [true, false] {
+        let mut cap = Capture::default();
+        let mut c = Tcp::new(([10, 6, 6, 6], 40000), ([10, 7, 7, 7], 26400), 77);
+        if with_syn {
+            cap.push(c.syn(SYN));
+        }
+        cap.push(c.data(&login(b"SESS01")));
+        let (out, stats) = cap.decode();
+        let ms = messages(&out);
+        assert_eq!(ms.len(), 1, "with SYN {with_syn}: {out:?}");
+        assert_eq!(
+            (ms[0].protocol, code(ms[0])),
+            (Protocol::SoupBin, "L"),
+            "with SYN {with_syn}"
+        );
+        assert_eq!(stats.flows.unknown, 0, "with SYN {with_syn}");
+    }
 }
 
 // ---------------------------------------------------------------- FIX
