@@ -50,11 +50,12 @@
 //! # Detection
 //!
 //! * UDP: [`wiretape_wire::moldudp64::shape`] on each datagram of a flow not yet
-//!   recognised: a consistent count and lengths filling the datagram exactly. One datagram
-//!   whose messages are all known ITCH 5.0 types of exactly their lengths recognises the
-//!   flow; a heartbeat or data of another dialect must come twice in a row. It needs no
-//!   address, port or session name, so sanitised captures (all zeroed) are recognised. A
-//!   recognised flow's first data datagram decides its dialect: ITCH 5.0, or another (ASX,
+//!   recognised: a printable (or zeroed) session, a count and lengths filling the datagram
+//!   exactly (a heartbeat: exactly the header, a printable session). It needs no address,
+//!   port or session name, so sanitised captures (all zeroed) are recognised. The framing
+//!   never decides what the messages are: a recognised flow's first data datagram decides
+//!   its dialect, ITCH 5.0 only when every message is a known ITCH 5.0 type of exactly its
+//!   length, else another (ASX,
 //!   JNX, Nasdaq BBO/NLS ITCH), whose messages go out as MoldUDP64 records with their
 //!   session and sequence numbers (gaps and searches by number work), never decoded as
 //!   ITCH 5.0. Three datagrams in a row that fit the other dialect re-label the flow, with

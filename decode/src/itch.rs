@@ -422,10 +422,8 @@ pub(crate) struct UdpSide {
     flow_index: FxHashMap<FlowKey, usize>,
     flows: Vec<UdpFlow>,
     last_flow: Option<(FlowKey, usize)>,
-    /// Flows not configured and not recognised (yet), to count them, with how many
-    /// MoldUDP64-framed datagrams of weak evidence (heartbeats, other dialects) each sent in
-    /// a row.
-    unknown: BoundedMap<FlowKey, u8>,
+    /// Flows not configured and not recognised (yet), to count them.
+    unknown: BoundedMap<FlowKey, ()>,
     session_index: FxHashMap<SessionKey, usize>,
     sessions: Vec<ItchSession>,
     /// Live orders kept per session (per generation).
@@ -481,7 +479,7 @@ impl UdpSide {
                         UdpProto::Ignored
                     }
                     None => {
-                        self.unknown.insert(key, 0);
+                        self.unknown.insert(key, ());
                         return None;
                     }
                 };
@@ -587,27 +585,14 @@ impl UdpSide {
         let f = match self.flow(key, feeds, stats) {
             Some(f) => f,
             None => {
-                // One datagram of ITCH 5.0 data is evidence enough (the session, the count,
-                // every length and every type agree); a heartbeat or data of another
-                // dialect must come twice in a row.
-                let weak = match moldudp64::shape(payload) {
-                    Shape::Data { itch50: true } => None,
-                    Shape::Heartbeat | Shape::Data { itch50: false } => Some(()),
-                    Shape::No => {
-                        if let Some(n) = self.unknown.get_mut(&key) {
-                            *n = 0;
-                        }
-                        stats.udp_undecoded += 1;
-                        return;
-                    }
-                };
-                if weak.is_some() {
-                    let seen = self.unknown.get(&key).copied().unwrap_or(0);
-                    if seen == 0 {
-                        self.unknown.insert(key, 1);
-                        stats.udp_undecoded += 1;
-                        return;
-                    }
+                // The MoldUDP64 framing, exact: the session, the count and every length agree
+                // with the datagram. What the messages are (ITCH 5.0 or another dialect) is
+                // the flow's dialect, decided by its data (see `UdpFlow::is_itch50`), never by
+                // its heartbeats. The decision is the datagram's alone, so that a block
+                // decoded on its own decides as the whole capture did.
+                if moldudp64::shape(payload) == Shape::No {
+                    stats.udp_undecoded += 1;
+                    return;
                 }
                 self.recognised(key, stats)
             }

@@ -40,7 +40,7 @@ pub use config::{AddrPrefix, Feed, FeedMap, FeedMapError, FeedProtocol};
 pub use decoder::Decoder;
 pub use fix::{price_4dp, utc_timestamp_ns};
 pub use hash::FxBuild;
-pub use itch::ItchSessionState;
+pub use itch::{ItchSessionState, OTHER_DIALECT};
 pub use late::LateResolver;
 pub use observe::Observer;
 pub use record::{

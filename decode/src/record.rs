@@ -302,6 +302,12 @@ pub struct Message {
 }
 
 impl Message {
+    /// A MoldUDP64 heartbeat or end of session: it carries the next sequence number, not a
+    /// message (a message of another ITCH dialect, also a MoldUDP64 record, is a message).
+    pub fn is_moldudp64_control(&self) -> bool {
+        self.protocol == Protocol::MoldUdp64 && self.msg_type.name != crate::itch::OTHER_DIALECT
+    }
+
     /// Whether the message concerns one instrument, so that a missing symbol counts as
     /// unresolved: ITCH messages with a non-zero locate other than S/V/W; OUCH and FIX
     /// messages naming an order or a symbol.

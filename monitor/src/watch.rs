@@ -695,7 +695,7 @@ impl Monitor {
             return;
         };
         // A heartbeat or end of session carries the next number and no message.
-        let count = u64::from(m.protocol != Protocol::MoldUdp64);
+        let count = u64::from(!m.is_moldudp64_control());
         let line = Line {
             dst: *dst,
             dport: *dport,
@@ -1032,6 +1032,30 @@ mod tests {
             .find(|s| s.stream == "SoupBinTCP session S1")
             .unwrap();
         assert_eq!((soup.logins, soup.messages, soup.missing), (2, 3, 7));
+    }
+
+    #[test]
+    fn messages_of_another_itch_dialect_count_for_the_gaps_and_heartbeats_do_not() {
+        let session = Session::MoldUdp64 {
+            name: Alpha::new(b"ASXITCH01"),
+            dst: "233.1.1.1".parse().unwrap(),
+            dport: 21_001,
+            vlan: None,
+        };
+        let mut mon = Monitor::new(MonitorOptions::default());
+        let mut t = 1_000;
+        for seq in (1..=30).chain(36..=40) {
+            let mut m = msg(Protocol::MoldUdp64, b"A", session.clone(), Some(seq), t);
+            m.msg_type.name = wiretape_decode::OTHER_DIALECT;
+            mon.message(&m);
+            t += 1_000;
+        }
+        // A heartbeat carries the next number.
+        let mut hb = msg(Protocol::MoldUdp64, b"H", session, Some(41), t);
+        hb.msg_type.name = "Heartbeat";
+        mon.message(&hb);
+        let r = mon.finish();
+        assert_eq!((r.gaps.line_gaps, r.gaps.lost_messages), (1, 5));
     }
 
     #[test]

@@ -412,3 +412,91 @@ fn decode_table_limit_range_and_broken_pipe() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An Ethernet/IPv4/UDP frame to `233.1.1.1:21001` around `payload`.
+fn udp_to_group(payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x01, 0, 0x5e, 1, 1, 1, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    let total = (20 + 8 + payload.len()) as u16;
+    f.extend_from_slice(&[0x45, 0]);
+    f.extend_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0x40, 0, 32, 17, 0, 0, 10, 0, 0, 1, 233, 1, 1, 1]);
+    f.extend_from_slice(&40000u16.to_be_bytes());
+    f.extend_from_slice(&21001u16.to_be_bytes());
+    f.extend_from_slice(&(total - 20).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn another_itch_dialect_on_moldudp64_is_never_decoded_as_itch50_and_counts_agree() {
+    // ASX-style: heartbeats that look like Nasdaq's, then data whose messages have other
+    // lengths (a 40-byte 'A', a 9-byte 'T'), with a gap of 5 numbers.
+    use wiretape_capture::{CaptureWriter, WriteFormat};
+    use wiretape_wire::moldudp64::PacketWriter;
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("asx.pcap");
+    let mut w = CaptureWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap()),
+        WriteFormat::Pcap,
+    );
+    let session = wiretape_wire::trading::Alpha::new(b"ASXITCH01");
+    let mut datagrams = Vec::new();
+    for _ in 0..2 {
+        let mut b = Vec::new();
+        PacketWriter::new(&mut b, &session, 1).finish();
+        datagrams.push(b);
+    }
+    let mut seq = 1;
+    for i in 0..50 {
+        let mut b = Vec::new();
+        let mut p = PacketWriter::new(&mut b, &session, seq);
+        for m in [&[b'A'; 40][..], &[b'T'; 9][..], &[b'A'; 40][..]] {
+            p.push(m).unwrap();
+        }
+        p.finish();
+        datagrams.push(b);
+        seq += if i == 20 { 8 } else { 3 };
+    }
+    for (i, d) in datagrams.iter().enumerate() {
+        let frame = udp_to_group(d);
+        w.write_packet(&wiretape_store::Packet {
+            ts_ns: 1_764_000_000_000_000_000 + i as u64 * 1_000,
+            orig_len: frame.len() as u32,
+            link_type: 1,
+            iface: 0,
+            flags: 0,
+            data: &frame,
+        })
+        .unwrap();
+    }
+    use std::io::Write;
+    w.finish().unwrap().flush().unwrap();
+    let d = tmp.path().join("d");
+    let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&pcap)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+
+    let r = wiretape(&["decode", "--data", s(&d), "--stats", "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let st: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(st["messages"]["itch"], 0, "{st}");
+    assert_eq!(st["errors_total"], 0, "{st}");
+    assert_eq!(st["flows"]["moldudp64_other"], 1, "{st}");
+    let decoded = st["messages"]["moldudp64"].as_u64().unwrap();
+    assert_eq!(decoded, 2 + 150);
+    // The index counts what the decoder counts.
+    let count = |q: &str| -> u64 {
+        let r = wiretape(&["search", "--data", s(&d), q, "--count"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.stdout.trim().parse().unwrap()
+    };
+    assert_eq!(count("proto:moldudp64"), decoded);
+    assert_eq!(count("proto:itch"), 0);
+    assert_eq!(count("session:ASXITCH01 AND seq:[60 TO 70]"), 6);
+    // The gap is found: numbers carried by messages, not by the heartbeats.
+    let r = wiretape(&["report", "--data", s(&d), "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["gaps"]["line_gaps"], 1, "{}", v["gaps"]);
+    assert_eq!(v["gaps"]["lost_messages"], 5, "{}", v["gaps"]);
+}
