@@ -23,11 +23,13 @@ pub mod sll;
 pub mod tcp;
 pub mod udp;
 
-// Trading protocols: MoldUDP64, ITCH 5.0, SoupBinTCP, OUCH 4.2/5.0, FIX (views and encoders).
+// Trading protocols: MoldUDP64, ITCH 5.0, SoupBinTCP, OUCH 4.2/5.0, FIX, Cboe PITCH (views and
+// encoders).
 pub mod fix;
 pub mod itch;
 pub mod moldudp64;
 pub mod ouch42;
 pub mod ouch50;
+pub mod pitch;
 pub mod soupbin;
 pub mod trading;

@@ -326,6 +326,31 @@ macro_rules! be_codec {
 }
 be_codec!(u8, u16, u32, u64);
 
+/// Little-endian unsigned integers (Cboe PITCH, NYSE XDP, IEX-TP, SBE), as codecs for
+/// [`define_messages`] fields (`order_id: u64 [Le64] = 5`).
+macro_rules! le_codec {
+    ($($name:ident: $t:ty),*) => {$(
+        #[doc = concat!("Little-endian `", stringify!($t), "`.")]
+        pub(crate) struct $name;
+
+        impl Codec for $name {
+            type Value = $t;
+            const SIZE: usize = core::mem::size_of::<$t>();
+            #[inline]
+            fn read(bytes: &[u8]) -> $t {
+                let mut raw = [0u8; core::mem::size_of::<$t>()];
+                raw.copy_from_slice(bytes);
+                <$t>::from_le_bytes(raw)
+            }
+            #[inline]
+            fn write(value: &$t, bytes: &mut [u8]) {
+                bytes.copy_from_slice(&value.to_le_bytes());
+            }
+        }
+    )*};
+}
+le_codec!(Le16: u16, Le32: u32, Le64: u64);
+
 /// 48-bit big-endian unsigned integer (the ITCH timestamp). Writing drops bits above 48.
 pub(crate) struct U48;
 

@@ -1,0 +1,245 @@
+//! Wire-level decode throughput of Cboe PITCH units against ITCH 5.0 over MoldUDP64, the
+//! same message mix, in the same run.
+//!
+//! ```text
+//! cargo run --release -p wiretape-wire --example pitch_bench -- [MESSAGES] [PER_UNIT] [ROUNDS]
+//! ```
+//!
+//! Builds the datagrams in memory with the wire crate's encoders (40 % add orders, 15 %
+//! executions, 10 % reductions, 25 % deletes, 10 % modifies/replaces, on live order ids and
+//! 2,000 symbols), then times for each datagram: the unit (packet) view, every message's
+//! checked typed view and its summary (the fields an index record takes). Prints messages/s
+//! of both for each round and the best. This is the parsing a decoder does per message; the
+//! records and symbol maps a decoder builds on top are not in it.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use wiretape_wire::itch::{
+    AddOrderRepr, ItchMessage, ItchRepr, OrderCancelRepr, OrderDeleteRepr, OrderExecutedRepr,
+    OrderReplaceRepr,
+};
+use wiretape_wire::moldudp64::{Packet, PacketWriter, Session};
+use wiretape_wire::pitch::{self, PitchRepr, Summary, Unit, UnitWriter};
+use wiretape_wire::trading::{Alpha, Side};
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// One action of the mix on a live order: (kind, order id, symbol index).
+fn actions(n: usize) -> Vec<(u8, u64, usize)> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut live: Vec<(u64, usize)> = Vec::new();
+    let mut next = 1u64;
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let r = rng.below(100);
+        if r < 40 || live.is_empty() {
+            let sym = rng.below(2000) as usize;
+            live.push((next, sym));
+            out.push((b'A', next, sym));
+            next += 1;
+            continue;
+        }
+        let i = rng.below(live.len() as u64) as usize;
+        let (id, sym) = live[i];
+        let kind = match r {
+            40..=54 => b'E',
+            55..=64 => b'X',
+            65..=89 => {
+                live.swap_remove(i);
+                b'D'
+            }
+            _ => b'U',
+        };
+        out.push((kind, id, sym));
+    }
+    out
+}
+
+fn symbol(i: usize) -> String {
+    let a = b'A' + (i % 26) as u8;
+    let b = b'A' + (i / 26 % 26) as u8;
+    let c = b'A' + (i / 676 % 26) as u8;
+    String::from_utf8(vec![a, b, c, b'X']).unwrap()
+}
+
+fn pitch_units(acts: &[(u8, u64, usize)], per: usize) -> Vec<Vec<u8>> {
+    acts.chunks(per)
+        .enumerate()
+        .map(|(k, chunk)| {
+            let mut out = Vec::new();
+            let mut w = UnitWriter::new(&mut out, 1, 1 + (k * per) as u32);
+            for &(kind, id, sym) in chunk {
+                let t = (id % 1_000_000_000) as u32;
+                let r = match kind {
+                    b'A' => PitchRepr::AddOrderShort(pitch::AddOrderShortRepr {
+                        time_offset: t,
+                        order_id: id,
+                        side: Side::Buy,
+                        quantity: 100,
+                        symbol: Alpha::new(symbol(sym).as_bytes()),
+                        price: 15_025,
+                        add_flags: 1,
+                    }),
+                    b'E' => PitchRepr::OrderExecuted(pitch::OrderExecutedRepr {
+                        time_offset: t,
+                        order_id: id,
+                        executed_quantity: 10,
+                        execution_id: id * 7,
+                    }),
+                    b'X' => PitchRepr::ReduceSizeShort(pitch::ReduceSizeShortRepr {
+                        time_offset: t,
+                        order_id: id,
+                        canceled_quantity: 10,
+                    }),
+                    b'D' => PitchRepr::DeleteOrder(pitch::DeleteOrderRepr {
+                        time_offset: t,
+                        order_id: id,
+                    }),
+                    _ => PitchRepr::ModifyOrderShort(pitch::ModifyOrderShortRepr {
+                        time_offset: t,
+                        order_id: id,
+                        quantity: 50,
+                        price: 15_030,
+                        modify_flags: 1,
+                    }),
+                };
+                w.push(&r).unwrap();
+            }
+            w.finish();
+            out
+        })
+        .collect()
+}
+
+fn itch_packets(acts: &[(u8, u64, usize)], per: usize) -> Vec<Vec<u8>> {
+    acts.chunks(per)
+        .enumerate()
+        .map(|(k, chunk)| {
+            let mut out = Vec::new();
+            let mut w = PacketWriter::new(&mut out, &Session::new(b"BENCH"), 1 + (k * per) as u64);
+            for &(kind, id, sym) in chunk {
+                let locate = sym as u16 + 1;
+                let ts = id % 86_400_000_000_000;
+                let r = match kind {
+                    b'A' => ItchRepr::AddOrder(AddOrderRepr {
+                        stock_locate: locate,
+                        tracking_number: 0,
+                        timestamp: ts,
+                        order_ref: id,
+                        side: Side::Buy,
+                        shares: 100,
+                        stock: Alpha::new(symbol(sym).as_bytes()),
+                        price: 1_502_500,
+                    }),
+                    b'E' => ItchRepr::OrderExecuted(OrderExecutedRepr {
+                        stock_locate: locate,
+                        tracking_number: 0,
+                        timestamp: ts,
+                        order_ref: id,
+                        executed_shares: 10,
+                        match_number: id * 7,
+                    }),
+                    b'X' => ItchRepr::OrderCancel(OrderCancelRepr {
+                        stock_locate: locate,
+                        tracking_number: 0,
+                        timestamp: ts,
+                        order_ref: id,
+                        canceled_shares: 10,
+                    }),
+                    b'D' => ItchRepr::OrderDelete(OrderDeleteRepr {
+                        stock_locate: locate,
+                        tracking_number: 0,
+                        timestamp: ts,
+                        order_ref: id,
+                    }),
+                    _ => ItchRepr::OrderReplace(OrderReplaceRepr {
+                        stock_locate: locate,
+                        tracking_number: 0,
+                        timestamp: ts,
+                        original_order_ref: id,
+                        new_order_ref: id,
+                        shares: 50,
+                        price: 1_503_000,
+                    }),
+                };
+                let mut m = Vec::new();
+                r.emit_vec(&mut m).unwrap();
+                w.push(&m).unwrap();
+            }
+            w.finish();
+            out
+        })
+        .collect()
+}
+
+fn pitch_pass(units: &[Vec<u8>]) -> u64 {
+    let mut n = 0u64;
+    for u in units {
+        let unit = Unit::new_checked(&u[..]).expect("a unit");
+        for m in unit.messages() {
+            let (_, msg) = m.expect("a message");
+            let s = Summary::of(&pitch::message(msg).expect("a known message"));
+            black_box(&s);
+            n += 1;
+        }
+    }
+    n
+}
+
+fn itch_pass(packets: &[Vec<u8>]) -> u64 {
+    let mut n = 0u64;
+    for p in packets {
+        let packet = Packet::new_checked(&p[..]).expect("a packet");
+        for m in packet.messages() {
+            let (_, msg) = m.expect("a message");
+            let s = ItchMessage::new_checked(msg).expect("a message").summary();
+            black_box(&s);
+            n += 1;
+        }
+    }
+    n
+}
+
+fn main() {
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse::<usize>().expect("a number"));
+    let messages = args.next().unwrap_or(5_000_000);
+    let per = args.next().unwrap_or(10).clamp(1, 255);
+    let rounds = args.next().unwrap_or(5).max(1);
+    let acts = actions(messages);
+    let units = pitch_units(&acts, per);
+    let packets = itch_packets(&acts, per);
+    let (mut best_p, mut best_i) = (0f64, 0f64);
+    for round in 1..=rounds {
+        let t = Instant::now();
+        let n = pitch_pass(&units);
+        let p = n as f64 / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let m = itch_pass(&packets);
+        let i = m as f64 / t.elapsed().as_secs_f64();
+        println!(
+            "round {round}: PITCH {:.2} M messages/s, ITCH 5.0 {:.2} M messages/s ({n} messages, {per} per datagram)",
+            p / 1e6,
+            i / 1e6
+        );
+        best_p = best_p.max(p);
+        best_i = best_i.max(i);
+    }
+    println!(
+        "best: PITCH {:.2} M messages/s, ITCH 5.0 {:.2} M messages/s (ratio {:.2})",
+        best_p / 1e6,
+        best_i / 1e6,
+        best_p / best_i
+    );
+}

@@ -1,0 +1,1089 @@
+//! Cboe Multicast PITCH (US equities depth: BZX, BYX, EDGX, EDGA), over UDP multicast.
+//!
+//! Every datagram is one *sequenced unit*: an 8-byte header, then `count` messages, each a
+//! length byte (counting itself) and a type byte. All integers are **little-endian**.
+//!
+//! ```text
+//!  0          2       3      4                 8
+//! +----------+-------+------+-----------------+--------+------+--------- ... --+-----
+//! | length   | count | unit | sequence u32 LE | length | type | fields         | ...
+//! | u16 LE   | u8    | u8   | (first message) | u8     | u8   |                |
+//! +----------+-------+------+-----------------+--------+------+--------- ... --+-----
+//! ```
+//!
+//! The unit's length counts the header; the message at index *i* has sequence number
+//! `sequence + i`, in the sequence space of its *unit* (one multicast group carries
+//! several). Sequence 0 is unsequenced; a count of 0 is a heartbeat (8 bytes).
+//!
+//! Messages are fixed-layout per type. [`PitchView`] and [`PitchRepr`] see a message from
+//! its **type byte** on (the length byte is framing: [`message`] checks it and strips it), so
+//! field offsets here are the specification's minus one. Long prices are `u64` with 4
+//! implied decimals, short prices `u16` with 2; [`Summary::price`] gives both with 4. Time
+//! is a Time message's seconds since midnight Eastern Time plus each message's nanosecond
+//! offset, per unit.
+//!
+//! Layouts: `docs/protocols/cboe-pitch.md` (PITCH specification 2.41.66 as laid out by the
+//! Open Markets Initiative's dissectors and Kaitai definitions, cross-checked with Cboe's own
+//! Wireshark dissector). Where a type has had several lengths (Add Order Expanded 36/40/41,
+//! Auction Update 43/47), the current one is the view's; [`ALTERNATE_LENGTHS`] lists the
+//! others, which detection accepts and decoding reports as unknown layouts.
+
+use crate::trading::{define_messages, Alpha, Le16, Le32, Le64, ProtoError, Result, Side};
+
+/// Length of the sequenced unit header.
+pub const HEADER_LEN: usize = 8;
+
+/// Offsets of the unit header.
+pub mod field {
+    use core::ops::Range;
+    /// Length of the whole unit, header included, u16 LE.
+    pub const LENGTH: Range<usize> = 0..2;
+    /// Number of messages.
+    pub const COUNT: usize = 2;
+    /// Matching unit.
+    pub const UNIT: usize = 3;
+    /// Sequence number of the first message, u32 LE.
+    pub const SEQUENCE: Range<usize> = 4..8;
+}
+
+/// A 6-character symbol (the short and long forms).
+pub type Symbol6 = Alpha<6>;
+/// An 8-character symbol (expanded forms, status and auction messages).
+pub type Symbol8 = Alpha<8>;
+
+define_messages! {
+    /// PITCH message type (US equities depth).
+    enum MessageType, views PitchView, reprs PitchRepr;
+    common {};
+
+    /// Time: whole seconds since midnight Eastern Time, the base of the unit's offsets.
+    0x20 "Time" => Time / TimeRepr, 5 {
+        /// Seconds since midnight ET.
+        time: u32 [Le32] = 1,
+    }
+    /// Add Order Long.
+    0x21 "Add Order Long" => AddOrderLong / AddOrderLongRepr, 33 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id (unique within the day).
+        order_id: u64 [Le64] = 5,
+        /// `B` or `S`.
+        side: Side = 13,
+        /// Quantity.
+        quantity: u32 [Le32] = 14,
+        /// Symbol.
+        symbol: Symbol6 = 18,
+        /// Price, 4 implied decimals.
+        price: u64 [Le64] = 24,
+        /// Add flags (bit 0 set).
+        add_flags: u8 = 32,
+    }
+    /// Add Order Short.
+    0x22 "Add Order Short" => AddOrderShort / AddOrderShortRepr, 25 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// `B` or `S`.
+        side: Side = 13,
+        /// Quantity.
+        quantity: u16 [Le16] = 14,
+        /// Symbol.
+        symbol: Symbol6 = 16,
+        /// Price, 2 implied decimals.
+        price: u16 [Le16] = 22,
+        /// Add flags.
+        add_flags: u8 = 24,
+    }
+    /// Order Executed (at the order's price).
+    0x23 "Order Executed" => OrderExecuted / OrderExecutedRepr, 25 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// Executed quantity.
+        executed_quantity: u32 [Le32] = 13,
+        /// Execution id.
+        execution_id: u64 [Le64] = 17,
+    }
+    /// Order Executed at Price/Size.
+    0x24 "Order Executed at Price" => OrderExecutedAtPrice / OrderExecutedAtPriceRepr, 37 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// Executed quantity.
+        executed_quantity: u32 [Le32] = 13,
+        /// Quantity left on the order (0 removes it).
+        remaining_quantity: u32 [Le32] = 17,
+        /// Execution id.
+        execution_id: u64 [Le64] = 21,
+        /// Price, 4 implied decimals.
+        price: u64 [Le64] = 29,
+    }
+    /// Reduce Size Long.
+    0x25 "Reduce Size Long" => ReduceSizeLong / ReduceSizeLongRepr, 17 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// Canceled quantity.
+        canceled_quantity: u32 [Le32] = 13,
+    }
+    /// Reduce Size Short.
+    0x26 "Reduce Size Short" => ReduceSizeShort / ReduceSizeShortRepr, 15 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// Canceled quantity.
+        canceled_quantity: u16 [Le16] = 13,
+    }
+    /// Modify Order Long.
+    0x27 "Modify Order Long" => ModifyOrderLong / ModifyOrderLongRepr, 26 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// New quantity.
+        quantity: u32 [Le32] = 13,
+        /// New price, 4 implied decimals.
+        price: u64 [Le64] = 17,
+        /// Bit 0 displayed, bit 1 priority kept.
+        modify_flags: u8 = 25,
+    }
+    /// Modify Order Short.
+    0x28 "Modify Order Short" => ModifyOrderShort / ModifyOrderShortRepr, 18 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// New quantity.
+        quantity: u16 [Le16] = 13,
+        /// New price, 2 implied decimals.
+        price: u16 [Le16] = 15,
+        /// Bit 0 displayed, bit 1 priority kept.
+        modify_flags: u8 = 17,
+    }
+    /// Delete Order.
+    0x29 "Delete Order" => DeleteOrder / DeleteOrderRepr, 13 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+    }
+    /// Trade Long (a non-displayed or routed execution; the book is unchanged).
+    0x2A "Trade Long" => TradeLong / TradeLongRepr, 40 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// `B` or `S`.
+        side: Side = 13,
+        /// Quantity.
+        quantity: u32 [Le32] = 14,
+        /// Symbol.
+        symbol: Symbol6 = 18,
+        /// Price, 4 implied decimals.
+        price: u64 [Le64] = 24,
+        /// Execution id.
+        execution_id: u64 [Le64] = 32,
+    }
+    /// Trade Short.
+    0x2B "Trade Short" => TradeShort / TradeShortRepr, 32 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// `B` or `S`.
+        side: Side = 13,
+        /// Quantity.
+        quantity: u16 [Le16] = 14,
+        /// Symbol.
+        symbol: Symbol6 = 16,
+        /// Price, 2 implied decimals.
+        price: u16 [Le16] = 22,
+        /// Execution id.
+        execution_id: u64 [Le64] = 24,
+    }
+    /// Trade Break.
+    0x2C "Trade Break" => TradeBreak / TradeBreakRepr, 13 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Execution id of the broken trade.
+        execution_id: u64 [Le64] = 5,
+    }
+    /// End of Session: no more sequenced messages for this unit.
+    0x2D "End of Session" => EndOfSession / EndOfSessionRepr, 5 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+    }
+    /// Add Order Expanded (8-character symbol, participant id).
+    0x2F "Add Order Expanded" => AddOrderExpanded / AddOrderExpandedRepr, 40 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// `B` or `S`.
+        side: Side = 13,
+        /// Quantity.
+        quantity: u32 [Le32] = 14,
+        /// Symbol.
+        symbol: Symbol8 = 18,
+        /// Price, 4 implied decimals.
+        price: u64 [Le64] = 26,
+        /// Add flags.
+        add_flags: u8 = 34,
+        /// Participant (MPID, `RTAL`, or spaces).
+        participant_id: Alpha<4> = 35,
+        /// Customer indicator (space; `R` retail priority).
+        customer_indicator: u8 = 39,
+    }
+    /// Trade Expanded.
+    0x30 "Trade Expanded" => TradeExpanded / TradeExpandedRepr, 42 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Order id.
+        order_id: u64 [Le64] = 5,
+        /// `B` or `S`.
+        side: Side = 13,
+        /// Quantity.
+        quantity: u32 [Le32] = 14,
+        /// Symbol.
+        symbol: Symbol8 = 18,
+        /// Price, 4 implied decimals.
+        price: u64 [Le64] = 26,
+        /// Execution id.
+        execution_id: u64 [Le64] = 34,
+    }
+    /// Trading Status.
+    0x31 "Trading Status" => TradingStatus / TradingStatusRepr, 17 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Symbol.
+        symbol: Symbol8 = 5,
+        /// `A` accepting orders, `H` halted, `Q` quote-only, `S` suspended, `T` trading.
+        trading_status: u8 = 13,
+        /// `0` no price test, `1` Reg SHO restriction in effect.
+        reg_sho_action: u8 = 14,
+        /// Reserved.
+        reserved1: u8 = 15,
+        /// Reserved.
+        reserved2: u8 = 16,
+    }
+    /// Auction Update (BZX, BYX).
+    0x95 "Auction Update" => AuctionUpdate / AuctionUpdateRepr, 46 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Symbol.
+        symbol: Symbol8 = 5,
+        /// `O` open, `C` close, `H` halt, `I` IPO, `M`, `P`, `V`.
+        auction_type: u8 = 13,
+        /// Reference price, 4 implied decimals.
+        reference_price: u64 [Le64] = 14,
+        /// Buy shares.
+        buy_shares: u32 [Le32] = 22,
+        /// Sell shares.
+        sell_shares: u32 [Le32] = 26,
+        /// Indicative price, 4 implied decimals.
+        indicative_price: u64 [Le64] = 30,
+        /// Auction-only price, 4 implied decimals.
+        auction_only_price: u64 [Le64] = 38,
+    }
+    /// Auction Summary.
+    0x96 "Auction Summary" => AuctionSummary / AuctionSummaryRepr, 26 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Symbol.
+        symbol: Symbol8 = 5,
+        /// Auction type.
+        auction_type: u8 = 13,
+        /// Auction price, 4 implied decimals.
+        price: u64 [Le64] = 14,
+        /// Shares executed in the auction.
+        shares: u32 [Le32] = 22,
+    }
+    /// Unit Clear: every order of the unit is gone.
+    0x97 "Unit Clear" => UnitClear / UnitClearRepr, 5 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+    }
+    /// Retail Price Improvement.
+    0x98 "Retail Price Improvement" => RetailPriceImprovement / RetailPriceImprovementRepr, 14 {
+        /// Nanoseconds after the unit's last Time.
+        time_offset: u32 [Le32] = 1,
+        /// Symbol.
+        symbol: Symbol8 = 5,
+        /// `B` buy side, `S` sell side, `A` both, `N` none.
+        rpi: u8 = 13,
+    }
+}
+
+/// Other whole-message lengths (length byte included) some feed versions send for a type:
+/// Add Order Expanded without the customer indicator (40) or the participant (36), Auction
+/// Update without its time offset (43).
+pub const ALTERNATE_LENGTHS: &[(u8, u8)] = &[(0x2F, 36), (0x2F, 40), (0x95, 43)];
+
+/// The whole-message length (length byte included) `code` has in the current layout.
+pub fn message_len(code: u8) -> Option<usize> {
+    MessageType::from_u8(code).fixed_len().map(|n| n + 1)
+}
+
+/// Whether `len` (length byte included) is a length a known type `code` is sent with.
+pub fn len_fits(code: u8, len: usize) -> bool {
+    message_len(code) == Some(len)
+        || ALTERNATE_LENGTHS
+            .iter()
+            .any(|&(c, l)| c == code && usize::from(l) == len)
+}
+
+/// Checks one message's length byte against its size and returns its view (from the type
+/// byte on). Unknown types are kept ([`PitchView::Unknown`]).
+pub fn message(msg: &[u8]) -> Result<PitchView<'_>> {
+    match msg {
+        [] | [_] => Err(ProtoError::Truncated {
+            needed: 2,
+            available: msg.len(),
+        }),
+        [len, ..] if usize::from(*len) != msg.len() => Err(ProtoError::Malformed {
+            offset: 0,
+            reason: "message length byte disagrees with the message's size",
+        }),
+        _ => PitchView::new_checked(&msg[1..]),
+    }
+}
+
+/// Zero-copy view of a sequenced unit (one datagram).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Unit<T> {
+    /// Wraps a buffer without checking it.
+    pub const fn new_unchecked(buffer: T) -> Self {
+        Self { buffer }
+    }
+
+    /// Wraps a buffer holding at least the header, whose length field is at least the
+    /// header and at most the buffer. The messages are checked while iterating.
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let b = buffer.as_ref();
+        if b.len() < HEADER_LEN {
+            return Err(ProtoError::Truncated {
+                needed: HEADER_LEN,
+                available: b.len(),
+            });
+        }
+        let len = usize::from(u16::from_le_bytes([b[0], b[1]]));
+        if len < HEADER_LEN || len > b.len() {
+            return Err(ProtoError::Malformed {
+                offset: 0,
+                reason: "unit length outside the header and the datagram",
+            });
+        }
+        Ok(Self { buffer })
+    }
+
+    /// Length of the unit, header included.
+    pub fn length(&self) -> usize {
+        let b = self.buffer.as_ref();
+        usize::from(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    /// Number of messages.
+    pub fn count(&self) -> u8 {
+        self.buffer.as_ref()[field::COUNT]
+    }
+
+    /// Matching unit.
+    pub fn unit(&self) -> u8 {
+        self.buffer.as_ref()[field::UNIT]
+    }
+
+    /// Sequence number of the first message (0: unsequenced).
+    pub fn sequence(&self) -> u32 {
+        let b = self.buffer.as_ref();
+        u32::from_le_bytes([b[4], b[5], b[6], b[7]])
+    }
+
+    /// A heartbeat: no messages.
+    pub fn is_heartbeat(&self) -> bool {
+        self.count() == 0
+    }
+
+    /// The messages with their sequence numbers (0 for each of an unsequenced unit), length
+    /// byte included. Yields an error item and stops at a message that does not fit the
+    /// unit's length.
+    pub fn messages(&self) -> Messages<'_> {
+        let b = self.buffer.as_ref();
+        Messages {
+            data: &b[..self.length()],
+            offset: HEADER_LEN,
+            left: self.count(),
+            sequence: self.sequence(),
+            failed: false,
+        }
+    }
+
+    /// Bytes after the last announced message within the unit's length (0 for a
+    /// well-formed unit); `None` when the messages do not parse.
+    pub fn trailing_len(&self) -> Option<usize> {
+        let mut it = self.messages();
+        for m in it.by_ref() {
+            m.ok()?;
+        }
+        Some(self.length() - it.offset)
+    }
+}
+
+/// Iterator over a unit's messages: see [`Unit::messages`].
+#[derive(Debug, Clone)]
+pub struct Messages<'a> {
+    data: &'a [u8],
+    /// Offset of the next message in the unit.
+    pub offset: usize,
+    left: u8,
+    sequence: u32,
+    failed: bool,
+}
+
+impl<'a> Iterator for Messages<'a> {
+    type Item = Result<(u32, &'a [u8])>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 || self.failed {
+            return None;
+        }
+        let rest = &self.data[self.offset..];
+        let Some(&len) = rest.first() else {
+            self.failed = true;
+            return Some(Err(ProtoError::Truncated {
+                needed: self.offset + 2,
+                available: self.data.len(),
+            }));
+        };
+        let len = usize::from(len);
+        if len < 2 || len > rest.len() {
+            self.failed = true;
+            return Some(Err(ProtoError::Malformed {
+                offset: self.offset,
+                reason: "message length under 2 or past the unit",
+            }));
+        }
+        let msg = &rest[..len];
+        let seq = self.sequence;
+        if self.sequence != 0 {
+            // Sequenced: the next message has the next number (after u32::MAX comes 1).
+            self.sequence = self.sequence.checked_add(1).unwrap_or(1);
+        }
+        self.offset += len;
+        self.left -= 1;
+        Some(Ok((seq, msg)))
+    }
+}
+
+/// What a datagram's structure says about PITCH (for detection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Not a PITCH unit: the length field is not the datagram's length, or the messages do
+    /// not fill it exactly.
+    No,
+    /// A heartbeat: exactly the header, no messages. Weak evidence on its own.
+    Heartbeat,
+    /// Messages filling the datagram exactly. `known`: every one is a known type of a length
+    /// that type is sent with ([`len_fits`]), and the field checks hold (sides `B`/`S`,
+    /// printable symbols, Time under a day, offsets under a second).
+    Data { known: bool },
+}
+
+/// Classifies a datagram for structural detection (see `docs/protocols/cboe-pitch.md` §7).
+pub fn shape(payload: &[u8]) -> Shape {
+    let Ok(u) = Unit::new_checked(payload) else {
+        return Shape::No;
+    };
+    if u.length() != payload.len() {
+        return Shape::No;
+    }
+    if u.count() == 0 {
+        return if payload.len() == HEADER_LEN {
+            Shape::Heartbeat
+        } else {
+            Shape::No
+        };
+    }
+    let mut known = true;
+    let mut it = u.messages();
+    for m in it.by_ref() {
+        let Ok((_, msg)) = m else {
+            return Shape::No;
+        };
+        known &= len_fits(msg[1], msg.len()) && fields_plausible(msg);
+    }
+    if it.offset != payload.len() {
+        return Shape::No;
+    }
+    Shape::Data { known }
+}
+
+/// Field checks of one message of a current-layout known type (others pass).
+fn fields_plausible(msg: &[u8]) -> bool {
+    let Ok(v) = message(msg) else {
+        // An alternate length: the type and length agree; nothing more to check here.
+        return true;
+    };
+    let printable = |s: &[u8]| {
+        s.iter().all(|&c| (0x20..0x7f).contains(&c)) && s.first().is_some_and(|&c| c != b' ')
+    };
+    let side = |s: Side| matches!(s, Side::Buy | Side::Sell);
+    match v {
+        PitchView::Time(m) => m.time() < 86_400,
+        PitchView::Unknown(_) => true,
+        _ => {
+            let s = Summary::of(&v);
+            s.time_offset.is_none_or(|t| t < 1_000_000_000)
+                && s.side.is_none_or(side)
+                && s.symbol
+                    .as_ref()
+                    .is_none_or(|sym| printable(sym.as_bytes()))
+        }
+    }
+}
+
+/// A symbol of either width, padding kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnySymbol {
+    Short(Symbol6),
+    Long(Symbol8),
+}
+
+impl AnySymbol {
+    /// The bytes, padding included.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            AnySymbol::Short(s) => &s.0,
+            AnySymbol::Long(s) => &s.0,
+        }
+    }
+
+    /// The bytes without the trailing spaces.
+    pub fn trimmed(&self) -> &[u8] {
+        let b = self.as_bytes();
+        let end = b.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+        &b[..end]
+    }
+}
+
+/// The fields a uniform index record needs, from any message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub message_type: MessageType,
+    /// Nanoseconds after the unit's last Time (`None` for Time itself).
+    pub time_offset: Option<u32>,
+    /// Seconds since midnight ET (Time only).
+    pub time: Option<u32>,
+    pub order_id: Option<u64>,
+    pub execution_id: Option<u64>,
+    pub side: Option<Side>,
+    /// Quantity: added, executed, canceled or the new one.
+    pub quantity: Option<u64>,
+    /// Price with 4 implied decimals (short prices scaled up).
+    pub price: Option<u64>,
+    pub symbol: Option<AnySymbol>,
+}
+
+impl Summary {
+    const EMPTY: Self = Self {
+        message_type: MessageType::Unknown(0),
+        time_offset: None,
+        time: None,
+        order_id: None,
+        execution_id: None,
+        side: None,
+        quantity: None,
+        price: None,
+        symbol: None,
+    };
+
+    /// Summarises a typed view.
+    pub fn of(v: &PitchView<'_>) -> Summary {
+        use PitchView as V;
+        let mut s = Summary {
+            message_type: v.message_type(),
+            ..Summary::EMPTY
+        };
+        let short_price = |p: u16| u64::from(p) * 100;
+        match v {
+            V::Time(m) => s.time = Some(m.time()),
+            V::AddOrderLong(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.price = Some(m.price());
+            }
+            V::AddOrderShort(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.price = Some(short_price(m.price()));
+            }
+            V::OrderExecuted(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.quantity = Some(u64::from(m.executed_quantity()));
+                s.execution_id = Some(m.execution_id());
+            }
+            V::OrderExecutedAtPrice(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.quantity = Some(u64::from(m.executed_quantity()));
+                s.execution_id = Some(m.execution_id());
+                s.price = Some(m.price());
+            }
+            V::ReduceSizeLong(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.quantity = Some(u64::from(m.canceled_quantity()));
+            }
+            V::ReduceSizeShort(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.quantity = Some(u64::from(m.canceled_quantity()));
+            }
+            V::ModifyOrderLong(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.price = Some(m.price());
+            }
+            V::ModifyOrderShort(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.price = Some(short_price(m.price()));
+            }
+            V::DeleteOrder(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+            }
+            V::TradeLong(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.price = Some(m.price());
+                s.execution_id = Some(m.execution_id());
+            }
+            V::TradeShort(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.price = Some(short_price(m.price()));
+                s.execution_id = Some(m.execution_id());
+            }
+            V::TradeBreak(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.execution_id = Some(m.execution_id());
+            }
+            V::EndOfSession(m) => s.time_offset = Some(m.time_offset()),
+            V::AddOrderExpanded(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Long(m.symbol()));
+                s.price = Some(m.price());
+            }
+            V::TradeExpanded(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Long(m.symbol()));
+                s.price = Some(m.price());
+                s.execution_id = Some(m.execution_id());
+            }
+            V::TradingStatus(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Long(m.symbol()));
+            }
+            V::AuctionUpdate(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Long(m.symbol()));
+                s.price = Some(m.reference_price());
+            }
+            V::AuctionSummary(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Long(m.symbol()));
+                s.price = Some(m.price());
+                s.quantity = Some(u64::from(m.shares()));
+            }
+            V::UnitClear(m) => s.time_offset = Some(m.time_offset()),
+            V::RetailPriceImprovement(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Long(m.symbol()));
+            }
+            V::Unknown(_) => {}
+        }
+        s
+    }
+}
+
+/// Writes a sequenced unit: the header, then messages as they are pushed; [`finish`]
+/// fills in the length and count.
+///
+/// [`finish`]: UnitWriter::finish
+#[derive(Debug)]
+pub struct UnitWriter<'a> {
+    out: &'a mut Vec<u8>,
+    start: usize,
+    count: u8,
+}
+
+impl<'a> UnitWriter<'a> {
+    /// Starts a unit of `unit` whose first message has `sequence`, appended to `out`.
+    pub fn new(out: &'a mut Vec<u8>, unit: u8, sequence: u32) -> Self {
+        let start = out.len();
+        out.extend_from_slice(&[0, 0, 0, unit]);
+        out.extend_from_slice(&sequence.to_le_bytes());
+        Self {
+            out,
+            start,
+            count: 0,
+        }
+    }
+
+    /// Appends a message (its length byte is written here). Fails when the message is
+    /// longer than 255 bytes, the unit would pass 65,535 bytes or 255 messages.
+    pub fn push(&mut self, repr: &PitchRepr) -> Result<()> {
+        let len = repr.buffer_len() + 1;
+        if len > 255 || self.count == u8::MAX || self.out.len() - self.start + len > 65_535 {
+            return Err(ProtoError::Malformed {
+                offset: self.out.len() - self.start,
+                reason: "PITCH unit full: 255 messages, 65,535 bytes, 255 bytes a message",
+            });
+        }
+        self.out.push(len as u8);
+        repr.emit_vec(self.out)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Bytes written so far, header included.
+    pub fn len(&self) -> usize {
+        self.out.len() - self.start
+    }
+
+    /// True when no message was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Fills in the length and count; returns the unit's length.
+    pub fn finish(self) -> usize {
+        let len = self.out.len() - self.start;
+        self.out[self.start..self.start + 2].copy_from_slice(&(len as u16).to_le_bytes());
+        self.out[self.start + 2] = self.count;
+        len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::trading::test_util::assert_tiles;
+
+    /// The worked example of `docs/protocols/cboe-pitch.md` §8.
+    const EXAMPLE: [u8; 40] = [
+        0x28, 0x00, 0x02, 0x01, 0xe8, 0x03, 0x00, 0x00, 0x06, 0x20, 0x98, 0x85, 0x00, 0x00, 0x1a,
+        0x22, 0x15, 0xcd, 0x5b, 0x07, 0xcb, 0x04, 0xfb, 0x71, 0x1f, 0x01, 0x00, 0x00, 0x42, 0x64,
+        0x00, 0x41, 0x41, 0x50, 0x4c, 0x20, 0x20, 0xb1, 0x3a, 0x01,
+    ];
+
+    #[test]
+    fn every_layout_tiles_its_message() {
+        for t in MessageType::ALL {
+            let len = t.fixed_len().unwrap();
+            assert_tiles(t.name(), t.fields(), 1, len);
+        }
+    }
+
+    #[test]
+    fn the_worked_example_decodes_field_by_field() {
+        let u = Unit::new_checked(&EXAMPLE[..]).unwrap();
+        assert_eq!(
+            (u.length(), u.count(), u.unit(), u.sequence()),
+            (40, 2, 1, 1000)
+        );
+        assert_eq!(shape(&EXAMPLE), Shape::Data { known: true });
+        let ms: Vec<_> = u.messages().map(|m| m.unwrap()).collect();
+        assert_eq!(ms.len(), 2);
+        assert_eq!((ms[0].0, ms[1].0), (1000, 1001));
+        let PitchView::Time(t) = message(ms[0].1).unwrap() else {
+            panic!("Time");
+        };
+        assert_eq!(t.time(), 34_200);
+        let v = message(ms[1].1).unwrap();
+        let PitchView::AddOrderShort(a) = v else {
+            panic!("Add Order Short");
+        };
+        assert_eq!(a.time_offset(), 123_456_789);
+        assert_eq!(a.order_id(), 1_234_567_890_123);
+        assert_eq!(a.side(), Side::Buy);
+        assert_eq!(a.quantity(), 100);
+        assert_eq!(&a.symbol().0, b"AAPL  ");
+        assert_eq!(a.price(), 15_025);
+        assert_eq!(a.add_flags(), 1);
+        let s = Summary::of(&v);
+        assert_eq!(s.price, Some(1_502_500));
+        assert_eq!(s.symbol.unwrap().trimmed(), b"AAPL");
+        assert_eq!(u.trailing_len(), Some(0));
+
+        // Written back byte for byte.
+        let mut out = Vec::new();
+        let mut w = UnitWriter::new(&mut out, 1, 1000);
+        w.push(&PitchRepr::parse(&message(ms[0].1).unwrap()).unwrap())
+            .unwrap();
+        w.push(&PitchRepr::parse(&v).unwrap()).unwrap();
+        assert_eq!(w.finish(), 40);
+        assert_eq!(out, EXAMPLE);
+    }
+
+    #[test]
+    fn the_long_form_of_the_example_order() {
+        let long: [u8; 34] = [
+            0x22, 0x21, 0x15, 0xcd, 0x5b, 0x07, 0xcb, 0x04, 0xfb, 0x71, 0x1f, 0x01, 0x00, 0x00,
+            0x42, 0x64, 0x00, 0x00, 0x00, 0x41, 0x41, 0x50, 0x4c, 0x20, 0x20, 0x24, 0xed, 0x16,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+        ];
+        let v = message(&long).unwrap();
+        let s = Summary::of(&v);
+        assert_eq!(s.message_type, MessageType::AddOrderLong);
+        assert_eq!((s.quantity, s.price), (Some(100), Some(1_502_500)));
+        assert_eq!(s.order_id, Some(1_234_567_890_123));
+    }
+
+    #[test]
+    fn shapes_of_units_that_are_not_pitch_or_not_known() {
+        // Heartbeat: exactly the header.
+        let hb = [8, 0, 0, 1, 0xe8, 3, 0, 0];
+        assert_eq!(shape(&hb), Shape::Heartbeat);
+        assert_eq!(shape(&[9, 0, 0, 1, 0, 0, 0, 0, 0]), Shape::No);
+        // The length field must be the datagram's.
+        let mut long = EXAMPLE.to_vec();
+        long.push(0);
+        assert_eq!(shape(&long), Shape::No);
+        // A count that promises more messages than there are.
+        let mut more = EXAMPLE;
+        more[2] = 3;
+        assert_eq!(shape(&more), Shape::No);
+        // Framed, but a type of another length: not known.
+        let mut odd = EXAMPLE;
+        odd[9] = 0x29; // Time's 6 bytes typed as Delete Order (14)
+        assert_eq!(shape(&odd), Shape::Data { known: false });
+        // A side that is neither B nor S.
+        let mut side = EXAMPLE;
+        side[28] = b'X';
+        assert_eq!(shape(&side), Shape::Data { known: false });
+        // A Time past a day.
+        let mut t = EXAMPLE;
+        t[10..14].copy_from_slice(&90_000u32.to_le_bytes());
+        assert_eq!(shape(&t), Shape::Data { known: false });
+        assert_eq!(shape(b""), Shape::No);
+        assert_eq!(shape(&[0xff; 60]), Shape::No);
+        // A MoldUDP64 heartbeat is not PITCH.
+        let mut mold = b"NASDAQ0001".to_vec();
+        mold.extend_from_slice(&[0; 10]);
+        assert_eq!(shape(&mold), Shape::No);
+    }
+
+    #[test]
+    fn a_message_whose_length_byte_lies_is_an_error() {
+        let mut m = EXAMPLE[14..].to_vec();
+        m[0] = 25;
+        assert!(message(&m).is_err());
+        assert!(message(&[]).is_err());
+        assert!(message(&[1]).is_err());
+        // An unknown type is kept.
+        assert!(matches!(message(&[3, 0x7e, 9]), Ok(PitchView::Unknown(_))));
+    }
+
+    #[test]
+    fn sequence_numbers_roll_over_to_one() {
+        let mut out = Vec::new();
+        let mut w = UnitWriter::new(&mut out, 2, u32::MAX);
+        for _ in 0..2 {
+            w.push(&PitchRepr::UnitClear(UnitClearRepr { time_offset: 5 }))
+                .unwrap();
+        }
+        w.finish();
+        let u = Unit::new_checked(&out[..]).unwrap();
+        let seqs: Vec<u32> = u.messages().map(|m| m.unwrap().0).collect();
+        assert_eq!(seqs, [u32::MAX, 1]);
+    }
+
+    fn any_repr() -> impl Strategy<Value = PitchRepr> {
+        let sym6 = "[A-Z]{1,6}".prop_map(|s| Alpha::<6>::new(s.as_bytes()));
+        let sym8 = "[A-Z]{1,8}".prop_map(|s| Alpha::<8>::new(s.as_bytes()));
+        let side = prop_oneof![Just(Side::Buy), Just(Side::Sell)];
+        prop_oneof![
+            any::<u32>().prop_map(|time| PitchRepr::Time(TimeRepr { time })),
+            (
+                any::<u32>(),
+                any::<u64>(),
+                side.clone(),
+                any::<u32>(),
+                sym6.clone(),
+                any::<u64>(),
+                any::<u8>()
+            )
+                .prop_map(|(t, o, side, q, symbol, price, f)| PitchRepr::AddOrderLong(
+                    AddOrderLongRepr {
+                        time_offset: t,
+                        order_id: o,
+                        side,
+                        quantity: q,
+                        symbol,
+                        price,
+                        add_flags: f,
+                    }
+                )),
+            (
+                any::<u32>(),
+                any::<u64>(),
+                side.clone(),
+                any::<u16>(),
+                sym6.clone(),
+                any::<u16>(),
+                any::<u8>()
+            )
+                .prop_map(
+                    |(t, o, side, q, symbol, price, f)| PitchRepr::AddOrderShort(
+                        AddOrderShortRepr {
+                            time_offset: t,
+                            order_id: o,
+                            side,
+                            quantity: q,
+                            symbol,
+                            price,
+                            add_flags: f,
+                        }
+                    )
+                ),
+            (any::<u32>(), any::<u64>(), any::<u32>(), any::<u64>()).prop_map(|(t, o, q, e)| {
+                PitchRepr::OrderExecuted(OrderExecutedRepr {
+                    time_offset: t,
+                    order_id: o,
+                    executed_quantity: q,
+                    execution_id: e,
+                })
+            }),
+            (
+                any::<u32>(),
+                any::<u64>(),
+                any::<u16>(),
+                any::<u16>(),
+                any::<u8>()
+            )
+                .prop_map(|(t, o, q, p, f)| PitchRepr::ModifyOrderShort(
+                    ModifyOrderShortRepr {
+                        time_offset: t,
+                        order_id: o,
+                        quantity: q,
+                        price: p,
+                        modify_flags: f,
+                    }
+                )),
+            (any::<u32>(), any::<u64>()).prop_map(|(t, o)| PitchRepr::DeleteOrder(
+                DeleteOrderRepr {
+                    time_offset: t,
+                    order_id: o,
+                }
+            )),
+            (
+                any::<u32>(),
+                any::<u64>(),
+                side,
+                any::<u32>(),
+                sym8.clone(),
+                any::<u64>(),
+                any::<u64>()
+            )
+                .prop_map(
+                    |(t, o, side, q, symbol, price, e)| PitchRepr::TradeExpanded(
+                        TradeExpandedRepr {
+                            time_offset: t,
+                            order_id: o,
+                            side,
+                            quantity: q,
+                            symbol,
+                            price,
+                            execution_id: e,
+                        }
+                    )
+                ),
+            (any::<u32>(), sym8, any::<u8>(), any::<u8>()).prop_map(|(t, symbol, st, sho)| {
+                PitchRepr::TradingStatus(TradingStatusRepr {
+                    time_offset: t,
+                    symbol,
+                    trading_status: st,
+                    reg_sho_action: sho,
+                    reserved1: b' ',
+                    reserved2: b' ',
+                })
+            }),
+            proptest::collection::vec(any::<u8>(), 1..40).prop_map(|mut b| {
+                b[0] = 0x7e; // a type this table does not know
+                PitchRepr::Unknown(b)
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn units_round_trip(unit in any::<u8>(), seq in 1u32..u32::MAX - 300,
+                            msgs in proptest::collection::vec(any_repr(), 0..40)) {
+            let mut out = Vec::new();
+            let mut w = UnitWriter::new(&mut out, unit, seq);
+            for m in &msgs {
+                w.push(m).unwrap();
+            }
+            let len = w.finish();
+            prop_assert_eq!(len, out.len());
+            let u = Unit::new_checked(&out[..]).unwrap();
+            prop_assert_eq!((u.unit(), u.sequence(), usize::from(u.count())), (unit, seq, msgs.len()));
+            let back: Vec<PitchRepr> = u
+                .messages()
+                .map(|m| {
+                    let (_, b) = m.unwrap();
+                    PitchRepr::parse(&message(b).unwrap()).unwrap()
+                })
+                .collect();
+            prop_assert_eq!(&back, &msgs);
+            prop_assert_ne!(shape(&out), Shape::No);
+        }
+
+        #[test]
+        fn any_bytes_are_handled(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = shape(&bytes);
+            if let Ok(u) = Unit::new_checked(&bytes[..]) {
+                for (_, m) in u.messages().map_while(|m| m.ok()) {
+                    if let Ok(v) = message(m) {
+                        let _ = Summary::of(&v);
+                        let _ = PitchRepr::parse(&v);
+                    }
+                }
+                let _ = u.trailing_len();
+            }
+        }
+    }
+}
