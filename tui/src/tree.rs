@@ -230,7 +230,13 @@ pub fn dissect(data: &[u8], link_type: u16, messages: &[Message]) -> Vec<Node> {
     });
     let direction = messages.iter().find_map(|m| m.direction);
     match proto {
-        Some(Protocol::Itch | Protocol::MoldUdp64) => moldudp64(&mut out, data, pay),
+        Some(Protocol::Itch | Protocol::MoldUdp64) => {
+            // Messages of another ITCH dialect are shown as blocks, not read as ITCH 5.0.
+            let itch50 = !messages
+                .iter()
+                .any(|m| m.msg_type.name == wiretape_decode::OTHER_DIALECT);
+            moldudp64(&mut out, data, pay, itch50)
+        }
         Some(Protocol::SoupBin | Protocol::Ouch42 | Protocol::Ouch50) => {
             let ouch50 = messages.iter().any(|m| m.protocol == Protocol::Ouch50);
             soupbin(&mut out, data, pay, direction, ouch50)
@@ -241,7 +247,7 @@ pub fn dissect(data: &[u8], link_type: u16, messages: &[Message]) -> Vec<Node> {
     out
 }
 
-fn moldudp64(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
+fn moldudp64(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>, itch50: bool) {
     use wiretape_wire::moldudp64::{field, Packet, HEADER_LEN};
     let p = &data[pay.clone()];
     let Ok(pk) = Packet::new_checked(p) else {
@@ -284,7 +290,27 @@ fn moldudp64(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
         };
         let start = at + 2;
         let end = start + bytes.len();
-        let ty = wiretape_wire::itch::MessageType::from(bytes.first().copied().unwrap_or(0));
+        let code = bytes.first().copied().unwrap_or(0);
+        if !itch50 {
+            out.push(Node::new(
+                1,
+                format!(
+                    "message {} of another ITCH dialect (seq {seq}, {} bytes)",
+                    if code.is_ascii_graphic() {
+                        format!("{:?}", code as char)
+                    } else {
+                        format!("0x{code:02x}")
+                    },
+                    bytes.len()
+                ),
+                at..end,
+            ));
+            out.push(Node::new(2, format!("length: {}", bytes.len()), at..start));
+            out.push(Node::new(2, "bytes (not decoded)", start..end));
+            at = end;
+            continue;
+        }
+        let ty = wiretape_wire::itch::MessageType::from(code);
         out.push(Node::new(
             1,
             format!(
@@ -439,7 +465,8 @@ mod tests {
 
     fn mold_tree(data: &[u8]) -> Vec<Node> {
         let mut out = Vec::new();
-        moldudp64(&mut out, data, 0..data.len());
+        moldudp64(&mut out, data, 0..data.len(), true);
+        moldudp64(&mut out, data, 0..data.len(), false);
         out
     }
 
@@ -460,8 +487,21 @@ mod tests {
         msg.extend(1_500_000u32.to_be_bytes());
         w.push(&msg).unwrap();
         w.finish();
+        // Of another dialect: the block, its length and its bytes, no ITCH field.
+        let mut other = Vec::new();
+        moldudp64(&mut other, &payload, 0..payload.len(), false);
+        let labels: Vec<&str> = other.iter().map(|n| n.label.as_str()).collect();
+        assert_eq!(
+            labels[4..],
+            [
+                "message 'A' of another ITCH dialect (seq 42, 36 bytes)",
+                "length: 36",
+                "bytes (not decoded)"
+            ]
+        );
+        assert_eq!(other[6].range, 22..58);
         let mut out = Vec::new();
-        moldudp64(&mut out, &payload, 0..payload.len());
+        moldudp64(&mut out, &payload, 0..payload.len(), true);
         let labels: Vec<&str> = out.iter().map(|n| n.label.as_str()).collect();
         assert!(
             labels.contains(&"MoldUDP64: session \"NASDAQ0001\" seq 42 count 1"),
