@@ -32,14 +32,10 @@ use crate::hash::{BoundedMap, FxHashMap};
 const UNKNOWN_UDP_FLOWS: usize = 1 << 15;
 use crate::record::{
     ErrorKind, ErrorRecord, ExchangeTime, Message, MessageRecord, MsgType, OrderIds, Protocol,
-    Resolution, Session, Symbol, TypeCode,
+    Resolution, Session, Symbol, TypeCode, OTHER_DIALECT,
 };
 use crate::seam::FlowKey;
 use crate::stats::{StateSize, Stats};
-
-/// The type name of a message of a MoldUDP64 flow that carries another ITCH dialect than
-/// 5.0 (its first byte is the type code).
-pub const OTHER_DIALECT: &str = "Message (other ITCH dialect)";
 
 /// One MoldUDP64 session's symbol state; see
 /// [`Decoder::itch_sessions`](crate::Decoder::itch_sessions).

@@ -40,12 +40,12 @@ pub use config::{AddrPrefix, Feed, FeedMap, FeedMapError, FeedProtocol};
 pub use decoder::Decoder;
 pub use fix::{price_4dp, utc_timestamp_ns};
 pub use hash::FxBuild;
-pub use itch::{ItchSessionState, OTHER_DIALECT};
+pub use itch::ItchSessionState;
 pub use late::LateResolver;
 pub use observe::Observer;
 pub use record::{
     apply_resolutions, ErrorKind, ErrorRecord, ExchangeTime, Flags, Message, MessageRecord,
-    MsgType, OrderIds, Protocol, Resolution, Session, Symbol, TypeCode,
+    MsgType, OrderIds, Protocol, Resolution, Session, Symbol, TypeCode, OTHER_DIALECT,
 };
 pub use seam::{EndReason, Event, FlowKey, Limits, Reassemble, Reassembler};
 pub use stats::{

@@ -301,11 +301,15 @@ pub struct Message {
     pub len: u32,
 }
 
+/// The type name of a message of a MoldUDP64 flow that carries another ITCH dialect than
+/// 5.0 (its first byte is the type code).
+pub const OTHER_DIALECT: &str = "Message (other ITCH dialect)";
+
 impl Message {
     /// A MoldUDP64 heartbeat or end of session: it carries the next sequence number, not a
     /// message (a message of another ITCH dialect, also a MoldUDP64 record, is a message).
     pub fn is_moldudp64_control(&self) -> bool {
-        self.protocol == Protocol::MoldUdp64 && self.msg_type.name != crate::itch::OTHER_DIALECT
+        self.protocol == Protocol::MoldUdp64 && self.msg_type.name != OTHER_DIALECT
     }
 
     /// Whether the message concerns one instrument, so that a missing symbol counts as

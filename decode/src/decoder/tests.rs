@@ -651,7 +651,7 @@ fn another_itch_dialect_on_moldudp64_is_recognised_and_not_decoded_as_itch50() {
         .iter()
         .map(|m| (m.protocol, code(m), m.msg_type.name, m.sequence))
         .collect();
-    let other = crate::itch::OTHER_DIALECT;
+    let other = crate::OTHER_DIALECT;
     assert_eq!(
         got,
         [
