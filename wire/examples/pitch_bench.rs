@@ -1,5 +1,5 @@
-//! Wire-level decode throughput of Cboe PITCH units against ITCH 5.0 over MoldUDP64, the
-//! same message mix, in the same run.
+//! Wire-level decode throughput of Cboe PITCH units and IEX-TP (TOPS) segments against ITCH
+//! 5.0 over MoldUDP64, in the same run.
 //!
 //! ```text
 //! cargo run --release -p wiretape-wire --example pitch_bench -- [MESSAGES] [PER_UNIT] [ROUNDS]
@@ -7,14 +7,16 @@
 //!
 //! Builds the datagrams in memory with the wire crate's encoders (40 % add orders, 15 %
 //! executions, 10 % reductions, 25 % deletes, 10 % modifies/replaces, on live order ids and
-//! 2,000 symbols), then times for each datagram: the unit (packet) view, every message's
-//! checked typed view and its summary (the fields an index record takes). Prints messages/s
-//! of both for each round and the best. This is the parsing a decoder does per message; the
-//! records and symbol maps a decoder builds on top are not in it.
+//! 2,000 symbols; for TOPS, which has no orders, each add a quote update and each execution
+//! a trade report), then times for each datagram: the unit (packet, segment) view, every
+//! message's checked typed view and its summary (the fields an index record takes). Prints
+//! messages/s of each for each round and the best. This is the parsing a decoder does per
+//! message; the records and symbol maps a decoder builds on top are not in it.
 
 use std::hint::black_box;
 use std::time::Instant;
 
+use wiretape_wire::iextp::{self, Header, IexRepr, IexView, Segment, SegmentWriter};
 use wiretape_wire::itch::{
     AddOrderRepr, ItchMessage, ItchRepr, OrderCancelRepr, OrderDeleteRepr, OrderExecutedRepr,
     OrderReplaceRepr,
@@ -182,6 +184,66 @@ fn itch_packets(acts: &[(u8, u64, usize)], per: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+fn iex_segments(acts: &[(u8, u64, usize)], per: usize) -> Vec<Vec<u8>> {
+    acts.chunks(per)
+        .enumerate()
+        .map(|(k, chunk)| {
+            let mut out = Vec::new();
+            let mut w = SegmentWriter::new(
+                &mut out,
+                &Header {
+                    protocol: iextp::TOPS,
+                    channel: 1,
+                    session: 1,
+                    stream_offset: 0,
+                    first_sequence: 1 + (k * per) as i64,
+                    send_time: 1_700_000_000_000_000_000,
+                },
+            );
+            for &(kind, id, sym) in chunk {
+                let timestamp = 1_700_000_000_000_000_000 + id as i64;
+                let symbol = Alpha::new(symbol(sym).as_bytes());
+                let r = match kind {
+                    b'E' => IexRepr::TradeReport(iextp::TradeReportRepr {
+                        sale_condition: 0,
+                        timestamp,
+                        symbol,
+                        size: 10,
+                        price: 1_502_500,
+                        trade_id: id as i64,
+                    }),
+                    _ => IexRepr::QuoteUpdate(iextp::QuoteUpdateRepr {
+                        flags: 0,
+                        timestamp,
+                        symbol,
+                        bid_size: 100,
+                        bid_price: 1_502_500,
+                        ask_price: 1_502_600,
+                        ask_size: 200,
+                    }),
+                };
+                w.push(&r).unwrap();
+            }
+            w.finish();
+            out
+        })
+        .collect()
+}
+
+fn iex_pass(segments: &[Vec<u8>]) -> u64 {
+    let mut n = 0u64;
+    for s in segments {
+        let seg = Segment::new_checked(&s[..]).expect("a segment");
+        for m in seg.messages() {
+            let (_, msg) = m.expect("a message");
+            let v = IexView::new_checked(msg).expect("a message");
+            black_box((iextp::timestamp_of(&v), iextp::symbol_of(&v), &v));
+            n += 1;
+        }
+    }
+    n
+}
+
 fn pitch_pass(units: &[Vec<u8>]) -> u64 {
     let mut n = 0u64;
     for u in units {
@@ -220,7 +282,8 @@ fn main() {
     let acts = actions(messages);
     let units = pitch_units(&acts, per);
     let packets = itch_packets(&acts, per);
-    let (mut best_p, mut best_i) = (0f64, 0f64);
+    let segments = iex_segments(&acts, per);
+    let (mut best_p, mut best_i, mut best_x) = (0f64, 0f64, 0f64);
     for round in 1..=rounds {
         let t = Instant::now();
         let n = pitch_pass(&units);
@@ -228,18 +291,25 @@ fn main() {
         let t = Instant::now();
         let m = itch_pass(&packets);
         let i = m as f64 / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let k = iex_pass(&segments);
+        let x = k as f64 / t.elapsed().as_secs_f64();
         println!(
-            "round {round}: PITCH {:.2} M messages/s, ITCH 5.0 {:.2} M messages/s ({n} messages, {per} per datagram)",
+            "round {round}: PITCH {:.2} M messages/s, IEX-TP TOPS {:.2} M, ITCH 5.0 {:.2} M ({n} messages, {per} per datagram)",
             p / 1e6,
+            x / 1e6,
             i / 1e6
         );
         best_p = best_p.max(p);
         best_i = best_i.max(i);
+        best_x = best_x.max(x);
     }
     println!(
-        "best: PITCH {:.2} M messages/s, ITCH 5.0 {:.2} M messages/s (ratio {:.2})",
+        "best: PITCH {:.2} M messages/s, IEX-TP TOPS {:.2} M, ITCH 5.0 {:.2} M (ratios {:.2}, {:.2})",
         best_p / 1e6,
+        best_x / 1e6,
         best_i / 1e6,
-        best_p / best_i
+        best_p / best_i,
+        best_x / best_i
     );
 }

@@ -23,9 +23,10 @@ pub mod sll;
 pub mod tcp;
 pub mod udp;
 
-// Trading protocols: MoldUDP64, ITCH 5.0, SoupBinTCP, OUCH 4.2/5.0, FIX, Cboe PITCH (views and
-// encoders).
+// Trading protocols: MoldUDP64, ITCH 5.0, SoupBinTCP, OUCH 4.2/5.0, FIX, Cboe PITCH, IEX-TP
+// (views and encoders).
 pub mod fix;
+pub mod iextp;
 pub mod itch;
 pub mod moldudp64;
 pub mod ouch42;

@@ -858,6 +858,37 @@ mod tests {
         assert_eq!(out, EXAMPLE);
     }
 
+    /// A unit of every equities type, built with Python's `struct` from the layouts in
+    /// `docs/protocols/cboe-pitch.md` (not with this module's encoder).
+    #[test]
+    fn a_unit_built_elsewhere_of_every_type_decodes() {
+        let unit = include_bytes!("../../fuzz/corpus/pitch/seed-every-type");
+        assert_eq!(shape(unit), Shape::Data { known: true });
+        let u = Unit::new_checked(&unit[..]).unwrap();
+        assert_eq!((u.unit(), u.sequence(), u.count()), (3, 5000, 21));
+        let mut seen = Vec::new();
+        for (seq, m) in u.messages().map(|m| m.unwrap()) {
+            let v = message(m).unwrap();
+            assert!(!matches!(v, PitchView::Unknown(_)), "{seq}");
+            let mut out = vec![m[0]];
+            PitchRepr::parse(&v).unwrap().emit_vec(&mut out).unwrap();
+            assert_eq!(out, m);
+            seen.push(v.message_type());
+        }
+        let mut all = MessageType::ALL.to_vec();
+        all.retain(|t| !seen.contains(t));
+        assert!(all.is_empty(), "not in the unit: {all:?}");
+        let v = message(u.messages().nth(13).unwrap().unwrap().1).unwrap();
+        let PitchView::AddOrderExpanded(a) = v else {
+            panic!("Add Order Expanded");
+        };
+        assert_eq!(
+            (&a.symbol().0, &a.participant_id().0),
+            (b"BRK.B   ", b"RTAL")
+        );
+        assert_eq!(a.price(), 4_500_000);
+    }
+
     #[test]
     fn the_long_form_of_the_example_order() {
         let long: [u8; 34] = [

@@ -326,7 +326,7 @@ macro_rules! be_codec {
 }
 be_codec!(u8, u16, u32, u64);
 
-/// Little-endian unsigned integers (Cboe PITCH, NYSE XDP, IEX-TP, SBE), as codecs for
+/// Little-endian integers (Cboe PITCH, NYSE XDP, IEX-TP, SBE), as codecs for
 /// [`define_messages`] fields (`order_id: u64 [Le64] = 5`).
 macro_rules! le_codec {
     ($($name:ident: $t:ty),*) => {$(
@@ -349,7 +349,7 @@ macro_rules! le_codec {
         }
     )*};
 }
-le_codec!(Le16: u16, Le32: u32, Le64: u64);
+le_codec!(Le16: u16, Le32: u32, Le64: u64, LeI64: i64);
 
 /// 48-bit big-endian unsigned integer (the ITCH timestamp). Writing drops bits above 48.
 pub(crate) struct U48;
