@@ -1,5 +1,5 @@
-//! Wire-level decode throughput of Cboe PITCH units and IEX-TP (TOPS) segments against ITCH
-//! 5.0 over MoldUDP64, in the same run.
+//! Wire-level decode throughput of Cboe PITCH units, IEX-TP (TOPS) segments and NYSE XDP
+//! packets against ITCH 5.0 over MoldUDP64, in the same run.
 //!
 //! ```text
 //! cargo run --release -p wiretape-wire --example pitch_bench -- [MESSAGES] [PER_UNIT] [ROUNDS]
@@ -24,6 +24,7 @@ use wiretape_wire::itch::{
 use wiretape_wire::moldudp64::{Packet, PacketWriter, Session};
 use wiretape_wire::pitch::{self, PitchRepr, Summary, Unit, UnitWriter};
 use wiretape_wire::trading::{Alpha, Side};
+use wiretape_wire::xdp::{self, PacketWriter as XdpWriter, XdpRepr};
 
 struct Rng(u64);
 
@@ -230,6 +231,96 @@ fn iex_segments(acts: &[(u8, u64, usize)], per: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+fn xdp_packets(acts: &[(u8, u64, usize)], per: usize) -> Vec<Vec<u8>> {
+    acts.chunks(per)
+        .enumerate()
+        .map(|(k, chunk)| {
+            let mut out = Vec::new();
+            let mut w = XdpWriter::new(&mut out, 11, 1 + (k * per) as u32, 1_717_075_800, 0);
+            for &(kind, id, sym) in chunk {
+                let ns = (id % 1_000_000_000) as u32;
+                let idx = sym as u32;
+                let r = match kind {
+                    b'A' => XdpRepr::AddOrder(xdp::AddOrderRepr {
+                        type_high: 0,
+                        source_time_ns: ns,
+                        symbol_index: idx,
+                        symbol_seq_num: 1,
+                        order_id: id,
+                        price: 1_502_500,
+                        volume: 100,
+                        side: Side::Buy,
+                        firm_id: Alpha::new(b"FIRM1"),
+                        reserved: 0,
+                    }),
+                    b'E' => XdpRepr::OrderExecution(xdp::OrderExecutionRepr {
+                        type_high: 0,
+                        source_time_ns: ns,
+                        symbol_index: idx,
+                        symbol_seq_num: 1,
+                        order_id: id,
+                        trade_id: id as u32,
+                        price: 1_502_500,
+                        volume: 10,
+                        printable_flag: 1,
+                        reserved: 0,
+                        trade_cond: Alpha::new(b"@"),
+                    }),
+                    b'D' => XdpRepr::DeleteOrder(xdp::DeleteOrderRepr {
+                        type_high: 0,
+                        source_time_ns: ns,
+                        symbol_index: idx,
+                        symbol_seq_num: 1,
+                        order_id: id,
+                        reserved: 0,
+                    }),
+                    b'X' => XdpRepr::ModifyOrder(xdp::ModifyOrderRepr {
+                        type_high: 0,
+                        source_time_ns: ns,
+                        symbol_index: idx,
+                        symbol_seq_num: 1,
+                        order_id: id,
+                        price: 1_502_500,
+                        volume: 90,
+                        position_change: 0,
+                        side: Side::Buy,
+                        reserved: 0,
+                    }),
+                    _ => XdpRepr::ReplaceOrder(xdp::ReplaceOrderRepr {
+                        type_high: 0,
+                        source_time_ns: ns,
+                        symbol_index: idx,
+                        symbol_seq_num: 1,
+                        order_id: id,
+                        new_order_id: id,
+                        price: 1_503_000,
+                        volume: 50,
+                        side: Side::Buy,
+                        reserved: 0,
+                    }),
+                };
+                w.push(&r).unwrap();
+            }
+            w.finish();
+            out
+        })
+        .collect()
+}
+
+fn xdp_pass(packets: &[Vec<u8>]) -> u64 {
+    let mut n = 0u64;
+    for p in packets {
+        let packet = xdp::Packet::new_checked(&p[..]).expect("a packet");
+        for m in packet.messages() {
+            let (_, msg) = m.expect("a message");
+            let s = xdp::Summary::of(&xdp::message(msg).expect("a known message"));
+            black_box(&s);
+            n += 1;
+        }
+    }
+    n
+}
+
 fn iex_pass(segments: &[Vec<u8>]) -> u64 {
     let mut n = 0u64;
     for s in segments {
@@ -283,7 +374,8 @@ fn main() {
     let units = pitch_units(&acts, per);
     let packets = itch_packets(&acts, per);
     let segments = iex_segments(&acts, per);
-    let (mut best_p, mut best_i, mut best_x) = (0f64, 0f64, 0f64);
+    let xdps = xdp_packets(&acts, per);
+    let (mut best_p, mut best_i, mut best_x, mut best_n) = (0f64, 0f64, 0f64, 0f64);
     for round in 1..=rounds {
         let t = Instant::now();
         let n = pitch_pass(&units);
@@ -294,22 +386,29 @@ fn main() {
         let t = Instant::now();
         let k = iex_pass(&segments);
         let x = k as f64 / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let j = xdp_pass(&xdps);
+        let y = j as f64 / t.elapsed().as_secs_f64();
         println!(
-            "round {round}: PITCH {:.2} M messages/s, IEX-TP TOPS {:.2} M, ITCH 5.0 {:.2} M ({n} messages, {per} per datagram)",
+            "round {round}: PITCH {:.2} M messages/s, IEX-TP TOPS {:.2} M, NYSE XDP {:.2} M, ITCH 5.0 {:.2} M ({n} messages, {per} per datagram)",
             p / 1e6,
             x / 1e6,
+            y / 1e6,
             i / 1e6
         );
         best_p = best_p.max(p);
         best_i = best_i.max(i);
         best_x = best_x.max(x);
+        best_n = best_n.max(y);
     }
     println!(
-        "best: PITCH {:.2} M messages/s, IEX-TP TOPS {:.2} M, ITCH 5.0 {:.2} M (ratios {:.2}, {:.2})",
+        "best: PITCH {:.2} M messages/s, IEX-TP TOPS {:.2} M, NYSE XDP {:.2} M, ITCH 5.0 {:.2} M (ratios {:.2}, {:.2}, {:.2})",
         best_p / 1e6,
         best_x / 1e6,
+        best_n / 1e6,
         best_i / 1e6,
         best_p / best_i,
-        best_x / best_i
+        best_x / best_i,
+        best_n / best_i
     );
 }

@@ -23,8 +23,8 @@ pub mod sll;
 pub mod tcp;
 pub mod udp;
 
-// Trading protocols: MoldUDP64, ITCH 5.0, SoupBinTCP, OUCH 4.2/5.0, FIX, Cboe PITCH, IEX-TP
-// (views and encoders).
+// Trading protocols: MoldUDP64, ITCH 5.0, SoupBinTCP, OUCH 4.2/5.0, FIX, Cboe PITCH, IEX-TP,
+// NYSE XDP (views and encoders).
 pub mod fix;
 pub mod iextp;
 pub mod itch;
@@ -34,3 +34,4 @@ pub mod ouch50;
 pub mod pitch;
 pub mod soupbin;
 pub mod trading;
+pub mod xdp;
