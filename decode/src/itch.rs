@@ -100,6 +100,40 @@ struct ItchSession {
     conflicts: u64,
 }
 
+/// A MoldUDP64-level record of `session` (a heartbeat, an end of session, a message of
+/// another dialect): its type, number and length, nothing decoded.
+fn bare_record(
+    session: &Session,
+    code: u8,
+    name: &'static str,
+    sequence: u64,
+    ts_ns: u64,
+    id: PacketId,
+    len: usize,
+) -> MessageRecord {
+    MessageRecord::Message(Message {
+        protocol: Protocol::MoldUdp64,
+        msg_type: MsgType {
+            code: TypeCode::byte(code),
+            name,
+        },
+        direction: None,
+        session: session.clone(),
+        sequence: Some(sequence),
+        symbol: None,
+        stock_locate: None,
+        ids: OrderIds::default(),
+        side: None,
+        price: None,
+        quantity: None,
+        exchange_time: None,
+        capture_ts_ns: ts_ns,
+        flags: Default::default(),
+        packets: vec![id],
+        len: len as u32,
+    })
+}
+
 fn symbol_of(stock: &Stock) -> Symbol {
     match stock.as_str() {
         Some(s) => Arc::from(s),
@@ -651,27 +685,15 @@ impl UdpSide {
                 return;
             }
             stats.messages.add(Protocol::MoldUdp64);
-            out.push(MessageRecord::Message(Message {
-                protocol: Protocol::MoldUdp64,
-                msg_type: MsgType {
-                    code: TypeCode::byte(code),
-                    name,
-                },
-                direction: None,
-                session: session.session.clone(),
-                sequence: Some(packet.sequence()),
-                symbol: None,
-                stock_locate: None,
-                ids: OrderIds::default(),
-                side: None,
-                price: None,
-                quantity: None,
-                exchange_time: None,
-                capture_ts_ns: ts_ns,
-                flags: Default::default(),
-                packets: vec![id],
-                len: payload.len() as u32,
-            }));
+            out.push(bare_record(
+                &session.session,
+                code,
+                name,
+                packet.sequence(),
+                ts_ns,
+                id,
+                payload.len(),
+            ));
             return;
         }
         if !configured && !self.flows[f].is_itch50(payload, &key, session, ts_ns, id, out) {
@@ -679,27 +701,15 @@ impl UdpSide {
             // (gaps, searches by session and number work), undecoded.
             for (seq, bytes) in packet.messages().map_while(|m| m.ok()) {
                 stats.messages.add(Protocol::MoldUdp64);
-                out.push(MessageRecord::Message(Message {
-                    protocol: Protocol::MoldUdp64,
-                    msg_type: MsgType {
-                        code: TypeCode::byte(bytes.first().copied().unwrap_or(0)),
-                        name: OTHER_DIALECT,
-                    },
-                    direction: None,
-                    session: session.session.clone(),
-                    sequence: Some(seq),
-                    symbol: None,
-                    stock_locate: None,
-                    ids: OrderIds::default(),
-                    side: None,
-                    price: None,
-                    quantity: None,
-                    exchange_time: None,
-                    capture_ts_ns: ts_ns,
-                    flags: Default::default(),
-                    packets: vec![id],
-                    len: bytes.len() as u32,
-                }));
+                out.push(bare_record(
+                    &session.session,
+                    bytes.first().copied().unwrap_or(0),
+                    OTHER_DIALECT,
+                    seq,
+                    ts_ns,
+                    id,
+                    bytes.len(),
+                ));
             }
             return;
         }

@@ -351,17 +351,7 @@ impl<'a> Iterator for Messages<'a> {
     }
 }
 
-/// What a datagram's structure says about IEX-TP (for detection).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    /// Not IEX-TP: version, protocol id, lengths or blocks disagree.
-    No,
-    /// A heartbeat of TOPS or DEEP: the header alone.
-    Heartbeat,
-    /// Messages filling the payload exactly. `known`: every one is a type of the segment's
-    /// protocol at that type's length, with a plausible timestamp.
-    Data { known: bool },
-}
+pub use crate::trading::Shape;
 
 /// Plausible ns epochs: 2014 to 2100.
 const EPOCH_NS: core::ops::Range<i64> = 1_400_000_000_000_000_000..4_100_000_000_000_000_000;

@@ -483,19 +483,7 @@ impl<'a> Iterator for Messages<'a> {
     }
 }
 
-/// What a datagram's structure says about PITCH (for detection).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    /// Not a PITCH unit: the length field is not the datagram's length, or the messages do
-    /// not fill it exactly.
-    No,
-    /// A heartbeat: exactly the header, no messages. Weak evidence on its own.
-    Heartbeat,
-    /// Messages filling the datagram exactly. `known`: every one is a known type of a length
-    /// that type is sent with ([`len_fits`]), and the field checks hold (sides `B`/`S`,
-    /// printable symbols, Time under a day, offsets under a second).
-    Data { known: bool },
-}
+pub use crate::trading::Shape;
 
 /// Classifies a datagram for structural detection (see `docs/protocols/cboe-pitch.md` §7).
 pub fn shape(payload: &[u8]) -> Shape {

@@ -395,6 +395,20 @@ impl Codec for Side {
     }
 }
 
+/// What a datagram's structure says about a sequenced UDP feed (Cboe PITCH, IEX-TP, NYSE
+/// XDP; each module's `shape` classifies its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Not this protocol: the header's length is not the datagram's, a field out of its
+    /// range, or messages that do not fill the datagram exactly.
+    No,
+    /// A heartbeat: the header alone. Weak evidence on its own.
+    Heartbeat,
+    /// Messages filling the datagram exactly. `known`: every one is a known type of a length
+    /// that type is sent with, and the field checks hold.
+    Data { known: bool },
+}
+
 /// Parses ASCII decimal digits (no sign, no spaces) into a `u64`.
 pub(crate) fn parse_decimal(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() {

@@ -419,18 +419,7 @@ impl<'a> Iterator for Messages<'a> {
     }
 }
 
-/// What a datagram's structure says about XDP (for detection).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    /// Not XDP: the size is not the datagram's, an unknown delivery flag, an impossible
-    /// time, or messages that do not fill the packet exactly.
-    No,
-    /// A heartbeat: the header alone.
-    Heartbeat,
-    /// Messages filling the packet exactly. `known`: every one is a known type of exactly
-    /// its size, with nanoseconds under a second and sides `B`/`S`.
-    Data { known: bool },
-}
+pub use crate::trading::Shape;
 
 /// Classifies a datagram for structural detection (see `docs/protocols/nyse-xdp.md` §9).
 pub fn shape(payload: &[u8]) -> Shape {
