@@ -77,7 +77,7 @@ def time_str(what, nullable=False):
     return t("string", f"{what}, RFC 3339 UTC with nine fractional digits.", nullable)
 
 
-PROTOCOLS = ["fix", "itch", "moldudp64", "ouch42", "ouch50", "soupbin"]
+PROTOCOLS = ["fix", "iextp", "itch", "moldudp64", "ouch42", "ouch50", "pitch", "soupbin", "xdp"]
 PACKET_ID = {"type": "string", "pattern": r"^[0-9]+:[0-9]+:[0-9]+:[0-9]+$",
              "description": "A packet id, STREAM:SEGMENT:BLOCK:INDEX (for `wiretape show`)."}
 
@@ -100,14 +100,14 @@ IDS = {"type": "object", "description": (
 MESSAGE_PROPS = {
     "time": time_str("Capture time of the message's first packet"),
     "ts_ns": time_ns("The same"),
-    "protocol": t("string", "itch, moldudp64, soupbin, ouch42, ouch50 or fix.", enum=PROTOCOLS),
+    "protocol": t("string", "itch, moldudp64, soupbin, ouch42, ouch50, fix, pitch (Cboe PITCH), iextp (IEX TOPS/DEEP) or xdp (NYSE XDP).", enum=PROTOCOLS),
     "direction": t("string", "in (client to exchange), out (back); null for market data.", True, enum=["in", "out", None]),
     "type": t("string", "The message type code (ITCH `A`, FIX `D`, …)."),
     "type_name": t("string", "The type's name (Add Order, NewOrderSingle, …)."),
     "symbol": t("string", "The instrument (ITCH through the feed's locate map, OUCH and FIX through the order).", True),
     "stock_locate": t("integer", "ITCH stock locate.", True),
-    "session": t("string", "MoldUDP64 session@group:port[/vlanN], SoupBin session, or FIX Sender->Target."),
-    "seq": t("integer", "Sequence number (MoldUDP64, SoupBin, FIX MsgSeqNum).", True),
+    "session": t("string", "MoldUDP64 session@group:port[/vlanN], PITCH unit or IEX-TP session@group:port (XDP: group:port), SoupBin session, or FIX Sender->Target."),
+    "seq": t("integer", "Sequence number (MoldUDP64, PITCH unit, IEX-TP, XDP, SoupBin, FIX MsgSeqNum).", True),
     "side": t("string", "B (buy) or S (sell), as the protocol has it.", True),
     "qty": t("integer", "Quantity (shares).", True),
     "price": t("string", "Price with four decimals (a string: exact).", True),
@@ -180,8 +180,8 @@ SCHEMAS = {
         "unresolved_symbols": t("integer", "ITCH messages whose stock locate was never resolved.", minimum=0),
         "late_resolutions": t("integer", "ITCH locates resolved after messages used them.", minimum=0),
         "flows": counts("Flows by what they carry (configured: named by the feed map).",
-                        ["configured", "empty", "fix", "ignored", "moldudp64", "moldudp64_other", "soupbin_other",
-                         "soupbin_ouch42", "soupbin_ouch50", "unknown"]),
+                        ["configured", "empty", "fix", "iextp", "ignored", "moldudp64", "moldudp64_other", "pitch",
+                         "soupbin_other", "soupbin_ouch42", "soupbin_ouch50", "unknown", "xdp"]),
     })),
     "search-message": ("wiretape search --json: a message hit", obj(
         "A matching message, with the network fields of its first packet.",
@@ -331,6 +331,20 @@ SCHEMAS = {
             "lost_messages": t("integer", "Sequence numbers on neither line (the injected gaps included), below the highest a line carried.", minimum=0),
         }),
     }, optional=("ab",))),
+    "gen-venue": ("wiretape gen --venue V --json", obj("What was generated.", {
+        "out": t("string", "The capture written (- for standard output)."),
+        "truth": t("string", "The truth file, if any.", True),
+        "venue": t("string", "The feed.", enum=["pitch", "tops", "deep", "xdp"]),
+        "protocol": t("string", "What the decoder calls it (proto: in queries).", enum=["pitch", "iextp", "xdp"]),
+        "packets": t("integer", "Packets.", minimum=0),
+        "bytes": t("integer", "Bytes written.", minimum=0),
+        "simulated_seconds": t("number", "Span of the traffic.", minimum=0),
+        "elapsed_seconds": t("number", "Time taken.", minimum=0),
+        "messages": t("integer", "Messages (heartbeats not included).", minimum=0),
+        "heartbeats": t("integer", "Heartbeats.", minimum=0),
+        "gaps": t("integer", "Sequence gaps (datagrams not sent).", minimum=0),
+        "missing_messages": t("integer", "Messages in them.", minimum=0),
+    })),
     "replay": ("wiretape replay --json: the report at the end", obj("What the replay did.", {
         "sink": t("string", "Where it went (afpacket:IFACE, txtime:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT, udp:HOST:PORT)."),
         "launch_time": t("boolean", "Whether the sink scheduled launch times itself (a file, a NIC's launch-time offload, the kernel's ETF qdisc for txtime:): then the errors are the sink's, not measured (null)."),

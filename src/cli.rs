@@ -14,12 +14,16 @@ then AND, then OR; terms side by side mean AND). Values with spaces go in double
 a|b|c means any of them.\n\n  \
 Message terms (select messages):\n    \
 symbol:AAPL             the instrument (ITCH through each feed's locate map, OUCH through\n                            \
-tokens, FIX by tag 55 and ClOrdID chains); case-insensitive\n    \
-proto:itch|moldudp64|soupbin|ouch|ouch42|ouch50|fix\n    \
-msg:A  msg:AddOrder     type code (exact, case-sensitive) or the message's name\n    \
-session:NQTVITCH01      MoldUDP64 session, SoupBin session, FIX SenderCompID/TargetCompID\n    \
-seq:12345  seq:[100 TO 200]   MoldUDP64, SoupBin or FIX MsgSeqNum sequence number\n    \
-order:4711  order:ABC123      ITCH order ref, OUCH token or UserRefNum,\n                                  \
+tokens, FIX by tag 55 and ClOrdID chains, PITCH through order ids, XDP\n                            \
+through symbol index mappings); case-insensitive\n    \
+proto:itch|moldudp64|soupbin|ouch|ouch42|ouch50|fix|pitch|iextp|xdp\n    \
+msg:A  msg:AddOrder     type code (exact, case-sensitive: ITCH A, PITCH 0x21, XDP 100)\n                            \
+or the message's name\n    \
+session:NQTVITCH01      MoldUDP64 session, SoupBin session, FIX SenderCompID/TargetCompID,\n                            \
+PITCH unit, IEX-TP session id\n    \
+seq:12345  seq:[100 TO 200]   MoldUDP64, PITCH, IEX-TP, XDP, SoupBin or FIX MsgSeqNum\n                                  \
+sequence number\n    \
+order:4711  order:ABC123      ITCH, PITCH or XDP order id, OUCH token or UserRefNum,\n                                  \
 FIX ClOrdID/OrigClOrdID/OrderID\n  \
 Network terms (alone they select packets; with message terms they narrow the messages):\n    \
 ip:10.1.0.5  src:10.1.0.0/16  dst:233.54.12.111   address or CIDR, IPv4 or IPv6\n    \
@@ -619,9 +623,19 @@ pub struct ShowArgs {
 /// the gaps and the retransmissions, and with --ab each line's missing sequence numbers
 /// and the numbers lost on both; its schema is documented in the `wiretape_capture::synth`
 /// module.
+///
+/// With --venue, another venue's market data instead, alone: Cboe PITCH (`pitch`: units 1
+/// and 2 on 224.0.62.2 and .3, ports 30001 and 30002), IEX TOPS or DEEP (`tops`, `deep`:
+/// one IEX-TP session on 233.215.21.4 port 10378 or .8 port 10379) or NYSE XDP Integrated
+/// (`xdp`: two channels on 224.0.59.76 and .77, ports 11076 and 11077): orders added,
+/// executed, reduced, modified or replaced and deleted on the same symbol universe, trades,
+/// time messages, heartbeats, XDP's symbol index mappings first, and a few datagrams not
+/// sent (sequence gaps). Its truth (schema `wiretape-venue-truth/1`) counts the messages per
+/// type, per symbol (those a decoder can name), per stream, the gaps and a sample of orders.
 #[derive(Args, Debug)]
 #[command(after_help = "EXAMPLES:\n  \
 wiretape gen --out day.pcap --truth day.json\n  \
+wiretape gen --venue pitch --out pitch.pcap --truth pitch.json --packets 50000\n  \
 wiretape gen --out burst.pcap --seconds 0.5 --symbols 500 --seed 7\n  \
 wiretape gen --out ab.pcap --truth ab.json --ab --ab-drop-rate 2%\n  \
 wiretape gen -w - --packets 20000 | \\\n      \
@@ -661,12 +675,28 @@ pub struct GenArgs {
     /// once starts a tenth as often [default: 0.01].
     #[arg(long, value_name = "RATE", requires = "ab", value_parser = parse_drop_rate)]
     pub ab_drop_rate: Option<u32>,
+    /// Another venue's market data instead (see above): pitch, tops, deep or xdp.
+    #[arg(long, value_enum, conflicts_with_all = ["ab", "seconds"])]
+    pub venue: Option<VenueArg>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
     /// `--format json`, as `search` and `decode` spell it, is accepted for --json.
     #[arg(long = "format", value_enum, hide = true)]
     pub format_json: Option<DecodeFormat>,
+}
+
+/// `gen --venue`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VenueArg {
+    /// Cboe PITCH (equities), two units.
+    Pitch,
+    /// IEX TOPS 1.6 over IEX-TP.
+    Tops,
+    /// IEX DEEP 1.0 over IEX-TP.
+    Deep,
+    /// NYSE Pillar XDP Integrated Feed, two channels.
+    Xdp,
 }
 
 /// `--ab-drop-rate`: a probability (0.02) or a percentage (2%), at most one half, in parts
@@ -691,7 +721,8 @@ fn parse_drop_rate(s: &str) -> Result<u32, String> {
     Ok((p * 1e6).round() as u32)
 }
 
-/// Decode the trading messages in a data directory: ITCH, OUCH 4.2/5.0, FIX, one line each.
+/// Decode the trading messages in a data directory: ITCH, OUCH 4.2/5.0, FIX, Cboe PITCH, IEX
+/// TOPS/DEEP, NYSE XDP, one line each.
 ///
 /// Packets are read in capture order and decoded: MoldUDP64 datagrams carry ITCH 5.0, TCP
 /// connections are reassembled and carry SoupBinTCP (with OUCH 4.2 or 5.0) or FIX. Which

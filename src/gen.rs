@@ -6,11 +6,13 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use wiretape_capture::synth::{AbConfig, Config, Generator, Truth};
+use wiretape_capture::synth::{
+    AbConfig, Config, Generator, Truth, VenueConfig, VenueFeed, VenueGenerator,
+};
 use wiretape_capture::PcapWriter;
 use wiretape_store::units::{format_bytes, now_ns, parse_time};
 
-use crate::cli::GenArgs;
+use crate::cli::{GenArgs, VenueArg};
 use crate::exit;
 use crate::output::{line, write_atomically};
 
@@ -29,6 +31,9 @@ fn generate<W: Write>(g: &mut Generator, out: W) -> Result<u64> {
 }
 
 pub fn run(a: GenArgs) -> Result<u8> {
+    if let Some(v) = a.venue {
+        return run_venue(a, v);
+    }
     let max_duration_ns = match a.seconds {
         Some(s) if !(s.is_finite() && s > 0.0 && s <= 86_400.0) => {
             bail!("--seconds must be more than 0 and at most 86400, not {s}")
@@ -130,6 +135,105 @@ pub fn run(a: GenArgs) -> Result<u8> {
                 "; lines A and B: {da} and {db} datagrams dropped, {lost} messages on neither"
             ))
             .unwrap_or_default(),
+            a.truth
+                .as_ref()
+                .map(|p| format!("; truth in {}", p.display()))
+                .unwrap_or_default(),
+        )
+    };
+    if to_stdout {
+        eprintln!("wiretape: {summary}");
+    } else {
+        line(&summary)?;
+    }
+    Ok(exit::OK)
+}
+
+/// `gen --venue`: one venue's feed and its truth.
+fn run_venue(a: GenArgs, v: VenueArg) -> Result<u8> {
+    let feed = match v {
+        VenueArg::Pitch => VenueFeed::Pitch,
+        VenueArg::Tops => VenueFeed::Tops,
+        VenueArg::Deep => VenueFeed::Deep,
+        VenueArg::Xdp => VenueFeed::Xdp,
+    };
+    let packets = match a.packets {
+        Some(0) => bail!("--packets must be at least 1"),
+        Some(n) => n,
+        None => DEFAULT_PACKETS,
+    };
+    let start_ns = parse_time(&a.start, now_ns()).context("--start")?;
+    let mut g = VenueGenerator::new(VenueConfig {
+        feed,
+        seed: a.seed,
+        symbols: a.symbols,
+        packets,
+        start_ns,
+    })
+    .map_err(|e| anyhow::anyhow!("--venue {}: {e}", feed.name()))?;
+    let started = Instant::now();
+    let write = |g: &mut VenueGenerator, out: &mut dyn Write| -> Result<u64> {
+        let mut w = PcapWriter::new(out);
+        while let Some(p) = g.next_packet() {
+            w.write_packet(&p)?;
+        }
+        let n = w.packets_written();
+        w.finish()?;
+        Ok(n)
+    };
+    let to_stdout = a.out == Path::new("-");
+    let written = if to_stdout {
+        let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        write(&mut g, &mut out)?
+    } else {
+        let mut n = 0;
+        write_atomically(&a.out, |out| {
+            n = write(&mut g, out)?;
+            Ok(())
+        })?;
+        n
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let truth = g.truth();
+    if let Some(path) = &a.truth {
+        write_atomically(path, |out| {
+            serde_json::to_writer_pretty(&mut *out, &truth)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })?;
+    }
+    let simulated = match (truth.first_ts_ns, truth.last_ts_ns) {
+        (Some(a), Some(b)) => (b - a) as f64 / 1e9,
+        _ => 0.0,
+    };
+    let missing: u64 = truth.gaps.iter().map(|g| g.count).sum();
+    let summary = if a.json || a.format_json.is_some() {
+        json!({
+            "out": a.out,
+            "truth": a.truth,
+            "venue": feed.name(),
+            "protocol": truth.protocol,
+            "packets": written,
+            "bytes": truth.bytes,
+            "simulated_seconds": simulated,
+            "elapsed_seconds": elapsed,
+            "messages": truth.messages,
+            "heartbeats": truth.heartbeats,
+            "gaps": truth.gaps.len(),
+            "missing_messages": missing,
+        })
+        .to_string()
+    } else {
+        format!(
+            "wrote {written} packets ({}, {simulated:.3} s of traffic) of {} to {} in \
+             {elapsed:.2} s: {} messages, {} heartbeats, {} gaps ({missing} messages not \
+             sent){}",
+            format_bytes(truth.bytes),
+            feed.name(),
+            a.out.display(),
+            truth.messages,
+            truth.heartbeats,
+            truth.gaps.len(),
             a.truth
                 .as_ref()
                 .map(|p| format!("; truth in {}", p.display()))

@@ -143,8 +143,11 @@ fn session_text(out: &mut Vec<String>, s: &SessionReport, n: usize) {
             format!(", {} lines arbitrated", s.lines.len())
         } else if s.arbitrated {
             ", one line".to_owned()
-        } else {
+        } else if s.session.trim().is_empty() {
             " (blank name: one line, not arbitrated)".to_owned()
+        } else {
+            // A PITCH unit, an IEX-TP session: the name does not tie lines together.
+            " (one line, not arbitrated)".to_owned()
         },
         gaps,
         if gaps == 1 { "" } else { "s" },
@@ -205,7 +208,7 @@ fn session_text(out: &mut Vec<String>, s: &SessionReport, n: usize) {
 fn text(r: &Report, n: usize) -> Vec<String> {
     let g = &r.gaps;
     let mut out = vec![format!(
-        "feed gaps (MoldUDP64): {} session{}, {} messages in {} packets; {} gap{} on the lines, {} messages recovered, {} lost",
+        "feed gaps (MoldUDP64, PITCH, IEX-TP, XDP): {} session{}, {} MoldUDP64 messages in {} packets; {} gap{} on the lines, {} messages recovered, {} lost",
         g.sessions.len(),
         if g.sessions.len() == 1 { "" } else { "s" },
         r.moldudp64_messages,

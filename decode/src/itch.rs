@@ -36,6 +36,7 @@ use crate::record::{
 };
 use crate::seam::FlowKey;
 use crate::stats::{StateSize, Stats};
+use crate::venue::{Taken, VenueSide};
 
 /// One MoldUDP64 session's symbol state; see
 /// [`Decoder::itch_sessions`](crate::Decoder::itch_sessions).
@@ -458,6 +459,8 @@ pub(crate) struct UdpSide {
     sessions: Vec<ItchSession>,
     /// Live orders kept per session (per generation).
     max_orders: usize,
+    /// The other sequenced feeds (PITCH, IEX-TP, XDP).
+    venues: VenueSide,
 }
 
 impl UdpSide {
@@ -471,6 +474,7 @@ impl UdpSide {
             session_index: FxHashMap::default(),
             sessions: Vec::new(),
             max_orders,
+            venues: VenueSide::new(max_orders),
         }
     }
 
@@ -482,6 +486,7 @@ impl UdpSide {
             size.itch_orders += s.orders.len() as u64;
             size.evicted += s.orders.evicted;
         }
+        self.venues.size(size);
     }
 
     /// The flow `key` if it is configured or recognised; `None` (and the flow remembered as
@@ -612,6 +617,12 @@ impl UdpSide {
         stats: &mut Stats,
         out: &mut Vec<MessageRecord>,
     ) {
+        if self.venues.knows(&key) {
+            if self.venues.datagram(id, ts_ns, key, payload, stats, out) == Taken::No {
+                stats.udp_undecoded += 1;
+            }
+            return;
+        }
         let f = match self.flow(key, feeds, stats) {
             Some(f) => f,
             None => {
@@ -621,7 +632,13 @@ impl UdpSide {
                 // its heartbeats. The decision is the datagram's alone, so that a block
                 // decoded on its own decides as the whole capture did.
                 if moldudp64::shape(payload) == Shape::No {
-                    stats.udp_undecoded += 1;
+                    // Another sequenced feed (PITCH, IEX-TP, XDP), or nothing known.
+                    match self.venues.datagram(id, ts_ns, key, payload, stats, out) {
+                        Taken::Yes => {
+                            self.unknown.remove(&key);
+                        }
+                        Taken::No => stats.udp_undecoded += 1,
+                    }
                     return;
                 }
                 self.recognised(key, stats)
@@ -798,6 +815,7 @@ impl UdpSide {
             .iter()
             .filter(|f| f.dialect == Dialect::Other)
             .count() as u64;
+        self.venues.finish(stats);
         // Unknown flows forgotten under a flood of new ones are counted again if they come
         // back.
         stats.flows.unknown += self.unknown.len() as u64 + self.unknown.evicted;

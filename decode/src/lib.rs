@@ -35,6 +35,7 @@ mod soupbin;
 mod stats;
 mod stream;
 mod tcp;
+pub mod venue;
 
 pub use config::{AddrPrefix, Feed, FeedMap, FeedMapError, FeedProtocol};
 pub use decoder::Decoder;
@@ -45,7 +46,8 @@ pub use late::LateResolver;
 pub use observe::Observer;
 pub use record::{
     apply_resolutions, ErrorKind, ErrorRecord, ExchangeTime, Flags, Message, MessageRecord,
-    MsgType, OrderIds, Protocol, Resolution, Session, Symbol, TypeCode, OTHER_DIALECT,
+    MsgType, OrderIds, Protocol, Resolution, Session, Symbol, TypeCode, FEED_HEARTBEAT,
+    OTHER_DIALECT,
 };
 pub use seam::{EndReason, Event, FlowKey, Limits, Reassemble, Reassembler};
 pub use stats::{

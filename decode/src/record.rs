@@ -28,17 +28,26 @@ pub enum Protocol {
     Ouch50,
     /// FIX tag=value.
     Fix,
+    /// Cboe PITCH (equities), in sequenced units over UDP.
+    Pitch,
+    /// IEX TOPS or DEEP, in IEX Transport Protocol segments over UDP.
+    IexTp,
+    /// NYSE Pillar XDP Integrated Feed, in XDP packets over UDP.
+    Xdp,
 }
 
 impl Protocol {
     /// Every protocol, in the order of [`Protocol::index`].
-    pub const ALL: [Protocol; 6] = [
+    pub const ALL: [Protocol; 9] = [
         Protocol::Itch,
         Protocol::MoldUdp64,
         Protocol::SoupBin,
         Protocol::Ouch42,
         Protocol::Ouch50,
         Protocol::Fix,
+        Protocol::Pitch,
+        Protocol::IexTp,
+        Protocol::Xdp,
     ];
 
     /// Position in [`Protocol::ALL`] (for per-protocol counters).
@@ -46,7 +55,8 @@ impl Protocol {
         self as usize
     }
 
-    /// Short lowercase name (`itch`, `moldudp64`, `soupbin`, `ouch42`, `ouch50`, `fix`).
+    /// Short lowercase name (`itch`, `moldudp64`, `soupbin`, `ouch42`, `ouch50`, `fix`,
+    /// `pitch`, `iextp`, `xdp`).
     pub const fn name(self) -> &'static str {
         match self {
             Protocol::Itch => "itch",
@@ -55,6 +65,9 @@ impl Protocol {
             Protocol::Ouch42 => "ouch42",
             Protocol::Ouch50 => "ouch50",
             Protocol::Fix => "fix",
+            Protocol::Pitch => "pitch",
+            Protocol::IexTp => "iextp",
+            Protocol::Xdp => "xdp",
         }
     }
 }
@@ -157,6 +170,20 @@ pub enum Session {
         /// Session from Login Accepted (or a non-blank Login Request).
         session: Option<Alpha<10>>,
     },
+    /// A sequenced UDP feed other than MoldUDP64 (Cboe PITCH, IEX-TP, NYSE XDP): the
+    /// sequence's name as text, `name` (the PITCH unit, the IEX-TP session id, in decimal;
+    /// blank for XDP, numbered per channel), on one destination and VLAN. Sequence numbers
+    /// count within one value of this key.
+    Feed {
+        /// The unit or session, in decimal, left-aligned and space-padded (blank: none).
+        name: Alpha<10>,
+        /// Destination address of the datagrams.
+        dst: IpAddr,
+        /// Destination port.
+        dport: u16,
+        /// Outermost VLAN id.
+        vlan: Option<u16>,
+    },
     /// A FIX connection: the direction the record travelled and the message's comp ids.
     Fix {
         /// Direction of travel.
@@ -172,7 +199,7 @@ impl Session {
     /// The TCP direction the record travelled (`None` for MoldUDP64).
     pub fn flow(&self) -> Option<&FlowKey> {
         match self {
-            Session::MoldUdp64 { .. } => None,
+            Session::MoldUdp64 { .. } | Session::Feed { .. } => None,
             Session::SoupBin { flow, .. } | Session::Fix { flow, .. } => Some(flow),
         }
     }
@@ -218,8 +245,10 @@ pub struct OrderIds {
 /// The exchange's timestamp of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExchangeTime {
-    /// Nanoseconds since midnight (ITCH; OUCH outbound messages).
+    /// Nanoseconds since midnight (ITCH; OUCH outbound messages; Cboe PITCH, Eastern time).
     SinceMidnightNs(u64),
+    /// Nanoseconds since the Unix epoch (IEX-TP, NYSE XDP).
+    UnixNs(i64),
     /// FIX SendingTime (52) as written, and as nanoseconds since the Unix epoch (UTC) when it
     /// has the `YYYYMMDD-HH:MM:SS[.fraction]` form.
     Fix {
@@ -301,6 +330,11 @@ pub struct Message {
     pub len: u32,
 }
 
+/// The type name of a packet of a sequenced UDP feed (PITCH, IEX-TP, XDP) that carries no
+/// message: its sequence number is the next one (PITCH, IEX-TP) or the last one sent (XDP).
+/// Its type code is empty: no type byte is on the wire.
+pub const FEED_HEARTBEAT: &str = "Heartbeat";
+
 /// The type name of a message of a MoldUDP64 flow that carries another ITCH dialect than
 /// 5.0 (its first byte is the type code).
 pub const OTHER_DIALECT: &str = "Message (other ITCH dialect)";
@@ -310,6 +344,14 @@ impl Message {
     /// message (a message of another ITCH dialect, also a MoldUDP64 record, is a message).
     pub fn is_moldudp64_control(&self) -> bool {
         self.protocol == Protocol::MoldUdp64 && self.msg_type.name != OTHER_DIALECT
+    }
+
+    /// A heartbeat of a PITCH, IEX-TP or XDP feed (see [`FEED_HEARTBEAT`]).
+    pub fn is_feed_heartbeat(&self) -> bool {
+        matches!(
+            self.protocol,
+            Protocol::Pitch | Protocol::IexTp | Protocol::Xdp
+        ) && self.msg_type.code.as_bytes().is_empty()
     }
 
     /// Whether the message concerns one instrument, so that a missing symbol counts as
@@ -336,6 +378,27 @@ impl Message {
                 self.ids.cl_ord_id.is_some()
                     || self.ids.orig_cl_ord_id.is_some()
                     || self.ids.order_id.is_some()
+            }
+            // Messages naming an instrument or an order (an XDP message by its symbol's
+            // index: every type but the channel's own and unknown ones).
+            Protocol::Pitch | Protocol::IexTp => {
+                self.symbol.is_some() || self.ids.order_ref.is_some()
+            }
+            Protocol::Xdp => {
+                self.symbol.is_some()
+                    || self.ids.order_ref.is_some()
+                    || matches!(
+                        self.msg_type.code.as_bytes(),
+                        b"3" | b"32"
+                            | b"34"
+                            | b"105"
+                            | b"110"
+                            | b"111"
+                            | b"112"
+                            | b"113"
+                            | b"114"
+                            | b"223"
+                    )
             }
             Protocol::MoldUdp64 | Protocol::SoupBin => false,
         }

@@ -37,7 +37,8 @@ pub fn sock(ip: IpAddr, port: u16) -> String {
 
 /// A session in words: `NQTVITCH01@233.54.12.111:26477` (with `/vlan201` when tagged),
 /// `10.1.0.21:41234>10.2.0.11:15000` (with the SoupBin session after a space),
-/// `BUYSIDE1>WTAPEXCH`.
+/// `BUYSIDE1>WTAPEXCH`; a PITCH unit or IEX-TP session `3@233.1.1.1:30001` (an XDP channel:
+/// the address alone).
 pub fn session(s: &Session) -> String {
     match s {
         Session::MoldUdp64 {
@@ -47,6 +48,23 @@ pub fn session(s: &Session) -> String {
             vlan,
         } => {
             let mut t = format!("{name}@{}", sock(*dst, *dport));
+            if let Some(v) = vlan {
+                t.push_str(&format!("/vlan{v}"));
+            }
+            t
+        }
+        Session::Feed {
+            name,
+            dst,
+            dport,
+            vlan,
+        } => {
+            let name = String::from_utf8_lossy(name.trimmed()).into_owned();
+            let mut t = if name.is_empty() {
+                sock(*dst, *dport)
+            } else {
+                format!("{name}@{}", sock(*dst, *dport))
+            };
             if let Some(v) = vlan {
                 t.push_str(&format!("/vlan{v}"));
             }
@@ -373,6 +391,9 @@ impl Serialize for Stats {
             ("ignored", f.ignored),
             ("moldudp64", f.moldudp64),
             ("moldudp64_other", f.moldudp64_other),
+            ("pitch", f.pitch),
+            ("iextp", f.iextp),
+            ("xdp", f.xdp),
             ("soupbin_other", f.soupbin_other),
             ("soupbin_ouch42", f.soupbin_ouch42),
             ("soupbin_ouch50", f.soupbin_ouch50),
@@ -429,11 +450,14 @@ pub fn stats_lines(s: &Stats) -> Vec<String> {
         s.tcp_gaps, s.tcp_gap_bytes, s.tcp_bytes_skipped, s.tcp_bytes_undecoded
     ));
     out.push(format!(
-        "flows        moldudp64 {} ({} of another ITCH dialect), soupbin/ouch42 {}, \
-         soupbin/ouch50 {}, soupbin/other {}, fix {}, unknown {}, empty {}, ignored {} ({} from \
-         the feed map)",
+        "flows        moldudp64 {} ({} of another ITCH dialect), pitch {}, iextp {}, xdp {}, \
+         soupbin/ouch42 {}, soupbin/ouch50 {}, soupbin/other {}, fix {}, unknown {}, empty {}, \
+         ignored {} ({} from the feed map)",
         f.moldudp64,
         f.moldudp64_other,
+        f.pitch,
+        f.iextp,
+        f.xdp,
         f.soupbin_ouch42,
         f.soupbin_ouch50,
         f.soupbin_other,

@@ -5,7 +5,7 @@ use crate::record::Protocol;
 
 /// A counter per [`Protocol`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProtocolCounts(pub [u64; 6]);
+pub struct ProtocolCounts(pub [u64; Protocol::ALL.len()]);
 
 impl ProtocolCounts {
     /// The count of one protocol.
@@ -39,6 +39,11 @@ pub struct FlowStats {
     pub soupbin_other: u64,
     /// TCP connections carrying FIX.
     pub fix: u64,
+    /// UDP flows labelled Cboe PITCH, IEX-TP and NYSE XDP (see [`crate::venue`]'s
+    /// detection: labelled after a few datagrams that fit exactly).
+    pub pitch: u64,
+    pub iextp: u64,
+    pub xdp: u64,
     /// Flows with payload that is nothing known (UDP flows never recognised are counted at
     /// [`Decoder::finish`]; only the last 32768 to 65536 of them are remembered, so one
     /// forgotten under a flood of new flows is counted again when it comes back).
@@ -134,7 +139,8 @@ pub struct StateSize {
     pub udp_flows: u64,
     /// MoldUDP64 sessions seen (each with its locate map and order map).
     pub itch_sessions: u64,
-    /// Live orders remembered, over every ITCH session.
+    /// Live orders remembered, over every ITCH session (and every Cboe PITCH unit, under
+    /// the same cap per session).
     pub itch_orders: u64,
     /// TCP connections open (each with its OUCH and FIX maps).
     pub connections: u64,

@@ -668,7 +668,7 @@ fn route(
             }
             _ => {
                 if let Some(d) = docs.as_deref_mut() {
-                    d.push(message_doc(f, &m, block));
+                    d.push(message_doc(f, &m, block, Some(current)));
                 }
             }
         }

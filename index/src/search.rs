@@ -808,7 +808,7 @@ impl Searcher {
             });
             return Ok(None);
         };
-        let m = match crate::stored::decode(bytes) {
+        let (m, udp) = match crate::stored::decode_with_flow(bytes) {
             Ok(m) => m,
             Err(e) => {
                 stats.damage.push(SearchDamage::Shard {
@@ -818,12 +818,12 @@ impl Searcher {
                 return Ok(None);
             }
         };
-        let net = m
-            .session
-            .flow()
-            .map(NetKey::of_tcp)
-            .unwrap_or_default()
-            .fields(m.capture_ts_ns);
+        let net = match (m.session.flow(), &udp) {
+            (Some(flow), _) => NetKey::of_tcp(flow),
+            (None, Some(flow)) => NetKey::of_udp(flow),
+            (None, None) => NetKey::default(),
+        }
+        .fields(m.capture_ts_ns);
         Ok(matches_message(q, &m, &net).then(|| Hit::Message {
             message: Box::new(m),
             net,

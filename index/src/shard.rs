@@ -232,6 +232,31 @@ impl NetKey {
         }
     }
 
+    /// A UDP datagram's key from its flow (see [`NetKey::flow`]).
+    pub fn of_udp(f: &wiretape_decode::FlowKey) -> NetKey {
+        let mut l4 = L4::UDP;
+        l4.insert(if f.src.is_ipv4() { L4::IPV4 } else { L4::IPV6 });
+        NetKey {
+            vlan: f.vlan,
+            src: Some(f.src),
+            dst: Some(f.dst),
+            sport: Some(f.sport),
+            dport: Some(f.dport),
+            l4: l4.0,
+        }
+    }
+
+    /// The flow of a key with both addresses and ports.
+    pub fn flow(&self) -> Option<wiretape_decode::FlowKey> {
+        Some(wiretape_decode::FlowKey {
+            src: self.src?,
+            dst: self.dst?,
+            sport: self.sport?,
+            dport: self.dport?,
+            vlan: self.vlan,
+        })
+    }
+
     /// Adds the network fields to a document.
     pub fn add_to(&self, doc: &mut TantivyDocument, f: &Fields) {
         if let Some(a) = self.src {
@@ -313,6 +338,9 @@ pub fn proto_terms(p: Protocol) -> &'static [&'static str] {
         Protocol::Ouch42 => &["ouch42", "ouch", "soupbin"],
         Protocol::Ouch50 => &["ouch50", "ouch", "soupbin"],
         Protocol::Fix => &["fix"],
+        Protocol::Pitch => &["pitch"],
+        Protocol::IexTp => &["iextp"],
+        Protocol::Xdp => &["xdp"],
     }
 }
 
@@ -323,7 +351,9 @@ pub fn session_names(s: &Session) -> [Option<String>; 2] {
         (!t.is_empty()).then_some(t)
     };
     match s {
-        Session::MoldUdp64 { name, .. } => [text(name.as_bytes()), None],
+        Session::MoldUdp64 { name, .. } | Session::Feed { name, .. } => {
+            [text(name.as_bytes()), None]
+        }
         Session::SoupBin { session, .. } => [session.and_then(|a| text(a.as_bytes())), None],
         Session::Fix {
             sender_comp_id,
@@ -429,7 +459,9 @@ pub fn order_bucket(n: u64) -> u64 {
 }
 
 /// The per-message document of a TCP-borne message.
-pub fn message_doc(f: &Fields, m: &Message, block: u32) -> TantivyDocument {
+/// A message's document. `udp`: the network fields of the datagram that carried a message
+/// whose session names no TCP flow (PITCH, IEX-TP, XDP), indexed and stored with it.
+pub fn message_doc(f: &Fields, m: &Message, block: u32, udp: Option<&NetKey>) -> TantivyDocument {
     let mut d = TantivyDocument::default();
     d.add_u64(f.kind, KIND_MESSAGE);
     d.add_u64(f.block, block.into());
@@ -457,11 +489,18 @@ pub fn message_doc(f: &Fields, m: &Message, block: u32) -> TantivyDocument {
     }
     d.add_u64(f.t_lo, m.capture_ts_ns);
     d.add_u64(f.t_hi, m.capture_ts_ns);
+    let mut udp_flow = None;
     if let Some(flow) = m.session.flow() {
         NetKey::of_tcp(flow).add_to(&mut d, f);
+    } else if let Some(k) = udp {
+        k.add_to(&mut d, f);
+        udp_flow = k.flow();
     }
     d.add_u64(f.npkt, m.packets.len() as u64);
-    d.add_bytes(f.rec, &crate::stored::encode(m));
+    d.add_bytes(
+        f.rec,
+        &crate::stored::encode_with_flow(m, udp_flow.as_ref()),
+    );
     d
 }
 

@@ -1,5 +1,5 @@
 //! A decoded [`Message`] as the index stores it (the per-message documents of TCP-borne
-//! protocols), and back.
+//! protocols and of the sequenced UDP feeds other than MoldUDP64), and back.
 //!
 //! The encoding is JSON with short keys (the shard's document store compresses it with
 //! zstd). Type names are not stored: they are derived again from protocol, direction and
@@ -45,6 +45,13 @@ enum Sess {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         s: Option<Vec<u8>>,
     },
+    U {
+        n: Vec<u8>,
+        d: IpAddr,
+        p: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        v: Option<u16>,
+    },
     F {
         f: Flow,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,6 +65,7 @@ enum Sess {
 enum Et {
     M(u64),
     F(String, Option<i64>),
+    U(i64),
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -115,6 +123,10 @@ struct Stored {
     k: Vec<(u32, u64, u32, u32)>,
     #[serde(default)]
     z: u32,
+    /// The UDP flow that carried a message of a feed whose session names no flow (PITCH,
+    /// IEX-TP, XDP): network terms evaluate on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    u: Option<Flow>,
 }
 
 fn flow_out(f: &FlowKey) -> Flow {
@@ -145,6 +157,12 @@ fn alpha<const N: usize>(b: &[u8]) -> Result<Alpha<N>, StoredError> {
 
 /// Encodes a message.
 pub fn encode(m: &Message) -> Vec<u8> {
+    encode_with_flow(m, None)
+}
+
+/// Encodes a message with the UDP flow that carried it (for a message whose session names
+/// no flow).
+pub fn encode_with_flow(m: &Message, udp: Option<&FlowKey>) -> Vec<u8> {
     let s = match &m.session {
         Session::MoldUdp64 {
             name,
@@ -152,6 +170,17 @@ pub fn encode(m: &Message) -> Vec<u8> {
             dport,
             vlan,
         } => Sess::M {
+            n: name.as_bytes().to_vec(),
+            d: *dst,
+            p: *dport,
+            v: *vlan,
+        },
+        Session::Feed {
+            name,
+            dst,
+            dport,
+            vlan,
+        } => Sess::U {
             n: name.as_bytes().to_vec(),
             d: *dst,
             p: *dport,
@@ -202,6 +231,7 @@ pub fn encode(m: &Message) -> Vec<u8> {
         et: m.exchange_time.as_ref().map(|e| match e {
             ExchangeTime::SinceMidnightNs(n) => Et::M(*n),
             ExchangeTime::Fix { raw, unix_ns } => Et::F(raw.to_string(), *unix_ns),
+            ExchangeTime::UnixNs(n) => Et::U(*n),
         }),
         t: m.capture_ts_ns,
         f: m.flags.0,
@@ -210,6 +240,7 @@ pub fn encode(m: &Message) -> Vec<u8> {
             .map(|p| (p.stream, p.segment, p.block, p.index))
             .collect(),
         z: m.len,
+        u: udp.map(flow_out),
     };
     serde_json::to_vec(&st).expect("serialising plain data cannot fail")
 }
@@ -219,6 +250,9 @@ pub fn type_name(protocol: Protocol, direction: Option<Direction>, code: &[u8]) 
     use wiretape_wire::{fix, itch, ouch42, ouch50, soupbin};
     let b = code.first().copied().unwrap_or(0);
     let one = code.len() == 1;
+    if let Some(name) = wiretape_decode::venue::type_name(protocol, code) {
+        return name;
+    }
     match (protocol, direction) {
         (Protocol::Fix, _) => fix::msg_type_name(code).unwrap_or("Unknown"),
         _ if !one => "Unknown",
@@ -232,11 +266,18 @@ pub fn type_name(protocol: Protocol, direction: Option<Direction>, code: &[u8]) 
         (Protocol::Ouch42, _) => ouch42::OutboundType::from_u8(b).name(),
         (Protocol::Ouch50, Some(Direction::Inbound)) => ouch50::InboundType::from_u8(b).name(),
         (Protocol::Ouch50, _) => ouch50::OutboundType::from_u8(b).name(),
+        // Named by `venue::type_name` above.
+        (Protocol::Pitch | Protocol::IexTp | Protocol::Xdp, _) => "Unknown",
     }
 }
 
 /// Decodes what [`encode`] wrote.
 pub fn decode(bytes: &[u8]) -> Result<Message, StoredError> {
+    decode_with_flow(bytes).map(|(m, _)| m)
+}
+
+/// Decodes what [`encode_with_flow`] wrote: the message and the UDP flow, if stored.
+pub fn decode_with_flow(bytes: &[u8]) -> Result<(Message, Option<FlowKey>), StoredError> {
     let st: Stored = serde_json::from_slice(bytes).map_err(|e| StoredError(e.to_string()))?;
     let protocol = *Protocol::ALL
         .get(usize::from(st.p))
@@ -255,6 +296,12 @@ pub fn decode(bytes: &[u8]) -> Result<Message, StoredError> {
             dport: p,
             vlan: v,
         },
+        Sess::U { n, d, p, v } => Session::Feed {
+            name: alpha(&n)?,
+            dst: d,
+            dport: p,
+            vlan: v,
+        },
         Sess::S { f, s } => Session::SoupBin {
             flow: flow_in(f),
             session: s.map(|s| alpha(&s)).transpose()?,
@@ -266,7 +313,8 @@ pub fn decode(bytes: &[u8]) -> Result<Message, StoredError> {
         },
     };
     let i = st.i;
-    Ok(Message {
+    let udp = st.u.map(flow_in);
+    let m = Message {
         protocol,
         msg_type: MsgType {
             code,
@@ -299,6 +347,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, StoredError> {
                 raw: raw.into(),
                 unix_ns,
             },
+            Et::U(n) => ExchangeTime::UnixNs(n),
         }),
         capture_ts_ns: st.t,
         flags: Flags(st.f),
@@ -313,5 +362,6 @@ pub fn decode(bytes: &[u8]) -> Result<Message, StoredError> {
             })
             .collect(),
         len: st.z,
-    })
+    };
+    Ok((m, udp))
 }

@@ -498,6 +498,32 @@ impl FeedGaps {
     /// session, `seq` being the next number), captured at `t_ns`.
     pub fn message(&mut self, name: [u8; 10], line: Line, seq: u64, count: u64, t_ns: u64) {
         let arbitrated = !name.iter().all(|&b| b == 0 || b == b' ');
+        self.message_on(name, line, arbitrated, seq, count, t_ns);
+    }
+
+    /// As [`FeedGaps::message`], for a feed whose lines are not arbitrated whatever its
+    /// name: a Cboe PITCH unit, an IEX-TP session or an XDP channel says nothing of the
+    /// exchange (every Cboe market numbers units from 1), so each line is a feed of its own.
+    pub fn message_unarbitrated(
+        &mut self,
+        name: [u8; 10],
+        line: Line,
+        seq: u64,
+        count: u64,
+        t_ns: u64,
+    ) {
+        self.message_on(name, line, false, seq, count, t_ns);
+    }
+
+    fn message_on(
+        &mut self,
+        name: [u8; 10],
+        line: Line,
+        arbitrated: bool,
+        seq: u64,
+        count: u64,
+        t_ns: u64,
+    ) {
         let key = (name, (!arbitrated).then_some(line));
         let i = match self.last {
             Some((k, i)) if k == key => i,
@@ -742,6 +768,27 @@ mod tests {
             (r.line_gaps, r.recovered_messages, r.lost_messages),
             (2, 2, 1)
         );
+    }
+
+    #[test]
+    fn named_but_unarbitrated_sessions_keep_each_line_to_itself() {
+        // Two Cboe markets' unit 1: the same name, numbers of their own.
+        let (a, b) = (line(1), line(2));
+        let mut g = FeedGaps::new();
+        let unit = *b"1         ";
+        g.message_unarbitrated(unit, a, 1, 10, 10);
+        g.message_unarbitrated(unit, b, 1, 5, 11);
+        g.message_unarbitrated(unit, b, 8, 1, 12); // b misses 6..=7
+        g.message_unarbitrated(unit, a, 11, 1, 13);
+        let r = g.finish();
+        assert_eq!(r.sessions.len(), 2);
+        assert!(r
+            .sessions
+            .iter()
+            .all(|s| !s.arbitrated && s.lines.len() == 1));
+        // a's numbers 6..=7 did not recover b's gap: it is lost.
+        assert_eq!(r.lost_messages, 2);
+        assert_eq!(r.recovered_messages, 0);
     }
 
     #[test]

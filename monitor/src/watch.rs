@@ -132,7 +132,10 @@ pub struct Monitor {
     tracks: HashMap<TrackKey, usize, foldhash::fast::RandomState>,
     /// The MoldUDP64 messages of the datagram being taken, handed to `FeedGaps` as one
     /// range (name, line, first number, count, time).
-    mold_run: Option<([u8; 10], Line, u64, u64, u64)>,
+    /// Consecutive messages of one datagram: session name, line, first number, count,
+    /// capture time, and whether the session is arbitrated across lines (MoldUDP64) or not
+    /// (the other sequenced feeds).
+    mold_run: Option<([u8; 10], Line, u64, u64, u64, bool)>,
     packets: u64,
     mold: u64,
     round_trips: u64,
@@ -287,7 +290,7 @@ fn sequence_step(m: &Message) -> Option<(String, Step)> {
             };
             Some((stream, step))
         }
-        Session::MoldUdp64 { .. } => None,
+        Session::MoldUdp64 { .. } | Session::Feed { .. } => None,
     }
 }
 
@@ -682,26 +685,41 @@ impl Monitor {
                 }
             }
         }
-        let (
-            Session::MoldUdp64 {
-                name,
-                dst,
-                dport,
-                vlan,
+        let ((name, dst, dport, vlan, arbitrated), Some(seq)) = (
+            match &m.session {
+                Session::MoldUdp64 {
+                    name,
+                    dst,
+                    dport,
+                    vlan,
+                } => (name, dst, dport, vlan, true),
+                Session::Feed {
+                    name,
+                    dst,
+                    dport,
+                    vlan,
+                } => (name, dst, dport, vlan, false),
+                _ => return,
             },
-            Some(seq),
-        ) = (&m.session, m.sequence)
-        else {
+            m.sequence,
+        ) else {
             return;
         };
-        // A heartbeat or end of session carries the next number and no message.
-        let count = u64::from(!m.is_moldudp64_control());
+        // A heartbeat or end of session carries the next number and no message (an XDP
+        // heartbeat's number is not documented as the next one: it is left out).
+        let control = m.is_moldudp64_control() || m.is_feed_heartbeat();
+        if control && m.protocol == Protocol::Xdp {
+            return;
+        }
+        let count = u64::from(!control);
         let line = Line {
             dst: *dst,
             dport: *dport,
             vlan: *vlan,
         };
-        self.mold += 1;
+        if arbitrated {
+            self.mold += 1;
+        }
         // Consecutive messages of one datagram go to FeedGaps as one range (it counts number
         // by number, so the verdicts are those of one call per message).
         if let Some(r) = &mut self.mold_run {
@@ -709,6 +727,7 @@ impl Monitor {
                 && r.0 == name.0
                 && r.1 == line
                 && r.4 == t
+                && r.5 == arbitrated
                 && r.2.checked_add(r.3) == Some(seq)
             {
                 r.3 += 1;
@@ -717,16 +736,32 @@ impl Monitor {
         }
         self.flush_mold();
         if count == 0 {
-            self.gaps.message(name.0, line, seq, 0, t);
+            self.gaps_message(name.0, line, seq, 0, t, arbitrated);
         } else {
-            self.mold_run = Some((name.0, line, seq, count, t));
+            self.mold_run = Some((name.0, line, seq, count, t, arbitrated));
+        }
+    }
+
+    fn gaps_message(
+        &mut self,
+        name: [u8; 10],
+        line: Line,
+        seq: u64,
+        count: u64,
+        t: u64,
+        arbitrated: bool,
+    ) {
+        if arbitrated {
+            self.gaps.message(name, line, seq, count, t);
+        } else {
+            self.gaps.message_unarbitrated(name, line, seq, count, t);
         }
     }
 
     /// Hands the pending range of MoldUDP64 messages to `FeedGaps`.
     fn flush_mold(&mut self) {
-        if let Some((name, line, seq, count, t)) = self.mold_run.take() {
-            self.gaps.message(name, line, seq, count, t);
+        if let Some((name, line, seq, count, t, arbitrated)) = self.mold_run.take() {
+            self.gaps_message(name, line, seq, count, t, arbitrated);
         }
     }
 

@@ -48,8 +48,8 @@ pub struct ThreadCounters {
 /// that the feeds are there and clean.
 #[derive(Debug, Default)]
 pub struct MessageCounts {
-    messages: [AtomicU64; 6],
-    errors: [AtomicU64; 6],
+    messages: [AtomicU64; Protocol::ALL.len()],
+    errors: [AtomicU64; Protocol::ALL.len()],
 }
 
 impl MessageCounts {

@@ -500,3 +500,119 @@ fn another_itch_dialect_on_moldudp64_is_never_decoded_as_itch50_and_counts_agree
     assert_eq!(v["gaps"]["line_gaps"], 1, "{}", v["gaps"]);
     assert_eq!(v["gaps"]["lost_messages"], 5, "{}", v["gaps"]);
 }
+
+/// `gen --venue` for each venue: `decode --stats`, `search` (by protocol, symbol, session and
+/// sequence, order, type, address) and `report`'s gaps agree with the generator's truth.
+#[test]
+fn other_venues_decode_search_and_gaps_match_the_generators_truth() {
+    use wiretape_capture::synth::VenueTruth;
+    let tmp = tempfile::tempdir().unwrap();
+    for (venue, seed) in [("pitch", 3), ("tops", 4), ("deep", 5), ("xdp", 6)] {
+        let pcap = tmp.path().join(format!("{venue}.pcap"));
+        let truth_path = tmp.path().join(format!("{venue}.json"));
+        let r = wiretape(&[
+            "gen",
+            "--venue",
+            venue,
+            "--out",
+            s(&pcap),
+            "--truth",
+            s(&truth_path),
+            "--packets",
+            "6000",
+            "--symbols",
+            "300",
+            "--seed",
+            &seed.to_string(),
+        ]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let t: VenueTruth =
+            serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+        assert!(!t.gaps.is_empty(), "{venue}: the run has gaps");
+        let d = tmp.path().join(format!("d-{venue}"));
+        let r = wiretape(&["import", "--no-progress", "--data", s(&d), s(&pcap)]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+
+        let r = wiretape(&["decode", "--data", s(&d), "--stats", "--format", "json"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let st: Value = serde_json::from_str(&r.stdout).unwrap();
+        let p = t.protocol.as_str();
+        assert_eq!(
+            st["messages"][p],
+            t.messages + t.heartbeats,
+            "{venue}: {st}"
+        );
+        assert_eq!(st["messages_total"], t.messages + t.heartbeats, "{venue}");
+        assert_eq!(st["errors_total"], 0, "{venue}: {st}");
+        assert_eq!(st["udp_undecoded"], 0, "{venue}: {st}");
+        assert_eq!(st["flows"][p], t.streams.len() as u64, "{venue}: {st}");
+        assert_eq!(st["unresolved_symbols"], t.unresolvable, "{venue}: {st}");
+
+        let count = |q: &str| -> u64 {
+            let r = wiretape(&["search", "--data", s(&d), q, "--count"]);
+            assert_eq!(r.code, Some(0), "{q}: {}", r.stderr);
+            r.stdout.trim().parse().unwrap()
+        };
+        assert_eq!(
+            count(&format!("proto:{p}")),
+            t.messages + t.heartbeats,
+            "{venue}"
+        );
+        // The three most active symbols, and one of the least.
+        let mut syms: Vec<(&String, &u64)> = t.symbols.iter().collect();
+        syms.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (sym, n) in syms.iter().take(3).chain(syms.last()) {
+            assert_eq!(count(&format!("symbol:\"{sym}\"")), **n, "{venue} {sym}");
+        }
+        for (name, n) in &t.types {
+            assert_eq!(count(&format!("msg:\"{name}\"")), *n, "{venue} {name}");
+        }
+        // Each stream's numbers: its session (blank for XDP: the address tells it) and a
+        // range of sequence numbers holding no gap.
+        for (i, st) in t.streams.iter().enumerate() {
+            let sel = if st.session.is_empty() {
+                format!("dst:{} AND dport:{}", st.dst, st.port)
+            } else {
+                format!("session:{} AND dst:{}", st.session, st.dst)
+            };
+            let all = count(&format!("{sel} AND NOT msg:Heartbeat"));
+            assert_eq!(all, st.messages, "{venue} {sel}");
+            let (lo, hi) = (st.first_seq.unwrap() + 100, st.first_seq.unwrap() + 199);
+            let missing = (lo..=hi)
+                .filter(|q| {
+                    t.gaps.iter().any(|g| {
+                        g.stream == i
+                            && (g.first_missing_seq..g.first_missing_seq + g.count).contains(q)
+                    })
+                })
+                .count() as u64;
+            let n = count(&format!(
+                "{sel} AND seq:[{lo} TO {hi}] AND NOT msg:Heartbeat"
+            ));
+            assert_eq!(n + missing, 100, "{venue} {sel}");
+        }
+        for o in t.orders.iter().take(5) {
+            assert_eq!(
+                count(&format!("order:{}", o.order_id)),
+                o.messages,
+                "{venue} {o:?}"
+            );
+        }
+        // Gaps: every number not sent is found, on its line, and lost (no other line has it).
+        let r = wiretape(&["report", "--data", s(&d), "--json"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        let missing: u64 = t.gaps.iter().map(|g| g.count).sum();
+        assert_eq!(
+            v["gaps"]["line_gaps"],
+            t.gaps.len() as u64,
+            "{venue}: {}",
+            v["gaps"]
+        );
+        assert_eq!(
+            v["gaps"]["lost_messages"], missing,
+            "{venue}: {}",
+            v["gaps"]
+        );
+    }
+}

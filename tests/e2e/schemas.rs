@@ -150,6 +150,33 @@ fn every_json_output_matches_its_schema() {
         |_| "search-count",
     );
 
+    // Another venue's feed: the generator's summary, its messages in decode and search.
+    let venue = dir.path().join("xdp.pcap");
+    check(
+        &[
+            "gen",
+            "--venue",
+            "xdp",
+            "-w",
+            s(&venue),
+            "--packets",
+            "500",
+            "--json",
+        ],
+        |_| "gen-venue",
+    );
+    let vd = dir.path().join("vd");
+    let r = wiretape(&["import", "--no-progress", "-d", s(&vd), s(&venue)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    check(
+        &["search", "-d", s(&vd), "proto:xdp", "--json", "-c", "0"],
+        |_| "search-message",
+    );
+    check(
+        &["decode", "-d", s(&vd), "--stats", "--format", "json"],
+        |_| "decode-stats",
+    );
+
     // Error lines: the FIX packets alone (no handshake, no acknowledgements) leave gaps.
     let fix = dir.path().join("fix.pcap");
     let r = wiretape(&["export", "-d", d, "proto:fix AND msg:8", "-w", s(&fix)]);

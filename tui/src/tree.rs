@@ -4,7 +4,9 @@
 //! Layers come from [`Dissected`] (Ethernet, VLAN tags, ARP, IPv4/IPv6, UDP/TCP, ICMP); the
 //! payload is read as the protocol the decoder found in it: MoldUDP64 (header, then each
 //! message block with its ITCH fields from the wire crate's `FIELDS` tables), SoupBinTCP
-//! frames with the OUCH 4.2 / 5.0 fields of their direction, FIX as `tag=value` fields.
+//! frames with the OUCH 4.2 / 5.0 fields of their direction, FIX as `tag=value` fields,
+//! Cboe PITCH units, IEX-TP segments and NYSE XDP packets with their messages' fields
+//! (little-endian).
 //! Every node's range lies inside the packet; hostile bytes end a layer early (the rest is
 //! shown as undecoded), never a panic.
 
@@ -39,11 +41,37 @@ fn be(b: &[u8]) -> u64 {
     b.iter().take(8).fold(0u64, |v, &x| v << 8 | u64::from(x))
 }
 
+fn le(b: &[u8]) -> u64 {
+    b.iter()
+        .take(8)
+        .rev()
+        .fold(0u64, |v, &x| v << 8 | u64::from(x))
+}
+
+/// How a layout writes its numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Numbers {
+    /// Big-endian; prices with 4 decimals (ITCH, OUCH).
+    Be,
+    /// Little-endian; 8- and 4-byte prices with 4 decimals, 2-byte ones with 2 (Cboe PITCH,
+    /// IEX-TP).
+    Le,
+    /// Little-endian; prices as integers (NYSE XDP: scaled by the symbol's price scale
+    /// code, which the packet does not carry).
+    LeRaw,
+}
+
 /// A fixed-layout field's value: text when its bytes are printable and name something
 /// (stock, tokens, firm), else a big-endian number (prices with their 4 decimals).
-fn field_value(f: &FieldInfo, b: &[u8]) -> String {
+fn field_value(f: &FieldInfo, b: &[u8], n: Numbers) -> String {
     let printable = b.iter().all(|c| (0x20..0x7f).contains(c));
-    let texty = printable && b.iter().any(|c| c.is_ascii_alphabetic());
+    let texty = printable
+        && b.iter().any(|c| c.is_ascii_alphabetic())
+        && (n == Numbers::Be
+            || ["symbol", "firm", "cond"]
+                .iter()
+                .any(|w| f.name.contains(w))
+            || b.len() == 1);
     if b.len() == 1 {
         return if texty {
             format!("'{}'", b[0] as char)
@@ -54,11 +82,14 @@ fn field_value(f: &FieldInfo, b: &[u8]) -> String {
     if b.len() > 8 || (texty && !f.name.contains("price")) {
         return format!("\"{}\"", String::from_utf8_lossy(b).trim_end());
     }
-    let v = be(b);
-    if f.name.contains("price") {
-        format!("{}.{:04}", v / 10_000, v % 10_000)
-    } else {
-        v.to_string()
+    let v = match n {
+        Numbers::Be => be(b),
+        Numbers::Le | Numbers::LeRaw => le(b),
+    };
+    match n {
+        _ if !f.name.contains("price") || n == Numbers::LeRaw => v.to_string(),
+        Numbers::Le if b.len() == 2 => format!("{}.{:02}", v / 100, v % 100),
+        _ => format!("{}.{:04}", v / 10_000, v % 10_000),
     }
 }
 
@@ -70,6 +101,19 @@ fn fixed_fields(
     base: usize,
     len: usize,
     fields: &[FieldInfo],
+) {
+    typed_fields(out, depth, data, base, len, fields, Numbers::Be);
+}
+
+/// [`fixed_fields`] with the layout's numbers.
+fn typed_fields(
+    out: &mut Vec<Node>,
+    depth: u8,
+    data: &[u8],
+    base: usize,
+    len: usize,
+    fields: &[FieldInfo],
+    numbers: Numbers,
 ) {
     if let Some(&t) = data.get(base) {
         let shown = if t.is_ascii_graphic() {
@@ -91,7 +135,7 @@ fn fixed_fields(
         }
         out.push(Node::new(
             depth,
-            format!("{}: {}", f.name, field_value(f, &data[s..e])),
+            format!("{}: {}", f.name, field_value(f, &data[s..e], numbers)),
             s..e,
         ));
     }
@@ -226,6 +270,9 @@ pub fn dissect(data: &[u8], link_type: u16, messages: &[Message]) -> Vec<Node> {
                 | Protocol::Ouch42
                 | Protocol::Ouch50
                 | Protocol::Fix
+                | Protocol::Pitch
+                | Protocol::IexTp
+                | Protocol::Xdp
         )
     });
     let direction = messages.iter().find_map(|m| m.direction);
@@ -242,9 +289,226 @@ pub fn dissect(data: &[u8], link_type: u16, messages: &[Message]) -> Vec<Node> {
             soupbin(&mut out, data, pay, direction, ouch50)
         }
         Some(Protocol::Fix) => fix(&mut out, data, pay),
+        Some(Protocol::Pitch) => pitch(&mut out, data, pay),
+        Some(Protocol::IexTp) => iextp(&mut out, data, pay),
+        Some(Protocol::Xdp) => xdp(&mut out, data, pay),
         _ => out.push(Node::new(0, format!("Payload: {} bytes", pay.len()), pay)),
     }
     out
+}
+
+/// Bytes after the last message a header announced.
+fn trailing(out: &mut Vec<Node>, what: &str, at: usize, pay: &Range<usize>) {
+    if at < pay.end {
+        out.push(Node::new(
+            0,
+            format!("{what}: {} bytes after the messages", pay.end - at),
+            at..pay.end,
+        ));
+    }
+}
+
+/// A message's line: its type (as `code`), name, sequence number and length.
+fn message_node(
+    out: &mut Vec<Node>,
+    what: &str,
+    code: String,
+    name: &str,
+    seq: Option<u64>,
+    range: Range<usize>,
+) {
+    out.push(Node::new(
+        1,
+        format!(
+            "{what} {code} {name} ({}{} bytes)",
+            seq.map(|s| format!("seq {s}, ")).unwrap_or_default(),
+            range.len()
+        ),
+        range,
+    ));
+}
+
+fn pitch(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
+    use wiretape_wire::pitch::{MessageType, Unit, HEADER_LEN};
+    let b = pay.start;
+    let Ok(u) = Unit::new_checked(&data[pay.clone()]) else {
+        out.push(Node::new(0, "Cboe PITCH: (truncated unit header)", pay));
+        return;
+    };
+    out.push(Node::new(
+        0,
+        format!(
+            "Cboe PITCH: unit {} seq {} count {}",
+            u.unit(),
+            u.sequence(),
+            u.count()
+        ),
+        b..b + HEADER_LEN,
+    ));
+    out.push(Node::new(1, format!("length: {}", u.length()), b..b + 2));
+    out.push(Node::new(1, format!("count: {}", u.count()), b + 2..b + 3));
+    out.push(Node::new(1, format!("unit: {}", u.unit()), b + 3..b + 4));
+    out.push(Node::new(
+        1,
+        format!("sequence: {}", u.sequence()),
+        b + 4..b + 8,
+    ));
+    let mut at = b + HEADER_LEN;
+    for m in u.messages() {
+        let Ok((seq, bytes)) = m else {
+            out.push(Node::new(0, "Cboe PITCH: message cut short", at..pay.end));
+            return;
+        };
+        let end = at + bytes.len();
+        let code = bytes.get(1).copied().unwrap_or(0);
+        let ty = MessageType::from_u8(code);
+        message_node(
+            out,
+            "PITCH",
+            format!("0x{code:02X}"),
+            ty.name(),
+            (seq != 0).then_some(u64::from(seq)),
+            at..end,
+        );
+        out.push(Node::new(2, format!("length: {}", bytes.len()), at..at + 1));
+        // Fields count from the type byte, after the length byte.
+        typed_fields(
+            out,
+            2,
+            data,
+            at + 1,
+            bytes.len() - 1,
+            ty.fields(),
+            Numbers::Le,
+        );
+        at = end;
+    }
+    trailing(out, "Cboe PITCH", at, &pay);
+}
+
+fn iextp(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
+    use wiretape_wire::iextp::{MessageType, Segment, HEADER_LEN};
+    let b = pay.start;
+    let Ok(seg) = Segment::new_checked(&data[pay.clone()]) else {
+        out.push(Node::new(0, "IEX-TP: (truncated segment header)", pay));
+        return;
+    };
+    let proto = match seg.protocol() {
+        wiretape_wire::iextp::TOPS => "TOPS".to_owned(),
+        wiretape_wire::iextp::DEEP => "DEEP".to_owned(),
+        p => format!("0x{p:04x}"),
+    };
+    out.push(Node::new(
+        0,
+        format!(
+            "IEX-TP: {proto} session {} seq {} count {}",
+            seg.session(),
+            seg.first_sequence(),
+            seg.count()
+        ),
+        b..b + HEADER_LEN,
+    ));
+    for (label, r) in [
+        (format!("version: {}", seg.version()), 0..1),
+        (format!("protocol: {proto}"), 2..4),
+        (format!("channel: {}", seg.channel()), 4..8),
+        (format!("session: {}", seg.session()), 8..12),
+        (format!("payload length: {}", seg.payload_length()), 12..14),
+        (format!("count: {}", seg.count()), 14..16),
+        (format!("stream offset: {}", seg.stream_offset()), 16..24),
+        (format!("first sequence: {}", seg.first_sequence()), 24..32),
+        (format!("send time: {}", seg.send_time()), 32..40),
+    ] {
+        out.push(Node::new(1, label, b + r.start..b + r.end));
+    }
+    let mut at = b + HEADER_LEN;
+    for m in seg.messages() {
+        let Ok((seq, bytes)) = m else {
+            out.push(Node::new(0, "IEX-TP: message block cut short", at..pay.end));
+            return;
+        };
+        let start = at + 2;
+        let end = start + bytes.len();
+        let code = bytes.first().copied().unwrap_or(0);
+        let ty = MessageType::from_u8(code);
+        message_node(
+            out,
+            "IEX",
+            format!("{:?}", code as char),
+            ty.name(),
+            u64::try_from(seq).ok(),
+            at..end,
+        );
+        out.push(Node::new(2, format!("length: {}", bytes.len()), at..start));
+        typed_fields(out, 2, data, start, bytes.len(), ty.fields(), Numbers::Le);
+        at = end;
+    }
+    trailing(out, "IEX-TP", at, &pay);
+}
+
+fn xdp(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
+    use wiretape_wire::xdp::{MessageType, Packet, HEADER_LEN};
+    let b = pay.start;
+    let Ok(p) = Packet::new_checked(&data[pay.clone()]) else {
+        out.push(Node::new(0, "NYSE XDP: (truncated packet header)", pay));
+        return;
+    };
+    out.push(Node::new(
+        0,
+        format!(
+            "NYSE XDP: seq {} count {} delivery flag {}",
+            p.seq_num(),
+            p.number_msgs(),
+            p.delivery_flag()
+        ),
+        b..b + HEADER_LEN,
+    ));
+    for (label, r) in [
+        (format!("size: {}", p.pkt_size()), 0..2),
+        (format!("delivery flag: {}", p.delivery_flag()), 2..3),
+        (format!("messages: {}", p.number_msgs()), 3..4),
+        (format!("sequence: {}", p.seq_num()), 4..8),
+        (format!("send time: {}", p.send_time()), 8..12),
+        (format!("send time ns: {}", p.send_time_ns()), 12..16),
+    ] {
+        out.push(Node::new(1, label, b + r.start..b + r.end));
+    }
+    let mut at = b + HEADER_LEN;
+    for m in p.messages() {
+        let Ok((seq, bytes)) = m else {
+            out.push(Node::new(0, "NYSE XDP: message cut short", at..pay.end));
+            return;
+        };
+        let end = at + bytes.len();
+        let t = wiretape_wire::xdp::message_type(bytes).unwrap_or(0);
+        // A type whose high byte is not 0 is none of the known ones.
+        let ty = if t < 256 {
+            MessageType::from_u8(t as u8)
+        } else {
+            MessageType::Unknown(t as u8)
+        };
+        message_node(
+            out,
+            "XDP",
+            t.to_string(),
+            ty.name(),
+            Some(u64::from(seq)),
+            at..end,
+        );
+        out.push(Node::new(2, format!("size: {}", bytes.len()), at..at + 2));
+        // Fields count from the type's low byte.
+        typed_fields(
+            out,
+            2,
+            data,
+            at + 2,
+            bytes.len() - 2,
+            ty.fields(),
+            Numbers::LeRaw,
+        );
+        at = end;
+    }
+    trailing(out, "NYSE XDP", at, &pay);
 }
 
 fn moldudp64(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>, itch50: bool) {
@@ -443,7 +707,12 @@ mod tests {
                 data[12] = 0x08;
                 data[13] = 0x00;
             }
-            for nodes in [dissect(&data, 1, &[]), fix_tree(&data), mold_tree(&data)] {
+            for nodes in [
+                dissect(&data, 1, &[]),
+                fix_tree(&data),
+                mold_tree(&data),
+                venue_tree(&data),
+            ] {
                 for node in nodes {
                     assert!(
                         node.range.end <= data.len() && node.range.start <= node.range.end,
@@ -461,6 +730,98 @@ mod tests {
         soupbin(&mut soup, data, 0..data.len(), None, false);
         out.extend(soup);
         out
+    }
+
+    fn venue_tree(data: &[u8]) -> Vec<Node> {
+        let mut out = Vec::new();
+        pitch(&mut out, data, 0..data.len());
+        iextp(&mut out, data, 0..data.len());
+        xdp(&mut out, data, 0..data.len());
+        out
+    }
+
+    #[test]
+    fn venue_packets_show_their_headers_and_little_endian_fields() {
+        use wiretape_capture::synth::{VenueConfig, VenueFeed, VenueGenerator};
+        for (feed, header, field) in [
+            (VenueFeed::Pitch, "Cboe PITCH: unit ", "Add Order"),
+            (
+                VenueFeed::Tops,
+                "IEX-TP: TOPS session 1150681088",
+                "symbol: \"",
+            ),
+            (
+                VenueFeed::Deep,
+                "IEX-TP: DEEP session 1150681088",
+                "symbol: \"",
+            ),
+            (VenueFeed::Xdp, "NYSE XDP: seq ", "Symbol Index Mapping"),
+        ] {
+            let mut g = VenueGenerator::new(VenueConfig {
+                feed,
+                seed: 1,
+                symbols: 50,
+                packets: 200,
+                start_ns: wiretape_capture::synth::DEFAULT_START_NS,
+            })
+            .unwrap();
+            let mut dec = wiretape_decode::Decoder::new();
+            let mut shown = String::new();
+            let mut i = 0;
+            while let Some(p) = g.next_packet() {
+                let mut recs = Vec::new();
+                let id = wiretape_store::PacketId {
+                    stream: 1,
+                    segment: 1,
+                    block: 0,
+                    index: i,
+                };
+                i += 1;
+                let data = p.data.to_vec();
+                dec.packet(id, p.ts_ns, 1, &data, &mut recs);
+                let msgs: Vec<Message> = recs
+                    .into_iter()
+                    .filter_map(|r| r.as_message().cloned())
+                    .collect();
+                for n in dissect(&data, 1, &msgs) {
+                    assert!(n.range.end <= data.len(), "{n:?}");
+                    shown.push_str(&n.label);
+                    shown.push('\n');
+                }
+            }
+            assert!(shown.contains(header), "{feed:?}:\n{shown}");
+            assert!(shown.contains(field), "{feed:?}");
+            assert!(
+                !shown.contains("Payload:"),
+                "{feed:?}: a packet left undecoded"
+            );
+        }
+        // A PITCH price of 4 decimals and a short one of 2, read little-endian.
+        let mut payload = Vec::new();
+        let mut w = wiretape_wire::pitch::UnitWriter::new(&mut payload, 1, 7);
+        w.push(&wiretape_wire::pitch::PitchRepr::AddOrderShort(
+            wiretape_wire::pitch::AddOrderShortRepr {
+                time_offset: 1,
+                order_id: 2,
+                side: wiretape_wire::trading::Side::Buy,
+                quantity: 100,
+                symbol: wiretape_wire::trading::Alpha::new(b"AAPL"),
+                price: 15_025,
+                add_flags: 1,
+            },
+        ))
+        .unwrap();
+        w.finish();
+        let mut out = Vec::new();
+        pitch(&mut out, &payload, 0..payload.len());
+        let labels: Vec<&str> = out.iter().map(|n| n.label.as_str()).collect();
+        assert!(labels.contains(&"price: 150.25"), "{labels:?}");
+        assert!(labels.contains(&"order_id: 2"), "{labels:?}");
+        assert!(labels.contains(&"symbol: \"AAPL\""), "{labels:?}");
+        assert!(
+            labels.contains(&"PITCH 0x22 Add Order Short (seq 7, 26 bytes)"),
+            "{labels:?}"
+        );
     }
 
     fn mold_tree(data: &[u8]) -> Vec<Node> {

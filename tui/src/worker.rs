@@ -70,7 +70,7 @@ fn order_query(m: &Message) -> Option<String> {
             .map(|t| String::from_utf8_lossy(t.trimmed()).into_owned()),
         Protocol::Ouch50 => ids.user_ref_num.map(|n| n.to_string()),
         Protocol::Fix => ids.cl_ord_id.as_deref().map(str::to_owned),
-        Protocol::Itch => ids.order_ref.map(|n| n.to_string()),
+        Protocol::Itch | Protocol::Pitch | Protocol::Xdp => ids.order_ref.map(|n| n.to_string()),
         _ => None,
     }?;
     Some(format!("order:{}", value(id.trim())))
@@ -79,7 +79,9 @@ fn order_query(m: &Message) -> Option<String> {
 fn session_query(m: &Message) -> Option<String> {
     let seq = m.sequence?;
     let name = match &m.session {
-        Session::MoldUdp64 { name, .. } => String::from_utf8_lossy(name.trimmed()).into_owned(),
+        Session::MoldUdp64 { name, .. } | Session::Feed { name, .. } => {
+            String::from_utf8_lossy(name.trimmed()).into_owned()
+        }
         Session::SoupBin {
             session: Some(s), ..
         } => String::from_utf8_lossy(s.trimmed()).into_owned(),

@@ -189,12 +189,17 @@ mod session;
 mod symbols;
 mod tcp;
 mod truth;
+mod venues;
 
 pub use lines::{AbConfig, MAX_DROP_PPM};
 pub use symbols::{DEFAULT_SYMBOLS, MAX_SYMBOLS};
 pub use truth::{
     FeedSymbolCounts, FeedTruth, FlowTruth, GapTruth, LineTruth, MissingTruth, Parameters,
     ProtocolCounts, RetransmissionTruth, SeqRange, SymbolTruth, TcpSessionTruth, Truth, SCHEMA,
+};
+pub use venues::{
+    OrderTruth, StreamTruth, VenueConfig, VenueFeed, VenueGapTruth, VenueGenerator, VenueTruth,
+    IEX_SESSION, VENUE_SCHEMA,
 };
 
 use wiretape_store::{OwnedPacket, Packet};

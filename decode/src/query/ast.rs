@@ -232,6 +232,12 @@ pub enum ProtoSel {
     Ouch42,
     Ouch50,
     Fix,
+    /// Cboe PITCH.
+    Pitch,
+    /// IEX-TP (TOPS and DEEP).
+    IexTp,
+    /// NYSE Pillar XDP.
+    Xdp,
     Tcp,
     Udp,
     /// ICMPv4 or ICMPv6.
@@ -243,7 +249,7 @@ pub enum ProtoSel {
 
 impl ProtoSel {
     /// Every value, in declaration order.
-    pub const ALL: [ProtoSel; 13] = [
+    pub const ALL: [ProtoSel; 16] = [
         ProtoSel::Itch,
         ProtoSel::MoldUdp64,
         ProtoSel::SoupBin,
@@ -251,6 +257,9 @@ impl ProtoSel {
         ProtoSel::Ouch42,
         ProtoSel::Ouch50,
         ProtoSel::Fix,
+        ProtoSel::Pitch,
+        ProtoSel::IexTp,
+        ProtoSel::Xdp,
         ProtoSel::Tcp,
         ProtoSel::Udp,
         ProtoSel::Icmp,
@@ -259,7 +268,7 @@ impl ProtoSel {
         ProtoSel::Ipv6,
     ];
 
-    /// Whether this selects decoded messages (`itch` to `fix`) rather than packets.
+    /// Whether this selects decoded messages (`itch` to `xdp`) rather than packets.
     pub fn is_message_level(self) -> bool {
         matches!(
             self,
@@ -270,6 +279,9 @@ impl ProtoSel {
                 | ProtoSel::Ouch42
                 | ProtoSel::Ouch50
                 | ProtoSel::Fix
+                | ProtoSel::Pitch
+                | ProtoSel::IexTp
+                | ProtoSel::Xdp
         )
     }
 
@@ -283,6 +295,9 @@ impl ProtoSel {
             ProtoSel::Ouch42 => "ouch42",
             ProtoSel::Ouch50 => "ouch50",
             ProtoSel::Fix => "fix",
+            ProtoSel::Pitch => "pitch",
+            ProtoSel::IexTp => "iextp",
+            ProtoSel::Xdp => "xdp",
             ProtoSel::Tcp => "tcp",
             ProtoSel::Udp => "udp",
             ProtoSel::Icmp => "icmp",
@@ -298,6 +313,8 @@ impl ProtoSel {
         match lower.as_str() {
             "mold" => Some(ProtoSel::MoldUdp64),
             "soupbintcp" => Some(ProtoSel::SoupBin),
+            "iex" => Some(ProtoSel::IexTp),
+            "pillar" => Some(ProtoSel::Xdp),
             other => ProtoSel::ALL.into_iter().find(|p| p.name() == other),
         }
     }
@@ -314,6 +331,9 @@ impl ProtoSel {
             ProtoSel::Ouch42 => p == Protocol::Ouch42,
             ProtoSel::Ouch50 => p == Protocol::Ouch50,
             ProtoSel::Fix => p == Protocol::Fix,
+            ProtoSel::Pitch => p == Protocol::Pitch,
+            ProtoSel::IexTp => p == Protocol::IexTp,
+            ProtoSel::Xdp => p == Protocol::Xdp,
             _ => false,
         }
     }

@@ -17,7 +17,8 @@ pub struct MsgFields<'a> {
     /// Specification name (`Add Order`, `Order Executed`, `NewOrderSingle`).
     pub name: &'a str,
     pub symbol: Option<&'a str>,
-    /// MoldUDP64 session name / SoupBinTCP session / FIX SenderCompID and TargetCompID.
+    /// MoldUDP64 session name / PITCH unit, IEX-TP session (decimal) / SoupBinTCP session /
+    /// FIX SenderCompID and TargetCompID.
     pub sessions: [Option<&'a str>; 2],
     pub sequence: Option<u64>,
     pub ids: &'a OrderIds,
@@ -28,7 +29,7 @@ impl<'a> MsgFields<'a> {
     /// zero them) and names that are not ASCII count as absent.
     pub fn from_message(m: &'a Message) -> MsgFields<'a> {
         let sessions = match &m.session {
-            Session::MoldUdp64 { name, .. } => [name.as_str(), None],
+            Session::MoldUdp64 { name, .. } | Session::Feed { name, .. } => [name.as_str(), None],
             Session::SoupBin { session, .. } => [session.as_ref().and_then(|s| s.as_str()), None],
             Session::Fix {
                 sender_comp_id,

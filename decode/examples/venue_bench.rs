@@ -1,0 +1,89 @@
+//! Decode throughput of Cboe PITCH, IEX TOPS / DEEP and NYSE XDP feeds from an in-memory
+//! capture, through the whole decoder (detection, records, order and symbol maps).
+//!
+//! ```text
+//! cargo run --release -p wiretape-decode --example venue_bench -- [PACKETS] [ROUNDS] [SEED]
+//! ```
+//!
+//! Builds each feed with `wiretape gen --venue`'s generator (1 to 8 messages a datagram, 2,000
+//! symbols, heartbeats and gaps), holds the frames in memory, then times `Decoder::packet`
+//! over them with a new decoder each round, dropping the records after each packet as a
+//! consumer would. Prints messages/s for each round, and the median and best. Run
+//! `decode_bench` (ITCH 5.0 over MoldUDP64) in the same session for the anchor.
+
+use std::time::Instant;
+
+use wiretape_capture::synth::{VenueConfig, VenueFeed, VenueGenerator, DEFAULT_START_NS};
+use wiretape_decode::{Decoder, MessageRecord};
+use wiretape_store::PacketId;
+
+fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("arguments are numbers"))
+        .collect();
+    let packets = args.first().copied().unwrap_or(400_000);
+    let rounds = args.get(1).copied().unwrap_or(5).max(1);
+    let seed = args.get(2).copied().unwrap_or(1);
+    for feed in VenueFeed::ALL {
+        let mut g = VenueGenerator::new(VenueConfig {
+            feed,
+            seed,
+            symbols: 2_000,
+            packets,
+            start_ns: DEFAULT_START_NS,
+        })
+        .expect("a valid configuration");
+        let mut frames = Vec::with_capacity(packets as usize);
+        while let Some(p) = g.next_packet() {
+            frames.push((p.ts_ns, p.data.to_vec()));
+        }
+        let truth = g.truth();
+        let expected = truth.messages + truth.heartbeats;
+        let mut rates = Vec::new();
+        for round in 0..rounds {
+            let mut dec = Decoder::new();
+            let mut out: Vec<MessageRecord> = Vec::with_capacity(64);
+            let mut messages = 0u64;
+            let start = Instant::now();
+            for (i, (ts, data)) in frames.iter().enumerate() {
+                let id = PacketId {
+                    stream: 1,
+                    segment: 1,
+                    block: (i / 4096) as u32,
+                    index: (i % 4096) as u32,
+                };
+                dec.packet(id, *ts, 1, data, &mut out);
+                messages += out.len() as u64;
+                out.clear();
+            }
+            dec.finish(&mut out);
+            let secs = start.elapsed().as_secs_f64();
+            assert_eq!(
+                dec.stats().messages.total(),
+                expected,
+                "{}: every message decoded",
+                feed.name()
+            );
+            let rate = messages as f64 / secs;
+            println!(
+                "{:<5} round {round}: {messages} records from {} packets in {:.3} s: {:.2} M messages/s",
+                feed.name(),
+                frames.len(),
+                secs,
+                rate / 1e6
+            );
+            rates.push(rate);
+        }
+        rates.sort_by(f64::total_cmp);
+        println!(
+            "{:<5} median {:.2} M messages/s, best {:.2} M ({} messages in {} packets, {:.1} per packet)",
+            feed.name(),
+            rates[rates.len() / 2] / 1e6,
+            rates[rates.len() - 1] / 1e6,
+            expected,
+            frames.len(),
+            expected as f64 / frames.len() as f64
+        );
+    }
+}

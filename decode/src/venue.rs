@@ -1,0 +1,1354 @@
+//! UDP: sequenced feeds other than MoldUDP64 — Cboe PITCH (equities), IEX-TP (TOPS, DEEP)
+//! and NYSE Pillar XDP Integrated — and their per-session symbol state.
+//!
+//! # Detection
+//!
+//! A datagram of a flow no venue has claimed is decoded as venue V when V's shape detector
+//! ([`pitch::shape`], [`iextp::shape`], [`xdp::shape`]) finds its header's length equal to
+//! the datagram's, messages chaining to fill it exactly, every one a known type of a length
+//! that type is sent with and plausible fields — and no other venue's detector says the same
+//! (an ambiguous datagram is left undecoded). The decision is the datagram's alone, so that a
+//! block decoded on its own decides as the whole capture did. The flow is **labelled** V
+//! (counted in [`FlowStats`](crate::FlowStats), its heartbeats and unknown message types
+//! decoded) after [`CONFIRM`] such datagrams; a labelled flow keeps its venue while its
+//! datagrams keep V's framing. A labelled flow's datagram that V's framing does not fit is an
+//! error record of V, unless it fits another venue exactly: [`CONFIRM`] of those in a row
+//! re-label the flow, with a [`ErrorKind::Relabelled`] note, never decoded as garbage.
+//!
+//! # Sessions and sequence numbers
+//!
+//! [`Session::Feed`]: the PITCH unit or the IEX-TP session id (decimal; XDP numbers per
+//! channel, which is its destination: blank), the destination address, port and VLAN. Every
+//! message carries its sequence number (PITCH: the unit's, 0 for unsequenced units is none;
+//! IEX-TP: the session's; XDP: the packet's first plus its position). A heartbeat is a record
+//! of its own, with an empty type code and the header's number ([`FEED_HEARTBEAT`]).
+//!
+//! # Symbols
+//!
+//! * PITCH: Add Order, Trade, Trading Status, Auction and RPI messages name their symbol;
+//!   Executed, Reduce Size, Modify and Delete name only the order, resolved through the
+//!   session's live orders (order id → symbol and quantity, capped in two generations).
+//! * IEX-TP: every message but System Event names its symbol.
+//! * XDP: messages name a symbol index, resolved through the Symbol Index Mapping messages of
+//!   the session (which also give each symbol's price scale: prices are given with 4
+//!   decimals). A message met before its mapping has no symbol (XDP's mappings are sent on
+//!   the refresh channel and at the start of day).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use wiretape_store::PacketId;
+use wiretape_wire::iextp::{self, IexView, Segment};
+use wiretape_wire::pitch::{self, PitchView, Unit};
+use wiretape_wire::trading::{Alpha, Shape, Side};
+use wiretape_wire::xdp::{self, XdpView};
+#[cfg(test)]
+use wiretape_wire::{
+    pitch::{PitchRepr, UnitWriter},
+    xdp::{PacketWriter, XdpRepr},
+};
+
+use crate::hash::{BoundedMap, FxHashMap};
+use crate::record::{
+    ErrorKind, ErrorRecord, ExchangeTime, Message, MessageRecord, MsgType, OrderIds, Protocol,
+    Session, Symbol, TypeCode, FEED_HEARTBEAT,
+};
+use crate::seam::FlowKey;
+use crate::stats::{StateSize, Stats};
+
+/// Datagrams that must fit a venue exactly before a flow is labelled with it (or, in a row,
+/// re-labelled).
+pub const CONFIRM: u32 = 3;
+
+/// A sequenced UDP feed format other than MoldUDP64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Venue {
+    Pitch,
+    IexTp,
+    Xdp,
+}
+
+impl Venue {
+    const ALL: [Venue; 3] = [Venue::Pitch, Venue::IexTp, Venue::Xdp];
+
+    fn protocol(self) -> Protocol {
+        match self {
+            Venue::Pitch => Protocol::Pitch,
+            Venue::IexTp => Protocol::IexTp,
+            Venue::Xdp => Protocol::Xdp,
+        }
+    }
+
+    fn shape(self, payload: &[u8]) -> Shape {
+        match self {
+            Venue::Pitch => pitch::shape(payload),
+            Venue::IexTp => iextp::shape(payload),
+            Venue::Xdp => xdp::shape(payload),
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Venue::Pitch => "a Cboe PITCH unit",
+            Venue::IexTp => "an IEX-TP segment",
+            Venue::Xdp => "an NYSE XDP packet",
+        }
+    }
+}
+
+/// The one venue whose detector finds the datagram exactly (known types of their lengths,
+/// plausible fields), if exactly one does.
+pub(crate) fn exact_fit(payload: &[u8]) -> Option<Venue> {
+    let mut found = None;
+    for v in Venue::ALL {
+        if v.shape(payload) == (Shape::Data { known: true }) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(v);
+        }
+    }
+    found
+}
+
+#[derive(Debug)]
+struct VenueFlow {
+    /// The venue the flow is labelled with, once [`CONFIRM`] datagrams fitted it.
+    label: Option<Venue>,
+    /// The venue the last datagrams fitted exactly (not the label), and how many in a row.
+    run: Option<(Venue, u32)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SessionKey {
+    venue: Venue,
+    name: Alpha<10>,
+    dst: IpAddr,
+    dport: u16,
+    vlan: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Order {
+    /// Index into the session's symbols.
+    symbol: u32,
+    quantity: u64,
+}
+
+#[derive(Debug)]
+struct FeedSession {
+    session: Session,
+    /// Symbols named in the session (PITCH, IEX-TP), by their index in this table.
+    names: Vec<Symbol>,
+    name_index: FxHashMap<[u8; 8], u32>,
+    /// PITCH: live orders.
+    orders: BoundedMap<u64, Order>,
+    /// XDP: symbol index → (symbol, price scale code).
+    symbols: FxHashMap<u32, (Symbol, u8)>,
+    /// PITCH: seconds since midnight of the unit's last Time message; XDP: seconds since
+    /// the epoch of the channel's last Source Time Reference.
+    seconds: Option<u32>,
+}
+
+impl FeedSession {
+    fn intern(&mut self, raw: &[u8]) -> (u32, Symbol) {
+        let mut key = [b' '; 8];
+        let n = raw.len().min(8);
+        key[..n].copy_from_slice(&raw[..n]);
+        if let Some(&i) = self.name_index.get(&key) {
+            return (i, self.names[i as usize].clone());
+        }
+        let symbol = symbol_text(raw);
+        let i = self.names.len() as u32;
+        self.names.push(symbol.clone());
+        self.name_index.insert(key, i);
+        (i, symbol)
+    }
+}
+
+/// A symbol as text: trailing spaces and NULs dropped; bytes that are not printable ASCII
+/// escaped.
+fn symbol_text(raw: &[u8]) -> Symbol {
+    let end = raw
+        .iter()
+        .rposition(|&c| c != b' ' && c != 0)
+        .map_or(0, |i| i + 1);
+    let raw = &raw[..end];
+    if raw.iter().all(|c| (0x20..0x7f).contains(c)) {
+        // Printable ASCII is UTF-8.
+        Arc::from(std::str::from_utf8(raw).unwrap_or_default())
+    } else {
+        Arc::from(raw.escape_ascii().to_string().as_str())
+    }
+}
+
+/// A name for `n` in a session key: decimal, left-aligned, space-padded.
+fn decimal_name(n: u64) -> Alpha<10> {
+    let mut raw = [b' '; 10];
+    let text = n.to_string();
+    let len = text.len().min(10);
+    raw[..len].copy_from_slice(&text.as_bytes()[..len]);
+    Alpha(raw)
+}
+
+/// The sequenced UDP feeds of a decoder.
+#[derive(Debug)]
+pub(crate) struct VenueSide {
+    flow_index: FxHashMap<FlowKey, usize>,
+    flows: Vec<VenueFlow>,
+    session_index: FxHashMap<SessionKey, usize>,
+    sessions: Vec<FeedSession>,
+    last_session: Option<(SessionKey, usize)>,
+    max_orders: usize,
+}
+
+/// What [`VenueSide::datagram`] did with a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// Not a venue's: the caller counts it undecoded.
+    No,
+    /// Decoded (or reported as an error of its flow's venue).
+    Yes,
+}
+
+impl VenueSide {
+    pub(crate) fn new(max_orders: usize) -> Self {
+        Self {
+            flow_index: FxHashMap::default(),
+            flows: Vec::new(),
+            session_index: FxHashMap::default(),
+            sessions: Vec::new(),
+            last_session: None,
+            max_orders,
+        }
+    }
+
+    /// Whether `key` is a flow a venue has claimed (labelled, or on its way).
+    pub(crate) fn knows(&self, key: &FlowKey) -> bool {
+        self.flow_index.contains_key(key)
+    }
+
+    pub(crate) fn size(&self, size: &mut StateSize) {
+        size.udp_flows += self.flows.len() as u64;
+        for s in &self.sessions {
+            size.itch_orders += s.orders.len() as u64;
+            size.evicted += s.orders.evicted;
+        }
+    }
+
+    /// Flows labelled per venue, at the end.
+    pub(crate) fn finish(&self, stats: &mut Stats) {
+        for f in &self.flows {
+            match f.label {
+                Some(Venue::Pitch) => stats.flows.pitch += 1,
+                Some(Venue::IexTp) => stats.flows.iextp += 1,
+                Some(Venue::Xdp) => stats.flows.xdp += 1,
+                None => stats.flows.unknown += 1,
+            }
+        }
+    }
+
+    /// One datagram of a flow that is not MoldUDP64.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn datagram(
+        &mut self,
+        id: PacketId,
+        ts_ns: u64,
+        key: FlowKey,
+        payload: &[u8],
+        stats: &mut Stats,
+        out: &mut Vec<MessageRecord>,
+    ) -> Taken {
+        let fi = self.flow_index.get(&key).copied();
+        let venue = match fi.and_then(|i| self.flows[i].label) {
+            Some(label) if label.shape(payload) != Shape::No => {
+                self.flows[fi.unwrap_or_default()].run = None;
+                label
+            }
+            Some(label) => {
+                let i = fi.unwrap_or_default();
+                let other = exact_fit(payload);
+                let flow = &mut self.flows[i];
+                let n = match (other, flow.run) {
+                    (Some(v), Some((r, n))) if v == r => n + 1,
+                    (Some(_), _) => 1,
+                    (None, _) => 0,
+                };
+                flow.run = other.map(|v| (v, n));
+                match other {
+                    Some(v) if n >= CONFIRM => {
+                        flow.label = Some(v);
+                        flow.run = None;
+                        stats.errors.add(label.protocol());
+                        out.push(MessageRecord::Error(ErrorRecord {
+                            protocol: label.protocol(),
+                            kind: ErrorKind::Relabelled,
+                            reason: format!(
+                                "{CONFIRM} datagrams in a row are {} and not {}: the flow is \
+                                 {} from here",
+                                v.what(),
+                                label.what(),
+                                v.protocol()
+                            ),
+                            session: None,
+                            len: 0,
+                            capture_ts_ns: ts_ns,
+                            packets: vec![id],
+                        }));
+                        v
+                    }
+                    _ => {
+                        stats.errors.add(label.protocol());
+                        out.push(MessageRecord::Error(ErrorRecord {
+                            protocol: label.protocol(),
+                            kind: ErrorKind::Malformed,
+                            reason: format!(
+                                "datagram of {} bytes is not {} (its length, count or \
+                                 messages disagree)",
+                                payload.len(),
+                                label.what()
+                            ),
+                            session: None,
+                            len: payload.len() as u64,
+                            capture_ts_ns: ts_ns,
+                            packets: vec![id],
+                        }));
+                        return Taken::Yes;
+                    }
+                }
+            }
+            None => {
+                let Some(v) = exact_fit(payload) else {
+                    return Taken::No;
+                };
+                let i = match fi {
+                    Some(i) => i,
+                    None => {
+                        self.flows.push(VenueFlow {
+                            label: None,
+                            run: None,
+                        });
+                        self.flow_index.insert(key, self.flows.len() - 1);
+                        self.flows.len() - 1
+                    }
+                };
+                let flow = &mut self.flows[i];
+                let n = match flow.run {
+                    Some((r, n)) if r == v => n + 1,
+                    _ => 1,
+                };
+                if n >= CONFIRM {
+                    flow.label = Some(v);
+                    flow.run = None;
+                } else {
+                    flow.run = Some((v, n));
+                }
+                v
+            }
+        };
+        match venue {
+            Venue::Pitch => self.pitch(id, ts_ns, &key, payload, stats, out),
+            Venue::IexTp => self.iextp(id, ts_ns, &key, payload, stats, out),
+            Venue::Xdp => self.xdp(id, ts_ns, &key, payload, stats, out),
+        }
+        Taken::Yes
+    }
+
+    fn session(&mut self, venue: Venue, name: Alpha<10>, key: &FlowKey) -> usize {
+        let skey = SessionKey {
+            venue,
+            name,
+            dst: key.dst,
+            dport: key.dport,
+            vlan: key.vlan,
+        };
+        if let Some((k, i)) = self.last_session {
+            if k == skey {
+                return i;
+            }
+        }
+        let i = match self.session_index.get(&skey) {
+            Some(&i) => i,
+            None => {
+                self.sessions.push(FeedSession {
+                    session: Session::Feed {
+                        name,
+                        dst: key.dst,
+                        dport: key.dport,
+                        vlan: key.vlan,
+                    },
+                    names: Vec::new(),
+                    name_index: FxHashMap::default(),
+                    orders: BoundedMap::new(self.max_orders),
+                    symbols: FxHashMap::default(),
+                    seconds: None,
+                });
+                self.session_index.insert(skey, self.sessions.len() - 1);
+                self.sessions.len() - 1
+            }
+        };
+        self.last_session = Some((skey, i));
+        i
+    }
+
+    fn pitch(
+        &mut self,
+        id: PacketId,
+        ts_ns: u64,
+        key: &FlowKey,
+        payload: &[u8],
+        stats: &mut Stats,
+        out: &mut Vec<MessageRecord>,
+    ) {
+        let p = Protocol::Pitch;
+        let unit = match Unit::new_checked(payload) {
+            Ok(u) => u,
+            Err(e) => {
+                return header_error(p, "PITCH unit header", e, payload, ts_ns, id, stats, out)
+            }
+        };
+        let s = self.session(Venue::Pitch, decimal_name(u64::from(unit.unit())), key);
+        let session = &mut self.sessions[s];
+        if unit.is_heartbeat() {
+            let seq = (unit.sequence() != 0).then(|| u64::from(unit.sequence()));
+            return heartbeat(
+                p,
+                &session.session,
+                seq,
+                ts_ns,
+                id,
+                payload.len(),
+                stats,
+                out,
+            );
+        }
+        let mut used = pitch::HEADER_LEN;
+        for m in unit.messages() {
+            let (seq, bytes) = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    return trailing_error(
+                        p,
+                        format!("PITCH unit (sequence {}): {e}", unit.sequence()),
+                        session,
+                        payload.len() - used,
+                        ts_ns,
+                        id,
+                        stats,
+                        out,
+                    )
+                }
+            };
+            used += bytes.len();
+            let seq = (seq != 0).then_some(u64::from(seq));
+            let view = match pitch::message(bytes) {
+                Ok(v) => v,
+                Err(e) => {
+                    stats.errors.add(p);
+                    out.push(MessageRecord::Error(ErrorRecord {
+                        protocol: p,
+                        kind: ErrorKind::Malformed,
+                        reason: format!(
+                            "PITCH message 0x{:02X}{}: {e}",
+                            bytes.get(1).copied().unwrap_or(0),
+                            seq.map(|s| format!(" (sequence {s})")).unwrap_or_default()
+                        ),
+                        session: Some(session.session.clone()),
+                        len: bytes.len() as u64,
+                        capture_ts_ns: ts_ns,
+                        packets: vec![id],
+                    }));
+                    continue;
+                }
+            };
+            let sum = pitch::Summary::of(&view);
+            if let Some(t) = sum.time {
+                session.seconds = Some(t);
+            }
+            let symbol = match (&view, sum.symbol, sum.order_id) {
+                (_, Some(sym), order) => {
+                    let (i, symbol) = session.intern(sym.as_bytes());
+                    if let (Some(o), PitchView::AddOrderLong(_))
+                    | (Some(o), PitchView::AddOrderShort(_))
+                    | (Some(o), PitchView::AddOrderExpanded(_)) = (order, &view)
+                    {
+                        session.orders.insert(
+                            o,
+                            Order {
+                                symbol: i,
+                                quantity: sum.quantity.unwrap_or(0),
+                            },
+                        );
+                    }
+                    Some(symbol)
+                }
+                (_, None, Some(o)) => {
+                    let found = session.orders.get_mut(&o).map(|order| {
+                        match &view {
+                            PitchView::OrderExecuted(_)
+                            | PitchView::OrderExecutedAtPrice(_)
+                            | PitchView::ReduceSizeLong(_)
+                            | PitchView::ReduceSizeShort(_) => {
+                                order.quantity =
+                                    order.quantity.saturating_sub(sum.quantity.unwrap_or(0));
+                            }
+                            PitchView::ModifyOrderLong(_) | PitchView::ModifyOrderShort(_) => {
+                                order.quantity = sum.quantity.unwrap_or(0);
+                            }
+                            _ => {}
+                        }
+                        (order.symbol, order.quantity)
+                    });
+                    if matches!(view, PitchView::DeleteOrder(_))
+                        || found.is_some_and(|(_, q)| q == 0)
+                    {
+                        session.orders.remove(&o);
+                    }
+                    found.map(|(i, _)| session.names[i as usize].clone())
+                }
+                _ => None,
+            };
+            let time = match (session.seconds, sum.time_offset, sum.time) {
+                (_, _, Some(t)) => Some(u64::from(t) * 1_000_000_000),
+                (Some(sec), Some(off), None) => {
+                    Some(u64::from(sec) * 1_000_000_000 + u64::from(off))
+                }
+                _ => None,
+            };
+            let code = view.message_type().code();
+            let m = Message {
+                protocol: p,
+                msg_type: MsgType {
+                    code: type_code(p, u16::from(code)),
+                    name: view.message_type().name(),
+                },
+                direction: None,
+                session: session.session.clone(),
+                sequence: seq,
+                symbol,
+                stock_locate: None,
+                ids: OrderIds {
+                    order_ref: sum.order_id,
+                    match_number: sum.execution_id,
+                    ..OrderIds::default()
+                },
+                side: sum.side,
+                price: sum.price.and_then(|v| i64::try_from(v).ok()),
+                quantity: sum.quantity,
+                exchange_time: time.map(ExchangeTime::SinceMidnightNs),
+                capture_ts_ns: ts_ns,
+                flags: Default::default(),
+                packets: vec![id],
+                len: bytes.len() as u32,
+            };
+            emit(m, stats, out);
+        }
+        if used != payload.len() {
+            trailing_error(
+                p,
+                format!(
+                    "PITCH unit (sequence {}): {} bytes after the {} announced messages",
+                    unit.sequence(),
+                    payload.len() - used,
+                    unit.count()
+                ),
+                session,
+                payload.len() - used,
+                ts_ns,
+                id,
+                stats,
+                out,
+            );
+        }
+    }
+
+    fn iextp(
+        &mut self,
+        id: PacketId,
+        ts_ns: u64,
+        key: &FlowKey,
+        payload: &[u8],
+        stats: &mut Stats,
+        out: &mut Vec<MessageRecord>,
+    ) {
+        let p = Protocol::IexTp;
+        let seg = match Segment::new_checked(payload) {
+            Ok(s) => s,
+            Err(e) => {
+                return header_error(
+                    p,
+                    "IEX-TP segment header",
+                    e,
+                    payload,
+                    ts_ns,
+                    id,
+                    stats,
+                    out,
+                )
+            }
+        };
+        let s = self.session(Venue::IexTp, decimal_name(u64::from(seg.session())), key);
+        let session = &mut self.sessions[s];
+        if seg.is_heartbeat() {
+            let seq = u64::try_from(seg.first_sequence()).ok();
+            return heartbeat(
+                p,
+                &session.session,
+                seq,
+                ts_ns,
+                id,
+                payload.len(),
+                stats,
+                out,
+            );
+        }
+        let protocol = seg.protocol();
+        let mut used = iextp::HEADER_LEN;
+        for m in seg.messages() {
+            let (seq, bytes) = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    return trailing_error(
+                        p,
+                        format!("IEX-TP segment (sequence {}): {e}", seg.first_sequence()),
+                        session,
+                        payload.len() - used,
+                        ts_ns,
+                        id,
+                        stats,
+                        out,
+                    )
+                }
+            };
+            used += 2 + bytes.len();
+            let seq = u64::try_from(seq).ok();
+            let view = match IexView::new_checked(bytes) {
+                // A type of the other protocol (a DEEP price level on TOPS) is unknown here.
+                Ok(v) if iextp::type_in(protocol, bytes[0]) => v,
+                Ok(_) => IexView::Unknown(bytes),
+                Err(e) => {
+                    stats.errors.add(p);
+                    out.push(MessageRecord::Error(ErrorRecord {
+                        protocol: p,
+                        kind: ErrorKind::Malformed,
+                        reason: format!(
+                            "IEX-TP message {}{}: {e}",
+                            TypeCode::byte(bytes[0]),
+                            seq.map(|s| format!(" (sequence {s})")).unwrap_or_default()
+                        ),
+                        session: Some(session.session.clone()),
+                        len: bytes.len() as u64,
+                        capture_ts_ns: ts_ns,
+                        packets: vec![id],
+                    }));
+                    continue;
+                }
+            };
+            let symbol = iextp::symbol_of(&view).map(|sym| session.intern(sym.as_bytes()).1);
+            let (side, price, quantity, match_number) = match &view {
+                IexView::TradeReport(m) => (
+                    None,
+                    Some(m.price()),
+                    Some(u64::from(m.size())),
+                    u64::try_from(m.trade_id()).ok(),
+                ),
+                IexView::TradeBreak(m) => (
+                    None,
+                    Some(m.price()),
+                    Some(u64::from(m.size())),
+                    u64::try_from(m.trade_id()).ok(),
+                ),
+                IexView::PriceLevelBuy(m) => (
+                    Some(Side::Buy),
+                    Some(m.price()),
+                    Some(u64::from(m.size())),
+                    None,
+                ),
+                IexView::PriceLevelSell(m) => (
+                    Some(Side::Sell),
+                    Some(m.price()),
+                    Some(u64::from(m.size())),
+                    None,
+                ),
+                IexView::OfficialPrice(m) => (None, Some(m.official_price()), None, None),
+                IexView::AuctionInformation(m) => (
+                    None,
+                    Some(m.reference_price()),
+                    Some(u64::from(m.paired_shares())),
+                    None,
+                ),
+                _ => (None, None, None, None),
+            };
+            let m = Message {
+                protocol: p,
+                msg_type: MsgType {
+                    code: type_code(p, u16::from(bytes[0])),
+                    name: view.message_type().name(),
+                },
+                direction: None,
+                session: session.session.clone(),
+                sequence: seq,
+                symbol,
+                stock_locate: None,
+                ids: OrderIds {
+                    match_number,
+                    ..OrderIds::default()
+                },
+                side,
+                price,
+                quantity,
+                exchange_time: iextp::timestamp_of(&view).map(ExchangeTime::UnixNs),
+                capture_ts_ns: ts_ns,
+                flags: Default::default(),
+                packets: vec![id],
+                len: bytes.len() as u32,
+            };
+            emit(m, stats, out);
+        }
+        if used != payload.len() {
+            trailing_error(
+                p,
+                format!(
+                    "IEX-TP segment (sequence {}): {} bytes after the {} announced messages",
+                    seg.first_sequence(),
+                    payload.len() - used,
+                    seg.count()
+                ),
+                session,
+                payload.len() - used,
+                ts_ns,
+                id,
+                stats,
+                out,
+            );
+        }
+    }
+
+    fn xdp(
+        &mut self,
+        id: PacketId,
+        ts_ns: u64,
+        key: &FlowKey,
+        payload: &[u8],
+        stats: &mut Stats,
+        out: &mut Vec<MessageRecord>,
+    ) {
+        let p = Protocol::Xdp;
+        let packet = match xdp::Packet::new_checked(payload) {
+            Ok(x) => x,
+            Err(e) => {
+                return header_error(p, "XDP packet header", e, payload, ts_ns, id, stats, out)
+            }
+        };
+        let s = self.session(Venue::Xdp, Alpha([b' '; 10]), key);
+        let session = &mut self.sessions[s];
+        if packet.number_msgs() == 0 {
+            let seq = Some(u64::from(packet.seq_num()));
+            return heartbeat(
+                p,
+                &session.session,
+                seq,
+                ts_ns,
+                id,
+                payload.len(),
+                stats,
+                out,
+            );
+        }
+        let mut used = xdp::HEADER_LEN;
+        for m in packet.messages() {
+            let (seq, bytes) = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    return trailing_error(
+                        p,
+                        format!("XDP packet (sequence {}): {e}", packet.seq_num()),
+                        session,
+                        payload.len() - used,
+                        ts_ns,
+                        id,
+                        stats,
+                        out,
+                    )
+                }
+            };
+            used += bytes.len();
+            let view = match xdp::message(bytes) {
+                Ok(v) => v,
+                Err(e) => {
+                    stats.errors.add(p);
+                    out.push(MessageRecord::Error(ErrorRecord {
+                        protocol: p,
+                        kind: ErrorKind::Malformed,
+                        reason: format!(
+                            "XDP message {} (sequence {seq}): {e}",
+                            xdp::message_type(bytes).unwrap_or(0)
+                        ),
+                        session: Some(session.session.clone()),
+                        len: bytes.len() as u64,
+                        capture_ts_ns: ts_ns,
+                        packets: vec![id],
+                    }));
+                    continue;
+                }
+            };
+            let sum = xdp::Summary::of(&view);
+            let symbol = match &view {
+                XdpView::SymbolIndexMapping(m) => {
+                    let symbol = symbol_text(m.symbol().as_bytes());
+                    session
+                        .symbols
+                        .insert(m.symbol_index(), (symbol.clone(), m.price_scale_code()));
+                    Some(symbol)
+                }
+                XdpView::SourceTimeReference(m) => {
+                    session.seconds = Some(m.source_time());
+                    None
+                }
+                _ => sum
+                    .symbol_index
+                    .and_then(|i| session.symbols.get(&i))
+                    .map(|(s, _)| s.clone()),
+            };
+            let scale = sum
+                .symbol_index
+                .and_then(|i| session.symbols.get(&i))
+                .map(|&(_, scale)| scale);
+            let seconds = sum.source_time.or(session.seconds);
+            let time = match (seconds, sum.source_time_ns) {
+                (Some(sec), Some(ns)) => Some(i64::from(sec) * 1_000_000_000 + i64::from(ns)),
+                (Some(sec), None) if sum.source_time.is_some() => {
+                    Some(i64::from(sec) * 1_000_000_000)
+                }
+                _ => None,
+            };
+            let wire_type = xdp::message_type(bytes).unwrap_or(0);
+            let m = Message {
+                protocol: p,
+                msg_type: MsgType {
+                    code: type_code(p, wire_type),
+                    name: view.message_type().name(),
+                },
+                direction: None,
+                session: session.session.clone(),
+                sequence: Some(u64::from(seq)),
+                symbol,
+                stock_locate: None,
+                ids: OrderIds {
+                    order_ref: sum.order_id,
+                    new_order_ref: sum.new_order_id,
+                    match_number: sum.trade_id.map(u64::from),
+                    ..OrderIds::default()
+                },
+                side: sum.side,
+                price: sum.price.zip(scale).and_then(|(v, s)| to_4_decimals(v, s)),
+                quantity: sum.volume.map(u64::from),
+                exchange_time: time.map(ExchangeTime::UnixNs),
+                capture_ts_ns: ts_ns,
+                flags: Default::default(),
+                packets: vec![id],
+                len: bytes.len() as u32,
+            };
+            emit(m, stats, out);
+        }
+        if used != payload.len() {
+            trailing_error(
+                p,
+                format!(
+                    "XDP packet (sequence {}): {} bytes after the {} announced messages",
+                    packet.seq_num(),
+                    payload.len() - used,
+                    packet.number_msgs()
+                ),
+                session,
+                payload.len() - used,
+                ts_ns,
+                id,
+                stats,
+                out,
+            );
+        }
+    }
+}
+
+/// The type code a record of `protocol` gets for the type on the wire: PITCH `0x21` (hex, as
+/// the specification writes it), IEX-TP the type byte, XDP the type in decimal (`100`).
+pub(crate) fn type_code(protocol: Protocol, wire: u16) -> TypeCode {
+    match protocol {
+        Protocol::Pitch => TypeCode::new(format!("0x{wire:02X}").as_bytes()),
+        Protocol::Xdp => TypeCode::new(wire.to_string().as_bytes()),
+        _ => TypeCode::byte(wire as u8),
+    }
+}
+
+/// The name a PITCH, IEX-TP or XDP record's type code stands for (see [`type_code`]; the
+/// empty code is a heartbeat), `None` for other protocols.
+pub fn type_name(protocol: Protocol, code: &[u8]) -> Option<&'static str> {
+    if !matches!(protocol, Protocol::Pitch | Protocol::IexTp | Protocol::Xdp) {
+        return None;
+    }
+    if code.is_empty() {
+        return Some(FEED_HEARTBEAT);
+    }
+    let text = std::str::from_utf8(code).ok();
+    Some(match protocol {
+        Protocol::Pitch => text
+            .and_then(|t| t.strip_prefix("0x"))
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .map_or("Unknown", |b| pitch::MessageType::from_u8(b).name()),
+        Protocol::IexTp => match code {
+            [b] => iextp::MessageType::from_u8(*b).name(),
+            _ => "Unknown",
+        },
+        _ => match text.and_then(|t| t.parse::<u16>().ok()) {
+            Some(t) if t < 256 => xdp::MessageType::from_u8(t as u8).name(),
+            _ => "Unknown",
+        },
+    })
+}
+
+/// An XDP price (`raw` / 10^`scale`) with 4 decimals, when exact.
+fn to_4_decimals(raw: u32, scale: u8) -> Option<i64> {
+    let raw = i64::from(raw);
+    match scale {
+        0..=4 => Some(raw * 10i64.pow(4 - u32::from(scale))),
+        5..=18 => {
+            let d = 10i64.pow(u32::from(scale) - 4);
+            (raw % d == 0).then_some(raw / d)
+        }
+        _ => None,
+    }
+}
+
+fn emit(m: Message, stats: &mut Stats, out: &mut Vec<MessageRecord>) {
+    if m.symbol.is_none() && m.wants_symbol() {
+        stats.unresolved_symbols += 1;
+    }
+    stats.messages.add(m.protocol);
+    out.push(MessageRecord::Message(m));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn heartbeat(
+    protocol: Protocol,
+    session: &Session,
+    sequence: Option<u64>,
+    ts_ns: u64,
+    id: PacketId,
+    len: usize,
+    stats: &mut Stats,
+    out: &mut Vec<MessageRecord>,
+) {
+    let m = Message {
+        protocol,
+        msg_type: MsgType {
+            code: TypeCode::new(b""),
+            name: FEED_HEARTBEAT,
+        },
+        direction: None,
+        session: session.clone(),
+        sequence,
+        symbol: None,
+        stock_locate: None,
+        ids: OrderIds::default(),
+        side: None,
+        price: None,
+        quantity: None,
+        exchange_time: None,
+        capture_ts_ns: ts_ns,
+        flags: Default::default(),
+        packets: vec![id],
+        len: len as u32,
+    };
+    emit(m, stats, out);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn header_error(
+    protocol: Protocol,
+    what: &str,
+    e: wiretape_wire::trading::ProtoError,
+    payload: &[u8],
+    ts_ns: u64,
+    id: PacketId,
+    stats: &mut Stats,
+    out: &mut Vec<MessageRecord>,
+) {
+    stats.errors.add(protocol);
+    out.push(MessageRecord::Error(ErrorRecord {
+        protocol,
+        kind: ErrorKind::Malformed,
+        reason: format!("{what}: {e}"),
+        session: None,
+        len: payload.len() as u64,
+        capture_ts_ns: ts_ns,
+        packets: vec![id],
+    }));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn trailing_error(
+    protocol: Protocol,
+    reason: String,
+    session: &FeedSession,
+    len: usize,
+    ts_ns: u64,
+    id: PacketId,
+    stats: &mut Stats,
+    out: &mut Vec<MessageRecord>,
+) {
+    stats.errors.add(protocol);
+    out.push(MessageRecord::Error(ErrorRecord {
+        protocol,
+        kind: ErrorKind::Malformed,
+        reason,
+        session: Some(session.session.clone()),
+        len: len as u64,
+        capture_ts_ns: ts_ns,
+        packets: vec![id],
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiretape_wire::pitch::{AddOrderLongRepr, DeleteOrderRepr, OrderExecutedRepr, TimeRepr};
+
+    fn key(port: u16) -> FlowKey {
+        FlowKey {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "224.0.62.2".parse().unwrap(),
+            sport: 40_000,
+            dport: port,
+            vlan: None,
+        }
+    }
+
+    fn id(index: u32) -> PacketId {
+        PacketId {
+            stream: 1,
+            segment: 1,
+            block: 0,
+            index,
+        }
+    }
+
+    fn unit(seq: u32, msgs: &[PitchRepr]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = UnitWriter::new(&mut out, 1, seq);
+        for m in msgs {
+            w.push(m).unwrap();
+        }
+        w.finish();
+        out
+    }
+
+    fn add(order_id: u64, symbol: &[u8]) -> PitchRepr {
+        PitchRepr::AddOrderLong(AddOrderLongRepr {
+            time_offset: 5,
+            order_id,
+            side: Side::Buy,
+            quantity: 300,
+            symbol: Alpha::new(symbol),
+            price: 1_502_500,
+            add_flags: 1,
+        })
+    }
+
+    fn exec(order_id: u64, qty: u32) -> PitchRepr {
+        PitchRepr::OrderExecuted(OrderExecutedRepr {
+            time_offset: 6,
+            order_id,
+            executed_quantity: qty,
+            execution_id: 9,
+        })
+    }
+
+    fn messages(out: &[MessageRecord]) -> Vec<&Message> {
+        out.iter().filter_map(MessageRecord::as_message).collect()
+    }
+
+    #[test]
+    fn a_flow_is_labelled_after_confirm_datagrams_and_a_lone_heartbeat_is_not_taken() {
+        let mut side = VenueSide::new(1_000);
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let k = key(30_001);
+        // A heartbeat alone is weak evidence: not taken.
+        let hb = unit(1, &[]);
+        assert_eq!(
+            side.datagram(id(0), 1, k, &hb, &mut stats, &mut out),
+            Taken::No
+        );
+        for i in 0..CONFIRM {
+            let d = unit(1 + i, &[add(u64::from(i) + 1, b"AAPL")]);
+            assert_eq!(
+                side.datagram(id(1 + i), 2, k, &d, &mut stats, &mut out),
+                Taken::Yes
+            );
+            let labelled = side.flows[side.flow_index[&k]].label;
+            assert_eq!(
+                labelled.is_some(),
+                i + 1 == CONFIRM,
+                "after {} datagrams",
+                i + 1
+            );
+        }
+        // Labelled: its heartbeats are records now, with the next number.
+        assert_eq!(
+            side.datagram(id(9), 3, k, &unit(4, &[]), &mut stats, &mut out),
+            Taken::Yes
+        );
+        let m = messages(&out);
+        assert_eq!(m.len(), 4);
+        assert!(m[3].is_feed_heartbeat());
+        assert_eq!(m[3].sequence, Some(4));
+        let mut end = Stats::default();
+        side.finish(&mut end);
+        assert_eq!(end.flows.pitch, 1);
+    }
+
+    #[test]
+    fn pitch_orders_name_their_symbol_until_deleted_or_filled() {
+        let mut side = VenueSide::new(1_000);
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let k = key(30_001);
+        let d = unit(
+            1,
+            &[
+                PitchRepr::Time(TimeRepr { time: 34_200 }),
+                add(7, b"MSFT"),
+                add(8, b"BRK.B"),
+                exec(7, 100),
+                exec(8, 300),
+                exec(8, 1),
+                PitchRepr::DeleteOrder(DeleteOrderRepr {
+                    time_offset: 9,
+                    order_id: 7,
+                }),
+                exec(7, 1),
+            ],
+        );
+        side.datagram(id(0), 1, k, &d, &mut stats, &mut out);
+        let m = messages(&out);
+        let syms: Vec<Option<&str>> = m.iter().map(|m| m.symbol.as_deref()).collect();
+        assert_eq!(
+            syms,
+            [
+                None,
+                Some("MSFT"),
+                Some("BRK.B"),
+                Some("MSFT"),
+                Some("BRK.B"),
+                None,
+                Some("MSFT"),
+                None
+            ]
+        );
+        // Time + offset, as nanoseconds since midnight.
+        assert_eq!(
+            m[1].exchange_time,
+            Some(ExchangeTime::SinceMidnightNs(34_200 * 1_000_000_000 + 5))
+        );
+        assert_eq!(m[1].sequence, Some(2));
+        assert_eq!(m[1].msg_type.code.as_bytes(), b"0x21");
+        assert_eq!(m[1].price, Some(1_502_500));
+        // Order 8 filled, order 7 deleted: the executions after name no symbol.
+        assert_eq!(stats.unresolved_symbols, 2);
+    }
+
+    #[test]
+    fn a_datagram_that_stops_fitting_is_an_error_and_another_venue_relabels_the_flow() {
+        let mut side = VenueSide::new(1_000);
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let k = key(30_001);
+        for i in 0..CONFIRM {
+            side.datagram(
+                id(i),
+                1,
+                k,
+                &unit(1 + i, &[add(1, b"A")]),
+                &mut stats,
+                &mut out,
+            );
+        }
+        out.clear();
+        // Garbage on the flow: an error of the flow's protocol, nothing decoded from it.
+        side.datagram(id(10), 2, k, &[0xAB; 40], &mut stats, &mut out);
+        let e = out[0].as_error().unwrap();
+        assert_eq!(
+            (e.protocol, e.kind),
+            (Protocol::Pitch, ErrorKind::Malformed)
+        );
+        // XDP packets from here: errors until CONFIRM in a row, then a note and XDP records.
+        let xdp_packet = |seq: u32| {
+            let mut b = Vec::new();
+            let mut w = PacketWriter::new(&mut b, 11, seq, 1_795_530_600, 0);
+            w.push(&XdpRepr::DeleteOrder(xdp::DeleteOrderRepr {
+                type_high: 0,
+                source_time_ns: 5,
+                symbol_index: 1,
+                symbol_seq_num: 1,
+                order_id: 3,
+                reserved: 0,
+            }))
+            .unwrap();
+            w.finish();
+            b
+        };
+        out.clear();
+        for i in 0..CONFIRM {
+            side.datagram(id(20 + i), 3, k, &xdp_packet(5 + i), &mut stats, &mut out);
+        }
+        let kinds: Vec<_> = out
+            .iter()
+            .map(|r| match r {
+                MessageRecord::Error(e) => format!("{:?} {}", e.kind, e.protocol),
+                MessageRecord::Message(m) => format!("{}", m.protocol),
+                MessageRecord::Resolution(_) => "resolution".into(),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "Malformed pitch",
+                "Malformed pitch",
+                "Relabelled pitch",
+                "xdp"
+            ]
+        );
+        assert_eq!(side.flows[0].label, Some(Venue::Xdp));
+    }
+
+    #[test]
+    fn xdp_symbols_and_prices_come_from_the_mapping() {
+        let mut side = VenueSide::new(1_000);
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let mut b = Vec::new();
+        let mut w = PacketWriter::new(&mut b, 11, 1, 1_795_530_600, 0);
+        let map = |index: u32, sym: &[u8], scale: u8| {
+            XdpRepr::SymbolIndexMapping(xdp::SymbolIndexMappingRepr {
+                type_high: 0,
+                symbol_index: index,
+                symbol: Alpha::new(sym),
+                reserved1: 0,
+                market_id: 1,
+                system_id: 1,
+                exchange_code: b'N',
+                price_scale_code: scale,
+                security_type: b'A',
+                lot_size: 100,
+                prev_close_price: 0,
+                prev_close_volume: 0,
+                price_resolution: 1,
+                round_lot: b'Y',
+                mpv: 1,
+                unit_of_trade: 100,
+                reserved2: 0,
+            })
+        };
+        w.push(&map(7, b"IBM", 2)).unwrap();
+        w.push(&XdpRepr::SourceTimeReference(
+            xdp::SourceTimeReferenceRepr {
+                type_high: 0,
+                id: 0,
+                symbol_seq_num: 0,
+                source_time: 1_795_530_600,
+            },
+        ))
+        .unwrap();
+        w.push(&XdpRepr::AddOrder(xdp::AddOrderRepr {
+            type_high: 0,
+            source_time_ns: 250,
+            symbol_index: 7,
+            symbol_seq_num: 1,
+            order_id: 42,
+            price: 15_025,
+            volume: 100,
+            side: Side::Sell,
+            firm_id: Alpha::new(b""),
+            reserved: 0,
+        }))
+        .unwrap();
+        w.finish();
+        side.datagram(id(0), 1, key(11_076), &b, &mut stats, &mut out);
+        let m = messages(&out);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[0].symbol.as_deref(), Some("IBM"));
+        assert_eq!(m[2].symbol.as_deref(), Some("IBM"));
+        assert_eq!(m[2].msg_type.code.as_bytes(), b"100");
+        assert_eq!(m[2].price, Some(1_502_500));
+        assert_eq!(m[2].ids.order_ref, Some(42));
+        assert_eq!(
+            m[2].exchange_time,
+            Some(ExchangeTime::UnixNs(1_795_530_600_000_000_250))
+        );
+        assert!(matches!(&m[2].session, Session::Feed { name, .. } if name.trimmed().is_empty()));
+    }
+
+    #[test]
+    fn hostile_datagrams_never_panic() {
+        let mut side = VenueSide::new(16);
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let good = unit(1, &[add(1, b"A"), exec(1, 5)]);
+        for i in 0..CONFIRM {
+            side.datagram(id(i), 1, key(1), &good, &mut stats, &mut out);
+        }
+        // Every prefix and every single-byte change of a labelled flow's datagram.
+        for n in 0..good.len() {
+            side.datagram(id(9), 2, key(1), &good[..n], &mut stats, &mut out);
+        }
+        for i in 0..good.len() {
+            for v in [0u8, 1, 0x7f, 0xff] {
+                let mut d = good.clone();
+                d[i] = v;
+                side.datagram(id(9), 2, key(1), &d, &mut stats, &mut out);
+            }
+        }
+        assert!(stats.errors.get(Protocol::Pitch) > 0);
+    }
+
+    #[test]
+    fn prices_to_4_decimals() {
+        assert_eq!(to_4_decimals(12345, 2), Some(1_234_500));
+        assert_eq!(to_4_decimals(12345, 4), Some(12345));
+        assert_eq!(to_4_decimals(123_400, 6), Some(1234));
+        assert_eq!(to_4_decimals(123_456, 6), None);
+        assert_eq!(to_4_decimals(1, 200), None);
+        assert_eq!(
+            to_4_decimals(u32::MAX, 0),
+            Some(i64::from(u32::MAX) * 10_000)
+        );
+    }
+
+    #[test]
+    fn type_names_follow_codes() {
+        for (p, wire, code, name) in [
+            (Protocol::Pitch, 0x21, "0x21", "Add Order Long"),
+            (Protocol::Pitch, 0x97, "0x97", "Unit Clear"),
+            (Protocol::Pitch, 0x7F, "0x7F", "Unknown"),
+            (Protocol::IexTp, u16::from(b'Q'), "Q", "Quote Update"),
+            (Protocol::Xdp, 100, "100", "Add Order"),
+            (Protocol::Xdp, 0x0164, "356", "Unknown"),
+        ] {
+            let c = type_code(p, wire);
+            assert_eq!(c.as_bytes(), code.as_bytes());
+            assert_eq!(type_name(p, c.as_bytes()), Some(name), "{p} {code}");
+        }
+        assert_eq!(type_name(Protocol::Xdp, b""), Some(FEED_HEARTBEAT));
+        assert_eq!(type_name(Protocol::Itch, b"A"), None);
+        assert_eq!(type_name(Protocol::Pitch, b"\xff"), Some("Unknown"));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(decimal_name(3).as_bytes(), b"3         ");
+        assert_eq!(decimal_name(4_294_967_295).as_bytes(), b"4294967295");
+        assert_eq!(&*symbol_text(b"AAPL    "), "AAPL");
+        assert_eq!(&*symbol_text(b"AB\x01\0\0"), "AB\\x01");
+    }
+}
