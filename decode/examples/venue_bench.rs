@@ -2,11 +2,14 @@
 //! capture, through the whole decoder (detection, records, order and symbol maps).
 //!
 //! ```text
-//! cargo run --release -p wiretape-decode --example venue_bench -- [PACKETS] [ROUNDS] [SEED]
+//! cargo run --release -p wiretape-decode --example venue_bench -- [PACKETS] [ROUNDS] [SEED] [FEED]
 //! ```
 //!
-//! Builds each feed with `wiretape gen --venue`'s generator (1 to 8 messages a datagram, 2,000
-//! symbols, heartbeats and gaps), holds the frames in memory, then times `Decoder::packet`
+//! FEED (`pitch`, `tops`, `deep`, `xdp`) runs that feed alone; `SYMBOLS=N` in the
+//! environment sets the universe (default 2,000).
+//!
+//! Builds each feed with `wiretape gen --venue`'s generator (1 to 8 messages a datagram,
+//! heartbeats and gaps), holds the frames in memory, then times `Decoder::packet`
 //! over them with a new decoder each round, dropping the records after each packet as a
 //! consumer would. Prints messages/s for each round, and the median and best. Run
 //! `decode_bench` (ITCH 5.0 over MoldUDP64) in the same session for the anchor.
@@ -18,18 +21,29 @@ use wiretape_decode::{Decoder, MessageRecord};
 use wiretape_store::PacketId;
 
 fn main() {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let only = args.last().filter(|a| a.parse::<u64>().is_err()).cloned();
+    if only.is_some() {
+        args.pop();
+    }
+    let args: Vec<u64> = args
+        .iter()
         .map(|a| a.parse().expect("arguments are numbers"))
         .collect();
     let packets = args.first().copied().unwrap_or(400_000);
     let rounds = args.get(1).copied().unwrap_or(5).max(1);
     let seed = args.get(2).copied().unwrap_or(1);
+    let symbols = std::env::var("SYMBOLS")
+        .ok()
+        .map_or(2_000, |v| v.parse().expect("SYMBOLS is a number"));
     for feed in VenueFeed::ALL {
+        if only.as_deref().is_some_and(|o| o != feed.name()) {
+            continue;
+        }
         let mut g = VenueGenerator::new(VenueConfig {
             feed,
             seed,
-            symbols: 2_000,
+            symbols,
             packets,
             start_ns: DEFAULT_START_NS,
         })

@@ -11,8 +11,9 @@
 //! block decoded on its own decides as the whole capture did. The flow is **labelled** V
 //! (counted in [`FlowStats`](crate::FlowStats), its heartbeats and unknown message types
 //! decoded) after [`CONFIRM`] such datagrams; a labelled flow keeps its venue while its
-//! datagrams keep V's framing. A labelled flow's datagram that V's framing does not fit is an
-//! error record of V, unless it fits another venue exactly: [`CONFIRM`] of those in a row
+//! datagrams keep V's framing (a header whose length is the datagram's; each message is
+//! checked as it is decoded, a bad one an error record). A labelled flow's datagram that V's
+//! framing does not fit is an error record of V, unless it fits another venue exactly: [`CONFIRM`] of those in a row
 //! re-label the flow, with a [`ErrorKind::Relabelled`] note, never decoded as garbage.
 //!
 //! # Sessions and sequence numbers
@@ -87,6 +88,30 @@ impl Venue {
         }
     }
 
+    /// Whether the datagram has this venue's framing: a header whose length is the
+    /// datagram's and as many messages as it announces filling it exactly (what a labelled
+    /// flow's datagrams must keep; the messages' types and fields are checked as they are
+    /// decoded, each bad one an error record). Only lengths are read.
+    fn framing(self, payload: &[u8]) -> bool {
+        match self {
+            Venue::Pitch => Unit::new_checked(payload)
+                .is_ok_and(|u| u.length() == payload.len() && u.trailing_len() == Some(0)),
+            Venue::IexTp => Segment::new_checked(payload).is_ok_and(|s| {
+                let mut it = s.messages();
+                s.version() == iextp::VERSION
+                    && iextp::HEADER_LEN + s.payload_length() == payload.len()
+                    && it.by_ref().all(|m| m.is_ok())
+                    && it.offset == payload.len()
+            }),
+            Venue::Xdp => xdp::Packet::new_checked(payload).is_ok_and(|p| {
+                let mut it = p.messages();
+                p.pkt_size() == payload.len()
+                    && it.by_ref().all(|m| m.is_ok())
+                    && it.offset == payload.len()
+            }),
+        }
+    }
+
     fn what(self) -> &'static str {
         match self {
             Venue::Pitch => "a Cboe PITCH unit",
@@ -140,7 +165,8 @@ struct FeedSession {
     session: Session,
     /// Symbols named in the session (PITCH, IEX-TP), by their index in this table.
     names: Vec<Symbol>,
-    name_index: FxHashMap<[u8; 8], u32>,
+    /// Symbol (up to 8 bytes, space-padded, as one number: one multiply to hash) → index.
+    name_index: FxHashMap<u64, u32>,
     /// PITCH: live orders.
     orders: BoundedMap<u64, Order>,
     /// XDP: symbol index → (symbol, price scale code).
@@ -155,6 +181,7 @@ impl FeedSession {
         let mut key = [b' '; 8];
         let n = raw.len().min(8);
         key[..n].copy_from_slice(&raw[..n]);
+        let key = u64::from_le_bytes(key);
         if let Some(&i) = self.name_index.get(&key) {
             return (i, self.names[i as usize].clone());
         }
@@ -199,6 +226,8 @@ pub(crate) struct VenueSide {
     session_index: FxHashMap<SessionKey, usize>,
     sessions: Vec<FeedSession>,
     last_session: Option<(SessionKey, usize)>,
+    /// The flow of the last datagram (feeds come in runs of one flow).
+    last_flow: Option<(FlowKey, usize)>,
     max_orders: usize,
 }
 
@@ -219,13 +248,23 @@ impl VenueSide {
             session_index: FxHashMap::default(),
             sessions: Vec::new(),
             last_session: None,
+            last_flow: None,
             max_orders,
         }
     }
 
     /// Whether `key` is a flow a venue has claimed (labelled, or on its way).
-    pub(crate) fn knows(&self, key: &FlowKey) -> bool {
-        self.flow_index.contains_key(key)
+    pub(crate) fn knows(&mut self, key: &FlowKey) -> bool {
+        if self.last_flow.is_some_and(|(k, _)| k == *key) {
+            return true;
+        }
+        match self.flow_index.get(key) {
+            Some(&i) => {
+                self.last_flow = Some((*key, i));
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn size(&self, size: &mut StateSize) {
@@ -259,9 +298,12 @@ impl VenueSide {
         stats: &mut Stats,
         out: &mut Vec<MessageRecord>,
     ) -> Taken {
-        let fi = self.flow_index.get(&key).copied();
+        let fi = match self.last_flow {
+            Some((k, i)) if k == key => Some(i),
+            _ => self.flow_index.get(&key).copied(),
+        };
         let venue = match fi.and_then(|i| self.flows[i].label) {
-            Some(label) if label.shape(payload) != Shape::No => {
+            Some(label) if label.framing(payload) => {
                 self.flows[fi.unwrap_or_default()].run = None;
                 label
             }
@@ -482,6 +524,10 @@ impl VenueSide {
                     }
                     Some(symbol)
                 }
+                (PitchView::DeleteOrder(_), None, Some(o)) => session
+                    .orders
+                    .remove(&o)
+                    .map(|order| session.names[order.symbol as usize].clone()),
                 (_, None, Some(o)) => {
                     let found = session.orders.get_mut(&o).map(|order| {
                         match &view {
@@ -499,9 +545,8 @@ impl VenueSide {
                         }
                         (order.symbol, order.quantity)
                     });
-                    if matches!(view, PitchView::DeleteOrder(_))
-                        || found.is_some_and(|(_, q)| q == 0)
-                    {
+                    if found.is_some_and(|(_, q)| q == 0) {
+                        // Filled or reduced to nothing: no message names it again.
                         session.orders.remove(&o);
                     }
                     found.map(|(i, _)| session.names[i as usize].clone())
@@ -874,9 +919,32 @@ impl VenueSide {
 /// The type code a record of `protocol` gets for the type on the wire: PITCH `0x21` (hex, as
 /// the specification writes it), IEX-TP the type byte, XDP the type in decimal (`100`).
 pub(crate) fn type_code(protocol: Protocol, wire: u16) -> TypeCode {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     match protocol {
-        Protocol::Pitch => TypeCode::new(format!("0x{wire:02X}").as_bytes()),
-        Protocol::Xdp => TypeCode::new(wire.to_string().as_bytes()),
+        // Built without formatting: this runs for every message.
+        Protocol::Pitch => {
+            let b = wire as u8;
+            TypeCode::new(&[
+                b'0',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ])
+        }
+        Protocol::Xdp => {
+            let mut digits = [0u8; 5];
+            let mut n = wire;
+            let mut i = digits.len();
+            loop {
+                i -= 1;
+                digits[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            TypeCode::new(&digits[i..])
+        }
         _ => TypeCode::byte(wire as u8),
     }
 }

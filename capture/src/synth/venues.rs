@@ -5,7 +5,9 @@
 //! one session on one group), each on its own multicast group, fed by one order book
 //! simulation: orders added on the universe's symbols (Zipf popularity, the same universe as
 //! the default generator), executed, reduced, modified, replaced and deleted, and trades
-//! that hit no displayed order. Datagrams carry 1 to 8 messages; each stream sends a
+//! that hit no displayed order. Of the events: 38 % adds, 15 % executions (half of them
+//! filling the order), 7 % reductions, 30 % deletes, 6 % modifies (PITCH) or replaces (XDP),
+//! 4 % trades, so the book stays about its size, as an exchange's does over a day. Datagrams carry 1 to 8 messages; each stream sends a
 //! heartbeat now and then; the per-second time messages (PITCH Time, XDP Source Time
 //! Reference) come first in each new second; XDP sends every symbol's Symbol Index Mapping
 //! first, IEX its System Event. Some datagrams are not sent (a gap in the stream's numbers,
@@ -584,7 +586,7 @@ impl VenueGenerator {
         let ns = (self.ts % NS) as u32;
         let offset = ns;
         let feed = self.cfg.feed;
-        if r < 40 || mine.is_empty() {
+        if r < 38 || mine.is_empty() {
             // A new order (IEX: a quote or price level).
             let mut sym = self.uni.sample(&mut self.rng);
             if sym % channels != si {
@@ -633,9 +635,14 @@ impl VenueGenerator {
         let symbol6 = Alpha::new(self.uni.syms[o.sym].name().as_bytes());
         let idx = o.sym as u32 + 1;
         Some(match (feed, r) {
-            (_, 40..=54) => {
+            (_, 38..=52) => {
                 // An execution of part or all of the order.
-                let exec = (o.qty / 2).max(1).min(o.qty);
+                // Half the executions fill the order.
+                let exec = if self.rng.chance(0.5) {
+                    o.qty
+                } else {
+                    (o.qty / 2).max(1)
+                };
                 let trade = self.next_trade;
                 self.next_trade += 1;
                 if exec >= o.qty {
@@ -673,7 +680,7 @@ impl VenueGenerator {
                     ),
                 }
             }
-            (_, 55..=64) => {
+            (_, 53..=59) => {
                 // A reduction (PITCH) or modify (XDP) to a smaller size.
                 let new_qty = (o.qty / 2).max(1);
                 let cut = o.qty - new_qty;
@@ -709,7 +716,7 @@ impl VenueGenerator {
                     ),
                 }
             }
-            (_, 65..=84) => {
+            (_, 60..=89) => {
                 self.live.swap_remove(li);
                 match feed {
                     VenueFeed::Pitch => msg(
@@ -734,7 +741,7 @@ impl VenueGenerator {
                     ),
                 }
             }
-            (_, 85..=94) => {
+            (_, 90..=95) => {
                 // A new price: PITCH modifies in place, XDP replaces with a new id.
                 let buy = o.side == Side::Buy;
                 let price = quote(&mut self.rng, self.uni.syms[o.sym].mid, buy);
