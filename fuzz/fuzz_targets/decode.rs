@@ -1,5 +1,6 @@
 //! A sequence of Ethernet frames → `Decoder::packet` each, then `Decoder::finish` (what the
-//! indexer does with a capture): dissection, UDP/MoldUDP64/ITCH, TCP reassembly and the
+//! indexer does with a capture): dissection, UDP/MoldUDP64/ITCH, Cboe PITCH, IEX-TP and NYSE
+//! XDP (seeded with `gen --venue` datagrams), TCP reassembly and the
 //! SoupBinTCP/OUCH and FIX stream decoders, protocol detection and symbol resolution.
 //!
 //! Input: frames, each after a 2-byte big-endian header whose low 12 bits are the frame's

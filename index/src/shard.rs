@@ -739,7 +739,8 @@ impl Locates {
             if d == 0 && i > 0 {
                 return None;
             }
-            l += d;
+            // A delta past u64 is damage, not a locate (overflow found by fuzzing).
+            l = l.checked_add(d)?;
             counts.push((u16::try_from(l).ok()?, 0));
         }
         for c in counts.iter_mut() {
@@ -1068,6 +1069,13 @@ mod tests {
         assert_eq!(Locates::decode(&b[..b.len() - 1]), None);
         assert_eq!(Locates::decode(&[0, 0, 2, 1, 0, 1, 1]), None);
         assert!(Locates::decode(&[0, 0, 2, 0, 1, 1, 1]).is_some());
+        // The fuzzer's find: deltas summing past u64 are damage, not a panic.
+        let crash = include_bytes!("../../fuzz/corpus/stored/regression-locates-delta-overflow");
+        assert_eq!(Locates::decode(crash), None);
+        let mut huge = vec![0, 0, 2, 1];
+        huge.extend([0xff; 9]);
+        huge.extend([0x01, 1, 1]);
+        assert_eq!(Locates::decode(&huge), None);
     }
 
     /// Session ids are stored in shards: they must never change. The reference is the
