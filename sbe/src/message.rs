@@ -1,0 +1,498 @@
+//! Decoding one message with a [`Schema`]: the header, the root block, the repeating groups
+//! (nested ones too) and var data, as `docs/protocols/cme-mdp3.md` §1 ("Walk algorithm") and
+//! §2.5 describe: blocks are stepped by the **wire** block lengths (a newer sender's longer
+//! block is skipped past, an older sender's shorter one leaves the missing fields absent), a
+//! field or group with `sinceVersion` above the message's version is absent, unknown enum
+//! values and set bits are kept raw.
+
+use crate::schema::{
+    ByteOrder, DataDef, FieldDef, GroupDef, MessageDef, Primitive, Raw, Schema, Slot, TypeDef,
+};
+
+/// Bytes that do not hold a message of the schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Shorter than the structure says, at `offset` of the message.
+    #[error("truncated at byte {offset}: {what} needs {needed} bytes, {available} left")]
+    Truncated {
+        offset: usize,
+        what: String,
+        needed: usize,
+        available: usize,
+    },
+    /// A header of another schema.
+    #[error("schema id {found}, not {expected}")]
+    OtherSchema { expected: u16, found: u16 },
+    /// A template the schema does not have (skip it by its length).
+    #[error("template {0} is not in the schema")]
+    UnknownTemplate(u16),
+}
+
+/// A value as decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'s> {
+    /// Not in this message: `sinceVersion` above its version, or past its (older, shorter)
+    /// block.
+    Absent,
+    /// An optional value holding its null.
+    Null,
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    /// A char array up to its first NUL (bytes that are not printable ASCII escaped).
+    Text(String),
+    /// An array of another primitive.
+    Array(Vec<Value<'s>>),
+    /// mantissa × 10^exponent (a composite of `mantissa` and `exponent`).
+    Decimal {
+        mantissa: i64,
+        exponent: i8,
+    },
+    /// An enum's raw value and its name, when the schema has one for it.
+    Enum {
+        raw: Raw,
+        name: Option<&'s str>,
+    },
+    /// A set's raw bits and the names of those set (unknown bits only in `raw`).
+    Set {
+        raw: u64,
+        choices: Vec<&'s str>,
+    },
+    Composite(Vec<(&'s str, Value<'s>)>),
+    /// A constant of the schema (no bytes on the wire).
+    Constant(&'s str),
+}
+
+impl Value<'_> {
+    /// The value as a signed integer, when it is one (enums by their raw value).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(v) => Some(*v),
+            Value::UInt(v) => i64::try_from(*v).ok(),
+            Value::Enum { raw: Raw::I(v), .. } => Some(*v),
+            Value::Enum { raw: Raw::U(v), .. } => i64::try_from(*v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as text, when it is text or a char constant.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(t) => Some(t),
+            Value::Constant(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// A field and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldValue<'s> {
+    pub def: &'s FieldDef,
+    pub value: Value<'s>,
+}
+
+/// One entry of a repeating group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Entry<'s> {
+    pub fields: Vec<FieldValue<'s>>,
+    pub groups: Vec<GroupValue<'s>>,
+    pub data: Vec<(&'s str, Vec<u8>)>,
+}
+
+impl<'s> Entry<'s> {
+    /// The value of the field named `name`.
+    pub fn get(&self, name: &str) -> Option<&Value<'s>> {
+        self.fields
+            .iter()
+            .find(|f| f.def.name == name)
+            .map(|f| &f.value)
+    }
+
+    /// The group named `name`.
+    pub fn group(&self, name: &str) -> Option<&GroupValue<'s>> {
+        self.groups.iter().find(|g| g.def.name == name)
+    }
+}
+
+/// A repeating group and its entries (none when the group is absent from the version).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupValue<'s> {
+    pub def: &'s GroupDef,
+    pub entries: Vec<Entry<'s>>,
+}
+
+/// The header of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub block_length: u16,
+    pub template_id: u16,
+    pub schema_id: u16,
+    pub version: u16,
+}
+
+/// A decoded message: its header, template, root fields, groups and data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded<'s> {
+    pub header: Header,
+    pub message: &'s MessageDef,
+    pub root: Entry<'s>,
+    /// Bytes the message's structure took (header included); bytes after it within the
+    /// message's framing are a newer sender's additions.
+    pub len: usize,
+}
+
+struct Cursor<'b> {
+    buf: &'b [u8],
+    order: ByteOrder,
+}
+
+impl Cursor<'_> {
+    fn need(&self, offset: usize, n: usize, what: &str) -> Result<(), DecodeError> {
+        if offset.checked_add(n).is_some_and(|e| e <= self.buf.len()) {
+            Ok(())
+        } else {
+            Err(DecodeError::Truncated {
+                offset,
+                what: what.to_owned(),
+                needed: n,
+                available: self.buf.len().saturating_sub(offset),
+            })
+        }
+    }
+
+    /// The primitive at `offset` (which the caller checked is inside the buffer).
+    fn raw(&self, offset: usize, prim: Primitive) -> u64 {
+        let n = prim.size();
+        let b = &self.buf[offset..offset + n];
+        let mut v = 0u64;
+        match self.order {
+            ByteOrder::Little => {
+                for (i, &x) in b.iter().enumerate() {
+                    v |= u64::from(x) << (8 * i);
+                }
+            }
+            ByteOrder::Big => {
+                for &x in b {
+                    v = v << 8 | u64::from(x);
+                }
+            }
+        }
+        v
+    }
+
+    fn int(&self, offset: usize, prim: Primitive) -> Raw {
+        let v = self.raw(offset, prim);
+        let bits = prim.size() * 8;
+        if prim.signed() {
+            let shift = 64 - bits;
+            Raw::I(((v << shift) as i64) >> shift)
+        } else {
+            Raw::U(v)
+        }
+    }
+
+    fn slot(&self, offset: usize, s: Slot, what: &str) -> Result<u64, DecodeError> {
+        self.need(offset + s.offset, s.prim.size(), what)?;
+        Ok(match self.int(offset + s.offset, s.prim) {
+            Raw::U(v) => v,
+            Raw::I(v) => v.max(0) as u64,
+        })
+    }
+}
+
+fn raw_value<'s>(raw: Raw) -> Value<'s> {
+    match raw {
+        Raw::I(v) => Value::Int(v),
+        Raw::U(v) => Value::UInt(v),
+    }
+}
+
+/// The value of a type at `offset`, within a block of `limit` bytes from `base`.
+fn value<'s>(c: &Cursor<'_>, ty: &'s TypeDef, at: usize, version: u16) -> Value<'s> {
+    match ty {
+        TypeDef::Constant { value, .. } => Value::Constant(value),
+        TypeDef::Prim {
+            prim,
+            length,
+            optional,
+            null,
+            ..
+        } => {
+            if *prim == Primitive::Char && *length > 1 {
+                let b = &c.buf[at..at + length];
+                let end = b.iter().position(|&x| x == 0).unwrap_or(b.len());
+                let b = &b[..end];
+                if b.is_empty() && *optional {
+                    return Value::Null;
+                }
+                return Value::Text(if b.iter().all(|x| (0x20..0x7f).contains(x)) {
+                    String::from_utf8_lossy(b).into_owned()
+                } else {
+                    b.escape_ascii().to_string()
+                });
+            }
+            if *length != 1 {
+                return Value::Array(
+                    (0..*length)
+                        .map(|i| one(c, *prim, *optional, *null, at + i * prim.size()))
+                        .collect(),
+                );
+            }
+            one(c, *prim, *optional, *null, at)
+        }
+        TypeDef::Enum {
+            prim, null, values, ..
+        } => {
+            let raw = c.int(at, *prim);
+            if null.is_some_and(|n| n == raw) && !values.iter().any(|(_, v)| *v == raw) {
+                return Value::Null;
+            }
+            Value::Enum {
+                raw,
+                name: values
+                    .iter()
+                    .find(|(_, v)| *v == raw)
+                    .map(|(n, _)| n.as_str()),
+            }
+        }
+        TypeDef::Set { prim, choices, .. } => {
+            let raw = c.raw(at, *prim);
+            Value::Set {
+                raw,
+                choices: choices
+                    .iter()
+                    .filter(|(_, bit)| raw >> bit & 1 == 1)
+                    .map(|(n, _)| n.as_str())
+                    .collect(),
+            }
+        }
+        TypeDef::Composite { members, .. } => {
+            let parts: Vec<(&str, Value<'s>)> = members
+                .iter()
+                .map(|m| {
+                    let v = if m.since_version > version {
+                        Value::Absent
+                    } else {
+                        value(c, &m.ty, at + m.offset, version)
+                    };
+                    (m.name.as_str(), v)
+                })
+                .collect();
+            decimal(&parts).unwrap_or(Value::Composite(parts))
+        }
+    }
+}
+
+fn one<'s>(
+    c: &Cursor<'_>,
+    prim: Primitive,
+    optional: bool,
+    null: Option<Raw>,
+    at: usize,
+) -> Value<'s> {
+    match prim {
+        Primitive::F32 => {
+            let v = f32::from_bits(c.raw(at, prim) as u32);
+            if optional && v.is_nan() {
+                Value::Null
+            } else {
+                Value::Float(f64::from(v))
+            }
+        }
+        Primitive::F64 => {
+            let v = f64::from_bits(c.raw(at, prim));
+            if optional && v.is_nan() {
+                Value::Null
+            } else {
+                Value::Float(v)
+            }
+        }
+        Primitive::Char => {
+            let b = c.raw(at, prim) as u8;
+            if optional && null.is_some_and(|n| n == Raw::U(u64::from(b))) {
+                Value::Null
+            } else {
+                Value::Text(if (0x20..0x7f).contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    [b].escape_ascii().to_string()
+                })
+            }
+        }
+        _ => {
+            let raw = c.int(at, prim);
+            if null.is_some_and(|n| n == raw) {
+                Value::Null
+            } else {
+                raw_value(raw)
+            }
+        }
+    }
+}
+
+/// A `mantissa` + `exponent` composite as a decimal (null when the mantissa is).
+fn decimal<'s>(parts: &[(&'s str, Value<'s>)]) -> Option<Value<'s>> {
+    let [(m, mv), (e, ev)] = parts else {
+        return None;
+    };
+    if *m != "mantissa" || *e != "exponent" {
+        return None;
+    }
+    let exponent = match ev {
+        Value::Int(v) => i8::try_from(*v).ok()?,
+        Value::Constant(t) => t.trim().parse::<i8>().ok()?,
+        _ => return None,
+    };
+    match mv {
+        Value::Null => Some(Value::Null),
+        Value::Absent => Some(Value::Absent),
+        Value::Int(m) => Some(Value::Decimal {
+            mantissa: *m,
+            exponent,
+        }),
+        Value::UInt(m) => Some(Value::Decimal {
+            mantissa: i64::try_from(*m).ok()?,
+            exponent,
+        }),
+        _ => None,
+    }
+}
+
+/// The fields of a block at `base`, `wire_len` long on the wire.
+fn fields<'s>(
+    c: &Cursor<'_>,
+    defs: &'s [FieldDef],
+    base: usize,
+    wire_len: usize,
+    version: u16,
+) -> Vec<FieldValue<'s>> {
+    defs.iter()
+        .map(|def| {
+            let size = def.ty.size();
+            let value = if def.since_version > version || def.offset + size > wire_len {
+                // Constants are there whatever the block's length.
+                match &def.ty {
+                    TypeDef::Constant { value, .. } if def.since_version <= version => {
+                        Value::Constant(value)
+                    }
+                    _ => Value::Absent,
+                }
+            } else {
+                value(c, &def.ty, base + def.offset, version)
+            };
+            FieldValue { def, value }
+        })
+        .collect()
+}
+
+/// The groups and data after a block, from `*at`; moves `*at` past them.
+fn tail<'s>(
+    c: &Cursor<'_>,
+    groups: &'s [GroupDef],
+    data: &'s [DataDef],
+    at: &mut usize,
+    version: u16,
+    entry: &mut Entry<'s>,
+) -> Result<(), DecodeError> {
+    for g in groups {
+        if g.since_version > version {
+            entry.groups.push(GroupValue {
+                def: g,
+                entries: Vec::new(),
+            });
+            continue;
+        }
+        let what = format!("group {} dimension", g.name);
+        c.need(*at, g.dimension.size, &what)?;
+        let block = c.slot(*at, g.dimension.block_length, &what)? as usize;
+        let count = c.slot(*at, g.dimension.count, &what)?;
+        *at += g.dimension.size;
+        let mut entries = Vec::new();
+        for i in 0..count {
+            c.need(*at, block, &format!("group {} entry {i}", g.name))?;
+            let mut e = Entry {
+                fields: fields(c, &g.fields, *at, block, version),
+                ..Entry::default()
+            };
+            *at += block;
+            tail(c, &g.groups, &g.data, at, version, &mut e)?;
+            entries.push(e);
+        }
+        entry.groups.push(GroupValue { def: g, entries });
+    }
+    for d in data {
+        if d.since_version > version {
+            continue;
+        }
+        let what = format!("data {}", d.name);
+        let n = c.slot(*at, d.length, &what)? as usize;
+        let start = *at + d.length.offset + d.length.prim.size();
+        c.need(start, n, &what)?;
+        entry
+            .data
+            .push((d.name.as_str(), c.buf[start..start + n].to_vec()));
+        *at = start + n;
+    }
+    Ok(())
+}
+
+impl Schema {
+    /// The header at the start of `msg`.
+    pub fn header(&self, msg: &[u8]) -> Result<Header, DecodeError> {
+        let c = Cursor {
+            buf: msg,
+            order: self.byte_order,
+        };
+        c.need(0, self.header.size, "message header")?;
+        let h = &self.header;
+        let get = |s: Slot| c.slot(0, s, "message header").map(|v| v as u16);
+        Ok(Header {
+            block_length: get(h.block_length)?,
+            template_id: get(h.template_id)?,
+            schema_id: get(h.schema_id)?,
+            version: get(h.version)?,
+        })
+    }
+
+    /// Decodes the message at the start of `msg` (its header first). `msg` may run past the
+    /// message (the framing's length is the caller's): [`Decoded::len`] says what it used.
+    pub fn decode<'s>(&'s self, msg: &[u8]) -> Result<Decoded<'s>, DecodeError> {
+        let header = self.header(msg)?;
+        if header.schema_id != self.id {
+            return Err(DecodeError::OtherSchema {
+                expected: self.id,
+                found: header.schema_id,
+            });
+        }
+        let message = self
+            .message(header.template_id)
+            .ok_or(DecodeError::UnknownTemplate(header.template_id))?;
+        let c = Cursor {
+            buf: msg,
+            order: self.byte_order,
+        };
+        let base = self.header.size;
+        let block = usize::from(header.block_length);
+        c.need(base, block, &format!("{} root block", message.name))?;
+        let mut root = Entry {
+            fields: fields(&c, &message.fields, base, block, header.version),
+            ..Entry::default()
+        };
+        let mut at = base + block;
+        tail(
+            &c,
+            &message.groups,
+            &message.data,
+            &mut at,
+            header.version,
+            &mut root,
+        )?;
+        Ok(Decoded {
+            header,
+            message,
+            root,
+            len: at,
+        })
+    }
+}
