@@ -53,17 +53,30 @@ pub enum Value<'s> {
         raw: Raw,
         name: Option<&'s str>,
     },
-    /// A set's raw bits and the names of those set (unknown bits only in `raw`).
+    /// A set's raw bits and the schema's choices ([`Value::set_names`] names the bits set;
+    /// unknown bits are only in `raw`).
     Set {
         raw: u64,
-        choices: Vec<&'s str>,
+        choices: &'s [(String, u8)],
     },
     Composite(Vec<(&'s str, Value<'s>)>),
     /// A constant of the schema (no bytes on the wire).
     Constant(&'s str),
 }
 
-impl Value<'_> {
+impl<'s> Value<'s> {
+    /// The names of the bits a set has (empty for other values).
+    pub fn set_names(&self) -> Vec<&'s str> {
+        match self {
+            Value::Set { raw, choices } => choices
+                .iter()
+                .filter(|(_, bit)| raw >> bit & 1 == 1)
+                .map(|(n, _)| n.as_str())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The value as a signed integer, when it is one (enums by their raw value).
     pub fn as_i64(&self) -> Option<i64> {
         match self {
@@ -148,13 +161,19 @@ struct Cursor<'b> {
 }
 
 impl Cursor<'_> {
-    fn need(&self, offset: usize, n: usize, what: &str) -> Result<(), DecodeError> {
+    /// That `n` bytes are there at `offset`; `what` names them (built only for the error).
+    fn need(
+        &self,
+        offset: usize,
+        n: usize,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), DecodeError> {
         if offset.checked_add(n).is_some_and(|e| e <= self.buf.len()) {
             Ok(())
         } else {
             Err(DecodeError::Truncated {
                 offset,
-                what: what.to_owned(),
+                what: what(),
                 needed: n,
                 available: self.buf.len().saturating_sub(offset),
             })
@@ -192,7 +211,12 @@ impl Cursor<'_> {
         }
     }
 
-    fn slot(&self, offset: usize, s: Slot, what: &str) -> Result<u64, DecodeError> {
+    fn slot(
+        &self,
+        offset: usize,
+        s: Slot,
+        what: impl FnOnce() -> String,
+    ) -> Result<u64, DecodeError> {
         self.need(offset + s.offset, s.prim.size(), what)?;
         Ok(match self.int(offset + s.offset, s.prim) {
             Raw::U(v) => v,
@@ -256,18 +280,22 @@ fn value<'s>(c: &Cursor<'_>, ty: &'s TypeDef, at: usize, version: u16) -> Value<
                     .map(|(n, _)| n.as_str()),
             }
         }
-        TypeDef::Set { prim, choices, .. } => {
-            let raw = c.raw(at, *prim);
-            Value::Set {
-                raw,
-                choices: choices
-                    .iter()
-                    .filter(|(_, bit)| raw >> bit & 1 == 1)
-                    .map(|(n, _)| n.as_str())
-                    .collect(),
-            }
-        }
+        TypeDef::Set { prim, choices, .. } => Value::Set {
+            raw: c.raw(at, *prim),
+            choices,
+        },
         TypeDef::Composite { members, .. } => {
+            if let [m, e] = members.as_slice() {
+                if m.name == "mantissa" && e.name == "exponent" {
+                    let parts = [
+                        (m.name.as_str(), value(c, &m.ty, at + m.offset, version)),
+                        (e.name.as_str(), value(c, &e.ty, at + e.offset, version)),
+                    ];
+                    if let Some(d) = decimal(&parts) {
+                        return d;
+                    }
+                }
+            }
             let parts: Vec<(&str, Value<'s>)> = members
                 .iter()
                 .map(|m| {
@@ -367,23 +395,23 @@ fn fields<'s>(
     wire_len: usize,
     version: u16,
 ) -> Vec<FieldValue<'s>> {
-    defs.iter()
-        .map(|def| {
-            let size = def.ty.size();
-            let value = if def.since_version > version || def.offset + size > wire_len {
-                // Constants are there whatever the block's length.
-                match &def.ty {
-                    TypeDef::Constant { value, .. } if def.since_version <= version => {
-                        Value::Constant(value)
-                    }
-                    _ => Value::Absent,
+    let mut out = Vec::with_capacity(defs.len());
+    out.extend(defs.iter().map(|def| {
+        let size = def.ty.size();
+        let value = if def.since_version > version || def.offset + size > wire_len {
+            // Constants are there whatever the block's length.
+            match &def.ty {
+                TypeDef::Constant { value, .. } if def.since_version <= version => {
+                    Value::Constant(value)
                 }
-            } else {
-                value(c, &def.ty, base + def.offset, version)
-            };
-            FieldValue { def, value }
-        })
-        .collect()
+                _ => Value::Absent,
+            }
+        } else {
+            value(c, &def.ty, base + def.offset, version)
+        };
+        FieldValue { def, value }
+    }));
+    out
 }
 
 /// The groups and data after a block, from `*at`; moves `*at` past them.
@@ -403,14 +431,14 @@ fn tail<'s>(
             });
             continue;
         }
-        let what = format!("group {} dimension", g.name);
-        c.need(*at, g.dimension.size, &what)?;
-        let block = c.slot(*at, g.dimension.block_length, &what)? as usize;
-        let count = c.slot(*at, g.dimension.count, &what)?;
+        let what = || format!("group {} dimension", g.name);
+        c.need(*at, g.dimension.size, what)?;
+        let block = c.slot(*at, g.dimension.block_length, what)? as usize;
+        let count = c.slot(*at, g.dimension.count, what)?;
         *at += g.dimension.size;
         let mut entries = Vec::new();
         for i in 0..count {
-            c.need(*at, block, &format!("group {} entry {i}", g.name))?;
+            c.need(*at, block, || format!("group {} entry {i}", g.name))?;
             let mut e = Entry {
                 fields: fields(c, &g.fields, *at, block, version),
                 ..Entry::default()
@@ -425,10 +453,10 @@ fn tail<'s>(
         if d.since_version > version {
             continue;
         }
-        let what = format!("data {}", d.name);
-        let n = c.slot(*at, d.length, &what)? as usize;
+        let what = || format!("data {}", d.name);
+        let n = c.slot(*at, d.length, what)? as usize;
         let start = *at + d.length.offset + d.length.prim.size();
-        c.need(start, n, &what)?;
+        c.need(start, n, what)?;
         entry
             .data
             .push((d.name.as_str(), c.buf[start..start + n].to_vec()));
@@ -444,9 +472,10 @@ impl Schema {
             buf: msg,
             order: self.byte_order,
         };
-        c.need(0, self.header.size, "message header")?;
+        let what = || "message header".to_owned();
+        c.need(0, self.header.size, what)?;
         let h = &self.header;
-        let get = |s: Slot| c.slot(0, s, "message header").map(|v| v as u16);
+        let get = |s: Slot| c.slot(0, s, what).map(|v| v as u16);
         Ok(Header {
             block_length: get(h.block_length)?,
             template_id: get(h.template_id)?,
@@ -474,7 +503,7 @@ impl Schema {
         };
         let base = self.header.size;
         let block = usize::from(header.block_length);
-        c.need(base, block, &format!("{} root block", message.name))?;
+        c.need(base, block, || format!("{} root block", message.name))?;
         let mut root = Entry {
             fields: fields(&c, &message.fields, base, block, header.version),
             ..Entry::default()

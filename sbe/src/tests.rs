@@ -58,9 +58,9 @@ fn the_worked_book46_decodes_field_by_field() {
         Some(&Value::UInt(1_700_000_000_000_012_345))
     );
     match d.root.get("MatchEventIndicator") {
-        Some(Value::Set { raw, choices }) => {
+        Some(v @ Value::Set { raw, .. }) => {
             assert_eq!(*raw, 0x84);
-            assert_eq!(choices, &["LastQuoteMsg", "EndOfEvent"]);
+            assert_eq!(v.set_names(), ["LastQuoteMsg", "EndOfEvent"]);
         }
         other => panic!("{other:?}"),
     }
