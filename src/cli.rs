@@ -724,12 +724,15 @@ fn parse_drop_rate(s: &str) -> Result<u32, String> {
 /// Decode the trading messages in a data directory: ITCH, OUCH 4.2/5.0, FIX, Cboe PITCH, IEX
 /// TOPS/DEEP, NYSE XDP, one line each.
 ///
-/// Packets are read in capture order and decoded: MoldUDP64 datagrams carry ITCH 5.0, TCP
-/// connections are reassembled and carry SoupBinTCP (with OUCH 4.2 or 5.0) or FIX. Which
-/// protocol a flow carries is recognised from its bytes; --feed-map names flows the
-/// heuristics should not guess: a TOML file of `[[feed]]` entries, each with an optional
-/// `addr` (address or CIDR prefix), an optional `port` and a `protocol` (`moldudp64`,
-/// `soupbin-ouch42`, `soupbin-ouch50`, `soupbin`, `fix` or `ignore`).
+/// Packets are read in capture order and decoded: MoldUDP64 datagrams carry ITCH 5.0 (or
+/// another ITCH dialect, kept undecoded with its sessions and numbers), other UDP flows Cboe
+/// PITCH units, IEX-TP (TOPS, DEEP) segments or NYSE XDP packets, TCP connections are
+/// reassembled and carry SoupBinTCP (with OUCH 4.2 or 5.0) or FIX. Which protocol a flow
+/// carries is recognised from its bytes (a UDP venue after three datagrams that fit it
+/// exactly); --feed-map names flows the heuristics should not guess: a TOML file of
+/// `[[feed]]` entries, each with an optional `addr` (address or CIDR prefix), an optional
+/// `port` and a `protocol` (`moldudp64`, `pitch`, `iextp`, `xdp`, `soupbin-ouch42`,
+/// `soupbin-ouch50`, `soupbin`, `fix` or `ignore`).
 ///
 /// Each line is one message: capture time (RFC 3339, ns), protocol, direction (in = client
 /// to exchange, out = back, - for market data), type code and name, symbol, session, sequence

@@ -12,13 +12,20 @@
 //! protocol = "soupbin-ouch42" # or "soupbin-ouch50", "soupbin" (OUCH version detected), "fix"
 //!
 //! [[feed]]
+//! addr = "224.0.62.0/24"
+//! protocol = "pitch"          # UDP: or "iextp" (IEX TOPS/DEEP), "xdp" (NYSE XDP)
+//!
+//! [[feed]]
 //! port = 53
 //! protocol = "ignore"         # never decode, never run the heuristics
 //! ```
 //!
 //! A feed matches a flow when one endpoint of the flow (source or destination) matches both
 //! its address and its port (each optional; an entry with neither matches every flow of its
-//! transport). `moldudp64` applies to UDP, the others to TCP, `ignore` to both. The first
+//! transport). `moldudp64`, `pitch`, `iextp` and `xdp` apply to UDP, the others to TCP,
+//! `ignore` to both. A flow configured as PITCH, IEX-TP or XDP is that from its first
+//! datagram, heartbeats included, and is never re-labelled: a datagram that does not fit is an
+//! error record. The first
 //! matching entry wins. Flows no entry matches go to the structural heuristics.
 
 use std::net::IpAddr;
@@ -46,6 +53,15 @@ pub enum FeedProtocol {
     /// FIX over TCP.
     #[serde(rename = "fix")]
     Fix,
+    /// Cboe PITCH sequenced units (UDP).
+    #[serde(rename = "pitch")]
+    Pitch,
+    /// IEX-TP segments carrying TOPS or DEEP (UDP).
+    #[serde(rename = "iextp")]
+    IexTp,
+    /// NYSE XDP packets (UDP).
+    #[serde(rename = "xdp")]
+    Xdp,
     /// Neither decoded nor detected.
     #[serde(rename = "ignore")]
     Ignore,
@@ -53,11 +69,21 @@ pub enum FeedProtocol {
 
 impl FeedProtocol {
     fn applies_to_udp(self) -> bool {
-        matches!(self, FeedProtocol::MoldUdp64 | FeedProtocol::Ignore)
+        matches!(
+            self,
+            FeedProtocol::MoldUdp64
+                | FeedProtocol::Pitch
+                | FeedProtocol::IexTp
+                | FeedProtocol::Xdp
+                | FeedProtocol::Ignore
+        )
     }
 
     fn applies_to_tcp(self) -> bool {
-        !matches!(self, FeedProtocol::MoldUdp64)
+        !matches!(
+            self,
+            FeedProtocol::MoldUdp64 | FeedProtocol::Pitch | FeedProtocol::IexTp | FeedProtocol::Xdp
+        )
     }
 }
 

@@ -503,6 +503,12 @@ impl UdpSide {
             None => {
                 let configured = feeds.udp((key.src, key.sport), (key.dst, key.dport));
                 let proto = match configured {
+                    Some(p @ (FeedProtocol::Pitch | FeedProtocol::IexTp | FeedProtocol::Xdp)) => {
+                        // Another sequenced feed, by configuration: the venue side has it.
+                        stats.flows.configured += 1;
+                        self.venues.configure(key, p);
+                        return None;
+                    }
                     Some(FeedProtocol::MoldUdp64) => {
                         stats.flows.moldudp64 += 1;
                         stats.flows.configured += 1;
@@ -625,6 +631,13 @@ impl UdpSide {
         }
         let f = match self.flow(key, feeds, stats) {
             Some(f) => f,
+            None if self.venues.knows(&key) => {
+                // Configured as PITCH, IEX-TP or XDP (its first datagram).
+                if self.venues.datagram(id, ts_ns, key, payload, stats, out) == Taken::No {
+                    stats.udp_undecoded += 1;
+                }
+                return;
+            }
             None => {
                 // The MoldUDP64 framing, exact: the session, the count and every length agree
                 // with the datagram. What the messages are (ITCH 5.0 or another dialect) is

@@ -279,7 +279,13 @@ impl Conn {
             Some(FeedProtocol::SoupBinOuch50) => Proto::SoupBin(Payload::Ouch50),
             Some(FeedProtocol::SoupBin) => Proto::SoupBinVersion,
             Some(FeedProtocol::Fix) => Proto::Fix,
-            Some(FeedProtocol::Ignore | FeedProtocol::MoldUdp64) => Proto::Ignored,
+            Some(
+                FeedProtocol::Ignore
+                | FeedProtocol::MoldUdp64
+                | FeedProtocol::Pitch
+                | FeedProtocol::IexTp
+                | FeedProtocol::Xdp,
+            ) => Proto::Ignored,
         };
         if configured.is_some() {
             stats.flows.configured += 1;

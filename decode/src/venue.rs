@@ -138,8 +138,11 @@ pub(crate) fn exact_fit(payload: &[u8]) -> Option<Venue> {
 
 #[derive(Debug)]
 struct VenueFlow {
-    /// The venue the flow is labelled with, once [`CONFIRM`] datagrams fitted it.
+    /// The venue the flow is labelled with, once [`CONFIRM`] datagrams fitted it (or from the
+    /// start, when configured).
     label: Option<Venue>,
+    /// Labelled by the feed map: never re-labelled.
+    configured: bool,
     /// The venue the last datagrams fitted exactly (not the label), and how many in a row.
     run: Option<(Venue, u32)>,
 }
@@ -253,6 +256,24 @@ impl VenueSide {
         }
     }
 
+    /// Labels `key` as the feed map says (before its first datagram).
+    pub(crate) fn configure(&mut self, key: FlowKey, protocol: crate::config::FeedProtocol) {
+        use crate::config::FeedProtocol as F;
+        let venue = match protocol {
+            F::Pitch => Venue::Pitch,
+            F::IexTp => Venue::IexTp,
+            F::Xdp => Venue::Xdp,
+            _ => return,
+        };
+        let i = self.flows.len();
+        self.flows.push(VenueFlow {
+            label: Some(venue),
+            configured: true,
+            run: None,
+        });
+        self.flow_index.insert(key, i);
+    }
+
     /// Whether `key` is a flow a venue has claimed (labelled, or on its way).
     pub(crate) fn knows(&mut self, key: &FlowKey) -> bool {
         if self.last_flow.is_some_and(|(k, _)| k == *key) {
@@ -309,7 +330,8 @@ impl VenueSide {
             }
             Some(label) => {
                 let i = fi.unwrap_or_default();
-                let other = exact_fit(payload);
+                // A configured flow is never re-labelled.
+                let other = exact_fit(payload).filter(|_| !self.flows[i].configured);
                 let flow = &mut self.flows[i];
                 let n = match (other, flow.run) {
                     (Some(v), Some((r, n))) if v == r => n + 1,
@@ -368,6 +390,7 @@ impl VenueSide {
                     None => {
                         self.flows.push(VenueFlow {
                             label: None,
+                            configured: false,
                             run: None,
                         });
                         self.flow_index.insert(key, self.flows.len() - 1);
@@ -1288,6 +1311,66 @@ mod tests {
             ]
         );
         assert_eq!(side.flows[0].label, Some(Venue::Xdp));
+    }
+
+    #[test]
+    fn a_configured_flow_decodes_from_its_first_heartbeat_and_is_never_relabelled() {
+        use crate::config::{FeedMap, FeedProtocol};
+        let feeds = FeedMap::from_toml_str(
+            "[[feed]]\naddr = \"224.0.62.2\"\nport = 30001\nprotocol = \"pitch\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            feeds.udp(
+                ("10.0.0.1".parse().unwrap(), 40_000),
+                ("224.0.62.2".parse().unwrap(), 30_001)
+            ),
+            Some(FeedProtocol::Pitch)
+        );
+        let mut dec = crate::Decoder::with_feed_map(feeds);
+        let frame = |payload: &[u8]| {
+            let mut f = vec![0x01, 0, 0x5e, 0, 62, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+            let total = (20 + 8 + payload.len()) as u16;
+            f.extend_from_slice(&[0x45, 0]);
+            f.extend_from_slice(&total.to_be_bytes());
+            f.extend_from_slice(&[0, 0, 0x40, 0, 32, 17, 0, 0, 10, 0, 0, 1, 224, 0, 62, 2]);
+            f.extend_from_slice(&40_000u16.to_be_bytes());
+            f.extend_from_slice(&30_001u16.to_be_bytes());
+            f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+            f.extend_from_slice(&[0, 0]);
+            f.extend_from_slice(payload);
+            f
+        };
+        let mut out = Vec::new();
+        dec.packet(id(0), 1, 1, &frame(&unit(5, &[])), &mut out);
+        let m = out[0].as_message().expect("the heartbeat is a record");
+        assert!(m.is_feed_heartbeat());
+        assert_eq!(m.sequence, Some(5));
+        // XDP packets on it stay errors of PITCH, however many.
+        let mut b = Vec::new();
+        let mut w = PacketWriter::new(&mut b, 11, 9, 1_795_530_600, 0);
+        w.push(&XdpRepr::DeleteOrder(xdp::DeleteOrderRepr {
+            type_high: 0,
+            source_time_ns: 5,
+            symbol_index: 1,
+            symbol_seq_num: 1,
+            order_id: 3,
+            reserved: 0,
+        }))
+        .unwrap();
+        w.finish();
+        out.clear();
+        for i in 0..2 * CONFIRM {
+            dec.packet(id(1 + i), 2, 1, &frame(&b), &mut out);
+        }
+        assert_eq!(out.len(), 2 * CONFIRM as usize);
+        assert!(out.iter().all(|r| r
+            .as_error()
+            .is_some_and(|e| e.kind == ErrorKind::Malformed && e.protocol == Protocol::Pitch)));
+        let mut end = Vec::new();
+        dec.finish(&mut end);
+        assert_eq!(dec.stats().flows.pitch, 1);
+        assert_eq!(dec.stats().flows.configured, 1);
     }
 
     #[test]
