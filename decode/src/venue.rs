@@ -41,7 +41,7 @@ use std::sync::Arc;
 use wiretape_store::PacketId;
 use wiretape_wire::iextp::{self, IexView, Segment};
 use wiretape_wire::pitch::{self, PitchView, Unit};
-use wiretape_wire::trading::{Alpha, Shape, Side};
+use wiretape_wire::trading::{Alpha, ProtoError, Shape, Side};
 use wiretape_wire::xdp::{self, XdpView};
 #[cfg(test)]
 use wiretape_wire::{
@@ -465,169 +465,39 @@ impl VenueSide {
         stats: &mut Stats,
         out: &mut Vec<MessageRecord>,
     ) {
-        let p = Protocol::Pitch;
         let unit = match Unit::new_checked(payload) {
             Ok(u) => u,
             Err(e) => {
-                return header_error(p, "PITCH unit header", e, payload, ts_ns, id, stats, out)
+                return header_error(
+                    Protocol::Pitch,
+                    "PITCH unit",
+                    e,
+                    payload,
+                    ts_ns,
+                    id,
+                    stats,
+                    out,
+                )
             }
         };
-        let s = self.session(Venue::Pitch, decimal_name(u64::from(unit.unit())), key);
-        let session = &mut self.sessions[s];
-        if unit.is_heartbeat() {
-            let seq = (unit.sequence() != 0).then(|| u64::from(unit.sequence()));
-            return heartbeat(
-                p,
-                &session.session,
-                seq,
-                ts_ns,
-                id,
-                payload.len(),
-                stats,
-                out,
-            );
-        }
-        let mut used = pitch::HEADER_LEN;
-        for m in unit.messages() {
-            let (seq, bytes) = match m {
-                Ok(m) => m,
-                Err(e) => {
-                    return trailing_error(
-                        p,
-                        format!("PITCH unit (sequence {}): {e}", unit.sequence()),
-                        session,
-                        payload.len() - used,
-                        ts_ns,
-                        id,
-                        stats,
-                        out,
-                    )
-                }
-            };
-            used += bytes.len();
-            let seq = (seq != 0).then_some(u64::from(seq));
-            let view = match pitch::message(bytes) {
-                Ok(v) => v,
-                Err(e) => {
-                    stats.errors.add(p);
-                    out.push(MessageRecord::Error(ErrorRecord {
-                        protocol: p,
-                        kind: ErrorKind::Malformed,
-                        reason: format!(
-                            "PITCH message 0x{:02X}{}: {e}",
-                            bytes.get(1).copied().unwrap_or(0),
-                            seq.map(|s| format!(" (sequence {s})")).unwrap_or_default()
-                        ),
-                        session: Some(session.session.clone()),
-                        len: bytes.len() as u64,
-                        capture_ts_ns: ts_ns,
-                        packets: vec![id],
-                    }));
-                    continue;
-                }
-            };
-            let sum = pitch::Summary::of(&view);
-            if let Some(t) = sum.time {
-                session.seconds = Some(t);
-            }
-            let symbol = match (&view, sum.symbol, sum.order_id) {
-                (_, Some(sym), order) => {
-                    let (i, symbol) = session.intern(sym.as_bytes());
-                    if let (Some(o), PitchView::AddOrderLong(_))
-                    | (Some(o), PitchView::AddOrderShort(_))
-                    | (Some(o), PitchView::AddOrderExpanded(_)) = (order, &view)
-                    {
-                        session.orders.insert(
-                            o,
-                            Order {
-                                symbol: i,
-                                quantity: sum.quantity.unwrap_or(0),
-                            },
-                        );
-                    }
-                    Some(symbol)
-                }
-                (PitchView::DeleteOrder(_), None, Some(o)) => session
-                    .orders
-                    .remove(&o)
-                    .map(|order| session.names[order.symbol as usize].clone()),
-                (_, None, Some(o)) => {
-                    let found = session.orders.get_mut(&o).map(|order| {
-                        match &view {
-                            PitchView::OrderExecuted(_)
-                            | PitchView::OrderExecutedAtPrice(_)
-                            | PitchView::ReduceSizeLong(_)
-                            | PitchView::ReduceSizeShort(_) => {
-                                order.quantity =
-                                    order.quantity.saturating_sub(sum.quantity.unwrap_or(0));
-                            }
-                            PitchView::ModifyOrderLong(_) | PitchView::ModifyOrderShort(_) => {
-                                order.quantity = sum.quantity.unwrap_or(0);
-                            }
-                            _ => {}
-                        }
-                        (order.symbol, order.quantity)
-                    });
-                    if found.is_some_and(|(_, q)| q == 0) {
-                        // Filled or reduced to nothing: no message names it again.
-                        session.orders.remove(&o);
-                    }
-                    found.map(|(i, _)| session.names[i as usize].clone())
-                }
-                _ => None,
-            };
-            let time = match (session.seconds, sum.time_offset, sum.time) {
-                (_, _, Some(t)) => Some(u64::from(t) * 1_000_000_000),
-                (Some(sec), Some(off), None) => {
-                    Some(u64::from(sec) * 1_000_000_000 + u64::from(off))
-                }
-                _ => None,
-            };
-            let code = view.message_type().code();
-            let m = Message {
-                protocol: p,
-                msg_type: MsgType {
-                    code: type_code(p, u16::from(code)),
-                    name: view.message_type().name(),
-                },
-                direction: None,
-                session: session.session.clone(),
-                sequence: seq,
-                symbol,
-                stock_locate: None,
-                ids: OrderIds {
-                    order_ref: sum.order_id,
-                    match_number: sum.execution_id,
-                    ..OrderIds::default()
-                },
-                side: sum.side,
-                price: sum.price.and_then(|v| i64::try_from(v).ok()),
-                quantity: sum.quantity,
-                exchange_time: time.map(ExchangeTime::SinceMidnightNs),
-                capture_ts_ns: ts_ns,
-                flags: Default::default(),
-                packets: vec![id],
-                len: bytes.len() as u32,
-            };
-            emit(m, stats, out);
-        }
-        if used != payload.len() {
-            trailing_error(
-                p,
-                format!(
-                    "PITCH unit (sequence {}): {} bytes after the {} announced messages",
-                    unit.sequence(),
-                    payload.len() - used,
-                    unit.count()
-                ),
-                session,
-                payload.len() - used,
-                ts_ns,
-                id,
-                stats,
-                out,
-            );
-        }
+        let head = Head {
+            venue: Venue::Pitch,
+            what: "PITCH unit",
+            name: decimal_name(u64::from(unit.unit())),
+            // Sequence 0: an unsequenced unit (no number).
+            heartbeat: unit
+                .is_heartbeat()
+                .then(|| (unit.sequence() != 0).then(|| u64::from(unit.sequence()))),
+            header_len: pitch::HEADER_LEN,
+            seq: u64::from(unit.sequence()),
+            count: u64::from(unit.count()),
+        };
+        let messages = unit
+            .messages()
+            .map(|m| m.map(|(seq, b)| ((seq != 0).then_some(u64::from(seq)), b.len(), b)));
+        self.frame(
+            &head, id, ts_ns, key, payload, messages, read_pitch, stats, out,
+        );
     }
 
     fn iextp(
@@ -639,13 +509,12 @@ impl VenueSide {
         stats: &mut Stats,
         out: &mut Vec<MessageRecord>,
     ) {
-        let p = Protocol::IexTp;
         let seg = match Segment::new_checked(payload) {
             Ok(s) => s,
             Err(e) => {
                 return header_error(
-                    p,
-                    "IEX-TP segment header",
+                    Protocol::IexTp,
+                    "IEX-TP segment",
                     e,
                     payload,
                     ts_ns,
@@ -655,141 +524,24 @@ impl VenueSide {
                 )
             }
         };
-        let s = self.session(Venue::IexTp, decimal_name(u64::from(seg.session())), key);
-        let session = &mut self.sessions[s];
-        if seg.is_heartbeat() {
-            let seq = u64::try_from(seg.first_sequence()).ok();
-            return heartbeat(
-                p,
-                &session.session,
-                seq,
-                ts_ns,
-                id,
-                payload.len(),
-                stats,
-                out,
-            );
-        }
+        let head = Head {
+            venue: Venue::IexTp,
+            what: "IEX-TP segment",
+            name: decimal_name(u64::from(seg.session())),
+            // A heartbeat carries the next number.
+            heartbeat: seg
+                .is_heartbeat()
+                .then(|| u64::try_from(seg.first_sequence()).ok()),
+            header_len: iextp::HEADER_LEN,
+            seq: seg.first_sequence().max(0) as u64,
+            count: u64::from(seg.count()),
+        };
         let protocol = seg.protocol();
-        let mut used = iextp::HEADER_LEN;
-        for m in seg.messages() {
-            let (seq, bytes) = match m {
-                Ok(m) => m,
-                Err(e) => {
-                    return trailing_error(
-                        p,
-                        format!("IEX-TP segment (sequence {}): {e}", seg.first_sequence()),
-                        session,
-                        payload.len() - used,
-                        ts_ns,
-                        id,
-                        stats,
-                        out,
-                    )
-                }
-            };
-            used += 2 + bytes.len();
-            let seq = u64::try_from(seq).ok();
-            let view = match IexView::new_checked(bytes) {
-                // A type of the other protocol (a DEEP price level on TOPS) is unknown here.
-                Ok(v) if iextp::type_in(protocol, bytes[0]) => v,
-                Ok(_) => IexView::Unknown(bytes),
-                Err(e) => {
-                    stats.errors.add(p);
-                    out.push(MessageRecord::Error(ErrorRecord {
-                        protocol: p,
-                        kind: ErrorKind::Malformed,
-                        reason: format!(
-                            "IEX-TP message {}{}: {e}",
-                            TypeCode::byte(bytes[0]),
-                            seq.map(|s| format!(" (sequence {s})")).unwrap_or_default()
-                        ),
-                        session: Some(session.session.clone()),
-                        len: bytes.len() as u64,
-                        capture_ts_ns: ts_ns,
-                        packets: vec![id],
-                    }));
-                    continue;
-                }
-            };
-            let symbol = iextp::symbol_of(&view).map(|sym| session.intern(sym.as_bytes()).1);
-            let (side, price, quantity, match_number) = match &view {
-                IexView::TradeReport(m) => (
-                    None,
-                    Some(m.price()),
-                    Some(u64::from(m.size())),
-                    u64::try_from(m.trade_id()).ok(),
-                ),
-                IexView::TradeBreak(m) => (
-                    None,
-                    Some(m.price()),
-                    Some(u64::from(m.size())),
-                    u64::try_from(m.trade_id()).ok(),
-                ),
-                IexView::PriceLevelBuy(m) => (
-                    Some(Side::Buy),
-                    Some(m.price()),
-                    Some(u64::from(m.size())),
-                    None,
-                ),
-                IexView::PriceLevelSell(m) => (
-                    Some(Side::Sell),
-                    Some(m.price()),
-                    Some(u64::from(m.size())),
-                    None,
-                ),
-                IexView::OfficialPrice(m) => (None, Some(m.official_price()), None, None),
-                IexView::AuctionInformation(m) => (
-                    None,
-                    Some(m.reference_price()),
-                    Some(u64::from(m.paired_shares())),
-                    None,
-                ),
-                _ => (None, None, None, None),
-            };
-            let m = Message {
-                protocol: p,
-                msg_type: MsgType {
-                    code: type_code(p, u16::from(bytes[0])),
-                    name: view.message_type().name(),
-                },
-                direction: None,
-                session: session.session.clone(),
-                sequence: seq,
-                symbol,
-                stock_locate: None,
-                ids: OrderIds {
-                    match_number,
-                    ..OrderIds::default()
-                },
-                side,
-                price,
-                quantity,
-                exchange_time: iextp::timestamp_of(&view).map(ExchangeTime::UnixNs),
-                capture_ts_ns: ts_ns,
-                flags: Default::default(),
-                packets: vec![id],
-                len: bytes.len() as u32,
-            };
-            emit(m, stats, out);
-        }
-        if used != payload.len() {
-            trailing_error(
-                p,
-                format!(
-                    "IEX-TP segment (sequence {}): {} bytes after the {} announced messages",
-                    seg.first_sequence(),
-                    payload.len() - used,
-                    seg.count()
-                ),
-                session,
-                payload.len() - used,
-                ts_ns,
-                id,
-                stats,
-                out,
-            );
-        }
+        let messages = seg
+            .messages()
+            .map(|m| m.map(|(seq, b)| (u64::try_from(seq).ok(), 2 + b.len(), b)));
+        let read = |session: &mut FeedSession, bytes: &[u8]| read_iextp(session, protocol, bytes);
+        self.frame(&head, id, ts_ns, key, payload, messages, read, stats, out);
     }
 
     fn xdp(
@@ -801,17 +553,62 @@ impl VenueSide {
         stats: &mut Stats,
         out: &mut Vec<MessageRecord>,
     ) {
-        let p = Protocol::Xdp;
         let packet = match xdp::Packet::new_checked(payload) {
             Ok(x) => x,
             Err(e) => {
-                return header_error(p, "XDP packet header", e, payload, ts_ns, id, stats, out)
+                return header_error(
+                    Protocol::Xdp,
+                    "XDP packet",
+                    e,
+                    payload,
+                    ts_ns,
+                    id,
+                    stats,
+                    out,
+                )
             }
         };
-        let s = self.session(Venue::Xdp, Alpha([b' '; 10]), key);
+        let head = Head {
+            venue: Venue::Xdp,
+            what: "XDP packet",
+            // Numbered per channel, which is the destination: no name.
+            name: Alpha([b' '; 10]),
+            heartbeat: (packet.number_msgs() == 0).then(|| Some(u64::from(packet.seq_num()))),
+            header_len: xdp::HEADER_LEN,
+            seq: u64::from(packet.seq_num()),
+            count: u64::from(packet.number_msgs()),
+        };
+        let messages = packet
+            .messages()
+            .map(|m| m.map(|(seq, b)| (Some(u64::from(seq)), b.len(), b)));
+        self.frame(
+            &head, id, ts_ns, key, payload, messages, read_xdp, stats, out,
+        );
+    }
+
+    /// The records of one datagram of any venue: its heartbeat, or each message as `read`
+    /// reads it (a message it cannot read, and bytes the header's count leaves over, are
+    /// error records).
+    #[allow(clippy::too_many_arguments)]
+    fn frame<'p, I, F>(
+        &mut self,
+        head: &Head,
+        id: PacketId,
+        ts_ns: u64,
+        key: &FlowKey,
+        payload: &'p [u8],
+        messages: I,
+        mut read: F,
+        stats: &mut Stats,
+        out: &mut Vec<MessageRecord>,
+    ) where
+        I: Iterator<Item = Result<(Option<u64>, usize, &'p [u8]), ProtoError>>,
+        F: FnMut(&mut FeedSession, &'p [u8]) -> Result<Read, String>,
+    {
+        let p = head.venue.protocol();
+        let s = self.session(head.venue, head.name, key);
         let session = &mut self.sessions[s];
-        if packet.number_msgs() == 0 {
-            let seq = Some(u64::from(packet.seq_num()));
+        if let Some(seq) = head.heartbeat {
             return heartbeat(
                 p,
                 &session.session,
@@ -823,120 +620,284 @@ impl VenueSide {
                 out,
             );
         }
-        let mut used = xdp::HEADER_LEN;
-        for m in packet.messages() {
-            let (seq, bytes) = match m {
+        let mut used = head.header_len;
+        for m in messages {
+            let (seq, framed, bytes) = match m {
                 Ok(m) => m,
                 Err(e) => {
-                    return trailing_error(
-                        p,
-                        format!("XDP packet (sequence {}): {e}", packet.seq_num()),
-                        session,
-                        payload.len() - used,
-                        ts_ns,
-                        id,
-                        stats,
-                        out,
-                    )
+                    let reason = format!("{} (sequence {}): {e}", head.what, head.seq);
+                    let left = payload.len() - used;
+                    return trailing_error(p, reason, session, left, ts_ns, id, stats, out);
                 }
             };
-            used += bytes.len();
-            let view = match xdp::message(bytes) {
-                Ok(v) => v,
-                Err(e) => {
+            used += framed;
+            match read(session, bytes) {
+                Ok(r) => emit(
+                    Message {
+                        protocol: p,
+                        msg_type: MsgType {
+                            code: r.code,
+                            name: r.name,
+                        },
+                        direction: None,
+                        session: session.session.clone(),
+                        sequence: seq,
+                        symbol: r.symbol,
+                        stock_locate: None,
+                        ids: r.ids,
+                        side: r.side,
+                        price: r.price,
+                        quantity: r.quantity,
+                        exchange_time: r.exchange_time,
+                        capture_ts_ns: ts_ns,
+                        flags: Default::default(),
+                        packets: vec![id],
+                        len: bytes.len() as u32,
+                    },
+                    stats,
+                    out,
+                ),
+                Err(reason) => {
                     stats.errors.add(p);
                     out.push(MessageRecord::Error(ErrorRecord {
                         protocol: p,
                         kind: ErrorKind::Malformed,
-                        reason: format!(
-                            "XDP message {} (sequence {seq}): {e}",
-                            xdp::message_type(bytes).unwrap_or(0)
-                        ),
+                        reason: match seq {
+                            Some(s) => format!("{reason} (sequence {s})"),
+                            None => reason,
+                        },
                         session: Some(session.session.clone()),
                         len: bytes.len() as u64,
                         capture_ts_ns: ts_ns,
                         packets: vec![id],
                     }));
-                    continue;
                 }
-            };
-            let sum = xdp::Summary::of(&view);
-            let symbol = match &view {
-                XdpView::SymbolIndexMapping(m) => {
-                    let symbol = symbol_text(m.symbol().as_bytes());
-                    session
-                        .symbols
-                        .insert(m.symbol_index(), (symbol.clone(), m.price_scale_code()));
-                    Some(symbol)
-                }
-                XdpView::SourceTimeReference(m) => {
-                    session.seconds = Some(m.source_time());
-                    None
-                }
-                _ => sum
-                    .symbol_index
-                    .and_then(|i| session.symbols.get(&i))
-                    .map(|(s, _)| s.clone()),
-            };
-            let scale = sum
-                .symbol_index
-                .and_then(|i| session.symbols.get(&i))
-                .map(|&(_, scale)| scale);
-            let seconds = sum.source_time.or(session.seconds);
-            let time = match (seconds, sum.source_time_ns) {
-                (Some(sec), Some(ns)) => Some(i64::from(sec) * 1_000_000_000 + i64::from(ns)),
-                (Some(sec), None) if sum.source_time.is_some() => {
-                    Some(i64::from(sec) * 1_000_000_000)
-                }
-                _ => None,
-            };
-            let wire_type = xdp::message_type(bytes).unwrap_or(0);
-            let m = Message {
-                protocol: p,
-                msg_type: MsgType {
-                    code: type_code(p, wire_type),
-                    name: view.message_type().name(),
-                },
-                direction: None,
-                session: session.session.clone(),
-                sequence: Some(u64::from(seq)),
-                symbol,
-                stock_locate: None,
-                ids: OrderIds {
-                    order_ref: sum.order_id,
-                    new_order_ref: sum.new_order_id,
-                    match_number: sum.trade_id.map(u64::from),
-                    ..OrderIds::default()
-                },
-                side: sum.side,
-                price: sum.price.zip(scale).and_then(|(v, s)| to_4_decimals(v, s)),
-                quantity: sum.volume.map(u64::from),
-                exchange_time: time.map(ExchangeTime::UnixNs),
-                capture_ts_ns: ts_ns,
-                flags: Default::default(),
-                packets: vec![id],
-                len: bytes.len() as u32,
-            };
-            emit(m, stats, out);
+            }
         }
         if used != payload.len() {
-            trailing_error(
-                p,
-                format!(
-                    "XDP packet (sequence {}): {} bytes after the {} announced messages",
-                    packet.seq_num(),
-                    payload.len() - used,
-                    packet.number_msgs()
-                ),
-                session,
-                payload.len() - used,
-                ts_ns,
-                id,
-                stats,
-                out,
+            let left = payload.len() - used;
+            let reason = format!(
+                "{} (sequence {}): {left} bytes after the {} announced messages",
+                head.what, head.seq, head.count
             );
+            trailing_error(p, reason, session, left, ts_ns, id, stats, out);
         }
     }
+}
+
+/// A datagram's header, as the shell of [`VenueSide::frame`] needs it.
+struct Head {
+    venue: Venue,
+    /// `PITCH unit`, `IEX-TP segment`, `XDP packet` (for errors).
+    what: &'static str,
+    /// The session's name ([`Session::Feed`]).
+    name: Alpha<10>,
+    /// A heartbeat (no message), with its sequence number if it has one.
+    heartbeat: Option<Option<u64>>,
+    header_len: usize,
+    /// The first message's number and the count, as the header says.
+    seq: u64,
+    count: u64,
+}
+
+/// What a venue reads from one message: its record less what every venue's has alike.
+struct Read {
+    code: TypeCode,
+    name: &'static str,
+    symbol: Option<Symbol>,
+    ids: OrderIds,
+    side: Option<Side>,
+    price: Option<i64>,
+    quantity: Option<u64>,
+    exchange_time: Option<ExchangeTime>,
+}
+
+/// A PITCH message (length byte first): its symbol named, or its order's (the session's live
+/// orders learn adds and follow executions, reductions, modifies and deletes).
+fn read_pitch(session: &mut FeedSession, bytes: &[u8]) -> Result<Read, String> {
+    let view = pitch::message(bytes).map_err(|e| {
+        format!(
+            "PITCH message 0x{:02X}: {e}",
+            bytes.get(1).copied().unwrap_or(0)
+        )
+    })?;
+    let sum = pitch::Summary::of(&view);
+    if let Some(t) = sum.time {
+        session.seconds = Some(t);
+    }
+    let symbol = match (&view, sum.symbol, sum.order_id) {
+        (_, Some(sym), order) => {
+            let (i, symbol) = session.intern(sym.as_bytes());
+            if let (Some(o), PitchView::AddOrderLong(_))
+            | (Some(o), PitchView::AddOrderShort(_))
+            | (Some(o), PitchView::AddOrderExpanded(_)) = (order, &view)
+            {
+                session.orders.insert(
+                    o,
+                    Order {
+                        symbol: i,
+                        quantity: sum.quantity.unwrap_or(0),
+                    },
+                );
+            }
+            Some(symbol)
+        }
+        (PitchView::DeleteOrder(_), None, Some(o)) => session
+            .orders
+            .remove(&o)
+            .map(|order| session.names[order.symbol as usize].clone()),
+        (_, None, Some(o)) => {
+            let found = session.orders.get_mut(&o).map(|order| {
+                match &view {
+                    PitchView::OrderExecuted(_)
+                    | PitchView::OrderExecutedAtPrice(_)
+                    | PitchView::ReduceSizeLong(_)
+                    | PitchView::ReduceSizeShort(_) => {
+                        order.quantity = order.quantity.saturating_sub(sum.quantity.unwrap_or(0));
+                    }
+                    PitchView::ModifyOrderLong(_) | PitchView::ModifyOrderShort(_) => {
+                        order.quantity = sum.quantity.unwrap_or(0);
+                    }
+                    _ => {}
+                }
+                (order.symbol, order.quantity)
+            });
+            if found.is_some_and(|(_, q)| q == 0) {
+                // Filled or reduced to nothing: no message names it again.
+                session.orders.remove(&o);
+            }
+            found.map(|(i, _)| session.names[i as usize].clone())
+        }
+        _ => None,
+    };
+    let time = match (session.seconds, sum.time_offset, sum.time) {
+        (_, _, Some(t)) => Some(u64::from(t) * 1_000_000_000),
+        (Some(sec), Some(off), None) => Some(u64::from(sec) * 1_000_000_000 + u64::from(off)),
+        _ => None,
+    };
+    Ok(Read {
+        code: type_code(Protocol::Pitch, u16::from(view.message_type().code())),
+        name: view.message_type().name(),
+        symbol,
+        ids: OrderIds {
+            order_ref: sum.order_id,
+            match_number: sum.execution_id,
+            ..OrderIds::default()
+        },
+        side: sum.side,
+        price: sum.price.and_then(|v| i64::try_from(v).ok()),
+        quantity: sum.quantity,
+        exchange_time: time.map(ExchangeTime::SinceMidnightNs),
+    })
+}
+
+/// A TOPS or DEEP message of a segment of `protocol`: every type but System Event names its
+/// symbol.
+fn read_iextp(session: &mut FeedSession, protocol: u16, bytes: &[u8]) -> Result<Read, String> {
+    let view = match IexView::new_checked(bytes) {
+        // A type of the other protocol (a DEEP price level on TOPS) is unknown here.
+        Ok(v) if iextp::type_in(protocol, bytes[0]) => v,
+        Ok(_) => IexView::Unknown(bytes),
+        Err(e) => return Err(format!("IEX-TP message {}: {e}", TypeCode::byte(bytes[0]))),
+    };
+    let symbol = iextp::symbol_of(&view).map(|sym| session.intern(sym.as_bytes()).1);
+    let (side, price, quantity, match_number) = match &view {
+        IexView::TradeReport(m) => (
+            None,
+            Some(m.price()),
+            Some(u64::from(m.size())),
+            u64::try_from(m.trade_id()).ok(),
+        ),
+        IexView::TradeBreak(m) => (
+            None,
+            Some(m.price()),
+            Some(u64::from(m.size())),
+            u64::try_from(m.trade_id()).ok(),
+        ),
+        IexView::PriceLevelBuy(m) => (
+            Some(Side::Buy),
+            Some(m.price()),
+            Some(u64::from(m.size())),
+            None,
+        ),
+        IexView::PriceLevelSell(m) => (
+            Some(Side::Sell),
+            Some(m.price()),
+            Some(u64::from(m.size())),
+            None,
+        ),
+        IexView::OfficialPrice(m) => (None, Some(m.official_price()), None, None),
+        IexView::AuctionInformation(m) => (
+            None,
+            Some(m.reference_price()),
+            Some(u64::from(m.paired_shares())),
+            None,
+        ),
+        _ => (None, None, None, None),
+    };
+    Ok(Read {
+        code: type_code(Protocol::IexTp, u16::from(bytes[0])),
+        name: view.message_type().name(),
+        symbol,
+        ids: OrderIds {
+            match_number,
+            ..OrderIds::default()
+        },
+        side,
+        price,
+        quantity,
+        exchange_time: iextp::timestamp_of(&view).map(ExchangeTime::UnixNs),
+    })
+}
+
+/// An XDP message (size field first): its symbol from the session's symbol index mappings,
+/// its price scaled to 4 decimals by the mapping's price scale code.
+fn read_xdp(session: &mut FeedSession, bytes: &[u8]) -> Result<Read, String> {
+    let wire_type = xdp::message_type(bytes).unwrap_or(0);
+    let view = xdp::message(bytes).map_err(|e| format!("XDP message {wire_type}: {e}"))?;
+    let sum = xdp::Summary::of(&view);
+    let symbol = match &view {
+        XdpView::SymbolIndexMapping(m) => {
+            let symbol = symbol_text(m.symbol().as_bytes());
+            session
+                .symbols
+                .insert(m.symbol_index(), (symbol.clone(), m.price_scale_code()));
+            Some(symbol)
+        }
+        XdpView::SourceTimeReference(m) => {
+            session.seconds = Some(m.source_time());
+            None
+        }
+        _ => sum
+            .symbol_index
+            .and_then(|i| session.symbols.get(&i))
+            .map(|(s, _)| s.clone()),
+    };
+    let scale = sum
+        .symbol_index
+        .and_then(|i| session.symbols.get(&i))
+        .map(|&(_, scale)| scale);
+    let seconds = sum.source_time.or(session.seconds);
+    let time = match (seconds, sum.source_time_ns) {
+        (Some(sec), Some(ns)) => Some(i64::from(sec) * 1_000_000_000 + i64::from(ns)),
+        (Some(sec), None) if sum.source_time.is_some() => Some(i64::from(sec) * 1_000_000_000),
+        _ => None,
+    };
+    Ok(Read {
+        code: type_code(Protocol::Xdp, wire_type),
+        name: view.message_type().name(),
+        symbol,
+        ids: OrderIds {
+            order_ref: sum.order_id,
+            new_order_ref: sum.new_order_id,
+            match_number: sum.trade_id.map(u64::from),
+            ..OrderIds::default()
+        },
+        side: sum.side,
+        price: sum.price.zip(scale).and_then(|(v, s)| to_4_decimals(v, s)),
+        quantity: sum.volume.map(u64::from),
+        exchange_time: time.map(ExchangeTime::UnixNs),
+    })
 }
 
 /// The type code a record of `protocol` gets for the type on the wire: PITCH `0x21` (hex, as
@@ -1058,7 +1019,7 @@ fn heartbeat(
 fn header_error(
     protocol: Protocol,
     what: &str,
-    e: wiretape_wire::trading::ProtoError,
+    e: ProtoError,
     payload: &[u8],
     ts_ns: u64,
     id: PacketId,
@@ -1069,7 +1030,7 @@ fn header_error(
     out.push(MessageRecord::Error(ErrorRecord {
         protocol,
         kind: ErrorKind::Malformed,
-        reason: format!("{what}: {e}"),
+        reason: format!("{what} header: {e}"),
         session: None,
         len: payload.len() as u64,
         capture_ts_ns: ts_ns,
