@@ -627,7 +627,9 @@ pub struct ShowArgs {
 /// With --venue, another venue's market data instead, alone: Cboe PITCH (`pitch`: units 1
 /// and 2 on 224.0.62.2 and .3, ports 30001 and 30002), IEX TOPS or DEEP (`tops`, `deep`:
 /// one IEX-TP session on 233.215.21.4 port 10378 or .8 port 10379) or NYSE XDP Integrated
-/// (`xdp`: two channels on 224.0.59.76 and .77, ports 11076 and 11077): orders added,
+/// (`xdp`: two channels on 224.0.59.76 and .77, ports 11076 and 11077) or CME MDP 3.0 (`mdp3`:
+/// one incremental feed on 224.0.31.1 port 14310; instrument definitions, then book updates
+/// and heartbeat messages; decoded with a feed map naming an SBE schema): orders added,
 /// executed, reduced, modified or replaced and deleted on the same symbol universe, trades,
 /// time messages, heartbeats, XDP's symbol index mappings first, and a few datagrams not
 /// sent (sequence gaps). Its truth (schema `wiretape-venue-truth/1`) counts the messages per
@@ -675,7 +677,7 @@ pub struct GenArgs {
     /// once starts a tenth as often [default: 0.01].
     #[arg(long, value_name = "RATE", requires = "ab", value_parser = parse_drop_rate)]
     pub ab_drop_rate: Option<u32>,
-    /// Another venue's market data instead (see above): pitch, tops, deep or xdp.
+    /// Another venue's market data instead (see above): pitch, tops, deep, xdp or mdp3.
     #[arg(long, value_enum, conflicts_with_all = ["ab", "seconds"])]
     pub venue: Option<VenueArg>,
     /// Print the summary as one JSON object.
@@ -697,6 +699,9 @@ pub enum VenueArg {
     Deep,
     /// NYSE Pillar XDP Integrated Feed, two channels.
     Xdp,
+    /// CME MDP 3.0 incremental feed (SBE): decode it with a feed map naming an SBE schema
+    /// (`[sbe] schema = "…"`; docs/protocols/cme-mdp3-subset.xml has its templates).
+    Mdp3,
 }
 
 /// `--ab-drop-rate`: a probability (0.02) or a percentage (2%), at most one half, in parts
@@ -731,8 +736,12 @@ fn parse_drop_rate(s: &str) -> Result<u32, String> {
 /// carries is recognised from its bytes (a UDP venue after three datagrams that fit it
 /// exactly); --feed-map names flows the heuristics should not guess: a TOML file of
 /// `[[feed]]` entries, each with an optional `addr` (address or CIDR prefix), an optional
-/// `port` and a `protocol` (`moldudp64`, `pitch`, `iextp`, `xdp`, `soupbin-ouch42`,
-/// `soupbin-ouch50`, `soupbin`, `fix` or `ignore`).
+/// `port` and a `protocol` (`moldudp64`, `pitch`, `iextp`, `xdp`, `mdp3`, `soupbin-ouch42`,
+/// `soupbin-ouch50`, `soupbin`, `fix` or `ignore`), and an `[sbe]` table whose `schema` names
+/// an SBE XML schema file (relative to the feed map): with it, CME MDP 3.0 packets are
+/// recognised and decoded with CME's `templates_FixBinary.xml` (your copy; not shipped), one
+/// record per book or trade entry. Without --feed-map, the one the directory's index was
+/// built with (`import`/`index --feed-map`) is used.
 ///
 /// Each line is one message: capture time (RFC 3339, ns), protocol, direction (in = client
 /// to exchange, out = back, - for market data), type code and name, symbol, session, sequence

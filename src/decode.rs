@@ -22,7 +22,9 @@ pub fn run(a: DecodeArgs) -> Result<u8> {
         Some(path) => {
             FeedMap::load(path).with_context(|| format!("--feed-map {}", path.display()))?
         }
-        None => FeedMap::new(),
+        // The feed map the directory's index was built with, if any: the same flows decode
+        // as the same protocols as in searches.
+        None => crate::index::feeds_for(&a.data, None, false)?,
     };
     let store = Store::open(&a.data).with_context(|| format!("opening {}", a.data.display()))?;
     let range = time_range(&store, &a.from, &a.to)?;

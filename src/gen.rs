@@ -156,6 +156,7 @@ fn run_venue(a: GenArgs, v: VenueArg) -> Result<u8> {
         VenueArg::Tops => VenueFeed::Tops,
         VenueArg::Deep => VenueFeed::Deep,
         VenueArg::Xdp => VenueFeed::Xdp,
+        VenueArg::Mdp3 => VenueFeed::Mdp3,
     };
     let packets = match a.packets {
         Some(0) => bail!("--packets must be at least 1"),

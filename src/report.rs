@@ -39,7 +39,9 @@ pub fn run(a: ReportArgs) -> Result<u8> {
         Some(path) => {
             FeedMap::load(path).with_context(|| format!("--feed-map {}", path.display()))?
         }
-        None => FeedMap::new(),
+        // The feed map the directory's index was built with, if any: the same flows decode
+        // as the same protocols as in searches.
+        None => crate::index::feeds_for(&a.data, None, false)?,
     };
     let limit = threshold(&a)?;
     if let Some(dir) = &a.plot {
@@ -208,7 +210,7 @@ fn session_text(out: &mut Vec<String>, s: &SessionReport, n: usize) {
 fn text(r: &Report, n: usize) -> Vec<String> {
     let g = &r.gaps;
     let mut out = vec![format!(
-        "feed gaps (MoldUDP64, PITCH, IEX-TP, XDP): {} session{}, {} MoldUDP64 messages in {} packets; {} gap{} on the lines, {} messages recovered, {} lost",
+        "feed gaps (MoldUDP64, PITCH, IEX-TP, XDP, MDP3): {} session{}, {} MoldUDP64 messages in {} packets; {} gap{} on the lines, {} messages recovered, {} lost",
         g.sessions.len(),
         if g.sessions.len() == 1 { "" } else { "s" },
         r.moldudp64_messages,

@@ -1,11 +1,12 @@
-//! Decode throughput of Cboe PITCH, IEX TOPS / DEEP and NYSE XDP feeds from an in-memory
-//! capture, through the whole decoder (detection, records, order and symbol maps).
+//! Decode throughput of Cboe PITCH, IEX TOPS / DEEP, NYSE XDP and CME MDP 3.0 feeds from an
+//! in-memory capture, through the whole decoder (detection, records, order and symbol maps;
+//! MDP3 through the SBE schema of `docs/protocols`).
 //!
 //! ```text
 //! cargo run --release -p wiretape-decode --example venue_bench -- [PACKETS] [ROUNDS] [SEED] [FEED]
 //! ```
 //!
-//! FEED (`pitch`, `tops`, `deep`, `xdp`) runs that feed alone; `SYMBOLS=N` in the
+//! FEED (`pitch`, `tops`, `deep`, `xdp`, `mdp3`) runs that feed alone; `SYMBOLS=N` in the
 //! environment sets the universe (default 2,000).
 //!
 //! Builds each feed with `wiretape gen --venue`'s generator (1 to 8 messages a datagram,
@@ -17,7 +18,7 @@
 use std::time::Instant;
 
 use wiretape_capture::synth::{VenueConfig, VenueFeed, VenueGenerator, DEFAULT_START_NS};
-use wiretape_decode::{Decoder, MessageRecord};
+use wiretape_decode::{Decoder, FeedMap, MessageRecord};
 use wiretape_store::PacketId;
 
 fn main() {
@@ -54,9 +55,19 @@ fn main() {
         }
         let truth = g.truth();
         let expected = truth.messages + truth.heartbeats;
+        // MDP3 through the SBE subset schema of docs/protocols (what a feed map's `[sbe]`
+        // names); the others need no map.
+        let feeds = if feed == VenueFeed::Mdp3 {
+            let at = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../docs/protocols/feeds.toml");
+            FeedMap::from_toml_str_at("[sbe]\nschema = \"cme-mdp3-subset.xml\"\n", &at)
+                .expect("the subset schema loads")
+        } else {
+            FeedMap::new()
+        };
         let mut rates = Vec::new();
         for round in 0..rounds {
-            let mut dec = Decoder::new();
+            let mut dec = Decoder::with_feed_map(feeds.clone());
             let mut out: Vec<MessageRecord> = Vec::with_capacity(64);
             let mut messages = 0u64;
             let start = Instant::now();

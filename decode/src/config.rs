@@ -18,7 +18,14 @@
 //! [[feed]]
 //! port = 53
 //! protocol = "ignore"         # never decode, never run the heuristics
+//!
+//! [sbe]                       # CME MDP 3.0: the exchange's SBE message schema
+//! schema = "templates_FixBinary.xml"   # relative to this file (or absolute)
 //! ```
+//!
+//! With `[sbe]`, UDP flows carrying MDP 3.0 packets whose messages the schema decodes are
+//! recognised like the other feeds (see [`crate::venue`]); CME's schema file is not
+//! redistributable, so the decoder reads the user's copy.
 //!
 //! A feed matches a flow when one endpoint of the flow (source or destination) matches both
 //! its address and its port (each optional; an entry with neither matches every flow of its
@@ -62,6 +69,9 @@ pub enum FeedProtocol {
     /// NYSE XDP packets (UDP).
     #[serde(rename = "xdp")]
     Xdp,
+    /// CME MDP 3.0 packets (UDP), decoded with the map's `[sbe]` schema.
+    #[serde(rename = "mdp3")]
+    Mdp3,
     /// Neither decoded nor detected.
     #[serde(rename = "ignore")]
     Ignore,
@@ -75,6 +85,7 @@ impl FeedProtocol {
                 | FeedProtocol::Pitch
                 | FeedProtocol::IexTp
                 | FeedProtocol::Xdp
+                | FeedProtocol::Mdp3
                 | FeedProtocol::Ignore
         )
     }
@@ -82,7 +93,11 @@ impl FeedProtocol {
     fn applies_to_tcp(self) -> bool {
         !matches!(
             self,
-            FeedProtocol::MoldUdp64 | FeedProtocol::Pitch | FeedProtocol::IexTp | FeedProtocol::Xdp
+            FeedProtocol::MoldUdp64
+                | FeedProtocol::Pitch
+                | FeedProtocol::IexTp
+                | FeedProtocol::Xdp
+                | FeedProtocol::Mdp3
         )
     }
 }
@@ -177,6 +192,54 @@ impl Feed {
 pub struct FeedMap {
     /// Entries, in file order (the first match wins).
     pub feeds: Vec<Feed>,
+    /// The SBE schema of CME MDP 3.0 feeds (`[sbe] schema = ...`).
+    pub sbe: Option<SbeSchema>,
+}
+
+/// An SBE message schema read from a file, with its templates' names kept for the records.
+#[derive(Debug, Clone)]
+pub struct SbeSchema {
+    /// The file, as resolved.
+    pub path: PathBuf,
+    /// The schema as written in the feed map (relative paths are copied beside an index's
+    /// saved feed map).
+    pub written: String,
+    pub schema: std::sync::Arc<wiretape_sbe::Schema>,
+    /// Template id → name, interned once (records name their type with a `&'static str`).
+    pub names: std::sync::Arc<std::collections::HashMap<u16, &'static str>>,
+}
+
+impl PartialEq for SbeSchema {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.schema == other.schema
+    }
+}
+
+impl Eq for SbeSchema {}
+
+impl SbeSchema {
+    /// Reads and parses the schema at `path`.
+    pub fn load(path: &Path, written: &str) -> Result<SbeSchema, FeedMapError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FeedMapError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let schema = wiretape_sbe::Schema::parse(&text).map_err(|source| FeedMapError::Sbe {
+            path: path.to_owned(),
+            source,
+        })?;
+        let names = schema
+            .messages
+            .iter()
+            .map(|m| (m.id, crate::record::intern_name(&m.name)))
+            .collect();
+        Ok(SbeSchema {
+            path: path.to_owned(),
+            written: written.to_owned(),
+            schema: std::sync::Arc::new(schema),
+            names: std::sync::Arc::new(names),
+        })
+    }
 }
 
 /// Why a feed map could not be loaded.
@@ -198,6 +261,14 @@ pub enum FeedMapError {
         path: Option<PathBuf>,
         /// The TOML error.
         source: toml::de::Error,
+    },
+    /// The `[sbe]` schema does not parse.
+    #[error("feed map: SBE schema {}: {source}", path.display())]
+    Sbe {
+        /// The schema file.
+        path: PathBuf,
+        /// Why, with the line.
+        source: wiretape_sbe::SchemaError,
     },
     /// An `addr` that is not an address or prefix.
     #[error("feed map{}: feed #{index}: addr {value:?}: {reason}", path_suffix(.path))]
@@ -224,6 +295,13 @@ fn path_suffix(path: &Option<PathBuf>) -> String {
 struct FileRepr {
     #[serde(default)]
     feed: Vec<FeedRepr>,
+    sbe: Option<SbeRepr>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SbeRepr {
+    schema: String,
 }
 
 #[derive(Deserialize)]
@@ -240,9 +318,16 @@ impl FeedMap {
         Self::default()
     }
 
-    /// Parses the TOML text of a feed map.
+    /// Parses the TOML text of a feed map (an `[sbe]` schema path is taken from the current
+    /// directory when relative).
     pub fn from_toml_str(text: &str) -> Result<Self, FeedMapError> {
         Self::parse(text, None)
+    }
+
+    /// Parses the TOML text of a feed map kept at `path` (an `[sbe]` schema path is taken
+    /// from `path`'s directory when relative); errors name `path`.
+    pub fn from_toml_str_at(text: &str, path: &Path) -> Result<Self, FeedMapError> {
+        Self::parse(text, Some(path))
     }
 
     /// Reads and parses a feed map file.
@@ -279,7 +364,18 @@ impl FeedMap {
                 protocol: f.protocol,
             });
         }
-        Ok(FeedMap { feeds })
+        let sbe = match file.sbe {
+            None => None,
+            Some(r) => {
+                let p = Path::new(&r.schema);
+                let resolved = match path.and_then(Path::parent) {
+                    Some(dir) if p.is_relative() => dir.join(p),
+                    _ => p.to_path_buf(),
+                };
+                Some(SbeSchema::load(&resolved, &r.schema)?)
+            }
+        };
+        Ok(FeedMap { feeds, sbe })
     }
 
     /// The configured protocol of a UDP flow.

@@ -120,10 +120,10 @@ impl<R: Reassemble> Decoder<R> {
     /// A decoder driving its own TCP reassembler.
     pub fn with_reassembler(feeds: FeedMap, reassembler: R) -> Self {
         Self {
+            udp: itch::UdpSide::new(DEFAULT_ITCH_ORDERS, feeds.sbe.clone()),
             feeds,
             reassembler,
             events: Vec::new(),
-            udp: itch::UdpSide::new(DEFAULT_ITCH_ORDERS),
             tcp: tcp::TcpSide::new(DEFAULT_ORDER_IDS),
             stats: Stats::default(),
             finished: false,
@@ -138,7 +138,7 @@ impl<R: Reassemble> Decoder<R> {
             self.stats.packets, 0,
             "state limits set after decoding began"
         );
-        self.udp = itch::UdpSide::new(limits.itch_orders);
+        self.udp = itch::UdpSide::new(limits.itch_orders, self.feeds.sbe.clone());
         self.tcp = tcp::TcpSide::new(limits.order_ids);
         self
     }

@@ -465,7 +465,7 @@ pub(crate) struct UdpSide {
 
 impl UdpSide {
     /// No flow yet; each session will keep up to `max_orders` live orders per generation.
-    pub(crate) fn new(max_orders: usize) -> Self {
+    pub(crate) fn new(max_orders: usize, sbe: Option<crate::config::SbeSchema>) -> Self {
         Self {
             flow_index: FxHashMap::default(),
             flows: Vec::new(),
@@ -474,7 +474,7 @@ impl UdpSide {
             session_index: FxHashMap::default(),
             sessions: Vec::new(),
             max_orders,
-            venues: VenueSide::new(max_orders),
+            venues: VenueSide::new(max_orders, sbe),
         }
     }
 
@@ -503,7 +503,12 @@ impl UdpSide {
             None => {
                 let configured = feeds.udp((key.src, key.sport), (key.dst, key.dport));
                 let proto = match configured {
-                    Some(p @ (FeedProtocol::Pitch | FeedProtocol::IexTp | FeedProtocol::Xdp)) => {
+                    Some(
+                        p @ (FeedProtocol::Pitch
+                        | FeedProtocol::IexTp
+                        | FeedProtocol::Xdp
+                        | FeedProtocol::Mdp3),
+                    ) => {
                         // Another sequenced feed, by configuration: the venue side has it.
                         stats.flows.configured += 1;
                         self.venues.configure(key, p);

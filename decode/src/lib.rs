@@ -37,7 +37,7 @@ mod stream;
 mod tcp;
 pub mod venue;
 
-pub use config::{AddrPrefix, Feed, FeedMap, FeedMapError, FeedProtocol};
+pub use config::{AddrPrefix, Feed, FeedMap, FeedMapError, FeedProtocol, SbeSchema};
 pub use decoder::Decoder;
 pub use fix::{price_4dp, utc_timestamp_ns};
 pub use hash::FxBuild;
@@ -45,9 +45,9 @@ pub use itch::ItchSessionState;
 pub use late::LateResolver;
 pub use observe::Observer;
 pub use record::{
-    apply_resolutions, ErrorKind, ErrorRecord, ExchangeTime, Flags, Message, MessageRecord,
-    MsgType, OrderIds, Protocol, Resolution, Session, Symbol, TypeCode, FEED_HEARTBEAT,
-    OTHER_DIALECT,
+    apply_resolutions, intern_name, ErrorKind, ErrorRecord, ExchangeTime, Flags, Message,
+    MessageRecord, MsgType, OrderIds, Protocol, Resolution, Session, Symbol, TypeCode,
+    FEED_HEARTBEAT, OTHER_DIALECT,
 };
 pub use seam::{EndReason, Event, FlowKey, Limits, Reassemble, Reassembler};
 pub use stats::{

@@ -34,11 +34,14 @@ pub enum Protocol {
     IexTp,
     /// NYSE Pillar XDP Integrated Feed, in XDP packets over UDP.
     Xdp,
+    /// CME MDP 3.0 (SBE messages in MDP packets over UDP), decoded with the feed map's SBE
+    /// schema.
+    Mdp3,
 }
 
 impl Protocol {
     /// Every protocol, in the order of [`Protocol::index`].
-    pub const ALL: [Protocol; 9] = [
+    pub const ALL: [Protocol; 10] = [
         Protocol::Itch,
         Protocol::MoldUdp64,
         Protocol::SoupBin,
@@ -48,6 +51,7 @@ impl Protocol {
         Protocol::Pitch,
         Protocol::IexTp,
         Protocol::Xdp,
+        Protocol::Mdp3,
     ];
 
     /// Position in [`Protocol::ALL`] (for per-protocol counters).
@@ -56,7 +60,7 @@ impl Protocol {
     }
 
     /// Short lowercase name (`itch`, `moldudp64`, `soupbin`, `ouch42`, `ouch50`, `fix`,
-    /// `pitch`, `iextp`, `xdp`).
+    /// `pitch`, `iextp`, `xdp`, `mdp3`).
     pub const fn name(self) -> &'static str {
         match self {
             Protocol::Itch => "itch",
@@ -68,6 +72,7 @@ impl Protocol {
             Protocol::Pitch => "pitch",
             Protocol::IexTp => "iextp",
             Protocol::Xdp => "xdp",
+            Protocol::Mdp3 => "mdp3",
         }
     }
 }
@@ -330,6 +335,29 @@ pub struct Message {
     pub len: u32,
 }
 
+/// Names found at run time (an SBE schema's templates, read back from an index) as the
+/// `&'static str` a [`MsgType`] holds: each distinct name is kept once for the life of the
+/// process. At most 65,536 are kept (hostile input cannot grow it further); past that a new
+/// name reads `Unknown`.
+pub fn intern_name(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(|| Mutex::new(HashSet::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(n) = names.get(name) {
+        return n;
+    }
+    if names.len() >= 65_536 {
+        return "Unknown";
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
 /// The type name of a packet of a sequenced UDP feed (PITCH, IEX-TP, XDP) that carries no
 /// message: its sequence number is the next one (PITCH, IEX-TP) or the last one sent (XDP).
 /// Its type code is empty: no type byte is on the wire.
@@ -350,7 +378,7 @@ impl Message {
     pub fn is_feed_heartbeat(&self) -> bool {
         matches!(
             self.protocol,
-            Protocol::Pitch | Protocol::IexTp | Protocol::Xdp
+            Protocol::Pitch | Protocol::IexTp | Protocol::Xdp | Protocol::Mdp3
         ) && self.msg_type.code.as_bytes().is_empty()
     }
 
@@ -399,6 +427,11 @@ impl Message {
                             | b"114"
                             | b"223"
                     )
+            }
+            // A book, trade or statistics entry of an instrument (it has a price or a size),
+            // an instrument's status or definition.
+            Protocol::Mdp3 => {
+                self.symbol.is_some() || self.price.is_some() || self.quantity.is_some()
             }
             Protocol::MoldUdp64 | Protocol::SoupBin => false,
         }

@@ -394,6 +394,7 @@ impl Serialize for Stats {
             ("pitch", f.pitch),
             ("iextp", f.iextp),
             ("xdp", f.xdp),
+            ("mdp3", f.mdp3),
             ("soupbin_other", f.soupbin_other),
             ("soupbin_ouch42", f.soupbin_ouch42),
             ("soupbin_ouch50", f.soupbin_ouch50),
@@ -450,7 +451,7 @@ pub fn stats_lines(s: &Stats) -> Vec<String> {
         s.tcp_gaps, s.tcp_gap_bytes, s.tcp_bytes_skipped, s.tcp_bytes_undecoded
     ));
     out.push(format!(
-        "flows        moldudp64 {} ({} of another ITCH dialect), pitch {}, iextp {}, xdp {}, \
+        "flows        moldudp64 {} ({} of another ITCH dialect), pitch {}, iextp {}, xdp {}, mdp3 {}, \
          soupbin/ouch42 {}, soupbin/ouch50 {}, soupbin/other {}, fix {}, unknown {}, empty {}, \
          ignored {} ({} from the feed map)",
         f.moldudp64,
@@ -458,6 +459,7 @@ pub fn stats_lines(s: &Stats) -> Vec<String> {
         f.pitch,
         f.iextp,
         f.xdp,
+        f.mdp3,
         f.soupbin_ouch42,
         f.soupbin_ouch50,
         f.soupbin_other,

@@ -284,7 +284,8 @@ impl Conn {
                 | FeedProtocol::MoldUdp64
                 | FeedProtocol::Pitch
                 | FeedProtocol::IexTp
-                | FeedProtocol::Xdp,
+                | FeedProtocol::Xdp
+                | FeedProtocol::Mdp3,
             ) => Proto::Ignored,
         };
         if configured.is_some() {

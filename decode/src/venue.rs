@@ -49,6 +49,9 @@ use wiretape_wire::{
     xdp::{PacketWriter, XdpRepr},
 };
 
+use wiretape_sbe::{DecodeError, Entry, Raw, Value};
+
+use crate::config::SbeSchema;
 use crate::hash::{BoundedMap, FxHashMap};
 use crate::record::{
     ErrorKind, ErrorRecord, ExchangeTime, Message, MessageRecord, MsgType, OrderIds, Protocol,
@@ -67,24 +70,28 @@ pub(crate) enum Venue {
     Pitch,
     IexTp,
     Xdp,
+    /// CME MDP 3.0: only with the feed map's SBE schema.
+    Mdp3,
 }
 
 impl Venue {
-    const ALL: [Venue; 3] = [Venue::Pitch, Venue::IexTp, Venue::Xdp];
+    const ALL: [Venue; 4] = [Venue::Pitch, Venue::IexTp, Venue::Xdp, Venue::Mdp3];
 
     fn protocol(self) -> Protocol {
         match self {
             Venue::Pitch => Protocol::Pitch,
             Venue::IexTp => Protocol::IexTp,
             Venue::Xdp => Protocol::Xdp,
+            Venue::Mdp3 => Protocol::Mdp3,
         }
     }
 
-    fn shape(self, payload: &[u8]) -> Shape {
+    fn shape(self, payload: &[u8], sbe: Option<&SbeSchema>) -> Shape {
         match self {
             Venue::Pitch => pitch::shape(payload),
             Venue::IexTp => iextp::shape(payload),
             Venue::Xdp => xdp::shape(payload),
+            Venue::Mdp3 => sbe.map_or(Shape::No, |s| mdp3_shape(payload, &s.schema)),
         }
     }
 
@@ -109,6 +116,12 @@ impl Venue {
                     && it.by_ref().all(|m| m.is_ok())
                     && it.offset == payload.len()
             }),
+            Venue::Mdp3 => {
+                let mut it = Mdp3Messages::new(payload);
+                payload.len() >= MDP3_HEADER_LEN
+                    && it.by_ref().all(|m| m.is_ok())
+                    && it.at == payload.len()
+            }
         }
     }
 
@@ -117,16 +130,17 @@ impl Venue {
             Venue::Pitch => "a Cboe PITCH unit",
             Venue::IexTp => "an IEX-TP segment",
             Venue::Xdp => "an NYSE XDP packet",
+            Venue::Mdp3 => "a CME MDP 3.0 packet",
         }
     }
 }
 
 /// The one venue whose detector finds the datagram exactly (known types of their lengths,
 /// plausible fields), if exactly one does.
-pub(crate) fn exact_fit(payload: &[u8]) -> Option<Venue> {
+pub(crate) fn exact_fit(payload: &[u8], sbe: Option<&SbeSchema>) -> Option<Venue> {
     let mut found = None;
     for v in Venue::ALL {
-        if v.shape(payload) == (Shape::Data { known: true }) {
+        if v.shape(payload, sbe) == (Shape::Data { known: true }) {
             if found.is_some() {
                 return None;
             }
@@ -177,6 +191,8 @@ struct FeedSession {
     /// PITCH: seconds since midnight of the unit's last Time message; XDP: seconds since
     /// the epoch of the channel's last Source Time Reference.
     seconds: Option<u32>,
+    /// MDP3: SecurityID → symbol, from the instrument definitions.
+    securities: FxHashMap<i64, Symbol>,
 }
 
 impl FeedSession {
@@ -232,6 +248,10 @@ pub(crate) struct VenueSide {
     /// The flow of the last datagram (feeds come in runs of one flow).
     last_flow: Option<(FlowKey, usize)>,
     max_orders: usize,
+    /// The feed map's SBE schema (CME MDP 3.0 is recognised only with it).
+    sbe: Option<Arc<SbeSchema>>,
+    /// What the last message's reader found (reused: no allocation per message).
+    reads: Vec<Read>,
 }
 
 /// What [`VenueSide::datagram`] did with a datagram.
@@ -244,7 +264,7 @@ pub(crate) enum Taken {
 }
 
 impl VenueSide {
-    pub(crate) fn new(max_orders: usize) -> Self {
+    pub(crate) fn new(max_orders: usize, sbe: Option<SbeSchema>) -> Self {
         Self {
             flow_index: FxHashMap::default(),
             flows: Vec::new(),
@@ -253,6 +273,8 @@ impl VenueSide {
             last_session: None,
             last_flow: None,
             max_orders,
+            sbe: sbe.map(Arc::new),
+            reads: Vec::new(),
         }
     }
 
@@ -263,6 +285,7 @@ impl VenueSide {
             F::Pitch => Venue::Pitch,
             F::IexTp => Venue::IexTp,
             F::Xdp => Venue::Xdp,
+            F::Mdp3 if self.sbe.is_some() => Venue::Mdp3,
             _ => return,
         };
         let i = self.flows.len();
@@ -303,6 +326,7 @@ impl VenueSide {
                 Some(Venue::Pitch) => stats.flows.pitch += 1,
                 Some(Venue::IexTp) => stats.flows.iextp += 1,
                 Some(Venue::Xdp) => stats.flows.xdp += 1,
+                Some(Venue::Mdp3) => stats.flows.mdp3 += 1,
                 None => stats.flows.unknown += 1,
             }
         }
@@ -331,7 +355,8 @@ impl VenueSide {
             Some(label) => {
                 let i = fi.unwrap_or_default();
                 // A configured flow is never re-labelled.
-                let other = exact_fit(payload).filter(|_| !self.flows[i].configured);
+                let other =
+                    exact_fit(payload, self.sbe.as_deref()).filter(|_| !self.flows[i].configured);
                 let flow = &mut self.flows[i];
                 let n = match (other, flow.run) {
                     (Some(v), Some((r, n))) if v == r => n + 1,
@@ -382,7 +407,7 @@ impl VenueSide {
                 }
             }
             None => {
-                let Some(v) = exact_fit(payload) else {
+                let Some(v) = exact_fit(payload, self.sbe.as_deref()) else {
                     return Taken::No;
                 };
                 let i = match fi {
@@ -415,6 +440,7 @@ impl VenueSide {
             Venue::Pitch => self.pitch(id, ts_ns, &key, payload, stats, out),
             Venue::IexTp => self.iextp(id, ts_ns, &key, payload, stats, out),
             Venue::Xdp => self.xdp(id, ts_ns, &key, payload, stats, out),
+            Venue::Mdp3 => self.mdp3(id, ts_ns, &key, payload, stats, out),
         }
         Taken::Yes
     }
@@ -447,6 +473,7 @@ impl VenueSide {
                     orders: BoundedMap::new(self.max_orders),
                     symbols: FxHashMap::default(),
                     seconds: None,
+                    securities: FxHashMap::default(),
                 });
                 self.session_index.insert(skey, self.sessions.len() - 1);
                 self.sessions.len() - 1
@@ -540,7 +567,9 @@ impl VenueSide {
         let messages = seg
             .messages()
             .map(|m| m.map(|(seq, b)| (u64::try_from(seq).ok(), 2 + b.len(), b)));
-        let read = |session: &mut FeedSession, bytes: &[u8]| read_iextp(session, protocol, bytes);
+        let read = |session: &mut FeedSession, bytes: &[u8], reads: &mut Vec<Read>| {
+            read_iextp(session, protocol, bytes, reads)
+        };
         self.frame(&head, id, ts_ns, key, payload, messages, read, stats, out);
     }
 
@@ -586,10 +615,61 @@ impl VenueSide {
         );
     }
 
+    #[inline(never)]
+    fn mdp3(
+        &mut self,
+        id: PacketId,
+        ts_ns: u64,
+        key: &FlowKey,
+        payload: &[u8],
+        stats: &mut Stats,
+        out: &mut Vec<MessageRecord>,
+    ) {
+        let Some(sbe) = self.sbe.clone() else {
+            return;
+        };
+        if payload.len() < MDP3_HEADER_LEN {
+            let e = ProtoError::Truncated {
+                needed: MDP3_HEADER_LEN,
+                available: payload.len(),
+            };
+            return header_error(
+                Protocol::Mdp3,
+                "MDP3 packet",
+                e,
+                payload,
+                ts_ns,
+                id,
+                stats,
+                out,
+            );
+        }
+        let seq = u64::from(u32::from_le_bytes([
+            payload[0], payload[1], payload[2], payload[3],
+        ]));
+        let head = Head {
+            venue: Venue::Mdp3,
+            what: "MDP3 packet",
+            // Numbered per feed of a channel, which is its destination: no name.
+            name: Alpha([b' '; 10]),
+            heartbeat: (payload.len() == MDP3_HEADER_LEN).then_some(Some(seq)),
+            header_len: MDP3_HEADER_LEN,
+            seq,
+            count: Mdp3Messages::new(payload).count() as u64,
+        };
+        // Every message of a packet has the packet's number (MDP numbers packets).
+        let messages = Mdp3Messages::new(payload).map(|m| m.map(|(size, b)| (Some(seq), size, b)));
+        let read = |session: &mut FeedSession, bytes: &[u8], reads: &mut Vec<Read>| {
+            read_mdp3(session, &sbe, bytes, reads)
+        };
+        self.frame(&head, id, ts_ns, key, payload, messages, read, stats, out);
+    }
+
     /// The records of one datagram of any venue: its heartbeat, or each message as `read`
     /// reads it (a message it cannot read, and bytes the header's count leaves over, are
     /// error records).
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn frame<'p, I, F>(
         &mut self,
         head: &Head,
@@ -603,12 +683,14 @@ impl VenueSide {
         out: &mut Vec<MessageRecord>,
     ) where
         I: Iterator<Item = Result<(Option<u64>, usize, &'p [u8]), ProtoError>>,
-        F: FnMut(&mut FeedSession, &'p [u8]) -> Result<Read, String>,
+        F: FnMut(&mut FeedSession, &'p [u8], &mut Vec<Read>) -> Result<Option<Read>, String>,
     {
         let p = head.venue.protocol();
         let s = self.session(head.venue, head.name, key);
+        let mut reads = std::mem::take(&mut self.reads);
         let session = &mut self.sessions[s];
         if let Some(seq) = head.heartbeat {
+            self.reads = reads;
             return heartbeat(
                 p,
                 &session.session,
@@ -627,37 +709,27 @@ impl VenueSide {
                 Err(e) => {
                     let reason = format!("{} (sequence {}): {e}", head.what, head.seq);
                     let left = payload.len() - used;
-                    return trailing_error(p, reason, session, left, ts_ns, id, stats, out);
+                    trailing_error(p, reason, session, left, ts_ns, id, stats, out);
+                    self.reads = reads;
+                    return;
                 }
             };
             used += framed;
-            match read(session, bytes) {
-                Ok(r) => emit(
-                    Message {
-                        protocol: p,
-                        msg_type: MsgType {
-                            code: r.code,
-                            name: r.name,
-                        },
-                        direction: None,
-                        session: session.session.clone(),
-                        sequence: seq,
-                        symbol: r.symbol,
-                        stock_locate: None,
-                        ids: r.ids,
-                        side: r.side,
-                        price: r.price,
-                        quantity: r.quantity,
-                        exchange_time: r.exchange_time,
-                        capture_ts_ns: ts_ns,
-                        flags: Default::default(),
-                        packets: vec![id],
-                        len: bytes.len() as u32,
-                    },
-                    stats,
-                    out,
-                ),
+            match read(session, bytes, &mut reads) {
+                Ok(first) => {
+                    // One record by value (every venue's common case), more through `reads`.
+                    let len = bytes.len() as u32;
+                    if let Some(r) = first {
+                        emit_read(r, p, &session.session, seq, ts_ns, id, len, stats, out);
+                    }
+                    if !reads.is_empty() {
+                        for r in reads.drain(..) {
+                            emit_read(r, p, &session.session, seq, ts_ns, id, len, stats, out);
+                        }
+                    }
+                }
                 Err(reason) => {
+                    reads.clear();
                     stats.errors.add(p);
                     out.push(MessageRecord::Error(ErrorRecord {
                         protocol: p,
@@ -682,6 +754,7 @@ impl VenueSide {
             );
             trailing_error(p, reason, session, left, ts_ns, id, stats, out);
         }
+        self.reads = reads;
     }
 }
 
@@ -701,6 +774,7 @@ struct Head {
 }
 
 /// What a venue reads from one message: its record less what every venue's has alike.
+#[derive(Debug)]
 struct Read {
     code: TypeCode,
     name: &'static str,
@@ -712,9 +786,224 @@ struct Read {
     exchange_time: Option<ExchangeTime>,
 }
 
+impl Read {
+    /// A record of a type, nothing else known.
+    fn bare(code: TypeCode, name: &'static str) -> Read {
+        Read {
+            code,
+            name,
+            symbol: None,
+            ids: OrderIds::default(),
+            side: None,
+            price: None,
+            quantity: None,
+            exchange_time: None,
+        }
+    }
+}
+
+/// The MDP 3.0 packet header: MsgSeqNum (u32), SendingTime (u64 ns).
+const MDP3_HEADER_LEN: usize = 12;
+
+/// The messages of an MDP 3.0 packet: each a MsgSize (u16, counting itself) then the SBE
+/// message. Yields (MsgSize, the SBE message); an error item, then nothing, at a size under
+/// 10 or past the packet.
+struct Mdp3Messages<'a> {
+    data: &'a [u8],
+    at: usize,
+    failed: bool,
+}
+
+impl<'a> Mdp3Messages<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Self {
+            data,
+            at: MDP3_HEADER_LEN,
+            failed: data.len() < MDP3_HEADER_LEN,
+        }
+    }
+}
+
+impl<'a> Iterator for Mdp3Messages<'a> {
+    type Item = Result<(usize, &'a [u8]), ProtoError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.at >= self.data.len() {
+            return None;
+        }
+        let rest = &self.data[self.at..];
+        let size = match rest {
+            [a, b, ..] => usize::from(u16::from_le_bytes([*a, *b])),
+            _ => 0,
+        };
+        if size < 10 || size > rest.len() {
+            self.failed = true;
+            return Some(Err(ProtoError::Malformed {
+                offset: self.at,
+                reason: "MDP3 MsgSize under 10 or past the packet",
+            }));
+        }
+        self.at += size;
+        Some(Ok((size, &rest[2..size])))
+    }
+}
+
+/// Classifies a datagram as an MDP 3.0 packet of `schema`: a plausible SendingTime (ns since
+/// the epoch, 2010 to 2100) and messages filling it exactly by their MsgSize; `known` when
+/// every message is of the schema's id, a template it has, and decodes within its size.
+fn mdp3_shape(payload: &[u8], schema: &wiretape_sbe::Schema) -> Shape {
+    if payload.len() < MDP3_HEADER_LEN {
+        return Shape::No;
+    }
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(&payload[4..12]);
+    if !(1_262_304_000_000_000_000..4_102_444_800_000_000_000).contains(&u64::from_le_bytes(raw)) {
+        return Shape::No;
+    }
+    if payload.len() == MDP3_HEADER_LEN {
+        return Shape::Heartbeat;
+    }
+    let mut known = true;
+    let mut it = Mdp3Messages::new(payload);
+    for m in it.by_ref() {
+        let Ok((size, msg)) = m else {
+            return Shape::No;
+        };
+        known &= schema.decode(msg).is_ok_and(|d| d.len <= size - 2);
+    }
+    if it.at != payload.len() {
+        return Shape::No;
+    }
+    Shape::Data { known }
+}
+
+/// An SBE decimal as a price with 4 decimals, when exact.
+fn decimal_4dp(v: &Value<'_>) -> Option<i64> {
+    let Value::Decimal { mantissa, exponent } = *v else {
+        return None;
+    };
+    let e = i32::from(exponent) + 4;
+    if e >= 0 {
+        mantissa.checked_mul(10i64.checked_pow(e as u32)?)
+    } else {
+        let d = 10i64.checked_pow((-e) as u32)?;
+        (mantissa % d == 0).then_some(mantissa / d)
+    }
+}
+
+/// A book or trade entry's side: MDEntryType bid (`0`, implied `E`) or offer (`1`, `F`), else
+/// the trade's AggressorSide (1 buy, 2 sell).
+fn entry_side(e: &Entry<'_>) -> Option<Side> {
+    let raw = |v: Option<&Value<'_>>| match v {
+        Some(Value::Enum { raw: Raw::U(r), .. }) => Some(*r),
+        Some(Value::Enum { raw: Raw::I(r), .. }) => u64::try_from(*r).ok(),
+        _ => None,
+    };
+    match raw(e.get("MDEntryType")) {
+        Some(0x30 | 0x45) => return Some(Side::Buy),
+        Some(0x31 | 0x46) => return Some(Side::Sell),
+        _ => {}
+    }
+    match raw(e.get("AggressorSide")) {
+        Some(1) => Some(Side::Buy),
+        Some(2) => Some(Side::Sell),
+        _ => None,
+    }
+}
+
+/// An MDP 3.0 message (its SBE header first), decoded with the schema: an instrument
+/// definition (a root `Symbol` and `SecurityID`) teaches the session its symbol; a message of
+/// instrument entries (a group whose entries have a `SecurityID`: book, trades, volume,
+/// statistics) is one record per entry, with its instrument's symbol, price, size and side;
+/// anything else one record (a root `SecurityID`'s symbol, when it has one). A template the
+/// schema does not have is a record of its number, nothing decoded.
+fn read_mdp3(
+    session: &mut FeedSession,
+    sbe: &SbeSchema,
+    bytes: &[u8],
+    reads: &mut Vec<Read>,
+) -> Result<Option<Read>, String> {
+    let header = sbe
+        .schema
+        .header(bytes)
+        .map_err(|e| format!("MDP3 message: {e}"))?;
+    let code = type_code(Protocol::Mdp3, header.template_id);
+    let name = sbe
+        .names
+        .get(&header.template_id)
+        .copied()
+        .unwrap_or("Unknown");
+    let d = match sbe.schema.decode(bytes) {
+        Ok(d) => d,
+        Err(DecodeError::UnknownTemplate(_) | DecodeError::OtherSchema { .. }) => {
+            reads.push(Read::bare(code, name));
+            return Ok(None);
+        }
+        Err(e) => return Err(format!("MDP3 {name} ({}): {e}", header.template_id)),
+    };
+    let time = ["TransactTime", "LastUpdateTime"]
+        .iter()
+        .find_map(|f| d.root.get(f).and_then(Value::as_i64))
+        .map(ExchangeTime::UnixNs);
+    let security = |e: &Entry<'_>| e.get("SecurityID").and_then(Value::as_i64);
+    if let (Some(sym), Some(id)) = (
+        d.root.get("Symbol").and_then(Value::as_text),
+        security(&d.root),
+    ) {
+        let symbol: Symbol = Arc::from(sym.trim_end());
+        session.securities.insert(id, symbol.clone());
+        reads.push(Read {
+            symbol: Some(symbol),
+            exchange_time: time,
+            ..Read::bare(code, name)
+        });
+        return Ok(None);
+    }
+    let entries = d
+        .root
+        .groups
+        .iter()
+        .find(|g| g.def.fields.iter().any(|f| f.name == "SecurityID"));
+    match entries {
+        Some(g) if !g.entries.is_empty() => {
+            for e in &g.entries {
+                let num = |f: &str| e.get(f).and_then(Value::as_i64);
+                reads.push(Read {
+                    symbol: security(e)
+                        .and_then(|i| session.securities.get(&i))
+                        .cloned(),
+                    ids: OrderIds {
+                        order_ref: num("OrderID").and_then(|v| u64::try_from(v).ok()),
+                        match_number: num("MDTradeEntryID").and_then(|v| u64::try_from(v).ok()),
+                        ..OrderIds::default()
+                    },
+                    side: entry_side(e),
+                    price: e.get("MDEntryPx").and_then(decimal_4dp),
+                    quantity: num("MDEntrySize").and_then(|v| u64::try_from(v).ok()),
+                    exchange_time: time.clone(),
+                    ..Read::bare(code, name)
+                });
+            }
+        }
+        _ => reads.push(Read {
+            symbol: security(&d.root)
+                .and_then(|i| session.securities.get(&i))
+                .cloned(),
+            exchange_time: time,
+            ..Read::bare(code, name)
+        }),
+    }
+    Ok(None)
+}
+
 /// A PITCH message (length byte first): its symbol named, or its order's (the session's live
 /// orders learn adds and follow executions, reductions, modifies and deletes).
-fn read_pitch(session: &mut FeedSession, bytes: &[u8]) -> Result<Read, String> {
+#[inline(always)]
+fn read_pitch(
+    session: &mut FeedSession,
+    bytes: &[u8],
+    _more: &mut Vec<Read>,
+) -> Result<Option<Read>, String> {
     let view = pitch::message(bytes).map_err(|e| {
         format!(
             "PITCH message 0x{:02X}: {e}",
@@ -775,7 +1064,7 @@ fn read_pitch(session: &mut FeedSession, bytes: &[u8]) -> Result<Read, String> {
         (Some(sec), Some(off), None) => Some(u64::from(sec) * 1_000_000_000 + u64::from(off)),
         _ => None,
     };
-    Ok(Read {
+    Ok(Some(Read {
         code: type_code(Protocol::Pitch, u16::from(view.message_type().code())),
         name: view.message_type().name(),
         symbol,
@@ -788,12 +1077,18 @@ fn read_pitch(session: &mut FeedSession, bytes: &[u8]) -> Result<Read, String> {
         price: sum.price.and_then(|v| i64::try_from(v).ok()),
         quantity: sum.quantity,
         exchange_time: time.map(ExchangeTime::SinceMidnightNs),
-    })
+    }))
 }
 
 /// A TOPS or DEEP message of a segment of `protocol`: every type but System Event names its
 /// symbol.
-fn read_iextp(session: &mut FeedSession, protocol: u16, bytes: &[u8]) -> Result<Read, String> {
+#[inline(always)]
+fn read_iextp(
+    session: &mut FeedSession,
+    protocol: u16,
+    bytes: &[u8],
+    _more: &mut Vec<Read>,
+) -> Result<Option<Read>, String> {
     let view = match IexView::new_checked(bytes) {
         // A type of the other protocol (a DEEP price level on TOPS) is unknown here.
         Ok(v) if iextp::type_in(protocol, bytes[0]) => v,
@@ -835,7 +1130,7 @@ fn read_iextp(session: &mut FeedSession, protocol: u16, bytes: &[u8]) -> Result<
         ),
         _ => (None, None, None, None),
     };
-    Ok(Read {
+    Ok(Some(Read {
         code: type_code(Protocol::IexTp, u16::from(bytes[0])),
         name: view.message_type().name(),
         symbol,
@@ -847,12 +1142,17 @@ fn read_iextp(session: &mut FeedSession, protocol: u16, bytes: &[u8]) -> Result<
         price,
         quantity,
         exchange_time: iextp::timestamp_of(&view).map(ExchangeTime::UnixNs),
-    })
+    }))
 }
 
 /// An XDP message (size field first): its symbol from the session's symbol index mappings,
 /// its price scaled to 4 decimals by the mapping's price scale code.
-fn read_xdp(session: &mut FeedSession, bytes: &[u8]) -> Result<Read, String> {
+#[inline(always)]
+fn read_xdp(
+    session: &mut FeedSession,
+    bytes: &[u8],
+    _more: &mut Vec<Read>,
+) -> Result<Option<Read>, String> {
     let wire_type = xdp::message_type(bytes).unwrap_or(0);
     let view = xdp::message(bytes).map_err(|e| format!("XDP message {wire_type}: {e}"))?;
     let sum = xdp::Summary::of(&view);
@@ -883,7 +1183,7 @@ fn read_xdp(session: &mut FeedSession, bytes: &[u8]) -> Result<Read, String> {
         (Some(sec), None) if sum.source_time.is_some() => Some(i64::from(sec) * 1_000_000_000),
         _ => None,
     };
-    Ok(Read {
+    Ok(Some(Read {
         code: type_code(Protocol::Xdp, wire_type),
         name: view.message_type().name(),
         symbol,
@@ -897,7 +1197,7 @@ fn read_xdp(session: &mut FeedSession, bytes: &[u8]) -> Result<Read, String> {
         price: sum.price.zip(scale).and_then(|(v, s)| to_4_decimals(v, s)),
         quantity: sum.volume.map(u64::from),
         exchange_time: time.map(ExchangeTime::UnixNs),
-    })
+    }))
 }
 
 /// The type code a record of `protocol` gets for the type on the wire: PITCH `0x21` (hex, as
@@ -915,7 +1215,7 @@ pub(crate) fn type_code(protocol: Protocol, wire: u16) -> TypeCode {
                 HEX[usize::from(b & 15)],
             ])
         }
-        Protocol::Xdp => {
+        Protocol::Xdp | Protocol::Mdp3 => {
             let mut digits = [0u8; 5];
             let mut n = wire;
             let mut i = digits.len();
@@ -970,6 +1270,49 @@ fn to_4_decimals(raw: u32, scale: u8) -> Option<i64> {
         }
         _ => None,
     }
+}
+
+/// A read message's record, built where it is pushed (a `Message` is large: moving it costs).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn emit_read(
+    r: Read,
+    protocol: Protocol,
+    session: &Session,
+    sequence: Option<u64>,
+    ts_ns: u64,
+    id: PacketId,
+    len: u32,
+    stats: &mut Stats,
+    out: &mut Vec<MessageRecord>,
+) {
+    out.push(MessageRecord::Message(Message {
+        protocol,
+        msg_type: MsgType {
+            code: r.code,
+            name: r.name,
+        },
+        direction: None,
+        session: session.clone(),
+        sequence,
+        symbol: r.symbol,
+        stock_locate: None,
+        ids: r.ids,
+        side: r.side,
+        price: r.price,
+        quantity: r.quantity,
+        exchange_time: r.exchange_time,
+        capture_ts_ns: ts_ns,
+        flags: Default::default(),
+        packets: vec![id],
+        len,
+    }));
+    if let Some(MessageRecord::Message(m)) = out.last() {
+        if m.symbol.is_none() && m.wants_symbol() {
+            stats.unresolved_symbols += 1;
+        }
+    }
+    stats.messages.add(protocol);
 }
 
 fn emit(m: Message, stats: &mut Stats, out: &mut Vec<MessageRecord>) {
@@ -1122,7 +1465,7 @@ mod tests {
 
     #[test]
     fn a_flow_is_labelled_after_confirm_datagrams_and_a_lone_heartbeat_is_not_taken() {
-        let mut side = VenueSide::new(1_000);
+        let mut side = VenueSide::new(1_000, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_001);
@@ -1162,7 +1505,7 @@ mod tests {
 
     #[test]
     fn pitch_orders_name_their_symbol_until_deleted_or_filled() {
-        let mut side = VenueSide::new(1_000);
+        let mut side = VenueSide::new(1_000, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_001);
@@ -1212,7 +1555,7 @@ mod tests {
 
     #[test]
     fn a_datagram_that_stops_fitting_is_an_error_and_another_venue_relabels_the_flow() {
-        let mut side = VenueSide::new(1_000);
+        let mut side = VenueSide::new(1_000, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_001);
@@ -1334,9 +1677,129 @@ mod tests {
         assert_eq!(dec.stats().flows.configured, 1);
     }
 
+    /// The CME subset schema of `docs/protocols`, as a feed map's `[sbe]`.
+    fn mdp3_schema() -> SbeSchema {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/protocols/cme-mdp3-subset.xml");
+        SbeSchema::load(&path, "cme-mdp3-subset.xml").unwrap()
+    }
+
+    /// An MDP3 packet of `messages` (each an SBE message, header first).
+    fn mdp3_packet(seq: u32, messages: &[Vec<u8>]) -> Vec<u8> {
+        let mut p = seq.to_le_bytes().to_vec();
+        p.extend_from_slice(&1_700_000_000_000_050_000u64.to_le_bytes());
+        for m in messages {
+            p.extend_from_slice(&((m.len() + 2) as u16).to_le_bytes());
+            p.extend_from_slice(m);
+        }
+        p
+    }
+
+    /// MDInstrumentDefinitionFuture54 (v13): `symbol` for `security_id`, the rest zero, its
+    /// four groups empty.
+    pub(crate) fn definition54(symbol: &[u8], security_id: i32) -> Vec<u8> {
+        let mut m = vec![224, 0, 54, 0, 1, 0, 13, 0];
+        let mut root = vec![0u8; 224];
+        root[35..35 + symbol.len()].copy_from_slice(symbol);
+        root[55..59].copy_from_slice(&security_id.to_le_bytes());
+        m.extend_from_slice(&root);
+        for block in [9u16, 4, 4, 5] {
+            m.extend_from_slice(&block.to_le_bytes());
+            m.push(0);
+        }
+        m
+    }
+
+    /// MDIncrementalRefreshBook46 (v13) with one bid entry per (security id, mantissa, size).
+    pub(crate) fn book46(entries: &[(i32, i64, i32)]) -> Vec<u8> {
+        let mut m = vec![11, 0, 46, 0, 1, 0, 13, 0];
+        m.extend_from_slice(&1_700_000_000_000_012_345u64.to_le_bytes());
+        m.extend_from_slice(&[0x84, 0, 0, 32, 0, entries.len() as u8]);
+        for &(id, px, size) in entries {
+            m.extend_from_slice(&px.to_le_bytes());
+            m.extend_from_slice(&size.to_le_bytes());
+            m.extend_from_slice(&id.to_le_bytes());
+            m.extend_from_slice(&5001u32.to_le_bytes());
+            m.extend_from_slice(&7i32.to_le_bytes());
+            m.extend_from_slice(&[1, 1, b'0']);
+            m.extend_from_slice(&i32::MAX.to_le_bytes());
+            m.push(0);
+        }
+        m.extend_from_slice(&[24, 0, 0, 0, 0, 0, 0, 0]);
+        m
+    }
+
+    #[test]
+    fn mdp3_with_the_schema_names_each_book_entry_by_its_definition() {
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()));
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let k = key(14_310);
+        let defs = mdp3_packet(
+            1,
+            &[definition54(b"ESZ6", 123_456), definition54(b"NQZ6", 7)],
+        );
+        assert_eq!(
+            mdp3_shape(&defs, &side.sbe.as_ref().unwrap().schema),
+            Shape::Data { known: true }
+        );
+        side.datagram(id(0), 1, k, &defs, &mut stats, &mut out);
+        let book = mdp3_packet(
+            2,
+            &[book46(&[
+                (123_456, 4_512_250_000_000, 15),
+                (7, 20_000_500_000_000, 3),
+                (99, 1, 1),
+            ])],
+        );
+        side.datagram(id(1), 2, k, &book, &mut stats, &mut out);
+        let m = messages(&out);
+        assert_eq!(m.len(), 5, "two definitions, three book entries");
+        assert_eq!(m[0].msg_type.name, "MDInstrumentDefinitionFuture54");
+        assert_eq!(m[0].msg_type.code.as_bytes(), b"54");
+        assert_eq!(m[0].symbol.as_deref(), Some("ESZ6"));
+        assert_eq!(m[2].msg_type.name, "MDIncrementalRefreshBook46");
+        assert_eq!(m[2].symbol.as_deref(), Some("ESZ6"));
+        assert_eq!(m[2].price, Some(45_122_500), "4512.25 with 4 decimals");
+        assert_eq!(m[2].quantity, Some(15));
+        assert_eq!(m[2].side, Some(Side::Buy));
+        assert_eq!(m[2].sequence, Some(2), "the packet's number");
+        assert_eq!(
+            m[2].exchange_time,
+            Some(ExchangeTime::UnixNs(1_700_000_000_000_012_345))
+        );
+        assert_eq!(m[3].symbol.as_deref(), Some("NQZ6"));
+        // 1e-9 is not a price with 4 decimals; security 99 was never defined.
+        assert_eq!((m[4].price, m[4].symbol.as_deref()), (None, None));
+        assert_eq!(stats.unresolved_symbols, 1);
+        // Without a schema, MDP3 is nothing recognised.
+        let mut bare = VenueSide::new(1_000, None);
+        assert_eq!(
+            bare.datagram(id(0), 1, k, &defs, &mut stats, &mut out),
+            Taken::No
+        );
+        // Labelled by a third packet, a message cut short is an error of MDP3; the packet's
+        // other messages decode.
+        let third = mdp3_packet(3, &[book46(&[(7, 1_000_000_000, 1)])]);
+        side.datagram(id(2), 3, k, &third, &mut stats, &mut out);
+        assert_eq!(side.flows[0].label, Some(Venue::Mdp3));
+        let mut cut = book46(&[(7, 1_000_000_000, 1)]);
+        cut.truncate(30);
+        out.clear();
+        let packet = mdp3_packet(4, &[cut, definition54(b"CLZ6", 8)]);
+        side.datagram(id(3), 4, k, &packet, &mut stats, &mut out);
+        assert!(
+            out[0]
+                .as_error()
+                .is_some_and(|e| e.protocol == Protocol::Mdp3 && e.reason.contains("truncated")),
+            "{out:?}"
+        );
+        assert_eq!(out[1].as_message().unwrap().symbol.as_deref(), Some("CLZ6"));
+    }
+
     #[test]
     fn xdp_symbols_and_prices_come_from_the_mapping() {
-        let mut side = VenueSide::new(1_000);
+        let mut side = VenueSide::new(1_000, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let mut b = Vec::new();
@@ -1403,7 +1866,7 @@ mod tests {
 
     #[test]
     fn hostile_datagrams_never_panic() {
-        let mut side = VenueSide::new(16);
+        let mut side = VenueSide::new(16, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let good = unit(1, &[add(1, b"A"), exec(1, 5)]);

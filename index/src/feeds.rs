@@ -59,7 +59,7 @@ pub fn feeds_for(
     };
     let Some(path) = explicit else {
         return Ok(match saved_text {
-            Some(t) => FeedMap::from_toml_str(&t).map_err(|e| with_path(e, &saved))?,
+            Some(t) => FeedMap::from_toml_str_at(&t, &saved).map_err(|e| with_path(e, &saved))?,
             None => FeedMap::new(),
         });
     };
@@ -68,7 +68,7 @@ pub fn feeds_for(
         what: "read",
         source: e,
     })?;
-    let feeds = FeedMap::from_toml_str(&text).map_err(|e| with_path(e, path))?;
+    let feeds = FeedMap::from_toml_str_at(&text, path).map_err(|e| with_path(e, path))?;
     if saved_text.as_deref() != Some(text.as_str()) {
         let has_shards = std::fs::read_dir(dir.join(INDEX_DIR))
             .map(|rd| rd.flatten().any(|e| e.path().is_dir()))
@@ -86,6 +86,36 @@ pub fn feeds_for(
             what: "create",
             source: e,
         })?;
+        // A schema named relative to the feed map goes beside the saved copy, at the same
+        // relative path, so that the saved map reads it there.
+        if let Some(sbe) = &feeds.sbe {
+            let rel = Path::new(&sbe.written);
+            if rel.is_relative() {
+                if rel
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+                {
+                    return Err(FeedsError::Io {
+                        path: rel.to_path_buf(),
+                        what: "keep beside the index (an [sbe] schema path relative to the feed map may not leave its directory: give an absolute path)",
+                        source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+                    });
+                }
+                let dest = index.join(rel);
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| FeedsError::Io {
+                        path: parent.to_path_buf(),
+                        what: "create",
+                        source: e,
+                    })?;
+                }
+                std::fs::copy(&sbe.path, &dest).map_err(|e| FeedsError::Io {
+                    path: dest.clone(),
+                    what: "copy the SBE schema to",
+                    source: e,
+                })?;
+            }
+        }
         let tmp = saved.with_extension("toml.tmp");
         std::fs::write(&tmp, &text)
             .and_then(|_| std::fs::rename(&tmp, &saved))

@@ -341,6 +341,7 @@ pub fn proto_terms(p: Protocol) -> &'static [&'static str] {
         Protocol::Pitch => &["pitch"],
         Protocol::IexTp => &["iextp"],
         Protocol::Xdp => &["xdp"],
+        Protocol::Mdp3 => &["mdp3"],
     }
 }
 

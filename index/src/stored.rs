@@ -127,6 +127,9 @@ struct Stored {
     /// IEX-TP, XDP): network terms evaluate on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     u: Option<Flow>,
+    /// The type's name, for a protocol whose names come from a schema (MDP3), not the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nm: Option<String>,
 }
 
 fn flow_out(f: &FlowKey) -> Flow {
@@ -241,6 +244,7 @@ pub fn encode_with_flow(m: &Message, udp: Option<&FlowKey>) -> Vec<u8> {
             .collect(),
         z: m.len,
         u: udp.map(flow_out),
+        nm: (m.protocol == Protocol::Mdp3).then(|| m.msg_type.name.to_owned()),
     };
     serde_json::to_vec(&st).expect("serialising plain data cannot fail")
 }
@@ -267,7 +271,7 @@ pub fn type_name(protocol: Protocol, direction: Option<Direction>, code: &[u8]) 
         (Protocol::Ouch50, Some(Direction::Inbound)) => ouch50::InboundType::from_u8(b).name(),
         (Protocol::Ouch50, _) => ouch50::OutboundType::from_u8(b).name(),
         // Named by `venue::type_name` above.
-        (Protocol::Pitch | Protocol::IexTp | Protocol::Xdp, _) => "Unknown",
+        (Protocol::Pitch | Protocol::IexTp | Protocol::Xdp | Protocol::Mdp3, _) => "Unknown",
     }
 }
 
@@ -318,7 +322,11 @@ pub fn decode_with_flow(bytes: &[u8]) -> Result<(Message, Option<FlowKey>), Stor
         protocol,
         msg_type: MsgType {
             code,
-            name: type_name(protocol, direction, &st.c),
+            name: match (protocol, &st.nm) {
+                // Names from the schema the index was built with, kept once each.
+                (Protocol::Mdp3, Some(n)) => wiretape_decode::intern_name(n),
+                _ => type_name(protocol, direction, &st.c),
+            },
         },
         direction,
         session,

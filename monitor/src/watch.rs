@@ -136,6 +136,9 @@ pub struct Monitor {
     /// capture time, and whether the session is arbitrated across lines (MoldUDP64) or not
     /// (the other sequenced feeds).
     mold_run: Option<([u8; 10], Line, u64, u64, u64, bool)>,
+    /// The last MDP3 packet counted (its line and number): MDP numbers packets, and a
+    /// packet's messages all carry its number.
+    last_mdp3: Option<(Line, u64)>,
     packets: u64,
     mold: u64,
     round_trips: u64,
@@ -447,6 +450,7 @@ impl Monitor {
             tracks: HashMap::default(),
             connections: HashMap::default(),
             mold_run: None,
+            last_mdp3: None,
             opts,
             live,
             packets: 0,
@@ -708,7 +712,7 @@ impl Monitor {
         // A heartbeat or end of session carries the next number and no message (an XDP
         // heartbeat's number is not documented as the next one: it is left out).
         let control = m.is_moldudp64_control() || m.is_feed_heartbeat();
-        if control && m.protocol == Protocol::Xdp {
+        if control && matches!(m.protocol, Protocol::Xdp | Protocol::Mdp3) {
             return;
         }
         let count = u64::from(!control);
@@ -719,6 +723,12 @@ impl Monitor {
         };
         if arbitrated {
             self.mold += 1;
+        }
+        if m.protocol == Protocol::Mdp3 {
+            if self.last_mdp3 == Some((line, seq)) {
+                return;
+            }
+            self.last_mdp3 = Some((line, seq));
         }
         // Consecutive messages of one datagram go to FeedGaps as one range (it counts number
         // by number, so the verdicts are those of one call per message).

@@ -616,3 +616,104 @@ fn other_venues_decode_search_and_gaps_match_the_generators_truth() {
         );
     }
 }
+
+/// `gen --venue mdp3`, decoded with a feed map naming an SBE schema (the subset of
+/// docs/protocols, beside the feed map): nothing is MDP3 without it; with it, `decode
+/// --stats`, `search` (by the copy of the schema the index keeps, the original removed) and
+/// `report`'s gaps equal the generator's truth.
+#[test]
+fn cme_mdp3_decodes_through_the_feed_maps_sbe_schema_as_the_truth_says() {
+    use wiretape_capture::synth::VenueTruth;
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("mdp3.pcap");
+    let truth_path = tmp.path().join("mdp3.json");
+    let r = wiretape(&[
+        "gen",
+        "--venue",
+        "mdp3",
+        "--out",
+        s(&pcap),
+        "--truth",
+        s(&truth_path),
+        "--packets",
+        "4000",
+        "--symbols",
+        "200",
+        "--seed",
+        "9",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let t: VenueTruth =
+        serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+    assert!(!t.gaps.is_empty());
+    let conf = tmp.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/protocols/cme-mdp3-subset.xml");
+    std::fs::copy(schema, conf.join("cme.xml")).unwrap();
+    let feeds = conf.join("feeds.toml");
+    std::fs::write(&feeds, "[sbe]\nschema = \"cme.xml\"\n").unwrap();
+    let stats = |d: &Path, extra: &[&str]| -> Value {
+        let mut args = vec!["decode", "--data", s(d), "--stats", "--format", "json"];
+        args.extend_from_slice(extra);
+        let r = wiretape(&args);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+
+    // Without a schema nothing is taken for MDP3.
+    let bare = tmp.path().join("bare");
+    let r = wiretape(&["import", "--no-progress", "--data", s(&bare), s(&pcap)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let st = stats(&bare, &[]);
+    assert_eq!(st["messages_total"], 0, "{st}");
+    assert_eq!(st["udp_undecoded"], 4000, "{st}");
+
+    let d = tmp.path().join("d");
+    let r = wiretape(&[
+        "import",
+        "--no-progress",
+        "--data",
+        s(&d),
+        "--feed-map",
+        s(&feeds),
+        s(&pcap),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    // The index keeps its own copy of a schema named relative to the feed map.
+    std::fs::remove_file(conf.join("cme.xml")).unwrap();
+    let st = stats(&d, &[]);
+    assert_eq!(st["messages"]["mdp3"], t.messages, "{st}");
+    assert_eq!(st["errors_total"], 0, "{st}");
+    assert_eq!(st["udp_undecoded"], 0, "{st}");
+    assert_eq!(st["flows"]["mdp3"], 1, "{st}");
+    assert_eq!(st["unresolved_symbols"], 0, "{st}");
+
+    let count = |q: &str| -> u64 {
+        let r = wiretape(&["search", "--data", s(&d), q, "--count"]);
+        assert_eq!(r.code, Some(0), "{q}: {}", r.stderr);
+        r.stdout.trim().parse().unwrap()
+    };
+    assert_eq!(count("proto:mdp3"), t.messages);
+    let mut syms: Vec<(&String, &u64)> = t.symbols.iter().collect();
+    syms.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (sym, n) in syms.iter().take(3).chain(syms.last()) {
+        assert_eq!(count(&format!("symbol:\"{sym}\"")), **n, "{sym}");
+    }
+    for (name, n) in &t.types {
+        assert_eq!(count(&format!("msg:{name}")), *n, "{name}");
+    }
+    assert_eq!(count("msg:46"), t.types["MDIncrementalRefreshBook46"]);
+    // A hit reads back from the index with its template's name.
+    let r = wiretape(&["search", "--data", s(&d), "msg:46", "--json", "-c", "1"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let hit: Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(hit["type_name"], "MDIncrementalRefreshBook46", "{hit}");
+
+    // Gaps: packets not sent, per line.
+    let r = wiretape(&["report", "--data", s(&d), "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let missing: u64 = t.gaps.iter().map(|g| g.count).sum();
+    assert_eq!(v["gaps"]["line_gaps"], t.gaps.len() as u64, "{}", v["gaps"]);
+    assert_eq!(v["gaps"]["lost_messages"], missing, "{}", v["gaps"]);
+}

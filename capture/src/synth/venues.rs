@@ -59,15 +59,20 @@ pub enum VenueFeed {
     Deep,
     /// NYSE XDP Integrated Feed: two channels.
     Xdp,
+    /// CME MDP 3.0 incremental feed (SBE, schema version 13): instrument definitions, then
+    /// book updates, heartbeats. Decoded with an SBE schema (`docs/protocols/cme-mdp3-subset.xml`
+    /// has the templates it uses).
+    Mdp3,
 }
 
 impl VenueFeed {
     /// Every feed, for `--help` and errors.
-    pub const ALL: [VenueFeed; 4] = [
+    pub const ALL: [VenueFeed; 5] = [
         VenueFeed::Pitch,
         VenueFeed::Tops,
         VenueFeed::Deep,
         VenueFeed::Xdp,
+        VenueFeed::Mdp3,
     ];
 
     /// The name on the command line and in the truth.
@@ -77,14 +82,20 @@ impl VenueFeed {
             VenueFeed::Tops => "tops",
             VenueFeed::Deep => "deep",
             VenueFeed::Xdp => "xdp",
+            VenueFeed::Mdp3 => "mdp3",
         }
     }
 
     fn streams(self) -> usize {
         match self {
             VenueFeed::Pitch | VenueFeed::Xdp => 2,
-            VenueFeed::Tops | VenueFeed::Deep => 1,
+            VenueFeed::Tops | VenueFeed::Deep | VenueFeed::Mdp3 => 1,
         }
+    }
+
+    /// Whether the feed numbers packets (MDP3), not messages.
+    fn numbers_packets(self) -> bool {
+        self == VenueFeed::Mdp3
     }
 }
 
@@ -213,6 +224,35 @@ enum Repr {
     Pitch(PitchRepr),
     Iex(IexRepr),
     Xdp(XdpRepr),
+    /// An SBE message, header first (MDP3).
+    Raw(Vec<u8>),
+}
+
+/// MDInstrumentDefinitionFuture54 (schema version 13, `docs/protocols/cme-mdp3.md` §4.1):
+/// `symbol` for `security_id`, other fields zero, its four groups empty.
+fn mdp3_definition(symbol: &[u8], security_id: i32) -> Vec<u8> {
+    let mut m = vec![224, 0, 54, 0, 1, 0, 13, 0];
+    let mut root = [0u8; 224];
+    let n = symbol.len().min(20);
+    root[35..35 + n].copy_from_slice(&symbol[..n]);
+    root[55..59].copy_from_slice(&security_id.to_le_bytes());
+    m.extend_from_slice(&root);
+    for block in [9u16, 4, 4, 5] {
+        m.extend_from_slice(&block.to_le_bytes());
+        m.push(0);
+    }
+    m
+}
+
+/// AdminHeartbeat12: the header alone.
+fn mdp3_heartbeat() -> Msg {
+    Msg {
+        name: "AdminHeartbeat12",
+        sym: None,
+        unresolvable: false,
+        orders: [None; 2],
+        repr: Repr::Raw(vec![0, 0, 12, 0, 1, 0, 13, 0]),
+    }
 }
 
 /// The generator of one venue's feed: see the [module documentation](self).
@@ -263,6 +303,7 @@ impl VenueGenerator {
             VenueFeed::Tops => ([233, 215, 21, 4], 10_378),
             VenueFeed::Deep => ([233, 215, 21, 8], 10_379),
             VenueFeed::Xdp => ([224, 0, 59, 76], 11_076),
+            VenueFeed::Mdp3 => ([224, 0, 31, 1], 14_310),
         };
         let streams = (0..cfg.feed.streams())
             .map(|i| {
@@ -271,7 +312,7 @@ impl VenueGenerator {
                 let session = match cfg.feed {
                     VenueFeed::Pitch => (i + 1).to_string(),
                     VenueFeed::Tops | VenueFeed::Deep => IEX_SESSION.to_string(),
-                    VenueFeed::Xdp => String::new(),
+                    VenueFeed::Xdp | VenueFeed::Mdp3 => String::new(),
                 };
                 Stream {
                     group,
@@ -292,7 +333,7 @@ impl VenueGenerator {
             })
             .collect();
         let setup_left = match cfg.feed {
-            VenueFeed::Xdp => cfg.symbols,
+            VenueFeed::Xdp | VenueFeed::Mdp3 => cfg.symbols,
             VenueFeed::Tops | VenueFeed::Deep => 1,
             VenueFeed::Pitch => 0,
         };
@@ -300,6 +341,7 @@ impl VenueGenerator {
             VenueFeed::Pitch => "pitch",
             VenueFeed::Tops | VenueFeed::Deep => "iextp",
             VenueFeed::Xdp => "xdp",
+            VenueFeed::Mdp3 => "mdp3",
         };
         let truth = VenueTruth {
             schema: VENUE_SCHEMA.into(),
@@ -378,7 +420,12 @@ impl VenueGenerator {
         let setup = self.setup_left > 0;
         // Heartbeats once the feed has sent data a while (a decoder labels a flow by its
         // data: a heartbeat on a flow it has not recognised yet is not decoded).
-        if !setup && self.streams[si].data_sent >= 4 && self.rng.chance(HEARTBEAT_CHANCE) {
+        let beat = !setup && self.streams[si].data_sent >= 4 && self.rng.chance(HEARTBEAT_CHANCE);
+        if beat && self.cfg.feed == VenueFeed::Mdp3 {
+            // MDP's heartbeat is a message (AdminHeartbeat12) in a numbered packet.
+            return self.send(si, vec![mdp3_heartbeat()], false);
+        }
+        if beat {
             self.datagram(si, Vec::new());
             self.streams[si].truth.heartbeats += 1;
             self.truth.heartbeats += 1;
@@ -388,17 +435,37 @@ impl VenueGenerator {
         if setup {
             self.setup_messages(si, &mut msgs);
         } else {
-            let n = 1 + self.rng.index(8);
+            let n = if self.cfg.feed == VenueFeed::Mdp3 {
+                1 + self.rng.index(3)
+            } else {
+                1 + self.rng.index(8)
+            };
             for _ in 0..n {
-                if let Some(m) = self.event(si) {
+                let m = if self.cfg.feed == VenueFeed::Mdp3 {
+                    Some(self.mdp3_book())
+                } else {
+                    self.event(si)
+                };
+                if let Some(m) = m {
                     msgs.push(m);
                 }
             }
         }
+        self.send(si, msgs, setup)
+    }
+
+    /// Sends `msgs` on stream `si` (or drops the datagram: a gap); false when not sent.
+    fn send(&mut self, si: usize, msgs: Vec<Msg>, setup: bool) -> bool {
         if msgs.is_empty() {
             return false;
         }
         let n = msgs.len() as u64;
+        // The numbers the datagram takes: one per message, or one per packet (MDP3).
+        let advance = if self.cfg.feed.numbers_packets() {
+            1
+        } else {
+            n
+        };
         let dropped = !setup
             && self.truth.packets > 10
             // A later datagram of the stream reveals the gap: not near the end.
@@ -408,14 +475,14 @@ impl VenueGenerator {
             let stream = &mut self.streams[si];
             // Two datagrams lost in a row are one gap.
             match self.truth.gaps.iter_mut().rev().find(|g| g.stream == si) {
-                Some(g) if g.first_missing_seq + g.count == stream.seq => g.count += n,
+                Some(g) if g.first_missing_seq + g.count == stream.seq => g.count += advance,
                 _ => self.truth.gaps.push(VenueGapTruth {
                     stream: si,
                     first_missing_seq: stream.seq,
-                    count: n,
+                    count: advance,
                 }),
             }
-            stream.seq += n;
+            stream.seq += advance;
             // Orders added in the lost datagram are unknown to a decoder; their symbol
             // cannot be found from their later messages.
             for m in &msgs {
@@ -460,10 +527,10 @@ impl VenueGenerator {
         }
         let st = &mut self.streams[si].truth;
         st.first_seq.get_or_insert(first);
-        st.last_seq = Some(first + n - 1);
+        st.last_seq = Some(first + advance - 1);
         st.messages += n;
         self.datagram(si, msgs);
-        self.streams[si].seq += n;
+        self.streams[si].seq += advance;
         self.streams[si].data_sent += 1;
         true
     }
@@ -505,7 +572,7 @@ impl VenueGenerator {
                     })),
                 }]
             }
-            VenueFeed::Tops | VenueFeed::Deep => Vec::new(),
+            VenueFeed::Tops | VenueFeed::Deep | VenueFeed::Mdp3 => Vec::new(),
         }
     }
 
@@ -567,7 +634,55 @@ impl VenueGenerator {
                     .map(|c| n.saturating_sub(self.mapped[c]).div_ceil(channels))
                     .sum();
             }
+            VenueFeed::Mdp3 => {
+                // Instrument definitions, 5 a packet (246 bytes each).
+                let n = self.cfg.symbols;
+                let first = n - self.setup_left;
+                for i in first..(first + 5).min(n) {
+                    msgs.push(Msg {
+                        name: "MDInstrumentDefinitionFuture54",
+                        sym: Some(i),
+                        unresolvable: false,
+                        orders: [None; 2],
+                        repr: Repr::Raw(mdp3_definition(
+                            self.uni.syms[i].name().as_bytes(),
+                            i as i32 + 1,
+                        )),
+                    });
+                }
+                self.setup_left = n - (first + 5).min(n);
+            }
             VenueFeed::Pitch => self.setup_left = 0,
+        }
+    }
+
+    /// An MDIncrementalRefreshBook46 of one entry (`docs/protocols/cme-mdp3.md` §4.2): a
+    /// price level of a symbol changes (bid or offer, price with 9 decimals, size).
+    fn mdp3_book(&mut self) -> Msg {
+        let sym = self.uni.sample(&mut self.rng);
+        self.uni.drift(&mut self.rng, sym);
+        let buy = self.rng.chance(0.5);
+        let price = quote(&mut self.rng, self.uni.syms[sym].mid, buy);
+        let size = lot(&mut self.rng);
+        let mut m = vec![11, 0, 46, 0, 1, 0, 13, 0];
+        m.extend_from_slice(&self.ts.to_le_bytes());
+        m.extend_from_slice(&[0x84, 0, 0, 32, 0, 1]);
+        m.extend_from_slice(&(i64::from(price) * 100_000).to_le_bytes());
+        m.extend_from_slice(&(size as i32).to_le_bytes());
+        m.extend_from_slice(&(sym as i32 + 1).to_le_bytes());
+        self.next_trade += 1;
+        m.extend_from_slice(&(self.next_trade as u32).to_le_bytes());
+        m.extend_from_slice(&1i32.to_le_bytes());
+        m.extend_from_slice(&[1, 1, if buy { b'0' } else { b'1' }]);
+        m.extend_from_slice(&i32::MAX.to_le_bytes());
+        m.push(0);
+        m.extend_from_slice(&[24, 0, 0, 0, 0, 0, 0, 0]);
+        Msg {
+            name: "MDIncrementalRefreshBook46",
+            sym: Some(sym),
+            unresolvable: false,
+            orders: [None; 2],
+            repr: Repr::Raw(m),
         }
     }
 
@@ -845,6 +960,8 @@ impl VenueGenerator {
         let name = self.uni.syms[o.sym].name().as_bytes().to_vec();
         let orders = [Some(o.id), None];
         let (name_str, repr) = match self.cfg.feed {
+            // Not called for MDP3 (its book is `mdp3_book`); a book update if it were.
+            VenueFeed::Mdp3 => return self.mdp3_book(),
             VenueFeed::Pitch => {
                 let short = o.qty <= u32::from(u16::MAX)
                     && o.price.is_multiple_of(100)
@@ -980,6 +1097,8 @@ impl VenueGenerator {
         let mut payload = Vec::with_capacity(1_400);
         let stream = &self.streams[si];
         match self.cfg.feed {
+            // Written below, with the numbering.
+            VenueFeed::Mdp3 => {}
             VenueFeed::Pitch => {
                 let mut w = UnitWriter::new(&mut payload, si as u8 + 1, stream.seq as u32);
                 for m in &msgs {
@@ -1033,6 +1152,17 @@ impl VenueGenerator {
                     }
                 }
                 w.finish();
+            }
+        }
+        if self.cfg.feed == VenueFeed::Mdp3 {
+            // MsgSeqNum, SendingTime, then each message after its MsgSize.
+            payload.extend_from_slice(&(stream.seq as u32).to_le_bytes());
+            payload.extend_from_slice(&self.ts.to_le_bytes());
+            for m in &msgs {
+                if let Repr::Raw(b) = &m.repr {
+                    payload.extend_from_slice(&((b.len() + 2) as u16).to_le_bytes());
+                    payload.extend_from_slice(b);
+                }
             }
         }
         let group = stream.group;
@@ -1099,10 +1229,21 @@ mod tests {
                 // Ethernet 14 + IPv4 20 + UDP 8.
                 let udp_len = usize::from(u16::from_be_bytes([f[38], f[39]]));
                 let payload = &f[42..34 + udp_len];
+                if feed == VenueFeed::Mdp3 {
+                    // MsgSize chain to the end (the schema-driven check is the decoder's).
+                    let mut at = 12;
+                    while at < payload.len() {
+                        at += usize::from(u16::from_le_bytes([payload[at], payload[at + 1]]));
+                        msgs += 1;
+                    }
+                    assert_eq!(at, payload.len());
+                    continue;
+                }
                 let shape = match feed {
                     VenueFeed::Pitch => pitch::shape(payload),
                     VenueFeed::Tops | VenueFeed::Deep => iextp::shape(payload),
                     VenueFeed::Xdp => xdp::shape(payload),
+                    VenueFeed::Mdp3 => continue,
                 };
                 match shape {
                     wiretape_wire::trading::Shape::Data { known } => {
@@ -1113,6 +1254,7 @@ mod tests {
                                 u64::from(u16::from_le_bytes([payload[14], payload[15]]))
                             }
                             VenueFeed::Xdp => u64::from(payload[3]),
+                            VenueFeed::Mdp3 => 0,
                         };
                     }
                     wiretape_wire::trading::Shape::Heartbeat => {}
@@ -1121,7 +1263,12 @@ mod tests {
             }
             assert_eq!(msgs, truth.messages, "{feed:?}");
             assert_eq!(truth.types.values().sum::<u64>(), truth.messages);
-            assert!(truth.heartbeats > 0, "{feed:?}");
+            if feed == VenueFeed::Mdp3 {
+                // MDP's heartbeats are messages.
+                assert!(truth.types.contains_key("AdminHeartbeat12"));
+            } else {
+                assert!(truth.heartbeats > 0, "{feed:?}");
+            }
             let streams: u64 = truth.streams.iter().map(|s| s.messages).sum();
             assert_eq!(streams, truth.messages);
         }

@@ -238,6 +238,8 @@ pub enum ProtoSel {
     IexTp,
     /// NYSE Pillar XDP.
     Xdp,
+    /// CME MDP 3.0.
+    Mdp3,
     Tcp,
     Udp,
     /// ICMPv4 or ICMPv6.
@@ -249,7 +251,7 @@ pub enum ProtoSel {
 
 impl ProtoSel {
     /// Every value, in declaration order.
-    pub const ALL: [ProtoSel; 16] = [
+    pub const ALL: [ProtoSel; 17] = [
         ProtoSel::Itch,
         ProtoSel::MoldUdp64,
         ProtoSel::SoupBin,
@@ -260,6 +262,7 @@ impl ProtoSel {
         ProtoSel::Pitch,
         ProtoSel::IexTp,
         ProtoSel::Xdp,
+        ProtoSel::Mdp3,
         ProtoSel::Tcp,
         ProtoSel::Udp,
         ProtoSel::Icmp,
@@ -282,6 +285,7 @@ impl ProtoSel {
                 | ProtoSel::Pitch
                 | ProtoSel::IexTp
                 | ProtoSel::Xdp
+                | ProtoSel::Mdp3
         )
     }
 
@@ -298,6 +302,7 @@ impl ProtoSel {
             ProtoSel::Pitch => "pitch",
             ProtoSel::IexTp => "iextp",
             ProtoSel::Xdp => "xdp",
+            ProtoSel::Mdp3 => "mdp3",
             ProtoSel::Tcp => "tcp",
             ProtoSel::Udp => "udp",
             ProtoSel::Icmp => "icmp",
@@ -315,6 +320,7 @@ impl ProtoSel {
             "soupbintcp" => Some(ProtoSel::SoupBin),
             "iex" => Some(ProtoSel::IexTp),
             "pillar" => Some(ProtoSel::Xdp),
+            "cme" => Some(ProtoSel::Mdp3),
             other => ProtoSel::ALL.into_iter().find(|p| p.name() == other),
         }
     }
@@ -334,6 +340,7 @@ impl ProtoSel {
             ProtoSel::Pitch => p == Protocol::Pitch,
             ProtoSel::IexTp => p == Protocol::IexTp,
             ProtoSel::Xdp => p == Protocol::Xdp,
+            ProtoSel::Mdp3 => p == Protocol::Mdp3,
             _ => false,
         }
     }
