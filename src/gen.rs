@@ -19,15 +19,59 @@ use crate::output::{line, write_atomically};
 /// Packets written when neither --packets nor --seconds is given.
 const DEFAULT_PACKETS: u64 = 100_000;
 
+/// A generator of packets (the default traffic, or one venue's feed).
+trait Packets {
+    fn next(&mut self) -> Option<wiretape_store::Packet<'_>>;
+}
+
+impl Packets for Generator {
+    fn next(&mut self) -> Option<wiretape_store::Packet<'_>> {
+        self.next_packet()
+    }
+}
+
+impl Packets for VenueGenerator {
+    fn next(&mut self) -> Option<wiretape_store::Packet<'_>> {
+        self.next_packet()
+    }
+}
+
 /// Runs the generator to the end into `out`; returns the packets written.
-fn generate<W: Write>(g: &mut Generator, out: W) -> Result<u64> {
+fn generate<G: Packets, W: Write>(g: &mut G, out: W) -> Result<u64> {
     let mut w = PcapWriter::new(out);
-    while let Some(p) = g.next_packet() {
+    while let Some(p) = g.next() {
         w.write_packet(&p)?;
     }
     let n = w.packets_written();
     w.finish()?;
     Ok(n)
+}
+
+/// Runs the generator to the end into the pcap `path` (`-`: standard output, else written
+/// atomically); returns the packets written.
+fn write_capture<G: Packets>(g: &mut G, path: &Path) -> Result<u64> {
+    if path == Path::new("-") {
+        let out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        return generate(g, out);
+    }
+    let mut n = 0;
+    write_atomically(path, |out| {
+        n = generate(g, out)?;
+        Ok(())
+    })?;
+    Ok(n)
+}
+
+/// Writes the truth as pretty JSON to `path`, if one is given.
+fn write_truth<T: serde::Serialize>(path: Option<&Path>, truth: &T) -> Result<()> {
+    if let Some(path) = path {
+        write_atomically(path, |out| {
+            serde_json::to_writer_pretty(&mut *out, truth)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 pub fn run(a: GenArgs) -> Result<u8> {
@@ -62,26 +106,10 @@ pub fn run(a: GenArgs) -> Result<u8> {
 
     let started = Instant::now();
     let to_stdout = a.out == Path::new("-");
-    let packets = if to_stdout {
-        let out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-        generate(&mut g, out)?
-    } else {
-        let mut n = 0;
-        write_atomically(&a.out, |out| {
-            n = generate(&mut g, out)?;
-            Ok(())
-        })?;
-        n
-    };
+    let packets = write_capture(&mut g, &a.out)?;
     let elapsed = started.elapsed().as_secs_f64();
     let truth = g.truth();
-    if let Some(path) = &a.truth {
-        write_atomically(path, |out| {
-            serde_json::to_writer_pretty(&mut *out, &truth)?;
-            out.write_all(b"\n")?;
-            Ok(())
-        })?;
-    }
+    write_truth(a.truth.as_deref(), &truth)?;
 
     let simulated = match (truth.first_ts_ns, truth.last_ts_ns) {
         (Some(a), Some(b)) => (b - a) as f64 / 1e9,
@@ -173,36 +201,11 @@ fn run_venue(a: GenArgs, v: VenueArg) -> Result<u8> {
     })
     .map_err(|e| anyhow::anyhow!("--venue {}: {e}", feed.name()))?;
     let started = Instant::now();
-    let write = |g: &mut VenueGenerator, out: &mut dyn Write| -> Result<u64> {
-        let mut w = PcapWriter::new(out);
-        while let Some(p) = g.next_packet() {
-            w.write_packet(&p)?;
-        }
-        let n = w.packets_written();
-        w.finish()?;
-        Ok(n)
-    };
     let to_stdout = a.out == Path::new("-");
-    let written = if to_stdout {
-        let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-        write(&mut g, &mut out)?
-    } else {
-        let mut n = 0;
-        write_atomically(&a.out, |out| {
-            n = write(&mut g, out)?;
-            Ok(())
-        })?;
-        n
-    };
+    let written = write_capture(&mut g, &a.out)?;
     let elapsed = started.elapsed().as_secs_f64();
     let truth = g.truth();
-    if let Some(path) = &a.truth {
-        write_atomically(path, |out| {
-            serde_json::to_writer_pretty(&mut *out, &truth)?;
-            out.write_all(b"\n")?;
-            Ok(())
-        })?;
-    }
+    write_truth(a.truth.as_deref(), &truth)?;
     let simulated = match (truth.first_ts_ns, truth.last_ts_ns) {
         (Some(a), Some(b)) => (b - a) as f64 / 1e9,
         _ => 0.0,
