@@ -49,7 +49,7 @@ use wiretape_wire::{
     xdp::{PacketWriter, XdpRepr},
 };
 
-use wiretape_sbe::{DecodeError, Entry, Raw, Value};
+use wiretape_sbe::{DecodeError, Raw, Value};
 
 use crate::config::SbeSchema;
 use crate::hash::{BoundedMap, FxHashMap};
@@ -248,8 +248,9 @@ pub(crate) struct VenueSide {
     /// The flow of the last datagram (feeds come in runs of one flow).
     last_flow: Option<(FlowKey, usize)>,
     max_orders: usize,
-    /// The feed map's SBE schema (CME MDP 3.0 is recognised only with it).
-    sbe: Option<Arc<SbeSchema>>,
+    /// The feed map's SBE schema and where its records' fields are (CME MDP 3.0 is
+    /// recognised only with it).
+    sbe: Option<Arc<Mdp3Reader>>,
     /// What the last message's reader found (reused: no allocation per message).
     reads: Vec<Read>,
 }
@@ -273,7 +274,7 @@ impl VenueSide {
             last_session: None,
             last_flow: None,
             max_orders,
-            sbe: sbe.map(Arc::new),
+            sbe: sbe.map(|s| Arc::new(Mdp3Reader::new(s))),
             reads: Vec::new(),
         }
     }
@@ -355,8 +356,8 @@ impl VenueSide {
             Some(label) => {
                 let i = fi.unwrap_or_default();
                 // A configured flow is never re-labelled.
-                let other =
-                    exact_fit(payload, self.sbe.as_deref()).filter(|_| !self.flows[i].configured);
+                let other = exact_fit(payload, self.sbe.as_deref().map(|r| &r.sbe))
+                    .filter(|_| !self.flows[i].configured);
                 let flow = &mut self.flows[i];
                 let n = match (other, flow.run) {
                     (Some(v), Some((r, n))) if v == r => n + 1,
@@ -407,7 +408,7 @@ impl VenueSide {
                 }
             }
             None => {
-                let Some(v) = exact_fit(payload, self.sbe.as_deref()) else {
+                let Some(v) = exact_fit(payload, self.sbe.as_deref().map(|r| &r.sbe)) else {
                     return Taken::No;
                 };
                 let i = match fi {
@@ -869,7 +870,7 @@ fn mdp3_shape(payload: &[u8], schema: &wiretape_sbe::Schema) -> Shape {
         let Ok((size, msg)) = m else {
             return Shape::No;
         };
-        known &= schema.decode(msg).is_ok_and(|d| d.len <= size - 2);
+        known &= schema.view(msg).is_ok_and(|d| d.len <= size - 2);
     }
     if it.at != payload.len() {
         return Shape::No;
@@ -893,36 +894,111 @@ fn decimal_4dp(v: &Value<'_>) -> Option<i64> {
 
 /// A book or trade entry's side: MDEntryType bid (`0`, implied `E`) or offer (`1`, `F`), else
 /// the trade's AggressorSide (1 buy, 2 sell).
-fn entry_side(e: &Entry<'_>) -> Option<Side> {
-    let raw = |v: Option<&Value<'_>>| match v {
-        Some(Value::Enum { raw: Raw::U(r), .. }) => Some(*r),
-        Some(Value::Enum { raw: Raw::I(r), .. }) => u64::try_from(*r).ok(),
+fn entry_side(entry_type: &Value<'_>, aggressor: &Value<'_>) -> Option<Side> {
+    let raw = |v: &Value<'_>| match v {
+        Value::Enum { raw: Raw::U(r), .. } => Some(*r),
+        Value::Enum { raw: Raw::I(r), .. } => u64::try_from(*r).ok(),
         _ => None,
     };
-    match raw(e.get("MDEntryType")) {
+    match raw(entry_type) {
         Some(0x30 | 0x45) => return Some(Side::Buy),
         Some(0x31 | 0x46) => return Some(Side::Sell),
         _ => {}
     }
-    match raw(e.get("AggressorSide")) {
+    match raw(aggressor) {
         Some(1) => Some(Side::Buy),
         Some(2) => Some(Side::Sell),
         _ => None,
     }
 }
 
-/// An MDP 3.0 message (its SBE header first), decoded with the schema: an instrument
-/// definition (a root `Symbol` and `SecurityID`) teaches the session its symbol; a message of
-/// instrument entries (a group whose entries have a `SecurityID`: book, trades, volume,
-/// statistics) is one record per entry, with its instrument's symbol, price, size and side;
-/// anything else one record (a root `SecurityID`'s symbol, when it has one). A template the
-/// schema does not have is a record of its number, nothing decoded.
+/// A feed map's SBE schema, with where each template's fields that make records are (found
+/// once: a message then reads only those, through [`wiretape_sbe::Schema::view`]).
+#[derive(Debug)]
+pub(crate) struct Mdp3Reader {
+    sbe: SbeSchema,
+    /// By template id.
+    plans: Vec<Option<Box<Mdp3Plan>>>,
+}
+
+/// Indexes into a template's root fields, and its entries group's.
+#[derive(Debug, Default)]
+struct Mdp3Plan {
+    /// TransactTime, then LastUpdateTime.
+    time: [Option<usize>; 2],
+    symbol: Option<usize>,
+    security: Option<usize>,
+    /// The first group whose entries carry a SecurityID: its index and fields.
+    entries: Option<(usize, EntryPlan)>,
+}
+
+#[derive(Debug, Default)]
+struct EntryPlan {
+    security: Option<usize>,
+    price: Option<usize>,
+    size: Option<usize>,
+    entry_type: Option<usize>,
+    aggressor: Option<usize>,
+    order_id: Option<usize>,
+    trade_id: Option<usize>,
+}
+
+impl Mdp3Reader {
+    fn new(sbe: SbeSchema) -> Self {
+        let find = |fields: &[wiretape_sbe::FieldDef], name: &str| {
+            fields.iter().position(|f| f.name == name)
+        };
+        let top = sbe.schema.messages.iter().map(|m| m.id).max().unwrap_or(0);
+        let mut plans: Vec<Option<Box<Mdp3Plan>>> = (0..=top).map(|_| None).collect();
+        for m in &sbe.schema.messages {
+            let f = &m.fields;
+            let entries = m.groups.iter().enumerate().find_map(|(i, g)| {
+                let e = |n| find(&g.fields, n);
+                e("SecurityID").map(|security| {
+                    (
+                        i,
+                        EntryPlan {
+                            security: Some(security),
+                            price: e("MDEntryPx"),
+                            size: e("MDEntrySize"),
+                            entry_type: e("MDEntryType"),
+                            aggressor: e("AggressorSide"),
+                            order_id: e("OrderID"),
+                            trade_id: e("MDTradeEntryID"),
+                        },
+                    )
+                })
+            });
+            plans[usize::from(m.id)] = Some(Box::new(Mdp3Plan {
+                time: [find(f, "TransactTime"), find(f, "LastUpdateTime")],
+                symbol: find(f, "Symbol"),
+                security: find(f, "SecurityID"),
+                entries,
+            }));
+        }
+        Self { sbe, plans }
+    }
+}
+
+/// Field `i` of a block (none when the template has no such field).
+#[inline]
+fn field<'s>(b: &wiretape_sbe::BlockView<'s, '_>, i: Option<usize>) -> Value<'s> {
+    i.map_or(Value::Absent, |i| b.value(i))
+}
+
+/// An MDP 3.0 message (its SBE header first), read with the schema: an instrument definition
+/// (a root `Symbol` and `SecurityID`) teaches the session its symbol; a message of instrument
+/// entries (a group whose entries have a `SecurityID`: book, trades, volume, statistics) is
+/// one record per entry, with its instrument's symbol, price, size and side; anything else one
+/// record (a root `SecurityID`'s symbol, when it has one). A template the schema does not have
+/// is a record of its number, nothing decoded.
 fn read_mdp3(
     session: &mut FeedSession,
-    sbe: &SbeSchema,
+    reader: &Mdp3Reader,
     bytes: &[u8],
     reads: &mut Vec<Read>,
 ) -> Result<Option<Read>, String> {
+    let sbe = &reader.sbe;
     let header = sbe
         .schema
         .header(bytes)
@@ -933,7 +1009,7 @@ fn read_mdp3(
         .get(&header.template_id)
         .copied()
         .unwrap_or("Unknown");
-    let d = match sbe.schema.decode(bytes) {
+    let d = match sbe.schema.view(bytes) {
         Ok(d) => d,
         Err(DecodeError::UnknownTemplate(_) | DecodeError::OtherSchema { .. }) => {
             reads.push(Read::bare(code, name));
@@ -941,15 +1017,18 @@ fn read_mdp3(
         }
         Err(e) => return Err(format!("MDP3 {name} ({}): {e}", header.template_id)),
     };
-    let time = ["TransactTime", "LastUpdateTime"]
+    let Some(Some(plan)) = reader.plans.get(usize::from(header.template_id)) else {
+        reads.push(Read::bare(code, name));
+        return Ok(None);
+    };
+    let root = &d.root;
+    let time = plan
+        .time
         .iter()
-        .find_map(|f| d.root.get(f).and_then(Value::as_i64))
+        .find_map(|&f| field(root, f).as_i64())
         .map(ExchangeTime::UnixNs);
-    let security = |e: &Entry<'_>| e.get("SecurityID").and_then(Value::as_i64);
-    if let (Some(sym), Some(id)) = (
-        d.root.get("Symbol").and_then(Value::as_text),
-        security(&d.root),
-    ) {
+    let root_security = field(root, plan.security).as_i64();
+    if let (Some(sym), Some(id)) = (field(root, plan.symbol).as_text(), root_security) {
         let symbol: Symbol = Arc::from(sym.trim_end());
         session.securities.insert(id, symbol.clone());
         reads.push(Read {
@@ -959,34 +1038,35 @@ fn read_mdp3(
         });
         return Ok(None);
     }
-    let entries = d
-        .root
-        .groups
-        .iter()
-        .find(|g| g.def.fields.iter().any(|f| f.name == "SecurityID"));
-    match entries {
-        Some(g) if !g.entries.is_empty() => {
-            for e in &g.entries {
-                let num = |f: &str| e.get(f).and_then(Value::as_i64);
+    let group = plan
+        .entries
+        .as_ref()
+        .and_then(|(i, p)| Some((root.groups().nth(*i)?, p)))
+        .filter(|(g, _)| !g.is_empty());
+    match group {
+        Some((g, p)) => {
+            for e in g.entries() {
+                let num = |f| field(&e, f).as_i64().and_then(|v| u64::try_from(v).ok());
                 reads.push(Read {
-                    symbol: security(e)
+                    symbol: field(&e, p.security)
+                        .as_i64()
                         .and_then(|i| session.securities.get(&i))
                         .cloned(),
                     ids: OrderIds {
-                        order_ref: num("OrderID").and_then(|v| u64::try_from(v).ok()),
-                        match_number: num("MDTradeEntryID").and_then(|v| u64::try_from(v).ok()),
+                        order_ref: num(p.order_id),
+                        match_number: num(p.trade_id),
                         ..OrderIds::default()
                     },
-                    side: entry_side(e),
-                    price: e.get("MDEntryPx").and_then(decimal_4dp),
-                    quantity: num("MDEntrySize").and_then(|v| u64::try_from(v).ok()),
+                    side: entry_side(&field(&e, p.entry_type), &field(&e, p.aggressor)),
+                    price: decimal_4dp(&field(&e, p.price)),
+                    quantity: num(p.size),
                     exchange_time: time.clone(),
                     ..Read::bare(code, name)
                 });
             }
         }
-        _ => reads.push(Read {
-            symbol: security(&d.root)
+        None => reads.push(Read {
+            symbol: root_security
                 .and_then(|i| session.securities.get(&i))
                 .cloned(),
             exchange_time: time,
@@ -1740,7 +1820,7 @@ mod tests {
             &[definition54(b"ESZ6", 123_456), definition54(b"NQZ6", 7)],
         );
         assert_eq!(
-            mdp3_shape(&defs, &side.sbe.as_ref().unwrap().schema),
+            mdp3_shape(&defs, &side.sbe.as_ref().unwrap().sbe.schema),
             Shape::Data { known: true }
         );
         side.datagram(id(0), 1, k, &defs, &mut stats, &mut out);

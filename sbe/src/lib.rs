@@ -21,7 +21,10 @@
 mod message;
 mod schema;
 
-pub use message::{DecodeError, Decoded, Entry, FieldValue, GroupValue, Header, Value};
+pub use message::{
+    BlockView, DecodeError, Decoded, Entry, FieldValue, GroupValue, GroupView, Groups, Header,
+    MessageView, Value,
+};
 pub use schema::{
     ByteOrder, DataDef, Dimension, FieldDef, GroupDef, HeaderLayout, MessageDef, Primitive, Raw,
     Schema, SchemaError, Slot, TypeDef,

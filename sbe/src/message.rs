@@ -26,6 +26,9 @@ pub enum DecodeError {
     /// A template the schema does not have (skip it by its length).
     #[error("template {0} is not in the schema")]
     UnknownTemplate(u16),
+    /// A structure no sender makes, at `offset` of the message.
+    #[error("at byte {offset}: {reason}")]
+    Implausible { offset: usize, reason: String },
 }
 
 /// A value as decoded.
@@ -155,6 +158,7 @@ pub struct Decoded<'s> {
     pub len: usize,
 }
 
+#[derive(Clone, Copy)]
 struct Cursor<'b> {
     buf: &'b [u8],
     order: ByteOrder,
@@ -387,82 +391,266 @@ fn decimal<'s>(parts: &[(&'s str, Value<'s>)]) -> Option<Value<'s>> {
     }
 }
 
-/// The fields of a block at `base`, `wire_len` long on the wire.
-fn fields<'s>(
+/// The value of the field `def` of a block at `base`, `wire_len` bytes long on the wire (which
+/// the caller checked are there).
+fn field_value<'s>(
     c: &Cursor<'_>,
-    defs: &'s [FieldDef],
+    def: &'s FieldDef,
     base: usize,
     wire_len: usize,
     version: u16,
-) -> Vec<FieldValue<'s>> {
-    let mut out = Vec::with_capacity(defs.len());
-    out.extend(defs.iter().map(|def| {
-        let size = def.ty.size();
-        let value = if def.since_version > version || def.offset + size > wire_len {
-            // Constants are there whatever the block's length.
-            match &def.ty {
-                TypeDef::Constant { value, .. } if def.since_version <= version => {
-                    Value::Constant(value)
-                }
-                _ => Value::Absent,
+) -> Value<'s> {
+    if def.since_version > version || def.offset + def.ty.size() > wire_len {
+        // Constants are there whatever the block's length.
+        match &def.ty {
+            TypeDef::Constant { value, .. } if def.since_version <= version => {
+                Value::Constant(value)
             }
-        } else {
-            value(c, &def.ty, base + def.offset, version)
-        };
-        FieldValue { def, value }
-    }));
-    out
+            _ => Value::Absent,
+        }
+    } else {
+        value(c, &def.ty, base + def.offset, version)
+    }
 }
 
-/// The groups and data after a block, from `*at`; moves `*at` past them.
-fn tail<'s>(
+/// Checks that the groups and data after a block, from `at`, are within the bytes; returns
+/// where they end. The only walk that can fail: views made after it read without checks.
+fn skip(
     c: &Cursor<'_>,
-    groups: &'s [GroupDef],
-    data: &'s [DataDef],
-    at: &mut usize,
+    groups: &[GroupDef],
+    data: &[DataDef],
+    mut at: usize,
     version: u16,
-    entry: &mut Entry<'s>,
-) -> Result<(), DecodeError> {
+) -> Result<usize, DecodeError> {
     for g in groups {
         if g.since_version > version {
-            entry.groups.push(GroupValue {
-                def: g,
-                entries: Vec::new(),
-            });
             continue;
         }
         let what = || format!("group {} dimension", g.name);
-        c.need(*at, g.dimension.size, what)?;
-        let block = c.slot(*at, g.dimension.block_length, what)? as usize;
-        let count = c.slot(*at, g.dimension.count, what)?;
-        *at += g.dimension.size;
-        let mut entries = Vec::new();
-        for i in 0..count {
-            c.need(*at, block, || format!("group {} entry {i}", g.name))?;
-            let mut e = Entry {
-                fields: fields(c, &g.fields, *at, block, version),
-                ..Entry::default()
-            };
-            *at += block;
-            tail(c, &g.groups, &g.data, at, version, &mut e)?;
-            entries.push(e);
+        c.need(at, g.dimension.size, what)?;
+        let block = c.slot(at, g.dimension.block_length, what)? as usize;
+        let count = c.slot(at, g.dimension.count, what)?;
+        at += g.dimension.size;
+        if block == 0 && g.groups.is_empty() && g.data.is_empty() && count > 0 {
+            // Entries of no bytes: nothing to read, and a hostile count would be a loop.
+            return Err(DecodeError::Implausible {
+                offset: at - g.dimension.size,
+                reason: format!("group {}: {count} entries of no bytes", g.name),
+            });
         }
-        entry.groups.push(GroupValue { def: g, entries });
+        for i in 0..count {
+            c.need(at, block, || format!("group {} entry {i}", g.name))?;
+            at = skip(c, &g.groups, &g.data, at + block, version)?;
+        }
     }
     for d in data {
         if d.since_version > version {
             continue;
         }
         let what = || format!("data {}", d.name);
-        let n = c.slot(*at, d.length, what)? as usize;
-        let start = *at + d.length.offset + d.length.prim.size();
+        let n = c.slot(at, d.length, what)? as usize;
+        let start = at + d.length.offset + d.length.prim.size();
         c.need(start, n, what)?;
-        entry
-            .data
-            .push((d.name.as_str(), c.buf[start..start + n].to_vec()));
-        *at = start + n;
+        at = start + n;
     }
-    Ok(())
+    Ok(at)
+}
+
+/// A block of a checked message (the root, or a group's entry): its fields read on demand,
+/// without building the whole message — what a decoder that wants a few fields of many
+/// messages uses ([`Schema::view`]).
+#[derive(Clone, Copy)]
+pub struct BlockView<'s, 'b> {
+    c: Cursor<'b>,
+    version: u16,
+    base: usize,
+    wire_len: usize,
+    /// The block's fields, in the schema's order ([`BlockView::value`] takes an index).
+    pub fields: &'s [FieldDef],
+    groups: &'s [GroupDef],
+    data: &'s [DataDef],
+}
+
+impl<'s, 'b> BlockView<'s, 'b> {
+    /// The value of field `i` of [`BlockView::fields`] (absent past them).
+    #[inline]
+    pub fn value(&self, i: usize) -> Value<'s> {
+        match self.fields.get(i) {
+            Some(def) => field_value(&self.c, def, self.base, self.wire_len, self.version),
+            None => Value::Absent,
+        }
+    }
+
+    /// The value of the field named `name`.
+    pub fn get(&self, name: &str) -> Option<Value<'s>> {
+        let i = self.fields.iter().position(|f| f.name == name)?;
+        Some(self.value(i))
+    }
+
+    /// The block's groups, in the schema's order (a group newer than the message: no entries).
+    pub fn groups(&self) -> Groups<'s, 'b> {
+        Groups {
+            c: self.c,
+            version: self.version,
+            at: self.base + self.wire_len,
+            defs: self.groups,
+        }
+    }
+
+    /// The block's var data: each field's name and bytes (fields newer than the message left
+    /// out).
+    pub fn data(&self) -> impl Iterator<Item = (&'s str, &'b [u8])> + use<'s, 'b> {
+        // The data follow the groups: walk past them (checked when the view was made).
+        let c = self.c;
+        let mut at = skip(
+            &c,
+            self.groups,
+            &[],
+            self.base + self.wire_len,
+            self.version,
+        )
+        .unwrap_or(c.buf.len());
+        let version = self.version;
+        self.data
+            .iter()
+            .filter(move |d| d.since_version <= version)
+            .map(move |d| {
+                let n = c.slot(at, d.length, String::new).unwrap_or(0) as usize;
+                let start = (at + d.length.offset + d.length.prim.size()).min(c.buf.len());
+                let end = start.saturating_add(n).min(c.buf.len());
+                at = end;
+                (d.name.as_str(), &c.buf[start..end])
+            })
+    }
+}
+
+/// The groups of a block, in order.
+pub struct Groups<'s, 'b> {
+    c: Cursor<'b>,
+    version: u16,
+    at: usize,
+    defs: &'s [GroupDef],
+}
+
+impl<'s, 'b> Iterator for Groups<'s, 'b> {
+    type Item = GroupView<'s, 'b>;
+
+    fn next(&mut self) -> Option<GroupView<'s, 'b>> {
+        let (def, rest) = self.defs.split_first()?;
+        self.defs = rest;
+        let mut g = GroupView {
+            def,
+            c: self.c,
+            version: self.version,
+            at: self.at,
+            block: 0,
+            count: 0,
+        };
+        if def.since_version > self.version {
+            return Some(g);
+        }
+        // Checked when the view was made: a failure here cannot happen, and ends the walk.
+        let dim = def.dimension.size;
+        g.block = self
+            .c
+            .slot(self.at, def.dimension.block_length, String::new)
+            .ok()? as usize;
+        g.count = self
+            .c
+            .slot(self.at, def.dimension.count, String::new)
+            .ok()?;
+        g.at = self.at + dim;
+        self.at = skip(
+            &self.c,
+            std::slice::from_ref(def),
+            &[],
+            self.at,
+            self.version,
+        )
+        .ok()?;
+        Some(g)
+    }
+}
+
+/// A repeating group of a checked message.
+#[derive(Clone, Copy)]
+pub struct GroupView<'s, 'b> {
+    pub def: &'s GroupDef,
+    c: Cursor<'b>,
+    version: u16,
+    /// The first entry.
+    at: usize,
+    /// Wire entry length.
+    block: usize,
+    count: u64,
+}
+
+impl<'s, 'b> GroupView<'s, 'b> {
+    /// Entries on the wire.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The entries, in order.
+    pub fn entries(&self) -> impl Iterator<Item = BlockView<'s, 'b>> + use<'s, 'b> {
+        let g = *self;
+        let mut at = g.at;
+        let simple = g.def.groups.is_empty() && g.def.data.is_empty();
+        (0..g.count).map_while(move |_| {
+            let e = BlockView {
+                c: g.c,
+                version: g.version,
+                base: at,
+                wire_len: g.block,
+                fields: &g.def.fields,
+                groups: &g.def.groups,
+                data: &g.def.data,
+            };
+            at = if simple {
+                at + g.block
+            } else {
+                skip(&g.c, &g.def.groups, &g.def.data, at + g.block, g.version).ok()?
+            };
+            Some(e)
+        })
+    }
+}
+
+/// A checked message, read on demand ([`Schema::view`]).
+#[derive(Clone, Copy)]
+pub struct MessageView<'s, 'b> {
+    pub header: Header,
+    pub message: &'s MessageDef,
+    pub root: BlockView<'s, 'b>,
+    /// Bytes the message's structure takes (header included).
+    pub len: usize,
+}
+
+/// The values of a block, built.
+fn entry<'s>(b: &BlockView<'s, '_>) -> Entry<'s> {
+    Entry {
+        fields: b
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, def)| FieldValue {
+                def,
+                value: b.value(i),
+            })
+            .collect(),
+        groups: b
+            .groups()
+            .map(|g| GroupValue {
+                def: g.def,
+                entries: g.entries().map(|e| entry(&e)).collect(),
+            })
+            .collect(),
+        data: b.data().map(|(n, d)| (n, d.to_vec())).collect(),
+    }
 }
 
 impl Schema {
@@ -484,9 +672,11 @@ impl Schema {
         })
     }
 
-    /// Decodes the message at the start of `msg` (its header first). `msg` may run past the
-    /// message (the framing's length is the caller's): [`Decoded::len`] says what it used.
-    pub fn decode<'s>(&'s self, msg: &[u8]) -> Result<Decoded<'s>, DecodeError> {
+    /// Checks the message at the start of `msg` (its header, root block, every group entry
+    /// and var data within the bytes) and returns a view that reads its fields on demand.
+    /// `msg` may run past the message (the framing's length is the caller's):
+    /// [`MessageView::len`] says what it uses.
+    pub fn view<'s, 'b>(&'s self, msg: &'b [u8]) -> Result<MessageView<'s, 'b>, DecodeError> {
         let header = self.header(msg)?;
         if header.schema_id != self.id {
             return Err(DecodeError::OtherSchema {
@@ -504,24 +694,38 @@ impl Schema {
         let base = self.header.size;
         let block = usize::from(header.block_length);
         c.need(base, block, || format!("{} root block", message.name))?;
-        let mut root = Entry {
-            fields: fields(&c, &message.fields, base, block, header.version),
-            ..Entry::default()
-        };
-        let mut at = base + block;
-        tail(
+        let len = skip(
             &c,
             &message.groups,
             &message.data,
-            &mut at,
+            base + block,
             header.version,
-            &mut root,
         )?;
-        Ok(Decoded {
+        Ok(MessageView {
             header,
             message,
-            root,
-            len: at,
+            root: BlockView {
+                c,
+                version: header.version,
+                base,
+                wire_len: block,
+                fields: &message.fields,
+                groups: &message.groups,
+                data: &message.data,
+            },
+            len,
+        })
+    }
+
+    /// Decodes the message at the start of `msg` (its header first) into values. `msg` may
+    /// run past the message: [`Decoded::len`] says what it used.
+    pub fn decode<'s>(&'s self, msg: &[u8]) -> Result<Decoded<'s>, DecodeError> {
+        let v = self.view(msg)?;
+        Ok(Decoded {
+            header: v.header,
+            message: v.message,
+            root: entry(&v.root),
+            len: v.len,
         })
     }
 }

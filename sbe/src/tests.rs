@@ -172,6 +172,57 @@ fn every_truncation_is_an_error_naming_its_offset() {
 }
 
 #[test]
+fn a_view_reads_the_fields_decode_builds() {
+    let s = Schema::parse(SUBSET).unwrap();
+    let pkt = hex(BOOK46);
+    let msg = &pkt[14..];
+    let v = s.view(msg).unwrap();
+    let d = s.decode(msg).unwrap();
+    assert_eq!((v.header, v.len), (d.header, d.len));
+    for (i, f) in d.root.fields.iter().enumerate() {
+        assert_eq!(v.root.value(i), f.value, "{}", f.def.name);
+    }
+    assert_eq!(v.root.value(999), Value::Absent);
+    let groups: Vec<_> = v.root.groups().collect();
+    assert_eq!(groups.len(), 2);
+    assert_eq!((groups[0].len(), groups[1].len()), (1, 0));
+    let e = groups[0].entries().next().unwrap();
+    assert_eq!(e.get("SecurityID"), Some(Value::Int(123_456)));
+    assert_eq!(e.get("NoSuchField"), None);
+    assert_eq!(groups[1].entries().count(), 0);
+    // A cut message is refused when the view is made, not when it is read.
+    assert!(s.view(&msg[..61]).is_err());
+}
+
+#[test]
+fn entries_of_no_bytes_are_refused_not_counted() {
+    let xml = "<messageSchema id='1'><types>
+        <composite name='messageHeader'>
+        <type name='blockLength' primitiveType='uint16'/><type name='templateId' primitiveType='uint16'/>
+        <type name='schemaId' primitiveType='uint16'/><type name='version' primitiveType='uint16'/>
+        </composite>
+        <composite name='groupSize'><type name='blockLength' primitiveType='uint16'/>
+        <type name='numInGroup' primitiveType='uint32'/></composite></types>
+        <message name='A' id='1' blockLength='0'><group name='G' id='2' dimensionType='groupSize' blockLength='0'/></message>
+        </messageSchema>";
+    let s = Schema::parse(xml).unwrap();
+    // Header, then a group of 4 billion entries of 0 bytes.
+    let msg = [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+    match s.decode(&msg) {
+        Err(DecodeError::Implausible { offset: 8, reason }) => {
+            assert!(
+                reason.contains("4294967295 entries of no bytes"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // None of them is a message like any other.
+    let empty = [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    assert_eq!(s.decode(&empty).unwrap().len, 14);
+}
+
+#[test]
 fn bad_schemas_are_errors_naming_their_line() {
     let cases = [
         ("<notASchema/>", "root element"),
@@ -224,8 +275,23 @@ mod props {
                 msg.extend([1, 0]);
                 msg.extend(version.to_le_bytes());
                 msg.extend(&body);
-                if let Ok(d) = s.decode(&msg) {
-                    prop_assert!(d.len <= msg.len());
+                match (s.decode(&msg), s.view(&msg)) {
+                    (Ok(d), Ok(v)) => {
+                        prop_assert!(d.len <= msg.len());
+                        prop_assert_eq!(d.len, v.len);
+                        // Every view of the message reads without a panic.
+                        for g in v.root.groups() {
+                            for e in g.entries() {
+                                for i in 0..e.fields.len() {
+                                    let _ = e.value(i);
+                                }
+                                prop_assert_eq!(e.groups().count(), g.def.groups.len());
+                            }
+                        }
+                        prop_assert_eq!(v.root.data().count(), d.root.data.len());
+                    }
+                    (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                    (a, b) => prop_assert!(false, "decode {:?}, view {:?}", a.map(|d| d.len), b.map(|v| v.len)),
                 }
             }
         }
