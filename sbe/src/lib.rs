@@ -11,6 +11,9 @@
 //! composites) as [`Value::Decimal`], unknown enum values and set bits kept raw. Nothing is
 //! hand-written per venue: the next venue is its schema file.
 //!
+//! [`Schema::encode`] is its inverse: values as `decode` gives them become the message's bytes
+//! (what a generator or a test writes; `decode(encode(m)) == m`).
+//!
 //! No panic on any input; a message shorter than its structure is a [`DecodeError`] naming
 //! the byte offset, a schema that cannot be used a [`SchemaError`] naming its line.
 //!
@@ -18,9 +21,11 @@
 //! 1.0 specification and CME's published schema); the tests use our own subset schema
 //! (`docs/protocols/cme-mdp3-subset.xml`) and its worked examples.
 
+mod encode;
 mod message;
 mod schema;
 
+pub use encode::EncodeError;
 pub use message::{
     BlockView, DecodeError, Decoded, Entry, FieldValue, GroupValue, GroupView, Groups, Header,
     MessageView, Value,

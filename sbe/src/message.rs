@@ -42,7 +42,8 @@ pub enum Value<'s> {
     Int(i64),
     UInt(u64),
     Float(f64),
-    /// A char array up to its first NUL (bytes that are not printable ASCII escaped).
+    /// A char array up to its first NUL (all its bytes escaped when one is not printable ASCII
+    /// or is a backslash, as `escape_ascii` does).
     Text(String),
     /// An array of another primitive.
     Array(Vec<Value<'s>>),
@@ -254,11 +255,7 @@ fn value<'s>(c: &Cursor<'_>, ty: &'s TypeDef, at: usize, version: u16) -> Value<
                 if b.is_empty() && *optional {
                     return Value::Null;
                 }
-                return Value::Text(if b.iter().all(|x| (0x20..0x7f).contains(x)) {
-                    String::from_utf8_lossy(b).into_owned()
-                } else {
-                    b.escape_ascii().to_string()
-                });
+                return Value::Text(text(b));
             }
             if *length != 1 {
                 return Value::Array(
@@ -316,6 +313,17 @@ fn value<'s>(c: &Cursor<'_>, ty: &'s TypeDef, at: usize, version: u16) -> Value<
     }
 }
 
+/// Bytes as text: as they are when printable ASCII without a backslash, else all of them
+/// escaped (`escape_ascii`: `\\` for a backslash, `\xNN` for a byte that is not printable),
+/// so that text can be read back into its bytes unambiguously.
+fn text(b: &[u8]) -> String {
+    if b.iter().all(|x| (0x20..0x7f).contains(x) && *x != b'\\') {
+        String::from_utf8_lossy(b).into_owned()
+    } else {
+        b.escape_ascii().to_string()
+    }
+}
+
 fn one<'s>(
     c: &Cursor<'_>,
     prim: Primitive,
@@ -345,11 +353,7 @@ fn one<'s>(
             if optional && null.is_some_and(|n| n == Raw::U(u64::from(b))) {
                 Value::Null
             } else {
-                Value::Text(if (0x20..0x7f).contains(&b) {
-                    char::from(b).to_string()
-                } else {
-                    [b].escape_ascii().to_string()
-                })
+                Value::Text(text(&[b]))
             }
         }
         _ => {
@@ -364,7 +368,7 @@ fn one<'s>(
 }
 
 /// A `mantissa` + `exponent` composite as a decimal (null when the mantissa is).
-fn decimal<'s>(parts: &[(&'s str, Value<'s>)]) -> Option<Value<'s>> {
+pub(crate) fn decimal<'s>(parts: &[(&'s str, Value<'s>)]) -> Option<Value<'s>> {
     let [(m, mv), (e, ev)] = parts else {
         return None;
     };
