@@ -29,7 +29,7 @@ FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(dirname "$FUZZ_DIR")"
 TARGETS=(capture_reader store_block store_segment store_manifest wire_dissect
     moldudp64_itch pitch iextp xdp soupbin_ouch fix reassembly decode query stored source_spec
-    store_block_roundtrip replay_rewrite tui_tree sbe)
+    store_block_roundtrip replay_rewrite tui_tree sbe decode_mdp3)
 CARGO_FUZZ_VERSION=0.13.2
 declare -A SANITIZER=([store_block]=address [store_segment]=address [store_manifest]=address)
 
