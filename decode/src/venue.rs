@@ -191,8 +191,6 @@ struct FeedSession {
     /// PITCH: seconds since midnight of the unit's last Time message; XDP: seconds since
     /// the epoch of the channel's last Source Time Reference.
     seconds: Option<u32>,
-    /// MDP3: SecurityID → symbol, from the instrument definitions.
-    securities: FxHashMap<i64, Symbol>,
 }
 
 impl FeedSession {
@@ -253,6 +251,9 @@ pub(crate) struct VenueSide {
     sbe: Option<Arc<Mdp3Reader>>,
     /// What the last message's reader found (reused: no allocation per message).
     reads: Vec<Read>,
+    /// MDP3: SecurityID → symbol, from the instrument definitions of every MDP3 flow (CME
+    /// sends them on a channel of their own; a SecurityID names one instrument on all).
+    securities: BoundedMap<i64, Symbol>,
 }
 
 /// What [`VenueSide::datagram`] did with a datagram.
@@ -276,6 +277,7 @@ impl VenueSide {
             max_orders,
             sbe: sbe.map(|s| Arc::new(Mdp3Reader::new(s))),
             reads: Vec::new(),
+            securities: BoundedMap::new(max_orders),
         }
     }
 
@@ -474,7 +476,6 @@ impl VenueSide {
                     orders: BoundedMap::new(self.max_orders),
                     symbols: FxHashMap::default(),
                     seconds: None,
-                    securities: FxHashMap::default(),
                 });
                 self.session_index.insert(skey, self.sessions.len() - 1);
                 self.sessions.len() - 1
@@ -660,10 +661,12 @@ impl VenueSide {
         };
         // Every message of a packet has the packet's number (MDP numbers packets).
         let messages = Mdp3Messages::new(payload).map(|m| m.map(|(size, b)| (Some(seq), size, b)));
-        let read = |session: &mut FeedSession, bytes: &[u8], reads: &mut Vec<Read>| {
-            read_mdp3(session, &sbe, bytes, reads)
+        let mut securities = std::mem::replace(&mut self.securities, BoundedMap::new(0));
+        let read = |_: &mut FeedSession, bytes: &[u8], reads: &mut Vec<Read>| {
+            read_mdp3(&mut securities, &sbe, bytes, reads)
         };
         self.frame(&head, id, ts_ns, key, payload, messages, read, stats, out);
+        self.securities = securities;
     }
 
     /// The records of one datagram of any venue: its heartbeat, or each message as `read`
@@ -993,7 +996,7 @@ fn field<'s>(b: &wiretape_sbe::BlockView<'s, '_>, i: Option<usize>) -> Value<'s>
 /// record (a root `SecurityID`'s symbol, when it has one). A template the schema does not have
 /// is a record of its number, nothing decoded.
 fn read_mdp3(
-    session: &mut FeedSession,
+    securities: &mut BoundedMap<i64, Symbol>,
     reader: &Mdp3Reader,
     bytes: &[u8],
     reads: &mut Vec<Read>,
@@ -1030,7 +1033,7 @@ fn read_mdp3(
     let root_security = field(root, plan.security).as_i64();
     if let (Some(sym), Some(id)) = (field(root, plan.symbol).as_text(), root_security) {
         let symbol: Symbol = Arc::from(sym.trim_end());
-        session.securities.insert(id, symbol.clone());
+        securities.insert(id, symbol.clone());
         reads.push(Read {
             symbol: Some(symbol),
             exchange_time: time,
@@ -1050,7 +1053,7 @@ fn read_mdp3(
                 reads.push(Read {
                     symbol: field(&e, p.security)
                         .as_i64()
-                        .and_then(|i| session.securities.get(&i))
+                        .and_then(|i| securities.get(&i))
                         .cloned(),
                     ids: OrderIds {
                         order_ref: num(p.order_id),
@@ -1066,9 +1069,7 @@ fn read_mdp3(
             }
         }
         None => reads.push(Read {
-            symbol: root_security
-                .and_then(|i| session.securities.get(&i))
-                .cloned(),
+            symbol: root_security.and_then(|i| securities.get(&i)).cloned(),
             exchange_time: time,
             ..Read::bare(code, name)
         }),
@@ -1875,6 +1876,26 @@ mod tests {
             "{out:?}"
         );
         assert_eq!(out[1].as_message().unwrap().symbol.as_deref(), Some("CLZ6"));
+    }
+
+    #[test]
+    fn mdp3_definitions_on_their_own_channel_name_the_incremental_channels_entries() {
+        use crate::config::FeedProtocol;
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()));
+        let (defs, incremental) = (key(14_310), key(14_311));
+        side.configure(defs, FeedProtocol::Mdp3);
+        side.configure(incremental, FeedProtocol::Mdp3);
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let d = mdp3_packet(1, &[definition54(b"ESZ6", 123_456)]);
+        side.datagram(id(0), 1, defs, &d, &mut stats, &mut out);
+        let b = mdp3_packet(1, &[book46(&[(123_456, 4_512_250_000_000, 15)])]);
+        side.datagram(id(1), 2, incremental, &b, &mut stats, &mut out);
+        let m = messages(&out);
+        assert_eq!(m.len(), 2);
+        assert_ne!(m[0].session, m[1].session, "two channels, two sessions");
+        assert_eq!(m[1].symbol.as_deref(), Some("ESZ6"));
+        assert_eq!(stats.unresolved_symbols, 0);
     }
 
     mod mdp3_round_trip {
