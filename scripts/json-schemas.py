@@ -212,7 +212,14 @@ SCHEMAS = {
         "messages": {"type": "array", "items": MESSAGE,
                      "description": "Messages decoded from this packet alone (a TCP segment picked up mid-stream)."},
         "data": t("string", "The captured bytes in hex (with --hex)."),
-    }, optional=["data"])),
+        "tree": {"type": "array", "description": "With --tree: the packet's layers and every field, as the TUI's detail pane shows them.",
+                 "items": obj("One line of the tree.", {
+                     "depth": t("integer", "0 for a layer, 1 for its fields or a message, 2 and more for a message's fields and groups.", minimum=0),
+                     "label": t("string", "What the line says (`MDEntryPx: 4512.250000000`)."),
+                     "start": t("integer", "First byte of the packet it covers.", minimum=0),
+                     "end": t("integer", "The byte after the last it covers (= start for a note).", minimum=0),
+                 })},
+    }, optional=["data", "tree"])),
     "stats": ("wiretape stats --json", obj("What the data directory holds.", {
         "data": t("string", "The data directory."),
         "segments": t("integer", "Segment files.", minimum=0),

@@ -590,6 +590,12 @@ pub struct ShowArgs {
     /// Also print the captured bytes (hex dump; in JSON as a hex string).
     #[arg(long)]
     pub hex: bool,
+    /// Also print each packet's layers and every field of its messages, as the TUI's detail
+    /// pane shows them (tshark -V): ITCH, OUCH, FIX, PITCH, IEX-TP, XDP field by field, CME
+    /// MDP 3.0 through the feed map's SBE schema. In JSON, a `tree` of lines with the bytes
+    /// each covers.
+    #[arg(long, short = 'V')]
+    pub tree: bool,
     /// One JSON object per packet.
     #[arg(long)]
     pub json: bool,

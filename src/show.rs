@@ -32,6 +32,13 @@ impl Decoding {
     fn messages(&self, id: PacketId, p: &Packet<'_>) -> Vec<Message> {
         self.searcher.packet_messages(id, p)
     }
+
+    /// The layer tree of `p` (the TUI's detail pane), its MDP3 read with the feed map's
+    /// schema.
+    fn tree(&self, p: &Packet<'_>, messages: &[Message]) -> Vec<wiretape_tui::tree::Node> {
+        let sbe = self.searcher.feed_map().sbe.as_ref().map(|s| &*s.schema);
+        wiretape_tui::tree::dissect(p.data, p.link_type, messages, sbe)
+    }
 }
 
 pub fn run(a: ShowArgs) -> Result<u8> {
@@ -125,6 +132,20 @@ fn print(a: &ShowArgs, cx: &Decoding, id: PacketId, p: &Packet<'_>) -> Result<()
         if a.hex {
             v["data"] = json!(hex(p.data));
         }
+        if a.tree {
+            v["tree"] = cx
+                .tree(p, &messages)
+                .iter()
+                .map(|n| {
+                    json!({
+                        "depth": n.depth,
+                        "label": n.label,
+                        "start": n.range.start,
+                        "end": n.range.end,
+                    })
+                })
+                .collect();
+        }
         return line(&v.to_string());
     }
     // tcpdump's shape: what it is, who to whom, how long; then what it carries.
@@ -151,6 +172,15 @@ fn print(a: &ShowArgs, cx: &Decoding, id: PacketId, p: &Packet<'_>) -> Result<()
         text.push_str(&format!("; +{} more", messages.len() - MESSAGES_ON_A_LINE));
     }
     line(&text)?;
+    if a.tree {
+        for n in cx.tree(p, &messages) {
+            line(&format!(
+                "{}{}",
+                "    ".repeat(usize::from(n.depth) + 1),
+                n.label
+            ))?;
+        }
+    }
     if a.hex {
         for l in hex_dump(p.data) {
             line(&l)?;

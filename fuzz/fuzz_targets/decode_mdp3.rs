@@ -20,9 +20,13 @@ use wiretape_store::PacketId;
 
 /// Ethernet, IPv4 (checksummed) and UDP (no checksum) around `payload`, to 239.1.1.1:14310.
 fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x01, 0x00, 0x5e, 0x01, 0x01, 0x01, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+    let mut f = vec![
+        0x01, 0x00, 0x5e, 0x01, 0x01, 0x01, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,
+    ];
     let total = (20 + 8 + payload.len()) as u16;
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 239, 1, 1, 1];
+    let mut ip = vec![
+        0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 239, 1, 1, 1,
+    ];
     ip[2..4].copy_from_slice(&total.to_be_bytes());
     let sum = ip
         .chunks(2)

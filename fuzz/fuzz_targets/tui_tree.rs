@@ -3,13 +3,26 @@
 //! node's byte range lies inside the frame (the hex pane highlights it).
 //!
 //! Input: the link type (u16, big-endian: `00 01` is Ethernet), then the frame — the
-//! `wire_dissect` format, whose corpus seeds this one.
+//! `wire_dissect` format, whose corpus seeds this one. The feed map names the CME subset SBE
+//! schema of `docs/protocols`, so MDP 3.0 packets are read through it as the pane does.
 
 #![no_main]
+
+use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use wiretape_decode::{Decoder, FeedMap, MessageRecord};
 use wiretape_store::PacketId;
+
+fn feeds() -> &'static FeedMap {
+    static FEEDS: OnceLock<FeedMap> = OnceLock::new();
+    FEEDS.get_or_init(|| {
+        let at =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols/feeds.toml");
+        FeedMap::from_toml_str_at("[sbe]\nschema = \"cme-mdp3-subset.xml\"\n", &at)
+            .expect("the subset schema loads")
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {
@@ -24,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         index: 0,
     };
     let mut out = Vec::new();
-    let mut decoder = Decoder::with_feed_map(FeedMap::new());
+    let mut decoder = Decoder::with_feed_map(feeds().clone());
     decoder.packet(id, 0, link_type, frame, &mut out);
     decoder.finish(&mut out);
     let messages: Vec<_> = out
@@ -34,7 +47,12 @@ fuzz_target!(|data: &[u8]| {
             _ => None,
         })
         .collect();
-    for node in wiretape_tui::tree::dissect(frame, link_type, &messages) {
+    for node in wiretape_tui::tree::dissect(
+        frame,
+        link_type,
+        &messages,
+        feeds().sbe.as_ref().map(|s| &*s.schema),
+    ) {
         assert!(
             node.range.start <= node.range.end && node.range.end <= frame.len(),
             "{node:?} outside a frame of {} bytes",

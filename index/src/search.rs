@@ -620,6 +620,11 @@ impl Searcher {
             .collect()
     }
 
+    /// The feed map the searcher decodes with (the index's, or the one it was opened with).
+    pub fn feed_map(&self) -> &FeedMap {
+        &self.feeds
+    }
+
     /// The locate maps of every stream (read once).
     pub fn locate_maps(&self) -> &LocateMaps {
         self.maps.get_or_init(|| {

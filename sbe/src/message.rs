@@ -102,6 +102,76 @@ impl<'s> Value<'s> {
     }
 }
 
+impl std::fmt::Display for Value<'_> {
+    /// As an analyst reads it: decimals as decimals (`4512.250000000`), enums and sets by
+    /// their names with the raw value, text quoted, nulls `null`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Absent => f.write_str("(absent)"),
+            Value::Null => f.write_str("null"),
+            Value::Int(v) => write!(f, "{v}"),
+            Value::UInt(v) => write!(f, "{v}"),
+            Value::Float(v) => write!(f, "{v}"),
+            Value::Text(t) => write!(f, "\"{t}\""),
+            Value::Array(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Decimal { mantissa, exponent } => {
+                if *exponent >= 0 {
+                    write!(f, "{mantissa}")?;
+                    (0..*exponent).try_for_each(|_| f.write_str("0"))
+                } else {
+                    let places = usize::from(exponent.unsigned_abs());
+                    let digits = mantissa.unsigned_abs().to_string();
+                    let digits = format!("{digits:0>width$}", width = places + 1);
+                    let (int, frac) = digits.split_at(digits.len() - places);
+                    let sign = if *mantissa < 0 { "-" } else { "" };
+                    write!(f, "{sign}{int}.{frac}")
+                }
+            }
+            Value::Enum { raw, name } => {
+                let raw = match raw {
+                    Raw::I(v) => v.to_string(),
+                    Raw::U(v) if (0x20..0x7f).contains(v) => {
+                        format!("{v} '{}'", char::from(*v as u8))
+                    }
+                    Raw::U(v) => v.to_string(),
+                };
+                match name {
+                    Some(n) => write!(f, "{n} ({raw})"),
+                    None => write!(f, "unknown ({raw})"),
+                }
+            }
+            Value::Set { raw, .. } => {
+                let names = self.set_names();
+                if names.is_empty() {
+                    write!(f, "(none) (0x{raw:x})")
+                } else {
+                    write!(f, "{} (0x{raw:x})", names.join(" | "))
+                }
+            }
+            Value::Composite(parts) => {
+                f.write_str("{")?;
+                for (i, (n, v)) in parts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{n}: {v}")?;
+                }
+                f.write_str("}")
+            }
+            Value::Constant(c) => write!(f, "{c} (constant)"),
+        }
+    }
+}
+
 /// A field and its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldValue<'s> {
@@ -485,6 +555,21 @@ impl<'s, 'b> BlockView<'s, 'b> {
         }
     }
 
+    /// The bytes of the message that field `i` takes: none for a constant, a field absent
+    /// from the message's version, or one past its (older, shorter) block.
+    pub fn field_range(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        let def = self.fields.get(i)?;
+        let size = def.ty.size();
+        (size > 0 && def.since_version <= self.version && def.offset + size <= self.wire_len)
+            .then(|| self.base + def.offset..self.base + def.offset + size)
+    }
+
+    /// The bytes of the message its block takes (its groups and data after it not
+    /// included).
+    pub fn block_range(&self) -> std::ops::Range<usize> {
+        self.base..self.base + self.wire_len
+    }
+
     /// The value of the field named `name`.
     pub fn get(&self, name: &str) -> Option<Value<'s>> {
         let i = self.fields.iter().position(|f| f.name == name)?;
@@ -590,6 +675,20 @@ pub struct GroupView<'s, 'b> {
 }
 
 impl<'s, 'b> GroupView<'s, 'b> {
+    /// The bytes of the message its dimension (entry length and count) takes; empty for a
+    /// group newer than the message.
+    pub fn dimension_range(&self) -> std::ops::Range<usize> {
+        if self.def.since_version > self.version {
+            return self.at..self.at;
+        }
+        self.at - self.def.dimension.size..self.at
+    }
+
+    /// The wire length of each entry.
+    pub fn entry_len(&self) -> usize {
+        self.block
+    }
+
     /// Entries on the wire.
     pub fn len(&self) -> u64 {
         self.count

@@ -190,6 +190,28 @@ fn a_view_reads_the_fields_decode_builds() {
     assert_eq!(e.get("SecurityID"), Some(Value::Int(123_456)));
     assert_eq!(e.get("NoSuchField"), None);
     assert_eq!(groups[1].entries().count(), 0);
+    assert_eq!(
+        v.root.field_range(0),
+        Some(8..16),
+        "TransactTime after the header"
+    );
+    assert_eq!(groups[0].dimension_range(), 19..22);
+    assert_eq!(e.block_range(), 22..54);
+    assert_eq!(e.field_range(2), Some(34..38), "SecurityID");
+    assert_eq!(groups[0].entry_len(), 32);
+    // As an analyst reads them.
+    assert_eq!(e.get("MDEntryPx").unwrap().to_string(), "4512.250000000");
+    assert_eq!(e.get("MDEntryType").unwrap().to_string(), "Bid (48 '0')");
+    assert_eq!(
+        v.root.value(1).to_string(),
+        "LastQuoteMsg | EndOfEvent (0x84)"
+    );
+    assert_eq!(e.get("TradeableSize").unwrap().to_string(), "null");
+    let small = Value::Decimal {
+        mantissa: -5,
+        exponent: -3,
+    };
+    assert_eq!(small.to_string(), "-0.005");
     // A cut message is refused when the view is made, not when it is read.
     assert!(s.view(&msg[..61]).is_err());
 }

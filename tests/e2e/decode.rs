@@ -708,6 +708,35 @@ fn cme_mdp3_decodes_through_the_feed_maps_sbe_schema_as_the_truth_says() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let hit: Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(hit["type_name"], "MDIncrementalRefreshBook46", "{hit}");
+    // Its packet, field by field through the index's copy of the schema (`show --tree`),
+    // the entry's price and symbol as the hit says.
+    let id = hit["packets"][0].as_str().unwrap();
+    let r = wiretape(&["show", "--data", s(&d), id, "--tree"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("CME MDP 3.0: seq "), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("MDP3 46 MDIncrementalRefreshBook46"),
+        "{}",
+        r.stdout
+    );
+    let px = hit["price"].as_str().unwrap();
+    assert!(
+        r.stdout.contains(&format!("MDEntryPx: {px}00000")),
+        "{px}: {}",
+        r.stdout
+    );
+    let r = wiretape(&["show", "--data", s(&d), id, "--tree", "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let tree = v["tree"].as_array().unwrap();
+    let entry = tree
+        .iter()
+        .find(|n| n["label"].as_str().unwrap().starts_with("SecurityID: "))
+        .unwrap();
+    assert_eq!(
+        entry["end"].as_u64().unwrap() - entry["start"].as_u64().unwrap(),
+        4
+    );
 
     // Gaps: packets not sent, per line.
     let r = wiretape(&["report", "--data", s(&d), "--json"]);

@@ -122,9 +122,10 @@ fn every_json_output_matches_its_schema() {
     check(&["doctor", "--root", s(&host), "--json"], |_| "doctor");
     check(&["verify", "-d", d, "--json"], |_| "verify");
     check(&["index", "-d", d, "--json"], |_| "index");
-    check(&["show", "-d", d, "--json", "-c", "300", "--hex"], |_| {
-        "show"
-    });
+    check(
+        &["show", "-d", d, "--json", "-c", "300", "--hex", "--tree"],
+        |_| "show",
+    );
     check(&["decode", "-d", d, "--json", "--stats"], |_| {
         "decode-stats"
     });

@@ -13,6 +13,7 @@
 use std::ops::Range;
 
 use wiretape_decode::{Message, Protocol};
+use wiretape_sbe::{BlockView, Schema};
 use wiretape_wire::ip::IpProtocol;
 use wiretape_wire::packet::Dissected;
 use wiretape_wire::trading::{Direction, FieldInfo};
@@ -145,8 +146,14 @@ fn mac(m: wiretape_wire::ethernet::EthernetAddress) -> String {
     m.to_string()
 }
 
-/// The tree of `data` (a frame of `link_type`), with `messages` the decoder found in it.
-pub fn dissect(data: &[u8], link_type: u16, messages: &[Message]) -> Vec<Node> {
+/// The tree of `data` (a frame of `link_type`), with `messages` the decoder found in it and
+/// the feed map's SBE schema (CME MDP 3.0 messages are read with it).
+pub fn dissect(
+    data: &[u8],
+    link_type: u16,
+    messages: &[Message],
+    sbe: Option<&Schema>,
+) -> Vec<Node> {
     let d = Dissected::parse(link_type, data);
     let mut out = Vec::new();
     let all = 0..data.len();
@@ -273,6 +280,7 @@ pub fn dissect(data: &[u8], link_type: u16, messages: &[Message]) -> Vec<Node> {
                 | Protocol::Pitch
                 | Protocol::IexTp
                 | Protocol::Xdp
+                | Protocol::Mdp3
         )
     });
     let direction = messages.iter().find_map(|m| m.direction);
@@ -292,6 +300,10 @@ pub fn dissect(data: &[u8], link_type: u16, messages: &[Message]) -> Vec<Node> {
         Some(Protocol::Pitch) => pitch(&mut out, data, pay),
         Some(Protocol::IexTp) => iextp(&mut out, data, pay),
         Some(Protocol::Xdp) => xdp(&mut out, data, pay),
+        Some(Protocol::Mdp3) => match sbe {
+            Some(schema) => mdp3(&mut out, data, pay, schema),
+            None => out.push(Node::new(0, format!("Payload: {} bytes", pay.len()), pay)),
+        },
         _ => out.push(Node::new(0, format!("Payload: {} bytes", pay.len()), pay)),
     }
     out
@@ -511,6 +523,133 @@ fn xdp(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
     trailing(out, "NYSE XDP", at, &pay);
 }
 
+/// A CME MDP 3.0 packet: its header, then each message (MsgSize, then the SBE message read
+/// with the schema: header, root fields, each group's entries and their fields).
+fn mdp3(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>, schema: &Schema) {
+    let b = pay.start;
+    let p = &data[pay.clone()];
+    if p.len() < 12 {
+        out.push(Node::new(0, "CME MDP 3.0: (truncated packet header)", pay));
+        return;
+    }
+    let seq = le(&p[0..4]);
+    let sending = le(&p[4..12]);
+    out.push(Node::new(
+        0,
+        format!("CME MDP 3.0: seq {seq}, sending time {sending}"),
+        b..b + 12,
+    ));
+    out.push(Node::new(1, format!("MsgSeqNum: {seq}"), b..b + 4));
+    out.push(Node::new(
+        1,
+        format!("SendingTime: {sending}"),
+        b + 4..b + 12,
+    ));
+    let mut at = b + 12;
+    while at < pay.end {
+        let size = match data.get(at..at + 2) {
+            Some(s) if at + 2 <= pay.end => usize::from(u16::from_le_bytes([s[0], s[1]])),
+            _ => 0,
+        };
+        if size < 10 || at + size > pay.end {
+            out.push(Node::new(0, "CME MDP 3.0: message cut short", at..pay.end));
+            return;
+        }
+        let (start, end) = (at + 2, at + size);
+        let msg = &data[start..end];
+        match schema.view(msg) {
+            Ok(v) => {
+                message_node(
+                    out,
+                    "MDP3",
+                    v.header.template_id.to_string(),
+                    &v.message.name,
+                    Some(seq),
+                    at..end,
+                );
+                out.push(Node::new(2, format!("MsgSize: {size}"), at..start));
+                let h = v.header;
+                out.push(Node::new(
+                    2,
+                    format!(
+                        "header: block {} template {} schema {} version {}",
+                        h.block_length, h.template_id, h.schema_id, h.version
+                    ),
+                    start..start + schema.header.size,
+                ));
+                sbe_block(out, 2, start, &v.root);
+                if v.len < msg.len() {
+                    out.push(Node::new(
+                        2,
+                        format!(
+                            "{} bytes after the message (a newer sender's)",
+                            msg.len() - v.len
+                        ),
+                        start + v.len..end,
+                    ));
+                }
+            }
+            Err(e) => {
+                let template = schema.header(msg).map(|h| h.template_id).ok();
+                message_node(
+                    out,
+                    "MDP3",
+                    template
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    &format!("(not read: {e})"),
+                    Some(seq),
+                    at..end,
+                );
+            }
+        }
+        at = end;
+    }
+}
+
+/// The fields of an SBE block at `depth` (the message starting at `base` of the packet), then
+/// its groups' entries a level deeper.
+fn sbe_block(out: &mut Vec<Node>, depth: u8, base: usize, block: &BlockView<'_, '_>) {
+    let shift = |r: Range<usize>| base + r.start..base + r.end;
+    for (i, f) in block.fields.iter().enumerate() {
+        let v = block.value(i);
+        if v == wiretape_sbe::Value::Absent {
+            continue;
+        }
+        let range = block.field_range(i).map(shift).unwrap_or(base..base);
+        out.push(Node::new(depth, format!("{}: {v}", f.name), range));
+    }
+    for g in block.groups() {
+        out.push(Node::new(
+            depth,
+            format!(
+                "{}: {} entries of {} bytes",
+                g.def.name,
+                g.len(),
+                g.entry_len()
+            ),
+            shift(g.dimension_range()),
+        ));
+        // Deep nesting is the schema's; the tree stops indenting at a limit.
+        let inner = depth.saturating_add(1).min(8);
+        for (i, e) in g.entries().enumerate() {
+            out.push(Node::new(
+                inner,
+                format!("{}[{i}]", g.def.name),
+                shift(e.block_range()),
+            ));
+            sbe_block(out, inner.saturating_add(1).min(8), base, &e);
+        }
+    }
+    for (name, bytes) in block.data() {
+        out.push(Node::new(
+            depth,
+            format!("{name}: {} bytes", bytes.len()),
+            base..base,
+        ));
+    }
+}
+
 fn moldudp64(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>, itch50: bool) {
     use wiretape_wire::moldudp64::{field, Packet, HEADER_LEN};
     let p = &data[pay.clone()];
@@ -708,7 +847,7 @@ mod tests {
                 data[13] = 0x00;
             }
             for nodes in [
-                dissect(&data, 1, &[]),
+                dissect(&data, 1, &[], None),
                 fix_tree(&data),
                 mold_tree(&data),
                 venue_tree(&data),
@@ -756,7 +895,21 @@ mod tests {
                 "symbol: \"",
             ),
             (VenueFeed::Xdp, "NYSE XDP: seq ", "Symbol Index Mapping"),
+            (VenueFeed::Mdp3, "CME MDP 3.0: seq ", "MDEntryPx: "),
         ] {
+            // MDP3 is read with the feed map's schema (the subset of docs/protocols).
+            let feeds = if feed == VenueFeed::Mdp3 {
+                let at = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../docs/protocols/feeds.toml");
+                wiretape_decode::FeedMap::from_toml_str_at(
+                    "[sbe]\nschema = \"cme-mdp3-subset.xml\"\n",
+                    &at,
+                )
+                .unwrap()
+            } else {
+                wiretape_decode::FeedMap::new()
+            };
+            let schema = feeds.sbe.as_ref().map(|s| s.schema.clone());
             let mut g = VenueGenerator::new(VenueConfig {
                 feed,
                 seed: 1,
@@ -765,7 +918,7 @@ mod tests {
                 start_ns: wiretape_capture::synth::DEFAULT_START_NS,
             })
             .unwrap();
-            let mut dec = wiretape_decode::Decoder::new();
+            let mut dec = wiretape_decode::Decoder::with_feed_map(feeds);
             let mut shown = String::new();
             let mut i = 0;
             while let Some(p) = g.next_packet() {
@@ -783,7 +936,7 @@ mod tests {
                     .into_iter()
                     .filter_map(|r| r.as_message().cloned())
                     .collect();
-                for n in dissect(&data, 1, &msgs) {
+                for n in dissect(&data, 1, &msgs, schema.as_deref()) {
                     assert!(n.range.end <= data.len(), "{n:?}");
                     shown.push_str(&n.label);
                     shown.push('\n');
