@@ -326,6 +326,7 @@ impl FixState {
             sequence: p.seq.and_then(quantity),
             symbol,
             stock_locate: None,
+            instrument: None,
             ids: OrderIds {
                 cl_ord_id: p.cl_ord_id.map(text),
                 orig_cl_ord_id: p.orig_cl_ord_id.map(text),

@@ -123,6 +123,7 @@ fn bare_record(
         sequence: Some(sequence),
         symbol: None,
         stock_locate: None,
+        instrument: None,
         ids: OrderIds::default(),
         side: None,
         price: None,
@@ -207,6 +208,7 @@ impl ItchSession {
                 protocol: Protocol::Itch,
                 session: self.session.clone(),
                 stock_locate: locate,
+                instrument: None,
                 symbol: symbol.clone(),
                 count,
             }));
@@ -337,6 +339,7 @@ impl ItchSession {
             sequence: Some(seq),
             symbol,
             stock_locate: Some(locate),
+            instrument: None,
             ids: OrderIds {
                 order_ref: s.order_ref,
                 new_order_ref: s.new_order_ref,
@@ -822,6 +825,7 @@ impl UdpSide {
                         protocol: Protocol::Itch,
                         session: s.session.clone(),
                         stock_locate: locate as u16,
+                        instrument: None,
                         symbol: entry.symbol,
                         count,
                     }));

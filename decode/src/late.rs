@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
-use crate::record::{MessageRecord, Session};
+use crate::record::{LateKey, MessageRecord, Session};
 
 /// Most records held back waiting for late symbol resolutions before they go out as they
 /// are.
@@ -22,8 +22,9 @@ pub const MAX_BUFFERED: usize = 200_000;
 #[derive(Debug)]
 pub struct LateResolver {
     buf: Vec<MessageRecord>,
-    /// (session, locate) → positions in `buf` of messages waiting for their symbol.
-    pending: HashMap<(Session, u16), Vec<usize>>,
+    /// (session, locate or instrument) → positions in `buf` of messages waiting for their
+    /// symbol.
+    pending: HashMap<(Session, LateKey), Vec<usize>>,
     /// How many positions `pending` holds.
     waiting: usize,
     max_buffered: usize,
@@ -63,7 +64,7 @@ impl LateResolver {
         for r in records.drain(..) {
             match r {
                 MessageRecord::Resolution(res) => {
-                    if let Some(list) = self.pending.remove(&(res.session, res.stock_locate)) {
+                    if let Some(list) = self.pending.remove(&(res.session.clone(), res.key())) {
                         self.waiting -= list.len();
                         for i in list {
                             if let MessageRecord::Message(m) = &mut self.buf[i] {
@@ -73,9 +74,9 @@ impl LateResolver {
                     }
                 }
                 MessageRecord::Message(m) if m.symbol.is_none() && m.wants_symbol() => {
-                    if let Some(locate) = m.stock_locate {
+                    if let Some(key) = m.late_key() {
                         self.pending
-                            .entry((m.session.clone(), locate))
+                            .entry((m.session.clone(), key))
                             .or_default()
                             .push(self.buf.len());
                         self.waiting += 1;
@@ -229,6 +230,7 @@ mod tests {
                 vlan: None,
             },
             stock_locate: 3,
+            instrument: None,
             symbol: "AAPL".into(),
             count: 1,
         })];

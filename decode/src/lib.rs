@@ -45,7 +45,7 @@ pub use itch::ItchSessionState;
 pub use late::LateResolver;
 pub use observe::Observer;
 pub use record::{
-    apply_resolutions, intern_name, ErrorKind, ErrorRecord, ExchangeTime, Flags, Message,
+    apply_resolutions, intern_name, ErrorKind, ErrorRecord, ExchangeTime, Flags, LateKey, Message,
     MessageRecord, MsgType, OrderIds, Protocol, Resolution, Session, Symbol, TypeCode,
     FEED_HEARTBEAT, OTHER_DIALECT,
 };

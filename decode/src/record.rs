@@ -309,6 +309,10 @@ pub struct Message {
     pub symbol: Option<Symbol>,
     /// ITCH stock locate.
     pub stock_locate: Option<u16>,
+    /// The venue's number for the instrument, where a message names it by number: CME MDP 3.0
+    /// SecurityID, NYSE XDP symbol index (ITCH's is `stock_locate`). A message without a
+    /// symbol is resolved by it later ([`Resolution::instrument`]).
+    pub instrument: Option<u64>,
     /// Order identifiers.
     pub ids: OrderIds,
     /// Side (FIX 54: `1` buy, `2` sell, `5` sell short, `6` sell short exempt; other values
@@ -414,6 +418,7 @@ impl Message {
             }
             Protocol::Xdp => {
                 self.symbol.is_some()
+                    || self.instrument.is_some()
                     || self.ids.order_ref.is_some()
                     || matches!(
                         self.msg_type.code.as_bytes(),
@@ -429,9 +434,12 @@ impl Message {
                     )
             }
             // A book, trade or statistics entry of an instrument (it has a price or a size),
-            // an instrument's status or definition.
+            // an instrument's status or definition (a SecurityID).
             Protocol::Mdp3 => {
-                self.symbol.is_some() || self.price.is_some() || self.quantity.is_some()
+                self.symbol.is_some()
+                    || self.instrument.is_some()
+                    || self.price.is_some()
+                    || self.quantity.is_some()
             }
             Protocol::MoldUdp64 | Protocol::SoupBin => false,
         }
@@ -474,21 +482,56 @@ pub struct ErrorRecord {
 }
 
 /// Late symbol resolution: an ITCH stock locate met before any message that names its
-/// symbol (the R directory, or an add order) is resolved once that message appears. Every
-/// earlier [`Message`] of `protocol` with this `session` and `stock_locate` and no symbol
-/// has `symbol`; `count` says how many there were. [`apply_resolutions`] fills them in.
+/// symbol (the R directory, or an add order) is resolved once that message appears; a CME
+/// MDP 3.0 SecurityID once its instrument definition comes (on any MDP3 flow), an XDP symbol
+/// index once its channel's Symbol Index Mapping does. Every earlier [`Message`] of
+/// `protocol` with this `session` and `stock_locate` (or `instrument`) and no symbol has
+/// `symbol`; `count` says how many there were. [`apply_resolutions`] fills them in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolution {
     /// Protocol of the records resolved ([`Protocol::Itch`]).
     pub protocol: Protocol,
     /// Their session, exactly as in the records.
     pub session: Session,
-    /// Their stock locate.
+    /// Their stock locate (0 when `instrument` is set).
     pub stock_locate: u16,
+    /// Set for the venues that number instruments otherwise: the records resolved are those
+    /// with this [`Message::instrument`] (CME MDP 3.0 SecurityID, NYSE XDP symbol index).
+    pub instrument: Option<u64>,
     /// The symbol.
     pub symbol: Symbol,
     /// How many earlier records this resolves.
     pub count: u64,
+}
+
+/// What a late [`Resolution`] matches a message by (with its session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LateKey {
+    /// ITCH stock locate.
+    Locate(u16),
+    /// [`Message::instrument`].
+    Instrument(u64),
+}
+
+impl Resolution {
+    /// The messages it resolves are those of its session with this key and no symbol.
+    pub fn key(&self) -> LateKey {
+        match self.instrument {
+            Some(i) => LateKey::Instrument(i),
+            None => LateKey::Locate(self.stock_locate),
+        }
+    }
+}
+
+impl Message {
+    /// The number a late [`Resolution`] would name this message by, if any.
+    pub fn late_key(&self) -> Option<LateKey> {
+        match (self.instrument, self.stock_locate) {
+            (Some(i), _) => Some(LateKey::Instrument(i)),
+            (None, Some(l)) => Some(LateKey::Locate(l)),
+            _ => None,
+        }
+    }
 }
 
 /// What the decoder emits.
@@ -537,22 +580,19 @@ impl MessageRecord {
 /// how many messages were filled in.
 pub fn apply_resolutions(records: &mut [MessageRecord]) -> u64 {
     use std::collections::HashMap;
-    // (session, locate) → indices of unresolved ITCH messages seen so far.
-    let mut pending: HashMap<(Session, u16), Vec<usize>> = HashMap::new();
+    // (session, locate or instrument) → indices of unresolved messages seen so far.
+    let mut pending: HashMap<(Session, LateKey), Vec<usize>> = HashMap::new();
     let mut filled = 0;
     for i in 0..records.len() {
         match &records[i] {
-            MessageRecord::Message(m) if m.symbol.is_none() && m.protocol == Protocol::Itch => {
-                if let Some(locate) = m.stock_locate {
-                    pending
-                        .entry((m.session.clone(), locate))
-                        .or_default()
-                        .push(i);
+            MessageRecord::Message(m) if m.symbol.is_none() => {
+                if let Some(key) = m.late_key() {
+                    pending.entry((m.session.clone(), key)).or_default().push(i);
                 }
             }
             MessageRecord::Resolution(r) => {
                 let symbol = r.symbol.clone();
-                if let Some(list) = pending.remove(&(r.session.clone(), r.stock_locate)) {
+                if let Some(list) = pending.remove(&(r.session.clone(), r.key())) {
                     for j in list {
                         if let MessageRecord::Message(m) = &mut records[j] {
                             m.symbol = Some(symbol.clone());

@@ -551,6 +551,7 @@ mod tests {
             sequence: Some(12_345),
             symbol: symbol.map(Into::into),
             stock_locate: None,
+            instrument: None,
             ids: OrderIds {
                 order_ref: Some(4711),
                 ..OrderIds::default()

@@ -130,6 +130,7 @@ impl SoupState {
             sequence,
             symbol: None,
             stock_locate: None,
+            instrument: None,
             ids: OrderIds::default(),
             side: None,
             price: None,

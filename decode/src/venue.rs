@@ -55,7 +55,7 @@ use crate::config::SbeSchema;
 use crate::hash::{BoundedMap, FxHashMap};
 use crate::record::{
     ErrorKind, ErrorRecord, ExchangeTime, Message, MessageRecord, MsgType, OrderIds, Protocol,
-    Session, Symbol, TypeCode, FEED_HEARTBEAT,
+    Resolution, Session, Symbol, TypeCode, FEED_HEARTBEAT,
 };
 use crate::seam::FlowKey;
 use crate::stats::{StateSize, Stats};
@@ -191,9 +191,27 @@ struct FeedSession {
     /// PITCH: seconds since midnight of the unit's last Time message; XDP: seconds since
     /// the epoch of the channel's last Source Time Reference.
     seconds: Option<u32>,
+    venue: Venue,
+    /// Instrument number (MDP3 SecurityID, XDP symbol index) → messages emitted without a
+    /// symbol for it, waiting for a late [`Resolution`].
+    unresolved: BoundedMap<u64, u64>,
+    /// Instruments that the last datagram's messages defined (number, symbol): their
+    /// waiting messages are resolved after it.
+    defined: Vec<(u64, Symbol)>,
 }
 
 impl FeedSession {
+    /// Counts `r` as waiting for its instrument's symbol, when it has a number and no symbol.
+    #[inline]
+    fn waits(&mut self, r: &Read) {
+        if let (None, Some(i)) = (&r.symbol, r.instrument) {
+            match self.unresolved.get_mut(&i) {
+                Some(n) => *n += 1,
+                None => self.unresolved.insert(i, 1),
+            }
+        }
+    }
+
     fn intern(&mut self, raw: &[u8]) -> (u32, Symbol) {
         let mut key = [b' '; 8];
         let n = raw.len().min(8);
@@ -476,6 +494,9 @@ impl VenueSide {
                     orders: BoundedMap::new(self.max_orders),
                     symbols: FxHashMap::default(),
                     seconds: None,
+                    venue,
+                    unresolved: BoundedMap::new(self.max_orders),
+                    defined: Vec::new(),
                 });
                 self.session_index.insert(skey, self.sessions.len() - 1);
                 self.sessions.len() - 1
@@ -662,8 +683,8 @@ impl VenueSide {
         // Every message of a packet has the packet's number (MDP numbers packets).
         let messages = Mdp3Messages::new(payload).map(|m| m.map(|(size, b)| (Some(seq), size, b)));
         let mut securities = std::mem::replace(&mut self.securities, BoundedMap::new(0));
-        let read = |_: &mut FeedSession, bytes: &[u8], reads: &mut Vec<Read>| {
-            read_mdp3(&mut securities, &sbe, bytes, reads)
+        let read = |session: &mut FeedSession, bytes: &[u8], reads: &mut Vec<Read>| {
+            read_mdp3(session, &mut securities, &sbe, bytes, reads)
         };
         self.frame(&head, id, ts_ns, key, payload, messages, read, stats, out);
         self.securities = securities;
@@ -714,8 +735,8 @@ impl VenueSide {
                     let reason = format!("{} (sequence {}): {e}", head.what, head.seq);
                     let left = payload.len() - used;
                     trailing_error(p, reason, session, left, ts_ns, id, stats, out);
-                    self.reads = reads;
-                    return;
+                    used = payload.len();
+                    break;
                 }
             };
             used += framed;
@@ -724,10 +745,12 @@ impl VenueSide {
                     // One record by value (every venue's common case), more through `reads`.
                     let len = bytes.len() as u32;
                     if let Some(r) = first {
+                        session.waits(&r);
                         emit_read(r, p, &session.session, seq, ts_ns, id, len, stats, out);
                     }
                     if !reads.is_empty() {
                         for r in reads.drain(..) {
+                            session.waits(&r);
                             emit_read(r, p, &session.session, seq, ts_ns, id, len, stats, out);
                         }
                     }
@@ -759,6 +782,41 @@ impl VenueSide {
             trailing_error(p, reason, session, left, ts_ns, id, stats, out);
         }
         self.reads = reads;
+        if !self.sessions[s].defined.is_empty() {
+            self.resolve_late(s, stats, out);
+        }
+    }
+
+    /// Resolves the messages waiting for the instruments that session `s`'s last datagram
+    /// defined: in that session (an XDP channel's symbol index is its own), or for MDP3 in
+    /// every MDP3 session (a SecurityID names one instrument on all channels).
+    #[cold]
+    fn resolve_late(&mut self, s: usize, stats: &mut Stats, out: &mut Vec<MessageRecord>) {
+        let defined = std::mem::take(&mut self.sessions[s].defined);
+        let venue = self.sessions[s].venue;
+        for (instrument, symbol) in &defined {
+            for (j, session) in self.sessions.iter_mut().enumerate() {
+                if !(j == s || (venue == Venue::Mdp3 && session.venue == Venue::Mdp3)) {
+                    continue;
+                }
+                let Some(count) = session.unresolved.remove(instrument) else {
+                    continue;
+                };
+                stats.unresolved_symbols = stats.unresolved_symbols.saturating_sub(count);
+                stats.late_resolutions += count;
+                out.push(MessageRecord::Resolution(Resolution {
+                    protocol: venue.protocol(),
+                    session: session.session.clone(),
+                    stock_locate: 0,
+                    instrument: Some(*instrument),
+                    symbol: symbol.clone(),
+                    count,
+                }));
+            }
+        }
+        let mut defined = defined;
+        defined.clear();
+        self.sessions[s].defined = defined;
     }
 }
 
@@ -788,6 +846,8 @@ struct Read {
     price: Option<i64>,
     quantity: Option<u64>,
     exchange_time: Option<ExchangeTime>,
+    /// The instrument's number, where the venue names it by one ([`Message::instrument`]).
+    instrument: Option<u64>,
 }
 
 impl Read {
@@ -802,6 +862,7 @@ impl Read {
             price: None,
             quantity: None,
             exchange_time: None,
+            instrument: None,
         }
     }
 }
@@ -996,6 +1057,7 @@ fn field<'s>(b: &wiretape_sbe::BlockView<'s, '_>, i: Option<usize>) -> Value<'s>
 /// record (a root `SecurityID`'s symbol, when it has one). A template the schema does not have
 /// is a record of its number, nothing decoded.
 fn read_mdp3(
+    session: &mut FeedSession,
     securities: &mut BoundedMap<i64, Symbol>,
     reader: &Mdp3Reader,
     bytes: &[u8],
@@ -1034,9 +1096,12 @@ fn read_mdp3(
     if let (Some(sym), Some(id)) = (field(root, plan.symbol).as_text(), root_security) {
         let symbol: Symbol = Arc::from(sym.trim_end());
         securities.insert(id, symbol.clone());
+        // Its messages that came before it wait in every MDP3 session.
+        session.defined.push((id as u64, symbol.clone()));
         reads.push(Read {
             symbol: Some(symbol),
             exchange_time: time,
+            instrument: Some(id as u64),
             ..Read::bare(code, name)
         });
         return Ok(None);
@@ -1050,11 +1115,10 @@ fn read_mdp3(
         Some((g, p)) => {
             for e in g.entries() {
                 let num = |f| field(&e, f).as_i64().and_then(|v| u64::try_from(v).ok());
+                let security = field(&e, p.security).as_i64();
                 reads.push(Read {
-                    symbol: field(&e, p.security)
-                        .as_i64()
-                        .and_then(|i| securities.get(&i))
-                        .cloned(),
+                    symbol: security.and_then(|i| securities.get(&i)).cloned(),
+                    instrument: security.map(|i| i as u64),
                     ids: OrderIds {
                         order_ref: num(p.order_id),
                         match_number: num(p.trade_id),
@@ -1070,6 +1134,7 @@ fn read_mdp3(
         }
         None => reads.push(Read {
             symbol: root_security.and_then(|i| securities.get(&i)).cloned(),
+            instrument: root_security.map(|i| i as u64),
             exchange_time: time,
             ..Read::bare(code, name)
         }),
@@ -1158,6 +1223,7 @@ fn read_pitch(
         price: sum.price.and_then(|v| i64::try_from(v).ok()),
         quantity: sum.quantity,
         exchange_time: time.map(ExchangeTime::SinceMidnightNs),
+        instrument: None,
     }))
 }
 
@@ -1223,6 +1289,7 @@ fn read_iextp(
         price,
         quantity,
         exchange_time: iextp::timestamp_of(&view).map(ExchangeTime::UnixNs),
+        instrument: None,
     }))
 }
 
@@ -1243,6 +1310,10 @@ fn read_xdp(
             session
                 .symbols
                 .insert(m.symbol_index(), (symbol.clone(), m.price_scale_code()));
+            // The channel's messages that came before it wait for it.
+            session
+                .defined
+                .push((u64::from(m.symbol_index()), symbol.clone()));
             Some(symbol)
         }
         XdpView::SourceTimeReference(m) => {
@@ -1278,6 +1349,7 @@ fn read_xdp(
         price: sum.price.zip(scale).and_then(|(v, s)| to_4_decimals(v, s)),
         quantity: sum.volume.map(u64::from),
         exchange_time: time.map(ExchangeTime::UnixNs),
+        instrument: sum.symbol_index.map(u64::from),
     }))
 }
 
@@ -1378,6 +1450,7 @@ fn emit_read(
         sequence,
         symbol: r.symbol,
         stock_locate: None,
+        instrument: r.instrument,
         ids: r.ids,
         side: r.side,
         price: r.price,
@@ -1426,6 +1499,7 @@ fn heartbeat(
         sequence,
         symbol: None,
         stock_locate: None,
+        instrument: None,
         ids: OrderIds::default(),
         side: None,
         price: None,
@@ -2109,6 +2183,138 @@ mod tests {
             Some(ExchangeTime::UnixNs(1_795_530_600_000_000_250))
         );
         assert!(matches!(&m[2].session, Session::Feed { name, .. } if name.trimmed().is_empty()));
+    }
+
+    #[test]
+    fn messages_before_their_instruments_definition_are_resolved_late() {
+        use crate::config::FeedProtocol;
+        // MDP3: book entries on the incremental channel before the definition loop (another
+        // channel) reaches their SecurityID.
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()));
+        let (defs, incremental) = (key(14_310), key(14_311));
+        side.configure(defs, FeedProtocol::Mdp3);
+        side.configure(incremental, FeedProtocol::Mdp3);
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let b = mdp3_packet(
+            1,
+            &[book46(&[
+                (123_456, 4_512_250_000_000, 15),
+                (7, 20_000_500_000_000, 3),
+                (123_456, 4_512_500_000_000, 2),
+            ])],
+        );
+        side.datagram(id(0), 1, incremental, &b, &mut stats, &mut out);
+        assert_eq!(stats.unresolved_symbols, 3);
+        let d = mdp3_packet(1, &[definition54(b"ESZ6", 123_456)]);
+        side.datagram(id(1), 2, defs, &d, &mut stats, &mut out);
+        let res: Vec<&Resolution> = out
+            .iter()
+            .filter_map(|r| match r {
+                MessageRecord::Resolution(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(res.len(), 1, "{out:?}");
+        assert_eq!(
+            (res[0].protocol, res[0].instrument, res[0].count),
+            (Protocol::Mdp3, Some(123_456), 2)
+        );
+        assert_eq!(res[0].symbol.as_ref(), "ESZ6");
+        assert_eq!(
+            res[0].session,
+            messages(&out)[0].session,
+            "the incremental channel's"
+        );
+        assert_eq!((stats.unresolved_symbols, stats.late_resolutions), (1, 2));
+        assert_eq!(crate::apply_resolutions(&mut out), 2);
+        let m = messages(&out);
+        let named: Vec<Option<&str>> = m.iter().map(|m| m.symbol.as_deref()).collect();
+        assert_eq!(named, [Some("ESZ6"), None, Some("ESZ6"), Some("ESZ6")]);
+        assert_eq!(m[1].instrument, Some(7), "security 7 still waits");
+
+        // XDP: an order on a channel before its symbol index mapping; another channel's
+        // mapping of the same index resolves nothing.
+        let mut side = VenueSide::new(1_000, None);
+        side.configure(key(11_076), FeedProtocol::Xdp);
+        side.configure(key(11_077), FeedProtocol::Xdp);
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let packet = |seq: u32, m: &XdpRepr| {
+            let mut b = Vec::new();
+            let mut w = PacketWriter::new(&mut b, 11, seq, 1_795_530_600, 0);
+            w.push(m).unwrap();
+            w.finish();
+            b
+        };
+        let order = XdpRepr::AddOrder(xdp::AddOrderRepr {
+            type_high: 0,
+            source_time_ns: 250,
+            symbol_index: 7,
+            symbol_seq_num: 1,
+            order_id: 42,
+            price: 15_025,
+            volume: 100,
+            side: Side::Sell,
+            firm_id: Alpha::new(b""),
+            reserved: 0,
+        });
+        let map = XdpRepr::SymbolIndexMapping(xdp::SymbolIndexMappingRepr {
+            type_high: 0,
+            symbol_index: 7,
+            symbol: Alpha::new(b"IBM"),
+            reserved1: 0,
+            market_id: 1,
+            system_id: 1,
+            exchange_code: b'N',
+            price_scale_code: 2,
+            security_type: b'A',
+            lot_size: 100,
+            prev_close_price: 0,
+            prev_close_volume: 0,
+            price_resolution: 1,
+            round_lot: b'Y',
+            mpv: 1,
+            unit_of_trade: 100,
+            reserved2: 0,
+        });
+        side.datagram(
+            id(0),
+            1,
+            key(11_076),
+            &packet(1, &order),
+            &mut stats,
+            &mut out,
+        );
+        side.datagram(
+            id(1),
+            2,
+            key(11_077),
+            &packet(1, &map),
+            &mut stats,
+            &mut out,
+        );
+        assert!(!out
+            .iter()
+            .any(|r| matches!(r, MessageRecord::Resolution(_))));
+        side.datagram(
+            id(2),
+            3,
+            key(11_076),
+            &packet(2, &map),
+            &mut stats,
+            &mut out,
+        );
+        let MessageRecord::Resolution(r) = out.last().unwrap() else {
+            panic!("{out:?}")
+        };
+        assert_eq!(
+            (r.protocol, r.instrument, r.count),
+            (Protocol::Xdp, Some(7), 1)
+        );
+        assert_eq!((stats.unresolved_symbols, stats.late_resolutions), (0, 1));
+        assert_eq!(crate::apply_resolutions(&mut out), 1);
+        assert_eq!(messages(&out)[0].symbol.as_deref(), Some("IBM"));
     }
 
     #[test]

@@ -37,8 +37,8 @@ use crate::shard::{
 };
 use wiretape_decode::query::NetFields;
 use wiretape_decode::{
-    Decoder, FeedMap, FxBuild, ItchSessionState, MessageRecord, Observer, Protocol, Session,
-    StateLimits, StateSize,
+    Decoder, FeedMap, FxBuild, ItchSessionState, LateKey, Message, MessageRecord, Observer,
+    Protocol, Resolution, Session, StateLimits, StateSize,
 };
 
 /// Indexing failed.
@@ -519,6 +519,44 @@ struct Pending {
     done: u64,
     rebuilt: bool,
     docs: Vec<TantivyDocument>,
+    held: Held,
+}
+
+/// Venue messages without a symbol that a later record of the segment may resolve (an MDP3
+/// SecurityID defined later, an XDP symbol index mapped later): their documents are written
+/// when the shard is, resolved or not.
+#[derive(Default)]
+struct Held {
+    messages: Vec<(Message, u32, NetKey)>,
+    waiting: HashMap<(Session, LateKey), Vec<usize>>,
+}
+
+impl Held {
+    fn hold(&mut self, m: Message, block: u32, key: NetKey) {
+        if let Some(k) = m.late_key() {
+            self.waiting
+                .entry((m.session.clone(), k))
+                .or_default()
+                .push(self.messages.len());
+        }
+        self.messages.push((m, block, key));
+    }
+
+    fn resolve(&mut self, r: &Resolution) {
+        if let Some(list) = self.waiting.remove(&(r.session.clone(), r.key())) {
+            for i in list {
+                self.messages[i].0.symbol = Some(r.symbol.clone());
+            }
+        }
+    }
+
+    /// Their documents, into `docs`.
+    fn write(&mut self, f: &shard::Fields, docs: &mut Vec<TantivyDocument>) {
+        self.waiting.clear();
+        for (m, block, key) in self.messages.drain(..) {
+            docs.push(message_doc(f, &m, block, Some(&key)));
+        }
+    }
 }
 
 /// `indexed_to`: the last segment the stream's locate maps say was indexed before this run
@@ -546,6 +584,7 @@ fn open_pending(
         meta,
         rebuilt,
         docs: Vec::new(),
+        held: Held::default(),
     })
 }
 
@@ -633,21 +672,29 @@ struct BlockDocs {
     undecoded: std::collections::HashSet<NetKey, FxBuild>,
 }
 
-/// Routes decoder output: MoldUDP64 messages to the block's groups, TCP-borne messages to
-/// documents of their own.
+/// Routes decoder output: MoldUDP64 messages to the block's groups, the others to documents
+/// of their own (a venue message that waits for its symbol held until the shard is written,
+/// resolved by a later [`Resolution`] of the segment or not).
 fn route(
     f: &shard::Fields,
     out: &mut Vec<MessageRecord>,
     current: &NetKey,
     bd: &mut BlockDocs,
-    docs: Option<&mut Vec<TantivyDocument>>,
+    docs: Option<(&mut Vec<TantivyDocument>, &mut Held)>,
     block: u32,
     report: &mut IndexReport,
 ) {
     let mut docs = docs;
     for rec in out.drain(..) {
-        let MessageRecord::Message(m) = rec else {
-            continue;
+        let m = match rec {
+            MessageRecord::Message(m) => m,
+            MessageRecord::Resolution(r) => {
+                if let Some((_, held)) = docs.as_mut() {
+                    held.resolve(&r);
+                }
+                continue;
+            }
+            MessageRecord::Error(_) => continue,
         };
         report.messages += 1;
         match m.protocol {
@@ -666,11 +713,13 @@ fn route(
                 }
                 g.add(&m);
             }
-            _ => {
-                if let Some(d) = docs.as_deref_mut() {
-                    d.push(message_doc(f, &m, block, Some(current)));
+            _ => match docs.as_mut() {
+                Some((_, held)) if m.symbol.is_none() && m.instrument.is_some() => {
+                    held.hold(m, block, *current)
                 }
-            }
+                Some((d, _)) => d.push(message_doc(f, &m, block, Some(current))),
+                None => {}
+            },
         }
     }
 }
@@ -781,7 +830,7 @@ fn index_stream(
                             &mut out,
                             &key,
                             &mut bd,
-                            emit.then_some(&mut p.docs),
+                            emit.then_some((&mut p.docs, &mut p.held)),
                             bi as u32,
                             &mut local,
                         );
@@ -825,7 +874,7 @@ fn index_stream(
                     &mut out,
                     &NetKey::default(),
                     &mut bd,
-                    finished_now.then_some(&mut p.docs),
+                    finished_now.then_some((&mut p.docs, &mut p.held)),
                     blk,
                     &mut local,
                 );
@@ -835,6 +884,7 @@ fn index_stream(
                     local.streams_finished += 1;
                 }
             }
+            p.held.write(&f, &mut p.docs);
             let sealed_now = seg.sealed && st.block == seg.blocks.len();
             let changed = st.block as u64 > p.meta.blocks
                 || p.meta.sealed != sealed_now
@@ -895,6 +945,7 @@ mod tests {
             done: 0,
             rebuilt: false,
             docs: vec![TantivyDocument::default(); n],
+            held: Held::default(),
         };
         let (docs, _) = commit(p).expect("commit");
         meta.docs += docs;

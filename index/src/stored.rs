@@ -107,6 +107,10 @@ struct Stored {
     y: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     l: Option<u16>,
+    /// The instrument's number (MDP3 SecurityID, XDP symbol index); absent in documents
+    /// written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ins: Option<u64>,
     #[serde(default)]
     i: Ids,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,6 +219,7 @@ pub fn encode_with_flow(m: &Message, udp: Option<&FlowKey>) -> Vec<u8> {
         q: m.sequence,
         y: m.symbol.as_deref().map(str::to_owned),
         l: m.stock_locate,
+        ins: m.instrument,
         i: Ids {
             r: i.order_ref,
             nr: i.new_order_ref,
@@ -333,6 +338,7 @@ pub fn decode_with_flow(bytes: &[u8]) -> Result<(Message, Option<FlowKey>), Stor
         sequence: st.q,
         symbol: st.y.map(Arc::from),
         stock_locate: st.l,
+        instrument: st.ins,
         ids: OrderIds {
             order_ref: i.r,
             new_order_ref: i.nr,

@@ -988,6 +988,7 @@ mod tests {
             sequence: seq,
             symbol: None,
             stock_locate: None,
+            instrument: None,
             ids: OrderIds::default(),
             side: None,
             price: None,

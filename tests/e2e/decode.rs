@@ -746,3 +746,116 @@ fn cme_mdp3_decodes_through_the_feed_maps_sbe_schema_as_the_truth_says() {
     assert_eq!(v["gaps"]["line_gaps"], t.gaps.len() as u64, "{}", v["gaps"]);
     assert_eq!(v["gaps"]["lost_messages"], missing, "{}", v["gaps"]);
 }
+
+/// A capture that starts before the instrument definitions: `gen --venue mdp3`'s definition
+/// packets moved after the book updates (as when recording starts between two passes of
+/// CME's definition loop). Every book entry is emitted without its symbol, then resolved late
+/// when its definition comes: `decode` prints it with its symbol, `decode --stats` counts
+/// the late resolutions and nothing unresolved, and the index (the definitions in the same
+/// segment) finds every entry by `symbol:` as the truth says.
+#[test]
+fn cme_mdp3_entries_before_their_definitions_are_resolved_late() {
+    use wiretape_capture::synth::VenueTruth;
+    use wiretape_capture::PcapWriter;
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("mdp3.pcap");
+    let truth_path = tmp.path().join("mdp3.json");
+    let r = wiretape(&[
+        "gen",
+        "--venue",
+        "mdp3",
+        "--out",
+        s(&pcap),
+        "--truth",
+        s(&truth_path),
+        "--packets",
+        "1500",
+        "--symbols",
+        "60",
+        "--seed",
+        "4",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let t: VenueTruth =
+        serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+    // A definition packet's first message is template 54 (after Ethernet, IPv4, UDP, the
+    // 12-byte packet header, MsgSize and the SBE block length).
+    let is_definition = |f: &[u8]| {
+        let ip = 14;
+        let udp = ip + usize::from(f[ip] & 0x0f) * 4;
+        let at = udp + 8 + 12 + 2 + 2;
+        f.get(at..at + 2) == Some(&[54, 0][..])
+    };
+    let (packets, err) = wiretape_tests::read_capture(&pcap);
+    assert!(err.is_none(), "{err:?}");
+    let (defs, mut rest): (Vec<_>, Vec<_>) =
+        packets.into_iter().partition(|p| is_definition(&p.data));
+    assert!(
+        !defs.is_empty() && defs.len() < 20,
+        "{} definition packets",
+        defs.len()
+    );
+    let last = rest.last().unwrap().ts_ns;
+    for (i, mut d) in defs.into_iter().enumerate() {
+        d.ts_ns = last + 1_000 * (i as u64 + 1);
+        rest.push(d);
+    }
+    let late = tmp.path().join("late.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&late).unwrap());
+    for p in &rest {
+        w.write_packet(&p.as_packet()).unwrap();
+    }
+    w.finish().unwrap();
+
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/protocols/cme-mdp3-subset.xml");
+    std::fs::copy(schema, tmp.path().join("cme.xml")).unwrap();
+    let feeds = tmp.path().join("feeds.toml");
+    std::fs::write(&feeds, "[sbe]\nschema = \"cme.xml\"\n").unwrap();
+    let d = tmp.path().join("d");
+    let r = wiretape(&[
+        "import",
+        "--no-progress",
+        "--data",
+        s(&d),
+        "--feed-map",
+        s(&feeds),
+        s(&late),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+
+    let r = wiretape(&["decode", "--data", s(&d), "--stats", "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let st: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(st["messages"]["mdp3"], t.messages, "{st}");
+    assert_eq!(st["unresolved_symbols"], 0, "{st}");
+    let book = t.types["MDIncrementalRefreshBook46"];
+    assert_eq!(st["late_resolutions"], book, "{st}");
+
+    // Printed in capture order, each book entry with its symbol.
+    let r = wiretape(&["decode", "--data", s(&d), "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mut named = 0;
+    for l in r.stdout.lines() {
+        let v: Value = serde_json::from_str(l).unwrap();
+        if v["type_name"] == "MDIncrementalRefreshBook46" {
+            assert!(v["symbol"].is_string(), "{v}");
+            named += 1;
+        }
+    }
+    assert_eq!(named, book);
+
+    // The index resolved them too (the definitions are in the same segment).
+    let mut syms: Vec<(&String, &u64)> = t.symbols.iter().collect();
+    syms.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (sym, n) in syms.iter().take(2).chain(syms.last()) {
+        let r = wiretape(&[
+            "search",
+            "--data",
+            s(&d),
+            &format!("symbol:\"{sym}\""),
+            "--count",
+        ]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert_eq!(r.stdout.trim().parse::<u64>().unwrap(), **n, "{sym}");
+    }
+}

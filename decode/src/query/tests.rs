@@ -802,6 +802,7 @@ fn msg_fields_from_a_decoded_message() {
         sequence: Some(2),
         symbol: Some("AAPL".into()),
         stock_locate: None,
+        instrument: None,
         ids,
         side: None,
         price: None,
