@@ -16,6 +16,18 @@
 //! protocol = "pitch"          # UDP: or "iextp" (IEX TOPS/DEEP), "xdp" (NYSE XDP)
 //!
 //! [[feed]]
+//! addr = "224.0.31.1"
+//! port = 14310
+//! protocol = "mdp3"           # CME MDP 3.0 (with [sbe] below)
+//! name = "310"                # A/B lines of one feed share a name (up to 10 characters):
+//!                             # the gap monitor arbitrates them (MDP3 and XDP lines)
+//! [[feed]]
+//! addr = "224.0.32.1"
+//! port = 15310
+//! protocol = "mdp3"
+//! name = "310"
+//!
+//! [[feed]]
 //! port = 53
 //! protocol = "ignore"         # never decode, never run the heuristics
 //!
@@ -179,6 +191,10 @@ pub struct Feed {
     pub port: Option<u16>,
     /// Protocol of matching flows.
     pub protocol: FeedProtocol,
+    /// The feed its lines carry (MDP3 and XDP: lines of one name are the A and B lines of one
+    /// feed, their gaps arbitrated), up to 10 printable ASCII characters; the records'
+    /// session name.
+    pub name: Option<String>,
 }
 
 impl Feed {
@@ -270,6 +286,18 @@ pub enum FeedMapError {
         /// Why, with the line.
         source: wiretape_sbe::SchemaError,
     },
+    /// A `name` that cannot name a feed's lines.
+    #[error("feed map{}: feed #{index}: name {value:?}: {reason}", path_suffix(.path))]
+    BadName {
+        /// The file, when loaded from one.
+        path: Option<PathBuf>,
+        /// Index of the `[[feed]]` entry, from 1.
+        index: usize,
+        /// The value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
     /// An `addr` that is not an address or prefix.
     #[error("feed map{}: feed #{index}: addr {value:?}: {reason}", path_suffix(.path))]
     BadAddr {
@@ -310,6 +338,7 @@ struct FeedRepr {
     addr: Option<String>,
     port: Option<u16>,
     protocol: FeedProtocol,
+    name: Option<String>,
 }
 
 impl FeedMap {
@@ -358,10 +387,28 @@ impl FeedMap {
                         }
                     })?),
                 };
+            if let Some(name) = &f.name {
+                let bad = |reason: &str| FeedMapError::BadName {
+                    path: path.map(Path::to_owned),
+                    index: i + 1,
+                    value: name.clone(),
+                    reason: reason.to_owned(),
+                };
+                if !matches!(f.protocol, FeedProtocol::Mdp3 | FeedProtocol::Xdp) {
+                    return Err(bad("a name is for the A/B lines of mdp3 and xdp feeds"));
+                }
+                if name.is_empty()
+                    || name.len() > 10
+                    || !name.bytes().all(|b| (0x21..0x7f).contains(&b))
+                {
+                    return Err(bad("1 to 10 printable ASCII characters, no spaces"));
+                }
+            }
             feeds.push(Feed {
                 addr,
                 port: f.port,
                 protocol: f.protocol,
+                name: f.name,
             });
         }
         let sbe = match file.sbe {
@@ -380,7 +427,15 @@ impl FeedMap {
 
     /// The configured protocol of a UDP flow.
     pub fn udp(&self, src: (IpAddr, u16), dst: (IpAddr, u16)) -> Option<FeedProtocol> {
-        self.lookup(src, dst, FeedProtocol::applies_to_udp)
+        self.udp_feed(src, dst).map(|f| f.protocol)
+    }
+
+    /// The entry that configures a UDP flow.
+    pub fn udp_feed(&self, src: (IpAddr, u16), dst: (IpAddr, u16)) -> Option<&Feed> {
+        self.feeds
+            .iter()
+            .filter(|f| FeedProtocol::applies_to_udp(f.protocol))
+            .find(|f| f.matches_endpoint(dst.0, dst.1) || f.matches_endpoint(src.0, src.1))
     }
 
     /// The configured protocol of a TCP connection (either endpoint may match).
@@ -409,6 +464,29 @@ impl FeedMap {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn feed_names_name_the_lines_of_mdp3_and_xdp_feeds() {
+        let m = FeedMap::from_toml_str(
+            "[[feed]]\naddr = \"224.0.59.76\"\nprotocol = \"xdp\"\nname = \"NYSE-1\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.feeds[0].name.as_deref(), Some("NYSE-1"));
+        let a: IpAddr = "224.0.59.76".parse().unwrap();
+        let src: IpAddr = "10.0.0.1".parse().unwrap();
+        let f = m.udp_feed((src, 5), (a, 11_076)).unwrap();
+        assert_eq!(f.protocol, FeedProtocol::Xdp);
+        for (toml, why) in [
+            ("protocol = \"pitch\"\nname = \"A\"", "mdp3 and xdp"),
+            ("protocol = \"xdp\"\nname = \"\"", "1 to 10"),
+            ("protocol = \"xdp\"\nname = \"ELEVENCHARS\"", "1 to 10"),
+            ("protocol = \"xdp\"\nname = \"A B\"", "no spaces"),
+        ] {
+            let e = FeedMap::from_toml_str(&format!("[[feed]]\n{toml}\n")).unwrap_err();
+            assert!(e.to_string().contains("feed #1: name"), "{e}");
+            assert!(e.to_string().contains(why), "{toml}: {e}");
+        }
+    }
+
     use super::*;
 
     fn ip(s: &str) -> IpAddr {

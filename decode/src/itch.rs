@@ -504,7 +504,8 @@ impl UdpSide {
             Some(&i) => i,
             None if self.unknown.get(&key).is_some() => return None,
             None => {
-                let configured = feeds.udp((key.src, key.sport), (key.dst, key.dport));
+                let feed = feeds.udp_feed((key.src, key.sport), (key.dst, key.dport));
+                let configured = feed.map(|f| f.protocol);
                 let proto = match configured {
                     Some(
                         p @ (FeedProtocol::Pitch
@@ -514,7 +515,8 @@ impl UdpSide {
                     ) => {
                         // Another sequenced feed, by configuration: the venue side has it.
                         stats.flows.configured += 1;
-                        self.venues.configure(key, p);
+                        let name = feed.and_then(|f| f.name.as_deref());
+                        self.venues.configure(key, p, name);
                         return None;
                     }
                     Some(FeedProtocol::MoldUdp64) => {

@@ -159,6 +159,8 @@ struct VenueFlow {
     configured: bool,
     /// The venue the last datagrams fitted exactly (not the label), and how many in a row.
     run: Option<(Venue, u32)>,
+    /// The feed map's name of the feed the flow is a line of (MDP3, XDP): its sessions'.
+    name: Option<Alpha<10>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -272,6 +274,8 @@ pub(crate) struct VenueSide {
     /// MDP3: SecurityID → symbol, from the instrument definitions of every MDP3 flow (CME
     /// sends them on a channel of their own; a SecurityID names one instrument on all).
     securities: BoundedMap<i64, Symbol>,
+    /// The feed map's name for the current datagram's line (MDP3, XDP sessions take it).
+    line_name: Alpha<10>,
 }
 
 /// What [`VenueSide::datagram`] did with a datagram.
@@ -296,11 +300,18 @@ impl VenueSide {
             sbe: sbe.map(|s| Arc::new(Mdp3Reader::new(s))),
             reads: Vec::new(),
             securities: BoundedMap::new(max_orders),
+            line_name: Alpha([b' '; 10]),
         }
     }
 
-    /// Labels `key` as the feed map says (before its first datagram).
-    pub(crate) fn configure(&mut self, key: FlowKey, protocol: crate::config::FeedProtocol) {
+    /// Labels `key` as the feed map says (before its first datagram); `name`: the feed
+    /// its line carries (MDP3, XDP).
+    pub(crate) fn configure(
+        &mut self,
+        key: FlowKey,
+        protocol: crate::config::FeedProtocol,
+        name: Option<&str>,
+    ) {
         use crate::config::FeedProtocol as F;
         let venue = match protocol {
             F::Pitch => Venue::Pitch,
@@ -314,6 +325,7 @@ impl VenueSide {
             label: Some(venue),
             configured: true,
             run: None,
+            name: name.map(|n| Alpha::new(n.as_bytes())),
         });
         self.flow_index.insert(key, i);
     }
@@ -438,6 +450,7 @@ impl VenueSide {
                             label: None,
                             configured: false,
                             run: None,
+                            name: None,
                         });
                         self.flow_index.insert(key, self.flows.len() - 1);
                         self.flows.len() - 1
@@ -457,6 +470,10 @@ impl VenueSide {
                 v
             }
         };
+        self.line_name = fi
+            .and_then(|i| self.flows.get(i))
+            .and_then(|f| f.name)
+            .unwrap_or(Alpha([b' '; 10]));
         match venue {
             Venue::Pitch => self.pitch(id, ts_ns, &key, payload, stats, out),
             Venue::IexTp => self.iextp(id, ts_ns, &key, payload, stats, out),
@@ -623,8 +640,8 @@ impl VenueSide {
         let head = Head {
             venue: Venue::Xdp,
             what: "XDP packet",
-            // Numbered per channel, which is the destination: no name.
-            name: Alpha([b' '; 10]),
+            // Numbered per channel, which is the destination: the feed map's name, if any.
+            name: self.line_name,
             heartbeat: (packet.number_msgs() == 0).then(|| Some(u64::from(packet.seq_num()))),
             header_len: xdp::HEADER_LEN,
             seq: u64::from(packet.seq_num()),
@@ -673,8 +690,9 @@ impl VenueSide {
         let head = Head {
             venue: Venue::Mdp3,
             what: "MDP3 packet",
-            // Numbered per feed of a channel, which is its destination: no name.
-            name: Alpha([b' '; 10]),
+            // Numbered per feed of a channel, which is its destination: the feed map's name,
+            // if any.
+            name: self.line_name,
             heartbeat: (payload.len() == MDP3_HEADER_LEN).then_some(Some(seq)),
             header_len: MDP3_HEADER_LEN,
             seq,
@@ -1957,8 +1975,8 @@ mod tests {
         use crate::config::FeedProtocol;
         let mut side = VenueSide::new(1_000, Some(mdp3_schema()));
         let (defs, incremental) = (key(14_310), key(14_311));
-        side.configure(defs, FeedProtocol::Mdp3);
-        side.configure(incremental, FeedProtocol::Mdp3);
+        side.configure(defs, FeedProtocol::Mdp3, None);
+        side.configure(incremental, FeedProtocol::Mdp3, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let d = mdp3_packet(1, &[definition54(b"ESZ6", 123_456)]);
@@ -2192,8 +2210,8 @@ mod tests {
         // channel) reaches their SecurityID.
         let mut side = VenueSide::new(1_000, Some(mdp3_schema()));
         let (defs, incremental) = (key(14_310), key(14_311));
-        side.configure(defs, FeedProtocol::Mdp3);
-        side.configure(incremental, FeedProtocol::Mdp3);
+        side.configure(defs, FeedProtocol::Mdp3, None);
+        side.configure(incremental, FeedProtocol::Mdp3, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let b = mdp3_packet(
@@ -2236,8 +2254,8 @@ mod tests {
         // XDP: an order on a channel before its symbol index mapping; another channel's
         // mapping of the same index resolves nothing.
         let mut side = VenueSide::new(1_000, None);
-        side.configure(key(11_076), FeedProtocol::Xdp);
-        side.configure(key(11_077), FeedProtocol::Xdp);
+        side.configure(key(11_076), FeedProtocol::Xdp, None);
+        side.configure(key(11_077), FeedProtocol::Xdp, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let packet = |seq: u32, m: &XdpRepr| {

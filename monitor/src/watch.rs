@@ -697,12 +697,20 @@ impl Monitor {
                     dport,
                     vlan,
                 } => (name, dst, dport, vlan, true),
+                // MDP3 and XDP lines the feed map names: the A and B lines of one feed.
                 Session::Feed {
                     name,
                     dst,
                     dport,
                     vlan,
-                } => (name, dst, dport, vlan, false),
+                } => (
+                    name,
+                    dst,
+                    dport,
+                    vlan,
+                    matches!(m.protocol, Protocol::Mdp3 | Protocol::Xdp)
+                        && !name.trimmed().is_empty(),
+                ),
                 _ => return,
             },
             m.sequence,
@@ -721,7 +729,7 @@ impl Monitor {
             dport: *dport,
             vlan: *vlan,
         };
-        if arbitrated {
+        if matches!(m.session, Session::MoldUdp64 { .. }) {
             self.mold += 1;
         }
         if m.protocol == Protocol::Mdp3 {

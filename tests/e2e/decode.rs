@@ -859,3 +859,138 @@ fn cme_mdp3_entries_before_their_definitions_are_resolved_late() {
         assert_eq!(r.stdout.trim().parse::<u64>().unwrap(), **n, "{sym}");
     }
 }
+
+/// CME's A and B lines of one MDP3 channel, each dropping packets the other has, named as one
+/// feed in the feed map (`name = "310"` on both): the gap monitor arbitrates them, so only the
+/// packets neither line carried (the generator's own gaps) are lost; without the names each
+/// line is a feed of its own and its drops count as lost.
+#[test]
+fn cme_mdp3_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
+    use wiretape_capture::synth::VenueTruth;
+    use wiretape_capture::PcapWriter;
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = tmp.path().join("mdp3.pcap");
+    let truth_path = tmp.path().join("mdp3.json");
+    let r = wiretape(&[
+        "gen",
+        "--venue",
+        "mdp3",
+        "--out",
+        s(&pcap),
+        "--truth",
+        s(&truth_path),
+        "--packets",
+        "1200",
+        "--symbols",
+        "40",
+        "--seed",
+        "6",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let t: VenueTruth =
+        serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+    let missing: u64 = t.gaps.iter().map(|g| g.count).sum();
+    assert!(missing > 0);
+    let (packets, err) = wiretape_tests::read_capture(&pcap);
+    assert!(err.is_none(), "{err:?}");
+    // Line B: the same packets to 224.0.32.1:15310 (IPv4 checksum again, no UDP checksum).
+    let line_b = |f: &[u8]| -> Vec<u8> {
+        let mut f = f.to_vec();
+        let ip = 14;
+        let ihl = usize::from(f[ip] & 0x0f) * 4;
+        f[ip + 16..ip + 20].copy_from_slice(&[224, 0, 32, 1]);
+        f[ip + 10..ip + 12].copy_from_slice(&[0, 0]);
+        let sum: u32 = f[ip..ip + ihl]
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+            .sum();
+        let sum = (sum & 0xffff) + (sum >> 16);
+        let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
+        f[ip + 10..ip + 12].copy_from_slice(&sum.to_be_bytes());
+        let udp = ip + ihl;
+        f[udp + 2..udp + 4].copy_from_slice(&15_310u16.to_be_bytes());
+        f[udp + 6..udp + 8].copy_from_slice(&[0, 0]);
+        f
+    };
+    let (a_dst, a_port) = {
+        let f = &packets[0].data;
+        let udp = 14 + usize::from(f[14] & 0x0f) * 4;
+        (
+            format!("{}.{}.{}.{}", f[30], f[31], f[32], f[33]),
+            u16::from_be_bytes([f[udp + 2], f[udp + 3]]),
+        )
+    };
+    let ab = tmp.path().join("ab.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&ab).unwrap());
+    for (i, p) in packets.iter().enumerate() {
+        // A misses every 7th packet from the 3rd, B every 7th from the 5th.
+        if i % 7 != 3 {
+            w.write_packet(&p.as_packet()).unwrap();
+        }
+        if i % 7 != 5 {
+            let mut b = p.clone();
+            b.data = line_b(&p.data);
+            b.ts_ns += 300;
+            w.write_packet(&b.as_packet()).unwrap();
+        }
+    }
+    w.finish().unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/protocols/cme-mdp3-subset.xml");
+    std::fs::copy(schema, tmp.path().join("cme.xml")).unwrap();
+    let report = |feed_map: &str| -> Value {
+        let feeds = tmp.path().join("feeds.toml");
+        std::fs::write(&feeds, feed_map).unwrap();
+        let d = tmp.path().join(format!("d{}", feed_map.len()));
+        let r = wiretape(&[
+            "import",
+            "--no-progress",
+            "--data",
+            s(&d),
+            "--feed-map",
+            s(&feeds),
+            s(&ab),
+        ]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let r = wiretape(&["report", "--data", s(&d), "--json"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        serde_json::from_str::<Value>(&r.stdout).unwrap()["gaps"].clone()
+    };
+    let line = |addr: &str, port: u16, name: &str| {
+        format!("[[feed]]\naddr = \"{addr}\"\nport = {port}\nprotocol = \"mdp3\"\n{name}")
+    };
+    let named = format!(
+        "[sbe]\nschema = \"cme.xml\"\n{}\n{}\n",
+        line(&a_dst, a_port, "name = \"310\"\n"),
+        line("224.0.32.1", 15_310, "name = \"310\"\n")
+    );
+    let g = report(&named);
+    assert_eq!(g["lost_messages"], missing, "{g}");
+    assert!(
+        g["line_gaps"].as_u64().unwrap() > 2 * t.gaps.len() as u64,
+        "{g}"
+    );
+    let unnamed = format!(
+        "[sbe]\nschema = \"cme.xml\"\n{}\n{}\n",
+        line(&a_dst, a_port, ""),
+        line("224.0.32.1", 15_310, "")
+    );
+    let g = report(&unnamed);
+    assert!(g["lost_messages"].as_u64().unwrap() > missing + 100, "{g}");
+    // A name on a feed that has no A/B lines to arbitrate is refused, naming the entry.
+    let feeds = tmp.path().join("bad.toml");
+    std::fs::write(
+        &feeds,
+        "[[feed]]\nport = 1\nprotocol = \"fix\"\nname = \"X\"\n",
+    )
+    .unwrap();
+    let r = wiretape(&[
+        "decode",
+        "--data",
+        s(&tmp.path().join("d0")),
+        "--feed-map",
+        s(&feeds),
+        "--stats",
+    ]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("feed #1: name \"X\""), "{}", r.stderr);
+}
