@@ -106,6 +106,7 @@ MESSAGE_PROPS = {
     "type_name": t("string", "The type's name (Add Order, NewOrderSingle, …)."),
     "symbol": t("string", "The instrument (ITCH through the feed's locate map, OUCH and FIX through the order).", True),
     "stock_locate": t("integer", "ITCH stock locate.", True),
+    "instrument": t("integer", "The venue's number for the instrument: CME MDP 3.0 SecurityID, NYSE XDP symbol index.", True, minimum=0),
     "session": t("string", "MoldUDP64 session@group:port[/vlanN], PITCH unit or IEX-TP session@group:port (XDP: group:port), SoupBin session, or FIX Sender->Target."),
     "seq": t("integer", "Sequence number (MoldUDP64, PITCH unit, IEX-TP, XDP, SoupBin, FIX MsgSeqNum).", True),
     "side": t("string", "B (buy) or S (sell), as the protocol has it.", True),

@@ -743,11 +743,12 @@ fn parse_drop_rate(s: &str) -> Result<u32, String> {
 /// exactly); --feed-map names flows the heuristics should not guess: a TOML file of
 /// `[[feed]]` entries, each with an optional `addr` (address or CIDR prefix), an optional
 /// `port` and a `protocol` (`moldudp64`, `pitch`, `iextp`, `xdp`, `mdp3`, `soupbin-ouch42`,
-/// `soupbin-ouch50`, `soupbin`, `fix` or `ignore`), and an `[sbe]` table whose `schema` names
-/// an SBE XML schema file (relative to the feed map): with it, CME MDP 3.0 packets are
-/// recognised and decoded with CME's `templates_FixBinary.xml` (your copy; not shipped), one
-/// record per book or trade entry. Without --feed-map, the one the directory's index was
-/// built with (`import`/`index --feed-map`) is used.
+/// `soupbin-ouch50`, `soupbin`, `fix` or `ignore`; `mdp3` and `xdp` lines may take a `name`,
+/// the same on a feed's A and B lines, so that their gaps are arbitrated), and an `[sbe]`
+/// table whose `schema` names an SBE XML schema file (relative to the feed map): with it, CME
+/// MDP 3.0 packets are recognised and decoded with CME's `templates_FixBinary.xml` (your copy;
+/// not shipped), one record per book or trade entry. Without --feed-map, the one the
+/// directory's index was built with (`import`/`index --feed-map`) is used.
 ///
 /// Each line is one message: capture time (RFC 3339, ns), protocol, direction (in = client
 /// to exchange, out = back, - for market data), type code and name, symbol, session, sequence
@@ -755,7 +756,8 @@ fn parse_drop_rate(s: &str) -> Result<u32, String> {
 /// that carried its bytes (for `wiretape show`). Malformed messages and bytes lost in TCP
 /// gaps are lines with ERROR. An ITCH message met before its stock locate is known is held
 /// back until the locate is resolved (up to 200000 records), so its line has the symbol; if
-/// it never is, the symbol reads `locate:N`.
+/// it never is, the symbol reads `locate:N`. The same for a CME MDP 3.0 entry before its
+/// instrument definition and an XDP message before its symbol index mapping (`id:N`).
 ///
 /// --stats decodes the whole range and prints only what the decoder counted: messages and
 /// errors per protocol, symbols unresolved, TCP gaps and flows per protocol.

@@ -148,12 +148,14 @@ fn opt<T: ToString>(x: Option<T>) -> String {
 }
 
 /// The symbol column: the symbol, `locate:N` for an ITCH message whose locate is not
-/// resolved, `-` for a message about no instrument.
+/// resolved, `id:N` for an MDP3 or XDP message whose instrument number is not, `-` for a
+/// message about no instrument.
 pub fn symbol(m: &Message) -> String {
-    match (&m.symbol, m.stock_locate) {
-        (Some(s), _) => s.to_string(),
-        (None, Some(l)) if m.wants_symbol() => format!("locate:{l}"),
-        (None, _) => "-".to_owned(),
+    match (&m.symbol, m.stock_locate, m.instrument) {
+        (Some(s), _, _) => s.to_string(),
+        (None, _, Some(i)) if m.wants_symbol() => format!("id:{i}"),
+        (None, Some(l), _) if m.wants_symbol() => format!("locate:{l}"),
+        (None, _, _) => "-".to_owned(),
     }
 }
 
@@ -323,6 +325,7 @@ impl Serialize for MessageJson<'_> {
         let mut o = s.serialize_map(None)?;
         o.serialize_entry("direction", &m.direction.map(|d| direction(Some(d))))?;
         o.serialize_entry("ids", &ids)?;
+        o.serialize_entry("instrument", &m.instrument)?;
         o.serialize_entry("len", &m.len)?;
         if let Some(n) = self.net {
             o.serialize_entry("net", &NetJson(n))?;

@@ -2250,6 +2250,7 @@ mod tests {
         let named: Vec<Option<&str>> = m.iter().map(|m| m.symbol.as_deref()).collect();
         assert_eq!(named, [Some("ESZ6"), None, Some("ESZ6"), Some("ESZ6")]);
         assert_eq!(m[1].instrument, Some(7), "security 7 still waits");
+        assert_eq!(crate::render::symbol(m[1]), "id:7");
 
         // XDP: an order on a channel before its symbol index mapping; another channel's
         // mapping of the same index resolves nothing.

@@ -839,6 +839,7 @@ fn cme_mdp3_entries_before_their_definitions_are_resolved_late() {
         let v: Value = serde_json::from_str(l).unwrap();
         if v["type_name"] == "MDIncrementalRefreshBook46" {
             assert!(v["symbol"].is_string(), "{v}");
+            assert!(v["instrument"].is_u64(), "its SecurityID: {v}");
             named += 1;
         }
     }
