@@ -13,6 +13,7 @@
 #![no_main]
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use wiretape_decode::{Decoder, FeedMap, MessageRecord, Protocol};
@@ -44,13 +45,19 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     f
 }
 
+/// The two feed maps (schema read once: parsing it per input would be most of the time).
 fn feed_map(configured: bool) -> FeedMap {
-    let at = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols/feeds.toml");
-    let mut text = String::from("[sbe]\nschema = \"cme-mdp3-subset.xml\"\n");
-    if configured {
-        text.push_str("[[feed]]\naddr = \"239.1.1.1\"\nport = 14310\nprotocol = \"mdp3\"\n");
-    }
-    FeedMap::from_toml_str_at(&text, &at).expect("the subset schema loads")
+    static MAPS: OnceLock<[FeedMap; 2]> = OnceLock::new();
+    let maps = MAPS.get_or_init(|| {
+        let at = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols/feeds.toml");
+        let text = String::from("[sbe]\nschema = \"cme-mdp3-subset.xml\"\n");
+        let feed = "[[feed]]\naddr = \"239.1.1.1\"\nport = 14310\nprotocol = \"mdp3\"\n";
+        [
+            FeedMap::from_toml_str_at(&text, &at).expect("the subset schema loads"),
+            FeedMap::from_toml_str_at(&(text.clone() + feed), &at).expect("the subset schema loads"),
+        ]
+    });
+    maps[usize::from(configured)].clone()
 }
 
 fuzz_target!(|data: &[u8]| {
