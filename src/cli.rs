@@ -743,7 +743,7 @@ fn parse_drop_rate(s: &str) -> Result<u32, String> {
 /// exactly); --feed-map names flows the heuristics should not guess: a TOML file of
 /// `[[feed]]` entries, each with an optional `addr` (address or CIDR prefix), an optional
 /// `port` and a `protocol` (`moldudp64`, `pitch`, `iextp`, `xdp`, `mdp3`, `soupbin-ouch42`,
-/// `soupbin-ouch50`, `soupbin`, `fix` or `ignore`; `mdp3` and `xdp` lines may take a `name`,
+/// `soupbin-ouch50`, `soupbin`, `fix` or `ignore`; `mdp3`, `xdp` and `pitch` lines may take a `name`,
 /// the same on a feed's A and B lines, so that their gaps are arbitrated), and an `[sbe]`
 /// table whose `schema` names an SBE XML schema file (relative to the feed map): with it, CME
 /// MDP 3.0 packets are recognised and decoded with CME's `templates_FixBinary.xml` (your copy;

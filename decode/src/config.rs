@@ -20,7 +20,8 @@
 //! port = 14310
 //! protocol = "mdp3"           # CME MDP 3.0 (with [sbe] below)
 //! name = "310"                # A/B lines of one feed share a name (up to 10 characters):
-//!                             # the gap monitor arbitrates them (MDP3 and XDP lines)
+//!                             # the gap monitor arbitrates them (MDP3 and XDP lines; PITCH
+//!                             # lines too, up to 6 characters: their units are NAME:UNIT)
 //! [[feed]]
 //! addr = "224.0.32.1"
 //! port = 15310
@@ -191,9 +192,9 @@ pub struct Feed {
     pub port: Option<u16>,
     /// Protocol of matching flows.
     pub protocol: FeedProtocol,
-    /// The feed its lines carry (MDP3 and XDP: lines of one name are the A and B lines of one
-    /// feed, their gaps arbitrated), up to 10 printable ASCII characters; the records'
-    /// session name.
+    /// The feed its lines carry (MDP3, XDP and PITCH: lines of one name are the A and B lines
+    /// of one feed, their gaps arbitrated), up to 10 printable ASCII characters (6 for PITCH);
+    /// the records' session name (PITCH: `NAME:UNIT`).
     pub name: Option<String>,
 }
 
@@ -394,14 +395,23 @@ impl FeedMap {
                     value: name.clone(),
                     reason: reason.to_owned(),
                 };
-                if !matches!(f.protocol, FeedProtocol::Mdp3 | FeedProtocol::Xdp) {
-                    return Err(bad("a name is for the A/B lines of mdp3 and xdp feeds"));
-                }
+                let most = match f.protocol {
+                    FeedProtocol::Mdp3 | FeedProtocol::Xdp => 10,
+                    // Its units are NAME:UNIT.
+                    FeedProtocol::Pitch => 6,
+                    _ => {
+                        return Err(bad(
+                            "a name is for the A/B lines of mdp3, xdp and pitch feeds",
+                        ))
+                    }
+                };
                 if name.is_empty()
-                    || name.len() > 10
-                    || !name.bytes().all(|b| (0x21..0x7f).contains(&b))
+                    || name.len() > most
+                    || !name.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b':')
                 {
-                    return Err(bad("1 to 10 printable ASCII characters, no spaces"));
+                    return Err(bad(&format!(
+                        "1 to {most} printable ASCII characters, no spaces or colons"
+                    )));
                 }
             }
             feeds.push(Feed {
@@ -476,7 +486,9 @@ mod tests {
         let f = m.udp_feed((src, 5), (a, 11_076)).unwrap();
         assert_eq!(f.protocol, FeedProtocol::Xdp);
         for (toml, why) in [
-            ("protocol = \"pitch\"\nname = \"A\"", "mdp3 and xdp"),
+            ("protocol = \"iextp\"\nname = \"A\"", "mdp3, xdp and pitch"),
+            ("protocol = \"pitch\"\nname = \"SEVENCH\"", "1 to 6"),
+            ("protocol = \"xdp\"\nname = \"A:B\"", "colons"),
             ("protocol = \"xdp\"\nname = \"\"", "1 to 10"),
             ("protocol = \"xdp\"\nname = \"ELEVENCHARS\"", "1 to 10"),
             ("protocol = \"xdp\"\nname = \"A B\"", "no spaces"),

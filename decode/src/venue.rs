@@ -159,7 +159,8 @@ struct VenueFlow {
     configured: bool,
     /// The venue the last datagrams fitted exactly (not the label), and how many in a row.
     run: Option<(Venue, u32)>,
-    /// The feed map's name of the feed the flow is a line of (MDP3, XDP): its sessions'.
+    /// The feed map's name of the feed the flow is a line of (MDP3, XDP: its sessions'; PITCH:
+    /// its units' `NAME:UNIT`).
     name: Option<Alpha<10>>,
 }
 
@@ -250,6 +251,15 @@ fn symbol_text(raw: &[u8]) -> Symbol {
 fn decimal_name(n: u64) -> Alpha<10> {
     let mut raw = [b' '; 10];
     let text = n.to_string();
+    let len = text.len().min(10);
+    raw[..len].copy_from_slice(&text.as_bytes()[..len]);
+    Alpha(raw)
+}
+
+/// `NAME:UNIT`: a PITCH unit of a feed the feed map names (the name is up to 6 characters).
+fn feed_unit_name(name: &[u8], unit: u8) -> Alpha<10> {
+    let mut raw = [b' '; 10];
+    let text = format!("{}:{unit}", String::from_utf8_lossy(name));
     let len = text.len().min(10);
     raw[..len].copy_from_slice(&text.as_bytes()[..len]);
     Alpha(raw)
@@ -550,7 +560,11 @@ impl VenueSide {
         let head = Head {
             venue: Venue::Pitch,
             what: "PITCH unit",
-            name: decimal_name(u64::from(unit.unit())),
+            // A unit of a feed the feed map names: `NAME:UNIT` (its A and B lines arbitrated).
+            name: match self.line_name.trimmed() {
+                [] => decimal_name(u64::from(unit.unit())),
+                named => feed_unit_name(named, unit.unit()),
+            },
             // Sequence 0: an unsequenced unit (no number).
             heartbeat: unit
                 .is_heartbeat()

@@ -697,7 +697,8 @@ impl Monitor {
                     dport,
                     vlan,
                 } => (name, dst, dport, vlan, true),
-                // MDP3 and XDP lines the feed map names: the A and B lines of one feed.
+                // MDP3 and XDP lines the feed map names, and units of a PITCH feed it names
+                // (NAME:UNIT): the A and B lines of one feed.
                 Session::Feed {
                     name,
                     dst,
@@ -708,8 +709,11 @@ impl Monitor {
                     dst,
                     dport,
                     vlan,
-                    matches!(m.protocol, Protocol::Mdp3 | Protocol::Xdp)
-                        && !name.trimmed().is_empty(),
+                    match m.protocol {
+                        Protocol::Mdp3 | Protocol::Xdp => !name.trimmed().is_empty(),
+                        Protocol::Pitch => name.trimmed().contains(&b':'),
+                        _ => false,
+                    },
                 ),
                 _ => return,
             },

@@ -867,15 +867,46 @@ fn cme_mdp3_entries_before_their_definitions_are_resolved_late() {
 /// line is a feed of its own and its drops count as lost.
 #[test]
 fn cme_mdp3_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
+    let tmp = ab_lines_arbitrated("mdp3", "310", true);
+    // A name on a feed that has no A/B lines to arbitrate is refused, naming the entry.
+    let feeds = tmp.path().join("bad.toml");
+    std::fs::write(
+        &feeds,
+        "[[feed]]\nport = 1\nprotocol = \"fix\"\nname = \"X\"\n",
+    )
+    .unwrap();
+    let r = wiretape(&[
+        "decode",
+        "--data",
+        s(&tmp.path().join("d0")),
+        "--feed-map",
+        s(&feeds),
+        "--stats",
+    ]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("feed #1: name \"X\""), "{}", r.stderr);
+}
+
+/// The same for Cboe PITCH: the units of a named feed (`NAME:UNIT`) on an A and a B line.
+#[test]
+fn cboe_pitch_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
+    ab_lines_arbitrated("pitch", "BZX", false);
+}
+
+/// `gen --venue VENUE` on an A line and a copy on a B line (239.255.77.1:15310), A missing
+/// every 7th datagram from the 3rd, B every 7th from the 5th: with both lines named `name` in
+/// the feed map, `report` loses only the generator's own gaps; unnamed, each line's drops.
+/// Returns the directory (the unnamed store is `d0`).
+fn ab_lines_arbitrated(venue: &str, name: &str, sbe: bool) -> tempfile::TempDir {
     use wiretape_capture::synth::VenueTruth;
     use wiretape_capture::PcapWriter;
     let tmp = tempfile::tempdir().unwrap();
-    let pcap = tmp.path().join("mdp3.pcap");
-    let truth_path = tmp.path().join("mdp3.json");
+    let pcap = tmp.path().join("a.pcap");
+    let truth_path = tmp.path().join("a.json");
     let r = wiretape(&[
         "gen",
         "--venue",
-        "mdp3",
+        venue,
         "--out",
         s(&pcap),
         "--truth",
@@ -894,12 +925,12 @@ fn cme_mdp3_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
     assert!(missing > 0);
     let (packets, err) = wiretape_tests::read_capture(&pcap);
     assert!(err.is_none(), "{err:?}");
-    // Line B: the same packets to 224.0.32.1:15310 (IPv4 checksum again, no UDP checksum).
+    // Line B: the same datagrams to 239.255.77.1:15310 (IPv4 checksum again, no UDP checksum).
     let line_b = |f: &[u8]| -> Vec<u8> {
         let mut f = f.to_vec();
         let ip = 14;
         let ihl = usize::from(f[ip] & 0x0f) * 4;
-        f[ip + 16..ip + 20].copy_from_slice(&[224, 0, 32, 1]);
+        f[ip + 16..ip + 20].copy_from_slice(&[239, 255, 77, 1]);
         f[ip + 10..ip + 12].copy_from_slice(&[0, 0]);
         let sum: u32 = f[ip..ip + ihl]
             .chunks(2)
@@ -913,18 +944,14 @@ fn cme_mdp3_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
         f[udp + 6..udp + 8].copy_from_slice(&[0, 0]);
         f
     };
-    let (a_dst, a_port) = {
+    // Line A: the generator's groups (one /24).
+    let a_prefix = {
         let f = &packets[0].data;
-        let udp = 14 + usize::from(f[14] & 0x0f) * 4;
-        (
-            format!("{}.{}.{}.{}", f[30], f[31], f[32], f[33]),
-            u16::from_be_bytes([f[udp + 2], f[udp + 3]]),
-        )
+        format!("{}.{}.{}.0/24", f[30], f[31], f[32])
     };
     let ab = tmp.path().join("ab.pcap");
     let mut w = PcapWriter::new(std::fs::File::create(&ab).unwrap());
     for (i, p) in packets.iter().enumerate() {
-        // A misses every 7th packet from the 3rd, B every 7th from the 5th.
         if i % 7 != 3 {
             w.write_packet(&p.as_packet()).unwrap();
         }
@@ -938,10 +965,25 @@ fn cme_mdp3_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
     w.finish().unwrap();
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/protocols/cme-mdp3-subset.xml");
     std::fs::copy(schema, tmp.path().join("cme.xml")).unwrap();
-    let report = |feed_map: &str| -> Value {
+    let report = |named: bool| -> Value {
+        let line = |addr: &str, port: &str| {
+            let n = if named {
+                format!("name = \"{name}\"\n")
+            } else {
+                String::new()
+            };
+            format!("[[feed]]\naddr = \"{addr}\"\n{port}protocol = \"{venue}\"\n{n}")
+        };
+        let mut map = if sbe {
+            "[sbe]\nschema = \"cme.xml\"\n".to_owned()
+        } else {
+            String::new()
+        };
+        map.push_str(&line(&a_prefix, ""));
+        map.push_str(&line("239.255.77.1", "port = 15310\n"));
         let feeds = tmp.path().join("feeds.toml");
-        std::fs::write(&feeds, feed_map).unwrap();
-        let d = tmp.path().join(format!("d{}", feed_map.len()));
+        std::fs::write(&feeds, map).unwrap();
+        let d = tmp.path().join(format!("d{}", u8::from(named)));
         let r = wiretape(&[
             "import",
             "--no-progress",
@@ -956,42 +998,16 @@ fn cme_mdp3_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
         assert_eq!(r.code, Some(0), "{}", r.stderr);
         serde_json::from_str::<Value>(&r.stdout).unwrap()["gaps"].clone()
     };
-    let line = |addr: &str, port: u16, name: &str| {
-        format!("[[feed]]\naddr = \"{addr}\"\nport = {port}\nprotocol = \"mdp3\"\n{name}")
-    };
-    let named = format!(
-        "[sbe]\nschema = \"cme.xml\"\n{}\n{}\n",
-        line(&a_dst, a_port, "name = \"310\"\n"),
-        line("224.0.32.1", 15_310, "name = \"310\"\n")
-    );
-    let g = report(&named);
-    assert_eq!(g["lost_messages"], missing, "{g}");
+    let g = report(true);
+    assert_eq!(g["lost_messages"], missing, "{venue}: {g}");
     assert!(
         g["line_gaps"].as_u64().unwrap() > 2 * t.gaps.len() as u64,
         "{g}"
     );
-    let unnamed = format!(
-        "[sbe]\nschema = \"cme.xml\"\n{}\n{}\n",
-        line(&a_dst, a_port, ""),
-        line("224.0.32.1", 15_310, "")
+    let g = report(false);
+    assert!(
+        g["lost_messages"].as_u64().unwrap() > missing + 100,
+        "{venue}: {g}"
     );
-    let g = report(&unnamed);
-    assert!(g["lost_messages"].as_u64().unwrap() > missing + 100, "{g}");
-    // A name on a feed that has no A/B lines to arbitrate is refused, naming the entry.
-    let feeds = tmp.path().join("bad.toml");
-    std::fs::write(
-        &feeds,
-        "[[feed]]\nport = 1\nprotocol = \"fix\"\nname = \"X\"\n",
-    )
-    .unwrap();
-    let r = wiretape(&[
-        "decode",
-        "--data",
-        s(&tmp.path().join("d0")),
-        "--feed-map",
-        s(&feeds),
-        "--stats",
-    ]);
-    assert_eq!(r.code, Some(1), "{}", r.stderr);
-    assert!(r.stderr.contains("feed #1: name \"X\""), "{}", r.stderr);
+    tmp
 }
