@@ -1096,24 +1096,30 @@ fn read_mdp3(
     reads: &mut Vec<Read>,
 ) -> Result<Option<Read>, String> {
     let sbe = &reader.sbe;
-    let header = sbe
-        .schema
-        .header(bytes)
-        .map_err(|e| format!("MDP3 message: {e}"))?;
-    let code = type_code(Protocol::Mdp3, header.template_id);
-    let name = sbe
-        .names
-        .get(&header.template_id)
-        .copied()
-        .unwrap_or("Unknown");
+    let named = |template: u16| {
+        let name = sbe.names.get(&template).copied().unwrap_or("Unknown");
+        (type_code(Protocol::Mdp3, template), name)
+    };
+    // The view reads the header; it is read again only to name a message the view refuses.
     let d = match sbe.schema.view(bytes) {
         Ok(d) => d,
-        Err(DecodeError::UnknownTemplate(_) | DecodeError::OtherSchema { .. }) => {
-            reads.push(Read::bare(code, name));
-            return Ok(None);
+        Err(e) => {
+            let header = sbe
+                .schema
+                .header(bytes)
+                .map_err(|e| format!("MDP3 message: {e}"))?;
+            let (code, name) = named(header.template_id);
+            return match e {
+                DecodeError::UnknownTemplate(_) | DecodeError::OtherSchema { .. } => {
+                    reads.push(Read::bare(code, name));
+                    Ok(None)
+                }
+                e => Err(format!("MDP3 {name} ({}): {e}", header.template_id)),
+            };
         }
-        Err(e) => return Err(format!("MDP3 {name} ({}): {e}", header.template_id)),
     };
+    let header = d.header;
+    let (code, name) = named(header.template_id);
     let Some(Some(plan)) = reader.plans.get(usize::from(header.template_id)) else {
         reads.push(Read::bare(code, name));
         return Ok(None);
@@ -2150,6 +2156,29 @@ mod tests {
         }
     }
 
+    /// An XDP Symbol Index Mapping of `index` to `sym` with price scale code `scale`.
+    fn xdp_mapping(index: u32, sym: &[u8], scale: u8) -> XdpRepr {
+        XdpRepr::SymbolIndexMapping(xdp::SymbolIndexMappingRepr {
+            type_high: 0,
+            symbol_index: index,
+            symbol: Alpha::new(sym),
+            reserved1: 0,
+            market_id: 1,
+            system_id: 1,
+            exchange_code: b'N',
+            price_scale_code: scale,
+            security_type: b'A',
+            lot_size: 100,
+            prev_close_price: 0,
+            prev_close_volume: 0,
+            price_resolution: 1,
+            round_lot: b'Y',
+            mpv: 1,
+            unit_of_trade: 100,
+            reserved2: 0,
+        })
+    }
+
     #[test]
     fn xdp_symbols_and_prices_come_from_the_mapping() {
         let mut side = VenueSide::new(1_000, None);
@@ -2157,28 +2186,7 @@ mod tests {
         let mut out = Vec::new();
         let mut b = Vec::new();
         let mut w = PacketWriter::new(&mut b, 11, 1, 1_795_530_600, 0);
-        let map = |index: u32, sym: &[u8], scale: u8| {
-            XdpRepr::SymbolIndexMapping(xdp::SymbolIndexMappingRepr {
-                type_high: 0,
-                symbol_index: index,
-                symbol: Alpha::new(sym),
-                reserved1: 0,
-                market_id: 1,
-                system_id: 1,
-                exchange_code: b'N',
-                price_scale_code: scale,
-                security_type: b'A',
-                lot_size: 100,
-                prev_close_price: 0,
-                prev_close_volume: 0,
-                price_resolution: 1,
-                round_lot: b'Y',
-                mpv: 1,
-                unit_of_trade: 100,
-                reserved2: 0,
-            })
-        };
-        w.push(&map(7, b"IBM", 2)).unwrap();
+        w.push(&xdp_mapping(7, b"IBM", 2)).unwrap();
         w.push(&XdpRepr::SourceTimeReference(
             xdp::SourceTimeReferenceRepr {
                 type_high: 0,
@@ -2292,25 +2300,7 @@ mod tests {
             firm_id: Alpha::new(b""),
             reserved: 0,
         });
-        let map = XdpRepr::SymbolIndexMapping(xdp::SymbolIndexMappingRepr {
-            type_high: 0,
-            symbol_index: 7,
-            symbol: Alpha::new(b"IBM"),
-            reserved1: 0,
-            market_id: 1,
-            system_id: 1,
-            exchange_code: b'N',
-            price_scale_code: 2,
-            security_type: b'A',
-            lot_size: 100,
-            prev_close_price: 0,
-            prev_close_volume: 0,
-            price_resolution: 1,
-            round_lot: b'Y',
-            mpv: 1,
-            unit_of_trade: 100,
-            reserved2: 0,
-        });
+        let map = xdp_mapping(7, b"IBM", 2);
         side.datagram(
             id(0),
             1,

@@ -386,7 +386,7 @@ fn value<'s>(c: &Cursor<'_>, ty: &'s TypeDef, at: usize, version: u16) -> Value<
 /// Bytes as text: as they are when printable ASCII without a backslash, else all of them
 /// escaped (`escape_ascii`: `\\` for a backslash, `\xNN` for a byte that is not printable),
 /// so that text can be read back into its bytes unambiguously.
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     if b.iter().all(|x| (0x20..0x7f).contains(x) && *x != b'\\') {
         String::from_utf8_lossy(b).into_owned()
     } else {

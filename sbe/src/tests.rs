@@ -464,12 +464,9 @@ mod random {
         }
     }
 
+    /// Bytes as the decoder writes text.
     fn text_of(b: &[u8]) -> String {
-        if b.iter().all(|x| (0x20..0x7f).contains(x) && *x != b'\\') {
-            String::from_utf8(b.to_vec()).unwrap()
-        } else {
-            b.escape_ascii().to_string()
-        }
+        crate::message::text(b)
     }
 
     fn one<'s>(r: &mut Rng, prim: Primitive, optional: bool, null: Option<Raw>) -> Value<'s> {

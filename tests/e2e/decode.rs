@@ -623,28 +623,8 @@ fn other_venues_decode_search_and_gaps_match_the_generators_truth() {
 /// `report`'s gaps equal the generator's truth.
 #[test]
 fn cme_mdp3_decodes_through_the_feed_maps_sbe_schema_as_the_truth_says() {
-    use wiretape_capture::synth::VenueTruth;
     let tmp = tempfile::tempdir().unwrap();
-    let pcap = tmp.path().join("mdp3.pcap");
-    let truth_path = tmp.path().join("mdp3.json");
-    let r = wiretape(&[
-        "gen",
-        "--venue",
-        "mdp3",
-        "--out",
-        s(&pcap),
-        "--truth",
-        s(&truth_path),
-        "--packets",
-        "4000",
-        "--symbols",
-        "200",
-        "--seed",
-        "9",
-    ]);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let t: VenueTruth =
-        serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+    let (pcap, t) = gen_venue(tmp.path(), "mdp3", 4000, 200, 9);
     assert!(!t.gaps.is_empty());
     let conf = tmp.path().join("conf");
     std::fs::create_dir(&conf).unwrap();
@@ -755,29 +735,9 @@ fn cme_mdp3_decodes_through_the_feed_maps_sbe_schema_as_the_truth_says() {
 /// segment) finds every entry by `symbol:` as the truth says.
 #[test]
 fn cme_mdp3_entries_before_their_definitions_are_resolved_late() {
-    use wiretape_capture::synth::VenueTruth;
     use wiretape_capture::PcapWriter;
     let tmp = tempfile::tempdir().unwrap();
-    let pcap = tmp.path().join("mdp3.pcap");
-    let truth_path = tmp.path().join("mdp3.json");
-    let r = wiretape(&[
-        "gen",
-        "--venue",
-        "mdp3",
-        "--out",
-        s(&pcap),
-        "--truth",
-        s(&truth_path),
-        "--packets",
-        "1500",
-        "--symbols",
-        "60",
-        "--seed",
-        "4",
-    ]);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let t: VenueTruth =
-        serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+    let (pcap, t) = gen_venue(tmp.path(), "mdp3", 1500, 60, 4);
     // A definition packet's first message is template 54 (after Ethernet, IPv4, UDP, the
     // 12-byte packet header, MsgSize and the SBE block length).
     let is_definition = |f: &[u8]| {
@@ -898,29 +858,9 @@ fn cboe_pitch_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
 /// the feed map, `report` loses only the generator's own gaps; unnamed, each line's drops.
 /// Returns the directory (the unnamed store is `d0`).
 fn ab_lines_arbitrated(venue: &str, name: &str, sbe: bool) -> tempfile::TempDir {
-    use wiretape_capture::synth::VenueTruth;
     use wiretape_capture::PcapWriter;
     let tmp = tempfile::tempdir().unwrap();
-    let pcap = tmp.path().join("a.pcap");
-    let truth_path = tmp.path().join("a.json");
-    let r = wiretape(&[
-        "gen",
-        "--venue",
-        venue,
-        "--out",
-        s(&pcap),
-        "--truth",
-        s(&truth_path),
-        "--packets",
-        "1200",
-        "--symbols",
-        "40",
-        "--seed",
-        "6",
-    ]);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let t: VenueTruth =
-        serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+    let (pcap, t) = gen_venue(tmp.path(), venue, 1200, 40, 6);
     let missing: u64 = t.gaps.iter().map(|g| g.count).sum();
     assert!(missing > 0);
     let (packets, err) = wiretape_tests::read_capture(&pcap);
@@ -1010,4 +950,34 @@ fn ab_lines_arbitrated(venue: &str, name: &str, sbe: bool) -> tempfile::TempDir 
         "{venue}: {g}"
     );
     tmp
+}
+
+/// `wiretape gen --venue VENUE` into `dir` (`VENUE.pcap`): the capture and its truth.
+fn gen_venue(
+    dir: &Path,
+    venue: &str,
+    packets: u32,
+    symbols: u32,
+    seed: u32,
+) -> (std::path::PathBuf, wiretape_capture::synth::VenueTruth) {
+    let pcap = dir.join(format!("{venue}.pcap"));
+    let truth = dir.join(format!("{venue}.json"));
+    let r = wiretape(&[
+        "gen",
+        "--venue",
+        venue,
+        "--out",
+        s(&pcap),
+        "--truth",
+        s(&truth),
+        "--packets",
+        &packets.to_string(),
+        "--symbols",
+        &symbols.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let t = serde_json::from_str(&std::fs::read_to_string(&truth).unwrap()).unwrap();
+    (pcap, t)
 }
