@@ -59,7 +59,11 @@ impl Hasher for FxHasher {
     }
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        // The multiply carries each input bit only upwards: keys that differ only in their
+        // high bytes (symbols packed in a word, alike but for their last characters) would
+        // share the low bits the table indexes by, and all probe one group. The rotation
+        // (rustc-hash 2's) brings the well-mixed high bits down.
+        self.hash.rotate_left(26)
     }
 }
 
@@ -147,6 +151,28 @@ impl<K: Hash + Eq, V> BoundedMap<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_differing_only_in_their_high_bytes_spread_over_the_low_bits() {
+        use std::collections::HashSet;
+        // Six-character symbols padded to a word, alike but for the fifth and sixth
+        // characters: the table indexes by the hash's low bits.
+        let low: HashSet<u64> = (0..1_296u32)
+            .map(|i| {
+                let mut sym = *b"0000AA  ";
+                sym[4] = b'0' + (i % 36) as u8;
+                sym[5] = b'0' + (i / 36) as u8;
+                let mut h = FxHasher::default();
+                h.write_u64(u64::from_le_bytes(sym));
+                h.finish() & 0x3ff
+            })
+            .collect();
+        assert!(
+            low.len() > 500,
+            "{} buckets of 1,024 for 1,296 keys",
+            low.len()
+        );
+    }
 
     #[test]
     fn bounded_map_keeps_recent_entries_and_counts_evictions() {
