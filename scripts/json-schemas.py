@@ -342,7 +342,7 @@ SCHEMAS = {
     "gen-venue": ("wiretape gen --venue V --json", obj("What was generated.", {
         "out": t("string", "The capture written (- for standard output)."),
         "truth": t("string", "The truth file, if any.", True),
-        "venue": t("string", "The feed.", enum=["pitch", "tops", "deep", "xdp", "mdp3"]),
+        "venue": t("string", "The feed.", enum=["pitch", "pitch-options", "cfe", "tops", "deep", "xdp", "mdp3"]),
         "protocol": t("string", "What the decoder calls it (proto: in queries).", enum=["pitch", "iextp", "xdp", "mdp3"]),
         "packets": t("integer", "Packets.", minimum=0),
         "bytes": t("integer", "Bytes written.", minimum=0),

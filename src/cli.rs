@@ -631,7 +631,10 @@ pub struct ShowArgs {
 /// module.
 ///
 /// With --venue, another venue's market data instead, alone: Cboe PITCH (`pitch`: units 1
-/// and 2 on 224.0.62.2 and .3, ports 30001 and 30002), IEX TOPS or DEEP (`tops`, `deep`:
+/// and 2 on 224.0.62.2 and .3, ports 30001 and 30002; `pitch-options`: Cboe Options, on
+/// 224.0.63.2 and .3, ports 30101 and 30102, each unit opening with unsequenced Symbol
+/// Mappings naming its feed symbols by OSI symbol; `cfe`: CFE futures, on 224.0.64.2 and .3,
+/// ports 30201 and 30202, opening with Futures Instrument Definitions), IEX TOPS or DEEP (`tops`, `deep`:
 /// one IEX-TP session on 233.215.21.4 port 10378 or .8 port 10379) or NYSE XDP Integrated
 /// (`xdp`: two channels on 224.0.59.76 and .77, ports 11076 and 11077) or CME MDP 3.0 (`mdp3`:
 /// one incremental feed on 224.0.31.1 port 14310; instrument definitions, then book updates
@@ -683,7 +686,8 @@ pub struct GenArgs {
     /// once starts a tenth as often [default: 0.01].
     #[arg(long, value_name = "RATE", requires = "ab", value_parser = parse_drop_rate)]
     pub ab_drop_rate: Option<u32>,
-    /// Another venue's market data instead (see above): pitch, tops, deep, xdp or mdp3.
+    /// Another venue's market data instead (see above): pitch, pitch-options, cfe, tops, deep,
+    /// xdp or mdp3.
     #[arg(long, value_enum, conflicts_with_all = ["ab", "seconds"])]
     pub venue: Option<VenueArg>,
     /// Print the summary as one JSON object.
@@ -699,6 +703,11 @@ pub struct GenArgs {
 pub enum VenueArg {
     /// Cboe PITCH (equities), two units.
     Pitch,
+    /// Cboe Options PITCH, two units: Symbol Mappings name the orders' feed symbols by OSI
+    /// symbol.
+    PitchOptions,
+    /// CFE PITCH (Cboe futures), two units: Futures Instrument Definitions name the symbols.
+    Cfe,
     /// IEX TOPS 1.6 over IEX-TP.
     Tops,
     /// IEX DEEP 1.0 over IEX-TP.

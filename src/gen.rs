@@ -181,6 +181,8 @@ pub fn run(a: GenArgs) -> Result<u8> {
 fn run_venue(a: GenArgs, v: VenueArg) -> Result<u8> {
     let feed = match v {
         VenueArg::Pitch => VenueFeed::Pitch,
+        VenueArg::PitchOptions => VenueFeed::PitchOptions,
+        VenueArg::Cfe => VenueFeed::Cfe,
         VenueArg::Tops => VenueFeed::Tops,
         VenueArg::Deep => VenueFeed::Deep,
         VenueArg::Xdp => VenueFeed::Xdp,

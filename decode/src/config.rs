@@ -14,6 +14,8 @@
 //! [[feed]]
 //! addr = "224.0.62.0/24"
 //! protocol = "pitch"          # UDP: or "iextp" (IEX TOPS/DEEP), "xdp" (NYSE XDP)
+//! variant = "options"         # PITCH: "equities", "options" or "futures" (CFE); without
+//!                             # it, told from the types and lengths of the messages
 //!
 //! [[feed]]
 //! addr = "224.0.31.1"
@@ -196,6 +198,9 @@ pub struct Feed {
     /// of one feed, their gaps arbitrated), up to 10 printable ASCII characters (6 for PITCH);
     /// the records' session name (PITCH: `NAME:UNIT`).
     pub name: Option<String>,
+    /// PITCH: which PITCH the lines carry (`variant = "options"`); without it, told from
+    /// the messages' types and lengths.
+    pub variant: Option<wiretape_wire::pitch::Variant>,
 }
 
 impl Feed {
@@ -287,11 +292,13 @@ pub enum FeedMapError {
         /// Why, with the line.
         source: wiretape_sbe::SchemaError,
     },
-    /// A `name` that cannot name a feed's lines.
-    #[error("feed map{}: feed #{index}: name {value:?}: {reason}", path_suffix(.path))]
-    BadName {
+    /// A `name` that cannot name a feed's lines, or a `variant` that is not one.
+    #[error("feed map{}: feed #{index}: {key} {value:?}: {reason}", path_suffix(.path))]
+    BadValue {
         /// The file, when loaded from one.
         path: Option<PathBuf>,
+        /// `name` or `variant`.
+        key: &'static str,
         /// Index of the `[[feed]]` entry, from 1.
         index: usize,
         /// The value.
@@ -340,6 +347,7 @@ struct FeedRepr {
     port: Option<u16>,
     protocol: FeedProtocol,
     name: Option<String>,
+    variant: Option<String>,
 }
 
 impl FeedMap {
@@ -389,8 +397,9 @@ impl FeedMap {
                     })?),
                 };
             if let Some(name) = &f.name {
-                let bad = |reason: &str| FeedMapError::BadName {
+                let bad = |reason: &str| FeedMapError::BadValue {
                     path: path.map(Path::to_owned),
+                    key: "name",
                     index: i + 1,
                     value: name.clone(),
                     reason: reason.to_owned(),
@@ -414,11 +423,31 @@ impl FeedMap {
                     )));
                 }
             }
+            let variant = match &f.variant {
+                None => None,
+                Some(v) => {
+                    let bad = |reason: &str| FeedMapError::BadValue {
+                        path: path.map(Path::to_owned),
+                        key: "variant",
+                        index: i + 1,
+                        value: v.clone(),
+                        reason: reason.to_owned(),
+                    };
+                    if f.protocol != FeedProtocol::Pitch {
+                        return Err(bad("a variant is for pitch feeds"));
+                    }
+                    Some(
+                        wiretape_wire::pitch::Variant::from_name(v)
+                            .ok_or_else(|| bad("equities, options or futures (cfe)"))?,
+                    )
+                }
+            };
             feeds.push(Feed {
                 addr,
                 port: f.port,
                 protocol: f.protocol,
                 name: f.name,
+                variant,
             });
         }
         let sbe = match file.sbe {
@@ -495,6 +524,30 @@ mod tests {
         ] {
             let e = FeedMap::from_toml_str(&format!("[[feed]]\n{toml}\n")).unwrap_err();
             assert!(e.to_string().contains("feed #1: name"), "{e}");
+            assert!(e.to_string().contains(why), "{toml}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_pitch_feed_may_name_its_variant() {
+        use wiretape_wire::pitch::Variant;
+        let m = FeedMap::from_toml_str(
+            "[[feed]]\nport = 30201\nprotocol = \"pitch\"\nvariant = \"cfe\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.feeds[0].variant, Some(Variant::Futures));
+        for (toml, why) in [
+            (
+                "protocol = \"xdp\"\nvariant = \"options\"",
+                "for pitch feeds",
+            ),
+            (
+                "protocol = \"pitch\"\nvariant = \"bonds\"",
+                "equities, options or futures",
+            ),
+        ] {
+            let e = FeedMap::from_toml_str(&format!("[[feed]]\n{toml}\n")).unwrap_err();
+            assert!(e.to_string().contains("feed #1: variant"), "{e}");
             assert!(e.to_string().contains(why), "{toml}: {e}");
         }
     }

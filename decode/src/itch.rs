@@ -516,7 +516,8 @@ impl UdpSide {
                         // Another sequenced feed, by configuration: the venue side has it.
                         stats.flows.configured += 1;
                         let name = feed.and_then(|f| f.name.as_deref());
-                        self.venues.configure(key, p, name);
+                        self.venues
+                            .configure(key, p, name, feed.and_then(|f| f.variant));
                         return None;
                     }
                     Some(FeedProtocol::MoldUdp64) => {

@@ -1,4 +1,4 @@
-//! UDP: sequenced feeds other than MoldUDP64 — Cboe PITCH (equities), IEX-TP (TOPS, DEEP)
+//! UDP: sequenced feeds other than MoldUDP64 — Cboe PITCH (equities, options, CFE futures), IEX-TP (TOPS, DEEP)
 //! and NYSE Pillar XDP Integrated — and their per-session symbol state.
 //!
 //! # Detection
@@ -16,6 +16,13 @@
 //! framing does not fit is an error record of V, unless it fits another venue exactly: [`CONFIRM`] of those in a row
 //! re-label the flow, with a [`ErrorKind::Relabelled`] note, never decoded as garbage.
 //!
+//! PITCH's three variants share the framing and most layouts; the types whose layouts
+//! differ have lengths of their own ([`pitch::Variant`]). A PITCH flow keeps the set of
+//! variants all its fitting datagrams fitted (or the one the feed map names), and reads each
+//! datagram in the first of them (equities, options, futures): a datagram several variants
+//! fit reads the same in each. An equities feed is told by its 26-byte executions, options by
+//! its 27-byte ones or its Symbol Mappings, CFE by its 10-byte Time.
+//!
 //! # Sessions and sequence numbers
 //!
 //! [`Session::Feed`]: the PITCH unit or the IEX-TP session id (decimal; XDP numbers per
@@ -29,6 +36,10 @@
 //! * PITCH: Add Order, Trade, Trading Status, Auction and RPI messages name their symbol;
 //!   Executed, Reduce Size, Modify and Delete name only the order, resolved through the
 //!   session's live orders (order id → symbol and quantity, capped in two generations).
+//!   Options' Symbol Mappings and CFE's Futures Instrument Definitions (and Variance Symbol
+//!   Mappings) name a unit's 6-character feed symbols: from then on the unit's messages and
+//!   orders of that feed symbol carry the OSI or report symbol. A message before its mapping
+//!   keeps the feed symbol (not resolved late).
 //! * IEX-TP: every message but System Event names its symbol.
 //! * XDP: messages name a symbol index, resolved through the Symbol Index Mapping messages of
 //!   the session (which also give each symbol's price scale: prices are given with 4
@@ -40,7 +51,7 @@ use std::sync::Arc;
 
 use wiretape_store::PacketId;
 use wiretape_wire::iextp::{self, IexView, Segment};
-use wiretape_wire::pitch::{self, PitchView, Unit};
+use wiretape_wire::pitch::{self, AnyView, PitchView, Unit, Variant, Variants};
 use wiretape_wire::trading::{Alpha, ProtoError, Shape, Side};
 use wiretape_wire::xdp::{self, XdpView};
 #[cfg(test)]
@@ -162,6 +173,9 @@ struct VenueFlow {
     /// The feed map's name of the feed the flow is a line of (MDP3, XDP: its sessions'; PITCH:
     /// its units' `NAME:UNIT`).
     name: Option<Alpha<10>>,
+    /// PITCH: the variants the flow's datagrams have all fitted (one from the feed map's
+    /// `variant`); its datagrams are read in the first (the layouts of such datagrams agree).
+    variants: Variants,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -321,6 +335,7 @@ impl VenueSide {
         key: FlowKey,
         protocol: crate::config::FeedProtocol,
         name: Option<&str>,
+        variant: Option<Variant>,
     ) {
         use crate::config::FeedProtocol as F;
         let venue = match protocol {
@@ -336,6 +351,7 @@ impl VenueSide {
             configured: true,
             run: None,
             name: name.map(|n| Alpha::new(n.as_bytes())),
+            variants: variant.map_or(Variants::ALL, Variants::only),
         });
         self.flow_index.insert(key, i);
     }
@@ -461,6 +477,7 @@ impl VenueSide {
                             configured: false,
                             run: None,
                             name: None,
+                            variants: Variants::ALL,
                         });
                         self.flow_index.insert(key, self.flows.len() - 1);
                         self.flows.len() - 1
@@ -485,7 +502,26 @@ impl VenueSide {
             .and_then(|f| f.name)
             .unwrap_or(Alpha([b' '; 10]));
         match venue {
-            Venue::Pitch => self.pitch(id, ts_ns, &key, payload, stats, out),
+            Venue::Pitch => {
+                let variant = match fi.and_then(|i| self.flows.get_mut(i)) {
+                    Some(f) => match f.variants.single() {
+                        Some(v) => v,
+                        None => {
+                            // Narrowed by each datagram that fits (a unit of other types, or
+                            // an error, leaves the flow's set as it is).
+                            let fit = pitch::variants(payload).and(f.variants);
+                            if !fit.is_empty() {
+                                f.variants = fit;
+                            }
+                            f.variants.first().unwrap_or(Variant::Equities)
+                        }
+                    },
+                    None => pitch::variants(payload)
+                        .first()
+                        .unwrap_or(Variant::Equities),
+                };
+                self.pitch(id, ts_ns, &key, payload, variant, stats, out)
+            }
             Venue::IexTp => self.iextp(id, ts_ns, &key, payload, stats, out),
             Venue::Xdp => self.xdp(id, ts_ns, &key, payload, stats, out),
             Venue::Mdp3 => self.mdp3(id, ts_ns, &key, payload, stats, out),
@@ -533,12 +569,14 @@ impl VenueSide {
         i
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn pitch(
         &mut self,
         id: PacketId,
         ts_ns: u64,
         key: &FlowKey,
         payload: &[u8],
+        variant: Variant,
         stats: &mut Stats,
         out: &mut Vec<MessageRecord>,
     ) {
@@ -577,7 +615,15 @@ impl VenueSide {
             .messages()
             .map(|m| m.map(|(seq, b)| ((seq != 0).then_some(u64::from(seq)), b.len(), b)));
         self.frame(
-            &head, id, ts_ns, key, payload, messages, read_pitch, stats, out,
+            &head,
+            id,
+            ts_ns,
+            key,
+            payload,
+            messages,
+            |s, b, more| read_pitch(s, variant, b, more),
+            stats,
+            out,
         );
     }
 
@@ -1185,26 +1231,42 @@ fn read_mdp3(
 #[inline(always)]
 fn read_pitch(
     session: &mut FeedSession,
+    variant: Variant,
     bytes: &[u8],
     _more: &mut Vec<Read>,
 ) -> Result<Option<Read>, String> {
-    let view = pitch::message(bytes).map_err(|e| {
+    let any = variant.message(bytes).map_err(|e| {
         format!(
-            "PITCH message 0x{:02X}: {e}",
+            "PITCH ({}) message 0x{:02X}: {e}",
+            variant.name(),
             bytes.get(1).copied().unwrap_or(0)
         )
     })?;
-    let sum = pitch::Summary::of(&view);
+    let sum = pitch::Summary::of_any(&any);
     if let Some(t) = sum.time {
         session.seconds = Some(t);
     }
-    let symbol = match (&view, sum.symbol, sum.order_id) {
-        (_, Some(sym), order) => {
+    if let Some((feed, to)) = &sum.mapping {
+        // Options' Symbol Mapping, CFE's definitions: the feed symbol stands for this one
+        // from here (and so do the orders added with it).
+        let (i, _) = session.intern(&feed.0);
+        session.names[i as usize] = symbol_text(&to.0);
+    }
+    let added = matches!(
+        any,
+        AnyView::Equities(
+            PitchView::AddOrderLong(_)
+                | PitchView::AddOrderShort(_)
+                | PitchView::AddOrderExpanded(_)
+        ) | AnyView::Options(pitch::options::OptionsView::AddOrderExpanded(_))
+            | AnyView::Futures(
+                pitch::cfe::CfeView::AddOrderLong(_) | pitch::cfe::CfeView::AddOrderShort(_)
+            )
+    );
+    let symbol = match (sum.symbol, sum.order_id, &sum.mapping) {
+        (Some(sym), order, _) => {
             let (i, symbol) = session.intern(sym.as_bytes());
-            if let (Some(o), PitchView::AddOrderLong(_))
-            | (Some(o), PitchView::AddOrderShort(_))
-            | (Some(o), PitchView::AddOrderExpanded(_)) = (order, &view)
-            {
+            if let (Some(o), true) = (order, added) {
                 session.orders.insert(
                     o,
                     Order {
@@ -1215,20 +1277,31 @@ fn read_pitch(
             }
             Some(symbol)
         }
-        (PitchView::DeleteOrder(_), None, Some(o)) => session
-            .orders
-            .remove(&o)
-            .map(|order| session.names[order.symbol as usize].clone()),
-        (_, None, Some(o)) => {
+        (None, _, Some((feed, _))) => Some(session.intern(&feed.0).1),
+        (None, Some(o), _) if matches!(any, AnyView::Equities(PitchView::DeleteOrder(_))) => {
+            session
+                .orders
+                .remove(&o)
+                .map(|order| session.names[order.symbol as usize].clone())
+        }
+        (None, Some(o), _) => {
+            use pitch::cfe::CfeView as C;
+            use pitch::options::OptionsView as O;
             let found = session.orders.get_mut(&o).map(|order| {
-                match &view {
-                    PitchView::OrderExecuted(_)
-                    | PitchView::OrderExecutedAtPrice(_)
-                    | PitchView::ReduceSizeLong(_)
-                    | PitchView::ReduceSizeShort(_) => {
+                match any {
+                    AnyView::Equities(
+                        PitchView::OrderExecuted(_)
+                        | PitchView::OrderExecutedAtPrice(_)
+                        | PitchView::ReduceSizeLong(_)
+                        | PitchView::ReduceSizeShort(_),
+                    )
+                    | AnyView::Options(O::OrderExecuted(_) | O::OrderExecutedAtPrice(_)) => {
                         order.quantity = order.quantity.saturating_sub(sum.quantity.unwrap_or(0));
                     }
-                    PitchView::ModifyOrderLong(_) | PitchView::ModifyOrderShort(_) => {
+                    AnyView::Equities(
+                        PitchView::ModifyOrderLong(_) | PitchView::ModifyOrderShort(_),
+                    )
+                    | AnyView::Futures(C::ModifyOrderLong(_) | C::ModifyOrderShort(_)) => {
                         order.quantity = sum.quantity.unwrap_or(0);
                     }
                     _ => {}
@@ -1244,13 +1317,14 @@ fn read_pitch(
         _ => None,
     };
     let time = match (session.seconds, sum.time_offset, sum.time) {
-        (_, _, Some(t)) => Some(u64::from(t) * 1_000_000_000),
+        // Time (no offset), or Time Reference (its own offset).
+        (_, off, Some(t)) => Some(u64::from(t) * 1_000_000_000 + u64::from(off.unwrap_or(0))),
         (Some(sec), Some(off), None) => Some(u64::from(sec) * 1_000_000_000 + u64::from(off)),
         _ => None,
     };
     Ok(Some(Read {
-        code: type_code(Protocol::Pitch, u16::from(view.message_type().code())),
-        name: view.message_type().name(),
+        code: type_code(Protocol::Pitch, u16::from(sum.code)),
+        name: sum.name,
         symbol,
         ids: OrderIds {
             order_ref: sum.order_id,
@@ -1438,7 +1512,8 @@ pub fn type_name(protocol: Protocol, code: &[u8]) -> Option<&'static str> {
         Protocol::Pitch => text
             .and_then(|t| t.strip_prefix("0x"))
             .and_then(|h| u8::from_str_radix(h, 16).ok())
-            .map_or("Unknown", |b| pitch::MessageType::from_u8(b).name()),
+            .and_then(|b| Variant::ALL.into_iter().find_map(|v| v.type_name(b)))
+            .unwrap_or("Unknown"),
         Protocol::IexTp => match code {
             [b] => iextp::MessageType::from_u8(*b).name(),
             _ => "Unknown",
@@ -1810,6 +1885,148 @@ mod tests {
         assert_eq!(side.flows[0].label, Some(Venue::Xdp));
     }
 
+    /// A unit of messages of any variant.
+    fn any_unit(seq: u32, msgs: &[&dyn pitch::Emit]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = UnitWriter::new(&mut out, 1, seq);
+        for m in msgs {
+            w.push(*m).unwrap();
+        }
+        w.finish();
+        out
+    }
+
+    #[test]
+    fn options_feed_symbols_are_named_by_their_mapping_and_the_flow_narrows_to_options() {
+        use pitch::options::{self as o, OptionsRepr};
+        let mut side = VenueSide::new(1_000, None);
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let k = key(30_101);
+        let mapping = OptionsRepr::SymbolMapping(o::SymbolMappingRepr {
+            feed_symbol: Alpha::new(b"0AB12C"),
+            osi_symbol: Alpha::new(b"SPY   261218C00600000"),
+            symbol_condition: b'N',
+            underlying: Alpha::new(b"SPY"),
+        });
+        let exec = |order_id| {
+            OptionsRepr::OrderExecuted(o::OrderExecutedRepr {
+                time_offset: 7,
+                order_id,
+                executed_quantity: 100,
+                execution_id: 11,
+                trade_condition: b' ',
+            })
+        };
+        let time = PitchRepr::Time(TimeRepr { time: 34_200 });
+        let datagrams = [
+            // Unsequenced, as options sends its mappings.
+            any_unit(0, &[&mapping]),
+            // Equities or options: read alike.
+            any_unit(1, &[&time, &add(1, b"0AB12C"), &add(2, b"0ZZZZZ")]),
+            // Options only (an execution of 27 bytes).
+            any_unit(4, &[&exec(1)]),
+            any_unit(5, &[&exec(2)]),
+        ];
+        for (i, d) in datagrams.iter().enumerate() {
+            assert_eq!(
+                side.datagram(id(i as u32), 1, k, d, &mut stats, &mut out),
+                Taken::Yes
+            );
+        }
+        let fl = &side.flows[side.flow_index[&k]];
+        assert_eq!(fl.variants, Variants::only(Variant::Options));
+        let m = messages(&out);
+        let got: Vec<(&str, Option<&str>, Option<u64>)> = m
+            .iter()
+            .map(|m| (m.msg_type.name, m.symbol.as_deref(), m.sequence))
+            .collect();
+        let osi = Some("SPY   261218C00600000");
+        assert_eq!(
+            got,
+            [
+                ("Symbol Mapping", osi, None),
+                ("Time", None, Some(1)),
+                ("Add Order Long", osi, Some(2)),
+                // A feed symbol no mapping names is kept as it is.
+                ("Add Order Long", Some("0ZZZZZ"), Some(3)),
+                ("Order Executed", osi, Some(4)),
+                ("Order Executed", Some("0ZZZZZ"), Some(5)),
+            ]
+        );
+        assert_eq!(stats.errors.total(), 0);
+        assert_eq!(type_name(Protocol::Pitch, b"0x2E"), Some("Symbol Mapping"));
+    }
+
+    #[test]
+    fn a_flow_configured_as_cfe_reads_cfe_layouts_and_reports_equities_ones_as_errors() {
+        use pitch::cfe::{self as c, CfeRepr};
+        let mut side = VenueSide::new(1_000, None);
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let k = key(30_201);
+        side.configure(
+            k,
+            crate::config::FeedProtocol::Pitch,
+            None,
+            Some(Variant::Futures),
+        );
+        let time = CfeRepr::Time(c::TimeRepr {
+            time: 30_000,
+            epoch_time: 1_800_000_000,
+        });
+        let definition = CfeRepr::FuturesInstrumentDefinition(c::FuturesInstrumentDefinitionRepr {
+            time_offset: 1,
+            symbol: Alpha::new(b"0Fz9aB"),
+            unit_timestamp: 0,
+            report_symbol: Alpha::new(b"VXF7"),
+            futures_flags: 0,
+            expiration_date: 20_270_120,
+            contract_size: 1_000,
+            listing_state: b'A',
+            price_increment: 500,
+            leg_count: 0,
+            leg_offset: 0,
+            reserved: 0,
+            contract_date: 20_270_101,
+        });
+        let add = CfeRepr::AddOrderLong(c::AddOrderLongRepr {
+            time_offset: 2,
+            order_id: 5,
+            side: Side::Sell,
+            quantity: 3,
+            symbol: Alpha::new(b"0Fz9aB"),
+            price: 175_500,
+        });
+        let d = any_unit(1, &[&time, &definition, &add]);
+        side.datagram(id(0), 1, k, &d, &mut stats, &mut out);
+        // An equities Add Order Long (34 bytes, with flags) on the CFE flow: an error.
+        let eq = any_unit(4, &[&super::tests::add(6, b"0Fz9aB")]);
+        side.datagram(id(1), 2, k, &eq, &mut stats, &mut out);
+        let m = messages(&out);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[2].symbol.as_deref(), Some("VXF7"));
+        assert_eq!(m[2].price, Some(175_500));
+        // Time + offset since (Central) midnight.
+        assert_eq!(
+            m[2].exchange_time,
+            Some(ExchangeTime::SinceMidnightNs(30_000_000_000_002))
+        );
+        let errors: Vec<&str> = out
+            .iter()
+            .filter_map(|r| match r {
+                MessageRecord::Error(e) => Some(e.reason.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("PITCH (futures) message 0x21"),
+            "{}",
+            errors[0]
+        );
+    }
+
     #[test]
     fn a_configured_flow_decodes_from_its_first_heartbeat_and_is_never_relabelled() {
         use crate::config::{FeedMap, FeedProtocol};
@@ -1995,8 +2212,8 @@ mod tests {
         use crate::config::FeedProtocol;
         let mut side = VenueSide::new(1_000, Some(mdp3_schema()));
         let (defs, incremental) = (key(14_310), key(14_311));
-        side.configure(defs, FeedProtocol::Mdp3, None);
-        side.configure(incremental, FeedProtocol::Mdp3, None);
+        side.configure(defs, FeedProtocol::Mdp3, None, None);
+        side.configure(incremental, FeedProtocol::Mdp3, None, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let d = mdp3_packet(1, &[definition54(b"ESZ6", 123_456)]);
@@ -2232,8 +2449,8 @@ mod tests {
         // channel) reaches their SecurityID.
         let mut side = VenueSide::new(1_000, Some(mdp3_schema()));
         let (defs, incremental) = (key(14_310), key(14_311));
-        side.configure(defs, FeedProtocol::Mdp3, None);
-        side.configure(incremental, FeedProtocol::Mdp3, None);
+        side.configure(defs, FeedProtocol::Mdp3, None, None);
+        side.configure(incremental, FeedProtocol::Mdp3, None, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let b = mdp3_packet(
@@ -2277,8 +2494,8 @@ mod tests {
         // XDP: an order on a channel before its symbol index mapping; another channel's
         // mapping of the same index resolves nothing.
         let mut side = VenueSide::new(1_000, None);
-        side.configure(key(11_076), FeedProtocol::Xdp, None);
-        side.configure(key(11_077), FeedProtocol::Xdp, None);
+        side.configure(key(11_076), FeedProtocol::Xdp, None, None);
+        side.configure(key(11_077), FeedProtocol::Xdp, None, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let packet = |seq: u32, m: &XdpRepr| {

@@ -507,7 +507,14 @@ fn another_itch_dialect_on_moldudp64_is_never_decoded_as_itch50_and_counts_agree
 fn other_venues_decode_search_and_gaps_match_the_generators_truth() {
     use wiretape_capture::synth::VenueTruth;
     let tmp = tempfile::tempdir().unwrap();
-    for (venue, seed) in [("pitch", 3), ("tops", 4), ("deep", 5), ("xdp", 6)] {
+    for (venue, seed) in [
+        ("pitch", 3),
+        ("pitch-options", 7),
+        ("cfe", 8),
+        ("tops", 4),
+        ("deep", 5),
+        ("xdp", 6),
+    ] {
         let pcap = tmp.path().join(format!("{venue}.pcap"));
         let truth_path = tmp.path().join(format!("{venue}.json"));
         let r = wiretape(&[

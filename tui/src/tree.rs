@@ -341,8 +341,13 @@ fn message_node(
 }
 
 fn pitch(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
-    use wiretape_wire::pitch::{MessageType, Unit, HEADER_LEN};
+    use wiretape_wire::pitch::{variants, Unit, Variant, HEADER_LEN};
     let b = pay.start;
+    // The variant the unit's messages fit (equities first: the layouts of a unit that fits
+    // several agree).
+    let variant = variants(&data[pay.clone()])
+        .first()
+        .unwrap_or(Variant::Equities);
     let Ok(u) = Unit::new_checked(&data[pay.clone()]) else {
         out.push(Node::new(0, "Cboe PITCH: (truncated unit header)", pay));
         return;
@@ -350,7 +355,8 @@ fn pitch(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
     out.push(Node::new(
         0,
         format!(
-            "Cboe PITCH: unit {} seq {} count {}",
+            "Cboe PITCH ({}): unit {} seq {} count {}",
+            variant.name(),
             u.unit(),
             u.sequence(),
             u.count()
@@ -373,12 +379,11 @@ fn pitch(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
         };
         let end = at + bytes.len();
         let code = bytes.get(1).copied().unwrap_or(0);
-        let ty = MessageType::from_u8(code);
         message_node(
             out,
             "PITCH",
             format!("0x{code:02X}"),
-            ty.name(),
+            variant.type_name(code).unwrap_or("Unknown"),
             (seq != 0).then_some(u64::from(seq)),
             at..end,
         );
@@ -390,7 +395,7 @@ fn pitch(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
             data,
             at + 1,
             bytes.len() - 1,
-            ty.fields(),
+            variant.fields(code),
             Numbers::Le,
         );
         at = end;
@@ -883,7 +888,21 @@ mod tests {
     fn venue_packets_show_their_headers_and_little_endian_fields() {
         use wiretape_capture::synth::{VenueConfig, VenueFeed, VenueGenerator};
         for (feed, header, field) in [
-            (VenueFeed::Pitch, "Cboe PITCH: unit ", "Add Order"),
+            (
+                VenueFeed::Pitch,
+                "Cboe PITCH (equities): unit ",
+                "Add Order",
+            ),
+            (
+                VenueFeed::PitchOptions,
+                "Cboe PITCH (options): unit ",
+                "osi_symbol: \"",
+            ),
+            (
+                VenueFeed::Cfe,
+                "Cboe PITCH (futures): unit ",
+                "report_symbol: \"",
+            ),
             (
                 VenueFeed::Tops,
                 "IEX-TP: TOPS session 1150681088",

@@ -28,7 +28,12 @@
 //! Auction Update 43/47), the current one is the view's; [`ALTERNATE_LENGTHS`] lists the
 //! others, which detection accepts and decoding reports as unknown layouts.
 
-use crate::trading::{define_messages, Alpha, Le16, Le32, Le64, ProtoError, Result, Side};
+use crate::trading::{
+    define_messages, Alpha, FieldInfo, Le16, Le32, Le64, ProtoError, Result, Side,
+};
+
+pub mod cfe;
+pub mod options;
 
 /// Length of the sequenced unit header.
 pub const HEADER_LEN: usize = 8;
@@ -339,6 +344,7 @@ pub fn len_fits(code: u8, len: usize) -> bool {
 
 /// Checks one message's length byte against its size and returns its view (from the type
 /// byte on). Unknown types are kept ([`PitchView::Unknown`]).
+#[inline]
 pub fn message(msg: &[u8]) -> Result<PitchView<'_>> {
     match msg {
         [] | [_] => Err(ProtoError::Truncated {
@@ -351,6 +357,276 @@ pub fn message(msg: &[u8]) -> Result<PitchView<'_>> {
         }),
         _ => PitchView::new_checked(&msg[1..]),
     }
+}
+
+/// Which PITCH a unit speaks: one framing, three tables of message types
+/// (`docs/protocols/cboe-pitch.md` §3 and §5). Many types have the same layout in all three;
+/// the others differ in length, so a unit's lengths tell them apart ([`variants`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// US equities (BZX, BYX, EDGX, EDGA).
+    Equities,
+    /// Options (BZX, C1, C2 and EDGX options): feed symbols named by Symbol Mapping.
+    Options,
+    /// CFE futures: symbols named by Futures Instrument Definitions, times from Central midnight.
+    Futures,
+}
+
+/// Which module's table reads a type in a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Equities,
+    Options,
+    Futures,
+    None,
+}
+
+impl Variant {
+    /// Every variant, in the order a unit that fits several is read with.
+    pub const ALL: [Variant; 3] = [Variant::Equities, Variant::Options, Variant::Futures];
+
+    /// `equities`, `options` or `futures`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Variant::Equities => "equities",
+            Variant::Options => "options",
+            Variant::Futures => "futures",
+        }
+    }
+
+    /// A variant by [`name`](Self::name) (`cfe` for futures too).
+    pub fn from_name(name: &str) -> Option<Variant> {
+        match name {
+            "equities" => Some(Variant::Equities),
+            "options" => Some(Variant::Options),
+            "futures" | "cfe" => Some(Variant::Futures),
+            _ => None,
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
+    #[inline]
+    fn table(self, code: u8) -> Table {
+        let equities = !matches!(MessageType::from_u8(code), MessageType::Unknown(_));
+        match self {
+            Variant::Equities if equities => Table::Equities,
+            Variant::Options
+                if !matches!(
+                    options::MessageType::from_u8(code),
+                    options::MessageType::Unknown(_)
+                ) =>
+            {
+                Table::Options
+            }
+            Variant::Options if options::SHARED.contains(&code) => Table::Equities,
+            Variant::Futures
+                if !matches!(
+                    cfe::MessageType::from_u8(code),
+                    cfe::MessageType::Unknown(_)
+                ) =>
+            {
+                Table::Futures
+            }
+            Variant::Futures if cfe::SHARED_EQUITIES.contains(&code) => Table::Equities,
+            Variant::Futures if cfe::SHARED_OPTIONS.contains(&code) => Table::Options,
+            _ => Table::None,
+        }
+    }
+
+    /// Whether `len` (length byte included) is a length the variant sends type `code` with.
+    pub fn len_fits(self, code: u8, len: usize) -> bool {
+        let fixed = |n: Option<usize>| n.map(|n| n + 1) == Some(len);
+        match self.table(code) {
+            Table::Equities if self == Variant::Equities => len_fits(code, len),
+            Table::Equities => message_len(code) == Some(len),
+            Table::Options => {
+                fixed(options::MessageType::from_u8(code).fixed_len())
+                    || (code == 0x2E && len == options::MAPPING_SHORT_LEN)
+            }
+            Table::Futures if code == 0xBB => {
+                len >= cfe::DEFINITION_LEN
+                    && (len - cfe::DEFINITION_LEN).is_multiple_of(cfe::LEG_LEN)
+            }
+            Table::Futures => fixed(cfe::MessageType::from_u8(code).fixed_len()),
+            Table::None => false,
+        }
+    }
+
+    /// The name of type `code` in this variant.
+    pub fn type_name(self, code: u8) -> Option<&'static str> {
+        match self.table(code) {
+            Table::Equities => Some(MessageType::from_u8(code).name()),
+            Table::Options => Some(options::MessageType::from_u8(code).name()),
+            Table::Futures => Some(cfe::MessageType::from_u8(code).name()),
+            Table::None => None,
+        }
+    }
+
+    /// The fields of type `code` in this variant, offsets from the type byte (none when the
+    /// type is unknown).
+    pub fn fields(self, code: u8) -> &'static [FieldInfo] {
+        match self.table(code) {
+            Table::Equities => MessageType::from_u8(code).fields(),
+            Table::Options => options::MessageType::from_u8(code).fields(),
+            Table::Futures => cfe::MessageType::from_u8(code).fields(),
+            Table::None => &[],
+        }
+    }
+
+    /// Checks one message's length byte against its size and returns its view in this
+    /// variant (from the type byte on). Unknown types are kept
+    /// (`AnyView::Equities(PitchView::Unknown(_))`).
+    #[inline]
+    pub fn message(self, msg: &[u8]) -> Result<AnyView<'_>> {
+        if self == Variant::Equities {
+            // Every type of the equities table has the equities layout.
+            return message(msg).map(AnyView::Equities);
+        }
+        let code = match msg {
+            [] | [_] => {
+                return Err(ProtoError::Truncated {
+                    needed: 2,
+                    available: msg.len(),
+                })
+            }
+            [len, ..] if usize::from(*len) != msg.len() => {
+                return Err(ProtoError::Malformed {
+                    offset: 0,
+                    reason: "message length byte disagrees with the message's size",
+                })
+            }
+            [_, code, ..] => *code,
+        };
+        let body = &msg[1..];
+        Ok(match self.table(code) {
+            Table::Equities | Table::None => AnyView::Equities(PitchView::new_checked(body)?),
+            Table::Options if code == 0x2E && msg.len() == options::MAPPING_SHORT_LEN => {
+                AnyView::ShortMapping(body)
+            }
+            Table::Options => AnyView::Options(options::OptionsView::new_checked(body)?),
+            Table::Futures if code == 0xBB => {
+                let fixed = cfe::DEFINITION_LEN - 1;
+                let legs = body.get(37).copied().unwrap_or(0);
+                if msg.len() != cfe::DEFINITION_LEN + usize::from(legs) * cfe::LEG_LEN {
+                    return Err(ProtoError::Malformed {
+                        offset: 38,
+                        reason: "leg count disagrees with the definition's length",
+                    });
+                }
+                AnyView::Futures(cfe::CfeView::new_checked(&body[..fixed])?)
+            }
+            Table::Futures => AnyView::Futures(cfe::CfeView::new_checked(body)?),
+        })
+    }
+}
+
+/// A set of [`Variant`]s: those a unit fits, or those a flow may still be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Variants(u8);
+
+impl Variants {
+    /// Every variant.
+    pub const ALL: Variants = Variants(0b111);
+    /// None.
+    pub const NONE: Variants = Variants(0);
+
+    /// Only `v`.
+    pub const fn only(v: Variant) -> Variants {
+        Variants(v.bit())
+    }
+
+    /// Whether `v` is in the set.
+    pub const fn contains(self, v: Variant) -> bool {
+        self.0 & v.bit() != 0
+    }
+
+    /// The variants in both.
+    #[must_use]
+    pub const fn and(self, other: Variants) -> Variants {
+        Variants(self.0 & other.0)
+    }
+
+    /// True when empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The first of [`Variant::ALL`] in the set: the one a unit that fits several is read
+    /// with (their layouts agree on every message of such a unit).
+    pub fn first(self) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| self.contains(*v))
+    }
+
+    /// The one variant in the set, when there is exactly one.
+    pub fn single(self) -> Option<Variant> {
+        (self.0.count_ones() == 1).then(|| self.first()).flatten()
+    }
+}
+
+/// A message read in some variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnyView<'a> {
+    /// A type with the equities layout (or an unknown type).
+    Equities(PitchView<'a>),
+    /// A type with the options layout.
+    Options(options::OptionsView<'a>),
+    /// A type with the CFE layout.
+    Futures(cfe::CfeView<'a>),
+    /// Options Symbol Mapping without its underlying (30 bytes; from the type byte on).
+    ShortMapping(&'a [u8]),
+}
+
+impl AnyView<'_> {
+    /// The type byte.
+    pub fn code(&self) -> u8 {
+        match self {
+            AnyView::Equities(v) => v.message_type().code(),
+            AnyView::Options(v) => v.message_type().code(),
+            AnyView::Futures(v) => v.message_type().code(),
+            AnyView::ShortMapping(_) => 0x2E,
+        }
+    }
+
+    /// The type's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AnyView::Equities(v) => v.message_type().name(),
+            AnyView::Options(v) => v.message_type().name(),
+            AnyView::Futures(v) => v.message_type().name(),
+            AnyView::ShortMapping(_) => "Symbol Mapping",
+        }
+    }
+}
+
+/// The variants every message of a unit fits (a known type of a length that variant sends it
+/// with, plausible fields); none when the datagram is not a unit with messages filling it
+/// exactly.
+pub fn variants(payload: &[u8]) -> Variants {
+    let Ok(u) = Unit::new_checked(payload) else {
+        return Variants::NONE;
+    };
+    if u.length() != payload.len() || u.count() == 0 {
+        return Variants::NONE;
+    }
+    let mut set = Variants::ALL;
+    let mut it = u.messages();
+    for m in it.by_ref() {
+        let Ok((_, msg)) = m else {
+            return Variants::NONE;
+        };
+        for v in Variant::ALL {
+            if set.contains(v) && !(v.len_fits(msg[1], msg.len()) && plausible(v, msg)) {
+                set = set.and(Variants(!v.bit()));
+            }
+        }
+    }
+    if it.offset != payload.len() {
+        return Variants::NONE;
+    }
+    set
 }
 
 /// Zero-copy view of a sequenced unit (one datagram).
@@ -485,7 +761,8 @@ impl<'a> Iterator for Messages<'a> {
 
 pub use crate::trading::Shape;
 
-/// Classifies a datagram for structural detection (see `docs/protocols/cboe-pitch.md` §7).
+/// Classifies a datagram for structural detection (see `docs/protocols/cboe-pitch.md` §7):
+/// `known` when its messages fit at least one [`Variant`] ([`variants`]).
 pub fn shape(payload: &[u8]) -> Shape {
     let Ok(u) = Unit::new_checked(payload) else {
         return Shape::No;
@@ -500,42 +777,36 @@ pub fn shape(payload: &[u8]) -> Shape {
             Shape::No
         };
     }
-    let mut known = true;
     let mut it = u.messages();
-    for m in it.by_ref() {
-        let Ok((_, msg)) = m else {
-            return Shape::No;
-        };
-        known &= len_fits(msg[1], msg.len()) && fields_plausible(msg);
-    }
-    if it.offset != payload.len() {
+    if it.by_ref().any(|m| m.is_err()) || it.offset != payload.len() {
         return Shape::No;
     }
-    Shape::Data { known }
+    Shape::Data {
+        known: !variants(payload).is_empty(),
+    }
 }
 
-/// Field checks of one message of a current-layout known type (others pass).
-fn fields_plausible(msg: &[u8]) -> bool {
-    let Ok(v) = message(msg) else {
-        // An alternate length: the type and length agree; nothing more to check here.
-        return true;
+/// Field checks of one message of a type `v` sends at this length.
+fn plausible(v: Variant, msg: &[u8]) -> bool {
+    let Ok(view) = v.message(msg) else {
+        // An equities alternate length: the type and length agree, no view reads it. (The
+        // other variants view every length they accept; a definition whose legs disagree
+        // with its length is not one.)
+        return v == Variant::Equities;
     };
     let printable = |s: &[u8]| {
         s.iter().all(|&c| (0x20..0x7f).contains(&c)) && s.first().is_some_and(|&c| c != b' ')
     };
-    let side = |s: Side| matches!(s, Side::Buy | Side::Sell);
-    match v {
-        PitchView::Time(m) => m.time() < 86_400,
-        PitchView::Unknown(_) => true,
-        _ => {
-            let s = Summary::of(&v);
-            s.time_offset.is_none_or(|t| t < 1_000_000_000)
-                && s.side.is_none_or(side)
-                && s.symbol
-                    .as_ref()
-                    .is_none_or(|sym| printable(sym.as_bytes()))
-        }
-    }
+    let s = Summary::of_any(&view);
+    s.time.is_none_or(|t| t < 86_400)
+        && s.time_offset.is_none_or(|t| t < 1_000_000_000)
+        && s.side.is_none_or(|s| matches!(s, Side::Buy | Side::Sell))
+        && s.symbol
+            .as_ref()
+            .is_none_or(|sym| printable(sym.as_bytes()))
+        && s.mapping
+            .as_ref()
+            .is_none_or(|(feed, to)| printable(&feed.0) && printable(&to.0))
 }
 
 /// A symbol of either width, padding kept.
@@ -565,7 +836,10 @@ impl AnySymbol {
 /// The fields a uniform index record needs, from any message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
-    pub message_type: MessageType,
+    /// The type byte.
+    pub code: u8,
+    /// The type's name.
+    pub name: &'static str,
     /// Nanoseconds after the unit's last Time (`None` for Time itself).
     pub time_offset: Option<u32>,
     /// Seconds since midnight ET (Time only).
@@ -578,11 +852,15 @@ pub struct Summary {
     /// Price with 4 implied decimals (short prices scaled up).
     pub price: Option<u64>,
     pub symbol: Option<AnySymbol>,
+    /// A mapping message: the feed symbol and the symbol it stands for (options: the OSI
+    /// symbol; CFE: the report or futures symbol), padded with spaces.
+    pub mapping: Option<(Symbol6, options::OsiSymbol)>,
 }
 
 impl Summary {
     const EMPTY: Self = Self {
-        message_type: MessageType::Unknown(0),
+        code: 0,
+        name: "Unknown",
         time_offset: None,
         time: None,
         order_id: None,
@@ -591,13 +869,15 @@ impl Summary {
         quantity: None,
         price: None,
         symbol: None,
+        mapping: None,
     };
 
     /// Summarises a typed view.
     pub fn of(v: &PitchView<'_>) -> Summary {
         use PitchView as V;
         let mut s = Summary {
-            message_type: v.message_type(),
+            code: v.message_type().code(),
+            name: v.message_type().name(),
             ..Summary::EMPTY
         };
         let short_price = |p: u16| u64::from(p) * 100;
@@ -724,6 +1004,225 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// Summarises a message of any variant.
+    #[inline]
+    pub fn of_any(v: &AnyView<'_>) -> Summary {
+        match v {
+            AnyView::Equities(v) => Summary::of(v),
+            AnyView::Options(v) => Summary::of_options(v),
+            AnyView::Futures(v) => Summary::of_cfe(v),
+            AnyView::ShortMapping(b) => Summary {
+                code: 0x2E,
+                name: "Symbol Mapping",
+                // The view is 29 bytes from the type byte (checked by the variant).
+                mapping: Some((
+                    Alpha(b[1..7].try_into().unwrap_or([b' '; 6])),
+                    Alpha(b[7..28].try_into().unwrap_or([b' '; 21])),
+                )),
+                ..Summary::EMPTY
+            },
+        }
+    }
+
+    /// Summarises an options message of the types options lays out its own way.
+    pub fn of_options(v: &options::OptionsView<'_>) -> Summary {
+        use options::OptionsView as V;
+        let mut s = Summary {
+            code: v.message_type().code(),
+            name: v.message_type().name(),
+            ..Summary::EMPTY
+        };
+        match v {
+            V::OrderExecuted(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.quantity = Some(u64::from(m.executed_quantity()));
+                s.execution_id = Some(m.execution_id());
+            }
+            V::OrderExecutedAtPrice(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.quantity = Some(u64::from(m.executed_quantity()));
+                s.execution_id = Some(m.execution_id());
+                s.price = Some(m.price());
+            }
+            V::TradeLong(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.price = Some(m.price());
+                s.execution_id = Some(m.execution_id());
+            }
+            V::TradeShort(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.price = Some(u64::from(m.price()) * 100);
+                s.execution_id = Some(m.execution_id());
+            }
+            V::SymbolMapping(m) => s.mapping = Some((m.feed_symbol(), m.osi_symbol())),
+            V::ConstituentSymbolMapping(m) => {
+                s.mapping = Some((m.feed_symbol(), m.osi_symbol()));
+            }
+            V::AddOrderExpanded(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Long(m.symbol()));
+                s.price = Some(m.price());
+            }
+            V::TradeExpanded(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Long(m.symbol()));
+                s.price = Some(m.price());
+                s.execution_id = Some(m.execution_id());
+            }
+            V::TradingStatus(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+            }
+            V::SoqStrikeRangeUpdate(m) => s.time_offset = Some(m.time_offset()),
+            V::AuctionNotification(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.side = Some(m.side());
+                s.price = Some(m.price());
+                s.quantity = Some(u64::from(m.contracts()));
+            }
+            V::AuctionCancel(m) => s.time_offset = Some(m.time_offset()),
+            V::AuctionTrade(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.execution_id = Some(m.execution_id());
+                s.price = Some(m.price());
+                s.quantity = Some(u64::from(m.contracts()));
+            }
+            V::TimeReference(m) => {
+                s.time = Some(m.time());
+                s.time_offset = Some(m.time_offset());
+            }
+            V::TransactionBegin(m) => s.time_offset = Some(m.time_offset()),
+            V::TransactionEnd(m) => s.time_offset = Some(m.time_offset()),
+            V::OptionsAuctionUpdate(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Long(m.symbol()));
+                s.price = Some(m.reference_price());
+            }
+            V::WidthUpdate(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Long(m.underlying()));
+            }
+            V::Unknown(_) => {}
+        }
+        s
+    }
+
+    /// Summarises a CFE message of the types CFE lays out its own way.
+    pub fn of_cfe(v: &cfe::CfeView<'_>) -> Summary {
+        use cfe::CfeView as V;
+        let mut s = Summary {
+            code: v.message_type().code(),
+            name: v.message_type().name(),
+            ..Summary::EMPTY
+        };
+        match v {
+            V::Time(m) => s.time = Some(m.time()),
+            V::AddOrderLong(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.price = Some(m.price());
+            }
+            V::AddOrderShort(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.side = Some(m.side());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.price = Some(u64::from(m.price()) * 100);
+            }
+            V::ModifyOrderLong(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.price = Some(m.price());
+            }
+            V::ModifyOrderShort(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.order_id = Some(m.order_id());
+                s.quantity = Some(u64::from(m.quantity()));
+                s.price = Some(u64::from(m.price()) * 100);
+            }
+            V::TradingStatus(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+            }
+            V::Settlement(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.price = Some(m.settlement_price());
+            }
+            V::EndOfDaySummary(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.price = Some(m.close_price());
+                s.quantity = Some(u64::from(m.total_volume()));
+            }
+            V::FuturesInstrumentDefinition(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.mapping = Some((m.symbol(), Alpha::new(&m.report_symbol().0)));
+            }
+            V::PriceLimits(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+            }
+            V::OpenInterest(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.symbol = Some(AnySymbol::Short(m.symbol()));
+                s.quantity = Some(u64::from(m.open_interest()));
+            }
+            V::VarianceSymbolMapping(m) => {
+                s.time_offset = Some(m.time_offset());
+                s.mapping = Some((m.feed_symbol(), Alpha::new(&m.futures_symbol().0)));
+            }
+            V::Unknown(_) => {}
+        }
+        s
+    }
+}
+
+/// A message [`UnitWriter::push`] writes: a representation of any variant.
+pub trait Emit {
+    /// Bytes from the type byte on.
+    fn buffer_len(&self) -> usize;
+    /// Appends the message from the type byte on.
+    fn emit_vec(&self, out: &mut Vec<u8>) -> Result<usize>;
+}
+
+macro_rules! emit_for {
+    ($($t:ty),*) => {$(
+        impl Emit for $t {
+            fn buffer_len(&self) -> usize {
+                <$t>::buffer_len(self)
+            }
+            fn emit_vec(&self, out: &mut Vec<u8>) -> Result<usize> {
+                <$t>::emit_vec(self, out)
+            }
+        }
+    )*};
+}
+emit_for!(PitchRepr, options::OptionsRepr, cfe::CfeRepr);
+
 /// Writes a sequenced unit: the header, then messages as they are pushed; [`finish`]
 /// fills in the length and count.
 ///
@@ -750,7 +1249,7 @@ impl<'a> UnitWriter<'a> {
 
     /// Appends a message (its length byte is written here). Fails when the message is
     /// longer than 255 bytes, the unit would pass 65,535 bytes or 255 messages.
-    pub fn push(&mut self, repr: &PitchRepr) -> Result<()> {
+    pub fn push(&mut self, repr: &(impl Emit + ?Sized)) -> Result<()> {
         let len = repr.buffer_len() + 1;
         if len > 255 || self.count == u8::MAX || self.out.len() - self.start + len > 65_535 {
             return Err(ProtoError::Malformed {
@@ -886,7 +1385,7 @@ mod tests {
         ];
         let v = message(&long).unwrap();
         let s = Summary::of(&v);
-        assert_eq!(s.message_type, MessageType::AddOrderLong);
+        assert_eq!((s.code, s.name), (0x21, "Add Order Long"));
         assert_eq!((s.quantity, s.price), (Some(100), Some(1_502_500)));
         assert_eq!(s.order_id, Some(1_234_567_890_123));
     }
@@ -1106,3 +1605,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod variant_tests;

@@ -23,6 +23,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use wiretape_store::Packet;
 use wiretape_wire::iextp::{self, Header, IexRepr, SegmentWriter};
+use wiretape_wire::pitch::cfe::{self, CfeRepr};
+use wiretape_wire::pitch::options::{self, OptionsRepr};
 use wiretape_wire::pitch::{self, PitchRepr, UnitWriter};
 use wiretape_wire::trading::{Alpha, Side};
 use wiretape_wire::xdp::{self, PacketWriter, XdpRepr};
@@ -53,6 +55,13 @@ const SAMPLE_MAX: usize = 200;
 pub enum VenueFeed {
     /// Cboe PITCH (equities): two units.
     Pitch,
+    /// Cboe Options PITCH: two units, each opening with the Symbol Mappings of its symbols
+    /// (unsequenced) that name the feed symbols of its orders by OSI symbol.
+    #[serde(rename = "pitch-options")]
+    PitchOptions,
+    /// CFE PITCH (Cboe futures): two units, each opening with the Futures Instrument
+    /// Definitions that name the 6-character symbols of its orders.
+    Cfe,
     /// IEX TOPS 1.6: quotes and trades.
     Tops,
     /// IEX DEEP 1.0: price levels and trades.
@@ -67,8 +76,10 @@ pub enum VenueFeed {
 
 impl VenueFeed {
     /// Every feed, for `--help` and errors.
-    pub const ALL: [VenueFeed; 5] = [
+    pub const ALL: [VenueFeed; 7] = [
         VenueFeed::Pitch,
+        VenueFeed::PitchOptions,
+        VenueFeed::Cfe,
         VenueFeed::Tops,
         VenueFeed::Deep,
         VenueFeed::Xdp,
@@ -79,6 +90,8 @@ impl VenueFeed {
     pub fn name(self) -> &'static str {
         match self {
             VenueFeed::Pitch => "pitch",
+            VenueFeed::PitchOptions => "pitch-options",
+            VenueFeed::Cfe => "cfe",
             VenueFeed::Tops => "tops",
             VenueFeed::Deep => "deep",
             VenueFeed::Xdp => "xdp",
@@ -88,8 +101,18 @@ impl VenueFeed {
 
     fn streams(self) -> usize {
         match self {
-            VenueFeed::Pitch | VenueFeed::Xdp => 2,
+            VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe | VenueFeed::Xdp => 2,
             VenueFeed::Tops | VenueFeed::Deep | VenueFeed::Mdp3 => 1,
+        }
+    }
+
+    /// The PITCH variant of a PITCH feed.
+    pub fn pitch(self) -> Option<pitch::Variant> {
+        match self {
+            VenueFeed::Pitch => Some(pitch::Variant::Equities),
+            VenueFeed::PitchOptions => Some(pitch::Variant::Options),
+            VenueFeed::Cfe => Some(pitch::Variant::Futures),
+            _ => None,
         }
     }
 
@@ -222,6 +245,9 @@ struct Msg {
 
 enum Repr {
     Pitch(PitchRepr),
+    /// A type with the options layout (options, and CFE's executions and trades).
+    PitchOptions(OptionsRepr),
+    Cfe(CfeRepr),
     Iex(IexRepr),
     Xdp(XdpRepr),
     /// An SBE message, header first (MDP3).
@@ -242,6 +268,16 @@ fn mdp3_definition(symbol: &[u8], security_id: i32) -> Vec<u8> {
         m.push(0);
     }
     m
+}
+
+/// `n` in base 36 (digits, then capitals), `width` digits (the lowest), zero-padded.
+fn base36(mut n: usize, width: usize) -> String {
+    let mut out = vec![b'0'; width];
+    for d in out.iter_mut().rev() {
+        *d = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n % 36];
+        n /= 36;
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// AdminHeartbeat12: the header alone.
@@ -272,6 +308,8 @@ pub struct VenueGenerator {
     /// XDP: per channel, the next symbol index to map.
     mapped: Vec<usize>,
     frame: Vec<u8>,
+    /// The datagram being written takes no sequence number (PITCH options' mappings).
+    unsequenced: bool,
     ident: u16,
     truth: VenueTruth,
     order_index: BTreeMap<u64, usize>,
@@ -300,6 +338,8 @@ impl VenueGenerator {
         let midnight = local - local % day + EASTERN_OFFSET_NS;
         let (base_group, base_port) = match cfg.feed {
             VenueFeed::Pitch => ([224, 0, 62, 2], 30_001),
+            VenueFeed::PitchOptions => ([224, 0, 63, 2], 30_101),
+            VenueFeed::Cfe => ([224, 0, 64, 2], 30_201),
             VenueFeed::Tops => ([233, 215, 21, 4], 10_378),
             VenueFeed::Deep => ([233, 215, 21, 8], 10_379),
             VenueFeed::Xdp => ([224, 0, 59, 76], 11_076),
@@ -310,7 +350,9 @@ impl VenueGenerator {
                 let mut group = base_group;
                 group[3] += i as u8;
                 let session = match cfg.feed {
-                    VenueFeed::Pitch => (i + 1).to_string(),
+                    VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => {
+                        (i + 1).to_string()
+                    }
                     VenueFeed::Tops | VenueFeed::Deep => IEX_SESSION.to_string(),
                     VenueFeed::Xdp | VenueFeed::Mdp3 => String::new(),
                 };
@@ -333,12 +375,14 @@ impl VenueGenerator {
             })
             .collect();
         let setup_left = match cfg.feed {
-            VenueFeed::Xdp | VenueFeed::Mdp3 => cfg.symbols,
+            VenueFeed::Xdp | VenueFeed::Mdp3 | VenueFeed::PitchOptions | VenueFeed::Cfe => {
+                cfg.symbols
+            }
             VenueFeed::Tops | VenueFeed::Deep => 1,
             VenueFeed::Pitch => 0,
         };
         let protocol = match cfg.feed {
-            VenueFeed::Pitch => "pitch",
+            VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => "pitch",
             VenueFeed::Tops | VenueFeed::Deep => "iextp",
             VenueFeed::Xdp => "xdp",
             VenueFeed::Mdp3 => "mdp3",
@@ -375,6 +419,7 @@ impl VenueGenerator {
             setup_left,
             mapped: (0..streams_n).collect(),
             frame: Vec::with_capacity(1_600),
+            unsequenced: false,
             ident: 0,
             truth,
             order_index: BTreeMap::new(),
@@ -460,8 +505,12 @@ impl VenueGenerator {
             return false;
         }
         let n = msgs.len() as u64;
+        // Options' symbol mappings are unsequenced: they take no number.
+        self.unsequenced = setup && self.cfg.feed == VenueFeed::PitchOptions;
         // The numbers the datagram takes: one per message, or one per packet (MDP3).
-        let advance = if self.cfg.feed.numbers_packets() {
+        let advance = if self.unsequenced {
+            0
+        } else if self.cfg.feed.numbers_packets() {
             1
         } else {
             n
@@ -510,11 +559,7 @@ impl VenueGenerator {
             *self.truth.types.entry(m.name.to_owned()).or_insert(0) += 1;
             self.truth.messages += 1;
             if let Some(s) = m.sym {
-                *self
-                    .truth
-                    .symbols
-                    .entry(self.uni.syms[s].name().to_owned())
-                    .or_insert(0) += 1;
+                *self.truth.symbols.entry(self.symbol_name(s)).or_insert(0) += 1;
             }
             if m.unresolvable {
                 self.truth.unresolvable += 1;
@@ -526,8 +571,10 @@ impl VenueGenerator {
             }
         }
         let st = &mut self.streams[si].truth;
-        st.first_seq.get_or_insert(first);
-        st.last_seq = Some(first + advance - 1);
+        if advance > 0 {
+            st.first_seq.get_or_insert(first);
+            st.last_seq = Some(first + advance - 1);
+        }
         st.messages += n;
         self.datagram(si, msgs);
         self.streams[si].seq += advance;
@@ -539,18 +586,27 @@ impl VenueGenerator {
     fn time_messages(&mut self, si: usize) -> Vec<Msg> {
         let stream = &mut self.streams[si];
         match self.cfg.feed {
-            VenueFeed::Pitch => {
+            VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => {
                 let sec = (self.ts - self.midnight) / NS;
                 if stream.second == Some(sec) {
                     return Vec::new();
                 }
                 stream.second = Some(sec);
+                let repr = if self.cfg.feed == VenueFeed::Cfe {
+                    // CFE's Time carries the Unix time too.
+                    Repr::Cfe(CfeRepr::Time(cfe::TimeRepr {
+                        time: sec as u32,
+                        epoch_time: (self.ts / NS) as u32,
+                    }))
+                } else {
+                    Repr::Pitch(PitchRepr::Time(pitch::TimeRepr { time: sec as u32 }))
+                };
                 vec![Msg {
                     name: "Time",
                     sym: None,
                     unresolvable: false,
                     orders: [None; 2],
-                    repr: Repr::Pitch(PitchRepr::Time(pitch::TimeRepr { time: sec as u32 })),
+                    repr,
                 }]
             }
             VenueFeed::Xdp => {
@@ -593,7 +649,7 @@ impl VenueGenerator {
                 });
                 self.setup_left = 0;
             }
-            VenueFeed::Xdp => {
+            VenueFeed::Xdp | VenueFeed::PitchOptions | VenueFeed::Cfe => {
                 // This channel's symbols (`index % channels`) not mapped yet, 30 a packet.
                 let n = self.cfg.symbols;
                 let channels = self.streams.len();
@@ -601,30 +657,67 @@ impl VenueGenerator {
                 let mut sent = 0;
                 while i < n && sent < 30 {
                     let s = &self.uni.syms[i];
+                    let (name, repr) = match self.cfg.feed {
+                        VenueFeed::PitchOptions => (
+                            "Symbol Mapping",
+                            Repr::PitchOptions(OptionsRepr::SymbolMapping(
+                                options::SymbolMappingRepr {
+                                    feed_symbol: self.feed_symbol(i),
+                                    osi_symbol: Alpha::new(self.symbol_name(i).as_bytes()),
+                                    symbol_condition: b'N',
+                                    underlying: Alpha::new(s.name().as_bytes()),
+                                },
+                            )),
+                        ),
+                        VenueFeed::Cfe => (
+                            "Futures Instrument Definition",
+                            Repr::Cfe(CfeRepr::FuturesInstrumentDefinition(
+                                cfe::FuturesInstrumentDefinitionRepr {
+                                    time_offset: (self.ts % NS) as u32,
+                                    symbol: self.feed_symbol(i),
+                                    unit_timestamp: 0,
+                                    report_symbol: Alpha::new(self.symbol_name(i).as_bytes()),
+                                    futures_flags: 0,
+                                    expiration_date: 20_261_218,
+                                    contract_size: 1_000,
+                                    listing_state: b'A',
+                                    price_increment: 500,
+                                    leg_count: 0,
+                                    leg_offset: 0,
+                                    reserved: 0,
+                                    contract_date: 20_261_201,
+                                },
+                            )),
+                        ),
+                        _ => (
+                            "Symbol Index Mapping",
+                            Repr::Xdp(XdpRepr::SymbolIndexMapping(xdp::SymbolIndexMappingRepr {
+                                type_high: 0,
+                                symbol_index: i as u32 + 1,
+                                symbol: Alpha::new(s.name().as_bytes()),
+                                reserved1: 0,
+                                market_id: 1,
+                                system_id: 1,
+                                exchange_code: b'N',
+                                price_scale_code: 4,
+                                security_type: b'A',
+                                lot_size: 100,
+                                prev_close_price: s.mid * 100,
+                                prev_close_volume: 0,
+                                price_resolution: 1,
+                                round_lot: b'Y',
+                                mpv: 1,
+                                unit_of_trade: 100,
+                                reserved2: 0,
+                            })),
+                        ),
+                    };
                     msgs.push(Msg {
-                        name: "Symbol Index Mapping",
+                        name,
                         sym: Some(i),
                         unresolvable: false,
                         orders: [None; 2],
-                        repr: Repr::Xdp(XdpRepr::SymbolIndexMapping(xdp::SymbolIndexMappingRepr {
-                            type_high: 0,
-                            symbol_index: i as u32 + 1,
-                            symbol: Alpha::new(s.name().as_bytes()),
-                            reserved1: 0,
-                            market_id: 1,
-                            system_id: 1,
-                            exchange_code: b'N',
-                            price_scale_code: 4,
-                            security_type: b'A',
-                            lot_size: 100,
-                            prev_close_price: s.mid * 100,
-                            prev_close_volume: 0,
-                            price_resolution: 1,
-                            round_lot: b'Y',
-                            mpv: 1,
-                            unit_of_trade: 100,
-                            reserved2: 0,
-                        })),
+                        repr,
                     });
                     sent += 1;
                     i += channels;
@@ -653,6 +746,35 @@ impl VenueGenerator {
                 self.setup_left = n - (first + 5).min(n);
             }
             VenueFeed::Pitch => self.setup_left = 0,
+        }
+    }
+
+    /// The symbol a decoder names symbol `i` with: the OSI symbol of an option
+    /// (`ROOT  261218C0000i000`, unique by index), a futures contract's report symbol
+    /// (`VX` and the index in base 36), else the symbol.
+    fn symbol_name(&self, i: usize) -> String {
+        match self.cfg.feed {
+            VenueFeed::PitchOptions => {
+                let root = self.uni.syms[i].name();
+                format!(
+                    "{:<6}261218C{:08}",
+                    &root[..root.len().min(6)],
+                    (i + 1) * 1_000
+                )
+            }
+            VenueFeed::Cfe => format!("VX{}", base36(i, 4)),
+            _ => self.uni.syms[i].name().to_owned(),
+        }
+    }
+
+    /// The 6-character symbol symbol `i`'s order messages carry: options' and CFE's feed
+    /// symbols (`0` and the index in base 36), else the symbol.
+    fn feed_symbol(&self, i: usize) -> Alpha<6> {
+        match self.cfg.feed {
+            VenueFeed::PitchOptions | VenueFeed::Cfe => {
+                Alpha::new(format!("0{}", base36(i, 5)).as_bytes())
+            }
+            _ => Alpha::new(self.uni.syms[i].name().as_bytes()),
         }
     }
 
@@ -725,7 +847,7 @@ impl VenueGenerator {
                 price,
                 known: true,
             };
-            if matches!(feed, VenueFeed::Pitch | VenueFeed::Xdp) {
+            if feed.pitch().is_some() || feed == VenueFeed::Xdp {
                 self.live.push(o);
                 self.sample(id, sym);
             }
@@ -734,7 +856,7 @@ impl VenueGenerator {
         let li = mine[0];
         let o = self.live[li];
         let sym_known = o.known.then_some(o.sym);
-        let unresolvable = !o.known && feed == VenueFeed::Pitch;
+        let unresolvable = !o.known && feed.pitch().is_some();
         let sym = match feed {
             // XDP names the symbol's index in every message: known from the mappings.
             VenueFeed::Xdp => Some(o.sym),
@@ -747,7 +869,7 @@ impl VenueGenerator {
             orders,
             repr,
         };
-        let symbol6 = Alpha::new(self.uni.syms[o.sym].name().as_bytes());
+        let symbol6 = self.feed_symbol(o.sym);
         let idx = o.sym as u32 + 1;
         Some(match (feed, r) {
             (_, 38..=52) => {
@@ -775,6 +897,20 @@ impl VenueGenerator {
                             executed_quantity: exec,
                             execution_id: trade,
                         })),
+                    ),
+                    // Options and CFE: with a trade condition.
+                    VenueFeed::PitchOptions | VenueFeed::Cfe => msg(
+                        "Order Executed",
+                        [Some(o.id), None],
+                        Repr::PitchOptions(OptionsRepr::OrderExecuted(
+                            options::OrderExecutedRepr {
+                                time_offset: offset,
+                                order_id: o.id,
+                                executed_quantity: exec,
+                                execution_id: trade,
+                                trade_condition: b' ',
+                            },
+                        )),
                     ),
                     _ => msg(
                         "Order Execution",
@@ -804,7 +940,7 @@ impl VenueGenerator {
                 }
                 self.live[li].qty = new_qty;
                 match feed {
-                    VenueFeed::Pitch => msg(
+                    VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => msg(
                         "Reduce Size Long",
                         [Some(o.id), None],
                         Repr::Pitch(PitchRepr::ReduceSizeLong(pitch::ReduceSizeLongRepr {
@@ -834,7 +970,7 @@ impl VenueGenerator {
             (_, 60..=89) => {
                 self.live.swap_remove(li);
                 match feed {
-                    VenueFeed::Pitch => msg(
+                    VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => msg(
                         "Delete Order",
                         [Some(o.id), None],
                         Repr::Pitch(PitchRepr::DeleteOrder(pitch::DeleteOrderRepr {
@@ -861,7 +997,21 @@ impl VenueGenerator {
                 let buy = o.side == Side::Buy;
                 let price = quote(&mut self.rng, self.uni.syms[o.sym].mid, buy);
                 match feed {
-                    VenueFeed::Pitch => {
+                    VenueFeed::Cfe => {
+                        // No modify flags on CFE.
+                        self.live[li].price = price;
+                        msg(
+                            "Modify Order Long",
+                            [Some(o.id), None],
+                            Repr::Cfe(CfeRepr::ModifyOrderLong(cfe::ModifyOrderLongRepr {
+                                time_offset: offset,
+                                order_id: o.id,
+                                quantity: o.qty,
+                                price: u64::from(price),
+                            })),
+                        )
+                    }
+                    VenueFeed::Pitch | VenueFeed::PitchOptions => {
                         self.live[li].price = price;
                         msg(
                             "Modify Order Long",
@@ -906,6 +1056,22 @@ impl VenueGenerator {
                 self.next_trade += 1;
                 let qty = lot(&mut self.rng);
                 match feed {
+                    VenueFeed::PitchOptions | VenueFeed::Cfe => Msg {
+                        name: "Trade Long",
+                        sym: Some(o.sym),
+                        unresolvable: false,
+                        orders: [None; 2],
+                        repr: Repr::PitchOptions(OptionsRepr::TradeLong(options::TradeLongRepr {
+                            time_offset: offset,
+                            order_id: 0,
+                            side: o.side,
+                            quantity: qty,
+                            symbol: symbol6,
+                            price: u64::from(o.price),
+                            execution_id: trade,
+                            trade_condition: b' ',
+                        })),
+                    },
                     VenueFeed::Pitch => Msg {
                         name: "Trade Long",
                         sym: Some(o.sym),
@@ -949,7 +1115,7 @@ impl VenueGenerator {
             self.order_index.insert(id, self.truth.orders.len());
             self.truth.orders.push(OrderTruth {
                 order_id: id,
-                symbol: self.uni.syms[sym].name().to_owned(),
+                symbol: self.symbol_name(sym),
                 messages: 0,
             });
         }
@@ -958,41 +1124,65 @@ impl VenueGenerator {
     /// The message that enters order `o` (IEX: the quote or price level it makes).
     fn add_message(&mut self, o: LiveOrder, offset: u32) -> Msg {
         let name = self.uni.syms[o.sym].name().as_bytes().to_vec();
+        let feed_symbol = self.feed_symbol(o.sym);
         let orders = [Some(o.id), None];
         let (name_str, repr) = match self.cfg.feed {
             // Not called for MDP3 (its book is `mdp3_book`); a book update if it were.
             VenueFeed::Mdp3 => return self.mdp3_book(),
-            VenueFeed::Pitch => {
+            VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => {
                 let short = o.qty <= u32::from(u16::MAX)
                     && o.price.is_multiple_of(100)
                     && o.price / 100 <= u32::from(u16::MAX)
                     && self.rng.chance(0.3);
-                if short {
-                    (
+                let cfe = self.cfg.feed == VenueFeed::Cfe;
+                match (short, cfe) {
+                    // CFE's adds have no flags.
+                    (true, true) => (
+                        "Add Order Short",
+                        Repr::Cfe(CfeRepr::AddOrderShort(cfe::AddOrderShortRepr {
+                            time_offset: offset,
+                            order_id: o.id,
+                            side: o.side,
+                            quantity: o.qty as u16,
+                            symbol: feed_symbol,
+                            price: (o.price / 100) as u16,
+                        })),
+                    ),
+                    (false, true) => (
+                        "Add Order Long",
+                        Repr::Cfe(CfeRepr::AddOrderLong(cfe::AddOrderLongRepr {
+                            time_offset: offset,
+                            order_id: o.id,
+                            side: o.side,
+                            quantity: o.qty,
+                            symbol: feed_symbol,
+                            price: u64::from(o.price),
+                        })),
+                    ),
+                    (true, false) => (
                         "Add Order Short",
                         Repr::Pitch(PitchRepr::AddOrderShort(pitch::AddOrderShortRepr {
                             time_offset: offset,
                             order_id: o.id,
                             side: o.side,
                             quantity: o.qty as u16,
-                            symbol: Alpha::new(&name),
+                            symbol: feed_symbol,
                             price: (o.price / 100) as u16,
                             add_flags: 1,
                         })),
-                    )
-                } else {
-                    (
+                    ),
+                    (false, false) => (
                         "Add Order Long",
                         Repr::Pitch(PitchRepr::AddOrderLong(pitch::AddOrderLongRepr {
                             time_offset: offset,
                             order_id: o.id,
                             side: o.side,
                             quantity: o.qty,
-                            symbol: Alpha::new(&name),
+                            symbol: feed_symbol,
                             price: u64::from(o.price),
                             add_flags: 1,
                         })),
-                    )
+                    ),
                 }
             }
             VenueFeed::Xdp => (
@@ -1099,13 +1289,22 @@ impl VenueGenerator {
         match self.cfg.feed {
             // Written below, with the numbering.
             VenueFeed::Mdp3 => {}
-            VenueFeed::Pitch => {
-                let mut w = UnitWriter::new(&mut payload, si as u8 + 1, stream.seq as u32);
+            VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => {
+                // Options' symbol mappings come in unsequenced units (sequence 0).
+                let seq = if self.unsequenced {
+                    0
+                } else {
+                    stream.seq as u32
+                };
+                let mut w = UnitWriter::new(&mut payload, si as u8 + 1, seq);
                 for m in &msgs {
-                    if let Repr::Pitch(r) = &m.repr {
-                        // Messages are far below a unit's limits.
-                        let _ = w.push(r);
-                    }
+                    // Messages are far below a unit's limits.
+                    let _ = match &m.repr {
+                        Repr::Pitch(r) => w.push(r),
+                        Repr::PitchOptions(r) => w.push(r),
+                        Repr::Cfe(r) => w.push(r),
+                        _ => Ok(()),
+                    };
                 }
                 w.finish();
             }
@@ -1239,8 +1438,17 @@ mod tests {
                     assert_eq!(at, payload.len());
                     continue;
                 }
+                if let Some(v) = feed.pitch() {
+                    assert!(
+                        pitch::variants(payload).contains(v) || payload.len() == 8,
+                        "{feed:?}: a unit that is not {}",
+                        v.name()
+                    );
+                }
                 let shape = match feed {
-                    VenueFeed::Pitch => pitch::shape(payload),
+                    VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => {
+                        pitch::shape(payload)
+                    }
                     VenueFeed::Tops | VenueFeed::Deep => iextp::shape(payload),
                     VenueFeed::Xdp => xdp::shape(payload),
                     VenueFeed::Mdp3 => continue,
@@ -1249,7 +1457,9 @@ mod tests {
                     wiretape_wire::trading::Shape::Data { known } => {
                         assert!(known, "{feed:?}");
                         msgs += match feed {
-                            VenueFeed::Pitch => u64::from(payload[2]),
+                            VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => {
+                                u64::from(payload[2])
+                            }
                             VenueFeed::Tops | VenueFeed::Deep => {
                                 u64::from(u16::from_le_bytes([payload[14], payload[15]]))
                             }
@@ -1300,5 +1510,30 @@ mod tests {
         let c = run(VenueFeed::Xdp, 500, 2);
         assert_eq!(a, b);
         assert_ne!(a.0, c.0);
+    }
+
+    #[test]
+    fn options_and_cfe_units_are_their_variant_only_once_they_execute() {
+        for (feed, v) in [
+            (VenueFeed::PitchOptions, pitch::Variant::Options),
+            (VenueFeed::Cfe, pitch::Variant::Futures),
+        ] {
+            let (frames, truth) = run(feed, 1_000, 5);
+            let only = frames
+                .iter()
+                .filter(|f| {
+                    let udp_len = usize::from(u16::from_be_bytes([f[38], f[39]]));
+                    pitch::variants(&f[42..34 + udp_len]) == pitch::Variants::only(v)
+                })
+                .count();
+            assert!(only > 100, "{feed:?}: {only} units of {} only", v.name());
+            let mapped = truth.symbols.keys().filter(|s| s.len() > 6).count();
+            if feed == VenueFeed::PitchOptions {
+                // Every symbol by its OSI symbol.
+                assert_eq!(mapped, truth.symbols.len());
+                // Mappings take no number: the first number is the first order message's.
+                assert!(truth.streams.iter().all(|s| s.first_seq == Some(1)));
+            }
+        }
     }
 }
