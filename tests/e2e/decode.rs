@@ -860,10 +860,18 @@ fn cboe_pitch_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
     ab_lines_arbitrated("pitch", "BZX", false);
 }
 
-/// `gen --venue VENUE` on an A line and a copy on a B line (239.255.77.1:15310), A missing
-/// every 7th datagram from the 3rd, B every 7th from the 5th: with both lines named `name` in
-/// the feed map, `report` loses only the generator's own gaps; unnamed, each line's drops.
-/// Returns the directory (the unnamed store is `d0`).
+/// The same for NYSE XDP: each channel's A and B lines share a name (`NYSE76`, `NYSE77`).
+#[test]
+fn nyse_xdp_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
+    ab_lines_arbitrated("xdp", "NYSE", false);
+}
+
+/// `gen --venue VENUE` on an A line and a copy on a B line (group 239.255.77.N for the A
+/// line's group a.b.c.N, the same port), A missing every 7th datagram from the 3rd, B every
+/// 7th from the 5th: with both lines named `name` in the feed map (XDP, numbered per channel:
+/// each channel's lines `name` and the group's last number), `report` loses only the
+/// generator's own gaps; unnamed, each line's drops. Returns the directory (the unnamed store
+/// is `d0`).
 fn ab_lines_arbitrated(venue: &str, name: &str, sbe: bool) -> tempfile::TempDir {
     use wiretape_capture::PcapWriter;
     let tmp = tempfile::tempdir().unwrap();
@@ -872,12 +880,12 @@ fn ab_lines_arbitrated(venue: &str, name: &str, sbe: bool) -> tempfile::TempDir 
     assert!(missing > 0);
     let (packets, err) = wiretape_tests::read_capture(&pcap);
     assert!(err.is_none(), "{err:?}");
-    // Line B: the same datagrams to 239.255.77.1:15310 (IPv4 checksum again, no UDP checksum).
+    // Line B: the same datagrams to 239.255.77.N (IPv4 checksum again, no UDP checksum).
     let line_b = |f: &[u8]| -> Vec<u8> {
         let mut f = f.to_vec();
         let ip = 14;
         let ihl = usize::from(f[ip] & 0x0f) * 4;
-        f[ip + 16..ip + 20].copy_from_slice(&[239, 255, 77, 1]);
+        f[ip + 16..ip + 19].copy_from_slice(&[239, 255, 77]);
         f[ip + 10..ip + 12].copy_from_slice(&[0, 0]);
         let sum: u32 = f[ip..ip + ihl]
             .chunks(2)
@@ -887,15 +895,17 @@ fn ab_lines_arbitrated(venue: &str, name: &str, sbe: bool) -> tempfile::TempDir 
         let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
         f[ip + 10..ip + 12].copy_from_slice(&sum.to_be_bytes());
         let udp = ip + ihl;
-        f[udp + 2..udp + 4].copy_from_slice(&15_310u16.to_be_bytes());
         f[udp + 6..udp + 8].copy_from_slice(&[0, 0]);
         f
     };
-    // Line A: the generator's groups (one /24).
+    // Line A: the generator's groups (one /24); their last numbers.
     let a_prefix = {
         let f = &packets[0].data;
-        format!("{}.{}.{}.0/24", f[30], f[31], f[32])
+        format!("{}.{}.{}", f[30], f[31], f[32])
     };
+    let mut groups: Vec<u8> = packets.iter().map(|p| p.data[33]).collect();
+    groups.sort_unstable();
+    groups.dedup();
     let ab = tmp.path().join("ab.pcap");
     let mut w = PcapWriter::new(std::fs::File::create(&ab).unwrap());
     for (i, p) in packets.iter().enumerate() {
@@ -913,21 +923,29 @@ fn ab_lines_arbitrated(venue: &str, name: &str, sbe: bool) -> tempfile::TempDir 
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/protocols/cme-mdp3-subset.xml");
     std::fs::copy(schema, tmp.path().join("cme.xml")).unwrap();
     let report = |named: bool| -> Value {
-        let line = |addr: &str, port: &str| {
-            let n = if named {
-                format!("name = \"{name}\"\n")
-            } else {
-                String::new()
-            };
-            format!("[[feed]]\naddr = \"{addr}\"\n{port}protocol = \"{venue}\"\n{n}")
+        let line = |addr: &str, name: Option<String>| {
+            let n = name
+                .map(|n| format!("name = \"{n}\"\n"))
+                .unwrap_or_default();
+            format!("[[feed]]\naddr = \"{addr}\"\nprotocol = \"{venue}\"\n{n}")
         };
         let mut map = if sbe {
             "[sbe]\nschema = \"cme.xml\"\n".to_owned()
         } else {
             String::new()
         };
-        map.push_str(&line(&a_prefix, ""));
-        map.push_str(&line("239.255.77.1", "port = 15310\n"));
+        if venue == "xdp" {
+            // Numbered per channel: a name per channel's pair of lines.
+            for g in &groups {
+                let n = named.then(|| format!("{name}{g}"));
+                map.push_str(&line(&format!("{a_prefix}.{g}"), n.clone()));
+                map.push_str(&line(&format!("239.255.77.{g}"), n));
+            }
+        } else {
+            let n = named.then(|| name.to_owned());
+            map.push_str(&line(&format!("{a_prefix}.0/24"), n.clone()));
+            map.push_str(&line("239.255.77.0/24", n));
+        }
         let feeds = tmp.path().join("feeds.toml");
         std::fs::write(&feeds, map).unwrap();
         let d = tmp.path().join(format!("d{}", u8::from(named)));
