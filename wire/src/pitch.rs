@@ -502,7 +502,9 @@ impl Variant {
         };
         let body = &msg[1..];
         Ok(match self.table(code) {
-            Table::Equities | Table::None => AnyView::Equities(PitchView::new_checked(body)?),
+            Table::Equities => AnyView::Equities(PitchView::new_checked(body)?),
+            // Not a type of this variant, even if another variant's table knows it.
+            Table::None => AnyView::Equities(PitchView::Unknown(body)),
             Table::Options if code == 0x2E && msg.len() == options::MAPPING_SHORT_LEN => {
                 AnyView::ShortMapping(body)
             }

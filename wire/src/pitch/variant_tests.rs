@@ -247,6 +247,21 @@ fn the_equities_example_fits_equities_and_options_and_reads_the_same() {
         None,
         "no Auction Update on CFE"
     );
+    // Read as unknown there, not with the equities layout.
+    let mut auction = vec![47, 0x95];
+    auction.resize(47, b'A');
+    assert!(matches!(
+        Variant::Equities.message(&auction),
+        Ok(AnyView::Equities(PitchView::AuctionUpdate(_)))
+    ));
+    assert!(matches!(
+        Variant::Futures.message(&auction),
+        Ok(AnyView::Equities(PitchView::Unknown(_)))
+    ));
+    assert_eq!(
+        Summary::of_any(&Variant::Options.message(&auction).unwrap()).name,
+        "Unknown"
+    );
     assert_eq!(Variant::Options.type_name(0x2E), Some("Symbol Mapping"));
     assert_eq!(Variant::from_name("cfe"), Some(Variant::Futures));
 }
