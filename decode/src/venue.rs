@@ -1047,11 +1047,39 @@ fn entry_side(entry_type: &Value<'_>, aggressor: &Value<'_>) -> Option<Side> {
         Some(0x31 | 0x46) => return Some(Side::Sell),
         _ => {}
     }
+    // AggressorSide (1, 2) or Side (`1`, `2`).
     match raw(aggressor) {
-        Some(1) => Some(Side::Buy),
-        Some(2) => Some(Side::Sell),
+        Some(1 | 0x31) => Some(Side::Buy),
+        Some(2 | 0x32) => Some(Side::Sell),
         _ => None,
     }
+}
+
+/// The fields a record takes, by FIX tag (SBE schemas give each field's tag as its `id`) and
+/// FIX name (for a schema that gives no tag; any case): the first that a block has.
+mod tag {
+    pub(super) type Tag = (u32, &'static str);
+    pub(super) const SECURITY_ID: &[Tag] = &[(48, "SecurityID")];
+    pub(super) const SYMBOL: &[Tag] = &[(55, "Symbol")];
+    pub(super) const TRANSACT_TIME: &[Tag] = &[(60, "TransactTime")];
+    pub(super) const UPDATE_TIME: &[Tag] = &[(779, "LastUpdateTime"), (273, "MDEntryTime")];
+    pub(super) const PRICE: &[Tag] = &[(270, "MDEntryPx")];
+    pub(super) const SIZE: &[Tag] = &[(271, "MDEntrySize")];
+    pub(super) const ENTRY_TYPE: &[Tag] = &[(269, "MDEntryType")];
+    pub(super) const SIDE: &[Tag] = &[(5797, "AggressorSide"), (54, "Side")];
+    pub(super) const ORDER_ID: &[Tag] = &[(37, "OrderID"), (198, "SecondaryOrderID")];
+    pub(super) const TRADE_ID: &[Tag] = &[(37711, "MDTradeEntryID"), (1003, "TradeID")];
+}
+
+/// Where in `fields` the first of `tags` is: by tag, else by name.
+fn find_tag(fields: &[wiretape_sbe::FieldDef], tags: &[tag::Tag]) -> Option<usize> {
+    tags.iter().find_map(|&(id, name)| {
+        fields.iter().position(|f| f.id == Some(id)).or_else(|| {
+            fields
+                .iter()
+                .position(|f| f.id.is_none() && f.name.eq_ignore_ascii_case(name))
+        })
+    })
 }
 
 /// A feed map's SBE schema, with where each template's fields that make records are (found
@@ -1066,12 +1094,15 @@ pub(crate) struct Mdp3Reader {
 /// Indexes into a template's root fields, and its entries group's.
 #[derive(Debug, Default)]
 struct Mdp3Plan {
-    /// TransactTime, then LastUpdateTime.
+    /// TransactTime, then LastUpdateTime or MDEntryTime (the first not null).
     time: [Option<usize>; 2],
     symbol: Option<usize>,
     security: Option<usize>,
     /// The first group whose entries carry a SecurityID: its index and fields.
     entries: Option<(usize, EntryPlan)>,
+    /// A message that is one entry (a root SecurityID with a price or size, no entries
+    /// group: flat schemas such as B3's): its fields.
+    root_entry: Option<EntryPlan>,
 }
 
 #[derive(Debug, Default)]
@@ -1085,37 +1116,48 @@ struct EntryPlan {
     trade_id: Option<usize>,
 }
 
+impl EntryPlan {
+    /// The entry fields of a block's `fields`, when it has a SecurityID.
+    fn of(fields: &[wiretape_sbe::FieldDef]) -> Option<EntryPlan> {
+        let e = |tags| find_tag(fields, tags);
+        e(tag::SECURITY_ID).map(|security| EntryPlan {
+            security: Some(security),
+            price: e(tag::PRICE),
+            size: e(tag::SIZE),
+            entry_type: e(tag::ENTRY_TYPE),
+            aggressor: e(tag::SIDE),
+            order_id: e(tag::ORDER_ID),
+            trade_id: e(tag::TRADE_ID),
+        })
+    }
+}
+
 impl Mdp3Reader {
+    /// Finds each template's fields by FIX tag (or name): the reader needs no schema's own
+    /// field names.
     fn new(sbe: SbeSchema) -> Self {
-        let find = |fields: &[wiretape_sbe::FieldDef], name: &str| {
-            fields.iter().position(|f| f.name == name)
-        };
         let top = sbe.schema.messages.iter().map(|m| m.id).max().unwrap_or(0);
         let mut plans: Vec<Option<Box<Mdp3Plan>>> = (0..=top).map(|_| None).collect();
         for m in &sbe.schema.messages {
             let f = &m.fields;
-            let entries = m.groups.iter().enumerate().find_map(|(i, g)| {
-                let e = |n| find(&g.fields, n);
-                e("SecurityID").map(|security| {
-                    (
-                        i,
-                        EntryPlan {
-                            security: Some(security),
-                            price: e("MDEntryPx"),
-                            size: e("MDEntrySize"),
-                            entry_type: e("MDEntryType"),
-                            aggressor: e("AggressorSide"),
-                            order_id: e("OrderID"),
-                            trade_id: e("MDTradeEntryID"),
-                        },
-                    )
-                })
+            let entries = m
+                .groups
+                .iter()
+                .enumerate()
+                .find_map(|(i, g)| EntryPlan::of(&g.fields).map(|p| (i, p)));
+            let symbol = find_tag(f, tag::SYMBOL);
+            let root_entry = EntryPlan::of(f).filter(|p| {
+                entries.is_none() && symbol.is_none() && (p.price.is_some() || p.size.is_some())
             });
             plans[usize::from(m.id)] = Some(Box::new(Mdp3Plan {
-                time: [find(f, "TransactTime"), find(f, "LastUpdateTime")],
-                symbol: find(f, "Symbol"),
-                security: find(f, "SecurityID"),
+                time: [
+                    find_tag(f, tag::TRANSACT_TIME),
+                    find_tag(f, tag::UPDATE_TIME),
+                ],
+                symbol,
+                security: find_tag(f, tag::SECURITY_ID),
                 entries,
+                root_entry,
             }));
         }
         Self { sbe, plans }
@@ -1128,11 +1170,13 @@ fn field<'s>(b: &wiretape_sbe::BlockView<'s, '_>, i: Option<usize>) -> Value<'s>
     i.map_or(Value::Absent, |i| b.value(i))
 }
 
-/// An MDP 3.0 message (its SBE header first), read with the schema: an instrument definition
-/// (a root `Symbol` and `SecurityID`) teaches the session its symbol; a message of instrument
-/// entries (a group whose entries have a `SecurityID`: book, trades, volume, statistics) is
-/// one record per entry, with its instrument's symbol, price, size and side; anything else one
-/// record (a root `SecurityID`'s symbol, when it has one). A template the schema does not have
+/// An MDP 3.0 message (its SBE header first), read with the schema (fields found by their FIX
+/// tags, see [`tag`]): an instrument definition (a root `Symbol` and `SecurityID`) teaches the
+/// session its symbol; a message of instrument entries (a group whose entries have a
+/// `SecurityID`: book, trades, volume, statistics) is one record per entry, with its
+/// instrument's symbol, price, size and side, and so is a message that is one entry (a root
+/// `SecurityID` with a price or size); anything else one record (a root `SecurityID`'s
+/// symbol, when it has one). A template the schema does not have
 /// is a record of its number, nothing decoded.
 fn read_mdp3(
     session: &mut FeedSession,
@@ -1195,28 +1239,33 @@ fn read_mdp3(
         .as_ref()
         .and_then(|(i, p)| Some((root.groups().nth(*i)?, p)))
         .filter(|(g, _)| !g.is_empty());
-    match group {
-        Some((g, p)) => {
+    // One entry's record.
+    let entry = |e: &wiretape_sbe::BlockView<'_, '_>, p: &EntryPlan| {
+        let num = |f| field(e, f).as_i64().and_then(|v| u64::try_from(v).ok());
+        let security = field(e, p.security).as_i64();
+        Read {
+            symbol: security.and_then(|i| securities.get(&i)).cloned(),
+            instrument: security.map(|i| i as u64),
+            ids: OrderIds {
+                order_ref: num(p.order_id),
+                match_number: num(p.trade_id),
+                ..OrderIds::default()
+            },
+            side: entry_side(&field(e, p.entry_type), &field(e, p.aggressor)),
+            price: decimal_4dp(&field(e, p.price)),
+            quantity: num(p.size),
+            exchange_time: time.clone(),
+            ..Read::bare(code, name)
+        }
+    };
+    match (group, &plan.root_entry) {
+        (Some((g, p)), _) => {
             for e in g.entries() {
-                let num = |f| field(&e, f).as_i64().and_then(|v| u64::try_from(v).ok());
-                let security = field(&e, p.security).as_i64();
-                reads.push(Read {
-                    symbol: security.and_then(|i| securities.get(&i)).cloned(),
-                    instrument: security.map(|i| i as u64),
-                    ids: OrderIds {
-                        order_ref: num(p.order_id),
-                        match_number: num(p.trade_id),
-                        ..OrderIds::default()
-                    },
-                    side: entry_side(&field(&e, p.entry_type), &field(&e, p.aggressor)),
-                    price: decimal_4dp(&field(&e, p.price)),
-                    quantity: num(p.size),
-                    exchange_time: time.clone(),
-                    ..Read::bare(code, name)
-                });
+                reads.push(entry(&e, p));
             }
         }
-        None => reads.push(Read {
+        (None, Some(p)) => reads.push(entry(root, p)),
+        (None, None) => reads.push(Read {
             symbol: root_security.and_then(|i| securities.get(&i)).cloned(),
             instrument: root_security.map(|i| i as u64),
             exchange_time: time,
@@ -2137,6 +2186,102 @@ mod tests {
         }
         m.extend_from_slice(&[24, 0, 0, 0, 0, 0, 0, 0]);
         m
+    }
+
+    /// A schema of another naming (B3's: camelCase, flat messages of one entry each), its
+    /// fields known only by their FIX tags.
+    const FLAT_SCHEMA: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<sbe:messageSchema xmlns:sbe="http://fixprotocol.io/2016/sbe" package="flat" id="2"
+                   version="1" byteOrder="littleEndian">
+  <types>
+    <composite name="messageHeader">
+      <type name="blockLength" primitiveType="uint16"/>
+      <type name="templateId" primitiveType="uint16"/>
+      <type name="schemaId" primitiveType="uint16"/>
+      <type name="version" primitiveType="uint16"/>
+    </composite>
+    <composite name="Price">
+      <type name="mantissa" primitiveType="int64"/>
+      <type name="exponent" primitiveType="int8" presence="constant">-4</type>
+    </composite>
+    <type name="SecurityID" primitiveType="uint64"/>
+    <type name="Quantity" primitiveType="int64"/>
+    <type name="OrderID" primitiveType="uint64"/>
+    <type name="UTCTimestampNanos" primitiveType="uint64"/>
+    <type name="Symbol" primitiveType="char" length="20"/>
+    <enum name="MDEntryType" encodingType="char">
+      <validValue name="BID">0</validValue>
+      <validValue name="OFFER">1</validValue>
+    </enum>
+  </types>
+  <sbe:message name="SecurityDefinition_12" id="12" blockLength="28">
+    <field name="securityID" id="48" type="SecurityID" offset="0"/>
+    <field name="symbol" id="55" type="Symbol" offset="8"/>
+  </sbe:message>
+  <sbe:message name="Order_MBO_50" id="50" blockLength="41">
+    <field name="securityID" id="48" type="SecurityID" offset="0"/>
+    <field name="mDEntryType" id="269" type="MDEntryType" offset="8"/>
+    <field name="mDEntryPx" id="270" type="Price" offset="9"/>
+    <field name="mDEntrySize" id="271" type="Quantity" offset="17"/>
+    <field name="secondaryOrderID" id="198" type="OrderID" offset="25"/>
+    <field name="mDEntryTimestamp" id="273" type="UTCTimestampNanos" offset="33"/>
+  </sbe:message>
+</sbe:messageSchema>"#;
+
+    #[test]
+    fn a_schema_of_other_names_and_flat_messages_is_read_by_its_fix_tags() {
+        let schema = wiretape_sbe::Schema::parse(FLAT_SCHEMA).unwrap();
+        let names = schema
+            .messages
+            .iter()
+            .map(|m| (m.id, crate::record::intern_name(&m.name)))
+            .collect();
+        let sbe = SbeSchema {
+            path: "flat.xml".into(),
+            written: "flat.xml".into(),
+            schema: Arc::new(schema),
+            names: Arc::new(names),
+        };
+        let mut side = VenueSide::new(1_000, Some(sbe));
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let k = key(14_310);
+        side.configure(k, crate::config::FeedProtocol::Mdp3, None, None);
+        let mut definition = vec![28, 0, 12, 0, 2, 0, 1, 0];
+        definition.extend_from_slice(&7u64.to_le_bytes());
+        let mut sym = [0u8; 20];
+        sym[..5].copy_from_slice(b"PETR4");
+        definition.extend_from_slice(&sym);
+        let mut order = vec![41, 0, 50, 0, 2, 0, 1, 0];
+        order.extend_from_slice(&7u64.to_le_bytes());
+        order.push(b'1');
+        order.extend_from_slice(&253_400i64.to_le_bytes());
+        order.extend_from_slice(&300i64.to_le_bytes());
+        order.extend_from_slice(&9_001u64.to_le_bytes());
+        order.extend_from_slice(&1_700_000_000_123_456_789u64.to_le_bytes());
+        side.datagram(
+            id(0),
+            1,
+            k,
+            &mdp3_packet(1, &[definition]),
+            &mut stats,
+            &mut out,
+        );
+        side.datagram(id(1), 2, k, &mdp3_packet(2, &[order]), &mut stats, &mut out);
+        let m = messages(&out);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].symbol.as_deref(), Some("PETR4"));
+        let o = m[1];
+        assert_eq!(o.msg_type.name, "Order_MBO_50");
+        assert_eq!(o.symbol.as_deref(), Some("PETR4"));
+        assert_eq!(o.side, Some(Side::Sell), "an offer");
+        assert_eq!((o.price, o.quantity), (Some(253_400), Some(300)));
+        assert_eq!(o.ids.order_ref, Some(9_001));
+        assert_eq!(
+            o.exchange_time,
+            Some(ExchangeTime::UnixNs(1_700_000_000_123_456_789))
+        );
+        assert_eq!(stats.errors.total(), 0);
     }
 
     #[test]
