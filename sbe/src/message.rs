@@ -589,6 +589,15 @@ impl<'s, 'b> BlockView<'s, 'b> {
     /// The block's var data: each field's name and bytes (fields newer than the message left
     /// out).
     pub fn data(&self) -> impl Iterator<Item = (&'s str, &'b [u8])> + use<'s, 'b> {
+        let buf = self.c.buf;
+        self.data_ranges().map(move |(name, r)| (name, &buf[r]))
+    }
+
+    /// The block's var data: each field's name and the bytes of the message its value takes
+    /// (its length prefix not included).
+    pub fn data_ranges(
+        &self,
+    ) -> impl Iterator<Item = (&'s str, std::ops::Range<usize>)> + use<'s, 'b> {
         // The data follow the groups: walk past them (checked when the view was made).
         let c = self.c;
         let mut at = skip(
@@ -608,7 +617,7 @@ impl<'s, 'b> BlockView<'s, 'b> {
                 let start = (at + d.length.offset + d.length.prim.size()).min(c.buf.len());
                 let end = start.saturating_add(n).min(c.buf.len());
                 at = end;
-                (d.name.as_str(), &c.buf[start..end])
+                (d.name.as_str(), start..end)
             })
     }
 }

@@ -311,6 +311,13 @@ mod props {
                             }
                         }
                         prop_assert_eq!(v.root.data().count(), d.root.data.len());
+                        // Each var data field's bytes are where its range says, after its
+                        // length prefix, within the message.
+                        for ((name, r), (n, bytes)) in v.root.data_ranges().zip(v.root.data()) {
+                            prop_assert_eq!(name, n);
+                            prop_assert!(r.end <= v.len);
+                            prop_assert_eq!(&msg[r], bytes);
+                        }
                     }
                     (Err(a), Err(b)) => prop_assert_eq!(a, b),
                     (a, b) => prop_assert!(false, "decode {:?}, view {:?}", a.map(|d| d.len), b.map(|v| v.len)),

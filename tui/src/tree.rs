@@ -66,13 +66,16 @@ enum Numbers {
 /// (stock, tokens, firm), else a big-endian number (prices with their 4 decimals).
 fn field_value(f: &FieldInfo, b: &[u8], n: Numbers) -> String {
     let printable = b.iter().all(|c| (0x20..0x7f).contains(c));
+    // A symbol field is text even when all digits (CFE's base-62 symbols, `000021`).
+    let symbol = f.name.ends_with("symbol") && b.len() > 1;
     let texty = printable
-        && b.iter().any(|c| c.is_ascii_alphabetic())
-        && (n == Numbers::Be
-            || ["symbol", "firm", "cond"]
-                .iter()
-                .any(|w| f.name.contains(w))
-            || b.len() == 1);
+        && (symbol
+            || b.iter().any(|c| c.is_ascii_alphabetic())
+                && (n == Numbers::Be
+                    || ["symbol", "firm", "cond"]
+                        .iter()
+                        .any(|w| f.name.contains(w))
+                    || b.len() == 1));
     if b.len() == 1 {
         return if texty {
             format!("'{}'", b[0] as char)
@@ -646,11 +649,11 @@ fn sbe_block(out: &mut Vec<Node>, depth: u8, base: usize, block: &BlockView<'_, 
             sbe_block(out, inner.saturating_add(1).min(8), base, &e);
         }
     }
-    for (name, bytes) in block.data() {
+    for (name, range) in block.data_ranges() {
         out.push(Node::new(
             depth,
-            format!("{name}: {} bytes", bytes.len()),
-            base..base,
+            format!("{name}: {} bytes", range.len()),
+            shift(range),
         ));
     }
 }
@@ -834,6 +837,33 @@ fn fix(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn symbol_fields_are_text_even_when_all_digits() {
+        let field = |name| FieldInfo {
+            name,
+            offset: 0,
+            size: 6,
+        };
+        assert_eq!(
+            field_value(&field("symbol"), b"000021", Numbers::Le),
+            "\"000021\""
+        );
+        assert_eq!(
+            field_value(&field("feed_symbol"), b"0AB12C", Numbers::Le),
+            "\"0AB12C\""
+        );
+        // XDP's symbol index and sequence number are numbers, printable bytes or not.
+        let index = FieldInfo {
+            name: "symbol_index",
+            offset: 0,
+            size: 4,
+        };
+        assert_eq!(
+            field_value(&index, b"1234", Numbers::Le),
+            u32::from_le_bytes(*b"1234").to_string()
+        );
+    }
 
     /// Every node of a hostile frame lies inside it, whatever the bytes.
     #[test]
