@@ -874,6 +874,26 @@ impl Summary {
         mapping: None,
     };
 
+    /// A message about an order: its time offset and id.
+    fn order(&mut self, time_offset: u32, order_id: u64) {
+        self.time_offset = Some(time_offset);
+        self.order_id = Some(order_id);
+    }
+
+    /// An order entered or traded: its side, quantity, symbol and price (4 decimals).
+    fn placed(&mut self, side: Side, quantity: u64, symbol: AnySymbol, price: u64) {
+        self.side = Some(side);
+        self.quantity = Some(quantity);
+        self.symbol = Some(symbol);
+        self.price = Some(price);
+    }
+
+    /// An execution: the quantity executed and its id.
+    fn executed(&mut self, quantity: u32, execution_id: u64) {
+        self.quantity = Some(u64::from(quantity));
+        self.execution_id = Some(execution_id);
+    }
+
     /// Summarises a typed view.
     pub fn of(v: &PitchView<'_>) -> Summary {
         use PitchView as V;
@@ -886,76 +906,71 @@ impl Summary {
         match v {
             V::Time(m) => s.time = Some(m.time()),
             V::AddOrderLong(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Short(m.symbol()));
-                s.price = Some(m.price());
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Short(m.symbol()),
+                    m.price(),
+                );
             }
             V::AddOrderShort(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Short(m.symbol()));
-                s.price = Some(short_price(m.price()));
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Short(m.symbol()),
+                    short_price(m.price()),
+                );
             }
             V::OrderExecuted(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.quantity = Some(u64::from(m.executed_quantity()));
-                s.execution_id = Some(m.execution_id());
+                s.order(m.time_offset(), m.order_id());
+                s.executed(m.executed_quantity(), m.execution_id());
             }
             V::OrderExecutedAtPrice(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.quantity = Some(u64::from(m.executed_quantity()));
-                s.execution_id = Some(m.execution_id());
+                s.order(m.time_offset(), m.order_id());
+                s.executed(m.executed_quantity(), m.execution_id());
                 s.price = Some(m.price());
             }
             V::ReduceSizeLong(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
+                s.order(m.time_offset(), m.order_id());
                 s.quantity = Some(u64::from(m.canceled_quantity()));
             }
             V::ReduceSizeShort(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
+                s.order(m.time_offset(), m.order_id());
                 s.quantity = Some(u64::from(m.canceled_quantity()));
             }
             V::ModifyOrderLong(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
+                s.order(m.time_offset(), m.order_id());
                 s.quantity = Some(u64::from(m.quantity()));
                 s.price = Some(m.price());
             }
             V::ModifyOrderShort(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
+                s.order(m.time_offset(), m.order_id());
                 s.quantity = Some(u64::from(m.quantity()));
                 s.price = Some(short_price(m.price()));
             }
             V::DeleteOrder(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
+                s.order(m.time_offset(), m.order_id());
             }
             V::TradeLong(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Short(m.symbol()));
-                s.price = Some(m.price());
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Short(m.symbol()),
+                    m.price(),
+                );
                 s.execution_id = Some(m.execution_id());
             }
             V::TradeShort(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Short(m.symbol()));
-                s.price = Some(short_price(m.price()));
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Short(m.symbol()),
+                    short_price(m.price()),
+                );
                 s.execution_id = Some(m.execution_id());
             }
             V::TradeBreak(m) => {
@@ -964,20 +979,22 @@ impl Summary {
             }
             V::EndOfSession(m) => s.time_offset = Some(m.time_offset()),
             V::AddOrderExpanded(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Long(m.symbol()));
-                s.price = Some(m.price());
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Long(m.symbol()),
+                    m.price(),
+                );
             }
             V::TradeExpanded(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Long(m.symbol()));
-                s.price = Some(m.price());
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Long(m.symbol()),
+                    m.price(),
+                );
                 s.execution_id = Some(m.execution_id());
             }
             V::TradingStatus(m) => {
@@ -1037,34 +1054,32 @@ impl Summary {
         };
         match v {
             V::OrderExecuted(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.quantity = Some(u64::from(m.executed_quantity()));
-                s.execution_id = Some(m.execution_id());
+                s.order(m.time_offset(), m.order_id());
+                s.executed(m.executed_quantity(), m.execution_id());
             }
             V::OrderExecutedAtPrice(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.quantity = Some(u64::from(m.executed_quantity()));
-                s.execution_id = Some(m.execution_id());
+                s.order(m.time_offset(), m.order_id());
+                s.executed(m.executed_quantity(), m.execution_id());
                 s.price = Some(m.price());
             }
             V::TradeLong(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Short(m.symbol()));
-                s.price = Some(m.price());
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Short(m.symbol()),
+                    m.price(),
+                );
                 s.execution_id = Some(m.execution_id());
             }
             V::TradeShort(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Short(m.symbol()));
-                s.price = Some(u64::from(m.price()) * 100);
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Short(m.symbol()),
+                    u64::from(m.price()) * 100,
+                );
                 s.execution_id = Some(m.execution_id());
             }
             V::SymbolMapping(m) => s.mapping = Some((m.feed_symbol(), m.osi_symbol())),
@@ -1072,20 +1087,22 @@ impl Summary {
                 s.mapping = Some((m.feed_symbol(), m.osi_symbol()));
             }
             V::AddOrderExpanded(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Long(m.symbol()));
-                s.price = Some(m.price());
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Long(m.symbol()),
+                    m.price(),
+                );
             }
             V::TradeExpanded(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Long(m.symbol()));
-                s.price = Some(m.price());
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Long(m.symbol()),
+                    m.price(),
+                );
                 s.execution_id = Some(m.execution_id());
             }
             V::TradingStatus(m) => {
@@ -1138,30 +1155,30 @@ impl Summary {
         match v {
             V::Time(m) => s.time = Some(m.time()),
             V::AddOrderLong(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Short(m.symbol()));
-                s.price = Some(m.price());
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Short(m.symbol()),
+                    m.price(),
+                );
             }
             V::AddOrderShort(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
-                s.side = Some(m.side());
-                s.quantity = Some(u64::from(m.quantity()));
-                s.symbol = Some(AnySymbol::Short(m.symbol()));
-                s.price = Some(u64::from(m.price()) * 100);
+                s.order(m.time_offset(), m.order_id());
+                s.placed(
+                    m.side(),
+                    m.quantity().into(),
+                    AnySymbol::Short(m.symbol()),
+                    u64::from(m.price()) * 100,
+                );
             }
             V::ModifyOrderLong(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
+                s.order(m.time_offset(), m.order_id());
                 s.quantity = Some(u64::from(m.quantity()));
                 s.price = Some(m.price());
             }
             V::ModifyOrderShort(m) => {
-                s.time_offset = Some(m.time_offset());
-                s.order_id = Some(m.order_id());
+                s.order(m.time_offset(), m.order_id());
                 s.quantity = Some(u64::from(m.quantity()));
                 s.price = Some(u64::from(m.price()) * 100);
             }

@@ -1055,13 +1055,10 @@ impl VenueGenerator {
                 let trade = self.next_trade;
                 self.next_trade += 1;
                 let qty = lot(&mut self.rng);
-                match feed {
-                    VenueFeed::PitchOptions | VenueFeed::Cfe => Msg {
-                        name: "Trade Long",
-                        sym: Some(o.sym),
-                        unresolvable: false,
-                        orders: [None; 2],
-                        repr: Repr::PitchOptions(OptionsRepr::TradeLong(options::TradeLongRepr {
+                let (name, repr) = match feed {
+                    VenueFeed::PitchOptions | VenueFeed::Cfe => (
+                        "Trade Long",
+                        Repr::PitchOptions(OptionsRepr::TradeLong(options::TradeLongRepr {
                             time_offset: offset,
                             order_id: 0,
                             side: o.side,
@@ -1071,13 +1068,10 @@ impl VenueGenerator {
                             execution_id: trade,
                             trade_condition: b' ',
                         })),
-                    },
-                    VenueFeed::Pitch => Msg {
-                        name: "Trade Long",
-                        sym: Some(o.sym),
-                        unresolvable: false,
-                        orders: [None; 2],
-                        repr: Repr::Pitch(PitchRepr::TradeLong(pitch::TradeLongRepr {
+                    ),
+                    VenueFeed::Pitch => (
+                        "Trade Long",
+                        Repr::Pitch(PitchRepr::TradeLong(pitch::TradeLongRepr {
                             time_offset: offset,
                             order_id: 0,
                             side: o.side,
@@ -1086,13 +1080,10 @@ impl VenueGenerator {
                             price: u64::from(o.price),
                             execution_id: trade,
                         })),
-                    },
-                    _ => Msg {
-                        name: "Non-Displayed Trade",
-                        sym: Some(o.sym),
-                        unresolvable: false,
-                        orders: [None; 2],
-                        repr: Repr::Xdp(XdpRepr::NonDisplayedTrade(xdp::NonDisplayedTradeRepr {
+                    ),
+                    _ => (
+                        "Non-Displayed Trade",
+                        Repr::Xdp(XdpRepr::NonDisplayedTrade(xdp::NonDisplayedTradeRepr {
                             type_high: 0,
                             source_time_ns: ns,
                             symbol_index: idx,
@@ -1103,7 +1094,14 @@ impl VenueGenerator {
                             printable_flag: 1,
                             trade_cond: Alpha::new(b"@"),
                         })),
-                    },
+                    ),
+                };
+                Msg {
+                    name,
+                    sym: Some(o.sym),
+                    unresolvable: false,
+                    orders: [None; 2],
+                    repr,
                 }
             }
         })
