@@ -656,9 +656,16 @@ impl<'a, 'input> Reader<'a, 'input> {
 impl Schema {
     /// Reads a schema from its XML.
     pub fn parse(xml: &str) -> Result<Schema, SchemaError> {
+        // B3's files open with a bare `<!DOCTYPE xml>`; a DTD that declares entities is
+        // refused rather than expanded.
+        if let Some(at) = xml.find("<!ENTITY") {
+            return Err(SchemaError {
+                line: xml[..at].matches('\n').count() as u32 + 1,
+                reason: "a DTD declaring entities (refused: a schema needs none)".into(),
+            });
+        }
         let opts = roxmltree::ParsingOptions {
-            // CME's file has no DTD; a DTD is refused rather than expanded.
-            allow_dtd: false,
+            allow_dtd: true,
             ..roxmltree::ParsingOptions::default()
         };
         let doc = Document::parse_with_options(xml, opts).map_err(|e| SchemaError {

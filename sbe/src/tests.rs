@@ -254,7 +254,7 @@ fn bad_schemas_are_errors_naming_their_line() {
             "primitiveType",
         ),
         ("<messageSchema id='x'/>", "not a number"),
-        ("<!DOCTYPE x [<!ENTITY a 'b'>]><messageSchema/>", "DTD"),
+        ("<!DOCTYPE x [<!ENTITY a 'b'>]><messageSchema/>", "DTD declaring entities"),
         ("<messageSchema", "root node"),
     ];
     for (xml, want) in cases {
@@ -270,6 +270,23 @@ fn bad_schemas_are_errors_naming_their_line() {
     )
     .unwrap_err();
     assert_eq!(e.line, 5, "{e}");
+    let e =
+        Schema::parse("<?xml version='1.0'?>\n<!DOCTYPE x [\n<!ENTITY a 'b'>]><messageSchema/>")
+            .unwrap_err();
+    assert_eq!(e.line, 3, "{e}");
+}
+
+/// B3's files open with a bare `<!DOCTYPE xml>` (as the subset in docs/protocols does): read.
+#[test]
+fn a_doctype_without_entities_is_read() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/protocols/b3-umdf-subset.xml");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("<!DOCTYPE xml>"));
+    let s = Schema::parse(&text).unwrap();
+    assert_eq!((s.id, s.version), (2, 16));
+    let order = s.messages.iter().find(|m| m.id == 50).unwrap();
+    assert_eq!(order.block_length, 72);
 }
 
 #[test]
