@@ -77,7 +77,7 @@ def time_str(what, nullable=False):
     return t("string", f"{what}, RFC 3339 UTC with nine fractional digits.", nullable)
 
 
-PROTOCOLS = ["fix", "iextp", "itch", "mdp3", "moldudp64", "ouch42", "ouch50", "pitch", "soupbin", "xdp"]
+PROTOCOLS = ["b3umdf", "fix", "iextp", "itch", "mdp3", "moldudp64", "ouch42", "ouch50", "pitch", "soupbin", "xdp"]
 PACKET_ID = {"type": "string", "pattern": r"^[0-9]+:[0-9]+:[0-9]+:[0-9]+$",
              "description": "A packet id, STREAM:SEGMENT:BLOCK:INDEX (for `wiretape show`)."}
 
@@ -100,7 +100,7 @@ IDS = {"type": "object", "description": (
 MESSAGE_PROPS = {
     "time": time_str("Capture time of the message's first packet"),
     "ts_ns": time_ns("The same"),
-    "protocol": t("string", "itch, moldudp64, soupbin, ouch42, ouch50, fix, pitch (Cboe PITCH), iextp (IEX TOPS/DEEP), xdp (NYSE XDP) or mdp3 (CME MDP 3.0).", enum=PROTOCOLS),
+    "protocol": t("string", "itch, moldudp64, soupbin, ouch42, ouch50, fix, pitch (Cboe PITCH), iextp (IEX TOPS/DEEP), xdp (NYSE XDP), mdp3 (CME MDP 3.0) or b3umdf (B3 UMDF).", enum=PROTOCOLS),
     "direction": t("string", "in (client to exchange), out (back); null for market data.", True, enum=["in", "out", None]),
     "type": t("string", "The message type code (ITCH `A`, FIX `D`, …)."),
     "type_name": t("string", "The type's name (Add Order, NewOrderSingle, …)."),
@@ -181,7 +181,7 @@ SCHEMAS = {
         "unresolved_symbols": t("integer", "ITCH messages whose stock locate was never resolved.", minimum=0),
         "late_resolutions": t("integer", "ITCH locates resolved after messages used them.", minimum=0),
         "flows": counts("Flows by what they carry (configured: named by the feed map).",
-                        ["configured", "empty", "fix", "iextp", "ignored", "mdp3", "moldudp64", "moldudp64_other", "pitch",
+                        ["b3umdf", "configured", "empty", "fix", "iextp", "ignored", "mdp3", "moldudp64", "moldudp64_other", "pitch",
                          "soupbin_other", "soupbin_ouch42", "soupbin_ouch50", "unknown", "xdp"]),
     })),
     "search-message": ("wiretape search --json: a message hit", obj(
@@ -342,8 +342,8 @@ SCHEMAS = {
     "gen-venue": ("wiretape gen --venue V --json", obj("What was generated.", {
         "out": t("string", "The capture written (- for standard output)."),
         "truth": t("string", "The truth file, if any.", True),
-        "venue": t("string", "The feed.", enum=["pitch", "pitch-options", "cfe", "tops", "deep", "xdp", "mdp3"]),
-        "protocol": t("string", "What the decoder calls it (proto: in queries).", enum=["pitch", "iextp", "xdp", "mdp3"]),
+        "venue": t("string", "The feed.", enum=["pitch", "pitch-options", "cfe", "tops", "deep", "xdp", "mdp3", "b3"]),
+        "protocol": t("string", "What the decoder calls it (proto: in queries).", enum=["pitch", "iextp", "xdp", "mdp3", "b3umdf"]),
         "packets": t("integer", "Packets.", minimum=0),
         "bytes": t("integer", "Bytes written.", minimum=0),
         "simulated_seconds": t("number", "Span of the traffic.", minimum=0),

@@ -638,7 +638,9 @@ pub struct ShowArgs {
 /// one IEX-TP session on 233.215.21.4 port 10378 or .8 port 10379) or NYSE XDP Integrated
 /// (`xdp`: two channels on 224.0.59.76 and .77, ports 11076 and 11077) or CME MDP 3.0 (`mdp3`:
 /// one incremental feed on 224.0.31.1 port 14310; instrument definitions, then book updates
-/// and heartbeat messages; decoded with a feed map naming an SBE schema): orders added,
+/// and heartbeat messages; decoded with a feed map naming an SBE schema) or B3 UMDF (`b3`:
+/// channels 71 and 72 on 233.252.8.71 and .72, ports 30071 and 30072; SecurityDefinitions,
+/// then market-by-order messages; decoded with a feed map naming a B3 schema): orders added,
 /// executed, reduced, modified or replaced and deleted on the same symbol universe, trades,
 /// time messages, heartbeats, XDP's symbol index mappings first, and a few datagrams not
 /// sent (sequence gaps). Its truth (schema `wiretape-venue-truth/1`) counts the messages per
@@ -687,7 +689,7 @@ pub struct GenArgs {
     #[arg(long, value_name = "RATE", requires = "ab", value_parser = parse_drop_rate)]
     pub ab_drop_rate: Option<u32>,
     /// Another venue's market data instead (see above): pitch, pitch-options, cfe, tops, deep,
-    /// xdp or mdp3.
+    /// xdp, mdp3 or b3.
     #[arg(long, value_enum, conflicts_with_all = ["ab", "seconds"])]
     pub venue: Option<VenueArg>,
     /// Print the summary as one JSON object.
@@ -717,6 +719,9 @@ pub enum VenueArg {
     /// CME MDP 3.0 incremental feed (SBE): decode it with a feed map naming an SBE schema
     /// (`[sbe] schema = "…"`; docs/protocols/cme-mdp3-subset.xml has its templates).
     Mdp3,
+    /// B3 UMDF market by order (SBE), two channels: decode it with a feed map naming a B3
+    /// schema (`[sbe] b3-umdf = "…"`; docs/protocols/b3-umdf-subset.xml has its templates).
+    B3,
 }
 
 /// `--ab-drop-rate`: a probability (0.02) or a percentage (2%), at most one half, in parts
@@ -742,7 +747,7 @@ fn parse_drop_rate(s: &str) -> Result<u32, String> {
 }
 
 /// Decode the trading messages in a data directory: ITCH, OUCH 4.2/5.0, FIX, Cboe PITCH, IEX
-/// TOPS/DEEP, NYSE XDP, one line each.
+/// TOPS/DEEP, NYSE XDP, CME MDP 3.0 and B3 UMDF (SBE), one line each.
 ///
 /// Packets are read in capture order and decoded: MoldUDP64 datagrams carry ITCH 5.0 (or
 /// another ITCH dialect, kept undecoded with its sessions and numbers), other UDP flows Cboe
@@ -751,13 +756,14 @@ fn parse_drop_rate(s: &str) -> Result<u32, String> {
 /// carries is recognised from its bytes (a UDP venue after three datagrams that fit it
 /// exactly); --feed-map names flows the heuristics should not guess: a TOML file of
 /// `[[feed]]` entries, each with an optional `addr` (address or CIDR prefix), an optional
-/// `port` and a `protocol` (`moldudp64`, `pitch`, `iextp`, `xdp`, `mdp3`, `soupbin-ouch42`,
-/// `soupbin-ouch50`, `soupbin`, `fix` or `ignore`; `mdp3`, `xdp` and `pitch` lines may take a `name`,
-/// the same on a feed's A and B lines, so that their gaps are arbitrated), and an `[sbe]`
-/// table whose `schema` names an SBE XML schema file (relative to the feed map): with it, CME
-/// MDP 3.0 packets are recognised and decoded with CME's `templates_FixBinary.xml` (your copy;
-/// not shipped), one record per book or trade entry. Without --feed-map, the one the
-/// directory's index was built with (`import`/`index --feed-map`) is used.
+/// `port` and a `protocol` (`moldudp64`, `pitch`, `iextp`, `xdp`, `mdp3`, `b3-umdf`,
+/// `soupbin-ouch42`, `soupbin-ouch50`, `soupbin`, `fix` or `ignore`; `mdp3`, `xdp` and `pitch`
+/// lines may take a `name`, the same on a feed's A and B lines, so that their gaps are
+/// arbitrated), and an `[sbe]` table naming SBE XML schema files (relative to the feed map):
+/// with `schema`, CME MDP 3.0 packets are recognised and decoded with CME's
+/// `templates_FixBinary.xml`, with `b3-umdf`, B3 UMDF packets with B3's market data schema
+/// (your copies; not shipped), one record per book or trade entry. Without --feed-map, the one
+/// the directory's index was built with (`import`/`index --feed-map`) is used.
 ///
 /// Each line is one message: capture time (RFC 3339, ns), protocol, direction (in = client
 /// to exchange, out = back, - for market data), type code and name, symbol, session, sequence

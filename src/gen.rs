@@ -187,6 +187,7 @@ fn run_venue(a: GenArgs, v: VenueArg) -> Result<u8> {
         VenueArg::Deep => VenueFeed::Deep,
         VenueArg::Xdp => VenueFeed::Xdp,
         VenueArg::Mdp3 => VenueFeed::Mdp3,
+        VenueArg::B3 => VenueFeed::B3,
     };
     let packets = match a.packets {
         Some(0) => bail!("--packets must be at least 1"),

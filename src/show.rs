@@ -33,11 +33,10 @@ impl Decoding {
         self.searcher.packet_messages(id, p)
     }
 
-    /// The layer tree of `p` (the TUI's detail pane), its MDP3 read with the feed map's
-    /// schema.
+    /// The layer tree of `p` (the TUI's detail pane), its MDP3 and B3 read with the feed
+    /// map's schemas.
     fn tree(&self, p: &Packet<'_>, messages: &[Message]) -> Vec<wiretape_tui::tree::Node> {
-        let sbe = self.searcher.feed_map().sbe.as_ref().map(|s| &*s.schema);
-        wiretape_tui::tree::dissect(p.data, p.link_type, messages, sbe)
+        wiretape_tui::tree::dissect(p.data, p.link_type, messages, self.searcher.feed_map())
     }
 }
 

@@ -31,16 +31,23 @@
 //! name = "310"
 //!
 //! [[feed]]
+//! addr = "233.252.8.0/24"
+//! protocol = "b3-umdf"        # B3 UMDF market data (with [sbe] b3-umdf below); its
+//!                             # sessions are CHANNEL:VERSION from the packets (A/B lines
+//!                             # of a channel share them)
+//!
+//! [[feed]]
 //! port = 53
 //! protocol = "ignore"         # never decode, never run the heuristics
 //!
-//! [sbe]                       # CME MDP 3.0: the exchange's SBE message schema
-//! schema = "templates_FixBinary.xml"   # relative to this file (or absolute)
+//! [sbe]                       # the exchanges' SBE message schemas (each optional):
+//! schema = "templates_FixBinary.xml"   # CME MDP 3.0; relative to this file (or absolute)
+//! b3-umdf = "b3-market-data-messages-2.2.0.xml"   # B3 UMDF
 //! ```
 //!
-//! With `[sbe]`, UDP flows carrying MDP 3.0 packets whose messages the schema decodes are
-//! recognised like the other feeds (see [`crate::venue`]); CME's schema file is not
-//! redistributable, so the decoder reads the user's copy.
+//! With `[sbe]`, UDP flows carrying MDP 3.0 (or B3 UMDF) packets whose messages the schema
+//! decodes are recognised like the other feeds (see [`crate::venue`]); the exchanges' schema
+//! files are not redistributed here, so the decoder reads the user's copy.
 //!
 //! A feed matches a flow when one endpoint of the flow (source or destination) matches both
 //! its address and its port (each optional; an entry with neither matches every flow of its
@@ -87,6 +94,9 @@ pub enum FeedProtocol {
     /// CME MDP 3.0 packets (UDP), decoded with the map's `[sbe]` schema.
     #[serde(rename = "mdp3")]
     Mdp3,
+    /// B3 UMDF market data packets (UDP), decoded with the map's `[sbe] b3-umdf` schema.
+    #[serde(rename = "b3-umdf")]
+    B3Umdf,
     /// Neither decoded nor detected.
     #[serde(rename = "ignore")]
     Ignore,
@@ -101,6 +111,7 @@ impl FeedProtocol {
                 | FeedProtocol::IexTp
                 | FeedProtocol::Xdp
                 | FeedProtocol::Mdp3
+                | FeedProtocol::B3Umdf
                 | FeedProtocol::Ignore
         )
     }
@@ -113,6 +124,7 @@ impl FeedProtocol {
                 | FeedProtocol::IexTp
                 | FeedProtocol::Xdp
                 | FeedProtocol::Mdp3
+                | FeedProtocol::B3Umdf
         )
     }
 }
@@ -216,6 +228,8 @@ pub struct FeedMap {
     pub feeds: Vec<Feed>,
     /// The SBE schema of CME MDP 3.0 feeds (`[sbe] schema = ...`).
     pub sbe: Option<SbeSchema>,
+    /// The SBE schema of B3 UMDF feeds (`[sbe] b3-umdf = ...`).
+    pub b3: Option<SbeSchema>,
 }
 
 /// An SBE message schema read from a file, with its templates' names kept for the records.
@@ -337,7 +351,9 @@ struct FileRepr {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SbeRepr {
-    schema: String,
+    schema: Option<String>,
+    #[serde(rename = "b3-umdf")]
+    b3_umdf: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -404,16 +420,16 @@ impl FeedMap {
                     value: name.clone(),
                     reason: reason.to_owned(),
                 };
-                let most = match f.protocol {
-                    FeedProtocol::Mdp3 | FeedProtocol::Xdp => 10,
-                    // Its units are NAME:UNIT.
-                    FeedProtocol::Pitch => 6,
-                    _ => {
-                        return Err(bad(
-                            "a name is for the A/B lines of mdp3, xdp and pitch feeds",
-                        ))
-                    }
-                };
+                let most =
+                    match f.protocol {
+                        FeedProtocol::Mdp3 | FeedProtocol::Xdp => 10,
+                        // Its units are NAME:UNIT.
+                        FeedProtocol::Pitch => 6,
+                        _ => return Err(bad(
+                            "a name is for the A/B lines of mdp3, xdp and pitch feeds (b3-umdf \
+                             lines are named by their packets' channel number)",
+                        )),
+                    };
                 if name.is_empty()
                     || name.len() > most
                     || !name.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b':')
@@ -450,18 +466,23 @@ impl FeedMap {
                 variant,
             });
         }
-        let sbe = match file.sbe {
-            None => None,
-            Some(r) => {
-                let p = Path::new(&r.schema);
-                let resolved = match path.and_then(Path::parent) {
-                    Some(dir) if p.is_relative() => dir.join(p),
-                    _ => p.to_path_buf(),
-                };
-                Some(SbeSchema::load(&resolved, &r.schema)?)
-            }
+        // A schema path is taken from the map's directory when relative.
+        let load = |written: &String| {
+            let p = Path::new(written);
+            let resolved = match path.and_then(Path::parent) {
+                Some(dir) if p.is_relative() => dir.join(p),
+                _ => p.to_path_buf(),
+            };
+            SbeSchema::load(&resolved, written)
         };
-        Ok(FeedMap { feeds, sbe })
+        let (sbe, b3) = match file.sbe {
+            None => (None, None),
+            Some(r) => (
+                r.schema.as_ref().map(load).transpose()?,
+                r.b3_umdf.as_ref().map(load).transpose()?,
+            ),
+        };
+        Ok(FeedMap { feeds, sbe, b3 })
     }
 
     /// The configured protocol of a UDP flow.
@@ -550,6 +571,33 @@ mod tests {
             assert!(e.to_string().contains("feed #1: variant"), "{e}");
             assert!(e.to_string().contains(why), "{toml}: {e}");
         }
+    }
+
+    #[test]
+    fn the_sbe_table_names_a_schema_per_venue_each_optional() {
+        let at = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols/f.toml");
+        let both = "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n";
+        let m = FeedMap::from_toml_str_at(both, &at).unwrap();
+        assert_eq!(m.sbe.as_ref().map(|s| s.schema.id), Some(1));
+        assert_eq!(m.b3.as_ref().map(|s| s.schema.id), Some(2));
+        let m = FeedMap::from_toml_str_at(
+            "[[feed]]\nport = 30071\nprotocol = \"b3-umdf\"\n[sbe]\nb3-umdf = \"b3-umdf-subset.xml\"\n",
+            &at,
+        )
+        .unwrap();
+        assert!(m.sbe.is_none());
+        assert_eq!(m.b3.as_ref().unwrap().written, "b3-umdf-subset.xml");
+        assert_eq!(m.feeds[0].protocol, FeedProtocol::B3Umdf);
+        let src: IpAddr = "10.0.0.1".parse().unwrap();
+        let dst: IpAddr = "233.252.8.71".parse().unwrap();
+        assert_eq!(m.udp((src, 1), (dst, 30_071)), Some(FeedProtocol::B3Umdf));
+        assert_eq!(m.tcp((src, 1), (dst, 30_071)), None);
+        // B3's lines are named by their packets' channel; a missing schema names its path.
+        let e = FeedMap::from_toml_str("[[feed]]\nprotocol = \"b3-umdf\"\nname = \"EQ\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("channel number"), "{e}");
+        let e = FeedMap::from_toml_str_at("[sbe]\nb3-umdf = \"nope.xml\"\n", &at).unwrap_err();
+        assert!(e.to_string().contains("nope.xml"), "{e}");
     }
 
     use super::*;

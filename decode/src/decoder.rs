@@ -120,7 +120,7 @@ impl<R: Reassemble> Decoder<R> {
     /// A decoder driving its own TCP reassembler.
     pub fn with_reassembler(feeds: FeedMap, reassembler: R) -> Self {
         Self {
-            udp: itch::UdpSide::new(DEFAULT_ITCH_ORDERS, feeds.sbe.clone()),
+            udp: itch::UdpSide::new(DEFAULT_ITCH_ORDERS, &feeds),
             feeds,
             reassembler,
             events: Vec::new(),
@@ -138,7 +138,7 @@ impl<R: Reassemble> Decoder<R> {
             self.stats.packets, 0,
             "state limits set after decoding began"
         );
-        self.udp = itch::UdpSide::new(limits.itch_orders, self.feeds.sbe.clone());
+        self.udp = itch::UdpSide::new(limits.itch_orders, &self.feeds);
         self.tcp = tcp::TcpSide::new(limits.order_ids);
         self
     }

@@ -468,7 +468,7 @@ pub(crate) struct UdpSide {
 
 impl UdpSide {
     /// No flow yet; each session will keep up to `max_orders` live orders per generation.
-    pub(crate) fn new(max_orders: usize, sbe: Option<crate::config::SbeSchema>) -> Self {
+    pub(crate) fn new(max_orders: usize, feeds: &crate::config::FeedMap) -> Self {
         Self {
             flow_index: FxHashMap::default(),
             flows: Vec::new(),
@@ -477,7 +477,7 @@ impl UdpSide {
             session_index: FxHashMap::default(),
             sessions: Vec::new(),
             max_orders,
-            venues: VenueSide::new(max_orders, sbe),
+            venues: VenueSide::new(max_orders, feeds.sbe.clone(), feeds.b3.clone()),
         }
     }
 
@@ -511,7 +511,8 @@ impl UdpSide {
                         p @ (FeedProtocol::Pitch
                         | FeedProtocol::IexTp
                         | FeedProtocol::Xdp
-                        | FeedProtocol::Mdp3),
+                        | FeedProtocol::Mdp3
+                        | FeedProtocol::B3Umdf),
                     ) => {
                         // Another sequenced feed, by configuration: the venue side has it.
                         stats.flows.configured += 1;

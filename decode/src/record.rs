@@ -37,11 +37,14 @@ pub enum Protocol {
     /// CME MDP 3.0 (SBE messages in MDP packets over UDP), decoded with the feed map's SBE
     /// schema.
     Mdp3,
+    /// B3 UMDF market data (SBE messages in B3's framing over UDP), decoded with the feed
+    /// map's B3 schema.
+    B3Umdf,
 }
 
 impl Protocol {
     /// Every protocol, in the order of [`Protocol::index`].
-    pub const ALL: [Protocol; 10] = [
+    pub const ALL: [Protocol; 11] = [
         Protocol::Itch,
         Protocol::MoldUdp64,
         Protocol::SoupBin,
@@ -52,6 +55,7 @@ impl Protocol {
         Protocol::IexTp,
         Protocol::Xdp,
         Protocol::Mdp3,
+        Protocol::B3Umdf,
     ];
 
     /// Position in [`Protocol::ALL`] (for per-protocol counters).
@@ -60,7 +64,7 @@ impl Protocol {
     }
 
     /// Short lowercase name (`itch`, `moldudp64`, `soupbin`, `ouch42`, `ouch50`, `fix`,
-    /// `pitch`, `iextp`, `xdp`, `mdp3`).
+    /// `pitch`, `iextp`, `xdp`, `mdp3`, `b3umdf`).
     pub const fn name(self) -> &'static str {
         match self {
             Protocol::Itch => "itch",
@@ -73,6 +77,7 @@ impl Protocol {
             Protocol::IexTp => "iextp",
             Protocol::Xdp => "xdp",
             Protocol::Mdp3 => "mdp3",
+            Protocol::B3Umdf => "b3umdf",
         }
     }
 }
@@ -382,7 +387,7 @@ impl Message {
     pub fn is_feed_heartbeat(&self) -> bool {
         matches!(
             self.protocol,
-            Protocol::Pitch | Protocol::IexTp | Protocol::Xdp | Protocol::Mdp3
+            Protocol::Pitch | Protocol::IexTp | Protocol::Xdp | Protocol::Mdp3 | Protocol::B3Umdf
         ) && self.msg_type.code.as_bytes().is_empty()
     }
 
@@ -435,7 +440,7 @@ impl Message {
             }
             // A book, trade or statistics entry of an instrument (it has a price or a size),
             // an instrument's status or definition (a SecurityID).
-            Protocol::Mdp3 => {
+            Protocol::Mdp3 | Protocol::B3Umdf => {
                 self.symbol.is_some()
                     || self.instrument.is_some()
                     || self.price.is_some()

@@ -398,6 +398,7 @@ impl Serialize for Stats {
             ("iextp", f.iextp),
             ("xdp", f.xdp),
             ("mdp3", f.mdp3),
+            ("b3umdf", f.b3umdf),
             ("soupbin_other", f.soupbin_other),
             ("soupbin_ouch42", f.soupbin_ouch42),
             ("soupbin_ouch50", f.soupbin_ouch50),
@@ -454,7 +455,7 @@ pub fn stats_lines(s: &Stats) -> Vec<String> {
         s.tcp_gaps, s.tcp_gap_bytes, s.tcp_bytes_skipped, s.tcp_bytes_undecoded
     ));
     out.push(format!(
-        "flows        moldudp64 {} ({} of another ITCH dialect), pitch {}, iextp {}, xdp {}, mdp3 {}, \
+        "flows        moldudp64 {} ({} of another ITCH dialect), pitch {}, iextp {}, xdp {}, mdp3 {}, b3umdf {}, \
          soupbin/ouch42 {}, soupbin/ouch50 {}, soupbin/other {}, fix {}, unknown {}, empty {}, \
          ignored {} ({} from the feed map)",
         f.moldudp64,
@@ -463,6 +464,7 @@ pub fn stats_lines(s: &Stats) -> Vec<String> {
         f.iextp,
         f.xdp,
         f.mdp3,
+        f.b3umdf,
         f.soupbin_ouch42,
         f.soupbin_ouch50,
         f.soupbin_other,

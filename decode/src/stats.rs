@@ -46,6 +46,8 @@ pub struct FlowStats {
     pub xdp: u64,
     /// UDP flows labelled CME MDP 3.0 (with the feed map's SBE schema).
     pub mdp3: u64,
+    /// UDP flows labelled B3 UMDF (with the feed map's B3 schema).
+    pub b3umdf: u64,
     /// Flows with payload that is nothing known (UDP flows never recognised are counted at
     /// [`Decoder::finish`]; only the last 32768 to 65536 of them are remembered, so one
     /// forgotten under a flood of new flows is counted again when it comes back).

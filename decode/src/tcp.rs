@@ -285,7 +285,8 @@ impl Conn {
                 | FeedProtocol::Pitch
                 | FeedProtocol::IexTp
                 | FeedProtocol::Xdp
-                | FeedProtocol::Mdp3,
+                | FeedProtocol::Mdp3
+                | FeedProtocol::B3Umdf,
             ) => Proto::Ignored,
         };
         if configured.is_some() {

@@ -1,5 +1,6 @@
-//! UDP: sequenced feeds other than MoldUDP64 — Cboe PITCH (equities, options, CFE futures), IEX-TP (TOPS, DEEP)
-//! and NYSE Pillar XDP Integrated — and their per-session symbol state.
+//! UDP: sequenced feeds other than MoldUDP64 — Cboe PITCH (equities, options, CFE futures), IEX-TP (TOPS, DEEP),
+//! NYSE Pillar XDP Integrated, and with the feed map's SBE schemas CME MDP 3.0 and B3 UMDF —
+//! and their per-session symbol state.
 //!
 //! # Detection
 //!
@@ -28,8 +29,10 @@
 //! [`Session::Feed`]: the PITCH unit or the IEX-TP session id (decimal; XDP numbers per
 //! channel, which is its destination: blank), the destination address, port and VLAN. Every
 //! message carries its sequence number (PITCH: the unit's, 0 for unsequenced units is none;
-//! IEX-TP: the session's; XDP: the packet's first plus its position). A heartbeat is a record
-//! of its own, with an empty type code and the header's number ([`FEED_HEARTBEAT`]).
+//! IEX-TP: the session's; XDP: the packet's first plus its position; MDP3 and B3: the packet's).
+//! A heartbeat is a record of its own, with an empty type code and the header's number
+//! ([`FEED_HEARTBEAT`]). B3's sessions are `CHANNEL:VERSION` from its packet header (a new
+//! sequence version numbers from 1 again), the same on a channel's A and B lines.
 //!
 //! # Symbols
 //!
@@ -45,6 +48,9 @@
 //!   the session (which also give each symbol's price scale: prices are given with 4
 //!   decimals). A message met before its mapping has no symbol (XDP's mappings are sent on
 //!   the refresh channel and at the start of day).
+//! * MDP3 and B3 (SBE): fields found by FIX tag in the schema; a SecurityID is named by the
+//!   instrument definitions of any flow of the venue (each venue its own namespace), messages
+//!   before their definition resolved late.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -83,10 +89,18 @@ pub(crate) enum Venue {
     Xdp,
     /// CME MDP 3.0: only with the feed map's SBE schema.
     Mdp3,
+    /// B3 UMDF: only with the feed map's B3 schema.
+    B3,
 }
 
 impl Venue {
-    const ALL: [Venue; 4] = [Venue::Pitch, Venue::IexTp, Venue::Xdp, Venue::Mdp3];
+    const ALL: [Venue; 5] = [
+        Venue::Pitch,
+        Venue::IexTp,
+        Venue::Xdp,
+        Venue::Mdp3,
+        Venue::B3,
+    ];
 
     fn protocol(self) -> Protocol {
         match self {
@@ -94,15 +108,21 @@ impl Venue {
             Venue::IexTp => Protocol::IexTp,
             Venue::Xdp => Protocol::Xdp,
             Venue::Mdp3 => Protocol::Mdp3,
+            Venue::B3 => Protocol::B3Umdf,
         }
     }
 
-    fn shape(self, payload: &[u8], sbe: Option<&SbeSchema>) -> Shape {
+    fn shape(self, payload: &[u8], sbe: Schemas<'_>) -> Shape {
         match self {
             Venue::Pitch => pitch::shape(payload),
             Venue::IexTp => iextp::shape(payload),
             Venue::Xdp => xdp::shape(payload),
-            Venue::Mdp3 => sbe.map_or(Shape::No, |s| mdp3_shape(payload, &s.schema)),
+            Venue::Mdp3 => sbe.mdp3.map_or(Shape::No, |s| {
+                sbe_shape(SbeFraming::Mdp3, payload, &s.schema)
+            }),
+            Venue::B3 => sbe
+                .b3
+                .map_or(Shape::No, |s| sbe_shape(SbeFraming::B3, payload, &s.schema)),
         }
     }
 
@@ -127,12 +147,22 @@ impl Venue {
                     && it.by_ref().all(|m| m.is_ok())
                     && it.offset == payload.len()
             }),
-            Venue::Mdp3 => {
-                let mut it = Mdp3Messages::new(payload);
-                payload.len() >= MDP3_HEADER_LEN
+            Venue::Mdp3 | Venue::B3 => {
+                let framing = self.sbe_framing().unwrap_or(SbeFraming::Mdp3);
+                let mut it = SbeMessages::new(framing, payload);
+                payload.len() >= framing.header_len()
                     && it.by_ref().all(|m| m.is_ok())
                     && it.at == payload.len()
             }
+        }
+    }
+
+    /// How an SBE venue frames its messages.
+    fn sbe_framing(self) -> Option<SbeFraming> {
+        match self {
+            Venue::Mdp3 => Some(SbeFraming::Mdp3),
+            Venue::B3 => Some(SbeFraming::B3),
+            _ => None,
         }
     }
 
@@ -142,13 +172,14 @@ impl Venue {
             Venue::IexTp => "an IEX-TP segment",
             Venue::Xdp => "an NYSE XDP packet",
             Venue::Mdp3 => "a CME MDP 3.0 packet",
+            Venue::B3 => "a B3 UMDF packet",
         }
     }
 }
 
 /// The one venue whose detector finds the datagram exactly (known types of their lengths,
 /// plausible fields), if exactly one does.
-pub(crate) fn exact_fit(payload: &[u8], sbe: Option<&SbeSchema>) -> Option<Venue> {
+pub(crate) fn exact_fit(payload: &[u8], sbe: Schemas<'_>) -> Option<Venue> {
     let mut found = None;
     for v in Venue::ALL {
         if v.shape(payload, sbe) == (Shape::Data { known: true }) {
@@ -159,6 +190,13 @@ pub(crate) fn exact_fit(payload: &[u8], sbe: Option<&SbeSchema>) -> Option<Venue
         }
     }
     found
+}
+
+/// The feed map's SBE schemas (a venue of SBE messages is recognised only with its schema).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Schemas<'a> {
+    mdp3: Option<&'a SbeSchema>,
+    b3: Option<&'a SbeSchema>,
 }
 
 #[derive(Debug)]
@@ -292,12 +330,16 @@ pub(crate) struct VenueSide {
     max_orders: usize,
     /// The feed map's SBE schema and where its records' fields are (CME MDP 3.0 is
     /// recognised only with it).
-    sbe: Option<Arc<Mdp3Reader>>,
+    sbe: Option<Arc<SbeReader>>,
+    /// The same for B3 UMDF.
+    b3: Option<Arc<SbeReader>>,
     /// What the last message's reader found (reused: no allocation per message).
     reads: Vec<Read>,
     /// MDP3: SecurityID → symbol, from the instrument definitions of every MDP3 flow (CME
     /// sends them on a channel of their own; a SecurityID names one instrument on all).
     securities: BoundedMap<i64, Symbol>,
+    /// The same for B3 UMDF (its own namespace of SecurityIDs).
+    b3_securities: BoundedMap<i64, Symbol>,
     /// The feed map's name for the current datagram's line (MDP3, XDP sessions take it).
     line_name: Alpha<10>,
 }
@@ -312,7 +354,7 @@ pub(crate) enum Taken {
 }
 
 impl VenueSide {
-    pub(crate) fn new(max_orders: usize, sbe: Option<SbeSchema>) -> Self {
+    pub(crate) fn new(max_orders: usize, sbe: Option<SbeSchema>, b3: Option<SbeSchema>) -> Self {
         Self {
             flow_index: FxHashMap::default(),
             flows: Vec::new(),
@@ -321,9 +363,11 @@ impl VenueSide {
             last_session: None,
             last_flow: None,
             max_orders,
-            sbe: sbe.map(|s| Arc::new(Mdp3Reader::new(s))),
+            sbe: sbe.map(|s| Arc::new(SbeReader::new(s, Protocol::Mdp3))),
+            b3: b3.map(|s| Arc::new(SbeReader::new(s, Protocol::B3Umdf))),
             reads: Vec::new(),
             securities: BoundedMap::new(max_orders),
+            b3_securities: BoundedMap::new(max_orders),
             line_name: Alpha([b' '; 10]),
         }
     }
@@ -343,6 +387,7 @@ impl VenueSide {
             F::IexTp => Venue::IexTp,
             F::Xdp => Venue::Xdp,
             F::Mdp3 if self.sbe.is_some() => Venue::Mdp3,
+            F::B3Umdf if self.b3.is_some() => Venue::B3,
             _ => return,
         };
         let i = self.flows.len();
@@ -386,6 +431,7 @@ impl VenueSide {
                 Some(Venue::IexTp) => stats.flows.iextp += 1,
                 Some(Venue::Xdp) => stats.flows.xdp += 1,
                 Some(Venue::Mdp3) => stats.flows.mdp3 += 1,
+                Some(Venue::B3) => stats.flows.b3umdf += 1,
                 None => stats.flows.unknown += 1,
             }
         }
@@ -414,8 +460,8 @@ impl VenueSide {
             Some(label) => {
                 let i = fi.unwrap_or_default();
                 // A configured flow is never re-labelled.
-                let other = exact_fit(payload, self.sbe.as_deref().map(|r| &r.sbe))
-                    .filter(|_| !self.flows[i].configured);
+                let other =
+                    exact_fit(payload, self.schemas()).filter(|_| !self.flows[i].configured);
                 let flow = &mut self.flows[i];
                 let n = match (other, flow.run) {
                     (Some(v), Some((r, n))) if v == r => n + 1,
@@ -466,7 +512,7 @@ impl VenueSide {
                 }
             }
             None => {
-                let Some(v) = exact_fit(payload, self.sbe.as_deref().map(|r| &r.sbe)) else {
+                let Some(v) = exact_fit(payload, self.schemas()) else {
                     return Taken::No;
                 };
                 let i = match fi {
@@ -524,9 +570,17 @@ impl VenueSide {
             }
             Venue::IexTp => self.iextp(id, ts_ns, &key, payload, stats, out),
             Venue::Xdp => self.xdp(id, ts_ns, &key, payload, stats, out),
-            Venue::Mdp3 => self.mdp3(id, ts_ns, &key, payload, stats, out),
+            Venue::Mdp3 => self.sbe_feed(SbeFraming::Mdp3, id, ts_ns, &key, payload, stats, out),
+            Venue::B3 => self.sbe_feed(SbeFraming::B3, id, ts_ns, &key, payload, stats, out),
         }
         Taken::Yes
+    }
+
+    fn schemas(&self) -> Schemas<'_> {
+        Schemas {
+            mdp3: self.sbe.as_deref().map(|r| &r.sbe),
+            b3: self.b3.as_deref().map(|r| &r.sbe),
+        }
     }
 
     fn session(&mut self, venue: Venue, name: Alpha<10>, key: &FlowKey) -> usize {
@@ -715,9 +769,12 @@ impl VenueSide {
         );
     }
 
+    /// A datagram of an SBE feed: CME MDP 3.0 or B3 UMDF.
     #[inline(never)]
-    fn mdp3(
+    #[allow(clippy::too_many_arguments)]
+    fn sbe_feed(
         &mut self,
+        framing: SbeFraming,
         id: PacketId,
         ts_ns: u64,
         key: &FlowKey,
@@ -725,17 +782,22 @@ impl VenueSide {
         stats: &mut Stats,
         out: &mut Vec<MessageRecord>,
     ) {
-        let Some(sbe) = self.sbe.clone() else {
+        let (reader, venue) = match framing {
+            SbeFraming::Mdp3 => (self.sbe.clone(), Venue::Mdp3),
+            SbeFraming::B3 => (self.b3.clone(), Venue::B3),
+        };
+        let Some(reader) = reader else {
             return;
         };
-        if payload.len() < MDP3_HEADER_LEN {
+        let header_len = framing.header_len();
+        if payload.len() < header_len {
             let e = ProtoError::Truncated {
-                needed: MDP3_HEADER_LEN,
+                needed: header_len,
                 available: payload.len(),
             };
             return header_error(
-                Protocol::Mdp3,
-                "MDP3 packet",
+                venue.protocol(),
+                framing.packet(),
                 e,
                 payload,
                 ts_ns,
@@ -744,28 +806,39 @@ impl VenueSide {
                 out,
             );
         }
-        let seq = u64::from(u32::from_le_bytes([
-            payload[0], payload[1], payload[2], payload[3],
-        ]));
+        let seq = u64::from(framing.sequence(payload));
         let head = Head {
-            venue: Venue::Mdp3,
-            what: "MDP3 packet",
-            // Numbered per feed of a channel, which is its destination: the feed map's name,
-            // if any.
-            name: self.line_name,
-            heartbeat: (payload.len() == MDP3_HEADER_LEN).then_some(Some(seq)),
-            header_len: MDP3_HEADER_LEN,
+            venue,
+            what: framing.packet(),
+            name: match framing {
+                // Numbered per feed of a channel, which is its destination: the feed map's
+                // name, if any.
+                SbeFraming::Mdp3 => self.line_name,
+                // Numbered per channel and sequence version (a new version starts again
+                // at 1): CHANNEL:VERSION, the same on a channel's A and B lines.
+                SbeFraming::B3 => b3_session_name(payload[0], framing.version(payload)),
+            },
+            heartbeat: (payload.len() == header_len).then_some(Some(seq)),
+            header_len,
             seq,
-            count: Mdp3Messages::new(payload).count() as u64,
+            count: SbeMessages::new(framing, payload).count() as u64,
         };
-        // Every message of a packet has the packet's number (MDP numbers packets).
-        let messages = Mdp3Messages::new(payload).map(|m| m.map(|(size, b)| (Some(seq), size, b)));
-        let mut securities = std::mem::replace(&mut self.securities, BoundedMap::new(0));
+        // Every message of a packet has the packet's number (MDP and B3 number packets).
+        let messages =
+            SbeMessages::new(framing, payload).map(|m| m.map(|(size, b)| (Some(seq), size, b)));
+        let field = match framing {
+            SbeFraming::Mdp3 => &mut self.securities,
+            SbeFraming::B3 => &mut self.b3_securities,
+        };
+        let mut securities = std::mem::replace(field, BoundedMap::new(0));
         let read = |session: &mut FeedSession, bytes: &[u8], reads: &mut Vec<Read>| {
-            read_mdp3(session, &mut securities, &sbe, bytes, reads)
+            read_sbe(session, &mut securities, &reader, bytes, reads)
         };
         self.frame(&head, id, ts_ns, key, payload, messages, read, stats, out);
-        self.securities = securities;
+        match framing {
+            SbeFraming::Mdp3 => self.securities = securities,
+            SbeFraming::B3 => self.b3_securities = securities,
+        }
     }
 
     /// The records of one datagram of any venue: its heartbeat, or each message as `read`
@@ -866,15 +939,16 @@ impl VenueSide {
     }
 
     /// Resolves the messages waiting for the instruments that session `s`'s last datagram
-    /// defined: in that session (an XDP channel's symbol index is its own), or for MDP3 in
-    /// every MDP3 session (a SecurityID names one instrument on all channels).
+    /// defined: in that session (an XDP channel's symbol index is its own), or for MDP3 (B3)
+    /// in every MDP3 (B3) session (a SecurityID names one instrument on all channels).
     #[cold]
     fn resolve_late(&mut self, s: usize, stats: &mut Stats, out: &mut Vec<MessageRecord>) {
         let defined = std::mem::take(&mut self.sessions[s].defined);
         let venue = self.sessions[s].venue;
         for (instrument, symbol) in &defined {
             for (j, session) in self.sessions.iter_mut().enumerate() {
-                if !(j == s || (venue == Venue::Mdp3 && session.venue == Venue::Mdp3)) {
+                let shared = venue.sbe_framing().is_some() && session.venue == venue;
+                if !(j == s || shared) {
                     continue;
                 }
                 let Some(count) = session.unresolved.remove(instrument) else {
@@ -945,29 +1019,105 @@ impl Read {
     }
 }
 
-/// The MDP 3.0 packet header: MsgSeqNum (u32), SendingTime (u64 ns).
-const MDP3_HEADER_LEN: usize = 12;
+/// How an SBE feed frames its messages in a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SbeFraming {
+    /// CME MDP 3.0: a 12-byte packet header (MsgSeqNum u32, SendingTime u64 ns), then each
+    /// message as a MsgSize (u16, counting itself) and the SBE message.
+    Mdp3,
+    /// B3 UMDF: a 16-byte packet header (channel u8, reserved u8, sequence version u16,
+    /// sequence number u32, sending time u64 ns), then each message as a framing header
+    /// (message length u16 counting it, encoding type u16 [`B3_ENCODING`]) and the SBE
+    /// message.
+    B3,
+}
 
-/// The messages of an MDP 3.0 packet: each a MsgSize (u16, counting itself) then the SBE
-/// message. Yields (MsgSize, the SBE message); an error item, then nothing, at a size under
-/// 10 or past the packet.
-struct Mdp3Messages<'a> {
+/// The encoding type of B3's framing header: SBE 1.0, little-endian.
+pub(crate) const B3_ENCODING: u16 = 0xEB50;
+
+impl SbeFraming {
+    pub(crate) const fn header_len(self) -> usize {
+        match self {
+            SbeFraming::Mdp3 => 12,
+            SbeFraming::B3 => 16,
+        }
+    }
+
+    /// The bytes before each message's SBE header.
+    const fn prefix_len(self) -> usize {
+        match self {
+            SbeFraming::Mdp3 => 2,
+            SbeFraming::B3 => 4,
+        }
+    }
+
+    /// `MDP3 packet`, `B3 UMDF packet` (for errors).
+    const fn packet(self) -> &'static str {
+        match self {
+            SbeFraming::Mdp3 => "MDP3 packet",
+            SbeFraming::B3 => "B3 UMDF packet",
+        }
+    }
+
+    /// The packet's number (`packet` is at least [`Self::header_len`] long).
+    fn sequence(self, packet: &[u8]) -> u32 {
+        let at = match self {
+            SbeFraming::Mdp3 => 0,
+            SbeFraming::B3 => 4,
+        };
+        u32::from_le_bytes([packet[at], packet[at + 1], packet[at + 2], packet[at + 3]])
+    }
+
+    /// B3's sequence version (0 for MDP3).
+    fn version(self, packet: &[u8]) -> u16 {
+        match self {
+            SbeFraming::Mdp3 => 0,
+            SbeFraming::B3 => u16::from_le_bytes([packet[2], packet[3]]),
+        }
+    }
+
+    /// The packet's sending time (ns since the epoch).
+    fn sending_time(self, packet: &[u8]) -> u64 {
+        let at = match self {
+            SbeFraming::Mdp3 => 4,
+            SbeFraming::B3 => 8,
+        };
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(&packet[at..at + 8]);
+        u64::from_le_bytes(raw)
+    }
+}
+
+/// A B3 session's name: `CHANNEL:VERSION`.
+fn b3_session_name(channel: u8, version: u16) -> Alpha<10> {
+    let mut raw = [b' '; 10];
+    let text = format!("{channel}:{version}");
+    raw[..text.len()].copy_from_slice(text.as_bytes());
+    Alpha(raw)
+}
+
+/// The messages of an MDP 3.0 or B3 packet. Yields (the framed size, the SBE message); an
+/// error item, then nothing, at a size too short for an SBE header or past the packet (or,
+/// B3, an encoding type that is not SBE's).
+struct SbeMessages<'a> {
+    framing: SbeFraming,
     data: &'a [u8],
     at: usize,
     failed: bool,
 }
 
-impl<'a> Mdp3Messages<'a> {
-    fn new(data: &'a [u8]) -> Self {
+impl<'a> SbeMessages<'a> {
+    fn new(framing: SbeFraming, data: &'a [u8]) -> Self {
         Self {
+            framing,
             data,
-            at: MDP3_HEADER_LEN,
-            failed: data.len() < MDP3_HEADER_LEN,
+            at: framing.header_len(),
+            failed: data.len() < framing.header_len(),
         }
     }
 }
 
-impl<'a> Iterator for Mdp3Messages<'a> {
+impl<'a> Iterator for SbeMessages<'a> {
     type Item = Result<(usize, &'a [u8]), ProtoError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -975,44 +1125,59 @@ impl<'a> Iterator for Mdp3Messages<'a> {
             return None;
         }
         let rest = &self.data[self.at..];
+        let prefix = self.framing.prefix_len();
         let size = match rest {
             [a, b, ..] => usize::from(u16::from_le_bytes([*a, *b])),
             _ => 0,
         };
-        if size < 10 || size > rest.len() {
+        let reason = if size < prefix + 8 || size > rest.len() {
+            Some(match self.framing {
+                SbeFraming::Mdp3 => "MDP3 MsgSize under 10 or past the packet",
+                SbeFraming::B3 => "B3 message length under 12 or past the packet",
+            })
+        } else if self.framing == SbeFraming::B3
+            && u16::from_le_bytes([rest[2], rest[3]]) != B3_ENCODING
+        {
+            Some("B3 framing header's encoding type is not SBE 1.0 little-endian (0xEB50)")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
             self.failed = true;
             return Some(Err(ProtoError::Malformed {
                 offset: self.at,
-                reason: "MDP3 MsgSize under 10 or past the packet",
+                reason,
             }));
         }
         self.at += size;
-        Some(Ok((size, &rest[2..size])))
+        Some(Ok((size, &rest[prefix..size])))
     }
 }
 
-/// Classifies a datagram as an MDP 3.0 packet of `schema`: a plausible SendingTime (ns since
-/// the epoch, 2010 to 2100) and messages filling it exactly by their MsgSize; `known` when
-/// every message is of the schema's id, a template it has, and decodes within its size.
-fn mdp3_shape(payload: &[u8], schema: &wiretape_sbe::Schema) -> Shape {
-    if payload.len() < MDP3_HEADER_LEN {
+/// Classifies a datagram as an MDP 3.0 or B3 packet of `schema`: a plausible sending time (ns
+/// since the epoch, 2010 to 2100) and messages filling it exactly by their framed sizes;
+/// `known` when every message is of the schema's id, a template it has, and decodes within
+/// its size.
+fn sbe_shape(framing: SbeFraming, payload: &[u8], schema: &wiretape_sbe::Schema) -> Shape {
+    if payload.len() < framing.header_len() {
         return Shape::No;
     }
-    let mut raw = [0u8; 8];
-    raw.copy_from_slice(&payload[4..12]);
-    if !(1_262_304_000_000_000_000..4_102_444_800_000_000_000).contains(&u64::from_le_bytes(raw)) {
+    let time = framing.sending_time(payload);
+    if !(1_262_304_000_000_000_000..4_102_444_800_000_000_000).contains(&time) {
         return Shape::No;
     }
-    if payload.len() == MDP3_HEADER_LEN {
+    if payload.len() == framing.header_len() {
         return Shape::Heartbeat;
     }
     let mut known = true;
-    let mut it = Mdp3Messages::new(payload);
+    let mut it = SbeMessages::new(framing, payload);
     for m in it.by_ref() {
         let Ok((size, msg)) = m else {
             return Shape::No;
         };
-        known &= schema.view(msg).is_ok_and(|d| d.len <= size - 2);
+        known &= schema
+            .view(msg)
+            .is_ok_and(|d| d.len <= size - framing.prefix_len());
     }
     if it.at != payload.len() {
         return Shape::No;
@@ -1062,11 +1227,22 @@ mod tag {
     pub(super) const SECURITY_ID: &[Tag] = &[(48, "SecurityID")];
     pub(super) const SYMBOL: &[Tag] = &[(55, "Symbol")];
     pub(super) const TRANSACT_TIME: &[Tag] = &[(60, "TransactTime")];
-    pub(super) const UPDATE_TIME: &[Tag] = &[(779, "LastUpdateTime"), (273, "MDEntryTime")];
-    pub(super) const PRICE: &[Tag] = &[(270, "MDEntryPx")];
-    pub(super) const SIZE: &[Tag] = &[(271, "MDEntrySize")];
+    /// B3's MDEntryTimestamp is 37033.
+    pub(super) const UPDATE_TIME: &[Tag] = &[
+        (779, "LastUpdateTime"),
+        (273, "MDEntryTime"),
+        (37033, "MDEntryTimestamp"),
+    ];
+    /// B3's ExecutionSummary: LastPx and FillQty.
+    pub(super) const PRICE: &[Tag] = &[(270, "MDEntryPx"), (31, "LastPx")];
+    pub(super) const SIZE: &[Tag] = &[(271, "MDEntrySize"), (1365, "FillQty")];
     pub(super) const ENTRY_TYPE: &[Tag] = &[(269, "MDEntryType")];
-    pub(super) const SIDE: &[Tag] = &[(5797, "AggressorSide"), (54, "Side")];
+    /// CME's AggressorSide is 5797, B3's 2446.
+    pub(super) const SIDE: &[Tag] = &[
+        (5797, "AggressorSide"),
+        (2446, "AggressorSide"),
+        (54, "Side"),
+    ];
     pub(super) const ORDER_ID: &[Tag] = &[(37, "OrderID"), (198, "SecondaryOrderID")];
     pub(super) const TRADE_ID: &[Tag] = &[(37711, "MDTradeEntryID"), (1003, "TradeID")];
 }
@@ -1085,15 +1261,17 @@ fn find_tag(fields: &[wiretape_sbe::FieldDef], tags: &[tag::Tag]) -> Option<usiz
 /// A feed map's SBE schema, with where each template's fields that make records are (found
 /// once: a message then reads only those, through [`wiretape_sbe::Schema::view`]).
 #[derive(Debug)]
-pub(crate) struct Mdp3Reader {
+pub(crate) struct SbeReader {
     sbe: SbeSchema,
+    /// `mdp3` or `b3umdf`: the records' protocol.
+    protocol: Protocol,
     /// By template id.
-    plans: Vec<Option<Box<Mdp3Plan>>>,
+    plans: Vec<Option<Box<SbePlan>>>,
 }
 
 /// Indexes into a template's root fields, and its entries group's.
 #[derive(Debug, Default)]
-struct Mdp3Plan {
+struct SbePlan {
     /// TransactTime, then LastUpdateTime or MDEntryTime (the first not null).
     time: [Option<usize>; 2],
     symbol: Option<usize>,
@@ -1119,9 +1297,14 @@ struct EntryPlan {
 impl EntryPlan {
     /// The entry fields of a block's `fields`, when it has a SecurityID.
     fn of(fields: &[wiretape_sbe::FieldDef]) -> Option<EntryPlan> {
+        Self::fields(fields).filter(|p| p.security.is_some())
+    }
+
+    /// The entry fields of a block's `fields` (any of them may be missing).
+    fn fields(fields: &[wiretape_sbe::FieldDef]) -> Option<EntryPlan> {
         let e = |tags| find_tag(fields, tags);
-        e(tag::SECURITY_ID).map(|security| EntryPlan {
-            security: Some(security),
+        Some(EntryPlan {
+            security: e(tag::SECURITY_ID),
             price: e(tag::PRICE),
             size: e(tag::SIZE),
             entry_type: e(tag::ENTRY_TYPE),
@@ -1132,35 +1315,79 @@ impl EntryPlan {
     }
 }
 
-impl Mdp3Reader {
+impl SbeReader {
+    /// `MDP3`, `B3 UMDF` (for errors).
+    fn label(&self) -> &'static str {
+        match self.protocol {
+            Protocol::B3Umdf => "B3 UMDF",
+            _ => "MDP3",
+        }
+    }
+
     /// Finds each template's fields by FIX tag (or name): the reader needs no schema's own
     /// field names.
-    fn new(sbe: SbeSchema) -> Self {
+    fn new(sbe: SbeSchema, protocol: Protocol) -> Self {
         let top = sbe.schema.messages.iter().map(|m| m.id).max().unwrap_or(0);
-        let mut plans: Vec<Option<Box<Mdp3Plan>>> = (0..=top).map(|_| None).collect();
+        let mut plans: Vec<Option<Box<SbePlan>>> = (0..=top).map(|_| None).collect();
         for m in &sbe.schema.messages {
             let f = &m.fields;
+            let symbol = find_tag(f, tag::SYMBOL);
+            let security = find_tag(f, tag::SECURITY_ID);
+            // A group whose entries name their instrument; else, in a message of one
+            // instrument (a root SecurityID, no Symbol: a snapshot of its book), the first
+            // group of entries with a price or size, each of the root's instrument.
             let entries = m
                 .groups
                 .iter()
                 .enumerate()
-                .find_map(|(i, g)| EntryPlan::of(&g.fields).map(|p| (i, p)));
-            let symbol = find_tag(f, tag::SYMBOL);
+                .find_map(|(i, g)| EntryPlan::of(&g.fields).map(|p| (i, p)))
+                .or_else(|| {
+                    m.groups
+                        .iter()
+                        .enumerate()
+                        .filter(|_| security.is_some() && symbol.is_none())
+                        .find_map(|(i, g)| {
+                            EntryPlan::fields(&g.fields)
+                                .filter(|p| p.price.is_some() || p.size.is_some())
+                                .map(|p| (i, p))
+                        })
+                });
             let root_entry = EntryPlan::of(f).filter(|p| {
                 entries.is_none() && symbol.is_none() && (p.price.is_some() || p.size.is_some())
             });
-            plans[usize::from(m.id)] = Some(Box::new(Mdp3Plan {
+            plans[usize::from(m.id)] = Some(Box::new(SbePlan {
                 time: [
                     find_tag(f, tag::TRANSACT_TIME),
                     find_tag(f, tag::UPDATE_TIME),
                 ],
                 symbol,
-                security: find_tag(f, tag::SECURITY_ID),
+                security,
                 entries,
                 root_entry,
             }));
         }
-        Self { sbe, plans }
+        Self {
+            sbe,
+            protocol,
+            plans,
+        }
+    }
+}
+
+/// A time field's nanoseconds: an integer (CME's), or a composite's one member that is not a
+/// constant (B3's UTCTimestampNanos: the time and its constant unit).
+fn time_ns(v: Value<'_>) -> Option<i64> {
+    match v {
+        Value::Composite(members) => {
+            let mut it = members
+                .into_iter()
+                .filter(|(_, m)| !matches!(m, Value::Constant(_)));
+            match (it.next(), it.next()) {
+                (Some((_, m)), None) => m.as_i64(),
+                _ => None,
+            }
+        }
+        v => v.as_i64(),
     }
 }
 
@@ -1178,17 +1405,17 @@ fn field<'s>(b: &wiretape_sbe::BlockView<'s, '_>, i: Option<usize>) -> Value<'s>
 /// `SecurityID` with a price or size); anything else one record (a root `SecurityID`'s
 /// symbol, when it has one). A template the schema does not have
 /// is a record of its number, nothing decoded.
-fn read_mdp3(
+fn read_sbe(
     session: &mut FeedSession,
     securities: &mut BoundedMap<i64, Symbol>,
-    reader: &Mdp3Reader,
+    reader: &SbeReader,
     bytes: &[u8],
     reads: &mut Vec<Read>,
 ) -> Result<Option<Read>, String> {
     let sbe = &reader.sbe;
     let named = |template: u16| {
         let name = sbe.names.get(&template).copied().unwrap_or("Unknown");
-        (type_code(Protocol::Mdp3, template), name)
+        (type_code(reader.protocol, template), name)
     };
     // The view reads the header; it is read again only to name a message the view refuses.
     let d = match sbe.schema.view(bytes) {
@@ -1197,14 +1424,18 @@ fn read_mdp3(
             let header = sbe
                 .schema
                 .header(bytes)
-                .map_err(|e| format!("MDP3 message: {e}"))?;
+                .map_err(|e| format!("{} message: {e}", reader.label()))?;
             let (code, name) = named(header.template_id);
             return match e {
                 DecodeError::UnknownTemplate(_) | DecodeError::OtherSchema { .. } => {
                     reads.push(Read::bare(code, name));
                     Ok(None)
                 }
-                e => Err(format!("MDP3 {name} ({}): {e}", header.template_id)),
+                e => Err(format!(
+                    "{} {name} ({}): {e}",
+                    reader.label(),
+                    header.template_id
+                )),
             };
         }
     };
@@ -1218,13 +1449,13 @@ fn read_mdp3(
     let time = plan
         .time
         .iter()
-        .find_map(|&f| field(root, f).as_i64())
+        .find_map(|&f| time_ns(field(root, f)))
         .map(ExchangeTime::UnixNs);
     let root_security = field(root, plan.security).as_i64();
     if let (Some(sym), Some(id)) = (field(root, plan.symbol).as_text(), root_security) {
         let symbol: Symbol = Arc::from(sym.trim_end());
         securities.insert(id, symbol.clone());
-        // Its messages that came before it wait in every MDP3 session.
+        // Its messages that came before it wait in every session of the venue.
         session.defined.push((id as u64, symbol.clone()));
         reads.push(Read {
             symbol: Some(symbol),
@@ -1242,7 +1473,11 @@ fn read_mdp3(
     // One entry's record.
     let entry = |e: &wiretape_sbe::BlockView<'_, '_>, p: &EntryPlan| {
         let num = |f| field(e, f).as_i64().and_then(|v| u64::try_from(v).ok());
-        let security = field(e, p.security).as_i64();
+        // An entry without a SecurityID of its own is of the message's instrument.
+        let security = match p.security {
+            Some(_) => field(e, p.security).as_i64(),
+            None => root_security,
+        };
         Read {
             symbol: security.and_then(|i| securities.get(&i)).cloned(),
             instrument: security.map(|i| i as u64),
@@ -1529,7 +1764,7 @@ pub(crate) fn type_code(protocol: Protocol, wire: u16) -> TypeCode {
                 HEX[usize::from(b & 15)],
             ])
         }
-        Protocol::Xdp | Protocol::Mdp3 => {
+        Protocol::Xdp | Protocol::Mdp3 | Protocol::B3Umdf => {
             let mut digits = [0u8; 5];
             let mut n = wire;
             let mut i = digits.len();
@@ -1782,7 +2017,7 @@ mod tests {
 
     #[test]
     fn a_flow_is_labelled_after_confirm_datagrams_and_a_lone_heartbeat_is_not_taken() {
-        let mut side = VenueSide::new(1_000, None);
+        let mut side = VenueSide::new(1_000, None, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_001);
@@ -1822,7 +2057,7 @@ mod tests {
 
     #[test]
     fn pitch_orders_name_their_symbol_until_deleted_or_filled() {
-        let mut side = VenueSide::new(1_000, None);
+        let mut side = VenueSide::new(1_000, None, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_001);
@@ -1872,7 +2107,7 @@ mod tests {
 
     #[test]
     fn a_datagram_that_stops_fitting_is_an_error_and_another_venue_relabels_the_flow() {
-        let mut side = VenueSide::new(1_000, None);
+        let mut side = VenueSide::new(1_000, None, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_001);
@@ -1948,7 +2183,7 @@ mod tests {
     #[test]
     fn options_feed_symbols_are_named_by_their_mapping_and_the_flow_narrows_to_options() {
         use pitch::options::{self as o, OptionsRepr};
-        let mut side = VenueSide::new(1_000, None);
+        let mut side = VenueSide::new(1_000, None, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_101);
@@ -2010,7 +2245,7 @@ mod tests {
     #[test]
     fn a_flow_configured_as_cfe_reads_cfe_layouts_and_reports_equities_ones_as_errors() {
         use pitch::cfe::{self as c, CfeRepr};
-        let mut side = VenueSide::new(1_000, None);
+        let mut side = VenueSide::new(1_000, None, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_201);
@@ -2242,7 +2477,7 @@ mod tests {
             schema: Arc::new(schema),
             names: Arc::new(names),
         };
-        let mut side = VenueSide::new(1_000, Some(sbe));
+        let mut side = VenueSide::new(1_000, Some(sbe), None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(14_310);
@@ -2286,7 +2521,7 @@ mod tests {
 
     #[test]
     fn mdp3_with_the_schema_names_each_book_entry_by_its_definition() {
-        let mut side = VenueSide::new(1_000, Some(mdp3_schema()));
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(14_310);
@@ -2295,7 +2530,11 @@ mod tests {
             &[definition54(b"ESZ6", 123_456), definition54(b"NQZ6", 7)],
         );
         assert_eq!(
-            mdp3_shape(&defs, &side.sbe.as_ref().unwrap().sbe.schema),
+            sbe_shape(
+                SbeFraming::Mdp3,
+                &defs,
+                &side.sbe.as_ref().unwrap().sbe.schema
+            ),
             Shape::Data { known: true }
         );
         side.datagram(id(0), 1, k, &defs, &mut stats, &mut out);
@@ -2328,7 +2567,7 @@ mod tests {
         assert_eq!((m[4].price, m[4].symbol.as_deref()), (None, None));
         assert_eq!(stats.unresolved_symbols, 1);
         // Without a schema, MDP3 is nothing recognised.
-        let mut bare = VenueSide::new(1_000, None);
+        let mut bare = VenueSide::new(1_000, None, None);
         assert_eq!(
             bare.datagram(id(0), 1, k, &defs, &mut stats, &mut out),
             Taken::No
@@ -2355,7 +2594,7 @@ mod tests {
     #[test]
     fn mdp3_definitions_on_their_own_channel_name_the_incremental_channels_entries() {
         use crate::config::FeedProtocol;
-        let mut side = VenueSide::new(1_000, Some(mdp3_schema()));
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), None);
         let (defs, incremental) = (key(14_310), key(14_311));
         side.configure(defs, FeedProtocol::Mdp3, None, None);
         side.configure(incremental, FeedProtocol::Mdp3, None, None);
@@ -2460,7 +2699,7 @@ mod tests {
             ) {
                 let sbe = mdp3_schema();
                 let s = sbe.schema.clone();
-                let mut side = VenueSide::new(1_000, Some(sbe));
+                let mut side = VenueSide::new(1_000, Some(sbe), None);
                 let mut stats = Stats::default();
                 let mut out = Vec::new();
                 let k = key(14_310);
@@ -2543,7 +2782,7 @@ mod tests {
 
     #[test]
     fn xdp_symbols_and_prices_come_from_the_mapping() {
-        let mut side = VenueSide::new(1_000, None);
+        let mut side = VenueSide::new(1_000, None, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let mut b = Vec::new();
@@ -2592,7 +2831,7 @@ mod tests {
         use crate::config::FeedProtocol;
         // MDP3: book entries on the incremental channel before the definition loop (another
         // channel) reaches their SecurityID.
-        let mut side = VenueSide::new(1_000, Some(mdp3_schema()));
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), None);
         let (defs, incremental) = (key(14_310), key(14_311));
         side.configure(defs, FeedProtocol::Mdp3, None, None);
         side.configure(incremental, FeedProtocol::Mdp3, None, None);
@@ -2638,7 +2877,7 @@ mod tests {
 
         // XDP: an order on a channel before its symbol index mapping; another channel's
         // mapping of the same index resolves nothing.
-        let mut side = VenueSide::new(1_000, None);
+        let mut side = VenueSide::new(1_000, None, None);
         side.configure(key(11_076), FeedProtocol::Xdp, None, None);
         side.configure(key(11_077), FeedProtocol::Xdp, None, None);
         let mut stats = Stats::default();
@@ -2704,7 +2943,7 @@ mod tests {
 
     #[test]
     fn hostile_datagrams_never_panic() {
-        let mut side = VenueSide::new(16, None);
+        let mut side = VenueSide::new(16, None, None);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let good = unit(1, &[add(1, b"A"), exec(1, 5)]);
@@ -2763,5 +3002,244 @@ mod tests {
         assert_eq!(decimal_name(4_294_967_295).as_bytes(), b"4294967295");
         assert_eq!(&*symbol_text(b"AAPL    "), "AAPL");
         assert_eq!(&*symbol_text(b"AB\x01\0\0"), "AB\\x01");
+    }
+
+    fn b3_schema() -> SbeSchema {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/protocols/b3-umdf-subset.xml");
+        SbeSchema::load(&path, "b3-umdf-subset.xml").unwrap()
+    }
+
+    /// A B3 UMDF packet of `messages` (each an SBE message, header first), laid out by hand
+    /// from docs/protocols/b3-umdf.md: channel, reserved, sequence version, sequence number,
+    /// sending time, then each message after its framing header.
+    fn b3_packet(channel: u8, version: u16, seq: u32, messages: &[Vec<u8>]) -> Vec<u8> {
+        let mut p = vec![channel, 0];
+        p.extend_from_slice(&version.to_le_bytes());
+        p.extend_from_slice(&seq.to_le_bytes());
+        p.extend_from_slice(&1_700_000_000_000_050_000u64.to_le_bytes());
+        for m in messages {
+            p.extend_from_slice(&((m.len() + 4) as u16).to_le_bytes());
+            p.extend_from_slice(&[0x50, 0xEB]);
+            p.extend_from_slice(m);
+        }
+        p
+    }
+
+    /// An SBE header of schema 2 version 16 and `root` (bytes at B3's offsets).
+    fn b3_message(template: u16, root: &[(usize, &[u8])], block: usize) -> Vec<u8> {
+        let mut m = Vec::new();
+        for v in [block as u16, template, 2, 16] {
+            m.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut b = vec![0u8; block];
+        for (at, bytes) in root {
+            b[*at..*at + bytes.len()].copy_from_slice(bytes);
+        }
+        m.extend_from_slice(&b);
+        m
+    }
+
+    #[test]
+    fn b3_umdf_packets_are_recognised_and_read_through_the_b3_schema() {
+        const T: u64 = 1_700_000_000_123_456_789;
+        let sec = 4_000_000_001u64.to_le_bytes();
+        // SecurityDefinition_12: the symbol at 16, three empty groups, no description.
+        let mut def = b3_message(12, &[(0, &sec), (16, b"PETR4")], 232);
+        def.extend_from_slice(&[28, 0, 0, 38, 0, 0, 2, 0, 0, 0]);
+        // Order_MBO_50: NEW, an offer of 300 at 38.5000, order 9001, transactTime.
+        let order = b3_message(
+            50,
+            &[
+                (0, &sec),
+                (9, &[0]),
+                (10, b"1"),
+                (12, &385_000i64.to_le_bytes()),
+                (20, &300i64.to_le_bytes()),
+                (44, &9_001u64.to_le_bytes()),
+                (56, &T.to_le_bytes()),
+            ],
+            72,
+        );
+        // Trade_53: 100 at 38.5000, trade 77.
+        let trade = b3_message(
+            53,
+            &[
+                (0, &sec),
+                (12, &385_000i64.to_le_bytes()),
+                (20, &100i64.to_le_bytes()),
+                (28, &77u32.to_le_bytes()),
+                (44, &T.to_le_bytes()),
+            ],
+            56,
+        );
+        // ExecutionSummary_55: the buyer aggressed, 100 at 38.5000.
+        let summary = b3_message(
+            55,
+            &[
+                (0, &sec),
+                (10, &[1]),
+                (12, &385_000i64.to_le_bytes()),
+                (20, &100i64.to_le_bytes()),
+            ],
+            64,
+        );
+        // SnapshotFullRefresh_Orders_MBO_71: two orders of the root's instrument.
+        let mut snap = b3_message(71, &[(0, &sec)], 8);
+        snap.extend_from_slice(&[42, 0, 2]);
+        for (px, side, order) in [(384_000i64, b'0', 5u64), (386_000, b'1', 6)] {
+            let mut e = [0u8; 42];
+            e[0..8].copy_from_slice(&px.to_le_bytes());
+            e[8..16].copy_from_slice(&200i64.to_le_bytes());
+            e[32..40].copy_from_slice(&order.to_le_bytes());
+            e[40] = side;
+            snap.extend_from_slice(&e);
+        }
+        // Both schemas: each venue's packets are its own only.
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), Some(b3_schema()));
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let k = key(30_071);
+        for (i, p) in [
+            b3_packet(71, 3, 1, std::slice::from_ref(&def)),
+            b3_packet(71, 3, 2, &[order.clone(), trade]),
+            b3_packet(71, 3, 3, &[summary, snap]),
+            // A packet of its header alone: a heartbeat.
+            b3_packet(71, 3, 4, &[]),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let taken = side.datagram(id(i as u32), i as u64, k, p, &mut stats, &mut out);
+            assert_eq!(taken, Taken::Yes, "packet {i}");
+        }
+        assert_eq!(stats.errors.total(), 0, "{out:?}");
+        let m = messages(&out);
+        let names: Vec<&str> = m.iter().map(|m| m.msg_type.name).collect();
+        assert_eq!(
+            names,
+            [
+                "SecurityDefinition_12",
+                "Order_MBO_50",
+                "Trade_53",
+                "ExecutionSummary_55",
+                "SnapshotFullRefresh_Orders_MBO_71",
+                "SnapshotFullRefresh_Orders_MBO_71",
+                FEED_HEARTBEAT,
+            ]
+        );
+        for r in &m {
+            assert_eq!(r.protocol, Protocol::B3Umdf);
+            let Session::Feed { name, .. } = &r.session else {
+                panic!("{r:?}");
+            };
+            // CHANNEL:VERSION.
+            assert_eq!(name.trimmed(), b"71:3");
+        }
+        assert!(m[..6].iter().all(|r| r.symbol.as_deref() == Some("PETR4")));
+        assert_eq!(
+            m.iter().map(|r| r.sequence).collect::<Vec<_>>(),
+            [
+                Some(1),
+                Some(2),
+                Some(2),
+                Some(3),
+                Some(3),
+                Some(3),
+                Some(4)
+            ]
+        );
+        let o = m[1];
+        assert_eq!(o.side, Some(Side::Sell), "an offer");
+        assert_eq!((o.price, o.quantity), (Some(385_000), Some(300)));
+        assert_eq!(o.ids.order_ref, Some(9_001));
+        assert_eq!(o.instrument, Some(4_000_000_001));
+        // transactTime is a composite (the time and its constant unit).
+        assert_eq!(o.exchange_time, Some(ExchangeTime::UnixNs(T as i64)));
+        assert_eq!(m[2].ids.match_number, Some(77));
+        assert_eq!((m[2].price, m[2].quantity), (Some(385_000), Some(100)));
+        assert_eq!(m[3].side, Some(Side::Buy), "the aggressor (tag 2446)");
+        assert_eq!((m[3].price, m[3].quantity), (Some(385_000), Some(100)));
+        assert_eq!(
+            [m[4], m[5]].map(|r| (r.side, r.price, r.ids.order_ref)),
+            [
+                (Some(Side::Buy), Some(384_000), Some(5)),
+                (Some(Side::Sell), Some(386_000), Some(6))
+            ]
+        );
+        side.finish(&mut stats);
+        assert_eq!((stats.flows.b3umdf, stats.flows.mdp3), (1, 0));
+
+        // A labelled flow's packet whose framing header is not SBE's: an error of B3.
+        let mut bad = b3_packet(71, 3, 5, std::slice::from_ref(&order));
+        bad[18] = 0xCA;
+        out.clear();
+        side.datagram(id(9), 9, k, &bad, &mut stats, &mut out);
+        let [MessageRecord::Error(e)] = &out[..] else {
+            panic!("{out:?}");
+        };
+        assert_eq!(e.protocol, Protocol::B3Umdf);
+        assert!(e.reason.contains("not a B3 UMDF packet"), "{}", e.reason);
+
+        // Without the B3 schema the packets are nobody's; the MDP3 schema does not take them.
+        let mut bare = VenueSide::new(1_000, Some(mdp3_schema()), None);
+        out.clear();
+        let p = b3_packet(71, 3, 2, &[order]);
+        assert_eq!(
+            bare.datagram(id(0), 0, k, &p, &mut stats, &mut out),
+            Taken::No
+        );
+        // Nor does the B3 schema take an MDP3 packet.
+        let mut b3_only = VenueSide::new(1_000, None, Some(b3_schema()));
+        let mdp3 = mdp3_packet(1, &[definition54(b"ESZ6", 1)]);
+        assert_eq!(
+            b3_only.datagram(id(0), 0, k, &mdp3, &mut stats, &mut out),
+            Taken::No
+        );
+    }
+
+    #[test]
+    fn b3_sessions_follow_the_channel_and_sequence_version_and_configured_flows_decode_at_once() {
+        let mut side = VenueSide::new(1_000, None, Some(b3_schema()));
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let k = key(30_072);
+        side.configure(k, crate::config::FeedProtocol::B3Umdf, None, None);
+        let seq = b3_message(2, &[(0, &8u32.to_le_bytes())], 4);
+        side.datagram(
+            id(0),
+            0,
+            k,
+            &b3_packet(72, 1, 7, std::slice::from_ref(&seq)),
+            &mut stats,
+            &mut out,
+        );
+        // A new sequence version starts again at 1: another session.
+        side.datagram(
+            id(1),
+            1,
+            k,
+            &b3_packet(72, 2, 1, &[seq]),
+            &mut stats,
+            &mut out,
+        );
+        let m = messages(&out);
+        let sessions: Vec<&[u8]> = m
+            .iter()
+            .map(|r| match &r.session {
+                Session::Feed { name, .. } => name.trimmed(),
+                _ => b"",
+            })
+            .collect();
+        assert_eq!(sessions, [&b"72:1"[..], b"72:2"]);
+        assert_eq!(m[0].msg_type.name, "Sequence_2");
+        assert_eq!(m[0].msg_type.code.as_bytes(), b"2");
+        // Cut short: an error naming the packet.
+        out.clear();
+        side.datagram(id(2), 2, k, &[72, 0, 1, 0, 9], &mut stats, &mut out);
+        let [MessageRecord::Error(e)] = &out[..] else {
+            panic!("{out:?}");
+        };
+        assert!(e.reason.contains("B3 UMDF packet"), "{}", e.reason);
     }
 }

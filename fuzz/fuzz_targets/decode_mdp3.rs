@@ -1,13 +1,15 @@
-//! UDP datagrams → `Decoder::packet` with a feed map naming the CME subset SBE schema
-//! (`docs/protocols/cme-mdp3-subset.xml`): the decoder's MDP 3.0 path — detection (exact fit,
-//! labelling after three packets, re-labelling), the packet framing, every message through the
-//! schema's view and the record plan, instrument definitions teaching symbols.
+//! UDP datagrams → `Decoder::packet` with a feed map naming the CME and B3 subset SBE schemas
+//! (`docs/protocols/cme-mdp3-subset.xml`, `b3-umdf-subset.xml`): the decoder's SBE paths —
+//! detection (exact fit, labelling after three packets, re-labelling), MDP 3.0's and B3's
+//! packet framing, every message through the schema's view and the record plan, instrument
+//! definitions teaching symbols (and snapshot entries taking their message's).
 //!
-//! Input: the first byte's low bit says whether the feed map names the flow `protocol =
-//! "mdp3"` (configured) or leaves it to detection; then datagrams, each after a 2-byte
-//! big-endian length (a shorter remainder is taken as the last), sent as IPv4/UDP to one flow
-//! 1 µs apart. Seeded with `gen --venue mdp3` payloads. Oracle: never panics; every message
-//! record of the flow is MDP3 with the packet's sequence number; `finish` a second time adds
+//! Input: the first byte's low bit says whether the feed map names the flow (configured) or
+//! leaves it to detection, its next bit which protocol it names (`mdp3`, `b3-umdf`); then
+//! datagrams, each after a 2-byte big-endian length (a shorter remainder is taken as the
+//! last), sent as IPv4/UDP to one flow 1 µs apart. Seeded with `gen --venue mdp3` and `gen
+//! --venue b3` payloads. Oracle: never panics; every MDP3 record has its packet's number
+//! (bytes 0..4) and every B3 record its packet's (bytes 4..8); `finish` a second time adds
 //! nothing.
 
 #![no_main]
@@ -45,26 +47,36 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     f
 }
 
-/// The two feed maps (schema read once: parsing it per input would be most of the time).
-fn feed_map(configured: bool) -> FeedMap {
-    static MAPS: OnceLock<[FeedMap; 2]> = OnceLock::new();
+/// The feed maps: detection, the flow configured MDP3, configured B3 (schemas read once:
+/// parsing them per input would be most of the time).
+fn feed_map(flags: u8) -> FeedMap {
+    static MAPS: OnceLock<[FeedMap; 3]> = OnceLock::new();
     let maps = MAPS.get_or_init(|| {
         let at = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols/feeds.toml");
-        let text = String::from("[sbe]\nschema = \"cme-mdp3-subset.xml\"\n");
-        let feed = "[[feed]]\naddr = \"239.1.1.1\"\nport = 14310\nprotocol = \"mdp3\"\n";
+        let text = String::from(
+            "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n",
+        );
+        let feed = |p: &str| {
+            format!("[[feed]]\naddr = \"239.1.1.1\"\nport = 14310\nprotocol = \"{p}\"\n")
+        };
         [
-            FeedMap::from_toml_str_at(&text, &at).expect("the subset schema loads"),
-            FeedMap::from_toml_str_at(&(text.clone() + feed), &at).expect("the subset schema loads"),
+            FeedMap::from_toml_str_at(&text, &at).expect("the subset schemas load"),
+            FeedMap::from_toml_str_at(&(feed("mdp3") + &text), &at).expect("the schemas load"),
+            FeedMap::from_toml_str_at(&(feed("b3-umdf") + &text), &at).expect("the schemas load"),
         ]
     });
-    maps[usize::from(configured)].clone()
+    match (flags & 1, flags & 2) {
+        (0, _) => maps[0].clone(),
+        (_, 0) => maps[1].clone(),
+        _ => maps[2].clone(),
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, mut rest)) = data.split_first() else {
         return;
     };
-    let mut dec = Decoder::with_feed_map(feed_map(first & 1 == 1));
+    let mut dec = Decoder::with_feed_map(feed_map(first));
     let mut out = Vec::new();
     let mut ts: u64 = 1_700_000_000_000_000_000;
     let mut index = 0u32;
@@ -81,13 +93,21 @@ fuzz_target!(|data: &[u8]| {
         let f = frame(payload);
         let before = out.len();
         dec.packet(id, ts, 1, &f, &mut out);
-        let seq = payload
-            .get(..4)
-            .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+        let seq = |at: usize| {
+            payload
+                .get(at..at + 4)
+                .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        };
         for r in &out[before..] {
             if let MessageRecord::Message(m) = r {
-                if m.protocol == Protocol::Mdp3 {
-                    assert_eq!(m.sequence, seq, "an MDP3 record of another packet's number");
+                match m.protocol {
+                    Protocol::Mdp3 => {
+                        assert_eq!(m.sequence, seq(0), "an MDP3 record of another packet's number")
+                    }
+                    Protocol::B3Umdf => {
+                        assert_eq!(m.sequence, seq(4), "a B3 record of another packet's number")
+                    }
+                    _ => {}
                 }
             }
         }

@@ -3,8 +3,9 @@
 //! node's byte range lies inside the frame (the hex pane highlights it).
 //!
 //! Input: the link type (u16, big-endian: `00 01` is Ethernet), then the frame — the
-//! `wire_dissect` format, whose corpus seeds this one. The feed map names the CME subset SBE
-//! schema of `docs/protocols`, so MDP 3.0 packets are read through it as the pane does.
+//! `wire_dissect` format, whose corpus seeds this one. The feed map names the CME and B3 subset
+//! SBE schemas of `docs/protocols`, so MDP 3.0 and B3 UMDF packets are read through them as the
+//! pane does.
 
 #![no_main]
 
@@ -19,8 +20,11 @@ fn feeds() -> &'static FeedMap {
     FEEDS.get_or_init(|| {
         let at =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols/feeds.toml");
-        FeedMap::from_toml_str_at("[sbe]\nschema = \"cme-mdp3-subset.xml\"\n", &at)
-            .expect("the subset schema loads")
+        FeedMap::from_toml_str_at(
+            "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n",
+            &at,
+        )
+        .expect("the subset schemas load")
     })
 }
 
@@ -51,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
         frame,
         link_type,
         &messages,
-        feeds().sbe.as_ref().map(|s| &*s.schema),
+        feeds(),
     ) {
         assert!(
             node.range.start <= node.range.end && node.range.end <= frame.len(),

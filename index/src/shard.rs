@@ -342,6 +342,7 @@ pub fn proto_terms(p: Protocol) -> &'static [&'static str] {
         Protocol::IexTp => &["iextp"],
         Protocol::Xdp => &["xdp"],
         Protocol::Mdp3 => &["mdp3"],
+        Protocol::B3Umdf => &["b3umdf"],
     }
 }
 

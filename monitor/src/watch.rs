@@ -712,6 +712,8 @@ impl Monitor {
                     match m.protocol {
                         Protocol::Mdp3 | Protocol::Xdp => !name.trimmed().is_empty(),
                         Protocol::Pitch => name.trimmed().contains(&b':'),
+                        // CHANNEL:VERSION from the packets: a channel's A and B lines.
+                        Protocol::B3Umdf => true,
                         _ => false,
                     },
                 ),
@@ -724,7 +726,12 @@ impl Monitor {
         // A heartbeat or end of session carries the next number and no message (an XDP
         // heartbeat's number is not documented as the next one: it is left out).
         let control = m.is_moldudp64_control() || m.is_feed_heartbeat();
-        if control && matches!(m.protocol, Protocol::Xdp | Protocol::Mdp3) {
+        if control
+            && matches!(
+                m.protocol,
+                Protocol::Xdp | Protocol::Mdp3 | Protocol::B3Umdf
+            )
+        {
             return;
         }
         let count = u64::from(!control);
@@ -736,7 +743,8 @@ impl Monitor {
         if matches!(m.session, Session::MoldUdp64 { .. }) {
             self.mold += 1;
         }
-        if m.protocol == Protocol::Mdp3 {
+        // MDP3 and B3 number packets: every message of one has the packet's number.
+        if matches!(m.protocol, Protocol::Mdp3 | Protocol::B3Umdf) {
             if self.last_mdp3 == Some((line, seq)) {
                 return;
             }

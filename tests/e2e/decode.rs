@@ -734,6 +734,133 @@ fn cme_mdp3_decodes_through_the_feed_maps_sbe_schema_as_the_truth_says() {
     assert_eq!(v["gaps"]["lost_messages"], missing, "{}", v["gaps"]);
 }
 
+/// `gen --venue b3`, decoded with a feed map naming B3's schema (the subset of docs/protocols,
+/// beside the feed map): nothing is B3 without it; with it, `decode --stats`, `search` (by the
+/// index's copy of the schema) and `report`'s gaps equal the generator's truth; `show --tree`
+/// reads a trade field by field; and the capture on an A and a B line loses only the
+/// generator's gaps, with no name in the feed map (B3's packets carry their channel).
+#[test]
+fn b3_umdf_decodes_through_the_feed_maps_b3_schema_as_the_truth_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pcap, t) = gen_venue(tmp.path(), "b3", 4000, 200, 9);
+    assert!(!t.gaps.is_empty());
+    assert_eq!(t.protocol, "b3umdf");
+    let conf = tmp.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/protocols/b3-umdf-subset.xml");
+    std::fs::copy(&schema, conf.join("b3.xml")).unwrap();
+    let feeds = conf.join("feeds.toml");
+    std::fs::write(&feeds, "[sbe]\nb3-umdf = \"b3.xml\"\n").unwrap();
+    let import = |d: &Path, pcap: &Path, feeds: Option<&Path>| {
+        let mut args = vec!["import", "--no-progress", "--data", s(d)];
+        if let Some(f) = feeds {
+            args.extend_from_slice(&["--feed-map", s(f)]);
+        }
+        args.push(s(pcap));
+        let r = wiretape(&args);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+    };
+    let stats = |d: &Path| -> Value {
+        let r = wiretape(&["decode", "--data", s(d), "--stats", "--format", "json"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+
+    // Without the schema nothing is taken for B3.
+    let bare = tmp.path().join("bare");
+    import(&bare, &pcap, None);
+    let st = stats(&bare);
+    assert_eq!(st["messages_total"], 0, "{st}");
+    assert_eq!(st["udp_undecoded"], 4000, "{st}");
+
+    let d = tmp.path().join("d");
+    import(&d, &pcap, Some(&feeds));
+    // The index keeps its own copy of the schema.
+    std::fs::remove_file(conf.join("b3.xml")).unwrap();
+    let st = stats(&d);
+    assert_eq!(st["messages"]["b3umdf"], t.messages, "{st}");
+    assert_eq!(st["errors_total"], 0, "{st}");
+    assert_eq!(st["udp_undecoded"], 0, "{st}");
+    assert_eq!(st["flows"]["b3umdf"], 2, "{st}");
+    assert_eq!(st["unresolved_symbols"], 0, "{st}");
+
+    let count = |q: &str| -> u64 {
+        let r = wiretape(&["search", "--data", s(&d), q, "--count"]);
+        assert_eq!(r.code, Some(0), "{q}: {}", r.stderr);
+        r.stdout.trim().parse().unwrap()
+    };
+    assert_eq!(count("proto:b3umdf"), t.messages);
+    assert_eq!(count("proto:b3"), t.messages);
+    let mut syms: Vec<(&String, &u64)> = t.symbols.iter().collect();
+    syms.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (sym, n) in syms.iter().take(3).chain(syms.last()) {
+        assert_eq!(count(&format!("symbol:\"{sym}\"")), **n, "{sym}");
+    }
+    for (name, n) in &t.types {
+        assert_eq!(count(&format!("msg:{name}")), *n, "{name}");
+    }
+    assert_eq!(count("msg:53"), t.types["Trade_53"]);
+    for st in &t.streams {
+        // CHANNEL:VERSION.
+        assert_eq!(
+            count(&format!("session:{}", st.session)),
+            st.messages,
+            "{st:?}"
+        );
+    }
+    for o in t.orders.iter().take(20) {
+        assert_eq!(count(&format!("order:{}", o.order_id)), o.messages, "{o:?}");
+    }
+
+    // A trade's packet, field by field through the index's copy of the schema.
+    let r = wiretape(&[
+        "search",
+        "--data",
+        s(&d),
+        "msg:Trade_53",
+        "--json",
+        "-c",
+        "1",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let hit: Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
+    let id = hit["packets"][0].as_str().unwrap();
+    let r = wiretape(&["show", "--data", s(&d), id, "--tree"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for want in [
+        "B3 UMDF: channel 7",
+        "encodingType: 0xEB50",
+        "B3 53 Trade_53",
+        &format!("mDEntryPx: {}", hit["price"].as_str().unwrap()),
+    ] {
+        assert!(r.stdout.contains(want), "{want}: {}", r.stdout);
+    }
+
+    // Gaps: packets not sent, per channel.
+    let gaps = |d: &Path| -> Value {
+        let r = wiretape(&["report", "--data", s(d), "--json"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        serde_json::from_str::<Value>(&r.stdout).unwrap()["gaps"].clone()
+    };
+    let missing: u64 = t.gaps.iter().map(|g| g.count).sum();
+    let g = gaps(&d);
+    assert_eq!(g["line_gaps"], t.gaps.len() as u64, "{g}");
+    assert_eq!(g["lost_messages"], missing, "{g}");
+
+    // On two lines, each dropping a seventh: arbitrated by channel, only the generator's
+    // gaps are lost.
+    let (ab, _, _) = ab_capture(tmp.path(), &pcap);
+    std::fs::copy(&schema, conf.join("b3.xml")).unwrap();
+    let dab = tmp.path().join("dab");
+    import(&dab, &ab, Some(&feeds));
+    let g = gaps(&dab);
+    assert_eq!(g["lost_messages"], missing, "{g}");
+    assert!(
+        g["line_gaps"].as_u64().unwrap() > 2 * t.gaps.len() as u64,
+        "{g}"
+    );
+}
+
 /// A capture that starts before the instrument definitions: `gen --venue mdp3`'s definition
 /// packets moved after the book updates (as when recording starts between two passes of
 /// CME's definition loop). Every book entry is emitted without its symbol, then resolved late
@@ -873,53 +1000,11 @@ fn nyse_xdp_a_and_b_lines_named_in_the_feed_map_are_arbitrated() {
 /// generator's own gaps; unnamed, each line's drops. Returns the directory (the unnamed store
 /// is `d0`).
 fn ab_lines_arbitrated(venue: &str, name: &str, sbe: bool) -> tempfile::TempDir {
-    use wiretape_capture::PcapWriter;
     let tmp = tempfile::tempdir().unwrap();
     let (pcap, t) = gen_venue(tmp.path(), venue, 1200, 40, 6);
     let missing: u64 = t.gaps.iter().map(|g| g.count).sum();
     assert!(missing > 0);
-    let (packets, err) = wiretape_tests::read_capture(&pcap);
-    assert!(err.is_none(), "{err:?}");
-    // Line B: the same datagrams to 239.255.77.N (IPv4 checksum again, no UDP checksum).
-    let line_b = |f: &[u8]| -> Vec<u8> {
-        let mut f = f.to_vec();
-        let ip = 14;
-        let ihl = usize::from(f[ip] & 0x0f) * 4;
-        f[ip + 16..ip + 19].copy_from_slice(&[239, 255, 77]);
-        f[ip + 10..ip + 12].copy_from_slice(&[0, 0]);
-        let sum: u32 = f[ip..ip + ihl]
-            .chunks(2)
-            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-            .sum();
-        let sum = (sum & 0xffff) + (sum >> 16);
-        let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
-        f[ip + 10..ip + 12].copy_from_slice(&sum.to_be_bytes());
-        let udp = ip + ihl;
-        f[udp + 6..udp + 8].copy_from_slice(&[0, 0]);
-        f
-    };
-    // Line A: the generator's groups (one /24); their last numbers.
-    let a_prefix = {
-        let f = &packets[0].data;
-        format!("{}.{}.{}", f[30], f[31], f[32])
-    };
-    let mut groups: Vec<u8> = packets.iter().map(|p| p.data[33]).collect();
-    groups.sort_unstable();
-    groups.dedup();
-    let ab = tmp.path().join("ab.pcap");
-    let mut w = PcapWriter::new(std::fs::File::create(&ab).unwrap());
-    for (i, p) in packets.iter().enumerate() {
-        if i % 7 != 3 {
-            w.write_packet(&p.as_packet()).unwrap();
-        }
-        if i % 7 != 5 {
-            let mut b = p.clone();
-            b.data = line_b(&p.data);
-            b.ts_ns += 300;
-            w.write_packet(&b.as_packet()).unwrap();
-        }
-    }
-    w.finish().unwrap();
+    let (ab, a_prefix, groups) = ab_capture(tmp.path(), &pcap);
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/protocols/cme-mdp3-subset.xml");
     std::fs::copy(schema, tmp.path().join("cme.xml")).unwrap();
     let report = |named: bool| -> Value {
@@ -975,6 +1060,57 @@ fn ab_lines_arbitrated(venue: &str, name: &str, sbe: bool) -> tempfile::TempDir 
         "{venue}: {g}"
     );
     tmp
+}
+
+/// `pcap` on an A line and a copy on a B line (group 239.255.77.N for the A line's group
+/// a.b.c.N, the same port, 300 ns later), A missing every 7th datagram from the 3rd, B every
+/// 7th from the 5th, written to `dir/ab.pcap`: its path, the A line's /24 (`a.b.c`) and the
+/// last numbers of its groups.
+fn ab_capture(dir: &Path, pcap: &Path) -> (std::path::PathBuf, String, Vec<u8>) {
+    use wiretape_capture::PcapWriter;
+    let (packets, err) = wiretape_tests::read_capture(pcap);
+    assert!(err.is_none(), "{err:?}");
+    // Line B: the same datagrams to 239.255.77.N (IPv4 checksum again, no UDP checksum).
+    let line_b = |f: &[u8]| -> Vec<u8> {
+        let mut f = f.to_vec();
+        let ip = 14;
+        let ihl = usize::from(f[ip] & 0x0f) * 4;
+        f[ip + 16..ip + 19].copy_from_slice(&[239, 255, 77]);
+        f[ip + 10..ip + 12].copy_from_slice(&[0, 0]);
+        let sum: u32 = f[ip..ip + ihl]
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+            .sum();
+        let sum = (sum & 0xffff) + (sum >> 16);
+        let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
+        f[ip + 10..ip + 12].copy_from_slice(&sum.to_be_bytes());
+        let udp = ip + ihl;
+        f[udp + 6..udp + 8].copy_from_slice(&[0, 0]);
+        f
+    };
+    // Line A: the generator's groups (one /24); their last numbers.
+    let a_prefix = {
+        let f = &packets[0].data;
+        format!("{}.{}.{}", f[30], f[31], f[32])
+    };
+    let mut groups: Vec<u8> = packets.iter().map(|p| p.data[33]).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let ab = dir.join("ab.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&ab).unwrap());
+    for (i, p) in packets.iter().enumerate() {
+        if i % 7 != 3 {
+            w.write_packet(&p.as_packet()).unwrap();
+        }
+        if i % 7 != 5 {
+            let mut b = p.clone();
+            b.data = line_b(&p.data);
+            b.ts_ns += 300;
+            w.write_packet(&b.as_packet()).unwrap();
+        }
+    }
+    w.finish().unwrap();
+    (ab, a_prefix, groups)
 }
 
 /// `wiretape gen --venue VENUE` into `dir` (`VENUE.pcap`): the capture and its truth.

@@ -424,8 +424,7 @@ impl Shell {
             .map_err(|e| format!("packet {id}: {e}"))?;
         let p = p.as_packet();
         let messages = self.searcher.packet_messages(id, &p);
-        let sbe = self.searcher.feed_map().sbe.as_ref().map(|s| &*s.schema);
-        let tree = tree::dissect(p.data, p.link_type, &messages, sbe);
+        let tree = tree::dissect(p.data, p.link_type, &messages, self.searcher.feed_map());
         // The row's message, by its sequence number; else the payload's first layer.
         let selected = seq
             .and_then(|s| {

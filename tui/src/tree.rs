@@ -12,7 +12,7 @@
 
 use std::ops::Range;
 
-use wiretape_decode::{Message, Protocol};
+use wiretape_decode::{FeedMap, Message, Protocol};
 use wiretape_sbe::{BlockView, Schema};
 use wiretape_wire::ip::IpProtocol;
 use wiretape_wire::packet::Dissected;
@@ -150,13 +150,8 @@ fn mac(m: wiretape_wire::ethernet::EthernetAddress) -> String {
 }
 
 /// The tree of `data` (a frame of `link_type`), with `messages` the decoder found in it and
-/// the feed map's SBE schema (CME MDP 3.0 messages are read with it).
-pub fn dissect(
-    data: &[u8],
-    link_type: u16,
-    messages: &[Message],
-    sbe: Option<&Schema>,
-) -> Vec<Node> {
+/// the feed map (CME MDP 3.0 and B3 UMDF messages are read with its SBE schemas).
+pub fn dissect(data: &[u8], link_type: u16, messages: &[Message], feeds: &FeedMap) -> Vec<Node> {
     let d = Dissected::parse(link_type, data);
     let mut out = Vec::new();
     let all = 0..data.len();
@@ -284,6 +279,7 @@ pub fn dissect(
                 | Protocol::IexTp
                 | Protocol::Xdp
                 | Protocol::Mdp3
+                | Protocol::B3Umdf
         )
     });
     let direction = messages.iter().find_map(|m| m.direction);
@@ -303,10 +299,16 @@ pub fn dissect(
         Some(Protocol::Pitch) => pitch(&mut out, data, pay),
         Some(Protocol::IexTp) => iextp(&mut out, data, pay),
         Some(Protocol::Xdp) => xdp(&mut out, data, pay),
-        Some(Protocol::Mdp3) => match sbe {
-            Some(schema) => mdp3(&mut out, data, pay, schema),
-            None => out.push(Node::new(0, format!("Payload: {} bytes", pay.len()), pay)),
-        },
+        Some(p @ (Protocol::Mdp3 | Protocol::B3Umdf)) => {
+            let (framing, schema) = match p {
+                Protocol::Mdp3 => (Framing::Mdp3, &feeds.sbe),
+                _ => (Framing::B3, &feeds.b3),
+            };
+            match schema {
+                Some(s) => sbe_packet(&mut out, data, pay, framing, &s.schema),
+                None => out.push(Node::new(0, format!("Payload: {} bytes", pay.len()), pay)),
+            }
+        }
         _ => out.push(Node::new(0, format!("Payload: {} bytes", pay.len()), pay)),
     }
     out
@@ -531,51 +533,114 @@ fn xdp(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
     trailing(out, "NYSE XDP", at, &pay);
 }
 
-/// A CME MDP 3.0 packet: its header, then each message (MsgSize, then the SBE message read
-/// with the schema: header, root fields, each group's entries and their fields).
-fn mdp3(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>, schema: &Schema) {
+/// How an SBE feed frames its messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Mdp3,
+    B3,
+}
+
+/// A CME MDP 3.0 or B3 UMDF packet: its header, then each message (MDP3's MsgSize or B3's
+/// framing header, then the SBE message read with the schema: header, root fields, each
+/// group's entries and their fields).
+fn sbe_packet(
+    out: &mut Vec<Node>,
+    data: &[u8],
+    pay: Range<usize>,
+    framing: Framing,
+    schema: &Schema,
+) {
     let b = pay.start;
     let p = &data[pay.clone()];
-    if p.len() < 12 {
-        out.push(Node::new(0, "CME MDP 3.0: (truncated packet header)", pay));
+    let (title, short, header_len, prefix) = match framing {
+        Framing::Mdp3 => ("CME MDP 3.0", "MDP3", 12, 2),
+        Framing::B3 => ("B3 UMDF", "B3", 16, 4),
+    };
+    if p.len() < header_len {
+        out.push(Node::new(
+            0,
+            format!("{title}: (truncated packet header)"),
+            pay,
+        ));
         return;
     }
-    let seq = le(&p[0..4]);
-    let sending = le(&p[4..12]);
-    out.push(Node::new(
-        0,
-        format!("CME MDP 3.0: seq {seq}, sending time {sending}"),
-        b..b + 12,
-    ));
-    out.push(Node::new(1, format!("MsgSeqNum: {seq}"), b..b + 4));
-    out.push(Node::new(
-        1,
-        format!("SendingTime: {sending}"),
-        b + 4..b + 12,
-    ));
-    let mut at = b + 12;
+    let seq = match framing {
+        Framing::Mdp3 => {
+            let (seq, sending) = (le(&p[0..4]), le(&p[4..12]));
+            out.push(Node::new(
+                0,
+                format!("{title}: seq {seq}, sending time {sending}"),
+                b..b + 12,
+            ));
+            out.push(Node::new(1, format!("MsgSeqNum: {seq}"), b..b + 4));
+            out.push(Node::new(
+                1,
+                format!("SendingTime: {sending}"),
+                b + 4..b + 12,
+            ));
+            seq
+        }
+        Framing::B3 => {
+            let (channel, version) = (p[0], le(&p[2..4]));
+            let (seq, sending) = (le(&p[4..8]), le(&p[8..16]));
+            out.push(Node::new(
+                0,
+                format!(
+                    "{title}: channel {channel}, version {version}, seq {seq}, sending time \
+                     {sending}"
+                ),
+                b..b + 16,
+            ));
+            for (label, r) in [
+                (format!("channelNumber: {channel}"), 0..1),
+                (format!("reserved: {}", p[1]), 1..2),
+                (format!("sequenceVersion: {version}"), 2..4),
+                (format!("sequenceNumber: {seq}"), 4..8),
+                (format!("sendingTime: {sending}"), 8..16),
+            ] {
+                out.push(Node::new(1, label, b + r.start..b + r.end));
+            }
+            seq
+        }
+    };
+    let mut at = b + header_len;
     while at < pay.end {
         let size = match data.get(at..at + 2) {
             Some(s) if at + 2 <= pay.end => usize::from(u16::from_le_bytes([s[0], s[1]])),
             _ => 0,
         };
-        if size < 10 || at + size > pay.end {
-            out.push(Node::new(0, "CME MDP 3.0: message cut short", at..pay.end));
+        if size < prefix + 8 || at + size > pay.end {
+            out.push(Node::new(
+                0,
+                format!("{title}: message cut short"),
+                at..pay.end,
+            ));
             return;
         }
-        let (start, end) = (at + 2, at + size);
+        let (start, end) = (at + prefix, at + size);
         let msg = &data[start..end];
         match schema.view(msg) {
             Ok(v) => {
                 message_node(
                     out,
-                    "MDP3",
+                    short,
                     v.header.template_id.to_string(),
                     &v.message.name,
                     Some(seq),
                     at..end,
                 );
-                out.push(Node::new(2, format!("MsgSize: {size}"), at..start));
+                match framing {
+                    Framing::Mdp3 => out.push(Node::new(2, format!("MsgSize: {size}"), at..start)),
+                    Framing::B3 => {
+                        let encoding = le(&data[at + 2..at + 4]);
+                        out.push(Node::new(2, format!("messageLength: {size}"), at..at + 2));
+                        out.push(Node::new(
+                            2,
+                            format!("encodingType: 0x{encoding:04X}"),
+                            at + 2..start,
+                        ));
+                    }
+                }
                 let h = v.header;
                 out.push(Node::new(
                     2,
@@ -601,7 +666,7 @@ fn mdp3(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>, schema: &Schema) {
                 let template = schema.header(msg).map(|h| h.template_id).ok();
                 message_node(
                     out,
-                    "MDP3",
+                    short,
                     template
                         .map(|t| t.to_string())
                         .unwrap_or_else(|| "?".into()),
@@ -882,7 +947,7 @@ mod tests {
                 data[13] = 0x00;
             }
             for nodes in [
-                dissect(&data, 1, &[], None),
+                dissect(&data, 1, &[], &FeedMap::new()),
                 fix_tree(&data),
                 mold_tree(&data),
                 venue_tree(&data),
@@ -945,20 +1010,21 @@ mod tests {
             ),
             (VenueFeed::Xdp, "NYSE XDP: seq ", "Symbol Index Mapping"),
             (VenueFeed::Mdp3, "CME MDP 3.0: seq ", "MDEntryPx: "),
+            (VenueFeed::B3, "B3 UMDF: channel 7", "encodingType: 0xEB50"),
         ] {
-            // MDP3 is read with the feed map's schema (the subset of docs/protocols).
-            let feeds = if feed == VenueFeed::Mdp3 {
+            // MDP3 and B3 are read with the feed map's schemas (the subsets of
+            // docs/protocols).
+            let feeds = if matches!(feed, VenueFeed::Mdp3 | VenueFeed::B3) {
                 let at = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                     .join("../docs/protocols/feeds.toml");
                 wiretape_decode::FeedMap::from_toml_str_at(
-                    "[sbe]\nschema = \"cme-mdp3-subset.xml\"\n",
+                    "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n",
                     &at,
                 )
                 .unwrap()
             } else {
                 wiretape_decode::FeedMap::new()
             };
-            let schema = feeds.sbe.as_ref().map(|s| s.schema.clone());
             let mut g = VenueGenerator::new(VenueConfig {
                 feed,
                 seed: 1,
@@ -967,7 +1033,7 @@ mod tests {
                 start_ns: wiretape_capture::synth::DEFAULT_START_NS,
             })
             .unwrap();
-            let mut dec = wiretape_decode::Decoder::with_feed_map(feeds);
+            let mut dec = wiretape_decode::Decoder::with_feed_map(feeds.clone());
             let mut shown = String::new();
             let mut i = 0;
             while let Some(p) = g.next_packet() {
@@ -985,7 +1051,7 @@ mod tests {
                     .into_iter()
                     .filter_map(|r| r.as_message().cloned())
                     .collect();
-                for n in dissect(&data, 1, &msgs, schema.as_deref()) {
+                for n in dissect(&data, 1, &msgs, &feeds) {
                     assert!(n.range.end <= data.len(), "{n:?}");
                     shown.push_str(&n.label);
                     shown.push('\n');

@@ -1087,7 +1087,7 @@ mod tests {
             })
             .collect();
         assert!(!messages.is_empty(), "the decoder reads the frame");
-        let tree = crate::tree::dissect(&data, 1, &messages, None);
+        let tree = crate::tree::dissect(&data, 1, &messages, &wiretape_decode::FeedMap::new());
         let price = tree
             .iter()
             .position(|n| n.label.starts_with("price"))

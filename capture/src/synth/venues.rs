@@ -72,11 +72,16 @@ pub enum VenueFeed {
     /// book updates, heartbeats. Decoded with an SBE schema (`docs/protocols/cme-mdp3-subset.xml`
     /// has the templates it uses).
     Mdp3,
+    /// B3 UMDF market by order (SBE, schema 2 version 16): two channels (71 and 72), the
+    /// instruments' SecurityDefinitions first (on either: SecurityIDs are one namespace), then
+    /// orders entered, changed and deleted, trades and execution summaries, a Sequence message
+    /// when a channel is idle. Decoded with an SBE schema (`docs/protocols/b3-umdf-subset.xml`).
+    B3,
 }
 
 impl VenueFeed {
     /// Every feed, for `--help` and errors.
-    pub const ALL: [VenueFeed; 7] = [
+    pub const ALL: [VenueFeed; 8] = [
         VenueFeed::Pitch,
         VenueFeed::PitchOptions,
         VenueFeed::Cfe,
@@ -84,6 +89,7 @@ impl VenueFeed {
         VenueFeed::Deep,
         VenueFeed::Xdp,
         VenueFeed::Mdp3,
+        VenueFeed::B3,
     ];
 
     /// The name on the command line and in the truth.
@@ -96,12 +102,17 @@ impl VenueFeed {
             VenueFeed::Deep => "deep",
             VenueFeed::Xdp => "xdp",
             VenueFeed::Mdp3 => "mdp3",
+            VenueFeed::B3 => "b3",
         }
     }
 
     fn streams(self) -> usize {
         match self {
-            VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe | VenueFeed::Xdp => 2,
+            VenueFeed::Pitch
+            | VenueFeed::PitchOptions
+            | VenueFeed::Cfe
+            | VenueFeed::Xdp
+            | VenueFeed::B3 => 2,
             VenueFeed::Tops | VenueFeed::Deep | VenueFeed::Mdp3 => 1,
         }
     }
@@ -116,9 +127,14 @@ impl VenueFeed {
         }
     }
 
-    /// Whether the feed numbers packets (MDP3), not messages.
+    /// Whether the feed numbers packets (MDP3, B3), not messages.
     fn numbers_packets(self) -> bool {
-        self == VenueFeed::Mdp3
+        matches!(self, VenueFeed::Mdp3 | VenueFeed::B3)
+    }
+
+    /// Whether the feed's messages are SBE (MDP3, B3).
+    fn sbe(self) -> bool {
+        self.numbers_packets()
     }
 }
 
@@ -291,6 +307,59 @@ fn mdp3_heartbeat() -> Msg {
     }
 }
 
+/// B3's first channel number (the second is the next).
+const B3_CHANNEL: u8 = 71;
+/// B3 SecurityIDs: this plus the symbol's index.
+const B3_SECURITY_BASE: u64 = 200_000_000_000;
+
+/// A B3 UMDF message (schema 2, version 16) of `template` with root block `root`
+/// (`docs/protocols/b3-umdf.md`).
+fn b3_message(template: u16, root: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(8 + root.len());
+    for v in [root.len() as u16, template, 2, 16] {
+        m.extend_from_slice(&v.to_le_bytes());
+    }
+    m.extend_from_slice(root);
+    m
+}
+
+/// SecurityDefinition_12: `symbol` for `security_id`, an equity (CS) of BVMF; the other fields
+/// zero, its three groups empty, no description.
+fn b3_definition(symbol: &[u8], security_id: u64) -> Vec<u8> {
+    let mut root = [0u8; 232];
+    root[0..8].copy_from_slice(&security_id.to_le_bytes());
+    root[8..12].copy_from_slice(b"BVMF");
+    root[12] = b'8';
+    root[13..16].copy_from_slice(b"EQ1");
+    let n = symbol.len().min(20);
+    root[16..16 + n].copy_from_slice(&symbol[..n]);
+    root[36] = b'A';
+    root[37] = 3;
+    let mut m = b3_message(12, &root);
+    for _ in 0..3 {
+        // GroupSizeEncoding: the entry length, no entries.
+        m.extend_from_slice(&[0, 0, 0]);
+    }
+    let groups = m.len() - 9;
+    m[groups..groups + 2].copy_from_slice(&28u16.to_le_bytes());
+    m[groups + 3..groups + 5].copy_from_slice(&38u16.to_le_bytes());
+    m[groups + 6..groups + 8].copy_from_slice(&2u16.to_le_bytes());
+    // securityDesc: empty.
+    m.push(0);
+    m
+}
+
+/// Sequence_2: the next packet's number (sent on an idle channel).
+fn b3_sequence(next: u32) -> Msg {
+    Msg {
+        name: "Sequence_2",
+        sym: None,
+        unresolvable: false,
+        orders: [None; 2],
+        repr: Repr::Raw(b3_message(2, &next.to_le_bytes())),
+    }
+}
+
 /// The generator of one venue's feed: see the [module documentation](self).
 #[derive(Debug)]
 pub struct VenueGenerator {
@@ -344,6 +413,7 @@ impl VenueGenerator {
             VenueFeed::Deep => ([233, 215, 21, 8], 10_379),
             VenueFeed::Xdp => ([224, 0, 59, 76], 11_076),
             VenueFeed::Mdp3 => ([224, 0, 31, 1], 14_310),
+            VenueFeed::B3 => ([233, 252, 8, 71], 30_071),
         };
         let streams = (0..cfg.feed.streams())
             .map(|i| {
@@ -355,6 +425,8 @@ impl VenueGenerator {
                     }
                     VenueFeed::Tops | VenueFeed::Deep => IEX_SESSION.to_string(),
                     VenueFeed::Xdp | VenueFeed::Mdp3 => String::new(),
+                    // CHANNEL:VERSION.
+                    VenueFeed::B3 => format!("{}:1", B3_CHANNEL + i as u8),
                 };
                 Stream {
                     group,
@@ -375,9 +447,11 @@ impl VenueGenerator {
             })
             .collect();
         let setup_left = match cfg.feed {
-            VenueFeed::Xdp | VenueFeed::Mdp3 | VenueFeed::PitchOptions | VenueFeed::Cfe => {
-                cfg.symbols
-            }
+            VenueFeed::Xdp
+            | VenueFeed::Mdp3
+            | VenueFeed::B3
+            | VenueFeed::PitchOptions
+            | VenueFeed::Cfe => cfg.symbols,
             VenueFeed::Tops | VenueFeed::Deep => 1,
             VenueFeed::Pitch => 0,
         };
@@ -386,6 +460,7 @@ impl VenueGenerator {
             VenueFeed::Tops | VenueFeed::Deep => "iextp",
             VenueFeed::Xdp => "xdp",
             VenueFeed::Mdp3 => "mdp3",
+            VenueFeed::B3 => "b3umdf",
         };
         let truth = VenueTruth {
             schema: VENUE_SCHEMA.into(),
@@ -470,6 +545,11 @@ impl VenueGenerator {
             // MDP's heartbeat is a message (AdminHeartbeat12) in a numbered packet.
             return self.send(si, vec![mdp3_heartbeat()], false);
         }
+        if beat && self.cfg.feed == VenueFeed::B3 {
+            // B3's is Sequence_2, numbered here like any packet.
+            let next = self.streams[si].seq as u32 + 1;
+            return self.send(si, vec![b3_sequence(next)], false);
+        }
         if beat {
             self.datagram(si, Vec::new());
             self.streams[si].truth.heartbeats += 1;
@@ -480,16 +560,16 @@ impl VenueGenerator {
         if setup {
             self.setup_messages(si, &mut msgs);
         } else {
-            let n = if self.cfg.feed == VenueFeed::Mdp3 {
+            let n = if self.cfg.feed.sbe() {
                 1 + self.rng.index(3)
             } else {
                 1 + self.rng.index(8)
             };
             for _ in 0..n {
-                let m = if self.cfg.feed == VenueFeed::Mdp3 {
-                    Some(self.mdp3_book())
-                } else {
-                    self.event(si)
+                let m = match self.cfg.feed {
+                    VenueFeed::Mdp3 => Some(self.mdp3_book()),
+                    VenueFeed::B3 => Some(self.b3_event()),
+                    _ => self.event(si),
                 };
                 if let Some(m) = m {
                     msgs.push(m);
@@ -628,7 +708,7 @@ impl VenueGenerator {
                     })),
                 }]
             }
-            VenueFeed::Tops | VenueFeed::Deep | VenueFeed::Mdp3 => Vec::new(),
+            VenueFeed::Tops | VenueFeed::Deep | VenueFeed::Mdp3 | VenueFeed::B3 => Vec::new(),
         }
     }
 
@@ -745,6 +825,24 @@ impl VenueGenerator {
                 }
                 self.setup_left = n - (first + 5).min(n);
             }
+            VenueFeed::B3 => {
+                // SecurityDefinitions, 4 a packet (254 bytes each, framed).
+                let n = self.cfg.symbols;
+                let first = n - self.setup_left;
+                for i in first..(first + 4).min(n) {
+                    msgs.push(Msg {
+                        name: "SecurityDefinition_12",
+                        sym: Some(i),
+                        unresolvable: false,
+                        orders: [None; 2],
+                        repr: Repr::Raw(b3_definition(
+                            self.uni.syms[i].name().as_bytes(),
+                            B3_SECURITY_BASE + i as u64,
+                        )),
+                    });
+                }
+                self.setup_left = n - (first + 4).min(n);
+            }
             VenueFeed::Pitch => self.setup_left = 0,
         }
     }
@@ -805,6 +903,130 @@ impl VenueGenerator {
             unresolvable: false,
             orders: [None; 2],
             repr: Repr::Raw(m),
+        }
+    }
+
+    /// One B3 market-by-order event (`docs/protocols/b3-umdf.md`): an order entered
+    /// (Order_MBO_50 NEW), its size changed (CHANGE), deleted (DeleteOrder_MBO_51); a trade
+    /// (Trade_53) or an aggressor's execution summary (ExecutionSummary_55) on a live order's
+    /// instrument, which take from that order.
+    fn b3_event(&mut self) -> Msg {
+        let r = self.rng.below(100);
+        let ts = self.ts;
+        let security = |sym: usize| B3_SECURITY_BASE + sym as u64;
+        let order_mbo = |o: &LiveOrder, action: u8| {
+            let mut root = [0u8; 72];
+            root[0..8].copy_from_slice(&security(o.sym).to_le_bytes());
+            root[8] = 0x80;
+            root[9] = action;
+            root[10] = if o.side == Side::Buy { b'0' } else { b'1' };
+            root[12..20].copy_from_slice(&i64::from(o.price).to_le_bytes());
+            root[20..28].copy_from_slice(&(o.qty as i64).to_le_bytes());
+            root[32..36].copy_from_slice(&7u32.to_le_bytes());
+            root[36..44].copy_from_slice(&ts.to_le_bytes());
+            root[44..52].copy_from_slice(&o.id.to_le_bytes());
+            root[56..64].copy_from_slice(&ts.to_le_bytes());
+            // mDEntryPrevSize: null (the most negative int64).
+            root[64..72].copy_from_slice(&i64::MIN.to_le_bytes());
+            b3_message(50, &root)
+        };
+        if r < 40 || self.live.len() < 64 {
+            let sym = self.uni.sample(&mut self.rng);
+            self.uni.drift(&mut self.rng, sym);
+            let buy = self.rng.chance(0.5);
+            let o = LiveOrder {
+                id: self.next_order,
+                sym,
+                side: if buy { Side::Buy } else { Side::Sell },
+                qty: lot(&mut self.rng),
+                price: quote(&mut self.rng, self.uni.syms[sym].mid, buy),
+                known: true,
+            };
+            self.next_order += 1;
+            self.live.push(o);
+            self.sample(o.id, sym);
+            return Msg {
+                name: "Order_MBO_50",
+                sym: Some(sym),
+                unresolvable: false,
+                orders: [Some(o.id), None],
+                repr: Repr::Raw(order_mbo(&o, 0)),
+            };
+        }
+        let li = self.rng.index(self.live.len());
+        let o = self.live[li];
+        let msg = |name, orders, bytes| Msg {
+            name,
+            sym: Some(o.sym),
+            unresolvable: false,
+            orders,
+            repr: Repr::Raw(bytes),
+        };
+        match r {
+            40..=64 => {
+                // A trade or execution summary takes from the order (filling it half the
+                // time); neither names it.
+                let exec = if self.rng.chance(0.5) {
+                    o.qty
+                } else {
+                    (o.qty / 2).max(1)
+                };
+                if exec >= o.qty {
+                    self.live.swap_remove(li);
+                } else {
+                    self.live[li].qty -= exec;
+                }
+                let trade = self.next_trade as u32;
+                self.next_trade += 1;
+                if r < 55 {
+                    let mut root = [0u8; 56];
+                    root[0..8].copy_from_slice(&security(o.sym).to_le_bytes());
+                    root[8] = 0x80;
+                    root[9] = 1;
+                    root[12..20].copy_from_slice(&i64::from(o.price).to_le_bytes());
+                    root[20..28].copy_from_slice(&(exec as i64).to_le_bytes());
+                    root[28..32].copy_from_slice(&trade.to_le_bytes());
+                    root[32..36].copy_from_slice(&7u32.to_le_bytes());
+                    root[36..40].copy_from_slice(&9u32.to_le_bytes());
+                    root[44..52].copy_from_slice(&ts.to_le_bytes());
+                    msg("Trade_53", [None; 2], b3_message(53, &root))
+                } else {
+                    let mut root = [0u8; 64];
+                    root[0..8].copy_from_slice(&security(o.sym).to_le_bytes());
+                    // The aggressor is the order's other side.
+                    root[10] = if o.side == Side::Buy { 2 } else { 1 };
+                    root[12..20].copy_from_slice(&i64::from(o.price).to_le_bytes());
+                    root[20..28].copy_from_slice(&(exec as i64).to_le_bytes());
+                    root[28..36].copy_from_slice(&i64::MIN.to_le_bytes());
+                    root[36..44].copy_from_slice(&i64::MIN.to_le_bytes());
+                    root[44..52].copy_from_slice(&ts.to_le_bytes());
+                    root[56..64].copy_from_slice(&ts.to_le_bytes());
+                    msg("ExecutionSummary_55", [None; 2], b3_message(55, &root))
+                }
+            }
+            65..=74 => {
+                // A new size.
+                let qty = (o.qty / 2).max(1);
+                self.live[li].qty = qty;
+                let changed = LiveOrder { qty, ..o };
+                msg("Order_MBO_50", [Some(o.id), None], order_mbo(&changed, 1))
+            }
+            _ => {
+                self.live.swap_remove(li);
+                let mut root = [0u8; 52];
+                root[0..8].copy_from_slice(&security(o.sym).to_le_bytes());
+                root[8] = 0x80;
+                root[10] = if o.side == Side::Buy { b'0' } else { b'1' };
+                root[16..24].copy_from_slice(&(o.qty as i64).to_le_bytes());
+                root[24..32].copy_from_slice(&o.id.to_le_bytes());
+                root[32..40].copy_from_slice(&ts.to_le_bytes());
+                root[44..52].copy_from_slice(&i64::from(o.price).to_le_bytes());
+                msg(
+                    "DeleteOrder_MBO_51",
+                    [Some(o.id), None],
+                    b3_message(51, &root),
+                )
+            }
         }
     }
 
@@ -1127,6 +1349,8 @@ impl VenueGenerator {
         let (name_str, repr) = match self.cfg.feed {
             // Not called for MDP3 (its book is `mdp3_book`); a book update if it were.
             VenueFeed::Mdp3 => return self.mdp3_book(),
+            // Nor for B3 (`b3_event`).
+            VenueFeed::B3 => return self.b3_event(),
             VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => {
                 let short = o.qty <= u32::from(u16::MAX)
                     && o.price.is_multiple_of(100)
@@ -1286,7 +1510,7 @@ impl VenueGenerator {
         let stream = &self.streams[si];
         match self.cfg.feed {
             // Written below, with the numbering.
-            VenueFeed::Mdp3 => {}
+            VenueFeed::Mdp3 | VenueFeed::B3 => {}
             VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => {
                 // Options' symbol mappings come in unsequenced units (sequence 0).
                 let seq = if self.unsequenced {
@@ -1349,6 +1573,22 @@ impl VenueGenerator {
                     }
                 }
                 w.finish();
+            }
+        }
+        if self.cfg.feed == VenueFeed::B3 {
+            // Channel, reserved, sequence version 1, the packet's number, sending time; then
+            // each message after its framing header (length, SBE 1.0 little-endian).
+            payload.push(B3_CHANNEL + si as u8);
+            payload.push(0);
+            payload.extend_from_slice(&1u16.to_le_bytes());
+            payload.extend_from_slice(&(stream.seq as u32).to_le_bytes());
+            payload.extend_from_slice(&self.ts.to_le_bytes());
+            for m in &msgs {
+                if let Repr::Raw(b) = &m.repr {
+                    payload.extend_from_slice(&((b.len() + 4) as u16).to_le_bytes());
+                    payload.extend_from_slice(&0xEB50u16.to_le_bytes());
+                    payload.extend_from_slice(b);
+                }
             }
         }
         if self.cfg.feed == VenueFeed::Mdp3 {
@@ -1436,6 +1676,24 @@ mod tests {
                     assert_eq!(at, payload.len());
                     continue;
                 }
+                if feed == VenueFeed::B3 {
+                    // Channel 71 or 72, version 1; framing headers chain to the end, each of
+                    // SBE 1.0 little-endian and a message of schema 2 version 16.
+                    assert!(matches!(payload[0], 71 | 72), "{payload:?}");
+                    assert_eq!(&payload[2..4], &[1, 0]);
+                    let mut at = 16;
+                    while at < payload.len() {
+                        let len = usize::from(u16::from_le_bytes([payload[at], payload[at + 1]]));
+                        assert_eq!(&payload[at + 2..at + 4], &[0x50, 0xEB]);
+                        assert_eq!(&payload[at + 8..at + 12], &[2, 0, 16, 0]);
+                        let block = u16::from_le_bytes([payload[at + 4], payload[at + 5]]);
+                        assert!(len >= 12 + usize::from(block));
+                        at += len;
+                        msgs += 1;
+                    }
+                    assert_eq!(at, payload.len());
+                    continue;
+                }
                 if let Some(v) = feed.pitch() {
                     assert!(
                         pitch::variants(payload).contains(v) || payload.len() == 8,
@@ -1449,7 +1707,7 @@ mod tests {
                     }
                     VenueFeed::Tops | VenueFeed::Deep => iextp::shape(payload),
                     VenueFeed::Xdp => xdp::shape(payload),
-                    VenueFeed::Mdp3 => continue,
+                    VenueFeed::Mdp3 | VenueFeed::B3 => continue,
                 };
                 match shape {
                     wiretape_wire::trading::Shape::Data { known } => {
@@ -1462,7 +1720,7 @@ mod tests {
                                 u64::from(u16::from_le_bytes([payload[14], payload[15]]))
                             }
                             VenueFeed::Xdp => u64::from(payload[3]),
-                            VenueFeed::Mdp3 => 0,
+                            VenueFeed::Mdp3 | VenueFeed::B3 => 0,
                         };
                     }
                     wiretape_wire::trading::Shape::Heartbeat => {}
@@ -1474,6 +1732,10 @@ mod tests {
             if feed == VenueFeed::Mdp3 {
                 // MDP's heartbeats are messages.
                 assert!(truth.types.contains_key("AdminHeartbeat12"));
+            } else if feed == VenueFeed::B3 {
+                // So are B3's.
+                assert!(truth.types.contains_key("Sequence_2"));
+                assert!(!truth.orders.is_empty());
             } else {
                 assert!(truth.heartbeats > 0, "{feed:?}");
             }

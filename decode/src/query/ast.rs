@@ -240,6 +240,8 @@ pub enum ProtoSel {
     Xdp,
     /// CME MDP 3.0.
     Mdp3,
+    /// B3 UMDF market data.
+    B3Umdf,
     Tcp,
     Udp,
     /// ICMPv4 or ICMPv6.
@@ -251,7 +253,7 @@ pub enum ProtoSel {
 
 impl ProtoSel {
     /// Every value, in declaration order.
-    pub const ALL: [ProtoSel; 17] = [
+    pub const ALL: [ProtoSel; 18] = [
         ProtoSel::Itch,
         ProtoSel::MoldUdp64,
         ProtoSel::SoupBin,
@@ -263,6 +265,7 @@ impl ProtoSel {
         ProtoSel::IexTp,
         ProtoSel::Xdp,
         ProtoSel::Mdp3,
+        ProtoSel::B3Umdf,
         ProtoSel::Tcp,
         ProtoSel::Udp,
         ProtoSel::Icmp,
@@ -286,6 +289,7 @@ impl ProtoSel {
                 | ProtoSel::IexTp
                 | ProtoSel::Xdp
                 | ProtoSel::Mdp3
+                | ProtoSel::B3Umdf
         )
     }
 
@@ -303,6 +307,7 @@ impl ProtoSel {
             ProtoSel::IexTp => "iextp",
             ProtoSel::Xdp => "xdp",
             ProtoSel::Mdp3 => "mdp3",
+            ProtoSel::B3Umdf => "b3umdf",
             ProtoSel::Tcp => "tcp",
             ProtoSel::Udp => "udp",
             ProtoSel::Icmp => "icmp",
@@ -321,6 +326,7 @@ impl ProtoSel {
             "iex" => Some(ProtoSel::IexTp),
             "pillar" => Some(ProtoSel::Xdp),
             "cme" => Some(ProtoSel::Mdp3),
+            "b3" | "umdf" => Some(ProtoSel::B3Umdf),
             other => ProtoSel::ALL.into_iter().find(|p| p.name() == other),
         }
     }
@@ -341,6 +347,7 @@ impl ProtoSel {
             ProtoSel::IexTp => p == Protocol::IexTp,
             ProtoSel::Xdp => p == Protocol::Xdp,
             ProtoSel::Mdp3 => p == Protocol::Mdp3,
+            ProtoSel::B3Umdf => p == Protocol::B3Umdf,
             _ => false,
         }
     }
