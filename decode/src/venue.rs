@@ -1273,7 +1273,7 @@ pub(crate) struct SbeReader {
 #[derive(Debug, Default)]
 struct SbePlan {
     /// TransactTime, then LastUpdateTime or MDEntryTime (the first not null).
-    time: [Option<usize>; 2],
+    time: [Option<TimeField>; 2],
     symbol: Option<usize>,
     security: Option<usize>,
     /// The first group whose entries carry a SecurityID: its index and fields.
@@ -1281,6 +1281,43 @@ struct SbePlan {
     /// A message that is one entry (a root SecurityID with a price or size, no entries
     /// group: flat schemas such as B3's): its fields.
     root_entry: Option<EntryPlan>,
+}
+
+/// A time field: an integer (CME's), or the one member of a composite that is not a constant
+/// (B3's UTCTimestampNanos: the time and its constant unit), read alone.
+#[derive(Debug, Clone, Copy)]
+struct TimeField {
+    field: usize,
+    member: Option<usize>,
+}
+
+impl TimeField {
+    fn of(fields: &[wiretape_sbe::FieldDef], i: Option<usize>) -> Option<TimeField> {
+        let i = i?;
+        let member = match &fields[i].ty {
+            wiretape_sbe::TypeDef::Composite { members, .. } => {
+                let mut it = members
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| !matches!(m.ty, wiretape_sbe::TypeDef::Constant { .. }));
+                match (it.next(), it.next()) {
+                    (Some((m, _)), None) => Some(m),
+                    _ => return None,
+                }
+            }
+            _ => None,
+        };
+        Some(TimeField { field: i, member })
+    }
+
+    /// Nanoseconds since the epoch, when the message has the field and it is not null.
+    #[inline]
+    fn read(self, b: &wiretape_sbe::BlockView<'_, '_>) -> Option<i64> {
+        match self.member {
+            Some(m) => b.member(self.field, m).as_i64(),
+            None => b.value(self.field).as_i64(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -1357,8 +1394,8 @@ impl SbeReader {
             });
             plans[usize::from(m.id)] = Some(Box::new(SbePlan {
                 time: [
-                    find_tag(f, tag::TRANSACT_TIME),
-                    find_tag(f, tag::UPDATE_TIME),
+                    TimeField::of(f, find_tag(f, tag::TRANSACT_TIME)),
+                    TimeField::of(f, find_tag(f, tag::UPDATE_TIME)),
                 ],
                 symbol,
                 security,
@@ -1371,23 +1408,6 @@ impl SbeReader {
             protocol,
             plans,
         }
-    }
-}
-
-/// A time field's nanoseconds: an integer (CME's), or a composite's one member that is not a
-/// constant (B3's UTCTimestampNanos: the time and its constant unit).
-fn time_ns(v: Value<'_>) -> Option<i64> {
-    match v {
-        Value::Composite(members) => {
-            let mut it = members
-                .into_iter()
-                .filter(|(_, m)| !matches!(m, Value::Constant(_)));
-            match (it.next(), it.next()) {
-                (Some((_, m)), None) => m.as_i64(),
-                _ => None,
-            }
-        }
-        v => v.as_i64(),
     }
 }
 
@@ -1449,7 +1469,7 @@ fn read_sbe(
     let time = plan
         .time
         .iter()
-        .find_map(|&f| time_ns(field(root, f)))
+        .find_map(|t| t.and_then(|t| t.read(root)))
         .map(ExchangeTime::UnixNs);
     let root_security = field(root, plan.security).as_i64();
     if let (Some(sym), Some(id)) = (field(root, plan.symbol).as_text(), root_security) {

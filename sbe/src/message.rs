@@ -555,6 +555,33 @@ impl<'s, 'b> BlockView<'s, 'b> {
         }
     }
 
+    /// Member `m` of composite field `i`, read alone (the composite's other members not
+    /// built): absent where the field is, or when `i` is not a composite.
+    #[inline]
+    pub fn member(&self, i: usize, m: usize) -> Value<'s> {
+        let Some(def) = self.fields.get(i) else {
+            return Value::Absent;
+        };
+        let TypeDef::Composite { members, .. } = &def.ty else {
+            return Value::Absent;
+        };
+        match members.get(m) {
+            Some(member)
+                if def.since_version <= self.version
+                    && member.since_version <= self.version
+                    && def.offset + def.ty.size() <= self.wire_len =>
+            {
+                value(
+                    &self.c,
+                    &member.ty,
+                    self.base + def.offset + member.offset,
+                    self.version,
+                )
+            }
+            _ => Value::Absent,
+        }
+    }
+
     /// The bytes of the message that field `i` takes: none for a constant, a field absent
     /// from the message's version, or one past its (older, shorter) block.
     pub fn field_range(&self, i: usize) -> Option<std::ops::Range<usize>> {

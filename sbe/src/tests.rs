@@ -287,6 +287,48 @@ fn a_doctype_without_entities_is_read() {
     assert_eq!((s.id, s.version), (2, 16));
     let order = s.messages.iter().find(|m| m.id == 50).unwrap();
     assert_eq!(order.block_length, 72);
+
+    // A composite's member read alone: Order_MBO_50's transactTime (offset 56, since version
+    // 15) is UTCTimestampNanos, a time and a constant unit.
+    let t = order
+        .fields
+        .iter()
+        .position(|f| f.name == "transactTime")
+        .unwrap();
+    let size = order
+        .fields
+        .iter()
+        .position(|f| f.name == "mDEntrySize")
+        .unwrap();
+    let msg = |version: u16, block: u16| {
+        let mut m = Vec::new();
+        for v in [block, 50, 2, version] {
+            m.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut root = vec![0u8; usize::from(block)];
+        root[20..28].copy_from_slice(&300i64.to_le_bytes());
+        if block >= 64 {
+            root[56..64].copy_from_slice(&1_700_000_000_000_000_007u64.to_le_bytes());
+        }
+        m.extend_from_slice(&root);
+        m
+    };
+    let m = msg(16, 72);
+    let v = s.view(&m).unwrap();
+    assert_eq!(v.root.member(t, 0), Value::UInt(1_700_000_000_000_000_007));
+    assert!(matches!(v.root.value(t), Value::Composite(_)));
+    // Not a composite, no such member, no such field.
+    assert_eq!(v.root.member(size, 0), Value::Absent);
+    assert_eq!(v.root.member(t, 5), Value::Absent);
+    assert_eq!(v.root.member(99, 0), Value::Absent);
+    // A version 14 sender: the field is newer than the message.
+    let m = msg(14, 56);
+    let v = s.view(&m).unwrap();
+    assert_eq!(v.root.member(t, 0), Value::Absent);
+    // The time's null (0).
+    let mut m = msg(16, 72);
+    m[8 + 56..8 + 64].fill(0);
+    assert_eq!(s.view(&m).unwrap().root.member(t, 0), Value::Null);
 }
 
 #[test]
