@@ -1,12 +1,13 @@
-//! Decode throughput of Cboe PITCH, IEX TOPS / DEEP, NYSE XDP and CME MDP 3.0 feeds from an
-//! in-memory capture, through the whole decoder (detection, records, order and symbol maps;
-//! MDP3 through the SBE schema of `docs/protocols`).
+//! Decode throughput of Cboe PITCH, IEX TOPS / DEEP, NYSE XDP, CME MDP 3.0 and B3 UMDF feeds
+//! from an in-memory capture, through the whole decoder (detection, records, order and symbol
+//! maps; MDP3 and B3 through the SBE schemas of `docs/protocols`).
 //!
 //! ```text
 //! cargo run --release -p wiretape-decode --example venue_bench -- [PACKETS] [ROUNDS] [SEED] [FEED]
 //! ```
 //!
-//! FEED (`pitch`, `tops`, `deep`, `xdp`, `mdp3`) runs that feed alone; `SYMBOLS=N` in the
+//! FEED (`pitch`, `pitch-options`, `cfe`, `tops`, `deep`, `xdp`, `mdp3`, `b3`) runs that feed
+//! alone; `SYMBOLS=N` in the
 //! environment sets the universe (default 2,000).
 //!
 //! Builds each feed with `wiretape gen --venue`'s generator (1 to 8 messages a datagram,
@@ -55,13 +56,16 @@ fn main() {
         }
         let truth = g.truth();
         let expected = truth.messages + truth.heartbeats;
-        // MDP3 through the SBE subset schema of docs/protocols (what a feed map's `[sbe]`
-        // names); the others need no map.
-        let feeds = if feed == VenueFeed::Mdp3 {
+        // MDP3 and B3 through the SBE subset schemas of docs/protocols (what a feed map's
+        // `[sbe]` names); the others need no map.
+        let feeds = if matches!(feed, VenueFeed::Mdp3 | VenueFeed::B3) {
             let at = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../docs/protocols/feeds.toml");
-            FeedMap::from_toml_str_at("[sbe]\nschema = \"cme-mdp3-subset.xml\"\n", &at)
-                .expect("the subset schema loads")
+            FeedMap::from_toml_str_at(
+                "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n",
+                &at,
+            )
+            .expect("the subset schemas load")
         } else {
             FeedMap::new()
         };
