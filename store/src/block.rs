@@ -985,6 +985,24 @@ impl DecodedBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dedup and flow slots take a hash's top bits, which a multiply spreads every
+    /// input bit into: payloads (or heads) that differ only in their last bytes — the high
+    /// bytes of a word, where the decoder's table, indexing by low bits, once collided — still
+    /// spread over the slots.
+    #[test]
+    fn words_differing_in_high_bytes_spread_over_the_slots() {
+        let mut slots = std::collections::HashSet::new();
+        for i in 0u32..512 {
+            let mut b = *b"AAAAA000";
+            b[5] = b'0' + (i / 100) as u8;
+            b[6] = b'0' + (i / 10 % 10) as u8;
+            b[7] = b'0' + (i % 10) as u8;
+            slots.insert((payload_hash(&b) >> 52) as usize & (DEDUP_SLOTS - 1));
+        }
+        // 512 keys in 4096 slots: nearly all apart (a low-bits index gave a handful).
+        assert!(slots.len() > 450, "{} slots", slots.len());
+    }
     use proptest::prelude::*;
 
     fn arb_packet() -> impl Strategy<Value = crate::OwnedPacket> {
