@@ -77,7 +77,7 @@ def time_str(what, nullable=False):
     return t("string", f"{what}, RFC 3339 UTC with nine fractional digits.", nullable)
 
 
-PROTOCOLS = ["b3umdf", "fix", "iextp", "itch", "mdp3", "moldudp64", "ouch42", "ouch50", "pitch", "soupbin", "xdp"]
+PROTOCOLS = ["b3umdf", "fix", "iextp", "ilink3", "itch", "mdp3", "moldudp64", "ouch42", "ouch50", "pitch", "soupbin", "xdp"]
 PACKET_ID = {"type": "string", "pattern": r"^[0-9]+:[0-9]+:[0-9]+:[0-9]+$",
              "description": "A packet id, STREAM:SEGMENT:BLOCK:INDEX (for `wiretape show`)."}
 
@@ -100,7 +100,7 @@ IDS = {"type": "object", "description": (
 MESSAGE_PROPS = {
     "time": time_str("Capture time of the message's first packet"),
     "ts_ns": time_ns("The same"),
-    "protocol": t("string", "itch, moldudp64, soupbin, ouch42, ouch50, fix, pitch (Cboe PITCH), iextp (IEX TOPS/DEEP), xdp (NYSE XDP), mdp3 (CME MDP 3.0) or b3umdf (B3 UMDF).", enum=PROTOCOLS),
+    "protocol": t("string", "itch, moldudp64, soupbin, ouch42, ouch50, fix, pitch (Cboe PITCH), iextp (IEX TOPS/DEEP), xdp (NYSE XDP), mdp3 (CME MDP 3.0), b3umdf (B3 UMDF) or ilink3 (CME iLink 3).", enum=PROTOCOLS),
     "direction": t("string", "in (client to exchange), out (back); null for market data.", True, enum=["in", "out", None]),
     "type": t("string", "The message type code (ITCH `A`, FIX `D`, …)."),
     "type_name": t("string", "The type's name (Add Order, NewOrderSingle, …)."),
@@ -181,7 +181,7 @@ SCHEMAS = {
         "unresolved_symbols": t("integer", "ITCH messages whose stock locate was never resolved.", minimum=0),
         "late_resolutions": t("integer", "ITCH locates resolved after messages used them.", minimum=0),
         "flows": counts("Flows by what they carry (configured: named by the feed map).",
-                        ["b3umdf", "configured", "empty", "fix", "iextp", "ignored", "mdp3", "moldudp64", "moldudp64_other", "pitch",
+                        ["b3umdf", "configured", "empty", "fix", "iextp", "ignored", "ilink3", "mdp3", "moldudp64", "moldudp64_other", "pitch",
                          "soupbin_other", "soupbin_ouch42", "soupbin_ouch50", "unknown", "xdp"]),
     })),
     "search-message": ("wiretape search --json: a message hit", obj(

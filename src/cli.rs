@@ -747,7 +747,7 @@ fn parse_drop_rate(s: &str) -> Result<u32, String> {
 }
 
 /// Decode the trading messages in a data directory: ITCH, OUCH 4.2/5.0, FIX, Cboe PITCH, IEX
-/// TOPS/DEEP, NYSE XDP, CME MDP 3.0 and B3 UMDF (SBE), one line each.
+/// TOPS/DEEP, NYSE XDP, CME MDP 3.0, CME iLink 3 and B3 UMDF (SBE), one line each.
 ///
 /// Packets are read in capture order and decoded: MoldUDP64 datagrams carry ITCH 5.0 (or
 /// another ITCH dialect, kept undecoded with its sessions and numbers), other UDP flows Cboe
@@ -757,12 +757,13 @@ fn parse_drop_rate(s: &str) -> Result<u32, String> {
 /// exactly); --feed-map names flows the heuristics should not guess: a TOML file of
 /// `[[feed]]` entries, each with an optional `addr` (address or CIDR prefix), an optional
 /// `port` and a `protocol` (`moldudp64`, `pitch`, `iextp`, `xdp`, `mdp3`, `b3-umdf`,
-/// `soupbin-ouch42`, `soupbin-ouch50`, `soupbin`, `fix` or `ignore`; `mdp3`, `xdp` and `pitch`
+/// `soupbin-ouch42`, `soupbin-ouch50`, `soupbin`, `fix`, `ilink3` or `ignore`; `mdp3`, `xdp` and `pitch`
 /// lines may take a `name`, the same on a feed's A and B lines, so that their gaps are
 /// arbitrated), and an `[sbe]` table naming SBE XML schema files (relative to the feed map):
 /// with `schema`, CME MDP 3.0 packets are recognised and decoded with CME's
-/// `templates_FixBinary.xml`, with `b3-umdf`, B3 UMDF packets with B3's market data schema
-/// (your copies; not shipped), one record per book or trade entry. Without --feed-map, the one
+/// `templates_FixBinary.xml`, with `b3-umdf`, B3 UMDF packets with B3's market data schema, one
+/// record per book or trade entry; with `ilink3`, CME iLink 3 order entry on TCP with CME's
+/// `ilinkbinary.xml` (your copies; not shipped), one record per message. Without --feed-map, the one
 /// the directory's index was built with (`import`/`index --feed-map`) is used.
 ///
 /// Each line is one message: capture time (RFC 3339, ns), protocol, direction (in = client

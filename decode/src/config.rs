@@ -9,7 +9,8 @@
 //! [[feed]]
 //! addr = "10.1.2.3"
 //! port = 15000
-//! protocol = "soupbin-ouch42" # or "soupbin-ouch50", "soupbin" (OUCH version detected), "fix"
+//! protocol = "soupbin-ouch42" # or "soupbin-ouch50", "soupbin" (OUCH version detected), "fix",
+//!                             # "ilink3" (CME iLink 3, with [sbe] ilink3 below)
 //!
 //! [[feed]]
 //! addr = "224.0.62.0/24"
@@ -43,6 +44,7 @@
 //! [sbe]                       # the exchanges' SBE message schemas (each optional):
 //! schema = "templates_FixBinary.xml"   # CME MDP 3.0; relative to this file (or absolute)
 //! b3-umdf = "b3-market-data-messages-2.2.0.xml"   # B3 UMDF
+//! ilink3 = "ilinkbinary.xml"                      # CME iLink 3 order entry (TCP)
 //! ```
 //!
 //! With `[sbe]`, UDP flows carrying MDP 3.0 (or B3 UMDF) packets whose messages the schema
@@ -97,6 +99,9 @@ pub enum FeedProtocol {
     /// B3 UMDF market data packets (UDP), decoded with the map's `[sbe] b3-umdf` schema.
     #[serde(rename = "b3-umdf")]
     B3Umdf,
+    /// CME iLink 3 order entry (TCP), decoded with the map's `[sbe] ilink3` schema.
+    #[serde(rename = "ilink3")]
+    ILink3,
     /// Neither decoded nor detected.
     #[serde(rename = "ignore")]
     Ignore,
@@ -230,6 +235,8 @@ pub struct FeedMap {
     pub sbe: Option<SbeSchema>,
     /// The SBE schema of B3 UMDF feeds (`[sbe] b3-umdf = ...`).
     pub b3: Option<SbeSchema>,
+    /// The SBE schema of CME iLink 3 connections (`[sbe] ilink3 = ...`).
+    pub ilink3: Option<SbeSchema>,
 }
 
 /// An SBE message schema read from a file, with its templates' names kept for the records.
@@ -354,6 +361,7 @@ struct SbeRepr {
     schema: Option<String>,
     #[serde(rename = "b3-umdf")]
     b3_umdf: Option<String>,
+    ilink3: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -466,6 +474,21 @@ impl FeedMap {
                 variant,
             });
         }
+        if let Some(i) = feeds
+            .iter()
+            .position(|f| f.protocol == FeedProtocol::ILink3)
+        {
+            if file.sbe.as_ref().is_none_or(|s| s.ilink3.is_none()) {
+                return Err(FeedMapError::BadValue {
+                    path: path.map(Path::to_owned),
+                    key: "protocol",
+                    index: i + 1,
+                    value: "ilink3".into(),
+                    reason: "iLink 3 is read with CME's schema: name it in [sbe] ilink3 = \"…\""
+                        .into(),
+                });
+            }
+        }
         // A schema path is taken from the map's directory when relative.
         let load = |written: &String| {
             let p = Path::new(written);
@@ -475,14 +498,20 @@ impl FeedMap {
             };
             SbeSchema::load(&resolved, written)
         };
-        let (sbe, b3) = match file.sbe {
-            None => (None, None),
+        let (sbe, b3, ilink3) = match file.sbe {
+            None => (None, None, None),
             Some(r) => (
                 r.schema.as_ref().map(load).transpose()?,
                 r.b3_umdf.as_ref().map(load).transpose()?,
+                r.ilink3.as_ref().map(load).transpose()?,
             ),
         };
-        Ok(FeedMap { feeds, sbe, b3 })
+        Ok(FeedMap {
+            feeds,
+            sbe,
+            b3,
+            ilink3,
+        })
     }
 
     /// The configured protocol of a UDP flow.

@@ -121,10 +121,10 @@ impl<R: Reassemble> Decoder<R> {
     pub fn with_reassembler(feeds: FeedMap, reassembler: R) -> Self {
         Self {
             udp: itch::UdpSide::new(DEFAULT_ITCH_ORDERS, &feeds),
+            tcp: tcp::TcpSide::new(DEFAULT_ORDER_IDS, &feeds),
             feeds,
             reassembler,
             events: Vec::new(),
-            tcp: tcp::TcpSide::new(DEFAULT_ORDER_IDS),
             stats: Stats::default(),
             finished: false,
             advanced_to: 0,
@@ -139,7 +139,7 @@ impl<R: Reassemble> Decoder<R> {
             "state limits set after decoding began"
         );
         self.udp = itch::UdpSide::new(limits.itch_orders, &self.feeds);
-        self.tcp = tcp::TcpSide::new(limits.order_ids);
+        self.tcp = tcp::TcpSide::new(limits.order_ids, &self.feeds);
         self
     }
 

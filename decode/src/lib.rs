@@ -23,6 +23,7 @@ pub mod decoder;
 mod detect;
 mod fix;
 mod hash;
+mod ilink3;
 mod itch;
 pub mod late;
 pub mod observe;

@@ -40,11 +40,14 @@ pub enum Protocol {
     /// B3 UMDF market data (SBE messages in B3's framing over UDP), decoded with the feed
     /// map's B3 schema.
     B3Umdf,
+    /// CME iLink 3 order entry (SBE messages framed by SOFH over TCP), decoded with the feed
+    /// map's iLink 3 schema.
+    ILink3,
 }
 
 impl Protocol {
     /// Every protocol, in the order of [`Protocol::index`].
-    pub const ALL: [Protocol; 11] = [
+    pub const ALL: [Protocol; 12] = [
         Protocol::Itch,
         Protocol::MoldUdp64,
         Protocol::SoupBin,
@@ -56,6 +59,7 @@ impl Protocol {
         Protocol::Xdp,
         Protocol::Mdp3,
         Protocol::B3Umdf,
+        Protocol::ILink3,
     ];
 
     /// Position in [`Protocol::ALL`] (for per-protocol counters).
@@ -64,7 +68,7 @@ impl Protocol {
     }
 
     /// Short lowercase name (`itch`, `moldudp64`, `soupbin`, `ouch42`, `ouch50`, `fix`,
-    /// `pitch`, `iextp`, `xdp`, `mdp3`, `b3umdf`).
+    /// `pitch`, `iextp`, `xdp`, `mdp3`, `b3umdf`, `ilink3`).
     pub const fn name(self) -> &'static str {
         match self {
             Protocol::Itch => "itch",
@@ -78,6 +82,7 @@ impl Protocol {
             Protocol::Xdp => "xdp",
             Protocol::Mdp3 => "mdp3",
             Protocol::B3Umdf => "b3umdf",
+            Protocol::ILink3 => "ilink3",
         }
     }
 }
@@ -446,7 +451,8 @@ impl Message {
                     || self.price.is_some()
                     || self.quantity.is_some()
             }
-            Protocol::MoldUdp64 | Protocol::SoupBin => false,
+            // Orders name their instrument by SecurityID only (kept as the instrument).
+            Protocol::MoldUdp64 | Protocol::SoupBin | Protocol::ILink3 => false,
         }
     }
 }

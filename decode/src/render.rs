@@ -399,6 +399,7 @@ impl Serialize for Stats {
             ("xdp", f.xdp),
             ("mdp3", f.mdp3),
             ("b3umdf", f.b3umdf),
+            ("ilink3", f.ilink3),
             ("soupbin_other", f.soupbin_other),
             ("soupbin_ouch42", f.soupbin_ouch42),
             ("soupbin_ouch50", f.soupbin_ouch50),
@@ -456,7 +457,7 @@ pub fn stats_lines(s: &Stats) -> Vec<String> {
     ));
     out.push(format!(
         "flows        moldudp64 {} ({} of another ITCH dialect), pitch {}, iextp {}, xdp {}, mdp3 {}, b3umdf {}, \
-         soupbin/ouch42 {}, soupbin/ouch50 {}, soupbin/other {}, fix {}, unknown {}, empty {}, \
+         soupbin/ouch42 {}, soupbin/ouch50 {}, soupbin/other {}, fix {}, ilink3 {}, unknown {}, empty {}, \
          ignored {} ({} from the feed map)",
         f.moldudp64,
         f.moldudp64_other,
@@ -469,6 +470,7 @@ pub fn stats_lines(s: &Stats) -> Vec<String> {
         f.soupbin_ouch50,
         f.soupbin_other,
         f.fix,
+        f.ilink3,
         f.unknown,
         f.empty,
         f.ignored,

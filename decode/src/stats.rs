@@ -48,6 +48,8 @@ pub struct FlowStats {
     pub mdp3: u64,
     /// UDP flows labelled B3 UMDF (with the feed map's B3 schema).
     pub b3umdf: u64,
+    /// TCP connections carrying CME iLink 3 (with the feed map's iLink 3 schema).
+    pub ilink3: u64,
     /// Flows with payload that is nothing known (UDP flows never recognised are counted at
     /// [`Decoder::finish`]; only the last 32768 to 65536 of them are remembered, so one
     /// forgotten under a flood of new flows is counted again when it comes back).

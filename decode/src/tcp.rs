@@ -28,11 +28,16 @@ use crate::ctx::Ctx;
 use crate::detect::{self, Payload, Resync, Verdict};
 use crate::fix::FixState;
 use crate::hash::FxHashMap;
+use crate::ilink3;
 use crate::record::{ErrorKind, ErrorRecord, Flags, MessageRecord, Protocol, Session};
 use crate::seam::{EndReason, Event, FlowKey};
 use crate::soupbin::SoupState;
 use crate::stats::{StateSize, Stats};
 use crate::stream::{StreamBuf, TsCache};
+
+/// Whole iLink 3 messages a direction's first bytes must hold before a connection is taken for
+/// iLink 3 (or all it sent, when it ended sooner).
+const ILINK3_CONFIRM: usize = 2;
 
 /// Which packet carried which bytes of an [`Event::Data`].
 type Piece = (PacketId, Range<usize>);
@@ -86,6 +91,8 @@ enum Proto {
     SoupBinVersion,
     SoupBin(Payload),
     Fix,
+    /// CME iLink 3 (SOFH-framed SBE), read with the feed map's schema.
+    ILink3,
     /// Nothing known: left alone.
     Unknown,
     /// Configured `ignore`.
@@ -94,7 +101,7 @@ enum Proto {
 
 impl Proto {
     fn decoding(self) -> bool {
-        matches!(self, Proto::SoupBin(_) | Proto::Fix)
+        matches!(self, Proto::SoupBin(_) | Proto::Fix | Proto::ILink3)
     }
 
     fn pending(self) -> bool {
@@ -105,6 +112,7 @@ impl Proto {
     fn error_protocol(self) -> Protocol {
         match self {
             Proto::Fix => Protocol::Fix,
+            Proto::ILink3 => Protocol::ILink3,
             _ => Protocol::SoupBin,
         }
     }
@@ -218,6 +226,8 @@ struct Conn {
     dirs: [Dir; 2],
     soup: SoupState,
     fix: FixState,
+    /// The feed map's iLink 3 schema (iLink 3 is recognised only with it).
+    ilink3: Option<ilink3::Reader>,
     /// Bytes buffered at the last detection attempt on mid-stream data.
     detect_mark: usize,
 }
@@ -256,6 +266,7 @@ fn count_flow(stats: &mut Stats, proto: Proto, had_bytes: bool) {
         Proto::SoupBin(Payload::Ouch50) => f.soupbin_ouch50 += 1,
         Proto::SoupBin(Payload::Opaque) => f.soupbin_other += 1,
         Proto::Fix => f.fix += 1,
+        Proto::ILink3 => f.ilink3 += 1,
         Proto::Ignored => f.ignored += 1,
         Proto::Unknown if had_bytes => f.unknown += 1,
         Proto::Unknown => f.empty += 1,
@@ -264,7 +275,13 @@ fn count_flow(stats: &mut Stats, proto: Proto, had_bytes: bool) {
 }
 
 impl Conn {
-    fn new(ck: &ConnKey, feeds: &FeedMap, max_ids: usize, stats: &mut Stats) -> Conn {
+    fn new(
+        ck: &ConnKey,
+        feeds: &FeedMap,
+        max_ids: usize,
+        ilink3: &Option<ilink3::Reader>,
+        stats: &mut Stats,
+    ) -> Conn {
         let k0 = FlowKey {
             src: ck.a.0,
             dst: ck.b.0,
@@ -279,8 +296,11 @@ impl Conn {
             Some(FeedProtocol::SoupBinOuch50) => Proto::SoupBin(Payload::Ouch50),
             Some(FeedProtocol::SoupBin) => Proto::SoupBinVersion,
             Some(FeedProtocol::Fix) => Proto::Fix,
+            // The map refuses an ilink3 entry without its schema.
+            Some(FeedProtocol::ILink3) if ilink3.is_some() => Proto::ILink3,
             Some(
-                FeedProtocol::Ignore
+                FeedProtocol::ILink3
+                | FeedProtocol::Ignore
                 | FeedProtocol::MoldUdp64
                 | FeedProtocol::Pitch
                 | FeedProtocol::IexTp
@@ -312,6 +332,7 @@ impl Conn {
             dirs: Default::default(),
             soup: SoupState::new(payload, max_ids),
             fix: FixState::new(max_ids),
+            ilink3: ilink3.clone(),
             detect_mark: 0,
         }
     }
@@ -325,7 +346,7 @@ impl Conn {
 
     fn session(&self, side: usize) -> Session {
         match self.proto {
-            Proto::Fix => Session::Fix {
+            Proto::Fix | Proto::ILink3 => Session::Fix {
                 flow: self.keys[side],
                 sender_comp_id: None,
                 target_comp_id: None,
@@ -365,7 +386,13 @@ impl Conn {
                     Verdict::NeedMore
                 }
             });
-            if verdicts.iter().any(|v| matches!(v, Verdict::Fix(_))) {
+            let ilink3 = self.ilink3_fit(final_);
+            if ilink3 == Some(true) {
+                self.proto = Proto::ILink3;
+            } else if ilink3.is_none() && !final_ && total < 2 * detect::LIMIT {
+                // Whole iLink 3 messages so far, too few to decide: wait for more.
+                return false;
+            } else if verdicts.iter().any(|v| matches!(v, Verdict::Fix(_))) {
                 self.proto = Proto::Fix;
             } else if verdicts.iter().any(|v| matches!(v, Verdict::SoupBin(_))) {
                 self.proto = Proto::SoupBinVersion;
@@ -429,14 +456,118 @@ impl Conn {
         true
     }
 
+    /// Whether the connection's bytes are iLink 3 of the map's schema: `Some(true)` when a
+    /// direction's first bytes (or, seen from the middle, its bytes from the first place a
+    /// message starts) are [`ILINK3_CONFIRM`] whole messages the schema reads, or all it sent
+    /// at its end; `None` while they could still be (whole messages so far, too few);
+    /// `Some(false)` when no direction can be (or there is no schema).
+    fn ilink3_fit(&self, final_: bool) -> Option<bool> {
+        let Some(reader) = &self.ilink3 else {
+            return Some(false);
+        };
+        let mut maybe = false;
+        for d in self.dirs.iter().filter(|d| d.seen) {
+            let b = d.buf.bytes();
+            let start = if d.aligned {
+                0
+            } else {
+                match reader.resync(b, true) {
+                    ilink3::Resync::At(k) => k,
+                    ilink3::Resync::Skip(_) => continue,
+                }
+            };
+            if let ilink3::Fit::Messages(n) = reader.fit(&b[start..], ILINK3_CONFIRM) {
+                if n >= ILINK3_CONFIRM || (n > 0 && (final_ || d.ended)) {
+                    return Some(true);
+                }
+                maybe |= d.aligned;
+            }
+        }
+        if maybe {
+            None
+        } else {
+            Some(false)
+        }
+    }
+
     /// Frames one message (or skips bytes) in one direction. False when nothing could be
     /// done without more bytes.
     fn step(&mut self, side: usize, stats: &mut Stats, out: &mut Vec<MessageRecord>) -> bool {
         match self.proto {
             Proto::SoupBin(p) => self.step_soupbin(side, p, stats, out),
             Proto::Fix => self.step_fix(side, stats, out),
+            Proto::ILink3 => self.step_ilink3(side, stats, out),
             _ => false,
         }
+    }
+
+    fn step_ilink3(
+        &mut self,
+        side: usize,
+        stats: &mut Stats,
+        out: &mut Vec<MessageRecord>,
+    ) -> bool {
+        let Some(reader) = self.ilink3.clone() else {
+            return false;
+        };
+        let d = &mut self.dirs[side];
+        let final_ = d.ended;
+        let b = d.buf.bytes();
+        if b.is_empty() {
+            return false;
+        }
+        if d.resync {
+            match reader.resync(b, final_) {
+                ilink3::Resync::At(k) => {
+                    d.skip(k);
+                    d.resync = false;
+                    d.resync_reason = None;
+                    d.flag_next = true;
+                    self.flush_skipped(side, stats, out);
+                    return true;
+                }
+                ilink3::Resync::Skip(k) => {
+                    d.skip(k);
+                    return k > 0;
+                }
+            }
+        }
+        let len = match ilink3::frame(b) {
+            ilink3::Frame::NeedMore => return false,
+            ilink3::Frame::No => {
+                let reason = format!(
+                    "iLink 3 framing header {:02x?} is not a message length and the encoding \
+                     type 0xCAFE",
+                    &b[..ilink3::SOFH_LEN]
+                );
+                d.begin_resync(ErrorKind::Malformed, &reason);
+                d.skip(1);
+                return true;
+            }
+            ilink3::Frame::Len(len) if len > b.len() => return false,
+            ilink3::Frame::Len(len) => len,
+        };
+        let start = d.buf.offset();
+        let (packets, ts_ns) = d.buf.packets(start..start + len as u64);
+        let flags = if std::mem::take(&mut d.flag_next) {
+            Flags::AFTER_RESYNC
+        } else {
+            Flags::default()
+        };
+        let mut ctx = Ctx {
+            flow: self.keys[side],
+            direction: role_direction(self.client, side),
+            packets,
+            ts_ns,
+            flags,
+            len: len as u32,
+            stats,
+            out,
+        };
+        let role = reader.message(&d.buf.bytes()[ilink3::SOFH_LEN..len], &mut ctx);
+        learn_role(&mut self.client, side, role, RoleSource::Messages);
+        self.dirs[side].buf.consume(len);
+        true
     }
 
     fn step_soupbin(
@@ -776,16 +907,22 @@ pub(crate) struct TcpSide {
     max_ids: usize,
     /// Order ids forgotten by connections since removed.
     evicted_closed: u64,
+    /// The feed map's iLink 3 schema, shared by the connections.
+    ilink3: Option<ilink3::Reader>,
 }
 
 impl TcpSide {
     /// No connection yet; each will keep up to `max_ids` order ids per map and generation.
-    pub fn new(max_ids: usize) -> Self {
+    pub fn new(max_ids: usize, feeds: &FeedMap) -> Self {
         Self {
             conns: FxHashMap::default(),
             ts: TsCache::new(1 << 16),
             max_ids,
             evicted_closed: 0,
+            ilink3: feeds
+                .ilink3
+                .clone()
+                .map(|s| std::sync::Arc::new(ilink3::ILink3Reader::new(s))),
         }
     }
 
@@ -813,18 +950,26 @@ impl TcpSide {
         key: &FlowKey,
         feeds: &FeedMap,
         max_ids: usize,
+        ilink3: &Option<ilink3::Reader>,
         stats: &mut Stats,
     ) -> (&'a mut Conn, usize) {
         let (ck, side) = conn_key(key);
         let conn = conns
             .entry(ck)
-            .or_insert_with(|| Conn::new(&ck, feeds, max_ids, stats));
+            .or_insert_with(|| Conn::new(&ck, feeds, max_ids, ilink3, stats));
         (conn, side)
     }
 
     /// A SYN without ACK: `key.src` is the client.
     pub fn note_client(&mut self, key: &FlowKey, feeds: &FeedMap, stats: &mut Stats) {
-        let (conn, side) = Self::conn(&mut self.conns, key, feeds, self.max_ids, stats);
+        let (conn, side) = Self::conn(
+            &mut self.conns,
+            key,
+            feeds,
+            self.max_ids,
+            &self.ilink3,
+            stats,
+        );
         conn.client = Some((side, RoleSource::Syn));
     }
 
@@ -838,7 +983,14 @@ impl TcpSide {
     ) {
         match ev {
             Event::Start { key, syn } => {
-                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, self.max_ids, stats);
+                let (conn, side) = Self::conn(
+                    &mut self.conns,
+                    &key,
+                    feeds,
+                    self.max_ids,
+                    &self.ilink3,
+                    stats,
+                );
                 let d = &mut conn.dirs[side];
                 if !d.seen {
                     d.syn = syn;
@@ -850,11 +1002,25 @@ impl TcpSide {
                 bytes,
                 pieces,
             } => {
-                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, self.max_ids, stats);
+                let (conn, side) = Self::conn(
+                    &mut self.conns,
+                    &key,
+                    feeds,
+                    self.max_ids,
+                    &self.ilink3,
+                    stats,
+                );
                 conn.data(side, (offset, &bytes, &pieces), &self.ts, stats, out);
             }
             Event::Gap { key, offset, len } => {
-                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, self.max_ids, stats);
+                let (conn, side) = Self::conn(
+                    &mut self.conns,
+                    &key,
+                    feeds,
+                    self.max_ids,
+                    &self.ilink3,
+                    stats,
+                );
                 if conn.dirs[side].seen {
                     conn.gap(side, offset, len, stats, out);
                 } else {
@@ -875,7 +1041,14 @@ impl TcpSide {
             }
             Event::End { key, reason } => {
                 let (ck, _) = conn_key(&key);
-                let (conn, side) = Self::conn(&mut self.conns, &key, feeds, self.max_ids, stats);
+                let (conn, side) = Self::conn(
+                    &mut self.conns,
+                    &key,
+                    feeds,
+                    self.max_ids,
+                    &self.ilink3,
+                    stats,
+                );
                 Self::end(conn, side, reason, stats, out);
                 if conn.dirs.iter().all(|d| d.ended) {
                     if let Some(c) = self.conns.remove(&ck) {

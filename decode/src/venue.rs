@@ -1186,7 +1186,7 @@ fn sbe_shape(framing: SbeFraming, payload: &[u8], schema: &wiretape_sbe::Schema)
 }
 
 /// An SBE decimal as a price with 4 decimals, when exact.
-fn decimal_4dp(v: &Value<'_>) -> Option<i64> {
+pub(crate) fn decimal_4dp(v: &Value<'_>) -> Option<i64> {
     let Value::Decimal { mantissa, exponent } = *v else {
         return None;
     };
@@ -1201,7 +1201,7 @@ fn decimal_4dp(v: &Value<'_>) -> Option<i64> {
 
 /// A book or trade entry's side: MDEntryType bid (`0`, implied `E`) or offer (`1`, `F`), else
 /// the trade's AggressorSide (1 buy, 2 sell).
-fn entry_side(entry_type: &Value<'_>, aggressor: &Value<'_>) -> Option<Side> {
+pub(crate) fn entry_side(entry_type: &Value<'_>, aggressor: &Value<'_>) -> Option<Side> {
     let raw = |v: &Value<'_>| match v {
         Value::Enum { raw: Raw::U(r), .. } => Some(*r),
         Value::Enum { raw: Raw::I(r), .. } => u64::try_from(*r).ok(),
@@ -1222,33 +1222,41 @@ fn entry_side(entry_type: &Value<'_>, aggressor: &Value<'_>) -> Option<Side> {
 
 /// The fields a record takes, by FIX tag (SBE schemas give each field's tag as its `id`) and
 /// FIX name (for a schema that gives no tag; any case): the first that a block has.
-mod tag {
-    pub(super) type Tag = (u32, &'static str);
-    pub(super) const SECURITY_ID: &[Tag] = &[(48, "SecurityID")];
-    pub(super) const SYMBOL: &[Tag] = &[(55, "Symbol")];
-    pub(super) const TRANSACT_TIME: &[Tag] = &[(60, "TransactTime")];
+pub(crate) mod tag {
+    pub(crate) type Tag = (u32, &'static str);
+    pub(crate) const SECURITY_ID: &[Tag] = &[(48, "SecurityID")];
+    pub(crate) const SYMBOL: &[Tag] = &[(55, "Symbol")];
+    pub(crate) const TRANSACT_TIME: &[Tag] = &[(60, "TransactTime")];
     /// B3's MDEntryTimestamp is 37033.
-    pub(super) const UPDATE_TIME: &[Tag] = &[
+    pub(crate) const UPDATE_TIME: &[Tag] = &[
         (779, "LastUpdateTime"),
         (273, "MDEntryTime"),
         (37033, "MDEntryTimestamp"),
     ];
     /// B3's ExecutionSummary: LastPx and FillQty.
-    pub(super) const PRICE: &[Tag] = &[(270, "MDEntryPx"), (31, "LastPx")];
-    pub(super) const SIZE: &[Tag] = &[(271, "MDEntrySize"), (1365, "FillQty")];
-    pub(super) const ENTRY_TYPE: &[Tag] = &[(269, "MDEntryType")];
+    pub(crate) const PRICE: &[Tag] = &[(270, "MDEntryPx"), (31, "LastPx")];
+    pub(crate) const SIZE: &[Tag] = &[(271, "MDEntrySize"), (1365, "FillQty")];
+    pub(crate) const ENTRY_TYPE: &[Tag] = &[(269, "MDEntryType")];
     /// CME's AggressorSide is 5797, B3's 2446.
-    pub(super) const SIDE: &[Tag] = &[
+    pub(crate) const SIDE: &[Tag] = &[
         (5797, "AggressorSide"),
         (2446, "AggressorSide"),
         (54, "Side"),
     ];
-    pub(super) const ORDER_ID: &[Tag] = &[(37, "OrderID"), (198, "SecondaryOrderID")];
-    pub(super) const TRADE_ID: &[Tag] = &[(37711, "MDTradeEntryID"), (1003, "TradeID")];
+    pub(crate) const ORDER_ID: &[Tag] = &[(37, "OrderID"), (198, "SecondaryOrderID")];
+    pub(crate) const TRADE_ID: &[Tag] = &[(37711, "MDTradeEntryID"), (1003, "TradeID")];
+    /// Order entry (iLink 3): a fill's LastPx and LastQty before the order's Price and OrderQty.
+    pub(crate) const ORDER_PRICE: &[Tag] = &[(31, "LastPx"), (44, "Price")];
+    pub(crate) const ORDER_QTY: &[Tag] = &[(32, "LastQty"), (38, "OrderQty")];
+    pub(crate) const CL_ORD_ID: &[Tag] = &[(11, "ClOrdID")];
+    /// iLink 3's SeqNum (every application message, either way).
+    pub(crate) const SEQ_NUM: &[Tag] = &[(9726, "SeqNum")];
+    /// iLink 3's SendingTimeEpoch (ns), when a message has no TransactTime.
+    pub(crate) const SENDING_TIME: &[Tag] = &[(5297, "SendingTimeEpoch")];
 }
 
 /// Where in `fields` the first of `tags` is: by tag, else by name.
-fn find_tag(fields: &[wiretape_sbe::FieldDef], tags: &[tag::Tag]) -> Option<usize> {
+pub(crate) fn find_tag(fields: &[wiretape_sbe::FieldDef], tags: &[tag::Tag]) -> Option<usize> {
     tags.iter().find_map(|&(id, name)| {
         fields.iter().position(|f| f.id == Some(id)).or_else(|| {
             fields
@@ -1286,13 +1294,13 @@ struct SbePlan {
 /// A time field: an integer (CME's), or the one member of a composite that is not a constant
 /// (B3's UTCTimestampNanos: the time and its constant unit), read alone.
 #[derive(Debug, Clone, Copy)]
-struct TimeField {
+pub(crate) struct TimeField {
     field: usize,
     member: Option<usize>,
 }
 
 impl TimeField {
-    fn of(fields: &[wiretape_sbe::FieldDef], i: Option<usize>) -> Option<TimeField> {
+    pub(crate) fn of(fields: &[wiretape_sbe::FieldDef], i: Option<usize>) -> Option<TimeField> {
         let i = i?;
         let member = match &fields[i].ty {
             wiretape_sbe::TypeDef::Composite { members, .. } => {
@@ -1312,7 +1320,7 @@ impl TimeField {
 
     /// Nanoseconds since the epoch, when the message has the field and it is not null.
     #[inline]
-    fn read(self, b: &wiretape_sbe::BlockView<'_, '_>) -> Option<i64> {
+    pub(crate) fn read(self, b: &wiretape_sbe::BlockView<'_, '_>) -> Option<i64> {
         match self.member {
             Some(m) => b.member(self.field, m).as_i64(),
             None => b.value(self.field).as_i64(),
@@ -1413,7 +1421,7 @@ impl SbeReader {
 
 /// Field `i` of a block (none when the template has no such field).
 #[inline]
-fn field<'s>(b: &wiretape_sbe::BlockView<'s, '_>, i: Option<usize>) -> Value<'s> {
+pub(crate) fn field<'s>(b: &wiretape_sbe::BlockView<'s, '_>, i: Option<usize>) -> Value<'s> {
     i.map_or(Value::Absent, |i| b.value(i))
 }
 
@@ -1784,7 +1792,7 @@ pub(crate) fn type_code(protocol: Protocol, wire: u16) -> TypeCode {
                 HEX[usize::from(b & 15)],
             ])
         }
-        Protocol::Xdp | Protocol::Mdp3 | Protocol::B3Umdf => {
+        Protocol::Xdp | Protocol::Mdp3 | Protocol::B3Umdf | Protocol::ILink3 => {
             let mut digits = [0u8; 5];
             let mut n = wire;
             let mut i = digits.len();

@@ -1,7 +1,9 @@
 //! A sequence of Ethernet frames → `Decoder::packet` each, then `Decoder::finish` (what the
 //! indexer does with a capture): dissection, UDP/MoldUDP64/ITCH, Cboe PITCH, IEX-TP and NYSE
 //! XDP (seeded with `gen --venue` datagrams), TCP reassembly and the
-//! SoupBinTCP/OUCH and FIX stream decoders, protocol detection and symbol resolution.
+//! SoupBinTCP/OUCH, FIX and CME iLink 3 stream decoders (the feed map names the iLink 3 subset
+//! schema of `docs/protocols`, so SOFH-framed SBE on any connection is tried), protocol
+//! detection and symbol resolution.
 //!
 //! Input: frames, each after a 2-byte big-endian header whose low 12 bits are the frame's
 //! length (a shorter remainder is taken as the last frame) and whose high 4 bits are the time
@@ -11,12 +13,25 @@
 
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
-use wiretape_decode::Decoder;
+use wiretape_decode::{Decoder, FeedMap};
 use wiretape_store::PacketId;
 
+/// Read once (parsing the schema per input would be most of the time).
+fn feeds() -> &'static FeedMap {
+    static FEEDS: OnceLock<FeedMap> = OnceLock::new();
+    FEEDS.get_or_init(|| {
+        let at =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols/feeds.toml");
+        FeedMap::from_toml_str_at("[sbe]\nilink3 = \"cme-ilink3-subset.xml\"\n", &at)
+            .expect("the subset schema loads")
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
-    let mut dec = Decoder::new();
+    let mut dec = Decoder::with_feed_map(feeds().clone());
     let mut out = Vec::new();
     let mut ts: u64 = 1_700_000_000_000_000_000;
     let mut rest = data;

@@ -3,9 +3,9 @@
 //! node's byte range lies inside the frame (the hex pane highlights it).
 //!
 //! Input: the link type (u16, big-endian: `00 01` is Ethernet), then the frame — the
-//! `wire_dissect` format, whose corpus seeds this one. The feed map names the CME and B3 subset
-//! SBE schemas of `docs/protocols`, so MDP 3.0 and B3 UMDF packets are read through them as the
-//! pane does.
+//! `wire_dissect` format, whose corpus seeds this one. The feed map names the CME (MDP 3.0,
+//! iLink 3) and B3 subset SBE schemas of `docs/protocols`, so their packets and segments are
+//! read through them as the pane does.
 
 #![no_main]
 
@@ -21,7 +21,8 @@ fn feeds() -> &'static FeedMap {
         let at =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols/feeds.toml");
         FeedMap::from_toml_str_at(
-            "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n",
+            "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n\
+             ilink3 = \"cme-ilink3-subset.xml\"\n",
             &at,
         )
         .expect("the subset schemas load")

@@ -88,7 +88,7 @@ pub fn feeds_for(
         })?;
         // A schema named relative to the feed map goes beside the saved copy, at the same
         // relative path, so that the saved map reads it there.
-        for sbe in feeds.sbe.iter().chain(&feeds.b3) {
+        for sbe in feeds.sbe.iter().chain(&feeds.b3).chain(&feeds.ilink3) {
             let rel = Path::new(&sbe.written);
             if rel.is_relative() {
                 if rel

@@ -343,6 +343,7 @@ pub fn proto_terms(p: Protocol) -> &'static [&'static str] {
         Protocol::Xdp => &["xdp"],
         Protocol::Mdp3 => &["mdp3"],
         Protocol::B3Umdf => &["b3umdf"],
+        Protocol::ILink3 => &["ilink3"],
     }
 }
 

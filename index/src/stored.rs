@@ -249,8 +249,11 @@ pub fn encode_with_flow(m: &Message, udp: Option<&FlowKey>) -> Vec<u8> {
             .collect(),
         z: m.len,
         u: udp.map(flow_out),
-        nm: matches!(m.protocol, Protocol::Mdp3 | Protocol::B3Umdf)
-            .then(|| m.msg_type.name.to_owned()),
+        nm: matches!(
+            m.protocol,
+            Protocol::Mdp3 | Protocol::B3Umdf | Protocol::ILink3
+        )
+        .then(|| m.msg_type.name.to_owned()),
     };
     serde_json::to_vec(&st).expect("serialising plain data cannot fail")
 }
@@ -278,7 +281,12 @@ pub fn type_name(protocol: Protocol, direction: Option<Direction>, code: &[u8]) 
         (Protocol::Ouch50, _) => ouch50::OutboundType::from_u8(b).name(),
         // Named by `venue::type_name` above.
         (
-            Protocol::Pitch | Protocol::IexTp | Protocol::Xdp | Protocol::Mdp3 | Protocol::B3Umdf,
+            Protocol::Pitch
+            | Protocol::IexTp
+            | Protocol::Xdp
+            | Protocol::Mdp3
+            | Protocol::B3Umdf
+            | Protocol::ILink3,
             _,
         ) => "Unknown",
     }
@@ -333,7 +341,9 @@ pub fn decode_with_flow(bytes: &[u8]) -> Result<(Message, Option<FlowKey>), Stor
             code,
             name: match (protocol, &st.nm) {
                 // Names from the schema the index was built with, kept once each.
-                (Protocol::Mdp3 | Protocol::B3Umdf, Some(n)) => wiretape_decode::intern_name(n),
+                (Protocol::Mdp3 | Protocol::B3Umdf | Protocol::ILink3, Some(n)) => {
+                    wiretape_decode::intern_name(n)
+                }
                 _ => type_name(protocol, direction, &st.c),
             },
         },

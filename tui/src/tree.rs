@@ -280,6 +280,7 @@ pub fn dissect(data: &[u8], link_type: u16, messages: &[Message], feeds: &FeedMa
                 | Protocol::Xdp
                 | Protocol::Mdp3
                 | Protocol::B3Umdf
+                | Protocol::ILink3
         )
     });
     let direction = messages.iter().find_map(|m| m.direction);
@@ -299,10 +300,11 @@ pub fn dissect(data: &[u8], link_type: u16, messages: &[Message], feeds: &FeedMa
         Some(Protocol::Pitch) => pitch(&mut out, data, pay),
         Some(Protocol::IexTp) => iextp(&mut out, data, pay),
         Some(Protocol::Xdp) => xdp(&mut out, data, pay),
-        Some(p @ (Protocol::Mdp3 | Protocol::B3Umdf)) => {
+        Some(p @ (Protocol::Mdp3 | Protocol::B3Umdf | Protocol::ILink3)) => {
             let (framing, schema) = match p {
                 Protocol::Mdp3 => (Framing::Mdp3, &feeds.sbe),
-                _ => (Framing::B3, &feeds.b3),
+                Protocol::B3Umdf => (Framing::B3, &feeds.b3),
+                _ => (Framing::ILink3, &feeds.ilink3),
             };
             match schema {
                 Some(s) => sbe_packet(&mut out, data, pay, framing, &s.schema),
@@ -538,6 +540,9 @@ fn xdp(out: &mut Vec<Node>, data: &[u8], pay: Range<usize>) {
 enum Framing {
     Mdp3,
     B3,
+    /// CME iLink 3 on a TCP segment: SOFH-framed messages, no packet header (a message may
+    /// have begun in an earlier segment or go on in the next).
+    ILink3,
 }
 
 /// A CME MDP 3.0 or B3 UMDF packet: its header, then each message (MDP3's MsgSize or B3's
@@ -555,6 +560,7 @@ fn sbe_packet(
     let (title, short, header_len, prefix) = match framing {
         Framing::Mdp3 => ("CME MDP 3.0", "MDP3", 12, 2),
         Framing::B3 => ("B3 UMDF", "B3", 16, 4),
+        Framing::ILink3 => ("CME iLink 3", "iLink3", 0, 4),
     };
     if p.len() < header_len {
         out.push(Node::new(
@@ -602,19 +608,56 @@ fn sbe_packet(
             }
             seq
         }
-    };
-    let mut at = b + header_len;
-    while at < pay.end {
-        let size = match data.get(at..at + 2) {
-            Some(s) if at + 2 <= pay.end => usize::from(u16::from_le_bytes([s[0], s[1]])),
-            _ => 0,
-        };
-        if size < prefix + 8 || at + size > pay.end {
+        Framing::ILink3 => {
             out.push(Node::new(
                 0,
-                format!("{title}: message cut short"),
-                at..pay.end,
+                format!("{title}: {} bytes", p.len()),
+                pay.clone(),
             ));
+            0
+        }
+    };
+    let mut at = b + header_len;
+    // The message length at `at`: MDP3's and B3's little-endian; iLink 3's in the byte order
+    // its encoding type's bytes tell (0 when they are not 0xCAFE).
+    let size_at = |at: usize| -> usize {
+        if framing != Framing::ILink3 {
+            return match data.get(at..at + 2) {
+                Some(s) if at + 2 <= pay.end => usize::from(u16::from_le_bytes([s[0], s[1]])),
+                _ => 0,
+            };
+        }
+        match data.get(at..at + 4).filter(|_| at + 4 <= pay.end) {
+            Some(&[a, b, 0xCA, 0xFE]) => usize::from(u16::from_be_bytes([a, b])),
+            Some(&[a, b, 0xFE, 0xCA]) => usize::from(u16::from_le_bytes([a, b])),
+            _ => 0,
+        }
+    };
+    if framing == Framing::ILink3 {
+        // Bytes of a message begun in an earlier segment, up to the first message the schema
+        // reads whole.
+        let first = (at..pay.end).find(|&k| {
+            let n = size_at(k);
+            n >= prefix + 8 && k + n <= pay.end && schema.view(&data[k + prefix..k + n]).is_ok()
+        });
+        if let Some(k) = first.filter(|&k| k > at) {
+            out.push(Node::new(
+                1,
+                format!("{} bytes of an earlier message", k - at),
+                at..k,
+            ));
+            at = k;
+        }
+    }
+    while at < pay.end {
+        let size = size_at(at);
+        if size < prefix + 8 || at + size > pay.end {
+            let what = if framing == Framing::ILink3 {
+                "message continued in the next segment"
+            } else {
+                "message cut short"
+            };
+            out.push(Node::new(0, format!("{title}: {what}"), at..pay.end));
             return;
         }
         let (start, end) = (at + prefix, at + size);
@@ -626,7 +669,7 @@ fn sbe_packet(
                     short,
                     v.header.template_id.to_string(),
                     &v.message.name,
-                    Some(seq),
+                    (framing != Framing::ILink3).then_some(seq),
                     at..end,
                 );
                 match framing {
@@ -637,6 +680,19 @@ fn sbe_packet(
                         out.push(Node::new(
                             2,
                             format!("encodingType: 0x{encoding:04X}"),
+                            at + 2..start,
+                        ));
+                    }
+                    Framing::ILink3 => {
+                        let order = if data[at + 2] == 0xCA {
+                            "big-endian"
+                        } else {
+                            "little-endian"
+                        };
+                        out.push(Node::new(2, format!("MessageLength: {size}"), at..at + 2));
+                        out.push(Node::new(
+                            2,
+                            format!("EncodingType: 0xCAFE ({order} framing header)"),
                             at + 2..start,
                         ));
                     }
@@ -671,7 +727,7 @@ fn sbe_packet(
                         .map(|t| t.to_string())
                         .unwrap_or_else(|| "?".into()),
                     &format!("(not read: {e})"),
-                    Some(seq),
+                    (framing != Framing::ILink3).then_some(seq),
                     at..end,
                 );
             }

@@ -69,7 +69,7 @@ fn order_query(m: &Message) -> Option<String> {
             .token
             .map(|t| String::from_utf8_lossy(t.trimmed()).into_owned()),
         Protocol::Ouch50 => ids.user_ref_num.map(|n| n.to_string()),
-        Protocol::Fix => ids.cl_ord_id.as_deref().map(str::to_owned),
+        Protocol::Fix | Protocol::ILink3 => ids.cl_ord_id.as_deref().map(str::to_owned),
         Protocol::Itch | Protocol::Pitch | Protocol::Xdp | Protocol::Mdp3 | Protocol::B3Umdf => {
             ids.order_ref.map(|n| n.to_string())
         }

@@ -2282,3 +2282,195 @@ fn fix_orders_keep_their_first_cl_ord_id_as_chain_across_cancel_replace() {
         .filter(|m| m.protocol == Protocol::Fix)
         .all(|m| sym(m) == Some("IBM")));
 }
+
+// ---------------------------------------------------------------- CME iLink 3
+
+/// A feed map naming the iLink 3 subset schema of docs/protocols (and `extra` entries).
+fn ilink3_map(extra: &str) -> FeedMap {
+    let at = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols/f.toml");
+    FeedMap::from_toml_str_at(
+        &format!("{extra}[sbe]\nilink3 = \"cme-ilink3-subset.xml\"\n"),
+        &at,
+    )
+    .unwrap()
+}
+
+/// An iLink 3 message laid out by hand from docs/protocols/cme-ilink3.md: the framing header
+/// (`big`: big-endian, else little-endian), the SBE header of schema 8 version 8, `block` bytes
+/// of root with `fields` at their offsets, then `tail` (groups, var data).
+fn ilink3_msg(
+    big: bool,
+    template: u16,
+    block: usize,
+    fields: &[(usize, &[u8])],
+    tail: &[u8],
+) -> Vec<u8> {
+    let len = (4 + 8 + block + tail.len()) as u16;
+    let mut m = if big {
+        [len.to_be_bytes(), 0xCAFEu16.to_be_bytes()].concat()
+    } else {
+        [len.to_le_bytes(), 0xCAFEu16.to_le_bytes()].concat()
+    };
+    for v in [block as u16, template, 8, 8] {
+        m.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut root = vec![0u8; block];
+    for (at, b) in fields {
+        root[*at..*at + b.len()].copy_from_slice(b);
+    }
+    m.extend_from_slice(&root);
+    m.extend_from_slice(tail);
+    m
+}
+
+fn text20(s: &str) -> [u8; 20] {
+    let mut t = [0u8; 20];
+    t[..s.len()].copy_from_slice(s.as_bytes());
+    t
+}
+
+/// NewOrderSingle514: buy 5 of SecurityID 42 at 4512.25 (PRICENULL9), ClOrdID, SeqNum.
+fn ilink3_new_order(big: bool, seq: u32, cl: &str) -> Vec<u8> {
+    ilink3_msg(
+        big,
+        514,
+        132,
+        &[
+            (0, &4_512_250_000_000i64.to_le_bytes()),
+            (8, &5u32.to_le_bytes()),
+            (12, &42i32.to_le_bytes()),
+            (16, &[1]),
+            (17, &seq.to_le_bytes()),
+            (41, &text20(cl)),
+            (77, &1_700_000_000_000_000_001u64.to_le_bytes()),
+            (108, b"2"),
+        ],
+        &[],
+    )
+}
+
+/// ExecutionReportTradeOutright525: a fill of 3 at 4512.25 of the order, no fills or events.
+fn ilink3_fill(big: bool, seq: u32, cl: &str, order_id: u64) -> Vec<u8> {
+    ilink3_msg(
+        big,
+        525,
+        293,
+        &[
+            (0, &seq.to_le_bytes()),
+            (72, &text20(cl)),
+            (100, &4_512_250_000_000i64.to_le_bytes()),
+            (108, &order_id.to_le_bytes()),
+            (116, &4_512_250_000_000i64.to_le_bytes()),
+            (132, &1_700_000_000_000_000_777u64.to_le_bytes()),
+            (185, &42i32.to_le_bytes()),
+            (189, &5u32.to_le_bytes()),
+            (193, &3u32.to_le_bytes()),
+            (201, &99u32.to_le_bytes()),
+            (223, &[1]),
+        ],
+        &[15, 0, 0, 41, 0, 0],
+    )
+}
+
+#[test]
+fn ilink3_orders_and_fills_through_the_schema_in_either_sofh_byte_order() {
+    for big in [false, true] {
+        let cl = ([10, 1, 1, 5], 50_000);
+        let ex = ([10, 2, 2, 9], 10_001);
+        let mut cap = Capture::default();
+        let mut c = Tcp::new(cl, ex, 10);
+        let mut s = Tcp::new(ex, cl, 20);
+        cap.push(c.syn(SYN));
+        cap.push(s.syn(SYN | ACK));
+        // Two orders, the second cut across three segments, then the fill.
+        let a = ilink3_new_order(big, 1, "ORD-1");
+        let b = ilink3_new_order(big, 2, "ORD-2");
+        cap.push(c.data(&a));
+        let p1 = cap.push(c.data(&b[..30]));
+        cap.push(c.data(&b[30..100]));
+        let p3 = cap.push(c.data(&b[100..]));
+        cap.push(s.data(&ilink3_fill(big, 7, "ORD-1", 123_456)));
+        // Detected (no feed entry): the schema alone.
+        let (out, st) = cap.decode_with(Decoder::with_feed_map(ilink3_map("")));
+        assert_eq!(st.errors.total(), 0, "{out:?}");
+        assert_eq!(st.flows.ilink3, 1);
+        let m = messages(&out);
+        assert_eq!(m.len(), 3, "{out:?}");
+        assert!(m.iter().all(|r| r.protocol == Protocol::ILink3));
+        assert_eq!(
+            m.iter().map(|r| r.msg_type.name).collect::<Vec<_>>(),
+            [
+                "NewOrderSingle514",
+                "NewOrderSingle514",
+                "ExecutionReportTradeOutright525"
+            ]
+        );
+        let o = m[1];
+        assert_eq!(o.msg_type.code.as_bytes(), b"514");
+        assert_eq!(o.ids.cl_ord_id.as_deref(), Some("ORD-2"));
+        assert_eq!(o.sequence, Some(2));
+        assert_eq!(o.side, Some(Side::Buy));
+        assert_eq!((o.price, o.quantity), (Some(45_122_500), Some(5)));
+        assert_eq!(o.instrument, Some(42));
+        assert_eq!(o.direction, Some(Direction::Inbound), "a client's order");
+        assert_eq!(o.packets, vec![p1, pid(p1.index + 1), p3]);
+        assert_eq!(
+            o.exchange_time,
+            Some(ExchangeTime::UnixNs(1_700_000_000_000_000_001)),
+            "SendingTimeEpoch, no TransactTime"
+        );
+        let f = m[2];
+        assert_eq!(f.direction, Some(Direction::Outbound));
+        assert_eq!(f.sequence, Some(7));
+        assert_eq!(f.ids.order_id.as_deref(), Some("123456"));
+        assert_eq!(f.ids.match_number, Some(99));
+        assert_eq!(
+            (f.price, f.quantity),
+            (Some(45_122_500), Some(3)),
+            "the fill"
+        );
+        assert_eq!(
+            f.exchange_time,
+            Some(ExchangeTime::UnixNs(1_700_000_000_000_000_777))
+        );
+    }
+}
+
+#[test]
+fn ilink3_garbage_is_skipped_to_the_next_message_and_nothing_is_ilink3_without_the_schema() {
+    let cl = ([10, 1, 1, 5], 50_001);
+    let ex = ([10, 2, 2, 9], 10_001);
+    let mut cap = Capture::default();
+    let mut c = Tcp::new(cl, ex, 10);
+    cap.push(c.syn(SYN));
+    cap.push(c.data(&ilink3_new_order(false, 1, "A")));
+    cap.push(c.data(&ilink3_new_order(false, 2, "B")));
+    cap.push(c.data(b"garbage!"));
+    cap.push(c.data(&ilink3_new_order(false, 3, "C")));
+    let (out, st) = cap.decode_with(Decoder::with_feed_map(ilink3_map("")));
+    let m = messages(&out);
+    assert_eq!(
+        m.iter()
+            .map(|r| r.ids.cl_ord_id.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        ["A", "B", "C"]
+    );
+    assert!(m[2].flags.contains(Flags::AFTER_RESYNC));
+    let e = errors(&out);
+    assert!(!e.is_empty());
+    assert!(e.iter().all(|e| e.protocol == Protocol::ILink3), "{e:?}");
+    assert!(e[0].reason.contains("0xCAFE"), "{}", e[0].reason);
+    assert_eq!(st.errors.total(), e.len() as u64);
+
+    // Without the schema it is nothing known.
+    let (out, st) = cap.decode();
+    assert!(messages(&out).is_empty());
+    assert_eq!(st.flows.ilink3, 0);
+    // Configured: from the first byte; a feed entry without the schema is refused.
+    let map = ilink3_map("[[feed]]\nport = 10001\nprotocol = \"ilink3\"\n");
+    let (out, st) = cap.decode_with(Decoder::with_feed_map(map));
+    assert_eq!(messages(&out).len(), 3);
+    assert_eq!((st.flows.ilink3, st.flows.configured), (1, 1));
+    let e = FeedMap::from_toml_str("[[feed]]\nport = 1\nprotocol = \"ilink3\"\n").unwrap_err();
+    assert!(e.to_string().contains("[sbe] ilink3"), "{e}");
+}

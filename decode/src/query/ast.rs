@@ -242,6 +242,8 @@ pub enum ProtoSel {
     Mdp3,
     /// B3 UMDF market data.
     B3Umdf,
+    /// CME iLink 3 order entry.
+    ILink3,
     Tcp,
     Udp,
     /// ICMPv4 or ICMPv6.
@@ -253,7 +255,7 @@ pub enum ProtoSel {
 
 impl ProtoSel {
     /// Every value, in declaration order.
-    pub const ALL: [ProtoSel; 18] = [
+    pub const ALL: [ProtoSel; 19] = [
         ProtoSel::Itch,
         ProtoSel::MoldUdp64,
         ProtoSel::SoupBin,
@@ -266,6 +268,7 @@ impl ProtoSel {
         ProtoSel::Xdp,
         ProtoSel::Mdp3,
         ProtoSel::B3Umdf,
+        ProtoSel::ILink3,
         ProtoSel::Tcp,
         ProtoSel::Udp,
         ProtoSel::Icmp,
@@ -290,6 +293,7 @@ impl ProtoSel {
                 | ProtoSel::Xdp
                 | ProtoSel::Mdp3
                 | ProtoSel::B3Umdf
+                | ProtoSel::ILink3
         )
     }
 
@@ -308,6 +312,7 @@ impl ProtoSel {
             ProtoSel::Xdp => "xdp",
             ProtoSel::Mdp3 => "mdp3",
             ProtoSel::B3Umdf => "b3umdf",
+            ProtoSel::ILink3 => "ilink3",
             ProtoSel::Tcp => "tcp",
             ProtoSel::Udp => "udp",
             ProtoSel::Icmp => "icmp",
@@ -327,6 +332,7 @@ impl ProtoSel {
             "pillar" => Some(ProtoSel::Xdp),
             "cme" => Some(ProtoSel::Mdp3),
             "b3" | "umdf" => Some(ProtoSel::B3Umdf),
+            "ilink" => Some(ProtoSel::ILink3),
             other => ProtoSel::ALL.into_iter().find(|p| p.name() == other),
         }
     }
@@ -348,6 +354,7 @@ impl ProtoSel {
             ProtoSel::Xdp => p == Protocol::Xdp,
             ProtoSel::Mdp3 => p == Protocol::Mdp3,
             ProtoSel::B3Umdf => p == Protocol::B3Umdf,
+            ProtoSel::ILink3 => p == Protocol::ILink3,
             _ => false,
         }
     }
