@@ -214,11 +214,20 @@ impl ILink3Reader {
             None => &Plan::default(),
         };
         let num = |i| field(root, i).as_i64().and_then(|v| u64::try_from(v).ok());
-        let text = |i| {
-            field(root, i)
-                .as_text()
-                .map(|t| t.trim_end().to_owned().into_boxed_str())
-                .filter(|t| !t.is_empty())
+        // A char field's bytes up to the first NUL, spaces trimmed, read in place (the
+        // schema's value would build a String first); escaped when not printable ASCII.
+        let text = |i: Option<usize>| -> Option<Box<str>> {
+            let r = root.field_range(i?)?;
+            let b = &msg[r];
+            let b = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
+            let b = b.trim_ascii_end();
+            if b.is_empty() {
+                None
+            } else if b.iter().all(|c| (0x21..0x7f).contains(c) || *c == b' ') {
+                std::str::from_utf8(b).ok().map(Box::from)
+            } else {
+                Some(b.escape_ascii().to_string().into_boxed_str())
+            }
         };
         let side = match field(root, plan.side).as_i64() {
             Some(1) => Some(Side::Buy),
