@@ -277,10 +277,16 @@ fn sequence_step(m: &Message) -> Option<(String, Step)> {
             sender_comp_id,
             target_comp_id,
         } => {
+            // iLink 3 (FIXP) numbers each direction of its connection as FIX does.
+            let what = if m.protocol == Protocol::ILink3 {
+                "iLink 3"
+            } else {
+                "FIX"
+            };
             let stream = match (sender_comp_id, target_comp_id) {
-                (Some(s), Some(t)) => format!("FIX {s} → {t}"),
+                (Some(s), Some(t)) => format!("{what} {s} → {t}"),
                 _ => format!(
-                    "FIX {} → {}",
+                    "{what} {} → {}",
                     endpoint(flow.src, flow.sport),
                     endpoint(flow.dst, flow.dport)
                 ),
@@ -1098,6 +1104,39 @@ mod tests {
             .find(|s| s.stream == "SoupBinTCP session S1")
             .unwrap();
         assert_eq!((soup.logins, soup.messages, soup.missing), (2, 3, 7));
+    }
+
+    /// iLink 3 numbers each direction of its connection (SeqNum): a skipped number is a gap
+    /// of a stream named for iLink 3 and its connection.
+    #[test]
+    fn ilink3_numbering_reaches_the_report_and_the_alerts() {
+        let mut mon = Monitor::live(MonitorOptions::default());
+        let il3 = |seq, t| {
+            let mut m = msg(
+                Protocol::ILink3,
+                b"514",
+                Session::Fix {
+                    flow: flow(),
+                    sender_comp_id: None,
+                    target_comp_id: None,
+                },
+                Some(seq),
+                t,
+            );
+            m.direction = Some(Direction::Inbound);
+            m
+        };
+        for (seq, t) in [(1, 1), (2, 2), (5, 3), (6, 4)] {
+            mon.message(&il3(seq, t));
+        }
+        let alerts = mon.take_alerts();
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].signature, "order_entry.seq_gap");
+        assert!(alerts[0].key.starts_with("iLink 3 "), "{}", alerts[0].key);
+        let r = mon.finish();
+        let s = &r.sequences.streams[0];
+        assert!(s.stream.starts_with("iLink 3 "), "{}", s.stream);
+        assert_eq!((s.messages, s.missing), (4, 2));
     }
 
     #[test]
