@@ -20,46 +20,9 @@
 
 use std::time::Instant;
 
+use wiretape_capture::synth::ilink3::{message, tcp_frame};
 use wiretape_decode::{Decoder, FeedMap, MessageRecord, Protocol};
 use wiretape_store::PacketId;
-
-fn tcp_frame(src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, flags: u8, p: &[u8]) -> Vec<u8> {
-    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0];
-    ip[2..4].copy_from_slice(&((40 + p.len()) as u16).to_be_bytes());
-    ip.extend_from_slice(&src.0);
-    ip.extend_from_slice(&dst.0);
-    let sum: u32 = ip
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum();
-    let sum = (sum & 0xffff) + (sum >> 16);
-    let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
-    ip[10..12].copy_from_slice(&sum.to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&src.1.to_be_bytes());
-    f.extend_from_slice(&dst.1.to_be_bytes());
-    f.extend_from_slice(&seq.to_be_bytes());
-    f.extend_from_slice(&0u32.to_be_bytes());
-    f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    f.extend_from_slice(p);
-    f
-}
-
-fn message(template: u16, block: usize, fields: &[(usize, &[u8])], tail: &[u8]) -> Vec<u8> {
-    let len = (12 + block + tail.len()) as u16;
-    let mut m = [len.to_le_bytes(), 0xCAFEu16.to_le_bytes()].concat();
-    for v in [block as u16, template, 8, 8] {
-        m.extend_from_slice(&v.to_le_bytes());
-    }
-    let mut root = vec![0u8; block];
-    for (at, b) in fields {
-        root[*at..*at + b.len()].copy_from_slice(b);
-    }
-    m.extend_from_slice(&root);
-    m.extend_from_slice(tail);
-    m
-}
 
 /// A FIX 4.4 message of `fields` (tag, value), with its BodyLength and CheckSum.
 fn fix(msg_type: &str, fields: &[(u32, String)]) -> Vec<u8> {

@@ -1143,54 +1143,13 @@ fn gen_venue(
     (pcap, t)
 }
 
-/// Ethernet, IPv4 (checksummed) and TCP (ACK set, no checksum) around `payload`.
-fn tcp_frame(src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, flags: u8, p: &[u8]) -> Vec<u8> {
-    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0];
-    ip[2..4].copy_from_slice(&((20 + 20 + p.len()) as u16).to_be_bytes());
-    ip.extend_from_slice(&src.0);
-    ip.extend_from_slice(&dst.0);
-    let sum: u32 = ip
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum();
-    let sum = (sum & 0xffff) + (sum >> 16);
-    let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
-    ip[10..12].copy_from_slice(&sum.to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&src.1.to_be_bytes());
-    f.extend_from_slice(&dst.1.to_be_bytes());
-    f.extend_from_slice(&seq.to_be_bytes());
-    f.extend_from_slice(&0u32.to_be_bytes());
-    f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    f.extend_from_slice(p);
-    f
-}
-
-/// An iLink 3 message laid out by hand from docs/protocols/cme-ilink3.md: a little-endian
-/// framing header, the SBE header (schema 8, version 8), the root block with `fields` at their
-/// offsets, then `tail`.
-fn ilink3_message(template: u16, block: usize, fields: &[(usize, &[u8])], tail: &[u8]) -> Vec<u8> {
-    let len = (12 + block + tail.len()) as u16;
-    let mut m = [len.to_le_bytes(), 0xCAFEu16.to_le_bytes()].concat();
-    for v in [block as u16, template, 8, 8] {
-        m.extend_from_slice(&v.to_le_bytes());
-    }
-    let mut root = vec![0u8; block];
-    for (at, b) in fields {
-        root[*at..*at + b.len()].copy_from_slice(b);
-    }
-    m.extend_from_slice(&root);
-    m.extend_from_slice(tail);
-    m
-}
-
 /// A CME iLink 3 session built by hand (orders, their acknowledgements, fills and cancels,
 /// the client's writes cut across segments), decoded with a feed map naming the iLink 3 subset
 /// schema: nothing is iLink 3 without it; with it, `decode --stats`, `search` by proto, type,
 /// ClOrdID and OrderID, and `show --tree` agree with what was written.
 #[test]
 fn cme_ilink3_order_entry_decodes_through_the_feed_maps_schema() {
+    use wiretape_capture::synth::ilink3::{message as ilink3_message, tcp_frame};
     use wiretape_capture::PcapWriter;
     let tmp = tempfile::tempdir().unwrap();
     let cl = ([10, 7, 0, 5], 51_000);

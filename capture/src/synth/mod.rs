@@ -180,6 +180,7 @@
 
 mod fix;
 mod frame;
+pub mod ilink3;
 mod itch;
 mod lines;
 mod noise;
