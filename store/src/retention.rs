@@ -140,18 +140,28 @@ pub fn apply_cached(
         .max_age
         .map(|a| now_ns.saturating_sub(u64::try_from(a.as_nanos()).unwrap_or(u64::MAX)));
     let manifest = ManifestWriter::new(dir);
+    // `usage` is kept by subtraction as segments go; the store's other files change too (the
+    // manifest grows by a line a removal and may take another block), so when the sum says
+    // the budget is met after removals, the directory is measured again before stopping.
+    let mut measured = true;
     while let Some(qi) = (0..queues.len())
         .filter(|&i| !queues[i].is_empty())
         .min_by_key(|&i| (queues[i][0].0, queues[i][0].1.stream))
     {
         let (max_ts, f, packets) = &queues[qi][0];
+        let over = |usage: u64| policy.max_bytes.is_some_and(|b| usage > b);
+        if !measured && !over(usage) {
+            usage = disk_usage(dir)?;
+            measured = true;
+        }
         let reason = if cutoff.is_some_and(|c| *max_ts < c) {
             "age"
-        } else if policy.max_bytes.is_some_and(|b| usage > b) {
+        } else if over(usage) {
             "bytes"
         } else {
             break;
         };
+        measured = false;
         let bytes = allocated(&f.path);
         let name = f
             .path
@@ -207,6 +217,10 @@ pub fn apply_cached(
             reason,
         });
         queues[qi].pop_front();
+    }
+    if !measured {
+        // Every sealed segment went: what is left is the store's own.
+        usage = disk_usage(dir)?;
     }
     if !removed.is_empty() {
         crate::io::sync_dir(&dir.join(SEGMENTS_DIR))?;

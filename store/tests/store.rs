@@ -1,6 +1,7 @@
 //! Store behaviour against real files: round trips, multi-stream order, time pruning,
 //! crash recovery, damage reporting, retention and the manifest.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use wiretape_store::{
@@ -394,6 +395,65 @@ fn retention_removes_oldest_first_within_budget_and_verify_accepts_it() {
         .segments()
         .iter()
         .all(|s| s.totals.ts_range.unwrap().1 >= last_ts));
+}
+
+#[test]
+fn retention_counts_what_its_own_removal_adds_to_the_store() {
+    // Each removal appends a line to the manifest; when that line takes the manifest into
+    // another block, the store grows by a block while retention subtracts the segment it
+    // removed. A budget met only by that subtraction is measured again (a recording once
+    // ended 4,096 bytes over its budget).
+    let dir = tempfile::tempdir().unwrap();
+    write_stream(dir.path(), 6000, 1_000_000_000, small_cfg());
+    let manifest = dir.path().join(wiretape_store::manifest::FILE_NAME);
+    let len = || std::fs::metadata(&manifest).unwrap().len();
+    let w = wiretape_store::manifest::ManifestWriter::new(dir.path());
+    // Pad the manifest to 24 bytes short of a block: less than a removal's line.
+    let target = (len() / 4096 + 2) * 4096 - 24;
+    while len() < target {
+        let before = len();
+        w.append("note", &[("pad", "x".into())]).unwrap();
+        let overhead = len() - before - 1;
+        let left = target - len();
+        if left > overhead && left - overhead < 200 {
+            w.append("note", &[("pad", "x".repeat((left - overhead) as usize))])
+                .unwrap();
+        } else if left > overhead {
+            w.append("note", &[("pad", "x".repeat(100))]).unwrap();
+        }
+    }
+    assert!(len() % 4096 > 4096 - 100, "{}", len());
+    let usage = retention::disk_usage(dir.path()).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let oldest_bytes = std::fs::metadata(&store.segments()[0].path)
+        .unwrap()
+        .blocks()
+        * 512;
+    drop(store);
+    // Removing the oldest segment alone meets this budget by subtraction.
+    let budget = usage - oldest_bytes;
+    let removed = retention::apply(
+        dir.path(),
+        &retention::Policy {
+            max_bytes: Some(budget),
+            max_age: None,
+        },
+        0,
+    )
+    .unwrap();
+    let after = retention::disk_usage(dir.path()).unwrap();
+    assert!(
+        after <= budget,
+        "{after} > {budget}, removed {}",
+        removed.len()
+    );
+    assert_eq!(
+        removed.len(),
+        2,
+        "the manifest's new block costs a second segment"
+    );
+    let report = verify::verify(dir.path(), |_| {}).unwrap();
+    assert!(report.ok(), "{:?}", report.findings);
 }
 
 #[test]
