@@ -33,7 +33,10 @@
 //! and locate, with their count. Records are never held back, so memory stays bounded on
 //! captures that never see the directory; a consumer that wants filled-in records applies
 //! the resolutions ([`apply_resolutions`] does it for records held in memory), and exact
-//! per-symbol counts are the messages' symbols plus each resolution's `count`.
+//! per-symbol counts are the messages' symbols plus each resolution's `count`. CME iLink 3
+//! orders name their instrument by SecurityID only: the MDP 3.0 instrument definitions the
+//! decoder has read (on any MDP3 flow of the capture) name it, late by a [`Resolution`] of
+//! the connection's direction when the definition comes after the order.
 //!
 //! # Memory
 //!
@@ -74,8 +77,9 @@ use wiretape_wire::ip::IpProtocol;
 use wiretape_wire::packet::Dissected;
 
 use crate::config::FeedMap;
+use crate::hash::BoundedMap;
 use crate::itch::{self, ItchSessionState};
-use crate::record::{MessageRecord, Session, Symbol};
+use crate::record::{MessageRecord, Protocol, Resolution, Session, Symbol};
 use crate::seam::{self, Event, FlowKey, Limits, Reassemble, Reassembler};
 use crate::stats::{StateLimits, StateSize, Stats, DEFAULT_ITCH_ORDERS, DEFAULT_ORDER_IDS};
 use crate::tcp;
@@ -93,6 +97,9 @@ pub struct Decoder<R: Reassemble = Reassembler> {
     finished: bool,
     /// Capture time last passed to [`Reassemble::advance`].
     advanced_to: u64,
+    /// iLink 3 orders waiting for their SecurityID's MDP3 definition: SecurityID → (session,
+    /// messages). Only with both schemas in the feed map.
+    ilink3_waiting: BoundedMap<u64, Vec<(Session, u64)>>,
 }
 
 /// How far capture time moves before the reassembler is told (idle timeouts are seconds).
@@ -128,6 +135,7 @@ impl<R: Reassemble> Decoder<R> {
             stats: Stats::default(),
             finished: false,
             advanced_to: 0,
+            ilink3_waiting: BoundedMap::new(DEFAULT_ORDER_IDS),
         }
     }
 
@@ -188,6 +196,9 @@ impl<R: Reassemble> Decoder<R> {
                     &mut self.stats,
                     out,
                 );
+                if let Some(defined) = self.udp.venues().take_cme_defined() {
+                    self.resolve_ilink3(defined, out);
+                }
             }
             (Some(IpProtocol::Tcp), Some(tcp)) => {
                 self.stats.tcp_segments += 1;
@@ -206,8 +217,66 @@ impl<R: Reassemble> Decoder<R> {
     }
 
     fn drain_events(&mut self, out: &mut Vec<MessageRecord>) {
+        let from = out.len();
         for ev in self.events.drain(..) {
             self.tcp.event(ev, &self.feeds, &mut self.stats, out);
+        }
+        self.name_ilink3(&mut out[from..]);
+    }
+
+    /// Names the instruments of the iLink 3 messages among `records` from the MDP3
+    /// definitions read so far; a message whose SecurityID is not defined yet waits for it.
+    fn name_ilink3(&mut self, records: &mut [MessageRecord]) {
+        if self.feeds.ilink3.is_none() {
+            return;
+        }
+        let venues = self.udp.venues();
+        let definitions = venues.reads_cme_definitions();
+        for r in records {
+            let MessageRecord::Message(m) = r else {
+                continue;
+            };
+            let (Protocol::ILink3, None, Some(id)) = (m.protocol, &m.symbol, m.instrument) else {
+                continue;
+            };
+            if let Some(symbol) = venues.cme_symbol(id) {
+                m.symbol = Some(symbol.clone());
+                continue;
+            }
+            self.stats.unresolved_symbols += 1;
+            if !definitions {
+                continue;
+            }
+            match self.ilink3_waiting.get_mut(&id) {
+                Some(list) => match list.iter_mut().find(|(s, _)| *s == m.session) {
+                    Some((_, n)) => *n += 1,
+                    None => list.push((m.session.clone(), 1)),
+                },
+                None => self.ilink3_waiting.insert(id, vec![(m.session.clone(), 1)]),
+            }
+        }
+    }
+
+    /// The iLink 3 messages that waited for instruments MDP3 has just defined: a
+    /// [`Resolution`] for each direction of a connection that has some.
+    #[cold]
+    fn resolve_ilink3(&mut self, defined: Vec<(u64, Symbol)>, out: &mut Vec<MessageRecord>) {
+        for (id, symbol) in defined {
+            let Some(list) = self.ilink3_waiting.remove(&id) else {
+                continue;
+            };
+            for (session, count) in list {
+                self.stats.unresolved_symbols = self.stats.unresolved_symbols.saturating_sub(count);
+                self.stats.late_resolutions += count;
+                out.push(MessageRecord::Resolution(Resolution {
+                    protocol: Protocol::ILink3,
+                    session,
+                    stock_locate: 0,
+                    instrument: Some(id),
+                    symbol: symbol.clone(),
+                    count,
+                }));
+            }
         }
     }
 
@@ -221,7 +290,9 @@ impl<R: Reassemble> Decoder<R> {
         self.finished = true;
         self.reassembler.finish(&mut self.events);
         self.drain_events(out);
+        let from = out.len();
         self.tcp.finish(&mut self.stats, out);
+        self.name_ilink3(&mut out[from..]);
         self.udp.finish(&mut self.stats, out);
     }
 

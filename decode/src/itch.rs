@@ -477,8 +477,18 @@ impl UdpSide {
             session_index: FxHashMap::default(),
             sessions: Vec::new(),
             max_orders,
-            venues: VenueSide::new(max_orders, feeds.sbe.clone(), feeds.b3.clone()),
+            venues: VenueSide::new(
+                max_orders,
+                feeds.sbe.clone(),
+                feeds.b3.clone(),
+                feeds.ilink3.is_some(),
+            ),
         }
+    }
+
+    /// The venue side (MDP3 instrument definitions, for iLink 3's orders).
+    pub(crate) fn venues(&mut self) -> &mut VenueSide {
+        &mut self.venues
     }
 
     /// Adds the UDP side's state to `size`.

@@ -451,8 +451,10 @@ impl Message {
                     || self.price.is_some()
                     || self.quantity.is_some()
             }
-            // Orders name their instrument by SecurityID only (kept as the instrument).
-            Protocol::MoldUdp64 | Protocol::SoupBin | Protocol::ILink3 => false,
+            // Orders name their instrument by SecurityID only, which MDP 3.0's instrument
+            // definitions name.
+            Protocol::ILink3 => self.symbol.is_some() || self.instrument.is_some(),
+            Protocol::MoldUdp64 | Protocol::SoupBin => false,
         }
     }
 }
@@ -494,8 +496,8 @@ pub struct ErrorRecord {
 
 /// Late symbol resolution: an ITCH stock locate met before any message that names its
 /// symbol (the R directory, or an add order) is resolved once that message appears; a CME
-/// MDP 3.0 SecurityID once its instrument definition comes (on any MDP3 flow), an XDP symbol
-/// index once its channel's Symbol Index Mapping does. Every earlier [`Message`] of
+/// MDP 3.0 SecurityID once its instrument definition comes (on any MDP3 flow; for an iLink 3
+/// order too), an XDP symbol index once its channel's Symbol Index Mapping does. Every earlier [`Message`] of
 /// `protocol` with this `session` and `stock_locate` (or `instrument`) and no symbol has
 /// `symbol`; `count` says how many there were. [`apply_resolutions`] fills them in.
 #[derive(Debug, Clone, PartialEq, Eq)]

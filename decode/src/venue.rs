@@ -342,6 +342,9 @@ pub(crate) struct VenueSide {
     b3_securities: BoundedMap<i64, Symbol>,
     /// The feed map's name for the current datagram's line (MDP3, XDP sessions take it).
     line_name: Alpha<10>,
+    /// MDP3 instruments defined since the decoder last took them ([`Self::take_cme_defined`]),
+    /// collected only when iLink 3 orders may wait for them.
+    cme_defined: Option<Vec<(u64, Symbol)>>,
 }
 
 /// What [`VenueSide::datagram`] did with a datagram.
@@ -354,7 +357,13 @@ pub(crate) enum Taken {
 }
 
 impl VenueSide {
-    pub(crate) fn new(max_orders: usize, sbe: Option<SbeSchema>, b3: Option<SbeSchema>) -> Self {
+    /// `cme_defined`: collect the MDP3 instruments defined, for iLink 3's orders.
+    pub(crate) fn new(
+        max_orders: usize,
+        sbe: Option<SbeSchema>,
+        b3: Option<SbeSchema>,
+        cme_defined: bool,
+    ) -> Self {
         Self {
             flow_index: FxHashMap::default(),
             flows: Vec::new(),
@@ -369,6 +378,25 @@ impl VenueSide {
             securities: BoundedMap::new(max_orders),
             b3_securities: BoundedMap::new(max_orders),
             line_name: Alpha([b' '; 10]),
+            cme_defined: cme_defined.then(Vec::new),
+        }
+    }
+
+    /// The symbol of a CME SecurityID, from the MDP3 instrument definitions seen so far.
+    pub(crate) fn cme_symbol(&self, security_id: u64) -> Option<&Symbol> {
+        self.securities.get(&i64::try_from(security_id).ok()?)
+    }
+
+    /// Whether MDP3 instrument definitions can be read (the feed map has the schema).
+    pub(crate) fn reads_cme_definitions(&self) -> bool {
+        self.sbe.is_some()
+    }
+
+    /// The MDP3 instruments defined since the last call (empty unless collected).
+    pub(crate) fn take_cme_defined(&mut self) -> Option<Vec<(u64, Symbol)>> {
+        match &mut self.cme_defined {
+            Some(d) if !d.is_empty() => Some(std::mem::take(d)),
+            _ => None,
         }
     }
 
@@ -945,6 +973,9 @@ impl VenueSide {
     fn resolve_late(&mut self, s: usize, stats: &mut Stats, out: &mut Vec<MessageRecord>) {
         let defined = std::mem::take(&mut self.sessions[s].defined);
         let venue = self.sessions[s].venue;
+        if let (Venue::Mdp3, Some(cme)) = (venue, &mut self.cme_defined) {
+            cme.extend(defined.iter().cloned());
+        }
         for (instrument, symbol) in &defined {
             for (j, session) in self.sessions.iter_mut().enumerate() {
                 let shared = venue.sbe_framing().is_some() && session.venue == venue;
@@ -1985,7 +2016,7 @@ fn trailing_error(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use wiretape_wire::pitch::{AddOrderLongRepr, DeleteOrderRepr, OrderExecutedRepr, TimeRepr};
 
@@ -2045,7 +2076,7 @@ mod tests {
 
     #[test]
     fn a_flow_is_labelled_after_confirm_datagrams_and_a_lone_heartbeat_is_not_taken() {
-        let mut side = VenueSide::new(1_000, None, None);
+        let mut side = VenueSide::new(1_000, None, None, false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_001);
@@ -2085,7 +2116,7 @@ mod tests {
 
     #[test]
     fn pitch_orders_name_their_symbol_until_deleted_or_filled() {
-        let mut side = VenueSide::new(1_000, None, None);
+        let mut side = VenueSide::new(1_000, None, None, false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_001);
@@ -2135,7 +2166,7 @@ mod tests {
 
     #[test]
     fn a_datagram_that_stops_fitting_is_an_error_and_another_venue_relabels_the_flow() {
-        let mut side = VenueSide::new(1_000, None, None);
+        let mut side = VenueSide::new(1_000, None, None, false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_001);
@@ -2211,7 +2242,7 @@ mod tests {
     #[test]
     fn options_feed_symbols_are_named_by_their_mapping_and_the_flow_narrows_to_options() {
         use pitch::options::{self as o, OptionsRepr};
-        let mut side = VenueSide::new(1_000, None, None);
+        let mut side = VenueSide::new(1_000, None, None, false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_101);
@@ -2273,7 +2304,7 @@ mod tests {
     #[test]
     fn a_flow_configured_as_cfe_reads_cfe_layouts_and_reports_equities_ones_as_errors() {
         use pitch::cfe::{self as c, CfeRepr};
-        let mut side = VenueSide::new(1_000, None, None);
+        let mut side = VenueSide::new(1_000, None, None, false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_201);
@@ -2407,7 +2438,7 @@ mod tests {
     }
 
     /// An MDP3 packet of `messages` (each an SBE message, header first).
-    fn mdp3_packet(seq: u32, messages: &[Vec<u8>]) -> Vec<u8> {
+    pub(crate) fn mdp3_packet(seq: u32, messages: &[Vec<u8>]) -> Vec<u8> {
         let mut p = seq.to_le_bytes().to_vec();
         p.extend_from_slice(&1_700_000_000_000_050_000u64.to_le_bytes());
         for m in messages {
@@ -2505,7 +2536,7 @@ mod tests {
             schema: Arc::new(schema),
             names: Arc::new(names),
         };
-        let mut side = VenueSide::new(1_000, Some(sbe), None);
+        let mut side = VenueSide::new(1_000, Some(sbe), None, false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(14_310);
@@ -2549,7 +2580,7 @@ mod tests {
 
     #[test]
     fn mdp3_with_the_schema_names_each_book_entry_by_its_definition() {
-        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), None);
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), None, false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(14_310);
@@ -2595,7 +2626,7 @@ mod tests {
         assert_eq!((m[4].price, m[4].symbol.as_deref()), (None, None));
         assert_eq!(stats.unresolved_symbols, 1);
         // Without a schema, MDP3 is nothing recognised.
-        let mut bare = VenueSide::new(1_000, None, None);
+        let mut bare = VenueSide::new(1_000, None, None, false);
         assert_eq!(
             bare.datagram(id(0), 1, k, &defs, &mut stats, &mut out),
             Taken::No
@@ -2622,7 +2653,7 @@ mod tests {
     #[test]
     fn mdp3_definitions_on_their_own_channel_name_the_incremental_channels_entries() {
         use crate::config::FeedProtocol;
-        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), None);
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), None, false);
         let (defs, incremental) = (key(14_310), key(14_311));
         side.configure(defs, FeedProtocol::Mdp3, None, None);
         side.configure(incremental, FeedProtocol::Mdp3, None, None);
@@ -2727,7 +2758,7 @@ mod tests {
             ) {
                 let sbe = mdp3_schema();
                 let s = sbe.schema.clone();
-                let mut side = VenueSide::new(1_000, Some(sbe), None);
+                let mut side = VenueSide::new(1_000, Some(sbe), None, false);
                 let mut stats = Stats::default();
                 let mut out = Vec::new();
                 let k = key(14_310);
@@ -2810,7 +2841,7 @@ mod tests {
 
     #[test]
     fn xdp_symbols_and_prices_come_from_the_mapping() {
-        let mut side = VenueSide::new(1_000, None, None);
+        let mut side = VenueSide::new(1_000, None, None, false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let mut b = Vec::new();
@@ -2859,7 +2890,7 @@ mod tests {
         use crate::config::FeedProtocol;
         // MDP3: book entries on the incremental channel before the definition loop (another
         // channel) reaches their SecurityID.
-        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), None);
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), None, false);
         let (defs, incremental) = (key(14_310), key(14_311));
         side.configure(defs, FeedProtocol::Mdp3, None, None);
         side.configure(incremental, FeedProtocol::Mdp3, None, None);
@@ -2905,7 +2936,7 @@ mod tests {
 
         // XDP: an order on a channel before its symbol index mapping; another channel's
         // mapping of the same index resolves nothing.
-        let mut side = VenueSide::new(1_000, None, None);
+        let mut side = VenueSide::new(1_000, None, None, false);
         side.configure(key(11_076), FeedProtocol::Xdp, None, None);
         side.configure(key(11_077), FeedProtocol::Xdp, None, None);
         let mut stats = Stats::default();
@@ -2971,7 +3002,7 @@ mod tests {
 
     #[test]
     fn hostile_datagrams_never_panic() {
-        let mut side = VenueSide::new(16, None, None);
+        let mut side = VenueSide::new(16, None, None, false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let good = unit(1, &[add(1, b"A"), exec(1, 5)]);
@@ -3124,7 +3155,7 @@ mod tests {
             snap.extend_from_slice(&e);
         }
         // Both schemas: each venue's packets are its own only.
-        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), Some(b3_schema()));
+        let mut side = VenueSide::new(1_000, Some(mdp3_schema()), Some(b3_schema()), false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_071);
@@ -3210,7 +3241,7 @@ mod tests {
         assert!(e.reason.contains("not a B3 UMDF packet"), "{}", e.reason);
 
         // Without the B3 schema the packets are nobody's; the MDP3 schema does not take them.
-        let mut bare = VenueSide::new(1_000, Some(mdp3_schema()), None);
+        let mut bare = VenueSide::new(1_000, Some(mdp3_schema()), None, false);
         out.clear();
         let p = b3_packet(71, 3, 2, &[order]);
         assert_eq!(
@@ -3218,7 +3249,7 @@ mod tests {
             Taken::No
         );
         // Nor does the B3 schema take an MDP3 packet.
-        let mut b3_only = VenueSide::new(1_000, None, Some(b3_schema()));
+        let mut b3_only = VenueSide::new(1_000, None, Some(b3_schema()), false);
         let mdp3 = mdp3_packet(1, &[definition54(b"ESZ6", 1)]);
         assert_eq!(
             b3_only.datagram(id(0), 0, k, &mdp3, &mut stats, &mut out),
@@ -3228,7 +3259,7 @@ mod tests {
 
     #[test]
     fn b3_sessions_follow_the_channel_and_sequence_version_and_configured_flows_decode_at_once() {
-        let mut side = VenueSide::new(1_000, None, Some(b3_schema()));
+        let mut side = VenueSide::new(1_000, None, Some(b3_schema()), false);
         let mut stats = Stats::default();
         let mut out = Vec::new();
         let k = key(30_072);

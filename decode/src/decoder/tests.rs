@@ -2474,3 +2474,83 @@ fn ilink3_garbage_is_skipped_to_the_next_message_and_nothing_is_ilink3_without_t
     let e = FeedMap::from_toml_str("[[feed]]\nport = 1\nprotocol = \"ilink3\"\n").unwrap_err();
     assert!(e.to_string().contains("[sbe] ilink3"), "{e}");
 }
+
+#[test]
+fn ilink3_orders_take_their_symbol_from_the_mdp3_definitions_of_the_capture() {
+    use crate::venue::tests::{definition54, mdp3_packet};
+    let cl = ([10, 1, 1, 5], 50_002);
+    let ex = ([10, 2, 2, 9], 10_001);
+    let feed = ([10, 9, 9, 9], 14_310);
+    let group = ([224, 0, 31, 1], 14_310);
+    let mut cap = Capture::default();
+    let mut c = Tcp::new(cl, ex, 10);
+    let mut s = Tcp::new(ex, cl, 20);
+    cap.push(c.syn(SYN));
+    cap.push(s.syn(SYN | ACK));
+    // An order before its instrument's definition, one after; a fill after.
+    cap.push(c.data(&ilink3_new_order(false, 1, "EARLY")));
+    cap.push(c.data(&ilink3_new_order(false, 2, "EARLY2")));
+    cap.push(udp_frame(
+        None,
+        feed,
+        group,
+        &mdp3_packet(1, &[definition54(b"ESZ6", 42)]),
+    ));
+    cap.push(c.data(&ilink3_new_order(false, 3, "LATE")));
+    cap.push(s.data(&ilink3_fill(false, 7, "EARLY", 9)));
+    let at = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols/f.toml");
+    let both = "[[feed]]\nport = 14310\nprotocol = \"mdp3\"\n[sbe]\n\
+                schema = \"cme-mdp3-subset.xml\"\nilink3 = \"cme-ilink3-subset.xml\"\n";
+    let map = FeedMap::from_toml_str_at(both, &at).unwrap();
+    let (mut out, st) = cap.decode_with(Decoder::with_feed_map(map));
+    assert_eq!(st.errors.total(), 0, "{out:?}");
+    let res: Vec<&Resolution> = out
+        .iter()
+        .filter_map(|r| match r {
+            MessageRecord::Resolution(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(res.len(), 1, "{res:?}");
+    assert_eq!(
+        (
+            res[0].protocol,
+            res[0].instrument,
+            &*res[0].symbol,
+            res[0].count
+        ),
+        (Protocol::ILink3, Some(42), "ESZ6", 2),
+        "the client's direction: both early orders"
+    );
+    assert_eq!((st.unresolved_symbols, st.late_resolutions), (0, 2));
+    let named = |out: &[MessageRecord]| -> Vec<(String, Option<String>)> {
+        messages(out)
+            .iter()
+            .filter(|m| m.protocol == Protocol::ILink3)
+            .map(|m| {
+                (
+                    m.ids.cl_ord_id.as_deref().unwrap_or("").to_owned(),
+                    sym(m).map(str::to_owned),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        named(&out),
+        [
+            ("EARLY".into(), None),
+            ("EARLY2".into(), None),
+            ("LATE".into(), Some("ESZ6".into())),
+            ("EARLY".into(), Some("ESZ6".into())),
+        ]
+    );
+    assert_eq!(apply_resolutions(&mut out), 2);
+    assert!(named(&out)
+        .iter()
+        .all(|(_, s)| s.as_deref() == Some("ESZ6")));
+
+    // Without MDP3's schema nothing names them: every one is counted unresolved.
+    let (out, st) = cap.decode_with(Decoder::with_feed_map(ilink3_map("")));
+    assert!(named(&out).iter().all(|(_, s)| s.is_none()));
+    assert_eq!((st.unresolved_symbols, st.late_resolutions), (4, 0));
+}
