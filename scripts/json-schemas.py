@@ -342,7 +342,7 @@ SCHEMAS = {
     "gen-venue": ("wiretape gen --venue V --json", obj("What was generated.", {
         "out": t("string", "The capture written (- for standard output)."),
         "truth": t("string", "The truth file, if any.", True),
-        "venue": t("string", "The feed.", enum=["pitch", "pitch-options", "cfe", "tops", "deep", "xdp", "mdp3", "b3"]),
+        "venue": t("string", "The feed.", enum=["pitch", "pitch-options", "cfe", "tops", "deep", "xdp", "mdp3", "b3", "ilink3"]),
         "protocol": t("string", "What the decoder calls it (proto: in queries).", enum=["pitch", "iextp", "xdp", "mdp3", "b3umdf"]),
         "packets": t("integer", "Packets.", minimum=0),
         "bytes": t("integer", "Bytes written.", minimum=0),
@@ -352,6 +352,12 @@ SCHEMAS = {
         "heartbeats": t("integer", "Heartbeats.", minimum=0),
         "gaps": t("integer", "Sequence gaps (datagrams not sent).", minimum=0),
         "missing_messages": t("integer", "Messages in them.", minimum=0),
+        "ilink3": dict(obj("--venue ilink3: the iLink 3 order entry sessions (the fields above are the MDP 3.0 channel's); null for the other feeds.", {
+            "connections": t("integer", "TCP connections.", minimum=0),
+            "messages": t("integer", "iLink 3 messages, session messages included.", minimum=0),
+            "heartbeats": t("integer", "Of them, Sequence506 keepalives.", minimum=0),
+            "late": t("integer", "Messages sent before their instrument's MDP 3.0 definition (named late).", minimum=0),
+        }), type=["object", "null"]),
     })),
     "replay": ("wiretape replay --json: the report at the end", obj("What the replay did.", {
         "sink": t("string", "Where it went (afpacket:IFACE, txtime:IFACE, pcap:FILE, pcapng:FILE, dpdk:PORT, udp:HOST:PORT)."),

@@ -722,6 +722,12 @@ pub enum VenueArg {
     /// B3 UMDF market by order (SBE), two channels: decode it with a feed map naming a B3
     /// schema (`[sbe] b3-umdf = "…"`; docs/protocols/b3-umdf-subset.xml has its templates).
     B3,
+    /// CME iLink 3 order entry (SBE over TCP): two clients' FIXP sessions, orders, cancels and
+    /// fills on the instruments of an MDP 3.0 channel beside them, whose definitions name the
+    /// orders' SecurityIDs. Decode it with a feed map naming both schemas (`[sbe] schema =
+    /// "…"` and `ilink3 = "…"`; docs/protocols/cme-ilink3-subset.xml has iLink 3's templates).
+    #[value(name = "ilink3")]
+    ILink3,
 }
 
 /// `--ab-drop-rate`: a probability (0.02) or a percentage (2%), at most one half, in parts

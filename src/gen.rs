@@ -188,6 +188,7 @@ fn run_venue(a: GenArgs, v: VenueArg) -> Result<u8> {
         VenueArg::Xdp => VenueFeed::Xdp,
         VenueArg::Mdp3 => VenueFeed::Mdp3,
         VenueArg::B3 => VenueFeed::B3,
+        VenueArg::ILink3 => VenueFeed::ILink3,
     };
     let packets = match a.packets {
         Some(0) => bail!("--packets must be at least 1"),
@@ -228,19 +229,34 @@ fn run_venue(a: GenArgs, v: VenueArg) -> Result<u8> {
             "heartbeats": truth.heartbeats,
             "gaps": truth.gaps.len(),
             "missing_messages": missing,
+            "ilink3": truth.ilink3.as_ref().map(|o| json!({
+                "connections": o.connections,
+                "messages": o.messages,
+                "heartbeats": o.heartbeats,
+                "late": o.late,
+            })),
         })
         .to_string()
     } else {
         format!(
             "wrote {written} packets ({}, {simulated:.3} s of traffic) of {} to {} in \
              {elapsed:.2} s: {} messages, {} heartbeats, {} gaps ({missing} messages not \
-             sent){}",
+             sent){}{}",
             format_bytes(truth.bytes),
             feed.name(),
             a.out.display(),
             truth.messages,
             truth.heartbeats,
             truth.gaps.len(),
+            truth
+                .ilink3
+                .as_ref()
+                .map(|o| format!(
+                    "; iLink 3: {} connections, {} messages ({} before their instrument's \
+                     definition)",
+                    o.connections, o.messages, o.late
+                ))
+                .unwrap_or_default(),
             a.truth
                 .as_ref()
                 .map(|p| format!("; truth in {}", p.display()))

@@ -1143,6 +1143,100 @@ fn gen_venue(
     (pcap, t)
 }
 
+/// `gen --venue ilink3`: two clients' iLink 3 sessions beside an MDP 3.0 channel, decoded with
+/// a feed map naming both schemas: every message decoded; the orders named by the channel's
+/// instrument definitions (some late: they came first), in `decode`, `search symbol:` and the
+/// stats, as the truth says; order ids, types; the channel's gaps and none in order entry.
+#[test]
+fn cme_ilink3_orders_are_named_by_the_mdp3_definitions_beside_them_as_the_truth_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pcap, t) = gen_venue(tmp.path(), "ilink3", 6000, 60, 5);
+    let o = t.ilink3.clone().expect("the order entry truth");
+    assert!(o.late > 0 && o.unresolvable == 0, "{o:?}");
+    let conf = tmp.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    for f in ["cme-ilink3-subset.xml", "cme-mdp3-subset.xml"] {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs/protocols")
+            .join(f);
+        std::fs::copy(from, conf.join(f)).unwrap();
+    }
+    let feeds = conf.join("feeds.toml");
+    std::fs::write(
+        &feeds,
+        "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nilink3 = \"cme-ilink3-subset.xml\"\n",
+    )
+    .unwrap();
+    let d = tmp.path().join("d");
+    let r = wiretape(&[
+        "import",
+        "--no-progress",
+        "--data",
+        s(&d),
+        "--feed-map",
+        s(&feeds),
+        s(&pcap),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = wiretape(&["decode", "--data", s(&d), "--stats", "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let st: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(st["messages"]["ilink3"], o.messages, "{st}");
+    assert_eq!(st["messages"]["mdp3"], t.messages, "{st}");
+    assert_eq!(st["errors_total"], 0, "{st}");
+    assert_eq!(st["flows"]["ilink3"], o.connections, "{st}");
+    assert_eq!(st["late_resolutions"], o.late, "{st}");
+    assert_eq!(st["unresolved_symbols"], 0, "{st}");
+
+    // `decode` prints every order with its symbol, the late ones too.
+    let r = wiretape(&["decode", "--data", s(&d), "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mut named: BTreeMap<String, u64> = BTreeMap::new();
+    for l in r.stdout.lines() {
+        let v: Value = serde_json::from_str(l).unwrap();
+        if v["protocol"] == "ilink3" {
+            if let Some(sym) = v["symbol"].as_str() {
+                *named.entry(sym.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(named, o.symbols);
+
+    let count = |q: &str| -> u64 {
+        let r = wiretape(&["search", "--data", s(&d), q, "--count"]);
+        assert_eq!(r.code, Some(0), "{q}: {}", r.stderr);
+        r.stdout.trim().parse().unwrap()
+    };
+    assert_eq!(count("proto:ilink3"), o.messages);
+    let mut syms: Vec<(&String, &u64)> = o.symbols.iter().collect();
+    syms.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (sym, n) in syms.iter().take(3).chain(syms.last()) {
+        assert_eq!(
+            count(&format!("proto:ilink3 symbol:\"{sym}\"")),
+            **n,
+            "{sym}"
+        );
+    }
+    for (name, n) in &o.types {
+        assert_eq!(count(&format!("proto:ilink3 msg:{name}")), *n, "{name}");
+    }
+    for ord in o.orders.iter().take(20) {
+        assert_eq!(
+            count(&format!("order:{}", ord.order_id)),
+            ord.messages,
+            "{ord:?}"
+        );
+    }
+
+    // The channel's gaps; order entry numbered without one.
+    let r = wiretape(&["report", "--data", s(&d), "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let g = serde_json::from_str::<Value>(&r.stdout).unwrap()["gaps"].clone();
+    let missing: u64 = t.gaps.iter().map(|g| g.count).sum();
+    assert_eq!(g["line_gaps"], t.gaps.len() as u64, "{g}");
+    assert_eq!(g["lost_messages"], missing, "{g}");
+}
+
 /// A CME iLink 3 session built by hand (orders, their acknowledgements, fills and cancels,
 /// the client's writes cut across segments), decoded with a feed map naming the iLink 3 subset
 /// schema: nothing is iLink 3 without it; with it, `decode --stats`, `search` by proto, type,

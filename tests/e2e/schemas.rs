@@ -166,6 +166,20 @@ fn every_json_output_matches_its_schema() {
         ],
         |_| "gen-venue",
     );
+    // With its order entry section (null above).
+    check(
+        &[
+            "gen",
+            "--venue",
+            "ilink3",
+            "-w",
+            s(&dir.path().join("ilink3.pcap")),
+            "--packets",
+            "300",
+            "--json",
+        ],
+        |_| "gen-venue",
+    );
     let vd = dir.path().join("vd");
     let r = wiretape(&["import", "--no-progress", "-d", s(&vd), s(&venue)]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);

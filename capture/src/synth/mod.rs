@@ -192,6 +192,7 @@ mod tcp;
 mod truth;
 mod venues;
 
+pub use ilink3::OrderEntryTruth;
 pub use lines::{AbConfig, MAX_DROP_PPM};
 pub use symbols::{DEFAULT_SYMBOLS, MAX_SYMBOLS};
 pub use truth::{

@@ -30,6 +30,7 @@ use wiretape_wire::trading::{Alpha, Side};
 use wiretape_wire::xdp::{self, PacketWriter, XdpRepr};
 
 use super::frame::{self, Ipv4Header, ETH_IPV4, PROTO_UDP};
+use super::ilink3::{self, OrderEntryTruth};
 use super::rng::Rng;
 use super::symbols::{lot, quote, Universe};
 
@@ -77,11 +78,18 @@ pub enum VenueFeed {
     /// orders entered, changed and deleted, trades and execution summaries, a Sequence message
     /// when a channel is idle. Decoded with an SBE schema (`docs/protocols/b3-umdf-subset.xml`).
     B3,
+    /// CME iLink 3 order entry (SBE over TCP) beside the MDP 3.0 channel of `Mdp3` whose
+    /// instrument definitions name its orders' SecurityIDs: two clients establish their FIXP
+    /// sessions and send orders and cancels; the gateway acknowledges, fills and cancels. The
+    /// sessions start while the definitions are still being sent, so some orders come before
+    /// their instrument's definition. Decoded with both schemas (`[sbe] schema` and `ilink3`).
+    #[serde(rename = "ilink3")]
+    ILink3,
 }
 
 impl VenueFeed {
     /// Every feed, for `--help` and errors.
-    pub const ALL: [VenueFeed; 8] = [
+    pub const ALL: [VenueFeed; 9] = [
         VenueFeed::Pitch,
         VenueFeed::PitchOptions,
         VenueFeed::Cfe,
@@ -90,6 +98,7 @@ impl VenueFeed {
         VenueFeed::Xdp,
         VenueFeed::Mdp3,
         VenueFeed::B3,
+        VenueFeed::ILink3,
     ];
 
     /// The name on the command line and in the truth.
@@ -103,6 +112,7 @@ impl VenueFeed {
             VenueFeed::Xdp => "xdp",
             VenueFeed::Mdp3 => "mdp3",
             VenueFeed::B3 => "b3",
+            VenueFeed::ILink3 => "ilink3",
         }
     }
 
@@ -113,7 +123,7 @@ impl VenueFeed {
             | VenueFeed::Cfe
             | VenueFeed::Xdp
             | VenueFeed::B3 => 2,
-            VenueFeed::Tops | VenueFeed::Deep | VenueFeed::Mdp3 => 1,
+            VenueFeed::Tops | VenueFeed::Deep | VenueFeed::Mdp3 | VenueFeed::ILink3 => 1,
         }
     }
 
@@ -129,7 +139,12 @@ impl VenueFeed {
 
     /// Whether the feed numbers packets (MDP3, B3), not messages.
     fn numbers_packets(self) -> bool {
-        matches!(self, VenueFeed::Mdp3 | VenueFeed::B3)
+        matches!(self, VenueFeed::Mdp3 | VenueFeed::B3 | VenueFeed::ILink3)
+    }
+
+    /// Whether the feed is (or has) CME MDP 3.0's channel.
+    fn mdp3(self) -> bool {
+        matches!(self, VenueFeed::Mdp3 | VenueFeed::ILink3)
     }
 
     /// Whether the feed's messages are SBE (MDP3, B3).
@@ -220,6 +235,9 @@ pub struct VenueTruth {
     pub gaps: Vec<VenueGapTruth>,
     /// A sample of orders (every one whose id is a multiple of 97, up to 200).
     pub orders: Vec<OrderTruth>,
+    /// `ilink3`: the order entry sessions (the fields above are the MDP 3.0 channel's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ilink3: Option<OrderEntryTruth>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -382,6 +400,8 @@ pub struct VenueGenerator {
     ident: u16,
     truth: VenueTruth,
     order_index: BTreeMap<u64, usize>,
+    /// `ilink3`: the order entry sessions.
+    order_entry: Option<ilink3::Sim>,
 }
 
 impl VenueGenerator {
@@ -412,7 +432,7 @@ impl VenueGenerator {
             VenueFeed::Tops => ([233, 215, 21, 4], 10_378),
             VenueFeed::Deep => ([233, 215, 21, 8], 10_379),
             VenueFeed::Xdp => ([224, 0, 59, 76], 11_076),
-            VenueFeed::Mdp3 => ([224, 0, 31, 1], 14_310),
+            VenueFeed::Mdp3 | VenueFeed::ILink3 => ([224, 0, 31, 1], 14_310),
             VenueFeed::B3 => ([233, 252, 8, 71], 30_071),
         };
         let streams = (0..cfg.feed.streams())
@@ -424,7 +444,7 @@ impl VenueGenerator {
                         (i + 1).to_string()
                     }
                     VenueFeed::Tops | VenueFeed::Deep => IEX_SESSION.to_string(),
-                    VenueFeed::Xdp | VenueFeed::Mdp3 => String::new(),
+                    VenueFeed::Xdp | VenueFeed::Mdp3 | VenueFeed::ILink3 => String::new(),
                     // CHANNEL:VERSION.
                     VenueFeed::B3 => format!("{}:1", B3_CHANNEL + i as u8),
                 };
@@ -449,6 +469,7 @@ impl VenueGenerator {
         let setup_left = match cfg.feed {
             VenueFeed::Xdp
             | VenueFeed::Mdp3
+            | VenueFeed::ILink3
             | VenueFeed::B3
             | VenueFeed::PitchOptions
             | VenueFeed::Cfe => cfg.symbols,
@@ -459,7 +480,7 @@ impl VenueGenerator {
             VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => "pitch",
             VenueFeed::Tops | VenueFeed::Deep => "iextp",
             VenueFeed::Xdp => "xdp",
-            VenueFeed::Mdp3 => "mdp3",
+            VenueFeed::Mdp3 | VenueFeed::ILink3 => "mdp3",
             VenueFeed::B3 => "b3umdf",
         };
         let truth = VenueTruth {
@@ -479,8 +500,11 @@ impl VenueGenerator {
             streams: Vec::new(),
             gaps: Vec::new(),
             orders: Vec::new(),
+            ilink3: None,
         };
         let streams_n = cfg.feed.streams();
+        let order_entry =
+            (cfg.feed == VenueFeed::ILink3).then(|| ilink3::Sim::new(cfg.symbols, cfg.seed));
         Ok(Self {
             ts: cfg.start_ns,
             cfg,
@@ -498,6 +522,7 @@ impl VenueGenerator {
             ident: 0,
             truth,
             order_index: BTreeMap::new(),
+            order_entry,
         })
     }
 
@@ -531,17 +556,44 @@ impl VenueGenerator {
     pub fn truth(&self) -> VenueTruth {
         let mut t = self.truth.clone();
         t.streams = self.streams.iter().map(|s| s.truth.clone()).collect();
+        let defined = self.cfg.symbols - self.setup_left;
+        t.ilink3 = self
+            .order_entry
+            .as_ref()
+            .map(|o| o.truth(defined, |i| self.symbol_name(i)));
         t
     }
 
     /// Builds one datagram into `self.frame`; false when it was not sent (a gap).
     fn step(&mut self) -> bool {
+        if let Some(sim) = &mut self.order_entry {
+            // Order entry opens first, then goes on beside the channel (more of it while
+            // the definitions are being sent, so that some orders come before theirs).
+            let market_data = if sim.opening() {
+                0.0
+            } else if self.setup_left > 0 {
+                0.3
+            } else {
+                0.5
+            };
+            if !self.rng.chance(market_data) {
+                let defined = self.cfg.symbols - self.setup_left;
+                sim.step(
+                    &mut self.rng,
+                    &mut self.uni,
+                    self.ts,
+                    defined,
+                    &mut self.frame,
+                );
+                return true;
+            }
+        }
         let si = self.rng.index(self.streams.len());
         let setup = self.setup_left > 0;
         // Heartbeats once the feed has sent data a while (a decoder labels a flow by its
         // data: a heartbeat on a flow it has not recognised yet is not decoded).
         let beat = !setup && self.streams[si].data_sent >= 4 && self.rng.chance(HEARTBEAT_CHANCE);
-        if beat && self.cfg.feed == VenueFeed::Mdp3 {
+        if beat && self.cfg.feed.mdp3() {
             // MDP's heartbeat is a message (AdminHeartbeat12) in a numbered packet.
             return self.send(si, vec![mdp3_heartbeat()], false);
         }
@@ -567,7 +619,7 @@ impl VenueGenerator {
             };
             for _ in 0..n {
                 let m = match self.cfg.feed {
-                    VenueFeed::Mdp3 => Some(self.mdp3_book()),
+                    VenueFeed::Mdp3 | VenueFeed::ILink3 => Some(self.mdp3_book()),
                     VenueFeed::B3 => Some(self.b3_event()),
                     _ => self.event(si),
                 };
@@ -708,7 +760,11 @@ impl VenueGenerator {
                     })),
                 }]
             }
-            VenueFeed::Tops | VenueFeed::Deep | VenueFeed::Mdp3 | VenueFeed::B3 => Vec::new(),
+            VenueFeed::Tops
+            | VenueFeed::Deep
+            | VenueFeed::Mdp3
+            | VenueFeed::ILink3
+            | VenueFeed::B3 => Vec::new(),
         }
     }
 
@@ -807,7 +863,7 @@ impl VenueGenerator {
                     .map(|c| n.saturating_sub(self.mapped[c]).div_ceil(channels))
                     .sum();
             }
-            VenueFeed::Mdp3 => {
+            VenueFeed::Mdp3 | VenueFeed::ILink3 => {
                 // Instrument definitions, 5 a packet (246 bytes each).
                 let n = self.cfg.symbols;
                 let first = n - self.setup_left;
@@ -1348,7 +1404,7 @@ impl VenueGenerator {
         let orders = [Some(o.id), None];
         let (name_str, repr) = match self.cfg.feed {
             // Not called for MDP3 (its book is `mdp3_book`); a book update if it were.
-            VenueFeed::Mdp3 => return self.mdp3_book(),
+            VenueFeed::Mdp3 | VenueFeed::ILink3 => return self.mdp3_book(),
             // Nor for B3 (`b3_event`).
             VenueFeed::B3 => return self.b3_event(),
             VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => {
@@ -1510,7 +1566,7 @@ impl VenueGenerator {
         let stream = &self.streams[si];
         match self.cfg.feed {
             // Written below, with the numbering.
-            VenueFeed::Mdp3 | VenueFeed::B3 => {}
+            VenueFeed::Mdp3 | VenueFeed::ILink3 | VenueFeed::B3 => {}
             VenueFeed::Pitch | VenueFeed::PitchOptions | VenueFeed::Cfe => {
                 // Options' symbol mappings come in unsequenced units (sequence 0).
                 let seq = if self.unsequenced {
@@ -1591,7 +1647,7 @@ impl VenueGenerator {
                 }
             }
         }
-        if self.cfg.feed == VenueFeed::Mdp3 {
+        if self.cfg.feed.mdp3() {
             // MsgSeqNum, SendingTime, then each message after its MsgSize.
             payload.extend_from_slice(&(stream.seq as u32).to_le_bytes());
             payload.extend_from_slice(&self.ts.to_le_bytes());
@@ -1663,10 +1719,15 @@ mod tests {
             assert_eq!(truth.packets, 2_000);
             let mut msgs = 0;
             for f in &frames {
+                if f[23] == 6 {
+                    // TCP: iLink 3's order entry (its own test below).
+                    assert_eq!(feed, VenueFeed::ILink3);
+                    continue;
+                }
                 // Ethernet 14 + IPv4 20 + UDP 8.
                 let udp_len = usize::from(u16::from_be_bytes([f[38], f[39]]));
                 let payload = &f[42..34 + udp_len];
-                if feed == VenueFeed::Mdp3 {
+                if feed.mdp3() {
                     // MsgSize chain to the end (the schema-driven check is the decoder's).
                     let mut at = 12;
                     while at < payload.len() {
@@ -1707,7 +1768,7 @@ mod tests {
                     }
                     VenueFeed::Tops | VenueFeed::Deep => iextp::shape(payload),
                     VenueFeed::Xdp => xdp::shape(payload),
-                    VenueFeed::Mdp3 | VenueFeed::B3 => continue,
+                    VenueFeed::Mdp3 | VenueFeed::ILink3 | VenueFeed::B3 => continue,
                 };
                 match shape {
                     wiretape_wire::trading::Shape::Data { known } => {
@@ -1720,7 +1781,7 @@ mod tests {
                                 u64::from(u16::from_le_bytes([payload[14], payload[15]]))
                             }
                             VenueFeed::Xdp => u64::from(payload[3]),
-                            VenueFeed::Mdp3 | VenueFeed::B3 => 0,
+                            VenueFeed::Mdp3 | VenueFeed::ILink3 | VenueFeed::B3 => 0,
                         };
                     }
                     wiretape_wire::trading::Shape::Heartbeat => {}
@@ -1729,7 +1790,7 @@ mod tests {
             }
             assert_eq!(msgs, truth.messages, "{feed:?}");
             assert_eq!(truth.types.values().sum::<u64>(), truth.messages);
-            if feed == VenueFeed::Mdp3 {
+            if feed.mdp3() {
                 // MDP's heartbeats are messages.
                 assert!(truth.types.contains_key("AdminHeartbeat12"));
             } else if feed == VenueFeed::B3 {
