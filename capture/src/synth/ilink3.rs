@@ -4,12 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::frame::{self, Ipv4Header, ETH_IPV4, PROTO_TCP};
 use super::rng::Rng;
 use super::symbols::{lot, quote, Universe};
-use super::venues::{OrderTruth, StreamTruth};
+use super::venue_truth::{OrderEntryTruth, OrderTruth, StreamTruth};
 
 /// An Ethernet/IPv4/TCP frame (checksums filled, window 65535, no options) from `src` to `dst`
 /// with sequence number `seq`, TCP `flags` and `payload`.
@@ -86,36 +84,6 @@ const ORDER_ID_BASE: u64 = 800_000_000;
 const SAMPLE_EVERY: u64 = 13;
 /// At most this many sampled orders.
 const SAMPLE_MAX: usize = 200;
-
-/// What an iLink 3 run put in the capture (`gen --venue ilink3`'s `ilink3` section of the
-/// truth): the order entry sessions, beside the MDP 3.0 channel that defines their
-/// instruments.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderEntryTruth {
-    /// The decoder's protocol name (`ilink3`).
-    pub protocol: String,
-    /// TCP connections (each a client and the gateway).
-    pub connections: u64,
-    /// iLink 3 messages, session messages (Establish, EstablishmentAck, Sequence) included.
-    pub messages: u64,
-    /// Of them, Sequence506 keepalives.
-    pub heartbeats: u64,
-    /// Messages per template name.
-    pub types: BTreeMap<String, u64>,
-    /// Messages per symbol: those naming a SecurityID that the MDP 3.0 channel defines in
-    /// the capture (before or after the message).
-    pub symbols: BTreeMap<String, u64>,
-    /// Of those, the messages sent before their instrument's definition (named late).
-    pub late: u64,
-    /// Messages naming a SecurityID the capture never defines (the run ended first).
-    pub unresolvable: u64,
-    /// Per connection, the client's direction then the gateway's: `session` the FIXP UUID,
-    /// `dst`/`port` the receiver, the SeqNum range, messages without the keepalives.
-    pub streams: Vec<StreamTruth>,
-    /// A sample of orders by OrderID (every one divisible by 13, up to 200): the messages
-    /// naming the OrderID (acknowledgement, fills, cancel request and its report).
-    pub orders: Vec<OrderTruth>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

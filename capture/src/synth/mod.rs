@@ -190,15 +190,16 @@ mod session;
 mod symbols;
 mod tcp;
 mod truth;
+mod venue_truth;
 mod venues;
 
-pub use ilink3::OrderEntryTruth;
 pub use lines::{AbConfig, MAX_DROP_PPM};
 pub use symbols::{DEFAULT_SYMBOLS, MAX_SYMBOLS};
 pub use truth::{
     FeedSymbolCounts, FeedTruth, FlowTruth, GapTruth, LineTruth, MissingTruth, Parameters,
     ProtocolCounts, RetransmissionTruth, SeqRange, SymbolTruth, TcpSessionTruth, Truth, SCHEMA,
 };
+pub use venue_truth::OrderEntryTruth;
 pub use venues::{
     OrderTruth, StreamTruth, VenueConfig, VenueFeed, VenueGapTruth, VenueGenerator, VenueTruth,
     IEX_SESSION, VENUE_SCHEMA,

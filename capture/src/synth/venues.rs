@@ -30,9 +30,10 @@ use wiretape_wire::trading::{Alpha, Side};
 use wiretape_wire::xdp::{self, PacketWriter, XdpRepr};
 
 use super::frame::{self, Ipv4Header, ETH_IPV4, PROTO_UDP};
-use super::ilink3::{self, OrderEntryTruth};
+use super::ilink3;
 use super::rng::Rng;
 use super::symbols::{lot, quote, Universe};
+pub use super::venue_truth::{OrderEntryTruth, OrderTruth, StreamTruth};
 
 const NS: u64 = 1_000_000_000;
 /// US/Eastern standard time, as the default generator takes it.
@@ -166,25 +167,6 @@ pub struct VenueConfig {
     pub start_ns: u64,
 }
 
-/// One stream in the truth.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamTruth {
-    /// The session as `search session:` takes it: the PITCH unit, the IEX session id;
-    /// empty for XDP (numbered per channel).
-    pub session: String,
-    /// Destination group.
-    pub dst: String,
-    /// Destination port.
-    pub port: u16,
-    /// First and last sequence numbers of the messages in the capture.
-    pub first_seq: Option<u64>,
-    pub last_seq: Option<u64>,
-    /// Messages in the capture (heartbeats not included).
-    pub messages: u64,
-    /// Heartbeats in the capture.
-    pub heartbeats: u64,
-}
-
 /// Numbers of a stream whose datagram was not sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VenueGapTruth {
@@ -192,16 +174,6 @@ pub struct VenueGapTruth {
     pub stream: usize,
     pub first_missing_seq: u64,
     pub count: u64,
-}
-
-/// An order and its messages in the capture.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderTruth {
-    pub order_id: u64,
-    pub symbol: String,
-    /// Messages naming the order id (adds, executions, changes, deletes; an XDP replace
-    /// counts for the old id and the new one).
-    pub messages: u64,
 }
 
 /// Everything a venue run put in the capture.
