@@ -9,7 +9,9 @@
 //! as for market data (`crate::venue`): SeqNum (9726) is the record's sequence, ClOrdID (11)
 //! and OrderID (37) its order ids, SecurityID (48) its instrument, Side (54), LastPx (31) or
 //! Price (44), LastQty (32) or OrderQty (38), MDTradeEntryID (37711), TransactTime (60) or
-//! SendingTimeEpoch (5297).
+//! SendingTimeEpoch (5297). The session is the connection's direction named by the FIXP UUID
+//! (39001) of its last message that carried one (the client's orders carry none: the
+//! Establish before them, or the gateway's reports, name it).
 
 use std::sync::Arc;
 
@@ -65,6 +67,7 @@ pub(crate) fn frame(b: &[u8]) -> Frame {
 #[derive(Debug, Default)]
 struct Plan {
     seq: Option<usize>,
+    uuid: Option<usize>,
     cl_ord_id: Option<usize>,
     order_id: Option<usize>,
     security: Option<usize>,
@@ -108,6 +111,7 @@ impl ILink3Reader {
             let t = |tags| find_tag(f, tags);
             plans[usize::from(m.id)] = Some(Box::new(Plan {
                 seq: t(tag::SEQ_NUM),
+                uuid: t(tag::UUID),
                 cl_ord_id: t(tag::CL_ORD_ID),
                 order_id: t(tag::ORDER_ID),
                 security: t(tag::SECURITY_ID),
@@ -184,7 +188,13 @@ impl ILink3Reader {
 
     /// The record of one message (`msg`: the SBE message after its framing header), or an
     /// error record naming it. Returns the template's sender, for learning the client side.
-    pub(crate) fn message(&self, msg: &[u8], ctx: &mut Ctx<'_>) -> Option<Direction> {
+    /// `uuid`: the connection's FIXP session (its last UUID), updated from the message.
+    pub(crate) fn message(
+        &self,
+        msg: &[u8],
+        uuid: &mut Option<Arc<str>>,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<Direction> {
         let sbe = &self.sbe;
         let view = match sbe.schema.view(msg) {
             Ok(v) => v,
@@ -197,7 +207,7 @@ impl ILink3Reader {
                     ),
                     Err(_) => "iLink 3 message".to_owned(),
                 };
-                self.error(format!("{what}: {e}"), ctx);
+                self.error(format!("{what}: {e}"), uuid.clone(), ctx);
                 return None;
             }
         };
@@ -214,6 +224,11 @@ impl ILink3Reader {
             None => &Plan::default(),
         };
         let num = |i| field(root, i).as_i64().and_then(|v| u64::try_from(v).ok());
+        if let Some(u) = num(plan.uuid).filter(|&u| u != 0) {
+            if !matches!(uuid.as_deref(), Some(t) if t.parse() == Ok(u)) {
+                *uuid = Some(Arc::from(u.to_string()));
+            }
+        }
         // A char field's bytes up to the first NUL, spaces trimmed, read in place (the
         // schema's value would build a String first); escaped when not printable ASCII.
         let text = |i: Option<usize>| -> Option<Box<str>> {
@@ -239,11 +254,7 @@ impl ILink3Reader {
             protocol: Protocol::ILink3,
             msg_type: MsgType { code, name },
             direction: ctx.direction,
-            session: Session::Fix {
-                flow: ctx.flow,
-                sender_comp_id: None,
-                target_comp_id: None,
-            },
+            session: session(ctx.flow, uuid),
             sequence: num(plan.seq).filter(|&s| s != 0),
             symbol: None,
             stock_locate: None,
@@ -272,21 +283,27 @@ impl ILink3Reader {
         Self::sender(template)
     }
 
-    fn error(&self, reason: String, ctx: &mut Ctx<'_>) {
+    fn error(&self, reason: String, uuid: Option<Arc<str>>, ctx: &mut Ctx<'_>) {
         ctx.stats.errors.add(Protocol::ILink3);
         ctx.out.push(MessageRecord::Error(ErrorRecord {
             protocol: Protocol::ILink3,
             kind: ErrorKind::Malformed,
             reason,
-            session: Some(Session::Fix {
-                flow: ctx.flow,
-                sender_comp_id: None,
-                target_comp_id: None,
-            }),
+            session: Some(session(ctx.flow, &uuid)),
             len: u64::from(ctx.len),
             capture_ts_ns: ctx.ts_ns,
             packets: std::mem::take(&mut ctx.packets),
         }));
+    }
+}
+
+/// An iLink 3 session: the direction `flow` of a connection, named by its FIXP `uuid` when
+/// known (as a FIX session's SenderCompID: `session:UUID` finds it).
+pub(crate) fn session(flow: crate::seam::FlowKey, uuid: &Option<Arc<str>>) -> Session {
+    Session::Fix {
+        flow,
+        sender_comp_id: uuid.clone(),
+        target_comp_id: None,
     }
 }
 

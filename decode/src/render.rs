@@ -87,6 +87,12 @@ pub fn session(s: &Session) -> String {
             target_comp_id,
         } => match (sender_comp_id, target_comp_id) {
             (Some(a), Some(b)) => format!("{a}>{b}"),
+            // iLink 3: the connection's direction and its FIXP UUID.
+            (Some(a), None) => format!(
+                "{}>{} {a}",
+                sock(flow.src, flow.sport),
+                sock(flow.dst, flow.dport)
+            ),
             _ => format!(
                 "{}>{}",
                 sock(flow.src, flow.sport),

@@ -228,6 +228,8 @@ struct Conn {
     fix: FixState,
     /// The feed map's iLink 3 schema (iLink 3 is recognised only with it).
     ilink3: Option<ilink3::Reader>,
+    /// iLink 3: the FIXP UUID of the connection's last message that carried one.
+    ilink3_uuid: Option<std::sync::Arc<str>>,
     /// Bytes buffered at the last detection attempt on mid-stream data.
     detect_mark: usize,
 }
@@ -333,6 +335,7 @@ impl Conn {
             soup: SoupState::new(payload, max_ids),
             fix: FixState::new(max_ids),
             ilink3: ilink3.clone(),
+            ilink3_uuid: None,
             detect_mark: 0,
         }
     }
@@ -346,7 +349,8 @@ impl Conn {
 
     fn session(&self, side: usize) -> Session {
         match self.proto {
-            Proto::Fix | Proto::ILink3 => Session::Fix {
+            Proto::ILink3 => ilink3::session(self.keys[side], &self.ilink3_uuid),
+            Proto::Fix => Session::Fix {
                 flow: self.keys[side],
                 sender_comp_id: None,
                 target_comp_id: None,
@@ -564,7 +568,11 @@ impl Conn {
             stats,
             out,
         };
-        let role = reader.message(&d.buf.bytes()[ilink3::SOFH_LEN..len], &mut ctx);
+        let role = reader.message(
+            &d.buf.bytes()[ilink3::SOFH_LEN..len],
+            &mut self.ilink3_uuid,
+            &mut ctx,
+        );
         learn_role(&mut self.client, side, role, RoleSource::Messages);
         self.dirs[side].buf.consume(len);
         true

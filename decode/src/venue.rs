@@ -1282,6 +1282,9 @@ pub(crate) mod tag {
     pub(crate) const CL_ORD_ID: &[Tag] = &[(11, "ClOrdID")];
     /// iLink 3's SeqNum (every application message, either way).
     pub(crate) const SEQ_NUM: &[Tag] = &[(9726, "SeqNum")];
+    /// FIXP's session identifier (iLink 3's Negotiate, Establish, their answers, Sequence,
+    /// Terminate and the execution reports carry it).
+    pub(crate) const UUID: &[Tag] = &[(39001, "UUID")];
     /// iLink 3's SendingTimeEpoch (ns), when a message has no TransactTime.
     pub(crate) const SENDING_TIME: &[Tag] = &[(5297, "SendingTimeEpoch")];
 }

@@ -285,6 +285,12 @@ fn sequence_step(m: &Message) -> Option<(String, Step)> {
             };
             let stream = match (sender_comp_id, target_comp_id) {
                 (Some(s), Some(t)) => format!("{what} {s} → {t}"),
+                // iLink 3: numbered per FIXP session (UUID) and direction.
+                (Some(uuid), None) => format!(
+                    "{what} {uuid} {} → {}",
+                    endpoint(flow.src, flow.sport),
+                    endpoint(flow.dst, flow.dport)
+                ),
                 _ => format!(
                     "{what} {} → {}",
                     endpoint(flow.src, flow.sport),
@@ -1137,6 +1143,38 @@ mod tests {
         let s = &r.sequences.streams[0];
         assert!(s.stream.starts_with("iLink 3 "), "{}", s.stream);
         assert_eq!((s.messages, s.missing), (4, 2));
+
+        // Named by their FIXP UUID: a new UUID (a new session) numbers from 1 again, no gap.
+        let mut mon = Monitor::live(MonitorOptions::default());
+        let named = |uuid: &str, seq, t| {
+            let mut m = il3(seq, t);
+            m.session = Session::Fix {
+                flow: flow(),
+                sender_comp_id: Some(Arc::from(uuid)),
+                target_comp_id: None,
+            };
+            m
+        };
+        for (uuid, seq, t) in [("71", 1, 1), ("71", 2, 2), ("72", 1, 3), ("72", 2, 4)] {
+            mon.message(&named(uuid, seq, t));
+        }
+        mon.message(&named("72", 4, 5));
+        let alerts = mon.take_alerts();
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert!(
+            alerts[0].key.starts_with("iLink 3 72 "),
+            "{}",
+            alerts[0].key
+        );
+        let r = mon.finish();
+        let missing: Vec<(&str, u64)> = r
+            .sequences
+            .streams
+            .iter()
+            .map(|s| (s.stream.as_str(), s.missing))
+            .collect();
+        assert_eq!(missing.len(), 2, "{missing:?}");
+        assert_eq!(missing.iter().map(|m| m.1).sum::<u64>(), 1, "{missing:?}");
     }
 
     #[test]

@@ -1220,6 +1220,15 @@ fn cme_ilink3_orders_are_named_by_the_mdp3_definitions_beside_them_as_the_truth_
     for (name, n) in &o.types {
         assert_eq!(count(&format!("proto:ilink3 msg:{name}")), *n, "{name}");
     }
+    // Each FIXP session by its UUID: both directions of its connection.
+    let mut per_session: BTreeMap<&str, u64> = BTreeMap::new();
+    for st in &o.streams {
+        *per_session.entry(&st.session).or_default() += st.messages + st.heartbeats;
+    }
+    assert_eq!(per_session.len() as u64, o.connections);
+    for (uuid, n) in per_session {
+        assert_eq!(count(&format!("session:{uuid}")), n, "{uuid}");
+    }
     for ord in o.orders.iter().take(20) {
         assert_eq!(
             count(&format!("order:{}", ord.order_id)),
@@ -1231,10 +1240,31 @@ fn cme_ilink3_orders_are_named_by_the_mdp3_definitions_beside_them_as_the_truth_
     // The channel's gaps; order entry numbered without one.
     let r = wiretape(&["report", "--data", s(&d), "--json"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let g = serde_json::from_str::<Value>(&r.stdout).unwrap()["gaps"].clone();
+    let report = serde_json::from_str::<Value>(&r.stdout).unwrap();
+    let g = &report["gaps"];
     let missing: u64 = t.gaps.iter().map(|g| g.count).sum();
     assert_eq!(g["line_gaps"], t.gaps.len() as u64, "{g}");
     assert_eq!(g["lost_messages"], missing, "{g}");
+    // Each direction of each FIXP session, its SeqNums all there.
+    let seqs: Vec<&Value> = report["sequences"]["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["stream"].as_str().unwrap().starts_with("iLink 3 "))
+        .collect();
+    assert_eq!(seqs.len(), o.streams.len(), "{seqs:?}");
+    for st in &o.streams {
+        let dst = format!("→ {}:{}", st.dst, st.port);
+        let r = seqs
+            .iter()
+            .find(|s| {
+                let name = s["stream"].as_str().unwrap();
+                name.contains(&st.session) && name.ends_with(&dst)
+            })
+            .unwrap_or_else(|| panic!("{st:?} in {seqs:?}"));
+        assert_eq!(r["messages"], st.last_seq.unwrap(), "{r}");
+        assert_eq!(r["missing"], 0, "{r}");
+    }
 }
 
 /// A CME iLink 3 session built by hand (orders, their acknowledgements, fills and cancels,

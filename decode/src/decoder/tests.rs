@@ -2554,3 +2554,66 @@ fn ilink3_orders_take_their_symbol_from_the_mdp3_definitions_of_the_capture() {
     assert!(named(&out).iter().all(|(_, s)| s.is_none()));
     assert_eq!((st.unresolved_symbols, st.late_resolutions), (4, 0));
 }
+
+/// Establish503 from the client naming FIXP session `uuid` (its Credentials empty).
+fn ilink3_establish(uuid: u64) -> Vec<u8> {
+    ilink3_msg(
+        false,
+        503,
+        132,
+        &[(102, &uuid.to_le_bytes()), (118, &1u32.to_le_bytes())],
+        &[0, 0],
+    )
+}
+
+#[test]
+fn ilink3_sessions_are_named_by_their_fixp_uuid() {
+    let cl = ([10, 1, 1, 5], 50_003);
+    let ex = ([10, 2, 2, 9], 10_001);
+    let mut cap = Capture::default();
+    let mut c = Tcp::new(cl, ex, 10);
+    let mut s = Tcp::new(ex, cl, 20);
+    cap.push(c.syn(SYN));
+    cap.push(s.syn(SYN | ACK));
+    cap.push(c.data(&ilink3_establish(1_796_000_000_000_001)));
+    cap.push(c.data(&ilink3_new_order(false, 1, "A")));
+    cap.push(s.data(&ilink3_fill(false, 1, "A", 5)));
+    // A new session on the same connection numbers from 1 again.
+    cap.push(c.data(&ilink3_establish(1_796_000_000_000_002)));
+    cap.push(c.data(&ilink3_new_order(false, 1, "B")));
+    let (out, st) = cap.decode_with(Decoder::with_feed_map(ilink3_map("")));
+    assert_eq!(st.errors.total(), 0, "{out:?}");
+    let sessions: Vec<(String, Option<String>)> = messages(&out)
+        .iter()
+        .map(|m| match &m.session {
+            Session::Fix {
+                sender_comp_id,
+                target_comp_id: None,
+                ..
+            } => (
+                m.msg_type.name.to_owned(),
+                sender_comp_id.as_deref().map(str::to_owned),
+            ),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let first = Some("1796000000000001".to_owned());
+    let second = Some("1796000000000002".to_owned());
+    assert_eq!(
+        sessions,
+        [
+            ("Establish503".to_owned(), first.clone()),
+            ("NewOrderSingle514".to_owned(), first.clone()),
+            // The fill's UUID is zero here: the connection's goes on.
+            ("ExecutionReportTradeOutright525".to_owned(), first),
+            ("Establish503".to_owned(), second.clone()),
+            ("NewOrderSingle514".to_owned(), second),
+        ]
+    );
+    // Rendered with the connection's direction.
+    let m = messages(&out)[1];
+    assert_eq!(
+        crate::render::session(&m.session),
+        "10.1.1.5:50003>10.2.2.9:10001 1796000000000001"
+    );
+}
