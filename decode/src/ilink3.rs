@@ -21,9 +21,10 @@ use crate::config::SbeSchema;
 use crate::ctx::Ctx;
 use crate::record::{
     ErrorKind, ErrorRecord, ExchangeTime, Message, MessageRecord, MsgType, OrderIds, Protocol,
-    Session,
+    Session, TypeCode,
 };
-use crate::venue::{decimal_4dp, field, find_tag, tag, type_code, TimeField};
+use crate::venue::{find_tag, scale_4dp, tag, type_code, TimeField};
+use wiretape_sbe::{DecimalField, IntField};
 
 /// The framing header's length.
 pub(crate) const SOFH_LEN: usize = 4;
@@ -63,18 +64,22 @@ pub(crate) fn frame(b: &[u8]) -> Frame {
     }
 }
 
-/// Where a template's record fields are.
+/// Where a template's record fields are, each resolved once from the schema (read in place,
+/// no value built).
 #[derive(Debug, Default)]
 struct Plan {
-    seq: Option<usize>,
-    uuid: Option<usize>,
+    /// The template's type code and name (looked up once, not per message).
+    code: Option<(TypeCode, &'static str)>,
+    seq: Option<IntField>,
+    uuid: Option<IntField>,
+    /// Text: its bytes read in place.
     cl_ord_id: Option<usize>,
-    order_id: Option<usize>,
-    security: Option<usize>,
-    side: Option<usize>,
-    price: Option<usize>,
-    qty: Option<usize>,
-    trade_id: Option<usize>,
+    order_id: Option<IntField>,
+    security: Option<IntField>,
+    side: Option<IntField>,
+    price: Option<DecimalField>,
+    qty: Option<IntField>,
+    trade_id: Option<IntField>,
     time: [Option<TimeField>; 2],
 }
 
@@ -109,16 +114,21 @@ impl ILink3Reader {
         for m in &sbe.schema.messages {
             let f = &m.fields;
             let t = |tags| find_tag(f, tags);
+            let n = |tags| IntField::of(&f[t(tags)?]);
             plans[usize::from(m.id)] = Some(Box::new(Plan {
-                seq: t(tag::SEQ_NUM),
-                uuid: t(tag::UUID),
+                code: Some((
+                    type_code(Protocol::ILink3, m.id),
+                    sbe.names.get(&m.id).copied().unwrap_or("Unknown"),
+                )),
+                seq: n(tag::SEQ_NUM),
+                uuid: n(tag::UUID),
                 cl_ord_id: t(tag::CL_ORD_ID),
-                order_id: t(tag::ORDER_ID),
-                security: t(tag::SECURITY_ID),
-                side: t(tag::SIDE),
-                price: t(tag::ORDER_PRICE),
-                qty: t(tag::ORDER_QTY),
-                trade_id: t(tag::TRADE_ID),
+                order_id: n(tag::ORDER_ID),
+                security: n(tag::SECURITY_ID),
+                side: n(tag::SIDE),
+                price: t(tag::ORDER_PRICE).and_then(|i| DecimalField::of(&f[i])),
+                qty: n(tag::ORDER_QTY),
+                trade_id: n(tag::TRADE_ID),
                 time: [
                     TimeField::of(f, t(tag::TRANSACT_TIME)),
                     TimeField::of(f, t(tag::SENDING_TIME)),
@@ -192,7 +202,7 @@ impl ILink3Reader {
     pub(crate) fn message(
         &self,
         msg: &[u8],
-        uuid: &mut Option<Arc<str>>,
+        uuid: &mut Option<Uuid>,
         ctx: &mut Ctx<'_>,
     ) -> Option<Direction> {
         let sbe = &self.sbe;
@@ -212,8 +222,6 @@ impl ILink3Reader {
             }
         };
         let template = view.header.template_id;
-        let code = type_code(Protocol::ILink3, template);
-        let name = sbe.names.get(&template).copied().unwrap_or("Unknown");
         let plan = self
             .plans
             .get(usize::from(template))
@@ -223,10 +231,19 @@ impl ILink3Reader {
             Some(p) => p,
             None => &Plan::default(),
         };
-        let num = |i| field(root, i).as_i64().and_then(|v| u64::try_from(v).ok());
+        let (code, name) = plan.code.unwrap_or_else(|| {
+            (
+                type_code(Protocol::ILink3, template),
+                sbe.names.get(&template).copied().unwrap_or("Unknown"),
+            )
+        });
+        let num = |f: Option<IntField>| root.read(f?).and_then(|v| u64::try_from(v).ok());
         if let Some(u) = num(plan.uuid).filter(|&u| u != 0) {
-            if !matches!(uuid.as_deref(), Some(t) if t.parse() == Ok(u)) {
-                *uuid = Some(Arc::from(u.to_string()));
+            if uuid.as_ref().is_none_or(|known| known.id != u) {
+                *uuid = Some(Uuid {
+                    id: u,
+                    text: Arc::from(u.to_string()),
+                });
             }
         }
         // A char field's bytes up to the first NUL, spaces trimmed, read in place (the
@@ -244,7 +261,7 @@ impl ILink3Reader {
                 Some(b.escape_ascii().to_string().into_boxed_str())
             }
         };
-        let side = match field(root, plan.side).as_i64() {
+        let side = match plan.side.and_then(|f| root.read(f)) {
             Some(1) => Some(Side::Buy),
             Some(2) => Some(Side::Sell),
             Some(v) => Some(Side::Unknown(u8::try_from(v).unwrap_or(u8::MAX))),
@@ -266,7 +283,10 @@ impl ILink3Reader {
                 ..OrderIds::default()
             },
             side,
-            price: decimal_4dp(&field(root, plan.price)),
+            price: plan
+                .price
+                .and_then(|f| root.read_decimal(f))
+                .and_then(|(m, e)| scale_4dp(m, e)),
             quantity: num(plan.qty),
             exchange_time: plan
                 .time
@@ -283,7 +303,7 @@ impl ILink3Reader {
         Self::sender(template)
     }
 
-    fn error(&self, reason: String, uuid: Option<Arc<str>>, ctx: &mut Ctx<'_>) {
+    fn error(&self, reason: String, uuid: Option<Uuid>, ctx: &mut Ctx<'_>) {
         ctx.stats.errors.add(Protocol::ILink3);
         ctx.out.push(MessageRecord::Error(ErrorRecord {
             protocol: Protocol::ILink3,
@@ -297,12 +317,19 @@ impl ILink3Reader {
     }
 }
 
+/// A FIXP session's UUID, and as text (the session's name).
+#[derive(Debug, Clone)]
+pub(crate) struct Uuid {
+    id: u64,
+    text: Arc<str>,
+}
+
 /// An iLink 3 session: the direction `flow` of a connection, named by its FIXP `uuid` when
 /// known (as a FIX session's SenderCompID: `session:UUID` finds it).
-pub(crate) fn session(flow: crate::seam::FlowKey, uuid: &Option<Arc<str>>) -> Session {
+pub(crate) fn session(flow: crate::seam::FlowKey, uuid: &Option<Uuid>) -> Session {
     Session::Fix {
         flow,
-        sender_comp_id: uuid.clone(),
+        sender_comp_id: uuid.as_ref().map(|u| u.text.clone()),
         target_comp_id: None,
     }
 }

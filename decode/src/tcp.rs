@@ -229,7 +229,7 @@ struct Conn {
     /// The feed map's iLink 3 schema (iLink 3 is recognised only with it).
     ilink3: Option<ilink3::Reader>,
     /// iLink 3: the FIXP UUID of the connection's last message that carried one.
-    ilink3_uuid: Option<std::sync::Arc<str>>,
+    ilink3_uuid: Option<ilink3::Uuid>,
     /// Bytes buffered at the last detection attempt on mid-stream data.
     detect_mark: usize,
 }

@@ -1216,11 +1216,22 @@ fn sbe_shape(framing: SbeFraming, payload: &[u8], schema: &wiretape_sbe::Schema)
     Shape::Data { known }
 }
 
-/// An SBE decimal as a price with 4 decimals, when exact.
-pub(crate) fn decimal_4dp(v: &Value<'_>) -> Option<i64> {
-    let Value::Decimal { mantissa, exponent } = *v else {
-        return None;
-    };
+/// Field `i` of `b` (an SBE decimal composite, read in place) as a price with 4 decimals,
+/// when exact.
+#[inline]
+pub(crate) fn price_4dp(b: &wiretape_sbe::BlockView<'_, '_>, i: Option<usize>) -> Option<i64> {
+    let (mantissa, exponent) = b.decimal(i?)?;
+    scale_4dp(mantissa, exponent)
+}
+
+/// Field `i` of `b` as an integer, read in place (see `BlockView::int`).
+#[inline]
+pub(crate) fn int(b: &wiretape_sbe::BlockView<'_, '_>, i: Option<usize>) -> Option<i64> {
+    b.int(i?)
+}
+
+/// mantissa × 10^exponent with 4 implied decimals; `None` when it has more or overflows.
+pub(crate) fn scale_4dp(mantissa: i64, exponent: i8) -> Option<i64> {
     let e = i32::from(exponent) + 4;
     if e >= 0 {
         mantissa.checked_mul(10i64.checked_pow(e as u32)?)
@@ -1312,8 +1323,11 @@ pub(crate) struct SbeReader {
 }
 
 /// Indexes into a template's root fields, and its entries group's.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SbePlan {
+    /// The template's type code and name (looked up once, not per message).
+    code: TypeCode,
+    name: &'static str,
     /// TransactTime, then LastUpdateTime or MDEntryTime (the first not null).
     time: [Option<TimeField>; 2],
     symbol: Option<usize>,
@@ -1326,39 +1340,33 @@ struct SbePlan {
 }
 
 /// A time field: an integer (CME's), or the one member of a composite that is not a constant
-/// (B3's UTCTimestampNanos: the time and its constant unit), read alone.
+/// (B3's UTCTimestampNanos: the time and its constant unit), resolved once, read alone.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct TimeField {
-    field: usize,
-    member: Option<usize>,
-}
+pub(crate) struct TimeField(wiretape_sbe::IntField);
 
 impl TimeField {
     pub(crate) fn of(fields: &[wiretape_sbe::FieldDef], i: Option<usize>) -> Option<TimeField> {
-        let i = i?;
-        let member = match &fields[i].ty {
+        let def = &fields[i?];
+        let f = match &def.ty {
             wiretape_sbe::TypeDef::Composite { members, .. } => {
                 let mut it = members
                     .iter()
                     .enumerate()
                     .filter(|(_, m)| !matches!(m.ty, wiretape_sbe::TypeDef::Constant { .. }));
                 match (it.next(), it.next()) {
-                    (Some((m, _)), None) => Some(m),
-                    _ => return None,
+                    (Some((m, _)), None) => wiretape_sbe::IntField::member(def, m),
+                    _ => None,
                 }
             }
-            _ => None,
+            _ => wiretape_sbe::IntField::of(def),
         };
-        Some(TimeField { field: i, member })
+        f.map(TimeField)
     }
 
     /// Nanoseconds since the epoch, when the message has the field and it is not null.
     #[inline]
     pub(crate) fn read(self, b: &wiretape_sbe::BlockView<'_, '_>) -> Option<i64> {
-        match self.member {
-            Some(m) => b.member(self.field, m).as_i64(),
-            None => b.value(self.field).as_i64(),
-        }
+        b.read(self.0)
     }
 }
 
@@ -1435,6 +1443,8 @@ impl SbeReader {
                 entries.is_none() && symbol.is_none() && (p.price.is_some() || p.size.is_some())
             });
             plans[usize::from(m.id)] = Some(Box::new(SbePlan {
+                code: type_code(protocol, m.id),
+                name: sbe.names.get(&m.id).copied().unwrap_or("Unknown"),
                 time: [
                     TimeField::of(f, find_tag(f, tag::TRANSACT_TIME)),
                     TimeField::of(f, find_tag(f, tag::UPDATE_TIME)),
@@ -1502,18 +1512,19 @@ fn read_sbe(
         }
     };
     let header = d.header;
-    let (code, name) = named(header.template_id);
     let Some(Some(plan)) = reader.plans.get(usize::from(header.template_id)) else {
+        let (code, name) = named(header.template_id);
         reads.push(Read::bare(code, name));
         return Ok(None);
     };
+    let (code, name) = (plan.code, plan.name);
     let root = &d.root;
     let time = plan
         .time
         .iter()
         .find_map(|t| t.and_then(|t| t.read(root)))
         .map(ExchangeTime::UnixNs);
-    let root_security = field(root, plan.security).as_i64();
+    let root_security = int(root, plan.security);
     if let (Some(sym), Some(id)) = (field(root, plan.symbol).as_text(), root_security) {
         let symbol: Symbol = Arc::from(sym.trim_end());
         securities.insert(id, symbol.clone());
@@ -1534,10 +1545,10 @@ fn read_sbe(
         .filter(|(g, _)| !g.is_empty());
     // One entry's record.
     let entry = |e: &wiretape_sbe::BlockView<'_, '_>, p: &EntryPlan| {
-        let num = |f| field(e, f).as_i64().and_then(|v| u64::try_from(v).ok());
+        let num = |f| int(e, f).and_then(|v| u64::try_from(v).ok());
         // An entry without a SecurityID of its own is of the message's instrument.
         let security = match p.security {
-            Some(_) => field(e, p.security).as_i64(),
+            Some(_) => int(e, p.security),
             None => root_security,
         };
         Read {
@@ -1549,7 +1560,7 @@ fn read_sbe(
                 ..OrderIds::default()
             },
             side: entry_side(&field(e, p.entry_type), &field(e, p.aggressor)),
-            price: decimal_4dp(&field(e, p.price)),
+            price: price_4dp(e, p.price),
             quantity: num(p.size),
             exchange_time: time.clone(),
             ..Read::bare(code, name)

@@ -27,8 +27,8 @@ mod schema;
 
 pub use encode::EncodeError;
 pub use message::{
-    BlockView, DecodeError, Decoded, Entry, FieldValue, GroupValue, GroupView, Groups, Header,
-    MessageView, Value,
+    BlockView, DecimalField, DecodeError, Decoded, Entry, FieldValue, GroupValue, GroupView,
+    Groups, Header, IntField, MessageView, Value,
 };
 pub use schema::{
     ByteOrder, DataDef, Dimension, FieldDef, GroupDef, HeaderLayout, MessageDef, Primitive, Raw,

@@ -259,20 +259,17 @@ impl Cursor<'_> {
     fn raw(&self, offset: usize, prim: Primitive) -> u64 {
         let n = prim.size();
         let b = &self.buf[offset..offset + n];
-        let mut v = 0u64;
+        // One load of the primitive's width, little-endian; a big-endian value reversed.
+        let v = match n {
+            1 => u64::from(b[0]),
+            2 => u64::from(<[u8; 2]>::try_from(b).map_or(0, u16::from_le_bytes)),
+            4 => u64::from(<[u8; 4]>::try_from(b).map_or(0, u32::from_le_bytes)),
+            _ => <[u8; 8]>::try_from(b).map_or(0, u64::from_le_bytes),
+        };
         match self.order {
-            ByteOrder::Little => {
-                for (i, &x) in b.iter().enumerate() {
-                    v |= u64::from(x) << (8 * i);
-                }
-            }
-            ByteOrder::Big => {
-                for &x in b {
-                    v = v << 8 | u64::from(x);
-                }
-            }
+            ByteOrder::Little => v,
+            ByteOrder::Big => v.swap_bytes() >> (64 - 8 * n),
         }
-        v
     }
 
     fn int(&self, offset: usize, prim: Primitive) -> Raw {
@@ -545,6 +542,125 @@ pub struct BlockView<'s, 'b> {
     data: &'s [DataDef],
 }
 
+/// An integer field of a block (a primitive integer, or an enum's encoding), resolved once
+/// from its definition: where it is, what it is, its null. [`BlockView::read`] reads it in
+/// place, with the checks [`BlockView::value`] makes (the message's version, the block's
+/// length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntField {
+    /// From the start of the block.
+    offset: usize,
+    prim: Primitive,
+    since_version: u16,
+    /// The bytes of the block the field (or the composite holding it) needs.
+    end: usize,
+    /// The raw value that means no value (an enum's, only when it names no value).
+    null: Option<Raw>,
+}
+
+impl IntField {
+    /// The field `def`, when it is one integer: a primitive (not a char or a float) of length
+    /// 1, or an enum.
+    pub fn of(def: &FieldDef) -> Option<IntField> {
+        Self::at(
+            &def.ty,
+            def.offset,
+            def.offset + def.ty.size(),
+            def.since_version,
+        )
+    }
+
+    /// Member `m` of the composite field `def`, when it is one integer (present where the
+    /// whole composite is, as [`BlockView::member`] reads it).
+    pub fn member(def: &FieldDef, m: usize) -> Option<IntField> {
+        let TypeDef::Composite { members, .. } = &def.ty else {
+            return None;
+        };
+        let member = members.get(m)?;
+        Self::at(
+            &member.ty,
+            def.offset + member.offset,
+            def.offset + def.ty.size(),
+            def.since_version.max(member.since_version),
+        )
+    }
+
+    fn at(ty: &TypeDef, offset: usize, end: usize, since_version: u16) -> Option<IntField> {
+        let (prim, null) = match ty {
+            TypeDef::Prim {
+                prim,
+                length: 1,
+                null,
+                ..
+            } => (*prim, *null),
+            TypeDef::Enum {
+                prim, null, values, ..
+            } => (*prim, null.filter(|n| !values.iter().any(|(_, v)| v == n))),
+            _ => return None,
+        };
+        if matches!(prim, Primitive::F32 | Primitive::F64)
+            || (prim == Primitive::Char && matches!(ty, TypeDef::Prim { .. }))
+        {
+            return None;
+        }
+        Some(IntField {
+            offset,
+            prim,
+            since_version,
+            end,
+            null,
+        })
+    }
+}
+
+/// A decimal field of a block (a composite of a `mantissa` and an `exponent`), resolved
+/// once: [`BlockView::read_decimal`] reads it in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecimalField {
+    mantissa: IntField,
+    exponent: Exponent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exponent {
+    Constant(i8),
+    Wire(IntField),
+}
+
+impl DecimalField {
+    /// The field `def`, when it is a decimal as [`Value::Decimal`] reads it: a composite of
+    /// exactly a `mantissa` (an integer) and an `exponent` (a constant, or a signed integer).
+    pub fn of(def: &FieldDef) -> Option<DecimalField> {
+        let TypeDef::Composite { members, .. } = &def.ty else {
+            return None;
+        };
+        let [m, e] = members.as_slice() else {
+            return None;
+        };
+        if m.name != "mantissa" || e.name != "exponent" {
+            return None;
+        }
+        let exponent = match &e.ty {
+            TypeDef::Constant { value, .. } => Exponent::Constant(value.trim().parse().ok()?),
+            TypeDef::Prim {
+                prim, length: 1, ..
+            } if prim.signed() => {
+                // Read as `Value::Decimal` is: whatever the members' versions.
+                let mut f = IntField::member(def, 1)?;
+                f.since_version = def.since_version;
+                Exponent::Wire(f)
+            }
+            _ => return None,
+        };
+        if !matches!(&m.ty, TypeDef::Prim { length: 1, .. }) {
+            return None;
+        }
+        let mut mantissa = IntField::member(def, 0)?;
+        mantissa.since_version = def.since_version;
+        Some(DecimalField { mantissa, exponent })
+    }
+}
+
 impl<'s, 'b> BlockView<'s, 'b> {
     /// The value of field `i` of [`BlockView::fields`] (absent past them).
     #[inline]
@@ -580,6 +696,52 @@ impl<'s, 'b> BlockView<'s, 'b> {
             }
             _ => Value::Absent,
         }
+    }
+
+    /// Field `i` as an integer, read in place (no [`Value`] built): a primitive integer, or
+    /// an enum's raw value (of an integer or char encoding). `None` when the field is absent
+    /// from the message, holds its null (an enum's null only when it names no value), is not
+    /// one integer (text, a float, an array, a composite, a set), or is an unsigned value
+    /// above `i64::MAX`. A reader of many messages resolves the field once
+    /// ([`IntField::of`]) and reads it with [`BlockView::read`].
+    #[inline]
+    pub fn int(&self, i: usize) -> Option<i64> {
+        self.read(IntField::of(self.fields.get(i)?)?)
+    }
+
+    /// Field `i` as a decimal, mantissa and exponent, read in place: a composite of a
+    /// `mantissa` and an `exponent` (a constant, or a signed integer on the wire). `None` when
+    /// absent, null (the mantissa's null) or not such a composite ([`DecimalField::of`] and
+    /// [`BlockView::read_decimal`] for many messages).
+    #[inline]
+    pub fn decimal(&self, i: usize) -> Option<(i64, i8)> {
+        self.read_decimal(DecimalField::of(self.fields.get(i)?)?)
+    }
+
+    /// The integer field `f` (resolved from one of this block's fields), as [`Self::int`].
+    #[inline]
+    pub fn read(&self, f: IntField) -> Option<i64> {
+        if f.since_version > self.version || f.end > self.wire_len {
+            return None;
+        }
+        let raw = self.c.int(self.base + f.offset, f.prim);
+        if f.null == Some(raw) {
+            return None;
+        }
+        match raw {
+            Raw::I(v) => Some(v),
+            Raw::U(v) => i64::try_from(v).ok(),
+        }
+    }
+
+    /// The decimal field `f` (resolved from one of this block's fields), as [`Self::decimal`].
+    #[inline]
+    pub fn read_decimal(&self, f: DecimalField) -> Option<(i64, i8)> {
+        let exponent = match f.exponent {
+            Exponent::Constant(e) => e,
+            Exponent::Wire(e) => i8::try_from(self.read(e)?).ok()?,
+        };
+        Some((self.read(f.mantissa)?, exponent))
     }
 
     /// The bytes of the message that field `i` takes: none for a constant, a field absent
@@ -802,7 +964,17 @@ impl Schema {
         let what = || "message header".to_owned();
         c.need(0, self.header.size, what)?;
         let h = &self.header;
-        let get = |s: Slot| c.slot(0, s, what).map(|v| v as u16);
+        // Inside the header's bytes, just checked: read without checking again.
+        let get = |s: Slot| {
+            if s.offset + s.prim.size() <= h.size {
+                Ok(match c.int(s.offset, s.prim) {
+                    Raw::U(v) => v as u16,
+                    Raw::I(v) => v.max(0) as u16,
+                })
+            } else {
+                c.slot(0, s, what).map(|v| v as u16)
+            }
+        };
         Ok(Header {
             block_length: get(h.block_length)?,
             template_id: get(h.template_id)?,

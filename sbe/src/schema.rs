@@ -267,8 +267,13 @@ pub struct Schema {
     pub byte_order: ByteOrder,
     pub header: HeaderLayout,
     pub messages: Vec<MessageDef>,
-    by_id: HashMap<u16, usize>,
+    /// Index into `messages` by template id ([`NO_MESSAGE`] where none): a load per message
+    /// read, no hashing.
+    by_id: Vec<u32>,
 }
+
+/// No template of this id.
+const NO_MESSAGE: u32 = u32::MAX;
 
 /// Nesting a schema may use (composites in composites, groups in groups): deeper is refused
 /// rather than recursed into.
@@ -717,7 +722,7 @@ impl Schema {
             version: r.slot(root, &members, "version", &what)?,
         };
         let mut messages = Vec::new();
-        let mut by_id = HashMap::new();
+        let mut by_id: Vec<u32> = Vec::new();
         for m in root.children().filter(|c| c.has_tag_name("message")) {
             let name = m.attribute("name").unwrap_or("").to_owned();
             let mid = r
@@ -725,9 +730,14 @@ impl Schema {
                 .ok_or_else(|| r.err(m, format!("message {name:?} has no id")))?;
             let (fields, groups, data, size) = r.block(m, 0)?;
             let block_length = r.attr_num::<usize>(m, "blockLength")?.unwrap_or(size);
-            if by_id.insert(mid, messages.len()).is_some() {
+            let at = usize::from(mid);
+            if at >= by_id.len() {
+                by_id.resize(at + 1, NO_MESSAGE);
+            }
+            if by_id[at] != NO_MESSAGE {
                 return Err(r.err(m, format!("two messages with id {mid}")));
             }
+            by_id[at] = messages.len() as u32;
             messages.push(MessageDef {
                 name,
                 id: mid,
@@ -751,6 +761,9 @@ impl Schema {
 
     /// The template with id `id`.
     pub fn message(&self, id: u16) -> Option<&MessageDef> {
-        self.by_id.get(&id).map(|&i| &self.messages[i])
+        match self.by_id.get(usize::from(id)) {
+            Some(&i) if i != NO_MESSAGE => self.messages.get(i as usize),
+            _ => None,
+        }
     }
 }

@@ -714,7 +714,46 @@ mod round_trip {
             prop_assert_eq!(d.len, bytes.len());
             prop_assert_eq!(&d.root, &root, "{} v{}", m.name, version);
             // And the bytes again from what was read.
-            prop_assert_eq!(s.encode(m.id, version, &d.root).unwrap(), bytes);
+            prop_assert_eq!(&s.encode(m.id, version, &d.root).unwrap(), &bytes);
+            // The in-place readers agree with the values, in every block.
+            agree(&s.view(&bytes).unwrap().root)?;
+        }
+        Ok(())
+    }
+
+    /// What `BlockView::int` should read for a value.
+    fn as_int(v: &Value<'_>) -> Option<i64> {
+        match *v {
+            Value::Int(x) | Value::Enum { raw: Raw::I(x), .. } => Some(x),
+            Value::UInt(x) | Value::Enum { raw: Raw::U(x), .. } => i64::try_from(x).ok(),
+            _ => None,
+        }
+    }
+
+    /// `BlockView::int` and `BlockView::decimal` read what `BlockView::value` does, for
+    /// every field of `b` and of its groups' entries.
+    fn agree(b: &crate::BlockView<'_, '_>) -> Result<(), TestCaseError> {
+        for i in 0..b.fields.len() {
+            let v = b.value(i);
+            prop_assert_eq!(b.int(i), as_int(&v), "{} = {:?}", &b.fields[i].name, &v);
+            let decimal = match v {
+                Value::Decimal { mantissa, exponent } => Some((mantissa, exponent)),
+                _ => None,
+            };
+            prop_assert_eq!(b.decimal(i), decimal, "{} = {:?}", &b.fields[i].name, &v);
+            // A composite's members alone, as `member` reads them.
+            if let TypeDef::Composite { members, .. } = &b.fields[i].ty {
+                for (m, member) in members.iter().enumerate() {
+                    let want = as_int(&b.member(i, m));
+                    let got = crate::IntField::member(&b.fields[i], m).and_then(|f| b.read(f));
+                    prop_assert_eq!(got, want, "{}.{}", &b.fields[i].name, &member.name);
+                }
+            }
+        }
+        for g in b.groups() {
+            for e in g.entries() {
+                agree(&e)?;
+            }
         }
         Ok(())
     }
