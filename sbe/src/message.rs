@@ -554,8 +554,9 @@ pub struct IntField {
     since_version: u16,
     /// The bytes of the block the field (or the composite holding it) needs.
     end: usize,
-    /// The raw value that means no value (an enum's, only when it names no value).
-    null: Option<Raw>,
+    /// The bits of the raw value that means no value (an enum's, only when it names no
+    /// value), as the field's bytes read unsigned.
+    null: Option<u64>,
 }
 
 impl IntField {
@@ -603,6 +604,12 @@ impl IntField {
         {
             return None;
         }
+        // The null's bits as the field's bytes hold them.
+        let mask = u64::MAX >> (64 - 8 * prim.size());
+        let null = null.map(|n| match n {
+            Raw::I(v) => v as u64 & mask,
+            Raw::U(v) => v & mask,
+        });
         Some(IntField {
             offset,
             prim,
@@ -724,13 +731,15 @@ impl<'s, 'b> BlockView<'s, 'b> {
         if f.since_version > self.version || f.end > self.wire_len {
             return None;
         }
-        let raw = self.c.int(self.base + f.offset, f.prim);
-        if f.null == Some(raw) {
+        let bits = self.c.raw(self.base + f.offset, f.prim);
+        if f.null == Some(bits) {
             return None;
         }
-        match raw {
-            Raw::I(v) => Some(v),
-            Raw::U(v) => i64::try_from(v).ok(),
+        if f.prim.signed() {
+            let shift = 64 - 8 * f.prim.size();
+            Some(((bits << shift) as i64) >> shift)
+        } else {
+            i64::try_from(bits).ok()
         }
     }
 
@@ -963,6 +972,15 @@ impl Schema {
         };
         let what = || "message header".to_owned();
         c.need(0, self.header.size, what)?;
+        if self.le16_header {
+            let u = |at: usize| u16::from_le_bytes([msg[at], msg[at + 1]]);
+            return Ok(Header {
+                block_length: u(0),
+                template_id: u(2),
+                schema_id: u(4),
+                version: u(6),
+            });
+        }
         let h = &self.header;
         // Inside the header's bytes, just checked: read without checking again.
         let get = |s: Slot| {

@@ -270,6 +270,9 @@ pub struct Schema {
     /// Index into `messages` by template id ([`NO_MESSAGE`] where none): a load per message
     /// read, no hashing.
     by_id: Vec<u32>,
+    /// The header is the usual four little-endian `uint16`s at 0, 2, 4 and 6 (CME's, B3's):
+    /// read without the general slots.
+    pub(crate) le16_header: bool,
 }
 
 /// No template of this id.
@@ -748,6 +751,13 @@ impl Schema {
                 data,
             });
         }
+        let u16_at = |s: Slot, at: usize| s.offset == at && s.prim == Primitive::U16;
+        let le16_header = byte_order == ByteOrder::Little
+            && header.size >= 8
+            && u16_at(header.block_length, 0)
+            && u16_at(header.template_id, 2)
+            && u16_at(header.schema_id, 4)
+            && u16_at(header.version, 6);
         Ok(Schema {
             package: root.attribute("package").unwrap_or("").to_owned(),
             id,
@@ -756,6 +766,7 @@ impl Schema {
             header,
             messages,
             by_id,
+            le16_header,
         })
     }
 
