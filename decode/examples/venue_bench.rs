@@ -6,9 +6,10 @@
 //! cargo run --release -p wiretape-decode --example venue_bench -- [PACKETS] [ROUNDS] [SEED] [FEED]
 //! ```
 //!
-//! FEED (`pitch`, `pitch-options`, `cfe`, `tops`, `deep`, `xdp`, `mdp3`, `b3`) runs that feed
-//! alone; `SYMBOLS=N` in the
-//! environment sets the universe (default 2,000).
+//! FEED (`pitch`, `pitch-options`, `cfe`, `tops`, `deep`, `xdp`, `mdp3`, `b3`, `ilink3`) runs
+//! that feed alone (`ilink3`: CME iLink 3 order entry over TCP beside its MDP 3.0 channel, as
+//! `gen --venue ilink3` writes them); `SYMBOLS=N` in the environment sets the universe
+//! (default 2,000).
 //!
 //! Builds each feed with `wiretape gen --venue`'s generator (1 to 8 messages a datagram,
 //! heartbeats and gaps), holds the frames in memory, then times `Decoder::packet`
@@ -55,14 +56,17 @@ fn main() {
             frames.push((p.ts_ns, p.data.to_vec()));
         }
         let truth = g.truth();
-        let expected = truth.messages + truth.heartbeats;
-        // MDP3 and B3 through the SBE subset schemas of docs/protocols (what a feed map's
-        // `[sbe]` names); the others need no map.
-        let feeds = if matches!(feed, VenueFeed::Mdp3 | VenueFeed::B3) {
+        let expected = truth.messages
+            + truth.heartbeats
+            + truth.ilink3.as_ref().map_or(0, |o| o.messages);
+        // MDP3, B3 and iLink 3 through the SBE subset schemas of docs/protocols (what a feed
+        // map's `[sbe]` names); the others need no map.
+        let feeds = if matches!(feed, VenueFeed::Mdp3 | VenueFeed::B3 | VenueFeed::ILink3) {
             let at = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../docs/protocols/feeds.toml");
             FeedMap::from_toml_str_at(
-                "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n",
+                "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n\
+                 ilink3 = \"cme-ilink3-subset.xml\"\n",
                 &at,
             )
             .expect("the subset schemas load")
