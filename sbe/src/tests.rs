@@ -765,6 +765,19 @@ mod round_trip {
             check(SUBSET, seed, version)?;
         }
 
+        /// Every template of the B3 UMDF subset (composite times, a flat entry in the root).
+        #[test]
+        fn b3_subset_messages_round_trip(seed in any::<u64>(), version in 0u16..17) {
+            check(include_str!("../../docs/protocols/b3-umdf-subset.xml"), seed, version)?;
+        }
+
+        /// Every template of the CME iLink 3 subset (session and order entry messages, var
+        /// data, groups).
+        #[test]
+        fn ilink3_subset_messages_round_trip(seed in any::<u64>(), version in 0u16..9) {
+            check(include_str!("../../docs/protocols/cme-ilink3-subset.xml"), seed, version)?;
+        }
+
         /// The same through nested groups, var data, arrays, floats, big-endian.
         #[test]
         fn kitchen_sink_messages_round_trip(seed in any::<u64>(), version in 0u16..4) {
