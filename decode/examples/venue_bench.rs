@@ -56,9 +56,8 @@ fn main() {
             frames.push((p.ts_ns, p.data.to_vec()));
         }
         let truth = g.truth();
-        let expected = truth.messages
-            + truth.heartbeats
-            + truth.ilink3.as_ref().map_or(0, |o| o.messages);
+        let expected =
+            truth.messages + truth.heartbeats + truth.ilink3.as_ref().map_or(0, |o| o.messages);
         // MDP3, B3 and iLink 3 through the SBE subset schemas of docs/protocols (what a feed
         // map's `[sbe]` names); the others need no map.
         let feeds = if matches!(feed, VenueFeed::Mdp3 | VenueFeed::B3 | VenueFeed::ILink3) {

@@ -1231,7 +1231,11 @@ fn cme_ilink3_orders_are_named_by_the_mdp3_definitions_beside_them_as_the_truth_
         // SeqNum 3 of each direction.
         assert_eq!(count(&format!("session:{uuid} seq:3")), 2, "{uuid}");
     }
-    let numbered = o.streams.iter().filter(|st| st.last_seq >= Some(40)).count();
+    let numbered = o
+        .streams
+        .iter()
+        .filter(|st| st.last_seq >= Some(40))
+        .count();
     assert_eq!(count("proto:ilink3 seq:40"), numbered as u64);
     for ord in o.orders.iter().take(20) {
         assert_eq!(
