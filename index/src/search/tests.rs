@@ -297,11 +297,12 @@ fn stored_messages_of_other_venues_round_trip_with_their_flow() {
         })
         .unwrap();
         // MDP3 through the SBE subset schema of docs/protocols.
-        let mut dec = if matches!(feed, VenueFeed::Mdp3 | VenueFeed::B3) {
+        let mut dec = if matches!(feed, VenueFeed::Mdp3 | VenueFeed::B3 | VenueFeed::ILink3) {
             let at = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../docs/protocols/feeds.toml");
             let map = wiretape_decode::FeedMap::from_toml_str_at(
-                "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n",
+                "[sbe]\nschema = \"cme-mdp3-subset.xml\"\nb3-umdf = \"b3-umdf-subset.xml\"\n\
+                 ilink3 = \"cme-ilink3-subset.xml\"\n",
                 &at,
             )
             .unwrap();
@@ -343,6 +344,8 @@ fn stored_messages_of_other_venues_round_trip_with_their_flow() {
         // and B3's names, from the schema, are stored with the message).
         let beat = match feed {
             VenueFeed::Mdp3 => "AdminHeartbeat12",
+            // And the order entry's keepalive.
+            VenueFeed::ILink3 => "Sequence506",
             VenueFeed::B3 => "Sequence_2",
             _ => "Heartbeat",
         };
