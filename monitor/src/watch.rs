@@ -285,12 +285,19 @@ fn sequence_step(m: &Message) -> Option<(String, Step)> {
             };
             let stream = match (sender_comp_id, target_comp_id) {
                 (Some(s), Some(t)) => format!("{what} {s} → {t}"),
-                // iLink 3: numbered per FIXP session (UUID) and direction.
-                (Some(uuid), None) => format!(
-                    "{what} {uuid} {} → {}",
-                    endpoint(flow.src, flow.sport),
-                    endpoint(flow.dst, flow.dport)
-                ),
+                // iLink 3: numbered per FIXP session (UUID) and direction, whatever the TCP
+                // connection: a client that connects again with its UUID goes on with its
+                // numbers (a number lost between the two connections is a gap), and a new
+                // UUID numbers from 1 again.
+                (Some(uuid), None) => match m.direction {
+                    Some(Direction::Inbound) => format!("{what} {uuid} client → exchange"),
+                    Some(Direction::Outbound) => format!("{what} {uuid} exchange → client"),
+                    _ => format!(
+                        "{what} {uuid} {} → {}",
+                        endpoint(flow.src, flow.sport),
+                        endpoint(flow.dst, flow.dport)
+                    ),
+                },
                 _ => format!(
                     "{what} {} → {}",
                     endpoint(flow.src, flow.sport),
@@ -1144,28 +1151,35 @@ mod tests {
         assert!(s.stream.starts_with("iLink 3 "), "{}", s.stream);
         assert_eq!((s.messages, s.missing), (4, 2));
 
-        // Named by their FIXP UUID: a new UUID (a new session) numbers from 1 again, no gap.
+        // Named by their FIXP UUID: a new UUID (a new session) numbers from 1 again, no gap;
+        // the same UUID on another connection (the client connected again) goes on, and a
+        // number lost between the two connections is a gap.
         let mut mon = Monitor::live(MonitorOptions::default());
-        let named = |uuid: &str, seq, t| {
+        let named = |uuid: &str, port: u16, seq, t| {
             let mut m = il3(seq, t);
+            let mut f = flow();
+            f.sport = port;
             m.session = Session::Fix {
-                flow: flow(),
+                flow: f,
                 sender_comp_id: Some(Arc::from(uuid)),
                 target_comp_id: None,
             };
             m
         };
-        for (uuid, seq, t) in [("71", 1, 1), ("71", 2, 2), ("72", 1, 3), ("72", 2, 4)] {
-            mon.message(&named(uuid, seq, t));
+        for (uuid, port, seq, t) in [
+            ("71", 50_000, 1, 1),
+            ("71", 50_000, 2, 2),
+            ("72", 50_001, 1, 3),
+            ("72", 50_001, 2, 4),
+            // 72 again on a new connection: 3 goes on, then 5 skips 4.
+            ("72", 50_002, 3, 5),
+            ("72", 50_002, 5, 6),
+        ] {
+            mon.message(&named(uuid, port, seq, t));
         }
-        mon.message(&named("72", 4, 5));
         let alerts = mon.take_alerts();
         assert_eq!(alerts.len(), 1, "{alerts:?}");
-        assert!(
-            alerts[0].key.starts_with("iLink 3 72 "),
-            "{}",
-            alerts[0].key
-        );
+        assert_eq!(alerts[0].key, "iLink 3 72 client → exchange");
         let r = mon.finish();
         let missing: Vec<(&str, u64)> = r
             .sequences
@@ -1173,8 +1187,14 @@ mod tests {
             .iter()
             .map(|s| (s.stream.as_str(), s.missing))
             .collect();
-        assert_eq!(missing.len(), 2, "{missing:?}");
-        assert_eq!(missing.iter().map(|m| m.1).sum::<u64>(), 1, "{missing:?}");
+        assert_eq!(
+            missing,
+            // The stream with a gap first.
+            [
+                ("iLink 3 72 client → exchange", 1),
+                ("iLink 3 71 client → exchange", 0)
+            ]
+        );
     }
 
     #[test]

@@ -1261,15 +1261,19 @@ fn cme_ilink3_orders_are_named_by_the_mdp3_definitions_beside_them_as_the_truth_
         .filter(|s| s["stream"].as_str().unwrap().starts_with("iLink 3 "))
         .collect();
     assert_eq!(seqs.len(), o.streams.len(), "{seqs:?}");
+    // Named by the session's UUID and the direction (to the gateway: the client's).
+    let gateway = &o.streams[0].dst;
     for st in &o.streams {
-        let dst = format!("→ {}:{}", st.dst, st.port);
+        let way = if &st.dst == gateway {
+            "client → exchange"
+        } else {
+            "exchange → client"
+        };
+        let name = format!("iLink 3 {} {way}", st.session);
         let r = seqs
             .iter()
-            .find(|s| {
-                let name = s["stream"].as_str().unwrap();
-                name.contains(&st.session) && name.ends_with(&dst)
-            })
-            .unwrap_or_else(|| panic!("{st:?} in {seqs:?}"));
+            .find(|s| s["stream"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} in {seqs:?}"));
         assert_eq!(r["messages"], st.last_seq.unwrap(), "{r}");
         assert_eq!(r["missing"], 0, "{r}");
     }
