@@ -15,16 +15,17 @@ a|b|c means any of them.\n\n  \
 Message terms (select messages):\n    \
 symbol:AAPL             the instrument (ITCH through each feed's locate map, OUCH through\n                            \
 tokens, FIX by tag 55 and ClOrdID chains, PITCH through order ids, XDP\n                            \
-through symbol index mappings); case-insensitive\n    \
-proto:itch|moldudp64|soupbin|ouch|ouch42|ouch50|fix|pitch|iextp|xdp\n    \
+through symbol index mappings, MDP3, B3 and iLink 3 through instrument\n                            \
+definitions); case-insensitive\n    \
+proto:itch|moldudp64|soupbin|ouch|ouch42|ouch50|fix|pitch|iextp|xdp|mdp3|b3umdf|ilink3\n    \
 msg:A  msg:AddOrder     type code (exact, case-sensitive: ITCH A, PITCH 0x21, XDP 100)\n                            \
 or the message's name\n    \
 session:NQTVITCH01      MoldUDP64 session, SoupBin session, FIX SenderCompID/TargetCompID,\n                            \
-PITCH unit, IEX-TP session id\n    \
-seq:12345  seq:[100 TO 200]   MoldUDP64, PITCH, IEX-TP, XDP, SoupBin or FIX MsgSeqNum\n                                  \
-sequence number\n    \
+PITCH unit, IEX-TP session id, B3 CHANNEL:VERSION, iLink 3 UUID\n    \
+seq:12345  seq:[100 TO 200]   MoldUDP64, PITCH, IEX-TP, XDP, MDP3, B3, SoupBin, FIX MsgSeqNum\n                                  \
+or iLink 3 SeqNum sequence number\n    \
 order:4711  order:ABC123      ITCH, PITCH or XDP order id, OUCH token or UserRefNum,\n                                  \
-FIX ClOrdID/OrigClOrdID/OrderID\n  \
+FIX or iLink 3 ClOrdID/OrigClOrdID/OrderID\n  \
 Network terms (alone they select packets; with message terms they narrow the messages):\n    \
 ip:10.1.0.5  src:10.1.0.0/16  dst:233.54.12.111   address or CIDR, IPv4 or IPv6\n    \
 port:26477  sport:  dport:  vlan:201              single values or [a TO b]\n    \
