@@ -17,7 +17,8 @@ symbol:AAPL             the instrument (ITCH through each feed's locate map, OUC
 tokens, FIX by tag 55 and ClOrdID chains, PITCH through order ids, XDP\n                            \
 through symbol index mappings, MDP3, B3 and iLink 3 through instrument\n                            \
 definitions); case-insensitive\n    \
-proto:itch|moldudp64|soupbin|ouch|ouch42|ouch50|fix|pitch|iextp|xdp|mdp3|b3umdf|ilink3\n    \
+proto:itch|moldudp64|soupbin|ouch|ouch42|ouch50|fix|pitch|iextp|xdp\n    \
+proto:mdp3|b3umdf|ilink3  (with the feed map's SBE schemas)\n    \
 msg:A  msg:AddOrder     type code (exact, case-sensitive: ITCH A, PITCH 0x21, XDP 100)\n                            \
 or the message's name\n    \
 session:NQTVITCH01      MoldUDP64 session, SoupBin session, FIX SenderCompID/TargetCompID,\n                            \

@@ -79,7 +79,7 @@ use wiretape_wire::packet::Dissected;
 use crate::config::FeedMap;
 use crate::hash::BoundedMap;
 use crate::itch::{self, ItchSessionState};
-use crate::record::{MessageRecord, Protocol, Resolution, Session, Symbol};
+use crate::record::{Flags, MessageRecord, Protocol, Resolution, Session, Symbol};
 use crate::seam::{self, Event, FlowKey, Limits, Reassemble, Reassembler};
 use crate::stats::{StateLimits, StateSize, Stats, DEFAULT_ITCH_ORDERS, DEFAULT_ORDER_IDS};
 use crate::tcp;
@@ -245,6 +245,7 @@ impl<R: Reassemble> Decoder<R> {
             }
             self.stats.unresolved_symbols += 1;
             if !definitions {
+                m.flags.insert(Flags::NO_SYMBOL_SOURCE);
                 continue;
             }
             match self.ilink3_waiting.get_mut(&id) {

@@ -285,6 +285,10 @@ impl Flags {
     pub const AFTER_RESYNC: Flags = Flags(2);
     /// FIX: PossDupFlag (43) is `Y`: the message is sent again (a resend).
     pub const POSS_DUP: Flags = Flags(4);
+    /// The message names its instrument by a number that nothing the decoder reads can name
+    /// (an iLink 3 order without the feed map's MDP 3.0 schema): no late [`Resolution`] will
+    /// come for it, so a reader need not hold it back waiting for one.
+    pub const NO_SYMBOL_SOURCE: Flags = Flags(8);
 
     /// Whether every bit of `other` is set.
     pub const fn contains(self, other: Flags) -> bool {
@@ -453,7 +457,10 @@ impl Message {
             }
             // Orders name their instrument by SecurityID only, which MDP 3.0's instrument
             // definitions name.
-            Protocol::ILink3 => self.symbol.is_some() || self.instrument.is_some(),
+            Protocol::ILink3 => {
+                self.symbol.is_some()
+                    || (self.instrument.is_some() && !self.flags.contains(Flags::NO_SYMBOL_SOURCE))
+            }
             Protocol::MoldUdp64 | Protocol::SoupBin => false,
         }
     }

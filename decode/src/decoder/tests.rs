@@ -2549,10 +2549,23 @@ fn ilink3_orders_take_their_symbol_from_the_mdp3_definitions_of_the_capture() {
         .iter()
         .all(|(_, s)| s.as_deref() == Some("ESZ6")));
 
-    // Without MDP3's schema nothing names them: every one is counted unresolved.
+    // Without MDP3's schema nothing names them: every one is counted unresolved, and none
+    // waits for a resolution (a reader that holds waiting records lets them go at once).
     let (out, st) = cap.decode_with(Decoder::with_feed_map(ilink3_map("")));
     assert!(named(&out).iter().all(|(_, s)| s.is_none()));
     assert_eq!((st.unresolved_symbols, st.late_resolutions), (4, 0));
+    assert!(messages(&out)
+        .iter()
+        .filter(|m| m.protocol == Protocol::ILink3 && m.instrument.is_some())
+        .all(|m| m.flags.contains(Flags::NO_SYMBOL_SOURCE) && !m.wants_symbol()));
+    let mut resolver = crate::LateResolver::new(1_000);
+    let mut records = out.clone();
+    let mut passed = 0;
+    let _ = resolver.push(&mut records, &mut |_| {
+        passed += 1;
+        std::ops::ControlFlow::Continue(())
+    });
+    assert_eq!((passed, resolver.held()), (out.len(), 0));
 }
 
 /// Establish503 from the client naming FIXP session `uuid` (its Credentials empty).
